@@ -1,0 +1,67 @@
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import { UserError } from '../util/errors.js';
+
+/** What every AWS client of ours is made from. */
+export interface AwsClientOptions {
+  region: string;
+  /** Total attempts per call (1 = no retries). Default 3. */
+  maxAttempts?: number;
+  /** Explicit credentials; otherwise the SDK's default chain (env vars from aws-auth). */
+  credentials?: AwsCredentialIdentity;
+  /** Environment to read endpoint overrides from; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
+/** Checks a region name before any call, so a typo is not a network error. */
+export function assertRegion(region: string, what = 'aws-region'): string {
+  if (!REGION.test(region)) {
+    throw new UserError(`${what} '${region}' is not an AWS region name.`, 'Use a region code such as us-east-1 or eu-west-2.');
+  }
+  return region;
+}
+
+/**
+ * The endpoint for a service from the standard variables: AWS_ENDPOINT_URL_<SERVICE>
+ * (service id upper-cased, spaces to underscores, e.g. ELASTIC_LOAD_BALANCING_V2),
+ * then AWS_ENDPOINT_URL; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true.
+ */
+export function endpointFor(serviceId: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if ((env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS ?? '').toLowerCase() === 'true') return undefined;
+  const key = `AWS_ENDPOINT_URL_${serviceId.toUpperCase().replace(/[\s-]+/g, '_')}`;
+  return env[key] || env.AWS_ENDPOINT_URL || undefined;
+}
+
+type ClientConfig = {
+  region: string;
+  maxAttempts: number;
+  retryMode: string;
+  endpoint?: string;
+  credentials?: AwsCredentialIdentity;
+  customUserAgent: string;
+};
+
+/**
+ * The one way to make an AWS SDK v3 client: region checked, standard retry mode
+ * (exponential backoff with jitter for throttling, 5xx and timeouts; never for
+ * AccessDenied or validation errors), endpoint overrides honoured.
+ */
+export function awsClient<C>(Client: new (config: ClientConfig) => C, serviceId: string, options: AwsClientOptions): C {
+  const endpoint = endpointFor(serviceId, options.env);
+  return new Client({
+    region: assertRegion(options.region),
+    maxAttempts: options.maxAttempts ?? 3,
+    retryMode: 'standard',
+    customUserAgent: 'platform-actions',
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  });
+}
+
+/** The AWS error code of a thrown SDK error, if it is one. */
+export function awsErrorCode(err: unknown): string | undefined {
+  const e = err as { name?: string; Code?: string; $metadata?: unknown };
+  if (!e || typeof e !== 'object' || !('$metadata' in e)) return undefined;
+  return e.Code ?? e.name;
+}

@@ -1,0 +1,115 @@
+import { UserError } from '../util/errors.js';
+import { awsErrorCode } from './client.js';
+import type { RoleArn } from './arn.js';
+
+/** The parts of an OIDC token a role trust policy matches on. */
+export interface WebIdentityClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  [claim: string]: unknown;
+}
+
+const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** The IAM condition-key prefix for an issuer: its URL without the scheme. */
+export function issuerHost(iss: string | undefined): string {
+  return (iss || GITHUB_ISSUER).replace(/^https?:\/\//, '').replace(/\/$/, '');
+}
+
+/** A trust policy that lets exactly the job behind `claims` assume `role`. */
+export function trustPolicyFor(role: RoleArn, claims: WebIdentityClaims, audience: string): object {
+  const host = issuerHost(claims.iss);
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Principal: { Federated: `arn:${role.partition}:iam::${role.accountId}:oidc-provider/${host}` },
+        Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
+        Condition: {
+          StringEquals: { [`${host}:aud`]: audience },
+          StringLike: { [`${host}:sub`]: claims.sub ?? 'repo:OWNER/REPO:*' },
+        },
+      },
+    ],
+  };
+}
+
+export interface FailureContext {
+  role: RoleArn;
+  audience: string;
+  claims: WebIdentityClaims;
+  /** The token's non-secret claims as `name: value` lines. */
+  claimsText: string;
+  durationSeconds: number;
+}
+
+/**
+ * Turns an STS refusal of AssumeRoleWithWebIdentity into a message that says which
+ * part of the set-up does not match this job, and how to fix it. Undefined for errors
+ * that are not about the set-up (outages), which are reported as they are.
+ */
+export function explainWebIdentityFailure(err: unknown, ctx: FailureContext): UserError | undefined {
+  const code = awsErrorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const host = issuerHost(ctx.claims.iss);
+  const provider = `arn:${ctx.role.partition}:iam::${ctx.role.accountId}:oidc-provider/${host}`;
+  const claims = `This job's token carries:\n${ctx.claimsText}`;
+
+  switch (code) {
+    case 'AccessDenied':
+      return new UserError(
+        `AWS refused to let this job assume ${ctx.role.arn} (AccessDenied: ${message}).\n` +
+          `The role's trust policy does not accept this job's OIDC token. ${claims}`,
+        `Make the role's trust policy (IAM → Roles → ${ctx.role.name} → Trust relationships) match these claims. ` +
+          `A statement that admits exactly this job:\n${JSON.stringify(trustPolicyFor(ctx.role, ctx.claims, ctx.audience), null, 2)}\n` +
+          'Widen the sub pattern with * for more branches or environments. A job bound to an environment has ' +
+          "sub 'repo:OWNER/REPO:environment:NAME', not ':ref:...'.",
+      );
+    case 'InvalidIdentityToken':
+      if (/no openidconnect provider/i.test(message)) {
+        return new UserError(
+          `Account ${ctx.role.accountId} has no IAM OIDC identity provider for ${ctx.claims.iss ?? GITHUB_ISSUER} (${message}).`,
+          `Create it once per account: IAM → Identity providers → Add provider → OpenID Connect, URL ${ctx.claims.iss ?? GITHUB_ISSUER}, ` +
+            `audience ${ctx.audience}. Its ARN will be ${provider}.`,
+        );
+      }
+      if (/audience/i.test(message)) {
+        return new UserError(
+          `AWS rejected the token's audience '${ctx.audience}' (${message}).`,
+          `Add '${ctx.audience}' to the client IDs (audiences) of the identity provider ${provider}, or set the audience input to one it lists.`,
+        );
+      }
+      return new UserError(`AWS rejected this job's OIDC token (InvalidIdentityToken: ${message}). ${claims}`);
+    case 'ExpiredTokenException':
+      return new UserError(
+        `AWS says the OIDC token has expired (${message}).`,
+        'Tokens live a few minutes: request it in the step that uses it, and check the runner clock if this repeats.',
+      );
+    case 'ValidationError':
+      if (/DurationSeconds/i.test(message)) {
+        return new UserError(
+          `role-duration-seconds ${ctx.durationSeconds} is more than the role allows (${message}).`,
+          `Lower role-duration-seconds, or raise the role's maximum session duration (IAM → Roles → ${ctx.role.name} → Edit).`,
+        );
+      }
+      return new UserError(`STS rejected the request: ${message}`);
+    case 'MalformedPolicyDocument':
+    case 'MalformedPolicyDocumentException':
+      return new UserError(`STS rejected inline-session-policy: ${message}`, 'Check the policy JSON against the IAM policy grammar.');
+    case 'PackedPolicyTooLarge':
+    case 'PackedPolicyTooLargeException':
+      return new UserError(
+        `The session policies are too large (${message}).`,
+        'Shorten inline-session-policy or pass fewer managed-session-policies.',
+      );
+    case 'RegionDisabledException':
+      return new UserError(
+        `STS is not activated in this region (${message}).`,
+        'Activate it in IAM → Account settings → Security Token Service, or use another aws-region.',
+      );
+    default:
+      return undefined;
+  }
+}

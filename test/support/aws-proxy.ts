@@ -1,0 +1,199 @@
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import { verifyJwt } from './oidc-issuer.js';
+
+/** One AWS API call seen by the proxy. */
+export interface Call {
+  /** Operation name, e.g. AssumeRoleWithWebIdentity, UpdateService. */
+  operation: string;
+  status: number;
+  /** True when the proxy answered itself (fault or refusal) instead of moto. */
+  injected: boolean;
+  at: number;
+}
+
+export interface Fault {
+  operation: string;
+  /** How many of the next matching calls fail. */
+  times: number;
+  status: number;
+  code: string;
+  message?: string;
+}
+
+export interface AwsProxy {
+  url: string;
+  calls: Call[];
+  /** Makes the next `times` calls of `operation` fail with an AWS error. */
+  inject(fault: Fault): void;
+  /** Calls of one operation so far. */
+  count(operation: string): number;
+  /** Forgets recorded calls and pending faults (between test cases). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** The operation of a request in any of the protocols the SDK speaks. */
+export function operationOf(req: IncomingMessage, body: Buffer): string {
+  const target = req.headers['x-amz-target'];
+  if (typeof target === 'string') return target.split('.').pop() ?? target;
+  const rpc = /\/operation\/([^/?]+)/.exec(req.url ?? '');
+  if (rpc) return rpc[1] as string;
+  const form = new URLSearchParams(body.toString('utf8'));
+  return form.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`;
+}
+
+function isJsonProtocol(req: IncomingMessage): boolean {
+  return typeof req.headers['x-amz-target'] === 'string';
+}
+
+function sendError(res: ServerResponse, req: IncomingMessage, status: number, code: string, message: string): void {
+  if (isJsonProtocol(req)) {
+    res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code });
+    res.end(JSON.stringify({ __type: code, message }));
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/xml' });
+  res.end(
+    `<ErrorResponse><Error><Type>${status >= 500 ? 'Receiver' : 'Sender'}</Type><Code>${code}</Code>` +
+      `<Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error>` +
+      `<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+  );
+}
+
+type Statement = {
+  Effect?: string;
+  Action?: string | string[];
+  Principal?: { Federated?: string | string[] };
+  Condition?: Record<string, Record<string, string | string[]>>;
+};
+
+function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(value);
+}
+
+/** Evaluates the condition block of a trust statement against token claims (the subset GitHub set-ups use). */
+function conditionsHold(condition: Statement['Condition'], host: string, claims: Record<string, unknown>): boolean {
+  for (const [operator, keys] of Object.entries(condition ?? {})) {
+    for (const [key, expected] of Object.entries(keys)) {
+      const claim = key.startsWith(`${host}:`) ? claims[key.slice(host.length + 1)] : undefined;
+      const actual = Array.isArray(claim) ? claim.map(String) : claim === undefined ? [] : [String(claim)];
+      const patterns = Array.isArray(expected) ? expected : [expected];
+      const base = operator.replace(/^ForAnyValue:|^ForAllValues:/, '');
+      const test = (a: string, p: string) =>
+        base === 'StringEquals' ? a === p : base === 'StringLike' ? globMatch(p, a) : base === 'StringEqualsIgnoreCase' ? a.toLowerCase() === p.toLowerCase() : false;
+      if (!actual.some((a) => patterns.some((p) => test(a, p)))) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * A small proxy in front of moto_server that adds what moto leaves out: faults on
+ * demand (throttling, 5xx) and, for AssumeRoleWithWebIdentity, the checks STS makes:
+ * the token's signature against its issuer's JWKS, an IAM OIDC provider for the issuer
+ * that lists the audience, and the role's trust policy. All of it reads moto's own IAM.
+ */
+export async function startAwsProxy(target: string): Promise<AwsProxy> {
+  const calls: Call[] = [];
+  const faults: Fault[] = [];
+  const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+
+  async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
+    const token = form.get('WebIdentityToken') ?? '';
+    const roleArn = form.get('RoleArn') ?? '';
+    let claims: Record<string, unknown>;
+    try {
+      const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+      claims = await verifyJwt(token, `${String(payload.iss)}/.well-known/jwks`);
+    } catch (err) {
+      return { code: 'InvalidIdentityToken', message: `Couldn't verify the token: ${(err as Error).message}` };
+    }
+    const iss = String(claims.iss);
+    const host = iss.replace(/^https?:\/\//, '');
+    const providers = (await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [];
+    const provider = providers.find((p) => p.Arn?.endsWith(`:oidc-provider/${host}`));
+    if (!provider?.Arn) return { code: 'InvalidIdentityToken', message: `No OpenIDConnect provider found in your account for ${iss}` };
+    const details = await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: provider.Arn }));
+    if (!(details.ClientIDList ?? []).includes(String(claims.aud))) return { code: 'InvalidIdentityToken', message: 'Incorrect token audience' };
+
+    const denied = { code: 'AccessDenied', message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity' };
+    const roleName = roleArn.split('/').pop() ?? '';
+    let document: { Statement?: Statement | Statement[] };
+    try {
+      const role = await iam.send(new GetRoleCommand({ RoleName: roleName }));
+      document = JSON.parse(decodeURIComponent(role.Role?.AssumeRolePolicyDocument ?? '{}')) as typeof document;
+    } catch {
+      return denied;
+    }
+    const statements = Array.isArray(document.Statement) ? document.Statement : document.Statement ? [document.Statement] : [];
+    const allowed = statements.some((s) => {
+      const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+      const federated = Array.isArray(s.Principal?.Federated) ? s.Principal.Federated : [s.Principal?.Federated];
+      return s.Effect === 'Allow' && actions.includes('sts:AssumeRoleWithWebIdentity') && federated.includes(provider.Arn) && conditionsHold(s.Condition, host, claims);
+    });
+    return allowed ? undefined : denied;
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const operation = operationOf(req, body);
+      const record = (status: number, injected: boolean) => calls.push({ operation, status, injected, at: Date.now() });
+
+      const fault = faults.find((f) => f.operation === operation && f.times > 0);
+      if (fault) {
+        fault.times--;
+        record(fault.status, true);
+        return sendError(res, req, fault.status, fault.code, fault.message ?? `${fault.code} injected by the test`);
+      }
+      if (operation === 'AssumeRoleWithWebIdentity') {
+        const refusal = await refuseWebIdentity(new URLSearchParams(body.toString('utf8')));
+        if (refusal) {
+          record(refusal.code === 'AccessDenied' ? 403 : 400, true);
+          return sendError(res, req, refusal.code === 'AccessDenied' ? 403 : 400, refusal.code, refusal.message);
+        }
+      }
+      const upstream = new URL(target);
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        (up) => {
+          record(up.statusCode ?? 0, false);
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
+      forward.on('error', (err) => sendError(res, req, 502, 'ProxyError', err.message));
+      forward.end(body);
+    })().catch((err: unknown) => sendError(res, req, 500, 'ProxyFailure', String(err)));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    inject: (fault) => faults.push({ ...fault }),
+    count: (operation) => calls.filter((c) => c.operation === operation).length,
+    reset: () => {
+      calls.length = 0;
+      faults.length = 0;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        iam.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
