@@ -49,3 +49,27 @@ export function listActions(): ActionInfo[] {
       };
     });
 }
+
+/** How users refer to this repository in `uses:`; rewritten at release. */
+export const PUBLISHED_AS = 'org/platform-actions';
+export const PUBLISHED_VERSION = 'v1';
+
+export interface WorkflowInfo {
+  id: string;
+  path: string;
+  doc: Record<string, unknown>;
+}
+
+/** Reusable workflows: .github/workflows/*.yml with an `on.workflow_call` trigger. */
+export function listReusableWorkflows(): WorkflowInfo[] {
+  const base = join(ROOT, '.github', 'workflows');
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => ({ id: f.replace(/\.ya?ml$/, ''), path: join(base, f), doc: parse(readFileSync(join(base, f), 'utf8')) as Record<string, unknown> }))
+    .filter((w) => {
+      const on = w.doc.on;
+      return typeof on === 'object' && on !== null && 'workflow_call' in on;
+    });
+}

@@ -1,4 +1,3 @@
-import { getInput } from '@actions/core';
 import { parseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
 
@@ -7,6 +6,9 @@ import { UserError } from '../util/errors.js';
  * literal (the `check-action-io` script matches them against action.yml), and a
  * fallback, where there is one, equal to the action.yml default: the runner passes an
  * empty string when a caller forwards an empty expression, and that means "default".
+ *
+ * Reads the runner's INPUT_* variables directly (as @actions/core does) so that an
+ * action can check its inputs before it loads anything heavier.
  */
 
 interface Bounds {
@@ -15,7 +17,7 @@ interface Bounds {
 }
 
 function raw(name: string): string {
-  return getInput(name, { trimWhitespace: true });
+  return (process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
 }
 
 /** A non-empty string, or an error saying the input is required. */

@@ -53,13 +53,11 @@ export async function poll<T>(check: () => Promise<PollState<T>>, options: PollO
   const start = clock.now();
   const deadline = start + options.timeoutMs;
   let delay = options.initialDelayMs ?? 1000;
-  let status = 'nothing yet';
-
   for (let attempt = 1; ; attempt++) {
     options.signal?.throwIfAborted();
     const state = await check();
     if (state.done) return state.value;
-    status = state.status;
+    const status = state.status;
     const now = clock.now();
     if (now >= deadline) {
       throw new PollTimeoutError(options.what, now - start, status, options.timeoutHint);

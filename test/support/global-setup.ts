@@ -24,7 +24,7 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
       await fetch(url);
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(err)}`);
+      if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`, { cause: err });
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -59,7 +59,7 @@ export async function startMoto(env: Record<string, string> = {}): Promise<MotoS
     await waitForHttp(`${endpoint}/moto-api/`);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`moto_server did not start: ${String(err)}\n${stderr}`);
+    throw new Error(`moto_server did not start:\n${stderr}`, { cause: err });
   }
   return {
     endpoint,

@@ -1,5 +1,8 @@
 import { run } from '../../github/run.js';
-import { main } from './main.js';
-import { post } from './post.js';
+import { readSettings } from './settings.js';
 
-await run({ main, post });
+await run({
+  settings: readSettings,
+  main: async (settings) => (await import('./main.js')).main(settings),
+  post: async () => (await import('./post.js')).post(),
+});

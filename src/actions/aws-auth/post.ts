@@ -1,7 +1,9 @@
 import { exportVariable, getState, info } from '@actions/core';
-import { EXPORTED_STATE, EXPORTED_VARIABLES } from './main.js';
 
-/** Blanks the credentials this action exported, so later steps and post steps lose them. */
+export const EXPORTED_STATE = 'exported';
+export const EXPORTED_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION'];
+
+/** Blanks the credentials this action exported, so the steps after it lose them. */
 export async function post(): Promise<void> {
   if (getState(EXPORTED_STATE) !== 'true') return;
   for (const name of EXPORTED_VARIABLES) exportVariable(name, '');
