@@ -1,0 +1,153 @@
+/**
+ * Attribute values of a resource change, flattened to paths (`tags.team`,
+ * `ingress[0].from_port`) with Terraform's sensitive and unknown markers applied.
+ * Sensitive values never leave this module: they become SENSITIVE before anything
+ * can render or hash them.
+ */
+
+export const SENSITIVE = Symbol('sensitive');
+export const UNKNOWN = Symbol('unknown');
+export type Leaf = string | number | boolean | null | typeof SENSITIVE | typeof UNKNOWN;
+
+/** Empty collections and null mean the same thing to a person reading a plan (and to drift). */
+export const EMPTY = null;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+}
+
+function child(mask: unknown, key: string | number): unknown {
+  if (mask === true || mask === false || mask === null || mask === undefined) return mask === true ? true : undefined;
+  if (Array.isArray(mask)) return typeof key === 'number' ? mask[key] : undefined;
+  if (isObject(mask)) return mask[String(key)];
+  return undefined;
+}
+
+function joinPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  const safe = /^[A-Za-z_][\w-]*$/.test(key) ? key : JSON.stringify(key);
+  return path === '' ? safe : `${path}.${safe}`;
+}
+
+/**
+ * Flattens a value into leaf paths. Null and empty collections become EMPTY (null),
+ * a sensitive path becomes SENSITIVE (its content is never read), and a path the
+ * unknown mask marks becomes UNKNOWN, even where the value itself has no key for it.
+ */
+export function flatten(value: unknown, sensitive: unknown, unknown: unknown, out = new Map<string, Leaf>(), path = ''): Map<string, Leaf> {
+  if (sensitive === true) {
+    out.set(path, SENSITIVE);
+    return out;
+  }
+  if (unknown === true) {
+    out.set(path, UNKNOWN);
+    return out;
+  }
+  const unknownKeys = isObject(unknown) ? Object.keys(unknown) : Array.isArray(unknown) ? unknown.map((_, i) => i) : [];
+  if (isEmpty(value) && unknownKeys.length === 0) {
+    if (path !== '') out.set(path, EMPTY);
+    return out;
+  }
+  if (Array.isArray(value) || Array.isArray(unknown)) {
+    const list = Array.isArray(value) ? value : [];
+    const length = Math.max(list.length, Array.isArray(unknown) ? unknown.length : 0);
+    for (let i = 0; i < length; i++) flatten(list[i], child(sensitive, i), child(unknown, i), out, joinPath(path, i));
+    return out;
+  }
+  if (isObject(value) || isObject(unknown)) {
+    const obj = isObject(value) ? value : {};
+    const keys = new Set([...Object.keys(obj), ...unknownKeys.map(String)]);
+    for (const key of [...keys].sort()) flatten(obj[key], child(sensitive, key), child(unknown, key), out, joinPath(path, key));
+    return out;
+  }
+  out.set(path, value as Leaf);
+  return out;
+}
+
+/** Whether any part of a value is sensitive (used to compare two sensitive values without showing them). */
+export function sensitivePaths(sensitive: unknown): boolean {
+  if (sensitive === true) return true;
+  if (Array.isArray(sensitive)) return sensitive.some(sensitivePaths);
+  if (isObject(sensitive)) return Object.values(sensitive).some(sensitivePaths);
+  return false;
+}
+
+export interface AttributeChange {
+  path: string;
+  /** Absent for a create. */
+  before?: Leaf;
+  /** Absent for a delete. */
+  after?: Leaf;
+}
+
+/** The value at a path of a raw value, for comparing two sensitive leaves without rendering them. */
+function rawAt(value: unknown, path: string): unknown {
+  if (path === '') return value;
+  let current = value;
+  for (const m of path.matchAll(/\[(\d+)\]|\.?("(?:[^"\\]|\\.)*"|[^.[]+)/g)) {
+    if (current === null || current === undefined) return undefined;
+    if (m[1] !== undefined) current = (current as unknown[])[Number(m[1])];
+    else {
+      const key = (m[2] as string).startsWith('"') ? (JSON.parse(m[2] as string) as string) : (m[2] as string);
+      current = (current as Record<string, unknown>)[key];
+    }
+  }
+  return current;
+}
+
+/**
+ * The attributes that differ between before and after, null and empty alike. A
+ * sensitive attribute appears (as SENSITIVE) only when its hidden value really changed.
+ */
+export function diffValues(
+  before: unknown,
+  after: unknown,
+  masks: { beforeSensitive?: unknown; afterSensitive?: unknown; afterUnknown?: unknown },
+): AttributeChange[] {
+  const b = flatten(before, masks.beforeSensitive, undefined);
+  const a = flatten(after, masks.afterSensitive, masks.afterUnknown);
+  const paths = [...new Set([...b.keys(), ...a.keys()])].sort();
+  const changes: AttributeChange[] = [];
+  // A collection that flattened to leaves on one side and to EMPTY on the other must
+  // not be reported twice: `tags: {} → {a=1}` is the leaf `tags.a`, not `tags` too.
+  const covered = (p: string, map: Map<string, Leaf>) =>
+    [...map.keys()].some((k) => k !== p && (k.startsWith(`${p}.`) || k.startsWith(`${p}[`)));
+  for (const path of paths) {
+    const hasB = b.has(path);
+    const hasA = a.has(path);
+    const vb = hasB ? (b.get(path) as Leaf) : EMPTY;
+    const va = hasA ? (a.get(path) as Leaf) : EMPTY;
+    if (vb === EMPTY && !hasA && covered(path, a)) continue;
+    if (va === EMPTY && !hasB && covered(path, b)) continue;
+    if (vb === SENSITIVE || va === SENSITIVE) {
+      if (va === UNKNOWN || JSON.stringify(rawAt(before, path) ?? null) !== JSON.stringify(rawAt(after, path) ?? null)) {
+        changes.push({ path, before: vb === EMPTY ? EMPTY : SENSITIVE, after: va === UNKNOWN ? UNKNOWN : va === EMPTY ? EMPTY : SENSITIVE });
+      }
+      continue;
+    }
+    if (va === UNKNOWN || vb !== va) changes.push({ path, before: vb, after: va });
+  }
+  return changes;
+}
+
+/** The attributes a create sets (known, non-empty ones, plus those known only after apply). */
+export function createdValues(after: unknown, afterSensitive: unknown, afterUnknown: unknown): AttributeChange[] {
+  const changes: AttributeChange[] = [];
+  for (const [path, leaf] of flatten(after, afterSensitive, afterUnknown)) {
+    if (leaf !== EMPTY) changes.push({ path, after: leaf });
+  }
+  return changes;
+}
+
+/** A leaf as a person reads it in a plan; never the content of a sensitive value. */
+export function renderLeaf(leaf: Leaf | undefined, maxLength = 200): string {
+  if (leaf === SENSITIVE) return '(sensitive value)';
+  if (leaf === UNKNOWN) return '(known after apply)';
+  if (leaf === undefined || leaf === null) return 'null';
+  const text = JSON.stringify(leaf);
+  return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}
