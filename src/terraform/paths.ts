@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { globToRegExp, isGlob } from '../util/glob.js';
 import { UserError } from '../util/errors.js';
 
 /** The workspace the runner checked the repository out into. */
@@ -26,4 +27,49 @@ export function outputDir(action: string, stack: string, env: NodeJS.ProcessEnv 
   const dir = join(env.RUNNER_TEMP || tmpdir(), 'platform-actions', action, slug);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+const SKIP = new Set(['.git', 'node_modules', '.terraform']);
+
+function hasTerraformFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((f) => f.endsWith('.tf') || f.endsWith('.tofu') || f.endsWith('.tf.json'));
+  } catch {
+    return false;
+  }
+}
+
+/** Every folder under `root` (relative, `/`-separated), skipping .git, node_modules and .terraform. */
+function folders(root: string, rel = '', out: string[] = []): string[] {
+  for (const entry of readdirSync(join(root, rel), { withFileTypes: true })) {
+    if (!entry.isDirectory() || SKIP.has(entry.name)) continue;
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    out.push(path);
+    folders(root, path, out);
+  }
+  return out;
+}
+
+/**
+ * The stack folders named by `patterns` (relative to the workspace): plain folders as
+ * given (checked to exist), globs matched against every folder that holds .tf files.
+ */
+export function expandStacks(patterns: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const root = workspaceDir(env);
+  const found: string[] = [];
+  let all: string[] | undefined;
+  for (const raw of patterns) {
+    const pattern = raw.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '');
+    if (!isGlob(pattern)) {
+      stackDir(pattern, env);
+      found.push(pattern);
+      continue;
+    }
+    all ??= folders(root).filter((f) => hasTerraformFiles(join(root, f)));
+    const re = globToRegExp(pattern, '/');
+    const matched = all.filter((f) => re.test(f));
+    if (matched.length === 0) throw new UserError(`stacks: '${raw}' matches no folder with .tf files under ${root}.`, 'Check the pattern; it is matched against folders relative to the workspace.');
+    found.push(...matched);
+  }
+  return [...new Set(found)].sort();
 }

@@ -6,6 +6,11 @@ import { renderLeaf, UNKNOWN, type AttributeChange } from './values.js';
 /** GitHub refuses an issue or PR comment longer than this many characters. */
 export const COMMENT_LIMIT = 65_536;
 
+/** The hidden marker of a stack's plan comment (shared by terraform-plan and terraform-apply). */
+export function planCommentMarker(stack: string): string {
+  return `terraform-plan:${stack}`;
+}
+
 export type Measure = (text: string) => number;
 export const chars: Measure = (t) => t.length;
 export const bytes: Measure = (t) => Buffer.byteLength(t);
@@ -213,4 +218,31 @@ export function renderPlan(report: PlanReport, opts: { limit: number; measure: M
   }
   const out = [...head, ...rendered, ...foot, ...hidden].join('\n');
   return out;
+}
+
+const STATUS_START = marker('status');
+const STATUS_END = marker('status-end');
+
+/**
+ * Puts a status block (e.g. "applied in run 42") right under the comment's title,
+ * replacing an earlier one, and keeps the comment within GitHub's limit.
+ */
+export function withStatus(body: string, status: string): string {
+  const block = `${STATUS_START}\n${status.trim()}\n${STATUS_END}`;
+  let next: string;
+  const start = body.indexOf(STATUS_START);
+  const end = body.indexOf(STATUS_END);
+  if (start >= 0 && end > start) next = body.slice(0, start) + block + body.slice(end + STATUS_END.length);
+  else {
+    const title = body.indexOf('\n', body.indexOf('### '));
+    next = title >= 0 ? `${body.slice(0, title + 1)}\n${block}\n${body.slice(title + 1)}` : `${block}\n\n${body}`;
+  }
+  return next.length <= COMMENT_LIMIT ? next : `${next.slice(0, COMMENT_LIMIT - 40)}\n\n_(cut at GitHub's limit)_\n`;
+}
+
+/** The plan-id and the hidden digest of the reviewed plan, read back from a plan comment. */
+export function readPlanComment(body: string): { planId?: string; digest?: string } {
+  const id = /<!-- platform-actions:plan-id:([0-9a-f]{64}) -->/.exec(body)?.[1];
+  const digest = /<!-- platform-actions:plan-digest:([A-Za-z0-9+/=]+) -->/.exec(body)?.[1];
+  return { ...(id ? { planId: id } : {}), ...(digest ? { digest } : {}) };
 }

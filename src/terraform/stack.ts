@@ -102,3 +102,25 @@ export async function planToJson(cli: TerraformCli, a: PlanArgs & { json: string
   const shown = await showJson(cli, a.out, a.json);
   return { errors: shown.errors, warnings: planned.warnings };
 }
+
+/** `apply PLANFILE` with the machine-readable UI; the change summary says what was done. */
+export async function applyPlan(
+  cli: TerraformCli,
+  planFile: string,
+  opts: { lockTimeout?: string } = {},
+): Promise<StepOutcome & { summary?: { add: number; change: number; remove: number } }> {
+  const args = ['apply', '-input=false', '-json'];
+  if (opts.lockTimeout) args.push(`-lock-timeout=${opts.lockTimeout}`);
+  args.push(planFile);
+  const result = await cli.run(args, { json: true });
+  return {
+    errors: result.exitCode === 0 ? [] : errorsOf(result, `${cli.binary} apply`),
+    warnings: warnings(result.diagnostics),
+    ...(result.changeSummary ? { summary: result.changeSummary } : {}),
+  };
+}
+
+/** Whether the errors are Terraform's refusal of a saved plan made against an older state. */
+export function isStalePlan(errors: Diagnostic[]): boolean {
+  return errors.some((e) => /saved plan is stale|plan file .* no longer|does not match the given state/i.test(`${e.summary} ${e.detail ?? ''}`));
+}

@@ -76,6 +76,37 @@ export function sensitivePaths(sensitive: unknown): boolean {
   return false;
 }
 
+/** The text of every value under a sensitive mark (what must never be shown). */
+export function sensitiveTexts(value: unknown, sensitive: unknown, out = new Set<string>()): Set<string> {
+  if (sensitive === true) {
+    if (typeof value === 'string') {
+      if (value.length >= 3) out.add(value);
+    } else if (typeof value === 'number' || typeof value === 'boolean') {
+      // Too short to look for elsewhere without hiding unrelated values.
+    } else if (value !== null && value !== undefined) {
+      sensitiveTexts(value, isObject(value) ? Object.fromEntries(Object.keys(value).map((k) => [k, true])) : (value as unknown[]).map(() => true), out);
+    }
+    return out;
+  }
+  if (Array.isArray(value)) value.forEach((v, i) => sensitiveTexts(v, child(sensitive, i), out));
+  else if (isObject(value)) for (const [k, v] of Object.entries(value)) sensitiveTexts(v, child(sensitive, k), out);
+  return out;
+}
+
+/**
+ * Marks as SENSITIVE every other leaf that contains a sensitive value. Terraform marks
+ * only the paths a provider or the configuration declared sensitive; an attribute
+ * derived from one (terraform_data's `output` from its `input`, a connection string
+ * built from a password) can carry the secret unmarked.
+ */
+export function redact(map: Map<string, Leaf>, secrets: Set<string>): Map<string, Leaf> {
+  if (secrets.size === 0) return map;
+  for (const [path, leaf] of map) {
+    if (typeof leaf === 'string' && [...secrets].some((secret) => leaf.includes(secret))) map.set(path, SENSITIVE);
+  }
+  return map;
+}
+
 export interface AttributeChange {
   path: string;
   /** Absent for a create. */
@@ -108,8 +139,10 @@ export function diffValues(
   after: unknown,
   masks: { beforeSensitive?: unknown; afterSensitive?: unknown; afterUnknown?: unknown },
 ): AttributeChange[] {
-  const b = flatten(before, masks.beforeSensitive, undefined);
-  const a = flatten(after, masks.afterSensitive, masks.afterUnknown);
+  const secrets = sensitiveTexts(before, masks.beforeSensitive);
+  sensitiveTexts(after, masks.afterSensitive, secrets);
+  const b = redact(flatten(before, masks.beforeSensitive, undefined), secrets);
+  const a = redact(flatten(after, masks.afterSensitive, masks.afterUnknown), secrets);
   const paths = [...new Set([...b.keys(), ...a.keys()])].sort();
   const changes: AttributeChange[] = [];
   // A collection that flattened to leaves on one side and to EMPTY on the other must
@@ -137,7 +170,8 @@ export function diffValues(
 /** The attributes a create sets (known, non-empty ones, plus those known only after apply). */
 export function createdValues(after: unknown, afterSensitive: unknown, afterUnknown: unknown): AttributeChange[] {
   const changes: AttributeChange[] = [];
-  for (const [path, leaf] of flatten(after, afterSensitive, afterUnknown)) {
+  const secrets = sensitiveTexts(after, afterSensitive);
+  for (const [path, leaf] of redact(flatten(after, afterSensitive, afterUnknown), secrets)) {
     if (leaf !== EMPTY) changes.push({ path, after: leaf });
   }
   return changes;

@@ -14,7 +14,7 @@ import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
 import { encodeDigest } from '../../terraform/plan-id.js';
-import { bytes, chars, COMMENT_LIMIT, countsLine, renderPlan, type PlanReport } from '../../terraform/render.js';
+import { bytes, chars, COMMENT_LIMIT, countsLine, planCommentMarker, renderPlan, type PlanReport } from '../../terraform/render.js';
 import { planToJson, prepare, unformattedFiles, validate } from '../../terraform/stack.js';
 import { summarisePlanFile, type PlanSummary } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -25,9 +25,6 @@ export const APPLY_STATUS_RESERVE = 1_000;
 /** Largest hidden copy of the plan's meaning kept in the comment (for apply's diff). */
 const DIGEST_LIMIT = 24_000;
 
-export function commentMarkerId(stack: string): string {
-  return `terraform-plan:${stack}`;
-}
 
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   startGroup(name);
@@ -137,7 +134,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   const comment = renderPlan(
     { ...report, hidden },
-    { limit: COMMENT_LIMIT - APPLY_STATUS_RESERVE, measure: chars, markerId: commentMarkerId(s.stackName), moreHint: 'the full plan is in the job summary' },
+    { limit: COMMENT_LIMIT - APPLY_STATUS_RESERVE, measure: chars, markerId: planCommentMarker(s.stackName), moreHint: 'the full plan is in the job summary' },
   );
   const full = renderPlan(report, { limit: SUMMARY_LIMIT_BYTES - 2048, measure: bytes, moreHint: 'the plan JSON (plan-json output) has every change' });
   writeFileSync(summaryPath, full);
@@ -147,7 +144,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     if (!gh || !repo) warning('No github-token: the plan was not posted to the pull request.');
     else {
       try {
-        const posted = await upsertComment(gh, repo, pr, commentMarkerId(s.stackName), comment, s.comment);
+        const posted = await upsertComment(gh, repo, pr, planCommentMarker(s.stackName), comment, s.comment);
         info(`${posted.created ? 'Posted' : 'Updated'} the plan comment on #${pr}: ${posted.url}`);
       } catch (err) {
         warning(
