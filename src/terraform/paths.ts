@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { globToRegExp, isGlob } from '../util/glob.js';
@@ -21,12 +21,15 @@ export function stackDir(workingDirectory: string, env: NodeJS.ProcessEnv = proc
   return dir;
 }
 
-/** A fresh folder for one action's files about one stack, under RUNNER_TEMP. */
+/**
+ * A fresh folder for one step's files about one stack, under RUNNER_TEMP (unique per
+ * step, so two plans of a stack in one job never overwrite each other's plan file).
+ */
 export function outputDir(action: string, stack: string, env: NodeJS.ProcessEnv = process.env): string {
   const slug = stack.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'root';
-  const dir = join(env.RUNNER_TEMP || tmpdir(), 'platform-actions', action, slug);
-  mkdirSync(dir, { recursive: true });
-  return dir;
+  const parent = join(env.RUNNER_TEMP || tmpdir(), 'platform-actions', action);
+  mkdirSync(parent, { recursive: true });
+  return mkdtempSync(join(parent, `${slug}-`));
 }
 
 const SKIP = new Set(['.git', 'node_modules', '.terraform']);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ResourceChange } from './plan-json.js';
-import { createdValues, diffValues, SENSITIVE, UNKNOWN, type Leaf } from './values.js';
+import { createdValues, diffValues, SENSITIVE, UNKNOWN, type AttributeChange, type Leaf } from './values.js';
 
 /**
  * What a resource change means, for comparing a plan with the one that was reviewed.
@@ -28,27 +28,31 @@ function text(leaf: Leaf | undefined): string | null {
   return JSON.stringify(leaf);
 }
 
-export function canonicalChange(rc: ResourceChange): CanonicalChange | undefined {
+/**
+ * `attributes`: the change's attributes as the summary computed them (summary.ts
+ * attributesOf), so they are not computed twice; computed here when absent.
+ */
+export function canonicalChange(rc: ResourceChange, attributes?: AttributeChange[]): CanonicalChange | undefined {
   const c = rc.change;
   const actions = [...c.actions];
   const moved = rc.previous_address !== undefined && rc.previous_address !== rc.address;
   if (actions.includes('read') || rc.mode === 'data') return undefined;
   if (actions.length === 1 && actions[0] === 'no-op' && !moved && !c.importing) return undefined;
-  const attributes: Record<string, [string | null, string | null]> = {};
+  const out: Record<string, [string | null, string | null]> = {};
   if (actions.length === 1 && actions[0] === 'create') {
-    for (const a of createdValues(c.after, c.after_sensitive, c.after_unknown)) {
-      if (a.after !== UNKNOWN) attributes[a.path] = [null, text(a.after)];
+    for (const a of attributes ?? createdValues(c.after, c.after_sensitive, c.after_unknown)) {
+      if (a.after !== UNKNOWN) out[a.path] = [null, text(a.after)];
     }
   } else if (['update', 'delete,create', 'create,delete', 'no-op'].includes(actions.join(','))) {
-    const changes = diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
-    for (const a of changes) if (a.after !== UNKNOWN) attributes[a.path] = [text(a.before), text(a.after)];
+    const changes = attributes ?? diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
+    for (const a of changes) if (a.after !== UNKNOWN) out[a.path] = [text(a.before), text(a.after)];
   }
   return {
     address: rc.deposed ? `${rc.address} (deposed ${rc.deposed})` : rc.address,
     ...(moved ? { from: rc.previous_address } : {}),
     actions,
     ...(c.importing ? { importId: c.importing.id ?? '' } : {}),
-    attributes,
+    attributes: out,
   };
 }
 

@@ -94,21 +94,42 @@ export class PlanJsonScanner {
   feed(chunk: Buffer): void {
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
-      const b = chunk[i] as number;
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (b === BACKSLASH) this.escaped = true;
-        else if (b === QUOTE) {
-          this.inString = false;
-          if (this.keyStart >= 0) {
-            this.keyParts.push(chunk.subarray(this.keyStart, i));
-            this.key = Buffer.concat(this.keyParts).toString('utf8');
-            this.keyParts = [];
-            this.keyStart = -1;
+        // Jump to the closing quote with indexOf: strings are most of a plan's bytes.
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        let end = -1;
+        for (let from = i; ; ) {
+          const q = chunk.indexOf(QUOTE, from);
+          if (q < 0) break;
+          let slashes = 0;
+          while (q - slashes - 1 >= i && chunk[q - slashes - 1] === BACKSLASH) slashes++;
+          if (slashes % 2 === 0) {
+            end = q;
+            break;
           }
+          from = q + 1;
+        }
+        if (end < 0) {
+          let slashes = 0;
+          while (n - slashes - 1 >= i && chunk[n - slashes - 1] === BACKSLASH) slashes++;
+          this.escaped = slashes % 2 === 1;
+          i = n;
+          break;
+        }
+        i = end;
+        this.inString = false;
+        if (this.keyStart >= 0) {
+          this.keyParts.push(chunk.subarray(this.keyStart, i));
+          this.key = Buffer.concat(this.keyParts).toString('utf8');
+          this.keyParts = [];
+          this.keyStart = -1;
         }
         continue;
       }
+      const b = chunk[i] as number;
       if (isSpace(b)) continue;
       if (this.depth === 1) {
         this.atTopLevel(b, chunk, i);

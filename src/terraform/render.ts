@@ -97,27 +97,38 @@ const MORE_RESERVE = 160;
  */
 export function renderSection(section: Section, budget: number, measure: Measure, moreHint: string): string {
   const open = (body: string) => details(`<b>${section.title}</b>`, body, section.open);
-  const overhead = measure(open(''));
-  let used = overhead;
-  const parts: string[] = [];
+  const room = budget - measure(open('')) - MORE_RESERVE;
   const multiModule = new Set(section.entries.map((e) => e.module)).size > 1;
+  // Module headings and one-line forms first: showing every entry on one line beats
+  // showing a few in full, so full detail is used only while the rest still fits.
+  const headings: string[] = [];
   let module: string | undefined;
-  let detail: 'full' | 'line' = 'full';
-  let shown = 0;
   for (const entry of section.entries) {
-    let text = '';
+    let heading = '';
     if (multiModule && entry.module !== module) {
       module = entry.module;
-      text += `\n**${module === '' ? 'root module' : escapeText(module)}**\n\n`;
+      heading = `\n**${module === '' ? 'root module' : escapeText(module)}**\n\n`;
     }
-    let candidate = text + renderChange(entry, detail);
-    if (detail === 'full' && used + measure(candidate) > budget - MORE_RESERVE) {
-      detail = 'line';
-      candidate = text + renderChange(entry, detail);
+    headings.push(heading);
+  }
+  const lines = section.entries.map((e, i) => headings[i] + renderChange(e, 'line'));
+  const restOfLines = new Array<number>(lines.length + 1).fill(0);
+  for (let i = lines.length - 1; i >= 0; i--) restOfLines[i] = (restOfLines[i + 1] as number) + measure(lines[i] as string);
+  const parts: string[] = [];
+  let used = 0;
+  let shown = 0;
+  for (let i = 0; i < section.entries.length; i++) {
+    const full = headings[i] + renderChange(section.entries[i] as PlannedChange, 'full');
+    const fullSize = measure(full);
+    if (used + fullSize + (restOfLines[i + 1] as number) <= room) {
+      parts.push(full);
+      used += fullSize;
+    } else {
+      const lineSize = measure(lines[i] as string);
+      if (used + lineSize > room) break;
+      parts.push(lines[i] as string);
+      used += lineSize;
     }
-    if (used + measure(candidate) > budget - MORE_RESERVE) break;
-    parts.push(candidate);
-    used += measure(candidate);
     shown++;
   }
   const rest = section.entries.length - shown;

@@ -120,18 +120,23 @@ function pathText(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
+/** The attributes a change sets (create), changes (update, replace, import) or reads; none for deletes. */
+export function attributesOf(rc: ResourceChange, kind: Kind = kindOf(rc.change.actions)): AttributeChange[] {
+  const c = rc.change;
+  if (kind === 'create') return createdValues(c.after, c.after_sensitive, c.after_unknown);
+  if (kind === 'update' || kind === 'replace' || kind === 'no-op') {
+    if (kind === 'no-op' && !c.importing && !(rc.previous_address && rc.previous_address !== rc.address)) return [];
+    return diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
+  }
+  if (kind === 'read') return createdValues(c.after, c.after_sensitive, c.after_unknown).filter((a) => a.after !== UNKNOWN);
+  return [];
+}
+
 /** One resource change as the summary keeps it: values flattened, cut and masked. */
-export function plannedChange(rc: ResourceChange, protectedPatterns: string[] = []): PlannedChange {
+export function plannedChange(rc: ResourceChange, protectedPatterns: string[] = [], all?: AttributeChange[]): PlannedChange {
   const c = rc.change;
   const kind = kindOf(c.actions);
-  let attributes: AttributeChange[] = [];
-  if (kind === 'create') {
-    attributes = createdValues(c.after, c.after_sensitive, c.after_unknown);
-  } else if (kind === 'update' || kind === 'replace' || (kind === 'no-op' && c.importing)) {
-    attributes = diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
-  } else if (kind === 'read') {
-    attributes = createdValues(c.after, c.after_sensitive, c.after_unknown).filter((a) => a.after !== UNKNOWN);
-  }
+  let attributes = all ?? attributesOf(rc, kind);
   const omittedAttributes = Math.max(0, attributes.length - MAX_ATTRIBUTES);
   attributes = attributes.slice(0, MAX_ATTRIBUTES).map((a) => ({ ...a, before: cut(a.before), after: cut(a.after) }));
   for (const a of attributes) {
@@ -157,6 +162,8 @@ export function plannedChange(rc: ResourceChange, protectedPatterns: string[] = 
   };
 }
 
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const ORDER: Record<Kind, number> = { delete: 0, replace: 1, update: 2, create: 3, forget: 4, 'no-op': 5, read: 6 };
 
 /**
@@ -171,7 +178,8 @@ export class PlanSummariser {
   constructor(private readonly protectedPatterns: string[] = []) {}
 
   add(rc: ResourceChange): void {
-    const entry = plannedChange(rc, this.protectedPatterns);
+    const all = attributesOf(rc);
+    const entry = plannedChange(rc, this.protectedPatterns, all);
     const n = this.counts;
     if (entry.kind === 'create') n.add++;
     if (entry.kind === 'update') n.change++;
@@ -185,7 +193,7 @@ export class PlanSummariser {
     if (entry.kind === 'read') n.read++;
     if (entry.importId !== undefined) n.import++;
     if (entry.previousAddress !== undefined) n.move++;
-    const canonical = canonicalChange(rc);
+    const canonical = canonicalChange(rc, all);
     if (canonical) this.canonical.push(canonical);
     if (entry.kind !== 'no-op' || entry.importId !== undefined || entry.previousAddress !== undefined) this.changes.push(entry);
   }
@@ -213,7 +221,7 @@ export class PlanSummariser {
     this.changes.sort((a, b) => {
       const deferred = Number(a.deferredReason !== undefined) - Number(b.deferredReason !== undefined);
       if (deferred !== 0) return deferred;
-      return ORDER[a.kind] - ORDER[b.kind] || a.module.localeCompare(b.module) || a.address.localeCompare(b.address);
+      return ORDER[a.kind] - ORDER[b.kind] || compare(a.module, b.module) || compare(a.address, b.address);
     });
     return {
       terraformVersion: header.terraform_version ?? '',

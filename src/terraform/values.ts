@@ -60,8 +60,8 @@ export function flatten(value: unknown, sensitive: unknown, unknown: unknown, ou
   }
   if (isObject(value) || isObject(unknown)) {
     const obj = isObject(value) ? value : {};
-    const keys = new Set([...Object.keys(obj), ...unknownKeys.map(String)]);
-    for (const key of [...keys].sort()) flatten(obj[key], child(sensitive, key), child(unknown, key), out, joinPath(path, key));
+    const keys = unknownKeys.length === 0 ? Object.keys(obj) : [...new Set([...Object.keys(obj), ...unknownKeys.map(String)])];
+    for (const key of keys.sort()) flatten(obj[key], child(sensitive, key), child(unknown, key), out, joinPath(path, key));
     return out;
   }
   out.set(path, value as Leaf);
@@ -147,8 +147,16 @@ export function diffValues(
   const changes: AttributeChange[] = [];
   // A collection that flattened to leaves on one side and to EMPTY on the other must
   // not be reported twice: `tags: {} → {a=1}` is the leaf `tags.a`, not `tags` too.
-  const covered = (p: string, map: Map<string, Leaf>) =>
-    [...map.keys()].some((k) => k !== p && (k.startsWith(`${p}.`) || k.startsWith(`${p}[`)));
+  const parentsOf = (map: Map<string, Leaf>) => {
+    const parents = new Set<string>();
+    for (const key of map.keys()) {
+      for (let i = key.length - 1; i > 0; i--) if (key[i] === '.' || key[i] === '[') parents.add(key.slice(0, i));
+    }
+    return parents;
+  };
+  const parentsA = parentsOf(a);
+  const parentsB = parentsOf(b);
+  const covered = (p: string, map: Map<string, Leaf>) => (map === a ? parentsA : parentsB).has(p);
   for (const path of paths) {
     const hasB = b.has(path);
     const hasA = a.has(path);
