@@ -56,35 +56,61 @@ export function canonicalChange(rc: ResourceChange, attributes?: AttributeChange
   };
 }
 
-function sorted(changes: CanonicalChange[]): CanonicalChange[] {
-  return [...changes].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+/**
+ * A canonical change as kept in memory: its hash always, its stable JSON text while
+ * the plan is small enough for the text to be useful (the PR comment's digest, diffs).
+ */
+export interface CanonicalEntry {
+  address: string;
+  hash: string;
+  text?: string;
 }
 
-/** Stable JSON: keys in a fixed order, attributes sorted. */
-function stable(change: CanonicalChange): string {
+type StableForm = [string, string | null, string[], string | null, Array<[string, [string | null, string | null]]>];
+
+/** Stable JSON: fixed field order, attributes sorted. */
+export function canonicalEntry(change: CanonicalChange): CanonicalEntry {
   const attrs = Object.keys(change.attributes)
     .sort()
     .map((k) => [k, change.attributes[k]]);
-  return JSON.stringify([change.address, change.from ?? null, change.actions, change.importId ?? null, attrs]);
+  const text = JSON.stringify([change.address, change.from ?? null, change.actions, change.importId ?? null, attrs]);
+  return { address: change.address, hash: createHash('sha256').update(text).digest('base64'), text };
 }
 
-/** The plan's id: sha256 over its canonical changes. Equal ids mean the same changes. */
-export function planId(changes: CanonicalChange[]): string {
+function fromStable([address, from, actions, importId, attrs]: StableForm): CanonicalChange {
+  return { address, ...(from !== null ? { from } : {}), actions, ...(importId !== null ? { importId } : {}), attributes: Object.fromEntries(attrs) };
+}
+
+/** The entries back as objects (to diff them); entries kept without text are skipped. */
+export function canonicalChanges(entries: CanonicalEntry[]): CanonicalChange[] {
+  return entries.filter((e) => e.text !== undefined).map((e) => fromStable(JSON.parse(e.text as string) as StableForm));
+}
+
+function sorted(entries: CanonicalEntry[]): CanonicalEntry[] {
+  return [...entries].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.hash < b.hash ? -1 : 1));
+}
+
+/** The plan's id: sha256 over the hashes of its canonical changes in address order. Equal ids mean the same changes. */
+export function planId(entries: CanonicalEntry[]): string {
   const hash = createHash('sha256').update('platform-actions/plan-id/v1\n');
-  for (const change of sorted(changes)) hash.update(stable(change)).update('\n');
+  for (const entry of sorted(entries)) hash.update(entry.hash).update('\n');
   return hash.digest('hex');
 }
 
-/** The canonical changes compressed for a hidden comment field; undefined when over `maxChars`. */
-export function encodeDigest(changes: CanonicalChange[], maxChars: number): string | undefined {
-  const encoded = gzipSync(Buffer.from(JSON.stringify(sorted(changes)))).toString('base64');
+/**
+ * The canonical changes compressed for a hidden comment field; undefined when over
+ * `maxChars` or when the texts were not kept (a large plan).
+ */
+export function encodeDigest(entries: CanonicalEntry[], maxChars: number): string | undefined {
+  if (entries.some((e) => e.text === undefined)) return undefined;
+  const encoded = gzipSync(Buffer.from(`[${sorted(entries).map((e) => e.text).join(',')}]`)).toString('base64');
   return encoded.length <= maxChars ? encoded : undefined;
 }
 
 export function decodeDigest(encoded: string): CanonicalChange[] | undefined {
   try {
     const value = JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8')) as unknown;
-    return Array.isArray(value) ? (value as CanonicalChange[]) : undefined;
+    return Array.isArray(value) ? (value as StableForm[]).map(fromStable) : undefined;
   } catch {
     return undefined;
   }
@@ -110,7 +136,7 @@ export function diffCanonical(reviewed: CanonicalChange[], current: CanonicalCha
       lines.push(`+ ${address}: not in the reviewed plan, now ${verb(c)}`);
       continue;
     }
-    if (!r || !c || stable(r) === stable(c)) continue;
+    if (!r || !c || canonicalEntry(r).text === canonicalEntry(c).text) continue;
     if (verb(r) !== verb(c)) lines.push(`~ ${address}: reviewed ${verb(r)}, now ${verb(c)}`);
     if ((r.from ?? '') !== (c.from ?? '')) lines.push(`~ ${address}: reviewed move from ${r.from ?? '(none)'}, now from ${c.from ?? '(none)'}`);
     if ((r.importId ?? '') !== (c.importId ?? '')) lines.push(`~ ${address}: reviewed import of ${r.importId ?? '(none)'}, now ${c.importId ?? '(none)'}`);

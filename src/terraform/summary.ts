@@ -1,6 +1,6 @@
 import { matchesAny } from '../util/glob.js';
 import { scanPlanFile, type Action, type DeferredChange, type PlanHeader, type ResourceChange } from './plan-json.js';
-import { canonicalChange, planId, type CanonicalChange } from './plan-id.js';
+import { canonicalChange, canonicalEntry, planId, type CanonicalEntry } from './plan-id.js';
 import { createdValues, diffValues, SENSITIVE, UNKNOWN, type AttributeChange, type Leaf } from './values.js';
 
 /** What a resource change does, with both orders of replacement folded into one. */
@@ -46,6 +46,13 @@ const REASONS: Record<string, string> = {
 
 export function describeReason(reason: string | undefined): string | undefined {
   return reason ? (REASONS[reason] ?? reason.replace(/_/g, ' ')) : undefined;
+}
+
+/** Attribute text kept per kind of change (see PlanSummariser.budget). */
+const ATTRIBUTE_BUDGET = 1_200_000;
+
+function textLength(leaf: Leaf | undefined): number {
+  return typeof leaf === 'string' ? leaf.length : 8;
 }
 
 /** Longest string kept for an attribute value; the rest is cut with an ellipsis. */
@@ -108,7 +115,7 @@ export interface PlanSummary {
   /** Deletes or replaces of addresses matching protected-resources. */
   protectedDestroys: string[];
   /** The meaning of the plan, for plan-id. */
-  canonical: CanonicalChange[];
+  canonical: CanonicalEntry[];
   planId: string;
 }
 
@@ -172,10 +179,21 @@ const ORDER: Record<Kind, number> = { delete: 0, replace: 1, update: 2, create: 
  */
 export class PlanSummariser {
   private readonly changes: PlannedChange[] = [];
-  private readonly canonical: CanonicalChange[] = [];
+  private readonly canonical: CanonicalEntry[] = [];
+  /** Characters of attribute text kept per kind; past ATTRIBUTE_BUDGET only addresses are kept. */
+  private readonly retained = new Map<Kind, number>();
   readonly counts: PlanCounts = { add: 0, change: 0, destroy: 0, replace: 0, import: 0, move: 0, forget: 0, read: 0, deferred: 0 };
 
-  constructor(private readonly protectedPatterns: string[] = []) {}
+  private canonicalText = 0;
+
+  /**
+   * `keepCanonicalText`: characters of canonical text to keep (for the PR comment's
+   * digest and apply's diff); past it only hashes are kept, which is all plan-id needs.
+   */
+  constructor(
+    private readonly protectedPatterns: string[] = [],
+    private readonly keepCanonicalText = 1_000_000,
+  ) {}
 
   add(rc: ResourceChange): void {
     const all = attributesOf(rc);
@@ -194,8 +212,34 @@ export class PlanSummariser {
     if (entry.importId !== undefined) n.import++;
     if (entry.previousAddress !== undefined) n.move++;
     const canonical = canonicalChange(rc, all);
-    if (canonical) this.canonical.push(canonical);
+    if (canonical) {
+      const entry = canonicalEntry(canonical);
+      if (this.canonicalText > this.keepCanonicalText) {
+        delete entry.text;
+      } else {
+        this.canonicalText += entry.text?.length ?? 0;
+        if (this.canonicalText > this.keepCanonicalText) for (const e of [...this.canonical, entry]) delete e.text;
+      }
+      this.canonical.push(entry);
+    }
+    this.budget(entry);
     if (entry.kind !== 'no-op' || entry.importId !== undefined || entry.previousAddress !== undefined) this.changes.push(entry);
+  }
+
+  /**
+   * Nothing renders more than the job summary's 1 MiB, so once a kind has kept that much
+   * attribute text, later entries of it keep only their address and a count.
+   */
+  private budget(entry: PlannedChange): void {
+    let size = 0;
+    for (const a of entry.attributes) size += a.path.length + textLength(a.before) + textLength(a.after) + 8;
+    const used = this.retained.get(entry.kind) ?? 0;
+    if (used + size > ATTRIBUTE_BUDGET) {
+      entry.omittedAttributes += entry.attributes.length;
+      entry.attributes = [];
+    } else {
+      this.retained.set(entry.kind, used + size);
+    }
   }
 
   addDeferred(dc: DeferredChange): void {
@@ -244,8 +288,8 @@ function leafOf(value: unknown): Leaf {
 }
 
 /** Reads a JSON plan file (streamed) and summarises it. */
-export async function summarisePlanFile(path: string, protectedPatterns: string[] = []): Promise<PlanSummary> {
-  const summariser = new PlanSummariser(protectedPatterns);
+export async function summarisePlanFile(path: string, protectedPatterns: string[] = [], keepCanonicalText?: number): Promise<PlanSummary> {
+  const summariser = new PlanSummariser(protectedPatterns, keepCanonicalText);
   const header = await scanPlanFile(path, {
     resourceChange: (rc) => summariser.add(rc),
     deferredChange: (dc) => summariser.addDeferred(dc),

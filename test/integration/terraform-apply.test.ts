@@ -72,11 +72,13 @@ describe('terraform-apply', () => {
     const artifact = join(applyJob.workspace, 'plan.tfplan');
     copyFileSync(plan.outputs['plan-file'] as string, artifact);
     applyJob.setEvent('push', { ref: 'refs/heads/main', after: '9'.repeat(40) });
-    const applied = await applyJob.run('terraform-apply', { inputs: { ...applyInputs(plan), 'plan-file': '../plan.tfplan' } });
+    // No plan-id given: the reviewed one is read from the merged pull request's comment.
+    const applied = await applyJob.run('terraform-apply', { inputs: { ...applyInputs(plan), 'plan-file': '../plan.tfplan', 'plan-id': '' } });
 
     expect(applied.failure).toBeUndefined();
     expect(applied.exitCode).toBe(0);
     expect(applied.log).toContain('init -input=false -no-color -backend=false');
+    expect(applied.log).toContain(`reviewed: ${plan.outputs['plan-id']} (from the comment on #${pr})`);
     expect(applied.outputs).toMatchObject({ add: '0', change: '1', destroy: '0' });
     expect(await team()).toBe('platform');
     expect(comment()).toContain('✅ **Applied** in [run 5000]');
@@ -84,7 +86,7 @@ describe('terraform-apply', () => {
     expect(comment()).toContain('Update in place (1)');
     expect(applied.summary).toContain('Applied the reviewed plan');
     expect(gh.store.commentsOn('acme', 'webapp', pr)).toHaveLength(1);
-  });
+  }, 300_000);
 
   it('refuses a plan whose meaning changed since the review, and shows what differs', async () => {
     const reviewed = await job.run('terraform-plan', { inputs: planInputs('reviewed-team') });
@@ -99,7 +101,7 @@ describe('terraform-apply', () => {
     expect(await team()).toBe('platform');
     expect(comment()).toContain('⛔ **Apply refused**');
     expect(comment()).toContain('now "platform" → "other-team"');
-  });
+  }, 300_000);
 
   it('accepts a plan that differs from the reviewed one only by refresh noise', async () => {
     const reviewed = await job.run('terraform-plan', { inputs: planInputs('quiet') });
@@ -127,7 +129,7 @@ describe('terraform-apply', () => {
     expect(applied.failure).toBeUndefined();
     expect(applied.exitCode).toBe(0);
     expect(await team()).toBe('quiet');
-  });
+  }, 300_000);
 
   it('explains Terraform\'s refusal of a stale plan', async () => {
     const first = await job.run('terraform-plan', { inputs: planInputs('first', { comment: 'off' }) });
@@ -139,7 +141,7 @@ describe('terraform-apply', () => {
     expect(stale.failure).toContain('is stale: the state changed after it was made');
     expect(stale.failure).toContain('Re-run terraform-plan');
     expect(await team()).toBe('second');
-  });
+  }, 300_000);
 
   it('checks its inputs before touching anything', async () => {
     const bad = await job.run('terraform-apply', { inputs: { 'plan-file': 'x', 'plan-id': 'not-an-id' } });
@@ -147,5 +149,5 @@ describe('terraform-apply', () => {
     expect(bad.failure).toContain("plan-id 'not-an-id' is not a plan id");
     const missing = await job.run('terraform-apply', { inputs: { 'working-directory': 'app', 'plan-file': 'nope.tfplan', 'plan-id': 'a'.repeat(64) } });
     expect(missing.failure).toContain("plan-file 'nope.tfplan' does not exist");
-  });
+  }, 300_000);
 });

@@ -77,7 +77,7 @@ describe('terraform-drift', () => {
     ]);
     expect(step.log).toContain('Checking 2 stack(s) for drift, 2 at a time');
     expect(issues()).toHaveLength(0);
-  });
+  }, 300_000);
 
   it('finds drift made through the AWS API, attribute by attribute, and opens one issue per stack', async () => {
     await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'intruder' }, { Key: 'extra', Value: '1' }] } }));
@@ -132,7 +132,7 @@ describe('terraform-drift', () => {
     expect(gh.store.commentsOn('acme', 'webapp', storageIssue?.number as number).map((c) => c.body)).toEqual([
       expect.stringContaining('The drift changed'),
     ]);
-  });
+  }, 300_000);
 
   it('closes the issue with a comment when the stack is clean again', async () => {
     await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'platform' }] } }));
@@ -146,7 +146,7 @@ describe('terraform-drift', () => {
     ]);
     const network = issues()[0] as { number: number };
     expect(gh.store.commentsOn('acme', 'webapp', network.number).map((c) => c.body)).toEqual([expect.stringContaining('stacks/network has no drift any more')]);
-  });
+  }, 300_000);
 
   it('reports a stack whose plan fails as an error, not as drift', async () => {
     copyFixture('drift/broken', join(job.workspace, 'more', 'broken'));
@@ -162,5 +162,5 @@ describe('terraform-drift', () => {
     expect(step.annotations.find((a) => a.level === 'error' && a.properties.file === 'more/broken/main.tf')).toBeDefined();
     expect(stack(step, 'stacks/storage').status).toBe('clean');
     expect(issues().filter((i) => i.state === 'open')).toHaveLength(0);
-  });
+  }, 300_000);
 });

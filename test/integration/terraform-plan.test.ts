@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { marker } from '../../src/github/markdown.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { Job, ROOT } from '../support/runner.js';
 import { applyStack, backendConfig, copyFixture, createStateBucket, terraformEnv, TF_FIXTURES } from '../support/terraform.js';
 
 const moto = motoEndpoint();
@@ -103,7 +103,7 @@ describe('terraform-plan', () => {
     expect(again.exitCode).toBe(0);
     expect(gh.store.commentsOn('acme', 'webapp', pr.number)).toHaveLength(1);
     expect(again.outputs['plan-id']).toBe(step.outputs['plan-id']);
-  });
+  }, 300_000);
 
   it('refuses destroys without the label, and passes with it', async () => {
     const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'guarded', head: 'guarded', headSha: 'e'.repeat(40) });
@@ -124,7 +124,7 @@ describe('terraform-plan', () => {
     const updated = gh.store.commentsOn('acme', 'webapp', pr.number);
     expect(updated).toHaveLength(1);
     expect(updated[0]?.body).toContain('✅ This plan destroys or replaces 2 resource(s); allowed by the `allow-destroy` label.');
-  });
+  }, 300_000);
 
   it('guards protected resources even when destroys are otherwise allowed', async () => {
     const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'protected', head: 'p', headSha: 'd'.repeat(40) });
@@ -136,7 +136,7 @@ describe('terraform-plan', () => {
     expect(refused.failure).toContain('destroys or replaces protected resources (`aws_security_group.web`)');
     expect(refused.summary).toContain('`aws_security_group.web` **replace (destroy then create)** 🛡️ **protected**');
     expect(gh.store.commentsOn('acme', 'webapp', pr.number)).toHaveLength(0);
-  });
+  }, 300_000);
 
   it('shows init, validate and plan errors with file and line, in annotations and the comment', async () => {
     const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'broken', head: 'b', headSha: 'c'.repeat(40) });
@@ -155,5 +155,18 @@ describe('terraform-plan', () => {
     expect(body).toContain('Reference to undeclared resource');
     expect(body).toContain('`stacks/broken/main.tf:15`');
     expect(step.outputs['plan-id']).toBe('');
-  });
+  }, 300_000);
+
+  it('plans the seed workload (VPC, ALB with two target groups, ECS cluster and services) from scratch', async () => {
+    const seed = newJob();
+    cpSync(join(ROOT, 'examples', 'seed-workload', 'terraform'), join(seed.workspace, 'seed'), { recursive: true });
+    const step = await seed.run('terraform-plan', {
+      inputs: { 'working-directory': 'seed', 'backend-config': `${backendConfig('seed.tfstate')}\n`, 'github-token': gh.token, 'fmt-check': 'fail' },
+    });
+    expect(step.failure).toBeUndefined();
+    expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '24', change: '0', destroy: '0' });
+    for (const address of ['aws_lb_target_group.open_webui', 'aws_lb_target_group.gateway', 'aws_ecs_cluster.main', 'aws_ecs_service.service["mcpo"]']) {
+      expect(step.summary).toContain(`\`${address}\` **create**`);
+    }
+  }, 300_000);
 });

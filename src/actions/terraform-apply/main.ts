@@ -13,7 +13,7 @@ import { annotate } from '../../terraform/annotate.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
-import { decodeDigest, diffCanonical } from '../../terraform/plan-id.js';
+import { canonicalChanges, decodeDigest, diffCanonical } from '../../terraform/plan-id.js';
 import { countsLine, planCommentMarker, readPlanComment, withStatus } from '../../terraform/render.js';
 import { applyPlan, init, isStalePlan, showJson } from '../../terraform/stack.js';
 import { summarisePlanFile } from '../../terraform/summary.js';
@@ -83,24 +83,30 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       `Make sure plan-file is terraform-plan's plan-file, made by the same ${s.binary} version.`,
     );
   }
-  const summary = await summarisePlanFile(json);
-  info(`plan-id of ${s.planFile}: ${summary.planId}; reviewed: ${s.planId}.`);
+  const summary = await summarisePlanFile(json, [], Infinity);
+  const comment = github ? await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName)).catch(() => undefined) : undefined;
+  const saved = comment ? readPlanComment(comment.body) : {};
+  const reviewedId = s.planId ?? saved.planId;
+  if (!reviewedId) {
+    throw new UserError(
+      `No reviewed plan-id: the plan-id input is empty and ${github ? `pull request #${github.pr} has no plan comment for ${s.stackName}` : 'no pull request was found for this run'}. Nothing was applied.`,
+      "Pass terraform-plan's plan-id output of the reviewed plan, or run terraform-plan (with a comment) on the pull request first.",
+    );
+  }
+  info(`plan-id of ${s.planFile}: ${summary.planId}; reviewed: ${reviewedId}${s.planId ? '' : ` (from the comment on #${github?.pr})`}.`);
 
-  if (summary.planId !== s.planId) {
+  if (summary.planId !== reviewedId) {
     let reviewed = undefined;
-    if (github) {
-      const comment = await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName)).catch(() => undefined);
-      const saved = comment ? readPlanComment(comment.body) : {};
-      if (saved.planId === s.planId && saved.digest) reviewed = decodeDigest(saved.digest);
-    }
+    if (saved.planId === reviewedId && saved.digest) reviewed = decodeDigest(saved.digest);
+    const current = canonicalChanges(summary.canonical);
     const diff = reviewed
-      ? diffCanonical(reviewed, summary.canonical)
-      : [`The reviewed plan's details were not found (no PR comment with plan-id ${s.planId.slice(0, 16)}); this plan's changes are:`, ...diffCanonical([], summary.canonical)];
+      ? diffCanonical(reviewed, current)
+      : [`The reviewed plan's details were not found (no PR comment with plan-id ${reviewedId.slice(0, 16)}); this plan's changes are:`, ...diffCanonical([], current)];
     const text = diff.join('\n');
     await writeSummary(heading(`Terraform apply refused: ${code(s.stackName)}`) + 'The plan does not mean what was reviewed:\n\n' + codeBlock(text, 'diff'));
-    await report(github, s.stackName, `⛔ **Apply refused** in ${link}: the plan to apply (plan-id ${code(summary.planId.slice(0, 16))}) is not the reviewed one (${code(s.planId.slice(0, 16))}).\n\n<details><summary>What differs</summary>\n\n${codeBlock(text.slice(0, 20_000), 'diff')}\n</details>`);
+    await report(github, s.stackName, `⛔ **Apply refused** in ${link}: the plan to apply (plan-id ${code(summary.planId.slice(0, 16))}) is not the reviewed one (${code(reviewedId.slice(0, 16))}).\n\n<details><summary>What differs</summary>\n\n${codeBlock(text.slice(0, 20_000), 'diff')}\n</details>`);
     throw new UserError(
-      `The plan to apply does not mean what was reviewed (plan-id ${summary.planId.slice(0, 16)}…, reviewed ${s.planId.slice(0, 16)}…). Nothing was applied. What differs:\n${text}`,
+      `The plan to apply does not mean what was reviewed (plan-id ${summary.planId.slice(0, 16)}…, reviewed ${reviewedId.slice(0, 16)}…). Nothing was applied. What differs:\n${text}`,
       'Review the new plan: re-run terraform-plan on the pull request, check its comment, and apply that plan with its plan-id.',
     );
   }
@@ -128,10 +134,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   outputs.set('destroy', result.remove);
   const line = `${result.add} added, ${result.change} changed, ${result.remove} destroyed`;
   info(`Applied ${s.stackName}: ${line}.`);
-  await report(github, s.stackName, `✅ **Applied** in ${link}: ${line} (plan-id ${code(s.planId.slice(0, 16))}).`);
+  await report(github, s.stackName, `✅ **Applied** in ${link}: ${line} (plan-id ${code(reviewedId.slice(0, 16))}).`);
   await writeSummary(
     heading(`Terraform apply: ${code(s.stackName)}`) +
-      `Applied the reviewed plan (plan-id ${code(s.planId.slice(0, 16))}): ${line}.\n\n` +
+      `Applied the reviewed plan (plan-id ${code(reviewedId.slice(0, 16))}): ${line}.\n\n` +
       (summary.hasChanges ? `Planned: ${countsLine(summary.counts)}.\n` : ''),
   );
 }

@@ -5,7 +5,8 @@ import { UserError } from '../../util/errors.js';
 export interface Settings {
   workingDirectory: string;
   planFile: string;
-  planId: string;
+  /** Empty: read the reviewed id from the pull request's plan comment. */
+  planId: string | undefined;
   stackName: string;
   lockTimeout: string;
   binary: Binary;
@@ -14,8 +15,8 @@ export interface Settings {
 
 export function readSettings(): Settings {
   const workingDirectory = inputs.string('working-directory', '.');
-  const planId = inputs.required('plan-id').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(planId)) {
+  const planId = inputs.string('plan-id')?.toLowerCase();
+  if (planId !== undefined && !/^[0-9a-f]{64}$/.test(planId)) {
     throw new UserError(`plan-id '${planId}' is not a plan id.`, "Pass terraform-plan's plan-id output: 64 hexadecimal characters.");
   }
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { scanPlanText, type ResourceChange } from '../../../src/terraform/plan-json.js';
-import { decodeDigest, diffCanonical, encodeDigest } from '../../../src/terraform/plan-id.js';
+import { canonicalChanges, decodeDigest, diffCanonical, encodeDigest } from '../../../src/terraform/plan-id.js';
 import { bytes, chars, COMMENT_LIMIT, renderPlan, withStatus } from '../../../src/terraform/render.js';
 import { kindOf, PlanSummariser, type PlanSummary } from '../../../src/terraform/summary.js';
 import { syntheticPlan } from '../../support/synthetic-plan.js';
@@ -56,7 +56,7 @@ describe('plan summary', () => {
     const other = summarise({ resource_changes: changed });
     expect(other.planId).not.toBe(id);
     const reviewed = decodeDigest(encodeDigest(summarise({ resource_changes: base }).canonical, 10_000) as string) ?? [];
-    expect(diffCanonical(reviewed, other.canonical)).toEqual(['~ aws_s3_bucket.a.tags.team: reviewed "a" → "b", now "a" → "c"']);
+    expect(diffCanonical(reviewed, canonicalChanges(other.canonical))).toEqual(['~ aws_s3_bucket.a.tags.team: reviewed "a" → "b", now "a" → "c"']);
   });
 
   it('keeps sensitive values out of the plan-id and its digest', () => {
@@ -65,7 +65,7 @@ describe('plan summary', () => {
     change.change.after_sensitive = { password: true };
     const s = summarise({ resource_changes: [change] });
     expect(JSON.stringify(s.canonical)).not.toMatch(/pass-/);
-    expect(s.canonical[0]?.attributes).toEqual({ password: ['(sensitive)', '(sensitive)'] });
+    expect(canonicalChanges(s.canonical)[0]?.attributes).toEqual({ password: ['(sensitive)', '(sensitive)'] });
     expect(Buffer.from(encodeDigest(s.canonical, 10_000) as string, 'base64').toString('latin1')).not.toContain('pass-');
   });
 
