@@ -77,7 +77,7 @@ export function fromText(text: string): Diagnostic[] {
       current.line = Number(where[2]);
       continue;
     }
-    if (/^\s*\d+:/.test(raw) && current.file !== undefined && body.length === 0) {
+    if (/^\s*\d+:/.test(raw) && current.file !== undefined && body.every((l) => l.trim() === '')) {
       current.snippet = current.snippet ? `${current.snippet}\n${raw}` : raw;
       continue;
     }

@@ -116,7 +116,6 @@ export class PlanJsonScanner {
           let slashes = 0;
           while (n - slashes - 1 >= i && chunk[n - slashes - 1] === BACKSLASH) slashes++;
           this.escaped = slashes % 2 === 1;
-          i = n;
           break;
         }
         i = end;

@@ -37,7 +37,7 @@ export async function selectWorkspace(cli: TerraformCli, name: string): Promise<
 /** `validate -json`: errors and warnings with file and line. */
 export async function validate(cli: TerraformCli): Promise<StepOutcome> {
   const result = await cli.run(['validate', '-json', '-no-color'], { quiet: true });
-  let diagnostics: Diagnostic[] = [];
+  let diagnostics: Diagnostic[];
   try {
     const parsed = JSON.parse(result.stdout) as { diagnostics?: Array<Parameters<typeof fromJson>[0]> };
     diagnostics = (parsed.diagnostics ?? []).map(fromJson);

@@ -16,7 +16,11 @@ export interface Settings {
 }
 
 export function readSettings(): Settings {
-  const stacks = inputs.list('stacks');
+  const stacks = inputs
+    .required('stacks')
+    .split(/[\n,]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (stacks.length === 0) throw new UserError("Input 'stacks' lists no stack.", 'Give the stack folders, one a line, or a glob such as infra/*.');
   return {
     stacks,
