@@ -214,7 +214,9 @@ export function renderPlan(report: PlanReport, opts: { limit: number; measure: M
   all.forEach((section, i) => {
     const reserveForRest = (all.length - i - 1) * (MORE_RESERVE + 120);
     const budget = Math.max(0, remaining - reserveForRest);
-    const text = renderSection(section, budget, measure, opts.moreHint);
+    let text = renderSection(section, budget, measure, opts.moreHint);
+    // Never silently: a section with no room left is still named and counted.
+    if (measure(text) + 1 > remaining) text = `**${section.title}**: not shown here, ${opts.moreHint}.\n`;
     if (measure(text) + 1 <= remaining) {
       rendered.push(text);
       remaining -= measure(text) + 1;

@@ -28,17 +28,17 @@ afterEach(() => {
 describe('terraform-plan with a large plan', () => {
   it('keeps every destroy visible and the comment under GitHub\'s limit', async () => {
     const step = await job.run('terraform-plan', {
-      inputs: { 'working-directory': 'big', variables: 'doomed = 0\ncreated = 1200\npadding = 200', 'github-token': gh.token },
+      inputs: { 'working-directory': 'big', variables: 'doomed = 0\ncreated = 2000\npadding = 200', 'github-token': gh.token },
     });
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ add: '1200', destroy: '30', change: '0' });
+    expect(step.outputs).toMatchObject({ add: '2000', destroy: '30', change: '0' });
     const body = gh.store.commentsOn('acme', 'webapp', pr)[0]?.body ?? '';
     expect(body.length).toBeLessThanOrEqual(65_536);
     expect(body.length).toBeGreaterThan(50_000);
-    expect(body.indexOf('Destroy and replace (30)')).toBeLessThan(body.indexOf('Create (1200)'));
+    expect(body.indexOf('Destroy and replace (30)')).toBeLessThan(body.indexOf('Create (2000)'));
     for (let i = 0; i < 30; i++) expect(body).toContain(`\`terraform_data.doomed[${i}]\` **destroy**`);
     const shown = (body.match(/`terraform_data\.created\[\d+\]` \*\*create\*\*/g) ?? []).length;
-    expect(body).toContain(`… and ${1200 - shown} more changes not shown here: the full plan is in the job summary`);
+    expect(body).toContain(`… and ${2000 - shown} more changes not shown here: the full plan is in the job summary`);
     // The job summary holds far more of it (up to 1 MiB).
     expect((step.summary.match(/`terraform_data\.created\[\d+\]` \*\*create\*\*/g) ?? []).length).toBeGreaterThan(shown);
     expect(Buffer.byteLength(step.summary)).toBeLessThanOrEqual(1024 * 1024);
