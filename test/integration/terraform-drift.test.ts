@@ -118,20 +118,19 @@ describe('terraform-drift', () => {
     expect(opened[1]?.body).toContain('| `tags.owner` | "platform" | "intruder" |');
     expect(step.summary).toContain('⚠️ drifted');
 
-    // The same drift again: the issues stay as they are.
+    // Next run: the network drift is the same (its issue stays as it is), the storage
+    // drift changed (its issue is rewritten, with a comment saying so).
+    await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'someone-else' }] } }));
     const again = await job.run('terraform-drift', { inputs: driftInputs() });
     expect(again.outputs.drifted).toBe('true');
     expect(issues()).toHaveLength(2);
-    expect(gh.callsOf('issues/update')).toHaveLength(0);
-
-    // Drift that changes updates the issue and says so.
-    await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'someone-else' }] } }));
-    await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'stacks/storage' }) });
-    const storageIssue = issues().find((i) => i.title.endsWith('stacks/storage'));
+    const [networkIssue, storageIssue] = issues();
+    expect(gh.callsOf('issues/update').map((c) => c.path)).toEqual([`/repos/acme/webapp/issues/${storageIssue?.number}`]);
     expect(storageIssue?.body).toContain('"someone-else"');
     expect(gh.store.commentsOn('acme', 'webapp', storageIssue?.number as number).map((c) => c.body)).toEqual([
       expect.stringContaining('The drift changed'),
     ]);
+    expect(gh.store.commentsOn('acme', 'webapp', networkIssue?.number as number)).toEqual([]);
   }, 300_000);
 
   it('closes the issue with a comment when the stack is clean again', async () => {
