@@ -84,6 +84,8 @@ describe('terraform-plan', () => {
     expect(body).toContain('~ tags.team: "web" → "platform"');
     expect(body).toMatch(/`terraform_data\.new_name` \*\*move\*\* \(moved from `terraform_data\.old_name`\)/);
     expect(body).toMatch(/`aws_s3_bucket\.imported` \*\*import\*\* \(import `pa-imported`\)/);
+    expect(body).toContain('`terraform_data.forgotten` **forget**');
+    expect(body).toContain('| 4 | 2 | 2 | 1 | 1 | 1 | 1 | 0 | 0 |');
     // Creates grouped by module.
     expect(body).toContain('**module.logs**');
     expect(body).toContain('`module.logs.terraform_data.retention[1]` **create**');
@@ -165,6 +167,8 @@ describe('terraform-plan', () => {
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '24', change: '0', destroy: '0' });
+    // The execution policy document depends on the log group's ARN: read during apply.
+    expect(step.summary).toContain('`data.aws_iam_policy_document.execution` **read**: _its configuration depends on values known only after apply_');
     for (const address of ['aws_lb_target_group.open_webui', 'aws_lb_target_group.gateway', 'aws_ecs_cluster.main', 'aws_ecs_service.service["mcpo"]']) {
       expect(step.summary).toContain(`\`${address}\` **create**`);
     }
