@@ -245,7 +245,7 @@ export class PlanJsonScanner {
 /** Streams a JSON plan file through the handlers and returns its header. */
 export async function scanPlanFile(path: string, handlers: PlanHandlers): Promise<PlanHeader> {
   const scanner = new PlanJsonScanner(handlers);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) scanner.feed(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 16 })) scanner.feed(chunk as Buffer);
   return scanner.finish();
 }
 

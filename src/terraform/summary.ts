@@ -49,7 +49,7 @@ export function describeReason(reason: string | undefined): string | undefined {
 }
 
 /** Attribute text kept per kind of change (see PlanSummariser.budget). */
-const ATTRIBUTE_BUDGET = 1_200_000;
+const ATTRIBUTE_BUDGET = 400_000;
 
 function textLength(leaf: Leaf | undefined): number {
   return typeof leaf === 'string' ? leaf.length : 8;
@@ -192,7 +192,7 @@ export class PlanSummariser {
    */
   constructor(
     private readonly protectedPatterns: string[] = [],
-    private readonly keepCanonicalText = 1_000_000,
+    private readonly keepCanonicalText = 300_000,
   ) {}
 
   add(rc: ResourceChange): void {
