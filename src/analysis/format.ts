@@ -28,7 +28,7 @@ export function significant(n: number): string {
 /** "0.0123" style p-values, with a floor so tiny ones stay readable. */
 export function formatP(p: number): string {
   if (p < 0.0001) return '< 0.0001';
-  return p < 0.01 ? p.toPrecision(2) : String(Number(p.toFixed(3)));
+  return p < 0.01 ? String(Number(p.toPrecision(2))) : String(Number(p.toFixed(3)));
 }
 
 /** A count with its noun: 1 request, 412 requests. */

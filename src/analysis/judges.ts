@@ -99,7 +99,7 @@ export function judgeMannWhitney(metric: MetricSpec & { judge: MannWhitneyJudge 
     };
   }
   const test = mannWhitneyU(x, y, ALTERNATIVE[direction]);
-  const alpha = 1 - confidence;
+  const alpha = Number((1 - confidence).toFixed(10));
   const medians = `median ${fmt(mx)} vs baseline ${fmt(my)}`;
   const stats = `p = ${formatP(test.pValue)}, ${x.length} vs ${y.length} samples`;
   const result = { ...numbers, pValue: test.pValue, threshold: alpha };

@@ -46,7 +46,16 @@ export function midRanks(values: readonly number[]): { ranks: number[]; tieGroup
   return { ranks, tieGroups };
 }
 
-export function mannWhitneyU(x: readonly number[], y: readonly number[], alternative: Alternative = 'two-sided'): MannWhitneyResult {
+/**
+ * U of `x` against `y` and the p-value for H1 `alternative` ('greater': x tends to be larger).
+ * `method` 'auto' is exact up to EXACT_LIMIT values in all, normal above.
+ */
+export function mannWhitneyU(
+  x: readonly number[],
+  y: readonly number[],
+  alternative: Alternative = 'two-sided',
+  method: 'auto' | 'exact' | 'normal' = 'auto',
+): MannWhitneyResult {
   const n1 = x.length;
   const n2 = y.length;
   if (n1 === 0 || n2 === 0) throw new Error('Mann-Whitney U needs at least one value in each sample.');
@@ -58,7 +67,7 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[], alterna
   const ties = tieGroups.length > 0;
   const n = n1 + n2;
 
-  if (n <= EXACT_LIMIT) {
+  if (method === 'exact' || (method === 'auto' && n <= EXACT_LIMIT)) {
     const { atLeast, atMost } = exactTails(ranks, n1, r1);
     const pValue = alternative === 'greater' ? atLeast : alternative === 'less' ? atMost : Math.min(1, 2 * Math.min(atLeast, atMost));
     return { u, n1, n2, pValue, method: 'exact', ties };
