@@ -113,12 +113,15 @@ function exactTails(ranks: readonly number[], n1: number, r1: number): { atLeast
   // kept as a fraction of C(n, k) so large n cannot overflow.
   const ways = Array.from({ length: k + 1 }, () => new Float64Array(maxSum + 1));
   (ways[0] as Float64Array)[0] = 1;
+  let seen = 0; // no subset of the items so far sums to more than this
   for (let i = 0; i < n; i++) {
     const r = doubled[i] as number;
+    const top = Math.min(maxSum - r, seen);
+    seen += r;
     for (let j = Math.min(k, i + 1); j >= 1; j--) {
       const from = ways[j - 1] as Float64Array;
       const to = ways[j] as Float64Array;
-      for (let s = maxSum - r; s >= 0; s--) {
+      for (let s = top; s >= 0; s--) {
         const w = from[s] as number;
         if (w !== 0) to[s + r] = (to[s + r] as number) + w;
       }
