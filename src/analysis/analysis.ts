@@ -187,7 +187,7 @@ class SpecAnalysisImpl implements SpecAnalysis {
     const main = provider.query({ query, window, stepSeconds: metric.stepSeconds, need, labels }, signal);
     let countPromise: Promise<number | undefined> | undefined;
     if (metric.countQuery) {
-      const countText = fillQuery(metric.countQuery, labels, { ...builtins, range: seconds(windowMs) }, `metrics[${index}].count-query (${metric.name})`);
+      const countText = fillQuery(metric.countQuery, labels, { ...builtins, range: seconds(windowMs) }, `The analysis spec's metrics[${index}].count-query (${metric.name}), for the ${side},`);
       countPromise = provider.query({ query: countText, window, stepSeconds: metric.stepSeconds, need: 'value', labels }, signal).then((r) => r.value);
     }
     const [result, countFromQuery] = await Promise.all([main, countPromise]);

@@ -70,9 +70,13 @@ export async function startPrometheus(options: { targets: ScrapeTarget[]; scrape
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  // Never outlive the test process, even when it dies without running afterAll.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const stop = () =>
     new Promise<void>((resolve) => {
       const done = () => {
+        process.removeListener('exit', killOnExit);
         rmSync(dir, { recursive: true, force: true });
         resolve();
       };
