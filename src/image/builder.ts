@@ -52,8 +52,19 @@ const readTrim = (path: string) => {
   }
 };
 
-const IMMUTABLE_HINT =
-  'If the registry refused a tag because it already exists (ECR repositories with IMMUTABLE tags), drop moving tags such as {{branch}} from `tags`.';
+/** Explains the refusals a push meets most often. */
+export function pushHint(output: string): string | undefined {
+  if (/immutable|already exists and cannot be overwritten|tag invalid/i.test(output)) {
+    return 'The repository has immutable tags (ECR IMMUTABLE tag mutability) and one of the tags already exists: drop moving tags such as {{branch}} from `tags`, or make the repository MUTABLE.';
+  }
+  if (/unauthorized|denied|authentication required|401|403/i.test(output)) {
+    return 'The registry refused the push: log in earlier in the job (docker/login-action, or gcp-auth for Artifact Registry; ECR logins are made here) and check that the identity may push to this repository.';
+  }
+  if (/name unknown|repository .* not found|does not exist/i.test(output)) {
+    return 'The repository does not exist: create it first (ECR does not create repositories on push).';
+  }
+  return undefined;
+}
 
 export class BuildahBuilder implements Builder {
   readonly kind = 'buildah' as const;
@@ -61,6 +72,19 @@ export class BuildahBuilder implements Builder {
 
   private tlsArgs(registry: string): string[] {
     return isLoopbackRegistry(registry) ? ['--tls-verify=false'] : [];
+  }
+
+  /** The storage id of a local image or manifest list by name. */
+  private async localId(name: string): Promise<string | undefined> {
+    const r = await runTool('buildah', ['images', '--json', '--no-trunc'], { silent: true });
+    if (r.code !== 0) return undefined;
+    try {
+      const images = JSON.parse(r.stdout) as Array<{ id?: string; names?: string[] | null }>;
+      const id = images.find((i) => (i.names ?? []).includes(name))?.id;
+      return id ? (id.startsWith('sha256:') ? id : `sha256:${id}`) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async login(registry: string, username: string, password: string): Promise<void> {
@@ -75,7 +99,8 @@ export class BuildahBuilder implements Builder {
     const multi = spec.platforms.length > 1;
     const first = withTag(spec.image, spec.tags[0] as string);
     const iidfile = join(spec.workDir, 'iid');
-    const args = ['build', '--iidfile', iidfile];
+    // buildah writes one image id per file: a multi-platform build has several.
+    const args = multi ? ['build'] : ['build', '--iidfile', iidfile];
     if (spec.file) args.push('--file', spec.file);
     if (spec.platforms.length > 0) args.push('--platform', spec.platforms.join(','));
     if (multi) {
@@ -96,7 +121,7 @@ export class BuildahBuilder implements Builder {
     }
     args.push(spec.context);
     await mustRun('buildah', args, 'The build', { signal });
-    const imageId = readTrim(iidfile);
+    const imageId = multi ? await this.localId(first) : readTrim(iidfile);
     if (!spec.push) return { ...(imageId ? { imageId } : {}) };
 
     let pushedDigest: string | undefined;
@@ -106,7 +131,7 @@ export class BuildahBuilder implements Builder {
       const push = multi
         ? ['manifest', 'push', '--all', ...this.tlsArgs(spec.image.registry), '--digestfile', digestfile, first, target]
         : ['push', ...this.tlsArgs(spec.image.registry), '--digestfile', digestfile, withTag(spec.image, tag), target];
-      await mustRun('buildah', push, `Pushing ${withTag(spec.image, tag)}`, { signal }, IMMUTABLE_HINT);
+      await mustRun('buildah', push, `Pushing ${withTag(spec.image, tag)}`, { signal }, pushHint);
       const digest = readTrim(digestfile);
       if (digest && pushedDigest && digest !== pushedDigest) {
         throw new UserError(`buildah pushed ${tag} as ${digest} but the first tag as ${pushedDigest}; the tags would point at different images.`);
@@ -152,7 +177,7 @@ export class DockerBuilder implements Builder {
 
   async build(spec: BuildSpec, signal?: AbortSignal): Promise<BuildResult> {
     const metadataFile = join(spec.workDir, 'metadata.json');
-    await mustRun('docker', DockerBuilder.buildArgs(spec, metadataFile), 'The build', { signal }, spec.push ? IMMUTABLE_HINT : undefined);
+    await mustRun('docker', DockerBuilder.buildArgs(spec, metadataFile), 'The build', { signal }, spec.push ? pushHint : undefined);
     let metadata: Record<string, unknown> = {};
     try {
       metadata = JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, unknown>;
@@ -183,7 +208,7 @@ export async function dockerAvailable(): Promise<string | undefined> {
 export async function buildahAvailable(): Promise<string | undefined> {
   try {
     const r = await runTool('buildah', ['--version'], { silent: true, timeoutMs: 10_000 });
-    return r.code === 0 ? r.stdout.trim().replace(/^buildah version /, '') : undefined;
+    return r.code === 0 ? (/version (\S+)/.exec(r.stdout)?.[1] ?? r.stdout.trim()) : undefined;
   } catch {
     return undefined;
   }

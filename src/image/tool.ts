@@ -60,11 +60,17 @@ export function runTool(command: string, args: string[], options: ToolOptions = 
 }
 
 /** Like runTool, but a non-zero exit is an error that quotes the tool's last words. */
-export async function mustRun(command: string, args: string[], what: string, options: ToolOptions = {}, hint?: string): Promise<ToolResult> {
+export async function mustRun(
+  command: string,
+  args: string[],
+  what: string,
+  options: ToolOptions = {},
+  hint?: string | ((output: string) => string | undefined),
+): Promise<ToolResult> {
   const result = await runTool(command, args, options);
   if (result.code !== 0) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-8).join('\n');
-    throw new UserError(`${what} failed (${command} exited with ${result.code ?? 'a signal'}):\n${tail}`, hint);
+    throw new UserError(`${what} failed (${command} exited with ${result.code ?? 'a signal'}):\n${tail}`, typeof hint === 'function' ? hint(tail) : hint);
   }
   return result;
 }
