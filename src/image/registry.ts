@@ -57,6 +57,8 @@ export interface ImageInfo {
 export interface RegistryClientOptions {
   /** Credentials to use; otherwise looked up in the auth files when challenged. */
   credentials?: RegistryCredentials;
+  /** Send the credentials as Basic from the first request (ECR), instead of waiting for a challenge. */
+  basicAuth?: boolean;
   env?: NodeJS.ProcessEnv;
   attempts?: number;
 }
@@ -95,6 +97,9 @@ export class RegistryClient {
     this.base = `${isLoopbackRegistry(registry) ? 'http' : 'https'}://${apiHost(registry)}`;
     this.credentials = options.credentials;
     this.credentialsLooked = options.credentials !== undefined;
+    if (options.basicAuth && options.credentials) {
+      this.authorization = `Basic ${Buffer.from(`${options.credentials.username}:${options.credentials.password}`).toString('base64')}`;
+    }
   }
 
   close(): void {

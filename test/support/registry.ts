@@ -151,12 +151,15 @@ export async function startEcrFront(options: { host: string; upstream: string; u
     res.writeHead(502);
     res.end('this proxy only tunnels');
   });
+  const sockets = new Set<{ destroy(): void }>();
   proxy.on('connect', (req: IncomingMessage, socket, head) => {
+    sockets.add(socket);
     if (req.url !== `${options.host}:443`) {
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
     const tunnel = connect(frontPort, '127.0.0.1', () => {
+      sockets.add(tunnel);
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       tunnel.write(head);
       tunnel.pipe(socket);
@@ -173,6 +176,7 @@ export async function startEcrFront(options: { host: string; upstream: string; u
     requests,
     env: { HTTPS_PROXY: proxyUrl, https_proxy: proxyUrl, SSL_CERT_FILE: cert, NODE_EXTRA_CA_CERTS: cert },
     close: async () => {
+      for (const s of sockets) s.destroy();
       front.closeAllConnections();
       proxy.closeAllConnections();
       await Promise.all([new Promise((r) => front.close(r)), new Promise((r) => proxy.close(r))]);

@@ -72,7 +72,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
 
     // The registry is the source of truth: every tag must resolve to one digest.
     const { RegistryClient } = await import('../../image/registry.js');
-    const registry = new RegistryClient(s.image.registry, credentials ? { credentials } : {});
+    const registry = new RegistryClient(s.image.registry, credentials ? { credentials, basicAuth: true } : {});
     try {
       const resolved = [];
       for (const tag of s.tags) resolved.push({ tag, ...(await registry.resolve(s.image.repository, tag)) });
