@@ -10,7 +10,7 @@ import {
 import { setSecret } from '@actions/core';
 import { systemClock, type Clock } from '../util/clock.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { poll } from '../util/poll.js';
+import { poll, PollTimeoutError } from '../util/poll.js';
 import { awsClient, awsErrorCode } from './client.js';
 
 /** ECR: registry login tokens and image scan findings. */
@@ -197,7 +197,10 @@ export async function ecrScanFindings(client: ECRClient, req: EcrFindingsRequest
       onWait: ({ status }) => req.onWait?.(status),
       timeoutHint: 'Raise scan-timeout, or check the scan in the ECR console.',
     },
-  );
+  ).catch((err: unknown) => {
+    // Running out of time is the user's setting to change, not a bug.
+    throw err instanceof PollTimeoutError ? new UserError(err.message, undefined, { cause: err }) : err;
+  });
   return result;
 }
 

@@ -283,6 +283,16 @@ describe('image-scan with ECR findings (moto)', () => {
     expect(step.failure).toContain('CRITICAL CVE-2025-0003 in pkg3');
   });
 
+  it('gives up at scan-timeout and says what it last saw', async () => {
+    const digest = await pushImage('slow', '9');
+    const inProgress = { operation: 'DescribeImageScanFindings', body: { registryId: ACCOUNT, repositoryName: 'slow', imageId: { imageDigest: digest }, imageScanStatus: { status: 'IN_PROGRESS' } } };
+    proxy.script([inProgress, inProgress, inProgress]);
+    const step = await newJob().run('image-scan', { inputs: { scanner: 'ecr', image: `${HOST}/slow@${digest}`, 'scan-timeout': '1s' } });
+    expect(step.exitCode).toBe(1);
+    expect(step.failure).toMatch(/^Timed out after 1s waiting for the ECR scan of slow@sha256:[a-f0-9]{64}\. Last seen: IN_PROGRESS\. Raise scan-timeout/);
+    expect(step.failure).not.toContain('Unexpected error');
+  });
+
   it('explains an image ECR cannot scan', async () => {
     const digest = await pushImage('scratch', 'e');
     await ecr.send(new StartImageScanCommand({ repositoryName: 'scratch', imageId: { imageDigest: digest } }));
