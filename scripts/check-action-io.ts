@@ -68,7 +68,7 @@ function collect(entry: string): { uses: Use[]; problems: string[] } {
             if (name === undefined) {
               problems.push(`${where}: ${object}.${method} needs the ${object === 'inputs' ? 'input' : 'output'} name as a string literal.`);
             } else if (object === 'inputs') {
-              const fallbackArg = method === 'choice' ? node.arguments[2] : method === 'required' || method === 'list' ? undefined : node.arguments[1];
+              const fallbackArg = method === 'choice' ? node.arguments[2] : method === 'required' || method === 'list' || method === 'lines' ? undefined : node.arguments[1];
               uses.push({ kind: 'input', reader: method, name, fallback: literal(fallbackArg), where });
             } else {
               uses.push({ kind: 'output', reader: method, name, where });
@@ -105,7 +105,7 @@ function checkAction(action: ActionInfo): string[] {
     if (use.fallback !== undefined && yamlDefault !== undefined && use.fallback !== yamlDefault) {
       out.push(`${action.id}: ${use.where} falls back to '${use.fallback}' for '${use.name}' but action.yml's default is '${yamlDefault}'.`);
     }
-    if (use.fallback === undefined && yamlDefault !== undefined && yamlDefault !== '' && use.reader !== 'list' && use.reader !== 'required') {
+    if (use.fallback === undefined && yamlDefault !== undefined && yamlDefault !== '' && use.reader !== 'list' && use.reader !== 'lines' && use.reader !== 'required') {
       out.push(`${action.id}: ${use.where} reads '${use.name}' without a fallback; pass action.yml's default '${yamlDefault}' so an empty value means the default.`);
     }
   }

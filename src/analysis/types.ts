@@ -28,6 +28,12 @@ export interface Subjects {
   baseline?: SubjectLabels;
 }
 
+/**
+ * What a judge needs from one query: the window's aggregate (`value`), the samples over
+ * the window (`samples`), or both. Providers may skip work the caller does not need.
+ */
+export type MetricNeed = 'value' | 'samples' | 'both';
+
 /** One question to a metrics backend. */
 export interface MetricQuery {
   /** Provider-specific query text, placeholders already filled in. */
@@ -35,6 +41,17 @@ export interface MetricQuery {
   window: Window;
   /** Spacing of samples, in seconds (at least 10). */
   stepSeconds: number;
+  /**
+   * What the caller will use; absent means both. (Extension: analysis fills `{{range}}`
+   * with the window's length for `value` and with the step for `samples`.)
+   */
+  need?: MetricNeed;
+  /**
+   * The labels of the side being queried (canary or baseline), for providers whose query
+   * language has shorthands that need them, e.g. CloudWatch's `alb:error-rate` reads
+   * `targetGroup` and `loadBalancer`. (Extension.)
+   */
+  labels?: SubjectLabels;
 }
 
 /** A provider's answer: samples over the window (oldest first) and their aggregate. */
@@ -42,6 +59,11 @@ export interface MetricResult {
   /** The window's aggregate (a rate, a percentile...); undefined when there was no data. */
   value: number | undefined;
   samples: number[];
+  /**
+   * How many observations the value stands on (requests for an error rate or a latency),
+   * when the provider knows it; judges compare it with the metric's `min-count`. (Extension.)
+   */
+  count?: number;
 }
 
 /** A metrics backend: Prometheus HTTP API, CloudWatch GetMetricData, Cloud Monitoring. */
@@ -63,7 +85,16 @@ export interface CheckResult {
   threshold?: number;
   samples?: { canary: number; baseline?: number };
   pValue?: number;
+  /** Which judge decided: 'threshold', 'relative', 'mann-whitney', or e.g. 'alarm'. (Extension.) */
+  judge?: string;
+  /** Observations behind each side's value, e.g. requests. (Extension.) */
+  count?: { canary?: number; baseline?: number };
+  /** How to show canary / baseline / threshold: 'ratio' as %, 'seconds' as ms or s. (Extension.) */
+  unit?: MetricUnit;
 }
+
+/** Display unit of a metric's numbers. */
+export type MetricUnit = 'ratio' | 'seconds' | 'count' | 'none';
 
 /** A check that is not a metric query, e.g. "no CloudWatch alarm is in ALARM". */
 export interface ExtraCheck {

@@ -54,6 +54,17 @@ function list(name: string): string[] {
     .filter((item) => item !== '');
 }
 
+/**
+ * Items one per line, trimmed, empties dropped: for values that may hold commas
+ * themselves (labels, build arguments).
+ */
+function lines(name: string): string[] {
+  return raw(name)
+    .split(/\r?\n/)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
 /** A whole number within bounds. */
 function integer(name: string, fallback: number, bounds?: Bounds): number;
 function integer(name: string, fallback: undefined, bounds?: Bounds): number | undefined;
@@ -97,4 +108,4 @@ function choice<const T extends string>(name: string, choices: readonly T[], fal
   return found;
 }
 
-export const inputs = { required, string, boolean, list, integer, duration, choice };
+export const inputs = { required, string, boolean, list, lines, integer, duration, choice };

@@ -22,11 +22,28 @@ export interface Fault {
   message?: string;
 }
 
+/**
+ * An answer the proxy gives itself, for states moto cannot reach (an ECR scan that is
+ * IN_PROGRESS on one call and COMPLETE on the next, paginated findings). Bodies must be
+ * shaped as the service's API reference describes the operation's response; the SDK
+ * parses them as it would AWS's, which is part of what the tests check.
+ */
+export interface ScriptedResponse {
+  operation: string;
+  /** JSON body (JSON protocols only). */
+  body: unknown;
+  status?: number;
+}
+
 export interface AwsProxy {
   url: string;
   calls: Call[];
   /** Makes the next `times` calls of `operation` fail with an AWS error. */
   inject(fault: Fault): void;
+  /** Answers the next calls of an operation with these bodies, in order, then forwards to moto again. */
+  script(responses: ScriptedResponse[]): void;
+  /** Request bodies of the calls of an operation (JSON protocols), in order. */
+  requests(operation: string): unknown[];
   /** Calls of one operation so far. */
   count(operation: string): number;
   /** Forgets recorded calls and pending faults (between test cases). */
@@ -104,10 +121,13 @@ function conditionsHold(condition: Statement['Condition'], host: string, claims:
  * demand (throttling, 5xx) and, for AssumeRoleWithWebIdentity, the checks STS makes:
  * the token's signature against its issuer's JWKS, an IAM OIDC provider for the issuer
  * that lists the audience, and the role's trust policy. All of it reads moto's own IAM.
+ * `script()` answers chosen calls itself, for states moto cannot produce.
  */
 export async function startAwsProxy(target: string): Promise<AwsProxy> {
   const calls: Call[] = [];
   const faults: Fault[] = [];
+  const scripted: ScriptedResponse[] = [];
+  const bodies: Array<{ operation: string; body: unknown }> = [];
   const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
@@ -151,12 +171,27 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
       const body = await readBody(req);
       const operation = operationOf(req, body);
       const record = (status: number, injected: boolean) => calls.push({ operation, status, injected, at: Date.now() });
+      if (isJsonProtocol(req)) {
+        try {
+          bodies.push({ operation, body: JSON.parse(body.toString('utf8') || '{}') });
+        } catch {
+          bodies.push({ operation, body: undefined });
+        }
+      }
 
       const fault = faults.find((f) => f.operation === operation && f.times > 0);
       if (fault) {
         fault.times--;
         record(fault.status, true);
         return sendError(res, req, fault.status, fault.code, fault.message ?? `${fault.code} injected by the test`);
+      }
+      const answer = scripted.findIndex((r) => r.operation === operation);
+      if (answer >= 0 && isJsonProtocol(req)) {
+        const [r] = scripted.splice(answer, 1) as [ScriptedResponse];
+        record(r.status ?? 200, true);
+        res.writeHead(r.status ?? 200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
+        res.end(JSON.stringify(r.body));
+        return;
       }
       if (operation === 'AssumeRoleWithWebIdentity') {
         const refusal = await refuseWebIdentity(new URLSearchParams(body.toString('utf8')));
@@ -184,10 +219,14 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls,
     inject: (fault) => faults.push({ ...fault }),
+    script: (responses) => scripted.push(...responses),
+    requests: (operation) => bodies.filter((b) => b.operation === operation).map((b) => b.body),
     count: (operation) => calls.filter((c) => c.operation === operation).length,
     reset: () => {
       calls.length = 0;
       faults.length = 0;
+      scripted.length = 0;
+      bodies.length = 0;
     },
     close: () =>
       new Promise((resolve) => {

@@ -42,6 +42,12 @@ describe('inputs', () => {
     expect(inputs.list('nothing')).toEqual([]);
   });
 
+  it('splits lines only on newlines, keeping commas inside values', () => {
+    set('build-args', 'JAVA_OPTS=-Xms1g,-Xmx2g\r\n\n  GREETING=hello, world  \n');
+    expect(inputs.lines('build-args')).toEqual(['JAVA_OPTS=-Xms1g,-Xmx2g', 'GREETING=hello, world']);
+    expect(inputs.lines('nothing')).toEqual([]);
+  });
+
   it('checks whole numbers and their bounds', () => {
     set('n', '12');
     expect(inputs.integer('n', 1, { min: 1, max: 20 })).toBe(12);

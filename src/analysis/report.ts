@@ -1,0 +1,137 @@
+/**
+ * Evidence of an analysis: a JSON report (the `analysis-report` file) and a Markdown
+ * rendering for the job summary, with the verdict timeline run by run and the numbers
+ * behind the last run's checks.
+ */
+import { details, escapeText, table } from '../github/markdown.js';
+import { formatDuration } from '../util/duration.js';
+import { formatP, formatValue } from './format.js';
+import type { AnalysisSpec, JudgeSpec } from './spec.js';
+import type { AnalysisRun, BakeResult, CheckResult, Verdict } from './types.js';
+
+export const VERDICT_ICON: Record<Verdict, string> = { pass: '✅', fail: '❌', inconclusive: '❔' };
+
+/** The JSON shape written to the `analysis-report` file. */
+export interface AnalysisReport {
+  version: 1;
+  verdict: Verdict;
+  reason: string;
+  spec?: {
+    source: string;
+    interval: string;
+    failureLimit: number;
+    lookback?: string;
+    onInconclusive: string;
+    metrics: Array<{ name: string; provider: string; query: string; judge: string }>;
+  };
+  runs: AnalysisRun[];
+}
+
+/** One line describing a judge, e.g. "threshold max 0.01" or "mann-whitney 95%, ≥ 10 samples". */
+export function describeJudge(judge: JudgeSpec, unit: CheckResult['unit'] = 'none'): string {
+  switch (judge.kind) {
+    case 'threshold':
+      return [judge.min !== undefined ? `≥ ${formatValue(judge.min, unit)}` : '', judge.max !== undefined ? `≤ ${formatValue(judge.max, unit)}` : '']
+        .filter(Boolean)
+        .join(' and ');
+    case 'relative':
+      return `${judge.direction === 'both' ? 'within' : judge.direction === 'increase' ? 'at most' : 'at least'} baseline ${judge.direction === 'decrease' ? '−' : judge.direction === 'increase' ? '+' : '±'} ${+(judge.tolerance * 100).toFixed(2)}%${judge.margin ? ` + ${formatValue(judge.margin, unit)}` : ''}`;
+    case 'mann-whitney':
+      return `Mann-Whitney U vs baseline, ${judge.direction}, confidence ${+(judge.confidence * 100).toFixed(2)}%, ≥ ${judge.minSamples} samples${judge.tolerance ? `, tolerance ${+(judge.tolerance * 100).toFixed(2)}%` : ''}`;
+  }
+}
+
+export function analysisReport(result: BakeResult, spec?: AnalysisSpec): AnalysisReport {
+  return {
+    version: 1,
+    verdict: result.verdict,
+    reason: result.reason,
+    ...(spec
+      ? {
+          spec: {
+            source: spec.source,
+            interval: formatDuration(spec.intervalMs),
+            failureLimit: spec.failureLimit,
+            ...(spec.lookbackMs !== undefined ? { lookback: formatDuration(spec.lookbackMs) } : {}),
+            onInconclusive: spec.onInconclusive,
+            metrics: spec.metrics.map((m) => ({ name: m.name, provider: m.provider, query: m.query, judge: `${m.judge.kind}: ${describeJudge(m.judge, m.unit)}` })),
+          },
+        }
+      : {}),
+    runs: result.runs,
+  };
+}
+
+function cell(check: CheckResult | undefined): string {
+  if (!check) return '';
+  const icon = VERDICT_ICON[check.verdict];
+  if (check.canary === undefined) return icon;
+  const value = formatValue(check.canary, check.unit);
+  return check.baseline !== undefined ? `${icon} ${escapeText(value)} / ${escapeText(formatValue(check.baseline, check.unit))}` : `${icon} ${escapeText(value)}`;
+}
+
+function offset(run: AnalysisRun, origin: number): string {
+  return `+${formatDuration(Date.parse(run.window.end) - origin)}`;
+}
+
+export interface RenderOptions {
+  spec?: AnalysisSpec;
+  /** Heading text; default "Analysis". */
+  title?: string;
+  /** Most runs shown in the timeline: the first and the last ones, with a gap marked. Default 30. */
+  maxRuns?: number;
+}
+
+/** The Markdown for a job summary: verdict, timeline, the last run's numbers, and the spec. */
+export function renderAnalysisMarkdown(result: BakeResult, options: RenderOptions = {}): string {
+  const title = options.title ?? 'Analysis';
+  const out: string[] = [`#### ${escapeText(title)}: ${VERDICT_ICON[result.verdict]} ${result.verdict}\n`, `${escapeText(result.reason)}\n`];
+  const runs = result.runs;
+  if (runs.length === 0) return out.join('\n');
+
+  const names: string[] = [];
+  for (const run of runs) for (const c of run.checks) if (!names.includes(c.name)) names.push(c.name);
+  const origin = Date.parse((runs[0] as AnalysisRun).window.start);
+  const max = Math.max(2, options.maxRuns ?? 30);
+  let shown: Array<AnalysisRun | undefined> = runs;
+  if (runs.length > max) {
+    const head = Math.floor(max / 2);
+    shown = [...runs.slice(0, head), undefined, ...runs.slice(runs.length - (max - head))];
+  }
+  const rows = shown.map((run) => {
+    if (!run) return ['…', `${runs.length - max} runs not shown`, '', ...names.map(() => '')];
+    const index = runs.indexOf(run) + 1;
+    return [String(index), offset(run, origin), `${VERDICT_ICON[run.verdict]} ${run.verdict}`, ...names.map((n) => cell(run.checks.find((c) => c.name === n)))];
+  });
+  out.push(table(['#', 'at', 'run', ...names.map(escapeText)], rows));
+  out.push('Cells show canary / baseline. Times are from the start of the traffic being judged.\n');
+
+  const last = runs[runs.length - 1] as AnalysisRun;
+  const lastRows = last.checks.map((c) => [
+    escapeText(c.name),
+    `${VERDICT_ICON[c.verdict]} ${c.verdict}`,
+    escapeText(formatValue(c.canary, c.unit)),
+    c.baseline !== undefined ? escapeText(formatValue(c.baseline, c.unit)) : '',
+    c.count?.canary !== undefined || c.samples ? escapeText(evidence(c)) : '',
+    c.pValue !== undefined ? formatP(c.pValue) : '',
+    escapeText(c.reason),
+  ]);
+  out.push(`**Last run** (window ${escapeText(last.window.start)} → ${escapeText(last.window.end)})\n`);
+  out.push(table(['check', 'verdict', 'canary', 'baseline', 'requests / samples', 'p', 'why'], lastRows));
+
+  if (options.spec) {
+    const spec = options.spec;
+    const specRows = spec.metrics.map((m) => [escapeText(m.name), escapeText(m.provider), `<code>${escapeText(m.query)}</code>`, escapeText(describeJudge(m.judge, m.unit))]);
+    const head =
+      `Spec: ${escapeText(spec.source)}; every ${formatDuration(spec.intervalMs)}, fails after ${spec.failureLimit} consecutive failed runs` +
+      `${spec.lookbackMs !== undefined ? `, looking back ${formatDuration(spec.lookbackMs)}` : ''}; inconclusive → ${spec.onInconclusive}.\n\n`;
+    out.push(details('Analysis spec', head + table(['metric', 'provider', 'query', 'judge'], specRows)));
+  }
+  return out.join('\n');
+}
+
+function evidence(c: CheckResult): string {
+  if (c.samples) return `${c.samples.canary}${c.samples.baseline !== undefined ? ` / ${c.samples.baseline}` : ''} samples`;
+  const count = c.count as NonNullable<CheckResult['count']>;
+  return `${count.canary ?? '?'}${count.baseline !== undefined ? ` / ${count.baseline}` : ''}`;
+}
