@@ -127,6 +127,25 @@ export class Job {
     };
   }
 
+  /**
+   * Sets the event that started the workflow: writes the webhook payload to a file
+   * and points GITHUB_EVENT_PATH / GITHUB_EVENT_NAME at it, as the runner does. For a
+   * pull request, also sets GITHUB_REF (refs/pull/N/merge) and GITHUB_HEAD_REF /
+   * GITHUB_BASE_REF when the payload has them.
+   */
+  setEvent(name: string, payload: Record<string, unknown>): void {
+    const path = join(this.dir, `event-${++this.counter}.json`);
+    writeFileSync(path, JSON.stringify(payload));
+    this.env.GITHUB_EVENT_NAME = name;
+    this.env.GITHUB_EVENT_PATH = path;
+    const pr = payload.pull_request as { number?: number; head?: { ref?: string }; base?: { ref?: string } } | undefined;
+    if (pr?.number !== undefined && name.startsWith('pull_request')) {
+      this.env.GITHUB_REF = `refs/pull/${pr.number}/merge`;
+      if (pr.head?.ref) this.env.GITHUB_HEAD_REF = pr.head.ref;
+      if (pr.base?.ref) this.env.GITHUB_BASE_REF = pr.base.ref;
+    }
+  }
+
   /** Starts the action's main step; use `.done` for the result, `.kill()` to cancel it. */
   start(action: string, options: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): RunningStep {
     return this.spawnStep(action, 'main', options.inputs ?? {}, options.env ?? {}, {});

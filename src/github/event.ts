@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import type { GitHub, Repo } from './client.js';
+
+/** The parts of a webhook payload the actions read. */
+export interface EventPayload {
+  pull_request?: { number: number; labels?: Array<{ name: string }>; head?: { sha?: string } };
+  issue?: { number: number; pull_request?: unknown };
+  number?: number;
+  [key: string]: unknown;
+}
+
+/** The event that started the workflow (GITHUB_EVENT_PATH), or {} outside a runner. */
+export function readEvent(env: NodeJS.ProcessEnv = process.env): EventPayload {
+  const path = env.GITHUB_EVENT_PATH;
+  if (!path) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as EventPayload;
+  } catch {
+    return {};
+  }
+}
+
+/** The pull request of a pull_request / pull_request_target / issue_comment-on-PR event. */
+export function pullRequestFromEvent(payload: EventPayload): number | undefined {
+  if (payload.pull_request?.number) return payload.pull_request.number;
+  if (payload.issue?.pull_request && payload.issue.number) return payload.issue.number;
+  return undefined;
+}
+
+/**
+ * The pull request a run belongs to: from the event, or (on a push, e.g. after a
+ * merge) the pull request that brought `sha` in.
+ */
+export async function findPullRequest(gh: GitHub, repo: Repo, payload: EventPayload, sha: string | undefined): Promise<number | undefined> {
+  const fromEvent = pullRequestFromEvent(payload);
+  if (fromEvent !== undefined || !sha) return fromEvent;
+  const { data } = await gh.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha, per_page: 10 });
+  const merged = data.find((pr) => pr.merged_at) ?? data[0];
+  return merged?.number;
+}
+
+/** The labels a pull request has now (the event's copy is stale after a label is added). */
+export async function pullRequestLabels(gh: GitHub, repo: Repo, number: number): Promise<string[]> {
+  const labels = await gh.paginate(gh.rest.issues.listLabelsOnIssue, { ...repo, issue_number: number, per_page: 100 });
+  return labels.map((l) => l.name);
+}
