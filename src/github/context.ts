@@ -34,3 +34,17 @@ export function runContext(env: NodeJS.ProcessEnv = process.env): RunContext {
 export function runUrl(ctx: RunContext): string {
   return `${ctx.serverUrl}/${ctx.repository}/actions/runs/${ctx.runId}`;
 }
+
+/** This run and attempt, as rollout records name it: `4242.1`. Empty outside a runner. */
+export function runAttemptId(ctx: RunContext): string {
+  return ctx.runId ? `${ctx.runId}.${ctx.runAttempt}` : '';
+}
+
+/**
+ * A new rollout's deployment id: the run and attempt plus a time stamp, so two services
+ * rolled out by one job get different ids (`4242.1-mio3k2x`). Only characters a resource
+ * tag can hold.
+ */
+export function newDeploymentId(ctx: RunContext, now = Date.now()): string {
+  return `${ctx.runId ? runAttemptId(ctx) : 'local'}-${now.toString(36)}`;
+}

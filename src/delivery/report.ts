@@ -1,0 +1,122 @@
+/**
+ * Evidence of a rollout: the job summary (outcome, steps with confirmed weights and
+ * verdicts, the timeline, each bake's analysis) and the JSON written to the
+ * `analysis-report` file.
+ */
+import { analysisReport, renderAnalysisMarkdown, VERDICT_ICON, type AnalysisReport } from '../analysis/report.js';
+import type { AnalysisSpec } from '../analysis/spec.js';
+import { code, escapeText, facts, table } from '../github/markdown.js';
+import { formatDuration } from '../util/duration.js';
+import { describeRecord } from './record.js';
+import type { RolloutResult, RolloutStatus, StepOutcome } from './types.js';
+
+export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌' };
+
+export interface RolloutReport {
+  version: 1;
+  deploymentId: string;
+  engine: string;
+  strategy: string;
+  status: RolloutStatus;
+  reason: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  steps: Array<{ weight: number; confirmed?: { canary: number; stable: number; at: string; detail?: string }; analysis?: AnalysisReport }>;
+  timeline: Array<{ at: string; kind: string; message: string; weight?: number }>;
+  failure?: { trigger: string; detectedAt: string; restoredAt?: string; recoverySeconds?: number; diagnosis?: string[] };
+  recovered?: { id: string; action: string; durationSeconds: number };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+
+export function rolloutReport(result: RolloutResult, spec?: AnalysisSpec): RolloutReport {
+  return {
+    version: 1,
+    deploymentId: result.deploymentId,
+    engine: result.engine,
+    strategy: result.strategy,
+    status: result.status,
+    reason: result.reason,
+    startedAt: iso(result.startedAt),
+    finishedAt: iso(result.finishedAt),
+    durationSeconds: seconds(result.finishedAt - result.startedAt),
+    steps: result.steps.map((s) => ({
+      weight: s.weight,
+      ...(s.traffic && s.confirmedAt !== undefined
+        ? { confirmed: { canary: s.traffic.canary, stable: s.traffic.stable, at: iso(s.confirmedAt), ...(s.traffic.detail ? { detail: s.traffic.detail } : {}) } }
+        : {}),
+      ...(s.bake ? { analysis: analysisReport(s.bake, spec) } : {}),
+    })),
+    timeline: result.timeline.map((e) => ({ at: iso(e.at), kind: e.kind, message: e.message, ...(e.weight !== undefined ? { weight: e.weight } : {}) })),
+    ...(result.failure
+      ? {
+          failure: {
+            trigger: result.failure.trigger,
+            detectedAt: iso(result.failure.detectedAt),
+            ...(result.failure.restoredAt !== undefined ? { restoredAt: iso(result.failure.restoredAt) } : {}),
+            ...(result.failure.recoveryMs !== undefined ? { recoverySeconds: seconds(result.failure.recoveryMs) } : {}),
+            ...(result.failure.diagnosis ? { diagnosis: result.failure.diagnosis } : {}),
+          },
+        }
+      : {}),
+    ...(result.recovered ? { recovered: { id: result.recovered.record.id, action: result.recovered.action, durationSeconds: seconds(result.recovered.durationMs) } } : {}),
+  };
+}
+
+function stepVerdict(step: StepOutcome): string {
+  if (!step.bake) return step.traffic ? 'no bake' : '';
+  return `${VERDICT_ICON[step.bake.verdict]} ${step.bake.verdict}`;
+}
+
+export interface RolloutMarkdownOptions {
+  /** e.g. "open-webui on web (ECS)". */
+  title: string;
+  spec?: AnalysisSpec;
+  /** Extra facts shown at the top, e.g. task definitions or images. */
+  facts?: Array<[string, string]>;
+}
+
+/** The job summary of one rollout. */
+export function renderRolloutMarkdown(result: RolloutResult, options: RolloutMarkdownOptions): string {
+  const out: string[] = [`### ${STATUS_ICON[result.status]} ${escapeText(options.title)}: ${result.status}\n`, `${escapeText(result.reason)}\n`];
+  const rows: Array<[string, string]> = [
+    ['Engine', code(result.engine)],
+    ['Strategy', result.strategy],
+    ['Deployment', code(result.deploymentId)],
+    ['Duration', formatDuration(result.finishedAt - result.startedAt)],
+    ...(options.facts ?? []),
+  ];
+  if (result.failure?.recoveryMs !== undefined) rows.push(['Time to restore', `${formatDuration(result.failure.recoveryMs)} from detection to all traffic on stable`]);
+  if (result.recovered) rows.push(['Cleaned up first', escapeText(`${describeRecord(result.recovered.record)}: ${result.recovered.action}`)]);
+  out.push(facts(rows));
+
+  if (result.steps.length > 0) {
+    const stepRows = result.steps.map((s) => [
+      String(s.index + 1),
+      `${s.weight}%`,
+      s.traffic ? `${s.traffic.canary}% / ${s.traffic.stable}%` : '',
+      s.confirmedAt !== undefined ? `+${formatDuration(s.confirmedAt - result.startedAt)}` : '',
+      stepVerdict(s),
+    ]);
+    out.push(table(['step', 'weight', 'confirmed new / stable', 'confirmed at', 'analysis'], stepRows));
+  }
+
+  if (result.failure?.diagnosis?.length) {
+    out.push('**Why the new version looked unhealthy**\n');
+    out.push(result.failure.diagnosis.map((d) => `- ${escapeText(d)}`).join('\n') + '\n');
+  }
+
+  out.push('<details><summary>Timeline</summary>\n');
+  out.push(table(['at', 'event', 'new version'], result.timeline.map((e) => [`+${formatDuration(e.at - result.startedAt)}`, escapeText(e.message), e.weight !== undefined ? `${e.weight}%` : ''])));
+  out.push('</details>\n');
+
+  const baked = result.steps.filter((s) => s.bake);
+  for (const step of baked) {
+    // The spec is the same for every bake: show it once, under the last.
+    const spec = step === baked[baked.length - 1] && options.spec ? { spec: options.spec } : {};
+    out.push(renderAnalysisMarkdown(step.bake as NonNullable<StepOutcome['bake']>, { title: `Step ${step.index + 1} (${step.traffic?.canary ?? step.weight}%)`, ...spec }));
+  }
+  return out.join('\n');
+}

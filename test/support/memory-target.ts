@@ -1,0 +1,103 @@
+import type { Subjects } from '../../src/analysis/types.js';
+import { decodeRecord, encodeRecord } from '../../src/delivery/record.js';
+import type { RolloutRecord, Sides, Target, Traffic } from '../../src/delivery/types.js';
+import type { Clock } from '../../src/util/clock.js';
+
+/**
+ * A rollout target in memory, for testing the engine: two sides and a weight, the record
+ * kept as the encoded text a tag would hold, and a log of every call with the weight at
+ * that moment. Failures are switched on by the test.
+ */
+export class MemoryTarget implements Target {
+  readonly engine = 'memory';
+  readonly description = 'the in-memory service web';
+  /** Calls in order, e.g. "shift 50", "saveRecord shifting w=50". */
+  readonly calls: string[] = [];
+  /** Encoded record, as a tag would hold it. */
+  tag: string | undefined;
+  weight = 0;
+  stable = 'v1';
+  canary: string | undefined;
+  /** Make these methods throw. */
+  fail: Partial<Record<'preflight' | 'create' | 'waitHealthy' | 'shift' | 'promote' | 'rollback' | 'saveRecord', Error>> = {};
+  /** Weights at which shift() throws once (e.g. a network error half way). */
+  failShiftAt = new Set<number>();
+  /** Per call, how long each operation takes on the clock. */
+  latencyMs = 0;
+  /** A promise each rollback() waits for before it changes anything (to hold it in flight). */
+  rollbackGate: Promise<void> | undefined;
+
+  constructor(private readonly clock: Clock) {}
+
+  private async step(name: keyof MemoryTarget['fail'], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.latencyMs) await this.clock.sleep(this.latencyMs, signal);
+    const err = this.fail[name];
+    if (err) throw err;
+  }
+
+  get record(): RolloutRecord | undefined {
+    return decodeRecord(this.tag);
+  }
+
+  async preflight(signal?: AbortSignal): Promise<void> {
+    this.calls.push('preflight');
+    await this.step('preflight', signal);
+  }
+
+  async loadRecord(): Promise<RolloutRecord | undefined> {
+    this.calls.push('loadRecord');
+    return this.record;
+  }
+
+  async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
+    this.calls.push(record ? `saveRecord ${record.phase} w=${record.weight}` : 'saveRecord none');
+    await this.step('saveRecord', signal);
+    this.tag = record ? encodeRecord(record) : undefined;
+  }
+
+  async create(deploymentId: string, signal?: AbortSignal): Promise<Sides> {
+    this.calls.push(`create ${deploymentId}`);
+    await this.step('create', signal);
+    this.canary = 'v2';
+    return { stable: this.stable, canary: this.canary };
+  }
+
+  async waitHealthy(signal?: AbortSignal): Promise<void> {
+    this.calls.push('waitHealthy');
+    await this.step('waitHealthy', signal);
+  }
+
+  async shift(weight: number, signal?: AbortSignal): Promise<Traffic> {
+    this.calls.push(`shift ${weight}`);
+    await this.step('shift', signal);
+    if (this.failShiftAt.delete(weight)) throw new Error(`connection reset while shifting to ${weight}`);
+    this.weight = weight;
+    return { canary: weight, stable: 100 - weight, detail: `memory: ${this.stable} ${100 - weight}, ${this.canary} ${weight}` };
+  }
+
+  subjects(): Subjects {
+    return { canary: { side: 'canary' }, baseline: { side: 'stable' } };
+  }
+
+  async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    this.calls.push(`promote ${record.canary}`);
+    await this.step('promote', signal);
+    this.weight = 100;
+    this.stable = record.canary;
+    this.canary = undefined;
+  }
+
+  async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
+    this.calls.push(`rollback ${record.canary || '?'}`);
+    if (this.rollbackGate) await this.rollbackGate;
+    await this.step('rollback', signal);
+    this.weight = 0;
+    onRestored?.();
+    this.canary = undefined;
+  }
+
+  async diagnose(): Promise<string[]> {
+    return ['task 1 stopped: Essential container in task exited'];
+  }
+}

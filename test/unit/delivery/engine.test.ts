@@ -1,0 +1,277 @@
+import { describe, expect, it } from '@jest/globals';
+import { createAnalysis } from '../../../src/analysis/analysis.js';
+import { parseAnalysisSpec } from '../../../src/analysis/spec.js';
+import type { MetricProvider, MetricQuery, MetricResult } from '../../../src/analysis/types.js';
+import { recoverInterrupted, runRollout } from '../../../src/delivery/engine.js';
+import { buildPlan } from '../../../src/delivery/plan.js';
+import { encodeRecord } from '../../../src/delivery/record.js';
+import type { RolloutRecord, Strategy } from '../../../src/delivery/types.js';
+import { UserError } from '../../../src/util/errors.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { MemoryTarget } from '../../support/memory-target.js';
+
+const SPEC = `
+interval: 10s
+failure-limit: 2
+metrics:
+  - name: error-rate
+    provider: metrics
+    query: errors{side="{{side}}"}
+    judge: { threshold: { max: 1% } }
+`;
+
+/** Answers the error rate per side from a function of time; records every query. */
+function metrics(errorRate: (side: string, at: number) => number | undefined): MetricProvider & { asked: MetricQuery[] } {
+  const asked: MetricQuery[] = [];
+  return {
+    name: 'metrics',
+    asked,
+    async query(q): Promise<MetricResult> {
+      asked.push(q);
+      const side = /side="([^"]+)"/.exec(q.query)?.[1] ?? '';
+      return { value: errorRate(side, q.window.end.getTime()), samples: [], count: 1000 };
+    },
+  };
+}
+
+function setup(options: { strategy?: Strategy; steps?: string; errorRate?: (side: string, at: number) => number | undefined; spec?: string } = {}) {
+  const clock = new FakeClock();
+  const target = new MemoryTarget(clock);
+  const provider = metrics(options.errorRate ?? (() => 0.001));
+  const analysis = createAnalysis(parseAnalysisSpec(options.spec ?? SPEC), { providers: { metrics: provider }, clock });
+  const plan = buildPlan({ strategy: options.strategy ?? 'canary', steps: options.steps ?? '10,50,100', stepDurationMs: 60_000 });
+  const lines: string[] = [];
+  const base = { target, plan, analysis, deploymentId: '4242.1-abc', runId: '4242.1', clock, log: (l: string) => lines.push(l) };
+  return { clock, target, provider, analysis, plan, lines, base };
+}
+
+describe('runRollout', () => {
+  it('records the rollout before any change, confirms each weight, bakes, promotes and clears the record', async () => {
+    const { target, base, provider, clock } = setup();
+    const start = clock.now();
+    const result = await runRollout(base);
+
+    expect(result.status).toBe('succeeded');
+    expect(target.calls).toEqual([
+      'preflight',
+      'loadRecord',
+      'saveRecord starting w=0',
+      'create 4242.1-abc',
+      'saveRecord starting w=0',
+      'waitHealthy',
+      'saveRecord shifting w=10',
+      'shift 10',
+      'saveRecord shifting w=50',
+      'shift 50',
+      'saveRecord shifting w=100',
+      'shift 100',
+      'saveRecord promoting w=100',
+      'promote v2',
+      'saveRecord none',
+    ]);
+    expect(target.tag).toBeUndefined();
+    expect(target.stable).toBe('v2');
+    expect(result.steps.map((s) => [s.weight, s.traffic?.canary, s.bake?.verdict])).toEqual([
+      [10, 10, 'pass'],
+      [50, 50, 'pass'],
+      [100, 100, undefined],
+    ]);
+    // Two bakes of 60 s, a run every 10 s each: 12 runs, each asking for the canary only (threshold).
+    expect(provider.asked).toHaveLength(12);
+    expect(provider.asked.every((q) => q.query === 'errors{side="canary"}')).toBe(true);
+    // The second bake's windows start when 50% was confirmed, not when the rollout began.
+    const secondBakeStart = result.steps[1]?.confirmedAt as number;
+    expect(secondBakeStart).toBe(start + 60_000);
+    expect(provider.asked.slice(6).every((q) => q.window.start.getTime() === secondBakeStart)).toBe(true);
+    expect(result.deploymentId).toBe('4242.1-abc');
+    expect(result.timeline.map((e) => e.kind)).toEqual(['start', 'created', 'healthy', 'shift', 'analysis', 'analysis', 'shift', 'analysis', 'analysis', 'shift', 'promote', 'promote']);
+  });
+
+  it('writes the record with the run that owns it, in a form a tag can hold', async () => {
+    const { target, base } = setup();
+    const seen: string[] = [];
+    const save = target.saveRecord.bind(target);
+    target.saveRecord = async (record, signal) => {
+      await save(record, signal);
+      if (target.tag) seen.push(target.tag);
+    };
+    await runRollout(base);
+    expect(seen[0]).toMatch(/^v1 id=4242\.1-abc e=memory p=starting s= c= w=0 i=0 t=\d+ r=4242\.1$/);
+    expect(seen).toContain(seen.find((t) => t.includes('p=shifting') && t.includes('w=50') && t.includes('s=v1 c=v2')));
+  });
+
+  it('rolls back at once when the canary breaches the SLO, with the evidence and the time to restore', async () => {
+    const { target, base, clock } = setup({ errorRate: (side) => (side === 'canary' ? 0.2 : 0) });
+    const result = await runRollout(base);
+
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('analysis');
+    expect(target.weight).toBe(0);
+    expect(target.canary).toBeUndefined();
+    expect(target.tag).toBeUndefined();
+    expect(target.calls).not.toContain('shift 50');
+    expect(target.calls.slice(-3)).toEqual(['saveRecord rolling-back w=10', 'rollback v2', 'saveRecord none']);
+    // failure-limit 2 at a 10 s interval: the second run, 20 s into the bake, fails it.
+    expect(result.failure?.detectedAt).toBe((result.steps[0]?.confirmedAt as number) + 20_000);
+    expect(result.failure?.recoveryMs).toBe(0);
+    expect(result.failure?.diagnosis).toEqual(['task 1 stopped: Essential container in task exited']);
+    expect(result.reason).toContain('Step 1 (10%) analysis failed');
+    expect(result.reason).toContain('20%');
+    expect(result.steps[0]?.bake?.runs).toHaveLength(2);
+    expect(clock.now() - result.startedAt).toBe(20_000);
+  });
+
+  it('stops and rolls back on an inconclusive bake (too little evidence is not a pass)', async () => {
+    const { target, base } = setup({ errorRate: () => undefined });
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.reason).toContain('was inconclusive');
+    expect(target.weight).toBe(0);
+  });
+
+  it('rolls back a new version that never becomes healthy, before any traffic moved', async () => {
+    const { target, base } = setup();
+    target.fail.waitHealthy = new UserError('Task set ecs-svc/2 has 0 of 2 tasks running.', 'Look at the stopped tasks.');
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('unhealthy');
+    expect(result.reason).toContain('The new version did not become healthy: Task set ecs-svc/2 has 0 of 2 tasks running.');
+    expect(target.calls).not.toContain('shift 10');
+    expect(target.calls).toContain('rollback v2');
+  });
+
+  it('rolls back when a shift fails mid-rollout, never leaving traffic between steps', async () => {
+    const { target, base } = setup();
+    target.failShiftAt.add(50);
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('error');
+    expect(result.reason).toContain('The rollout stopped at step 2 (50%): connection reset while shifting to 50');
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it('leaves traffic where it is and the record held when rollback-on-failure is false', async () => {
+    const { target, base } = setup({ errorRate: (side) => (side === 'canary' ? 0.2 : 0) });
+    const result = await runRollout({ ...base, rollbackOnFailure: false });
+    expect(result.status).toBe('failed');
+    expect(target.weight).toBe(10);
+    expect(target.record?.phase).toBe('held');
+    expect(target.calls.some((c) => c.startsWith('rollback'))).toBe(false);
+    expect(result.reason).toContain('rollback-on-failure is false');
+  });
+
+  it('rolls back within the grace period when the job is cancelled during a bake', async () => {
+    const { target, base, clock } = setup();
+    const controller = new AbortController();
+    const sleep = clock.sleep.bind(clock);
+    clock.sleep = async (ms, signal) => {
+      if (target.weight === 50) controller.abort(new Error('cancelled (SIGTERM)'));
+      return sleep(ms, signal);
+    };
+    const result = await runRollout({ ...base, signal: controller.signal });
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('cancelled');
+    expect(result.reason).toContain('The job was cancelled at step 2 (50%).');
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it('keeps the record for the post step when the rollback itself fails', async () => {
+    const { target, base } = setup({ errorRate: (side) => (side === 'canary' ? 0.2 : 0) });
+    target.fail.rollback = new Error('ModifyListener: ThrottlingException');
+    const result = await runRollout(base);
+    expect(result.status).toBe('failed');
+    expect(result.reason).toContain('The rollback did not finish: ModifyListener: ThrottlingException');
+    expect(target.record).toMatchObject({ phase: 'rolling-back', canary: 'v2', stable: 'v1', weight: 10 });
+  });
+
+  it('changes nothing when preflight refuses', async () => {
+    const { target, base } = setup();
+    target.fail.preflight = new UserError('Listener rule does not forward to target group green.');
+    await expect(runRollout(base)).rejects.toThrow('does not forward to target group green');
+    expect(target.calls).toEqual(['preflight']);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it('finishes an unfinished rollout left by an earlier run before starting, and says so', async () => {
+    const { target, base } = setup();
+    const left: RolloutRecord = { id: '4100.1-old', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v0-bad', weight: 50, step: 1, at: 1, run: '4100.1' };
+    target.tag = encodeRecord(left);
+    target.weight = 50;
+    const result = await runRollout(base);
+    expect(result.status).toBe('succeeded');
+    expect(result.recovered).toMatchObject({ action: 'rolled-back', record: left });
+    expect(target.calls.slice(0, 5)).toEqual(['preflight', 'loadRecord', 'saveRecord rolling-back w=50', 'rollback v0-bad', 'saveRecord none']);
+    expect(result.timeline[0]?.message).toContain('Found an unfinished rollout 4100.1-old (memory), shifting at step 2 with up to 50%');
+  });
+
+  it('completes an interrupted promotion instead of undoing a version that passed', async () => {
+    const { target, base } = setup();
+    target.tag = encodeRecord({ id: 'old', engine: 'memory', phase: 'promoting', stable: 'v1', canary: 'v1b', weight: 100, step: 2, at: 1 });
+    const result = await runRollout(base);
+    expect(result.recovered?.action).toBe('promoted');
+    expect(target.calls).toContain('promote v1b');
+  });
+
+  it('judges a rolling update against thresholds only (no baseline to compare with)', async () => {
+    const { base, provider } = setup({ strategy: 'rolling', steps: '' });
+    const result = await runRollout(base);
+    expect(result.status).toBe('succeeded');
+    expect(result.steps).toHaveLength(1);
+    expect(result.steps[0]?.bake?.verdict).toBe('pass');
+    expect(provider.asked.every((q) => q.labels?.side === 'canary')).toBe(true);
+  });
+
+  it('drops the baseline of relative judges once stable has no traffic (blue-green after the switch)', async () => {
+    const spec = `
+interval: 10s
+metrics:
+  - name: error-rate
+    provider: metrics
+    query: errors{side="{{side}}"}
+    judge: { relative: { tolerance: 10% } }
+`;
+    const { base } = setup({ strategy: 'blue-green', steps: '', spec });
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.steps[0]?.bake?.runs[0]?.checks[0]?.reason).toContain('no baseline to compare with');
+  });
+});
+
+describe('recoverInterrupted (the post step)', () => {
+  const record = (over: Partial<RolloutRecord> = {}): RolloutRecord => ({ id: 'r', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v2', weight: 50, step: 1, at: 1, run: '4242.1', ...over });
+
+  it('returns all traffic to stable when the main step died mid-rollout', async () => {
+    const clock = new FakeClock();
+    const target = new MemoryTarget(clock);
+    target.tag = encodeRecord(record());
+    target.weight = 50;
+    target.canary = 'v2';
+    let restoredAtWeight: number | undefined;
+    const result = await recoverInterrupted(target, { runId: '4242.1', clock, onRestored: () => (restoredAtWeight = target.weight) });
+    expect(result?.action).toBe('rolled-back');
+    expect(restoredAtWeight).toBe(0);
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it("leaves another run's rollout and a held one alone", async () => {
+    const clock = new FakeClock();
+    const target = new MemoryTarget(clock);
+    const lines: string[] = [];
+    target.tag = encodeRecord(record({ run: '9999.1' }));
+    expect(await recoverInterrupted(target, { runId: '4242.1', clock, log: (l) => lines.push(l) })).toBeUndefined();
+    target.tag = encodeRecord(record({ phase: 'held' }));
+    expect(await recoverInterrupted(target, { runId: '4242.1', clock, log: (l) => lines.push(l) })).toBeUndefined();
+    expect(target.calls.some((c) => c.startsWith('rollback'))).toBe(false);
+    expect(lines[0]).toContain('belongs to another run');
+    expect(lines[1]).toContain('rollback-on-failure is false');
+  });
+
+  it('does nothing without a record', async () => {
+    const target = new MemoryTarget(new FakeClock());
+    expect(await recoverInterrupted(target, { runId: '4242.1' })).toBeUndefined();
+    expect(target.calls).toEqual(['loadRecord']);
+  });
+});

@@ -1,0 +1,48 @@
+import { describe, expect, it } from '@jest/globals';
+import { decodeRecord, describeRecord, encodeRecord } from '../../../src/delivery/record.js';
+import type { RolloutRecord } from '../../../src/delivery/types.js';
+
+const RECORD: RolloutRecord = {
+  id: '4242.1-mio3k2x',
+  engine: 'ecs-task-set',
+  phase: 'shifting',
+  stable: 'ecs-svc/1234567890123456789',
+  canary: 'ecs-svc/9876543210987654321',
+  weight: 50,
+  step: 1,
+  at: 1764000000,
+  run: '4242.1',
+};
+
+describe('rollout record', () => {
+  it('round-trips through a text that an ECS tag value can hold', () => {
+    const text = encodeRecord(RECORD);
+    expect(text).toMatch(/^[A-Za-z0-9 +\-=._:/@]+$/);
+    expect(text.length).toBeLessThanOrEqual(256);
+    expect(decodeRecord(text)).toEqual(RECORD);
+  });
+
+  it('keeps an ARN intact', () => {
+    const record = { ...RECORD, stable: 'arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12', run: undefined };
+    delete record.run;
+    expect(decodeRecord(encodeRecord(record))).toEqual(record);
+  });
+
+  it('refuses to encode a value a tag cannot hold', () => {
+    expect(() => encodeRecord({ ...RECORD, canary: 'a,b' })).toThrow('field c has characters a tag cannot hold');
+  });
+
+  it.each(['', 'v2 id=x', 'v1 id=x e=y p=unknown w=0 i=0 t=1', 'v1 e=y p=shifting w=0 i=0 t=1', 'v1 id=x e=y p=shifting w=fifty i=0 t=1', 'v1 garbage'])(
+    'reads %j as no record',
+    (text) => {
+      expect(decodeRecord(text)).toBeUndefined();
+    },
+  );
+
+  it('describes where the rollout stands', () => {
+    expect(describeRecord(RECORD)).toBe(
+      'rollout 4242.1-mio3k2x (ecs-task-set), shifting at step 2 with up to 50% on the new version (ecs-svc/9876543210987654321; stable ecs-svc/1234567890123456789), written by run 4242.1 at 2025-11-24T16:00:00.000Z',
+    );
+    expect(describeRecord({ ...RECORD, phase: 'starting', canary: '' })).toContain('starting (no traffic moved yet)');
+  });
+});
