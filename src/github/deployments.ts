@@ -146,6 +146,8 @@ export interface TrackOptions {
   transient?: boolean;
   /** First status: `in_progress` (default) for a rollout starting now, `queued` for promote. */
   initialState?: OpenState;
+  /** The first status's description; default `Deploying <image>`. */
+  statusDescription?: string;
   /**
    * Take over a `queued` deployment that promote made for the same environment, image
    * digest and service earlier in the same workflow run, instead of creating another.
@@ -285,7 +287,7 @@ export async function trackDeployment(gh: GitHub, repo: Repo, options: TrackOpti
     sha = created.data.sha;
   }
   const deploymentId = id;
-  await setDeploymentStatus(gh, repo, deploymentId, initial, adopted ? `Deploying ${image}` : (options.description ?? `Deploying ${image}`), statusOptions);
+  await setDeploymentStatus(gh, repo, deploymentId, initial, options.statusDescription ?? `Deploying ${image}`, statusOptions);
   return {
     id: deploymentId,
     environment,
