@@ -21,6 +21,12 @@ export const TASK = 'deploy';
 
 export type Platform = 'ecs' | 'gke';
 export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+/**
+ * How a rollout ended. `success`: the new image serves. `failure`: it failed and the
+ * environment is back on what ran before (the deploy rolled itself back; dora-report
+ * counts it restored at that status). `error`: it failed and the environment may not be
+ * back (rollback disabled or failed; restored only by a later successful deployment).
+ */
 export type FinalState = 'success' | 'failure' | 'error';
 export type OpenState = 'queued' | 'pending' | 'in_progress';
 
