@@ -180,7 +180,7 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     where: string,
     text: string,
     key: string,
-    scope: { job?: string; needs?: string[]; steps?: Map<string, { index: number; outputs: Set<string> | undefined }>; before?: number; jobsOutputs?: boolean },
+    scope: { job?: string; needs?: string[]; steps?: Map<string, { index: number; outputs: Set<string> | null | undefined }>; before?: number; jobsOutputs?: boolean },
   ) => {
     for (const expr of expressions(text, key)) {
       for (const m of expr.matchAll(/\bsteps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)/g)) {
@@ -191,6 +191,7 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
         else if (!step) say(where, `reads steps.${stepId}.outputs.${output}, but job ${scope.job} has no step with id ${stepId}.`);
         else if (scope.before !== undefined && step.index >= scope.before) say(where, `reads steps.${stepId}.outputs.${output} before step ${stepId} has run.`);
         else if (step.outputs === undefined) stats.uncheckedOutputNames++;
+        else if (step.outputs === null) say(where, `reads steps.${stepId}.outputs.${output}, but step ${stepId}'s action.yml is missing, so nothing declares it.`);
         else if (!step.outputs.has(output)) say(where, `reads steps.${stepId}.outputs.${output}, which step ${stepId}'s action does not declare (it declares: ${[...step.outputs].join(', ') || 'none'}).`);
       }
       for (const m of expr.matchAll(/\bneeds\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)/g)) {
@@ -288,14 +289,18 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     }
 
     const steps = Array.isArray(job.steps) ? (job.steps as Obj[]) : [];
-    const stepIds = new Map<string, { index: number; outputs: Set<string> | undefined }>();
+    const stepIds = new Map<string, { index: number; outputs: Set<string> | null | undefined }>();
     let authenticates = false;
     steps.forEach((step, index) => {
       if (typeof step.id === 'string') {
-        let outputs: Set<string> | undefined;
+        // undefined: not ours (names unknowable); null: ours, but its action.yml is missing.
+        let outputs: Set<string> | null | undefined;
         if (typeof step.uses === 'string') {
           const u = parseUses(step.uses, ctx);
-          if (u.kind === 'ours-action') outputs = new Set(Object.keys(ctx.actions.get(u.id as string)?.outputs ?? {}));
+          if (u.kind === 'ours-action') {
+            const action = ctx.actions.get(u.id as string);
+            outputs = action ? new Set(Object.keys(action.outputs ?? {})) : null;
+          }
         }
         stepIds.set(step.id, { index, outputs });
       }

@@ -61,12 +61,16 @@ jobs:
       - uses: org/platform-actions/actions/aws-auth@v1
         with: { role-to-assume: x, region: y }
       - uses: org/platform-actions/actions/ecs-deploy@v1
+        id: deploy
         with: { cluster: web }
+      - run: echo "$S"
+        env: { S: '\${{ steps.deploy.outputs.status }}' }
 `);
     expect(problems).toEqual([
       "w.yml: jobs.a.steps[0] (org/platform-actions/actions/aws-auth@v1): passes input 'region', which aws-auth does not declare (it declares: role-to-assume, aws-region, audience).",
       "w.yml: jobs.a.steps[0] (org/platform-actions/actions/aws-auth@v1): does not pass 'aws-region', which aws-auth requires.",
-      'w.yml: jobs.a.steps[1] (org/platform-actions/actions/ecs-deploy@v1): uses org/platform-actions/actions/ecs-deploy@v1, but actions/ecs-deploy/action.yml does not exist here.',
+      'w.yml: jobs.a.steps[1] (deploy): uses org/platform-actions/actions/ecs-deploy@v1, but actions/ecs-deploy/action.yml does not exist here.',
+      "w.yml: jobs.a.steps[2].env.S: reads steps.deploy.outputs.status, but step deploy's action.yml is missing, so nothing declares it.",
     ]);
   });
 
