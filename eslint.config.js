@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Arrows point one way: actions → domains → util. These rules keep them that way. */
-const DOMAINS = ['github', 'aws', 'gcp', 'k8s', 'terraform', 'image', 'delivery', 'analysis'];
+const DOMAINS = ['github', 'aws', 'gcp', 'k8s', 'terraform', 'image', 'delivery', 'analysis', 'release'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'sandbox-output/**'] },
@@ -34,13 +34,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/delivery/**/*.ts', 'src/analysis/**/*.ts'],
+    files: ['src/delivery/**/*.ts', 'src/analysis/**/*.ts', 'src/release/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['**/aws/**', '**/gcp/**', '**/k8s/**', '@aws-sdk/*', '**/actions/**'], message: 'delivery/ and analysis/ are cloud-neutral: take a Target or a provider instead.' },
+            { group: ['**/aws/**', '**/gcp/**', '**/k8s/**', '@aws-sdk/*', '**/actions/**'], message: 'delivery/, analysis/ and release/ are cloud-neutral: take a Target or a provider instead.' },
           ],
         },
       ],

@@ -62,7 +62,13 @@ function workflowBlock(w: WorkflowInfo): string {
   const outputs = Object.entries(call.outputs ?? {});
   const jobs = Object.entries((w.doc.jobs ?? {}) as Record<string, { name?: string; permissions?: unknown; environment?: unknown }>);
   const perms = (p: unknown) =>
-    p === undefined ? 'inherits the caller\'s' : typeof p === 'string' ? `\`${p}\`` : Object.entries(p as Record<string, string>).map(([k, v]) => `\`${k}: ${v}\``).join(', ');
+    p === undefined
+      ? 'inherits the caller\'s'
+      : typeof p === 'string'
+        ? `\`${p}\``
+        : Object.keys(p as object).length === 0
+          ? 'none'
+          : Object.entries(p as Record<string, string>).map(([k, v]) => `\`${k}: ${v}\``).join(', ');
   const required = inputs.filter(([, s]) => s.required);
   const usage = [`    uses: ${PUBLISHED_AS}/.github/workflows/${w.id}.yml@${PUBLISHED_VERSION}`];
   if (required.length > 0) usage.push('    with:', ...required.map(([name]) => `      ${name}: ...`));
