@@ -42,7 +42,7 @@ export interface KubeConnection {
 }
 
 /** A connection to an API server found some other way (GKE's Container API). */
-export function connectionTo(options: { server: string; caPem: string; token: () => Promise<string>; description: string; namespace?: string }): KubeConnection {
+export function connectionTo(options: { server: string; caPem?: string; token: () => Promise<string>; description: string; namespace?: string }): KubeConnection {
   const server = /^https?:\/\//.test(options.server) ? options.server : `https://${options.server}`;
   return { server, ca: options.caPem, credentials: async () => ({ token: await options.token() }), description: options.description, namespace: options.namespace };
 }
