@@ -6,7 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAnalysis } from '../../src/analysis/analysis.js';
-import { parseAnalysisSpec } from '../../src/analysis/spec.js';
+import { defaultAnalysisSpec, parseAnalysisSpec } from '../../src/analysis/spec.js';
 import type { Subjects } from '../../src/analysis/types.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider, parseMonitoringQuery } from '../../src/gcp/cloud-monitoring.js';
 import { TEST_ENDPOINTS_VARIABLE } from '../../src/gcp/endpoints.js';
@@ -36,6 +36,23 @@ function counter(deployment: string, code: string, perStep: number): StoredSerie
     metricKind: 'CUMULATIVE',
     valueType: 'INT64',
     points: Array.from({ length: STEPS + 1 }, (_, i) => ({ time: END - (STEPS - i) * 10_000, value: i * perStep })),
+  };
+}
+const BOUNDS = [0.05, 0.1, 0.2, 0.3, 0.5, 1];
+/** A latency histogram as Managed Prometheus stores it: CUMULATIVE distribution, running bucket counts. */
+function histogram(deployment: string, perStep: number[]): StoredSeries & { project: string } {
+  const mids = [0.025, 0.075, 0.15, 0.25, 0.4, 0.75, 1];
+  return {
+    project: PROJECT,
+    metric: { type: 'prometheus.googleapis.com/http_request_duration_seconds/histogram', labels: { deployment } },
+    resource: { type: 'prometheus_target', labels: { project_id: PROJECT, location: 'europe-west1', cluster: 'shop', namespace: 'shop', job: 'web', instance: `${deployment}-0` } },
+    metricKind: 'CUMULATIVE',
+    valueType: 'DISTRIBUTION',
+    points: Array.from({ length: STEPS + 1 }, (_, i) => ({
+      time: END - (STEPS - i) * 10_000,
+      value: 0,
+      histogram: { bounds: BOUNDS, counts: perStep.map((c) => c * i), sum: perStep.reduce((a, c, b) => a + c * (mids[b] as number), 0) * i },
+    })),
   };
 }
 function gauge(deployment: string, pod: string, value: (i: number) => number): StoredSeries & { project: string } {
@@ -74,6 +91,8 @@ beforeEach(() => {
     gauge('web-canary', 'web-canary-a', (i) => 0.3 + (i % 3) * 0.01),
     gauge('web-canary', 'web-canary-b', (i) => 0.28 + (i % 2) * 0.01),
     gauge('web', 'web-a', (i) => 0.1 + (i % 3) * 0.01),
+    histogram('web-canary', [0, 10, 60, 25, 5, 0, 0]),
+    histogram('web', [50, 45, 5, 0, 0, 0, 0]),
   );
 });
 afterEach(() => {
@@ -109,7 +128,7 @@ describe('cloud-monitoring provider', () => {
     expect(google.requests.at(-1)?.query['aggregation.alignmentPeriod']).toBe('60s');
   });
 
-  it('is judged by the analysis: SLO threshold, relative to the baseline and Mann-Whitney', async () => {
+  it('is judged by the analysis: the SLO threshold, and Mann-Whitney against the baseline', async () => {
     const spec = parseAnalysisSpec(
       JSON.stringify({
         provider: 'cloud-monitoring',
@@ -131,6 +150,20 @@ describe('cloud-monitoring provider', () => {
 
     const good = await analysis.run({ canary: SUBJECTS.baseline as Subjects['canary'], baseline: SUBJECTS.baseline }, WINDOW);
     expect(good.checks[0]).toMatchObject({ verdict: 'pass', canary: 0.005 });
+  });
+
+  it('the platform SLO by default: error rate and p95 from the Managed Prometheus series in Cloud Monitoring', async () => {
+    const analysis = createAnalysis(defaultAnalysisSpec('cloud-monitoring'), { providers: { 'cloud-monitoring': provider() } });
+    const canary = await analysis.run(SUBJECTS, WINDOW);
+    expect(canary.checks.map((c) => [c.name, c.verdict, c.canary, c.count?.canary])).toEqual([
+      ['error-rate', 'fail', expect.closeTo(0.05, 10), expect.closeTo(3000, 6)],
+      ['p95-latency', 'pass', expect.closeTo(0.3, 10), 3000],
+    ]);
+    const stable = await analysis.run({ canary: SUBJECTS.baseline as Subjects['canary'] }, WINDOW);
+    expect(stable.checks.map((c) => [c.name, c.verdict, c.canary])).toEqual([
+      ['error-rate', 'pass', expect.closeTo(0.005, 10)],
+      ['p95-latency', 'pass', expect.closeTo(0.1, 10)],
+    ]);
   });
 
   it('no data is no value (inconclusive, not a zero error rate) and zero requests', async () => {

@@ -340,6 +340,12 @@ export async function startGoogleApis(): Promise<GoogleApis> {
         state.violations.push(...checkShape(p, MONITORING_SHAPES.Point as never, 'response Point'));
         state.violations.push(...checkShape(p.interval, MONITORING_SHAPES.TimeInterval as never, 'response TimeInterval'));
         state.violations.push(...checkShape(p.value, MONITORING_SHAPES.TypedValue as never, 'response TypedValue'));
+        const dist = (p.value as { distributionValue?: { bucketOptions?: { explicitBuckets?: unknown } } }).distributionValue;
+        if (dist) {
+          state.violations.push(...checkShape(dist, MONITORING_SHAPES.Distribution as never, 'response Distribution'));
+          state.violations.push(...checkShape(dist.bucketOptions, MONITORING_SHAPES.BucketOptions as never, 'response BucketOptions'));
+          state.violations.push(...checkShape(dist.bucketOptions?.explicitBuckets, MONITORING_SHAPES.Explicit as never, 'response Explicit'));
+        }
       }
     }
     send(res, 200, body);

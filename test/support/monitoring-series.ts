@@ -7,13 +7,24 @@
  */
 import type { Shape } from './api-schema.js';
 
-/** A series the test stores: counters (CUMULATIVE totals), DELTA increments or GAUGE readings. */
+/** Explicit-bucket histogram: counts[i] observations ≤ bounds[i] (and > bounds[i-1]); one more count for the overflow bucket. */
+export interface Histogram {
+  bounds: number[];
+  counts: number[];
+  sum: number;
+}
+
+/**
+ * A series the test stores: counters (CUMULATIVE totals), DELTA increments or GAUGE
+ * readings; DISTRIBUTION series (CUMULATIVE, as Managed Prometheus stores histograms)
+ * carry running bucket counts in `histogram` instead of `value`.
+ */
 export interface StoredSeries {
   metric: { type: string; labels?: Record<string, string> };
   resource: { type: string; labels?: Record<string, string> };
   metricKind: 'GAUGE' | 'DELTA' | 'CUMULATIVE';
-  valueType: 'INT64' | 'DOUBLE';
-  points: Array<{ time: number; value: number }>;
+  valueType: 'INT64' | 'DOUBLE' | 'DISTRIBUTION';
+  points: Array<{ time: number; value: number; histogram?: Histogram }>;
 }
 
 /** Field names and kinds of the Monitoring v3 REST objects used here, from the reference. */
@@ -25,6 +36,9 @@ export const MONITORING_SHAPES: Record<string, Shape> = {
   Point: { interval: 'object', value: 'object' },
   TimeInterval: { startTime: 'string', endTime: 'string' },
   TypedValue: { boolValue: 'boolean', int64Value: 'string', doubleValue: 'number', stringValue: 'string', distributionValue: 'object' },
+  Distribution: { count: 'string', mean: 'number', sumOfSquaredDeviation: 'number', range: 'object', bucketOptions: 'object', bucketCounts: 'array', exemplars: 'array' },
+  BucketOptions: { linearBuckets: 'object', exponentialBuckets: 'object', explicitBuckets: 'object' },
+  Explicit: { bounds: 'array' },
 };
 
 /** Query parameters of projects.timeSeries.list. */
@@ -105,8 +119,42 @@ const percentile = (values: number[], p: number) => {
   return (sorted[lo] as number) + ((sorted[Math.ceil(rank)] as number) - (sorted[lo] as number)) * (rank - lo);
 };
 
+/** The q-th percentile (0..100) of a histogram, interpolated inside its bucket as Monitoring does. */
+export function histogramPercentile(h: Histogram, q: number): number | undefined {
+  const total = h.counts.reduce((a, b) => a + b, 0);
+  if (total === 0) return undefined;
+  const rank = (q / 100) * total;
+  let seen = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    const c = h.counts[i] as number;
+    if (seen + c >= rank && c > 0) {
+      if (i >= h.bounds.length) return h.bounds.at(-1);
+      const lower = i === 0 ? 0 : (h.bounds[i - 1] as number);
+      return lower + ((h.bounds[i] as number) - lower) * ((rank - seen) / c);
+    }
+    seen += c;
+  }
+  return h.bounds.at(-1);
+}
+
+function mergeHistograms(hs: Histogram[]): Histogram {
+  const first = hs[0] as Histogram;
+  return { bounds: first.bounds, counts: first.counts.map((_, i) => hs.reduce((a, h) => a + (h.counts[i] ?? 0), 0)), sum: hs.reduce((a, h) => a + h.sum, 0) };
+}
+
+/** A DISTRIBUTION series' change in (t0, t1] (ALIGN_DELTA). */
+function alignHistogram(s: StoredSeries, aligner: string, t0: number, t1: number): Histogram | undefined {
+  if (s.metricKind !== 'CUMULATIVE' || aligner !== 'ALIGN_DELTA') throw new InvalidArgument(`The stand-in aligns CUMULATIVE distributions with ALIGN_DELTA only, not ${aligner}.`);
+  const atOrBefore = (t: number) => s.points.filter((p) => p.time <= t).at(-1)?.histogram;
+  const last = s.points.filter((p) => p.time <= t1).at(-1);
+  if (!last?.histogram || last.time <= t0) return undefined;
+  const before = atOrBefore(t0);
+  return { bounds: last.histogram.bounds, counts: last.histogram.counts.map((c, i) => c - (before?.counts[i] ?? 0)), sum: last.histogram.sum - (before?.sum ?? 0) };
+}
+
 /** One series' value in the period (t0, t1], or undefined when it has no data there. */
-function align(s: StoredSeries, aligner: string, t0: number, t1: number): number | undefined {
+function align(s: StoredSeries, aligner: string, t0: number, t1: number): number | Histogram | undefined {
+  if (s.valueType === 'DISTRIBUTION') return alignHistogram(s, aligner, t0, t1);
   const seconds = (t1 - t0) / 1000;
   if (s.metricKind === 'CUMULATIVE' || s.metricKind === 'DELTA') {
     if (!['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_MEAN', 'ALIGN_MAX', 'ALIGN_MIN'].includes(aligner) || (s.metricKind === 'CUMULATIVE' && !['ALIGN_DELTA', 'ALIGN_RATE'].includes(aligner))) {
@@ -148,7 +196,18 @@ function align(s: StoredSeries, aligner: string, t0: number, t1: number): number
   throw new InvalidArgument(`The stand-in does not implement the aligner ${aligner}.`);
 }
 
-function reduce(values: number[], reducer: string): number {
+function reduce(values: Array<number | Histogram>, reducer: string): number | Histogram {
+  if (values.some((v) => typeof v !== 'number')) {
+    const merged = mergeHistograms(values as Histogram[]);
+    if (reducer === 'REDUCE_SUM') return merged;
+    const pct = /^REDUCE_PERCENTILE_(\d\d)$/.exec(reducer);
+    if (pct) return histogramPercentile(merged, Number(pct[1])) ?? Number.NaN;
+    throw new InvalidArgument(`The stand-in reduces distributions with REDUCE_SUM or REDUCE_PERCENTILE_nn only, not ${reducer}.`);
+  }
+  return reduceNumbers(values as number[], reducer);
+}
+
+function reduceNumbers(values: number[], reducer: string): number {
   switch (reducer) {
     case 'REDUCE_SUM':
       return values.reduce((a, b) => a + b, 0);
@@ -171,6 +230,14 @@ function reduce(values: number[], reducer: string): number {
 
 const iso = (t: number) => new Date(t).toISOString();
 
+function typedValue(v: number | Histogram, valueType: string): Record<string, unknown> {
+  if (typeof v !== 'number') {
+    const count = v.counts.reduce((a, b) => a + b, 0);
+    return { distributionValue: { count: String(count), mean: count ? v.sum / count : 0, bucketOptions: { explicitBuckets: { bounds: v.bounds } }, bucketCounts: v.counts.map(String) } };
+  }
+  return valueType === 'INT64' ? { int64Value: String(Math.round(v)) } : { doubleValue: v };
+}
+
 /** What timeSeries.list answers for these (checked) parameters. */
 export function listTimeSeries(stored: StoredSeries[], q: Record<string, string>, project: string): Array<Record<string, unknown>> {
   const select = parseFilter(q.filter ?? '');
@@ -184,20 +251,23 @@ export function listTimeSeries(stored: StoredSeries[], q: Record<string, string>
   const bounds: Array<[number, number]> = [];
   for (let t1 = end; t1 > start; t1 -= period) bounds.push([t1 - period, t1]);
   const chosen = stored.filter(select);
-  const aligned = chosen.map((s) => ({ s, points: bounds.map(([t0, t1]) => ({ t0, t1, v: align(s, aligner, t0, t1) })).filter((p) => p.v !== undefined) as Array<{ t0: number; t1: number; v: number }> }));
-  const out = (s: StoredSeries | undefined, type: string, points: Array<{ t0: number; t1: number; v: number }>, valueType: string) => ({
-    metric: s ? { type, labels: s.metric.labels ?? {} } : { type },
+  type Aligned = { t0: number; t1: number; v: number | Histogram };
+  const aligned = chosen.map((s) => ({ s, points: bounds.map(([t0, t1]) => ({ t0, t1, v: align(s, aligner, t0, t1) })).filter((p) => p.v !== undefined) as Aligned[] }));
+  const valueType = (s: StoredSeries) => (s.valueType === 'DISTRIBUTION' ? 'DISTRIBUTION' : aligner === 'ALIGN_DELTA' && s.valueType === 'INT64' ? 'INT64' : 'DOUBLE');
+  const out = (s: StoredSeries | undefined, points: Aligned[], type: string) => ({
+    metric: s ? { type: s.metric.type, labels: s.metric.labels ?? {} } : { type: chosen[0]?.metric.type as string },
     resource: s ? { type: s.resource.type, labels: s.resource.labels ?? {} } : { type: chosen[0]?.resource.type ?? 'global', labels: { project_id: project } },
     metricKind: aligner === 'ALIGN_DELTA' ? 'DELTA' : 'GAUGE',
-    valueType,
-    points: points.map((p) => ({ interval: { startTime: iso(p.t0), endTime: iso(p.t1) }, value: valueType === 'INT64' ? { int64Value: String(Math.round(p.v)) } : { doubleValue: p.v } })),
+    valueType: type,
+    points: points.map((p) => ({ interval: { startTime: iso(p.t0), endTime: iso(p.t1) }, value: typedValue(p.v, type) })),
   });
-  const valueType = (s: StoredSeries) => (aligner === 'ALIGN_DELTA' && s.valueType === 'INT64' ? 'INT64' : 'DOUBLE');
-  if (reducer === 'REDUCE_NONE') return aligned.filter((a) => a.points.length).map((a) => out(a.s, a.s.metric.type, a.points, valueType(a.s)));
+  if (reducer === 'REDUCE_NONE') return aligned.filter((a) => a.points.length).map((a) => out(a.s, a.points, valueType(a.s)));
   if (chosen.length === 0) return [];
   const merged = bounds.flatMap(([t0, t1]) => {
     const values = aligned.flatMap((a) => a.points.filter((p) => p.t1 === t1).map((p) => p.v));
     return values.length ? [{ t0, t1, v: reduce(values, reducer) }] : [];
   });
-  return merged.length ? [out(undefined, chosen[0]?.metric.type as string, merged, reducer === 'REDUCE_SUM' && chosen.every((s) => valueType(s) === 'INT64') ? 'INT64' : 'DOUBLE')] : [];
+  const types = new Set(chosen.map(valueType));
+  const type = merged.some((m) => typeof m.v !== 'number') ? 'DISTRIBUTION' : reducer === 'REDUCE_SUM' && types.size === 1 && types.has('INT64') ? 'INT64' : 'DOUBLE';
+  return merged.length ? [out(undefined, merged, type)] : [];
 }
