@@ -218,16 +218,16 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
       const windowSeconds = (end.getTime() - q.window.start.getTime()) / 1000;
       if (windowSeconds < 1) return { value: undefined, samples: [] };
       const parts = [parsed.numerator, parsed.denominator].filter((p): p is MonitoringPart => p !== undefined);
+      // A period without errors has no error series at all: zero, when the numerator counts.
+      const zeroWhenMissing = ['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_COUNT'].includes(parsed.numerator.aligner);
 
       let value: number | undefined;
       let count: number | undefined;
       if (need !== 'samples') {
         const period = alignmentSeconds(windowSeconds);
         const [num, den] = await Promise.all(parts.map(async (p) => [...(await series(p, end, period, 1, q.query, signal)).values()][0]));
-        const zeroWhenMissing = ['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_COUNT'].includes(parsed.numerator.aligner);
         if (!parsed.denominator) value = num;
         else if (den !== undefined && den !== 0) {
-          // A period without errors has no error series at all: zero, for counts.
           const n = num ?? (zeroWhenMissing ? 0 : undefined);
           value = n === undefined ? undefined : n / den;
         }
@@ -243,7 +243,8 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
           const n = num?.get(t);
           if (!den) return n === undefined ? [] : [n];
           const d = den.get(t) as number;
-          return d > 0 ? [(n ?? 0) / d] : [];
+          const top = n ?? (zeroWhenMissing ? 0 : undefined);
+          return d > 0 && top !== undefined ? [top / d] : [];
         });
       }
       return { value, samples, ...(count !== undefined ? { count } : {}) };
