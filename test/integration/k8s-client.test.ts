@@ -21,7 +21,7 @@ const clients: KubeClient[] = [];
 const NS = 'shop';
 
 function client(connection?: KubeConnection): KubeClient {
-  const c = new KubeClient(connection ?? loadKubeconfig({ path: server.kubeconfig() }), { attempts: 2 });
+  const c = new KubeClient(connection ?? loadKubeconfig({ path: server.kubeconfig() }), { attempts: 3 });
   clients.push(c);
   return c;
 }
@@ -192,6 +192,18 @@ describe('writes', () => {
     const dry = await api.patch('web', { spec: { replicas: 7 } }, 'merge', { dryRun: true });
     expect(dry.spec?.replicas).toBe(7);
     expect(server.get('deployments', NS, 'web')?.spec.replicas).toBe(3);
+  });
+
+  it('retries throttling and 5xx, but never re-sends a create the server may have done', async () => {
+    const api = resource(client(), SERVICES, NS);
+    server.fault('GET', 'services', 429);
+    server.fault('GET', 'services', 503);
+    expect(await api.find('web')).toBeUndefined();
+    expect(server.requestsOf('GET', 'services').map((r) => r.status)).toEqual([429, 503, 404]);
+    server.fault('POST', 'services', 503);
+    const err = await failure(api.create({ metadata: { name: 'web' }, spec: { ports: [{ port: 80 }] } }));
+    expect(err.message).toMatch(/ServiceUnavailable/);
+    expect(server.requestsOf('POST', 'services')).toHaveLength(1);
   });
 
   it('lists follow continue tokens; delete collects what a Deployment owns', async () => {

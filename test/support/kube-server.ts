@@ -91,6 +91,8 @@ export interface KubeServer {
   unserve(plural: string): void;
   /** The next `times` writes to this object meet another writer first (409 Conflict for a stale resourceVersion). */
   interfere(plural: string, namespace: string, name: string, times?: number): void;
+  /** The next `times` requests of this method to this resource (plural) fail with this HTTP status (429, 5xx). */
+  fault(method: string, plural: string, status: number, times?: number): void;
   /** Largest page a list returns (default 500). */
   pageSize: number;
   /** The simulated deployment and gateway controllers. */
@@ -285,6 +287,7 @@ export async function startKubeServer(): Promise<KubeServer> {
   let denied = new Set<string>();
   let unserved = new Set<string>();
   let interfering = new Map<string, number>();
+  let faults: Array<{ method: string; plural: string; status: number; times: number }> = [];
   const failures = new Map<string, ImageFailure>();
 
   const key = (plural: string, ns: string, name: string) => `${plural}/${ns}/${name}`;
@@ -313,6 +316,7 @@ export async function startKubeServer(): Promise<KubeServer> {
     deny: (verb, plural) => denied.add(`${verb} ${plural}`),
     unserve: (plural) => unserved.add(plural),
     interfere: (plural, ns, name, times = 1) => interfering.set(key(plural, ns, name), times),
+    fault: (method, plural, status, times = 1) => faults.push({ method, plural, status, times }),
     pageSize: 500,
     controllers: undefined as unknown as Controllers,
     reset: () => {
@@ -320,6 +324,7 @@ export async function startKubeServer(): Promise<KubeServer> {
       denied = new Set();
       unserved = new Set();
       interfering = new Map();
+      faults = [];
       failures.clear();
       server.problems.length = 0;
       server.requests.length = 0;
@@ -443,6 +448,12 @@ export async function startKubeServer(): Promise<KubeServer> {
     if (!r || unserved.has(plural)) {
       if (!r) problem('no such resource in the subset this stand-in serves');
       return respond(res, rec, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    }
+    const fault = faults.find((f) => f.method === method && f.plural === plural && f.times > 0);
+    if (fault) {
+      fault.times--;
+      const reason = fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+      return respond(res, rec, fault.status, status(fault.status, reason, `the stand-in was told to answer ${fault.status}`), fault.status === 429 ? { 'retry-after': '0' } : {});
     }
     const name = rawName === undefined ? undefined : decodeURIComponent(rawName);
     const verb = method === 'GET' ? (name ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : '';
