@@ -95,6 +95,8 @@ export interface ParseSpecOptions {
   inputName?: string;
   /** Options for the default Prometheus spec. */
   prometheus?: PrometheusDefaults;
+  /** Options for the default Cloud Monitoring spec. */
+  cloudMonitoring?: CloudMonitoringDefaults;
 }
 
 /** Placeholders analysis fills itself; every other `{{name}}` is a subject label. */
@@ -131,8 +133,20 @@ export interface PrometheusDefaults {
 
 export const SLO = { errorRate: 0.01, p95LatencySeconds: 0.5, minRequests: 100 } as const;
 
-/** The platform SLO as a spec, for a provider that has one (cloudwatch, prometheus). */
-export function defaultAnalysisSpec(provider: string, options: { prometheus?: PrometheusDefaults } = {}): AnalysisSpec {
+/** Options of the default Cloud Monitoring spec (Managed Prometheus metrics in Cloud Monitoring). */
+export interface CloudMonitoringDefaults {
+  /** Filter terms selecting one side. Default `resource.labels.namespace="{{namespace}}" AND metric.labels.deployment="{{deployment}}"`. */
+  selector?: string;
+  /** Counter metric type. Default prometheus.googleapis.com/http_requests_total/counter. */
+  requestsMetric?: string;
+  /** Metric label holding the HTTP status code. Default `code`. */
+  codeLabel?: string;
+  /** Latency distribution (seconds). Default prometheus.googleapis.com/http_request_duration_seconds/histogram. */
+  durationMetric?: string;
+}
+
+/** The platform SLO as a spec, for a provider that has one (cloudwatch, prometheus, cloud-monitoring). */
+export function defaultAnalysisSpec(provider: string, options: { prometheus?: PrometheusDefaults; cloudMonitoring?: CloudMonitoringDefaults } = {}): AnalysisSpec {
   const base = {
     failureLimit: SPEC_DEFAULTS.failureLimit,
     onInconclusive: SPEC_DEFAULTS.onInconclusive,
@@ -184,9 +198,41 @@ export function defaultAnalysisSpec(provider: string, options: { prometheus?: Pr
       ],
     };
   }
+  if (provider === 'cloud-monitoring') {
+    // The same conventional metrics as Prometheus, as Managed Prometheus stores them in Cloud Monitoring.
+    const c = options.cloudMonitoring ?? {};
+    const sel = c.selector ?? 'resource.labels.namespace="{{namespace}}" AND metric.labels.deployment="{{deployment}}"';
+    const requests = `metric.type="${c.requestsMetric ?? 'prometheus.googleapis.com/http_requests_total/counter'}" AND ${sel}`;
+    const code = c.codeLabel ?? 'code';
+    return {
+      ...base,
+      intervalMs: 60_000,
+      metrics: [
+        {
+          name: 'error-rate',
+          provider,
+          query: `${requests} AND metric.labels.${code}=monitoring.regex.full_match("5..") | ALIGN_RATE | REDUCE_SUM / ${requests} | ALIGN_RATE | REDUCE_SUM`,
+          minCount: SLO.minRequests,
+          stepSeconds: 60,
+          unit: 'ratio',
+          judge: threshold(SLO.errorRate),
+        },
+        {
+          name: 'p95-latency',
+          provider,
+          query: `metric.type="${c.durationMetric ?? 'prometheus.googleapis.com/http_request_duration_seconds/histogram'}" AND ${sel} | ALIGN_DELTA | REDUCE_PERCENTILE_95`,
+          countQuery: `${requests} | ALIGN_DELTA | REDUCE_SUM`,
+          minCount: SLO.minRequests,
+          stepSeconds: 60,
+          unit: 'seconds',
+          judge: threshold(SLO.p95LatencySeconds),
+        },
+      ],
+    };
+  }
   throw new UserError(
     `There is no default analysis for the '${provider}' provider.`,
-    'Write an analysis spec with the metrics to judge (see docs/analysis.md), or use the cloudwatch or prometheus provider.',
+    'Write an analysis spec with the metrics to judge (see docs/analysis.md), or use the cloudwatch, prometheus or cloud-monitoring provider.',
   );
 }
 
@@ -332,7 +378,7 @@ export function parseAnalysisSpec(input: string, options: ParseSpecOptions = {})
     if (!options.defaultProvider) {
       throw new UserError(`Input '${inputName}' is empty and there is no default analysis here.`, 'Write an analysis spec (see docs/analysis.md).');
     }
-    const spec = defaultAnalysisSpec(options.defaultProvider, { prometheus: options.prometheus });
+    const spec = defaultAnalysisSpec(options.defaultProvider, { prometheus: options.prometheus, cloudMonitoring: options.cloudMonitoring });
     checkAgainstOptions(spec, new SpecReader(spec.source), options);
     return spec;
   }
@@ -377,7 +423,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
   }
   const maxExtensionMs = r.duration(top, 'max-extension', '', SPEC_DEFAULTS.maxExtension, MIN_INTERVAL_MS) as number;
   const stepMs = r.duration(top, 'step', '', SPEC_DEFAULTS.step, MIN_STEP_MS) as number;
-  const defaultProvider = r.string(top, 'provider', '', 'Write the provider most metrics use, e.g. cloudwatch or prometheus.');
+  const defaultProvider = r.string(top, 'provider', '', 'Write the provider most metrics use: cloudwatch, prometheus or cloud-monitoring.');
   const defaultMinCount = r.integer(top, 'min-count', '', 0, 0, 1e9);
 
   const rawMetrics = top.metrics;
@@ -397,7 +443,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
     if (!NAME.test(name)) r.fail(`${path}.name`, `must be letters, digits, '.', '_' or '-' (up to 63), not ${describe(name)}`, 'For example: error-rate, p95_latency.');
     if (seen.has(name)) r.fail(`${path}.name`, `repeats '${name}'`, 'Give every metric a different name: the report and the verdicts refer to them by name.');
     seen.add(name);
-    const provider = r.string(m, 'provider', path, 'Write the provider, e.g. cloudwatch or prometheus.') ?? defaultProvider;
+    const provider = r.string(m, 'provider', path, 'Write the provider: cloudwatch, prometheus or cloud-monitoring.') ?? defaultProvider;
     if (provider === undefined) {
       r.fail(`${path}.provider`, 'is missing', "Write the provider for this metric (e.g. 'provider: prometheus'), or one 'provider:' at the top level for all metrics.");
     }

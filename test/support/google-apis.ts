@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { checkShape, googleApiShapes } from './api-schema.js';
 import { celTrue, evaluateCel } from './cel.js';
+import { ALIGNERS, InvalidArgument, LIST_PARAMETERS, listTimeSeries, MONITORING_SHAPES, REDUCERS, type StoredSeries } from './monitoring-series.js';
 import { verifyJwt } from './oidc-issuer.js';
 
 /** A workload identity pool provider as IAM stores it (the fields the exchange uses). */
@@ -30,20 +31,45 @@ export interface Exchange {
   expiresAt: number;
 }
 
+/** A GKE cluster as the Container API describes it (the fields a deploy reads). */
+export interface GkeCluster {
+  project: string;
+  location: string;
+  name: string;
+  /** host:port of the control plane, e.g. a KubeServer's 127.0.0.1:PORT. */
+  endpoint: string;
+  caPem: string;
+  status?: string;
+  /** Only the DNS-based endpoint is on (IP endpoints disabled). */
+  dnsEndpoint?: string;
+}
+
 export interface GoogleApis {
-  /** Base URL to use for every service (sts, iamcredentials). */
+  /** Base URL to use for every service (sts, iamcredentials, container, monitoring). */
   url: string;
   /** PLATFORM_ACTIONS_TEST_GOOGLE_ENDPOINTS value pointing every service here. */
   endpointsEnv: string;
   providers: PoolProvider[];
   serviceAccounts: ServiceAccount[];
-  /** Every request: method, path, body; plus schema violations found in requests and responses. */
-  requests: Array<{ method: string; path: string; body: Record<string, unknown> }>;
+  /** Every request: method, path, query, body; plus schema violations found in requests and responses. */
+  requests: Array<{ method: string; path: string; query: Record<string, string>; body: Record<string, unknown> }>;
   violations: string[];
   /** Federated tokens issued, by token. */
   exchanges: Map<string, Exchange>;
   /** Tokens minted for service accounts. */
   minted: Array<{ serviceAccount: string; kind: 'access' | 'id'; token: string; lifetime?: string; scope?: string[]; audience?: string }>;
+  /** Container API: clusters projects.locations.clusters.get describes. */
+  clusters: GkeCluster[];
+  /** Monitoring: stored time series, per project. */
+  timeSeries: Array<StoredSeries & { project: string }>;
+  /** Time series per page of timeSeries.list (default 1000). */
+  monitoringPageSize: number;
+  /** Managed Prometheus: the real Prometheus its query API is served from. */
+  prometheusUpstream?: string;
+  /** IAM permissions refused to every caller, e.g. 'container.clusters.get', 'monitoring.timeSeries.list'. */
+  deniedPermissions: Set<string>;
+  /** True for an unexpired access token this stand-in issued (federated or for a service account). */
+  isAccessToken(token: string): boolean;
   reset(): void;
   close(): Promise<void>;
 }
@@ -53,12 +79,16 @@ const ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const JWT_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 
 /**
- * A stand-in for sts.googleapis.com and iamcredentials.googleapis.com (nothing real
+ * A stand-in for sts, iamcredentials, container and monitoring.googleapis.com (nothing real
  * exists offline). It does what Google does with the parts this project uses: checks
  * every request body field by field, verifies the GitHub JWT against its issuer's JWKS,
  * applies the provider's attribute mapping and condition, and checks impersonation
  * bindings. Requests and responses are checked against the published API shapes
- * (the @googleapis/sts and @googleapis/iamcredentials types).
+ * (the @googleapis/sts, @googleapis/iamcredentials and @googleapis/container types; for
+ * Monitoring, which has no such package, the shapes of its REST reference written out in
+ * monitoring-series.ts). It also describes GKE clusters (container.googleapis.com),
+ * answers projects.timeSeries.list from stored series, and serves Managed Prometheus's
+ * query API from a real Prometheus, all for access tokens it issued itself.
  */
 export async function startGoogleApis(): Promise<GoogleApis> {
   const sts = googleApiShapes('@googleapis/sts');
@@ -73,7 +103,21 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     violations: [],
     exchanges: new Map(),
     minted: [],
+    clusters: [],
+    timeSeries: [],
+    monitoringPageSize: 1000,
+    deniedPermissions: new Set(),
+    isAccessToken(token: string) {
+      const ex = this.exchanges.get(token);
+      if (ex) return ex.expiresAt > Date.now();
+      return this.minted.some((m) => m.kind === 'access' && m.token === token);
+    },
     reset() {
+      this.clusters.length = 0;
+      this.timeSeries.length = 0;
+      this.monitoringPageSize = 1000;
+      this.prometheusUpstream = undefined;
+      this.deniedPermissions.clear();
       this.providers.length = 0;
       this.serviceAccounts.length = 0;
       this.requests.length = 0;
@@ -200,25 +244,150 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     send(res, 200, { token: idToken }, [iam as never, 'GenerateIdTokenResponse']);
   }
 
+  const container = googleApiShapes('@googleapis/container');
+
+  /** The caller's access token must be one this stand-in issued, and the permission not refused. */
+  function authorize(req: IncomingMessage, res: ServerResponse, permission: string, resourceName: string): boolean {
+    const token = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    if (!state.isAccessToken(token)) {
+      googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+      return false;
+    }
+    if (state.deniedPermissions.has(permission)) {
+      googleError(res, 403, 'PERMISSION_DENIED', `Permission '${permission}' denied on resource '${resourceName}' (or it may not exist).`);
+      return false;
+    }
+    return true;
+  }
+
+  function checkQuery(path: string, query: Record<string, string>, allowed: string[]): void {
+    for (const k of Object.keys(query)) if (!allowed.includes(k)) state.violations.push(`${path}: query parameter '${k}' is not part of the method`);
+  }
+
+  /** projects.locations.clusters.get, answered in the Cluster shape of @googleapis/container. */
+  function getCluster(req: IncomingMessage, res: ServerResponse, project: string, location: string, name: string, query: Record<string, string>): void {
+    checkQuery(req.url ?? '', query, ['projectId', 'zone', 'clusterId', 'name']);
+    const resourceName = `projects/${project}/locations/${location}/clusters/${name}`;
+    if (!authorize(req, res, 'container.clusters.get', resourceName)) return;
+    const c = state.clusters.find((x) => x.project === project && x.location === location && x.name === name);
+    if (!c) return googleError(res, 404, 'NOT_FOUND', `Not found: ${resourceName}.`);
+    const body = {
+      name: c.name,
+      location: c.location,
+      selfLink: `https://container.googleapis.com/v1/${resourceName}`,
+      status: c.status ?? 'RUNNING',
+      endpoint: c.endpoint,
+      currentMasterVersion: '1.32.4-gke.1106000',
+      masterAuth: { clusterCaCertificate: Buffer.from(c.caPem).toString('base64') },
+      ...(c.dnsEndpoint
+        ? { controlPlaneEndpointsConfig: { dnsEndpointConfig: { endpoint: c.dnsEndpoint, allowExternalTraffic: true }, ipEndpointsConfig: { enabled: false } } }
+        : {}),
+    };
+    for (const [field, shape] of [
+      ['masterAuth', 'MasterAuth'],
+      ['controlPlaneEndpointsConfig', 'ControlPlaneEndpointsConfig'],
+    ] as const) {
+      const value = (body as Record<string, unknown>)[field];
+      if (value !== undefined) state.violations.push(...checkShape(value, container.get(shape) ?? {}, `response Cluster.${field}`));
+    }
+    const cp = body.controlPlaneEndpointsConfig;
+    if (cp) {
+      state.violations.push(...checkShape(cp.dnsEndpointConfig, container.get('DNSEndpointConfig') ?? {}, 'response DNSEndpointConfig'));
+      state.violations.push(...checkShape(cp.ipEndpointsConfig, container.get('IPEndpointsConfig') ?? {}, 'response IPEndpointsConfig'));
+    }
+    send(res, 200, body, [container as never, 'Cluster']);
+  }
+
+  /** projects.timeSeries.list, with its query parameters checked against the REST reference. */
+  function listSeries(req: IncomingMessage, res: ServerResponse, project: string, query: Record<string, string>): void {
+    const where = `timeSeries.list`;
+    checkQuery(where, query, LIST_PARAMETERS);
+    const bad = (message: string) => {
+      state.violations.push(`${where}: ${message}`);
+      googleError(res, 400, 'INVALID_ARGUMENT', message);
+    };
+    const timestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+    if (!query.filter) return bad('Field filter had an invalid value: the filter is required.');
+    if (!query['interval.endTime'] || !timestamp.test(query['interval.endTime'])) return bad(`Field interval.endTime had an invalid value of "${query['interval.endTime'] ?? ''}".`);
+    if (query['interval.startTime'] !== undefined && !timestamp.test(query['interval.startTime'])) return bad(`Field interval.startTime had an invalid value of "${query['interval.startTime']}".`);
+    const aligner = query['aggregation.perSeriesAligner'];
+    const reducer = query['aggregation.crossSeriesReducer'];
+    const period = query['aggregation.alignmentPeriod'];
+    if (aligner !== undefined && !ALIGNERS.includes(aligner)) return bad(`Field aggregation.perSeriesAligner had an invalid value of "${aligner}".`);
+    if (reducer !== undefined && !REDUCERS.includes(reducer)) return bad(`Field aggregation.crossSeriesReducer had an invalid value of "${reducer}".`);
+    if (aligner && aligner !== 'ALIGN_NONE' && !period) return bad('The alignment period must be specified when a per-series aligner is.');
+    if (period !== undefined && (!/^\d+s$/.test(period) || Number(period.slice(0, -1)) < 60)) return bad(`Field aggregation.alignmentPeriod had an invalid value of "${period}": the alignment period must be at least 60 seconds.`);
+    if (reducer && reducer !== 'REDUCE_NONE' && (!aligner || aligner === 'ALIGN_NONE')) return bad('A cross-series reducer needs a per-series aligner other than ALIGN_NONE.');
+    if (query.view !== undefined && !['FULL', 'HEADERS'].includes(query.view)) return bad(`Field view had an invalid value of "${query.view}".`);
+    if (!authorize(req, res, 'monitoring.timeSeries.list', `projects/${project}`)) return;
+    let series: Array<Record<string, unknown>>;
+    try {
+      series = listTimeSeries(state.timeSeries.filter((t) => t.project === project), query, project);
+    } catch (err) {
+      if (err instanceof InvalidArgument) return googleError(res, 400, 'INVALID_ARGUMENT', err.message);
+      throw err;
+    }
+    const offset = Number(query.pageToken ?? 0);
+    const page = series.slice(offset, offset + state.monitoringPageSize);
+    const next = offset + state.monitoringPageSize < series.length ? String(offset + state.monitoringPageSize) : undefined;
+    const body = { ...(page.length ? { timeSeries: page } : {}), ...(next ? { nextPageToken: next } : {}) };
+    state.violations.push(...checkShape(body, MONITORING_SHAPES.ListTimeSeriesResponse as never, 'response ListTimeSeriesResponse'));
+    for (const ts of page) {
+      state.violations.push(...checkShape(ts, MONITORING_SHAPES.TimeSeries as never, 'response TimeSeries'));
+      state.violations.push(...checkShape(ts.metric, MONITORING_SHAPES.Metric as never, 'response Metric'));
+      state.violations.push(...checkShape(ts.resource, MONITORING_SHAPES.MonitoredResource as never, 'response MonitoredResource'));
+      for (const p of ts.points as Array<Record<string, unknown>>) {
+        state.violations.push(...checkShape(p, MONITORING_SHAPES.Point as never, 'response Point'));
+        state.violations.push(...checkShape(p.interval, MONITORING_SHAPES.TimeInterval as never, 'response TimeInterval'));
+        state.violations.push(...checkShape(p.value, MONITORING_SHAPES.TypedValue as never, 'response TypedValue'));
+        const dist = (p.value as { distributionValue?: { bucketOptions?: { explicitBuckets?: unknown } } }).distributionValue;
+        if (dist) {
+          state.violations.push(...checkShape(dist, MONITORING_SHAPES.Distribution as never, 'response Distribution'));
+          state.violations.push(...checkShape(dist.bucketOptions, MONITORING_SHAPES.BucketOptions as never, 'response BucketOptions'));
+          state.violations.push(...checkShape(dist.bucketOptions?.explicitBuckets, MONITORING_SHAPES.Explicit as never, 'response Explicit'));
+        }
+      }
+    }
+    send(res, 200, body);
+  }
+
+  /** Managed Prometheus's query API: the bearer token checked, then served by a real Prometheus. */
+  async function prometheus(req: IncomingMessage, res: ServerResponse, project: string, api: string, query: Record<string, string>): Promise<void> {
+    checkQuery(api, query, api === 'query' ? ['query', 'time', 'timeout'] : ['query', 'start', 'end', 'step', 'timeout']);
+    if (!authorize(req, res, 'monitoring.timeSeries.list', `projects/${project}`)) return;
+    if (!state.prometheusUpstream) throw new Error('prometheusUpstream is not set');
+    const upstream = await fetch(`${state.prometheusUpstream}/api/v1/${api}?${new URLSearchParams(query).toString()}`);
+    res.writeHead(upstream.status, { 'content-type': 'application/json' });
+    res.end(await upstream.text());
+  }
+
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const path = new URL(req.url ?? '/', 'http://x').pathname;
+        const url = new URL(req.url ?? '/', 'http://x');
+        const path = url.pathname;
+        const query = Object.fromEntries(url.searchParams);
         let body: Record<string, unknown>;
         try {
           body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) : {};
         } catch {
           return googleError(res, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
         }
-        state.requests.push({ method: req.method ?? '', path, body });
+        state.requests.push({ method: req.method ?? '', path, query, body });
         if (req.headers['content-type']?.startsWith('application/json') !== true && req.method === 'POST') {
           state.violations.push(`${path}: content-type ${req.headers['content-type']} is not application/json`);
         }
         if (req.method === 'POST' && path === '/v1/token') return exchange(body, res);
         const sa = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):(generateAccessToken|generateIdToken)$/.exec(path);
         if (req.method === 'POST' && sa) return impersonate(decodeURIComponent(sa[1] as string), sa[2] as string, body, req.headers.authorization, res);
+        const cluster = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters\/([^/:]+)$/.exec(path);
+        if (req.method === 'GET' && cluster) return getCluster(req, res, cluster[1] as string, cluster[2] as string, cluster[3] as string, query);
+        const series = /^\/v3\/projects\/([^/]+)\/timeSeries$/.exec(path);
+        if (req.method === 'GET' && series) return listSeries(req, res, series[1] as string, query);
+        const prom = /^\/v1\/projects\/([^/]+)\/location\/global\/prometheus\/api\/v1\/(query|query_range)$/.exec(path);
+        if (req.method === 'GET' && prom) return prometheus(req, res, prom[1] as string, prom[2] as string, query);
         state.violations.push(`no such route: ${req.method} ${path}`);
         googleError(res, 404, 'NOT_FOUND', `no route ${req.method} ${path}`);
       })().catch((err: unknown) => googleError(res, 500, 'INTERNAL', String(err)));
@@ -226,6 +395,6 @@ export async function startGoogleApis(): Promise<GoogleApis> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.endpointsEnv = `sts=${state.url},iamcredentials=${state.url}`;
+  state.endpointsEnv = ['sts', 'iamcredentials', 'container', 'monitoring'].map((name) => `${name}=${state.url}`).join(',');
   return state;
 }

@@ -111,7 +111,21 @@ metrics:
     expect(prom.metrics[1]?.query).toBe('histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web", track="{{track}}"}[{{range}}])))');
     expect(prom.metrics.every((m) => m.countQuery === 'sum(increase(http_requests_total{job="web", track="{{track}}"}[{{range}}]))')).toBe(true);
     expect(error('').message).toContain("Input 'analysis' is empty");
-    expect(() => defaultAnalysisSpec('cloud-monitoring')).toThrow("no default analysis for the 'cloud-monitoring' provider");
+    const cm = parseAnalysisSpec('', { defaultProvider: 'cloud-monitoring', cloudMonitoring: { selector: 'metric.labels.job="web"' } });
+    expect(cm.intervalMs).toBe(60_000);
+    expect(cm.metrics.map((m) => [m.name, m.query, m.countQuery])).toEqual([
+      [
+        'error-rate',
+        'metric.type="prometheus.googleapis.com/http_requests_total/counter" AND metric.labels.job="web" AND metric.labels.code=monitoring.regex.full_match("5..") | ALIGN_RATE | REDUCE_SUM / metric.type="prometheus.googleapis.com/http_requests_total/counter" AND metric.labels.job="web" | ALIGN_RATE | REDUCE_SUM',
+        undefined,
+      ],
+      [
+        'p95-latency',
+        'metric.type="prometheus.googleapis.com/http_request_duration_seconds/histogram" AND metric.labels.job="web" | ALIGN_DELTA | REDUCE_PERCENTILE_95',
+        'metric.type="prometheus.googleapis.com/http_requests_total/counter" AND metric.labels.job="web" | ALIGN_DELTA | REDUCE_SUM',
+      ],
+    ]);
+    expect(() => defaultAnalysisSpec('datadog')).toThrow("no default analysis for the 'datadog' provider");
   });
 
   it.each(
