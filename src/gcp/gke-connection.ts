@@ -76,7 +76,3 @@ export async function connectCluster(target: ClusterTarget, options: ConnectOpti
   return maskedConnection(connection, options.onToken);
 }
 
-/** "GKE cluster p/l/c" or "kubeconfig PATH", for messages before the connection exists. */
-export function describeClusterTarget(target: ClusterTarget): string {
-  return target.kind === 'gke' ? `GKE cluster ${target.ref.project}/${target.ref.location}/${target.ref.cluster}` : `kubeconfig ${target.path ?? '(KUBECONFIG or ~/.kube/config)'}`;
-}

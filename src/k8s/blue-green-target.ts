@@ -92,8 +92,12 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
       this.log(this.previewOutcome.reason);
       return;
     }
-    const remaining = Math.max(analysis.intervalMs, preview.durationMs - (this.clock.now() - since));
-    const bake = await analysis.bake({ subjects, durationMs: remaining, since: new Date(since), clock: this.clock, ...(signal ? { signal } : {}) });
+    // The first run counts; the rest of step-duration (if any) is baked on.
+    const remaining = preview.durationMs - (this.clock.now() - since);
+    const bake: BakeResult =
+      remaining >= 1000
+        ? await analysis.bake({ subjects, durationMs: remaining, since: new Date(since), clock: this.clock, ...(signal ? { signal } : {}) })
+        : { verdict: first.verdict, reason: first.verdict === 'pass' ? `1 run: ${reasons(first)}` : `The run failed: ${first.checks.filter((c) => c.verdict !== 'pass').map((c) => c.reason).join('; ')}`, runs: [] };
     const all: BakeResult = { ...bake, runs: [first, ...bake.runs] };
     if (bake.verdict === 'pass') {
       this.previewOutcome = { verdict: 'pass', reason: `The green side passed on the preview: ${bake.reason}`, bake: all };

@@ -14,7 +14,7 @@ import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
 import type { RecoveryResult, RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
 import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
-import { connectCluster, describeClusterTarget, lazyGoogleTokens } from '../../gcp/gke-connection.js';
+import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
 import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -126,7 +126,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   const deployments = resource(kube, DEPLOYMENTS, s.namespace);
   const where = `${s.namespace}/${s.deployment}`;
-  info(`Cluster: ${kube.connection.description} (${describeClusterTarget(s.cluster)}).`);
+  info(`Cluster: ${kube.connection.description}.`);
 
   // Everything is read and checked before the first change.
   const live = await deployments.find(s.deployment, signal);
