@@ -203,8 +203,52 @@ export interface RepoStore {
   issues: Map<number, IssueRecord>;
   comments: Map<number, CommentRecord>;
   labels: Map<string, LabelRecord>;
-  /** Free space for handlers added by other tests (deployments, statuses...). */
+  deployments: Map<number, DeploymentStore>;
+  /** Commits the commits API knows, by sha. */
+  commits: Map<string, CommitStore>;
+  /** Branches: name → head sha. `main` is the default branch. */
+  branches: Map<string, string>;
+  /** Commit status states per sha (what create-deployment checks without required_contexts). */
+  commitStatuses: Map<string, Array<'error' | 'failure' | 'pending' | 'success'>>;
+  /** Free space for handlers added by other tests. */
   extra: Map<string, unknown>;
+}
+
+export interface DeploymentStatusStore {
+  id: number;
+  state: 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+  description: string;
+  environment: string;
+  log_url: string;
+  environment_url: string;
+  created_at: string;
+  creator: User;
+}
+
+export interface DeploymentStore {
+  id: number;
+  sha: string;
+  ref: string;
+  task: string;
+  environment: string;
+  description: string | null;
+  payload: Record<string, unknown> | string;
+  transient_environment: boolean;
+  production_environment: boolean;
+  creator: User;
+  created_at: string;
+  updated_at: string;
+  /** Oldest first. */
+  statuses: DeploymentStatusStore[];
+}
+
+export interface CommitStore {
+  sha: string;
+  message: string;
+  /** Committer date, ISO 8601. */
+  date: string;
+  author: { name: string; email: string; date: string };
+  parents: string[];
 }
 
 /** Everything the stand-in knows; tests read and seed it directly. */
@@ -228,7 +272,7 @@ export class GitHubStore {
     const key = `${owner}/${name}`.toLowerCase();
     let r = this.repos.get(key);
     if (!r) {
-      r = { owner, name, issues: new Map(), comments: new Map(), labels: new Map(), extra: new Map() };
+      r = { owner, name, issues: new Map(), comments: new Map(), labels: new Map(), deployments: new Map(), commits: new Map(), branches: new Map(), commitStatuses: new Map(), extra: new Map() };
       this.repos.set(key, r);
     }
     return r;
@@ -286,6 +330,169 @@ export class GitHubStore {
     pr.merged_at = this.now();
     pr.closed_at = pr.merged_at;
     pr.merge_commit_sha = mergeSha;
+  }
+
+  // ---- deployments and commits ----
+
+  /** A deployment as GitHub stores it; `created_at` lets tests seed a history in the past. */
+  createDeployment(
+    owner: string,
+    name: string,
+    fields: {
+      environment: string;
+      sha: string;
+      ref?: string;
+      task?: string;
+      payload?: Record<string, unknown> | string;
+      description?: string | null;
+      production?: boolean;
+      transient?: boolean;
+      created_at?: string;
+      creator?: User;
+    },
+  ): DeploymentStore {
+    const r = this.repo(owner, name);
+    const at = fields.created_at ?? this.now();
+    const d: DeploymentStore = {
+      id: this.id(),
+      sha: fields.sha,
+      ref: fields.ref ?? fields.sha,
+      task: fields.task ?? 'deploy',
+      environment: fields.environment,
+      description: fields.description ?? '',
+      payload: fields.payload ?? {},
+      transient_environment: fields.transient ?? false,
+      production_environment: fields.production ?? fields.environment === 'production',
+      creator: fields.creator ?? this.actor,
+      created_at: at,
+      updated_at: at,
+      statuses: [],
+    };
+    r.deployments.set(d.id, d);
+    return d;
+  }
+
+  /**
+   * Adds a status as GitHub does: `auto_inactive` (default true) marks earlier
+   * successful deployments of the same non-transient, non-production environment
+   * inactive when this one succeeds.
+   */
+  addDeploymentStatus(
+    owner: string,
+    name: string,
+    id: number,
+    fields: { state: DeploymentStatusStore['state']; description?: string; log_url?: string; environment_url?: string; environment?: string; created_at?: string; auto_inactive?: boolean },
+  ): DeploymentStatusStore {
+    const r = this.repo(owner, name);
+    const d = r.deployments.get(id);
+    if (!d) throw new Error(`no deployment ${id}`);
+    const at = fields.created_at ?? this.now();
+    const previous = d.statuses.at(-1);
+    const status: DeploymentStatusStore = {
+      id: this.id(),
+      state: fields.state,
+      description: fields.description ?? '',
+      environment: fields.environment ?? previous?.environment ?? d.environment,
+      log_url: fields.log_url ?? `${this.webUrl}/${owner}/${name}/actions/runs/1`,
+      environment_url: fields.environment_url ?? previous?.environment_url ?? '',
+      created_at: at,
+      creator: this.actor,
+    };
+    d.statuses.push(status);
+    d.updated_at = at;
+    if (fields.state === 'success' && (fields.auto_inactive ?? true)) {
+      for (const other of r.deployments.values()) {
+        if (other.id === d.id || other.environment !== d.environment || other.transient_environment || other.production_environment) continue;
+        if (other.statuses.at(-1)?.state !== 'success') continue;
+        other.statuses.push({ ...(other.statuses.at(-1) as DeploymentStatusStore), id: this.id(), state: 'inactive', description: '', created_at: at });
+        other.updated_at = at;
+      }
+    }
+    return status;
+  }
+
+  /** A commit the commits API can return; `date` is the committer date. */
+  addCommit(owner: string, name: string, sha: string, fields: { date: string; message?: string; authorDate?: string; parents?: string[] }): CommitStore {
+    const c: CommitStore = {
+      sha,
+      message: fields.message ?? `commit ${sha.slice(0, 7)}`,
+      date: fields.date,
+      author: { name: 'Octo Cat', email: 'octocat@example.com', date: fields.authorDate ?? fields.date },
+      parents: fields.parents ?? [],
+    };
+    this.repo(owner, name).commits.set(sha, c);
+    return c;
+  }
+
+  deploymentObject(r: RepoStore, d: DeploymentStore) {
+    const url = `${this.repoUrl(r)}/deployments/${d.id}`;
+    return {
+      url,
+      id: d.id,
+      node_id: `DE_${d.id}`,
+      sha: d.sha,
+      ref: d.ref,
+      task: d.task,
+      payload: d.payload,
+      original_environment: d.environment,
+      environment: d.environment,
+      description: d.description,
+      creator: this.userObject(d.creator),
+      created_at: d.created_at,
+      updated_at: d.updated_at,
+      statuses_url: `${url}/statuses`,
+      repository_url: this.repoUrl(r),
+      transient_environment: d.transient_environment,
+      production_environment: d.production_environment,
+    };
+  }
+
+  deploymentStatusObject(r: RepoStore, d: DeploymentStore, s: DeploymentStatusStore) {
+    const deploymentUrl = `${this.repoUrl(r)}/deployments/${d.id}`;
+    return {
+      url: `${deploymentUrl}/statuses/${s.id}`,
+      id: s.id,
+      node_id: `DES_${s.id}`,
+      state: s.state,
+      creator: this.userObject(s.creator),
+      description: s.description,
+      environment: s.environment,
+      target_url: s.log_url,
+      created_at: s.created_at,
+      updated_at: s.created_at,
+      deployment_url: deploymentUrl,
+      repository_url: this.repoUrl(r),
+      // GitHub sends "" for URLs never set, which its own description (format: uri)
+      // rejects: the optional ones are left out, target_url (required) stays.
+      ...(s.environment_url ? { environment_url: s.environment_url } : {}),
+      ...(s.log_url ? { log_url: s.log_url } : {}),
+    };
+  }
+
+  commitObject(r: RepoStore, c: CommitStore) {
+    const api = `${this.repoUrl(r)}/commits/${c.sha}`;
+    const gitApi = `${this.repoUrl(r)}/git/commits/${c.sha}`;
+    return {
+      url: api,
+      sha: c.sha,
+      node_id: `C_${c.sha.slice(0, 12)}`,
+      html_url: `${this.webUrl}/${r.owner}/${r.name}/commit/${c.sha}`,
+      comments_url: `${api}/comments`,
+      commit: {
+        url: gitApi,
+        author: c.author,
+        committer: { name: 'GitHub', email: 'noreply@github.com', date: c.date },
+        message: c.message,
+        comment_count: 0,
+        tree: { sha: 'f'.repeat(40), url: `${this.repoUrl(r)}/git/trees/${'f'.repeat(40)}` },
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+      },
+      author: this.userObject({ login: 'octocat', id: 583231 }),
+      committer: this.userObject({ login: 'web-flow', id: 19864447 }),
+      parents: c.parents.map((p) => ({ sha: p, url: `${this.repoUrl(r)}/commits/${p}`, html_url: `${this.webUrl}/${r.owner}/${r.name}/commit/${p}` })),
+      stats: { additions: 1, deletions: 0, total: 1 },
+      files: [],
+    };
   }
 
   comment(owner: string, name: string, issue: number, body: string, user: User = this.actor): CommentRecord {
@@ -643,6 +850,118 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
   };
 }
 
+const DOCS = 'https://docs.github.com/rest';
+const invalid = (message: string, errors?: Array<Record<string, unknown>>): GitHubResponse => ({
+  status: 422,
+  body: { message, documentation_url: DOCS, ...(errors ? { errors } : {}) },
+});
+
+/**
+ * Deployments, their statuses, and commits, with the refusals GitHub makes: an unknown
+ * ref (422), status checks not all green when `required_contexts` is left out (409),
+ * a branch merged with the default one unless `auto_merge: false` (202), a status
+ * description over 140 characters (422).
+ */
+export function deploymentHandlers(server: GitHubServer): Record<string, Handler> {
+  const resolveRef = (r: RepoStore, ref: string): string | undefined => (/^[0-9a-f]{40}$/.test(ref) ? ref : r.branches.get(ref));
+  return {
+    'repos/create-deployment': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const b = req.body as {
+        ref: string;
+        task?: string;
+        auto_merge?: boolean;
+        required_contexts?: string[];
+        payload?: Record<string, unknown> | string;
+        environment?: string;
+        description?: string | null;
+        transient_environment?: boolean;
+        production_environment?: boolean;
+      };
+      const sha = resolveRef(r, b.ref);
+      if (!sha) return invalid(`No ref found for: ${b.ref}`);
+      if (b.required_contexts === undefined) {
+        const states = r.commitStatuses.get(sha) ?? [];
+        if (states.some((st) => st !== 'success')) {
+          return { status: 409, body: { message: `Conflict: Commit status checks failed for ${b.ref}.`, documentation_url: DOCS } };
+        }
+      }
+      if (b.auto_merge !== false && r.branches.has(b.ref) && b.ref !== 'main') {
+        return { status: 202, body: { message: `Auto-merged main into ${b.ref} on deployment.` } };
+      }
+      const environment = b.environment ?? 'production';
+      const d = store.createDeployment(req.owner, req.repo, {
+        environment,
+        sha,
+        ref: b.ref,
+        task: b.task ?? 'deploy',
+        payload: b.payload ?? {},
+        description: b.description ?? '',
+        transient: b.transient_environment ?? false,
+        production: b.production_environment ?? environment === 'production',
+      });
+      return { status: 201, body: store.deploymentObject(r, d), headers: { location: `${store.repoUrl(r)}/deployments/${d.id}` } };
+    },
+    'repos/list-deployments': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const filter = (name: string, value: (d: DeploymentStore) => string) => {
+        const wanted = req.query.get(name);
+        return (d: DeploymentStore) => wanted === null || wanted === 'none' || value(d) === wanted;
+      };
+      const checks = [filter('sha', (d) => d.sha), filter('ref', (d) => d.ref), filter('task', (d) => d.task), filter('environment', (d) => d.environment)];
+      const items = [...r.deployments.values()]
+        .filter((d) => checks.every((c) => c(d)))
+        .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
+        .map((d) => store.deploymentObject(r, d));
+      return paged(req, items, server.url);
+    },
+    'repos/get-deployment': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const d = r.deployments.get(Number(req.params.deployment_id));
+      return d ? { status: 200, body: store.deploymentObject(r, d) } : notFound();
+    },
+    'repos/create-deployment-status': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const d = r.deployments.get(Number(req.params.deployment_id));
+      if (!d) return notFound();
+      const b = req.body as {
+        state: DeploymentStatusStore['state'];
+        target_url?: string;
+        log_url?: string;
+        description?: string;
+        environment?: string;
+        environment_url?: string;
+        auto_inactive?: boolean;
+      };
+      if ((b.description ?? '').length > 140) {
+        return invalid('Validation Failed', [{ resource: 'DeploymentStatus', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }]);
+      }
+      const s = store.addDeploymentStatus(req.owner, req.repo, d.id, {
+        state: b.state,
+        description: b.description ?? '',
+        log_url: b.log_url ?? b.target_url ?? '',
+        ...(b.environment_url !== undefined ? { environment_url: b.environment_url } : {}),
+        ...(b.environment !== undefined ? { environment: b.environment } : {}),
+        ...(b.auto_inactive !== undefined ? { auto_inactive: b.auto_inactive } : {}),
+      });
+      return { status: 201, body: store.deploymentStatusObject(r, d, s), headers: { location: `${store.repoUrl(r)}/deployments/${d.id}/statuses/${s.id}` } };
+    },
+    'repos/list-deployment-statuses': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const d = r.deployments.get(Number(req.params.deployment_id));
+      if (!d) return notFound();
+      const items = [...d.statuses].reverse().map((s) => store.deploymentStatusObject(r, d, s));
+      return paged(req, items, server.url);
+    },
+    'repos/get-commit': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const sha = resolveRef(r, req.params.ref ?? '') ?? req.params.ref ?? '';
+      const c = r.commits.get(sha);
+      return c ? { status: 200, body: store.commitObject(r, c) } : invalid(`No commit found for SHA: ${req.params.ref}`);
+    },
+  };
+}
+
 export interface GitHubServer {
   url: string;
   store: GitHubStore;
@@ -660,7 +979,7 @@ export interface GitHubServer {
   close(): Promise<void>;
 }
 
-/** Starts the stand-in on loopback with the issue handlers installed. */
+/** Starts the stand-in on loopback with the issue and deployment handlers installed. */
 export async function startGitHubServer(options: { token?: string } = {}): Promise<GitHubServer> {
   const { routes } = openapi();
   const handlers = new Map<string, Handler>();
@@ -689,7 +1008,7 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         http.close(() => resolve());
       }),
   };
-  for (const [id, handler] of Object.entries(issueHandlers(server))) server.handle(id, handler);
+  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server) })) server.handle(id, handler);
 
   const send = (res: ServerResponse, r: GitHubResponse) => {
     res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'x-github-api-version-selected': '2022-11-28', ...(r.headers ?? {}) });
