@@ -155,7 +155,7 @@ export class EcsTaskSetTarget implements Target {
           'Give listener-arn or listener-rule-arn: the listener or rule that sends the service\'s traffic.',
         );
       }
-      this.log(`Shifting ${describeRoute(route)}, which forwards to ${targetGroupName(blue)}.`);
+      if (!this.layout) this.log(`Shifting ${describeRoute(route)}, which forwards to ${targetGroupName(blue)}.`);
     } else {
       loadBalancerArnOf(route.arn);
     }
