@@ -412,7 +412,7 @@ export class EcsNativeTarget implements Target {
    * Follows a deployment until `look` is done. Whenever it reports a pause that is in the
    * way, the PAUSE hook is continued and the following starts afresh (short delays again).
    */
-  private async follow<T>(arn: string, what: string, timeoutMs: number, look: (d: ServiceDeployment) => Promise<Look<T>>, signal?: AbortSignal): Promise<T> {
+  private async follow<T>(arn: string, what: string, timeoutMs: number, look: (d: ServiceDeployment) => Promise<Look<T>>, signal?: AbortSignal, why = ''): Promise<T> {
     const deadline = this.clock.now() + timeoutMs;
     let last = '';
     for (;;) {
@@ -437,7 +437,7 @@ export class EcsNativeTarget implements Target {
         },
       );
       if ('paused' in outcome) {
-        await this.resume(arn, outcome.paused, outcome.stage, signal);
+        await this.resume(arn, outcome.paused, outcome.stage, why, signal);
         continue;
       }
       return (outcome as { done: true; value: T }).value;
@@ -445,8 +445,8 @@ export class EcsNativeTarget implements Target {
   }
 
   /** Continues a PAUSE hook; a hook resolved meanwhile (timeout, someone else) is not an error. */
-  private async resume(arn: string, hookId: string, stage: string, signal?: AbortSignal): Promise<void> {
-    this.log(`ECS holds deployment ${serviceDeploymentId(arn)} at ${stage}: continuing it (ContinueServiceDeployment CONTINUE).`);
+  private async resume(arn: string, hookId: string, stage: string, why: string, signal?: AbortSignal): Promise<void> {
+    this.log(`ECS holds deployment ${serviceDeploymentId(arn)} at ${stage}: continuing it${why ? ` ${why}` : ''} (ContinueServiceDeployment CONTINUE).`);
     try {
       await continueServiceDeployment(this.options.ecs, arn, hookId, 'CONTINUE', signal);
     } catch (err) {
@@ -486,6 +486,7 @@ export class EcsNativeTarget implements Target {
         return { done: true, value: undefined };
       },
       signal,
+      'so that the new tasks start',
     );
   }
 
@@ -500,12 +501,13 @@ export class EcsNativeTarget implements Target {
         this.assertForward(d);
         const t = await this.traffic(d, signal);
         const settled = Math.abs(t.canary + t.stable - 100) <= TOLERANCE;
-        if (settled && t.canary >= weight - TOLERANCE) return { done: true, value: { ...t, detail: `${t.detail} (ECS: ${d.status} at ${d.lifecycleStage ?? '?'})` } };
+        if (settled && t.canary >= weight - TOLERANCE) return { done: true, value: { ...t, detail: `${t.detail}; ECS: ${d.status} at ${d.lifecycleStage ?? '?'}` } };
         const hook = pausedHook(d);
         if (hook?.hookId) return { paused: hook.hookId, stage: d.lifecycleStage ?? '?' };
         return { done: false, status: `${describeDeploymentState(d)}; ${t.detail}` };
       },
       signal,
+      `towards ${weight}% of production traffic`,
     );
   }
 
@@ -532,6 +534,7 @@ export class EcsNativeTarget implements Target {
         return { done: false, status: describeDeploymentState(d) };
       },
       signal,
+      'to let ECS finish: every step passed',
     );
   }
 
@@ -608,6 +611,7 @@ export class EcsNativeTarget implements Target {
         return { done: false, status: describeDeploymentState(d) };
       },
       signal,
+      'on the way back',
     );
     onRestored?.();
   }
