@@ -325,6 +325,11 @@ export class EcsTaskSetTarget implements Target {
     const stableTg = toward?.stable ?? l.blue;
     const otherTg = toward?.other ?? l.green;
     const current = await readForward(this.options.elbv2, l.route, signal);
+    const now = percentages(current.weights);
+    if (current.weights.size === 2 && now.get(otherTg) === canaryWeight && now.get(stableTg) === 100 - canaryWeight) {
+      // Already there (an interrupted promotion or rollback being finished): no change to make.
+      return { canary: canaryWeight, stable: 100 - canaryWeight, detail: `${describeRoute(l.route)}: ${describeWeights(current.weights)}` };
+    }
     // Keep the order the listener shows the target groups in, so the change reads as a weight change only.
     const order = [...current.weights.keys()].filter((tg) => tg === stableTg || tg === otherTg);
     for (const tg of [stableTg, otherTg]) if (!order.includes(tg)) order.push(tg);
