@@ -1,7 +1,7 @@
 /**
  * CloudWatch alarms as a rollout check: the named alarms must exist (checked before any
  * change) and none may be in ALARM while the rollout is judged. Used as an analysis
- * `ExtraCheck` during bakes and by the rolling engine while ECS deploys.
+ * `ExtraCheck` during bakes and by the rolling engine while ECS deploys (`AlarmWatch`).
  */
 import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm, type CompositeAlarm } from '@aws-sdk/client-cloudwatch';
 import type { CheckResult, ExtraCheck, Window } from '../analysis/types.js';
@@ -59,15 +59,49 @@ export function describeFiring(alarms: AlarmState[]): string {
   return alarms.map((a) => `alarm ${a.name} is in ALARM${a.reason ? `: ${a.reason}` : ''}`).join('; ');
 }
 
-/** An analysis check that fails while any of the alarms is in ALARM. */
-export function alarmCheck(client: CloudWatchClient, names: string[]): ExtraCheck {
-  return {
-    name: 'alarms',
-    async evaluate(_window: Window, signal?: AbortSignal): Promise<CheckResult> {
-      const states = await describeAlarms(client, names, signal);
-      const firing = states.filter((s) => s.state === 'ALARM');
-      if (firing.length > 0) return { name: 'alarms', verdict: 'fail', reason: describeFiring(firing), judge: 'alarm' };
-      return { name: 'alarms', verdict: 'pass', reason: `no alarm in ALARM (${names.join(', ')})`, judge: 'alarm' };
-    },
-  };
+/**
+ * The alarms a rollout watches. Those already in ALARM when the rollout starts (what a
+ * hotfix is often meant to clear) are reported but do not fail it until they have left
+ * ALARM once; every other alarm fails the rollout as soon as it is in ALARM.
+ */
+export class AlarmWatch {
+  private readonly excused = new Set<string>();
+
+  constructor(
+    private readonly client: CloudWatchClient,
+    readonly names: string[],
+  ) {}
+
+  /** Reads the alarms before any change (a UserError names missing ones); returns their states. */
+  async start(signal?: AbortSignal): Promise<AlarmState[]> {
+    const states = await describeAlarms(this.client, this.names, signal);
+    for (const s of states) if (s.state === 'ALARM') this.excused.add(s.name);
+    return states;
+  }
+
+  /** Alarms that were already in ALARM at the start and have not left it since. */
+  get excusedNames(): string[] {
+    return [...this.excused];
+  }
+
+  /** The alarms in ALARM that count against the rollout now. */
+  async firing(signal?: AbortSignal): Promise<AlarmState[]> {
+    const states = await describeAlarms(this.client, this.names, signal);
+    for (const s of states) if (s.state !== 'ALARM') this.excused.delete(s.name);
+    return states.filter((s) => s.state === 'ALARM' && !this.excused.has(s.name));
+  }
+
+  /** An analysis check that fails while a counted alarm is in ALARM. */
+  check(): ExtraCheck {
+    return {
+      name: 'alarms',
+      evaluate: async (_window: Window, signal?: AbortSignal): Promise<CheckResult> => {
+        const firing = await this.firing(signal);
+        if (firing.length > 0) return { name: 'alarms', verdict: 'fail', reason: describeFiring(firing), judge: 'alarm' };
+        const excused = this.excusedNames;
+        const note = excused.length ? `; ${excused.join(', ')} in ALARM since before the rollout, not counted until it clears` : '';
+        return { name: 'alarms', verdict: 'pass', reason: `no alarm in ALARM (${this.names.join(', ')})${note}`, judge: 'alarm' };
+      },
+    };
+  }
 }

@@ -7,14 +7,13 @@
  * task definition and waiting for that deployment. There is no baseline to compare with.
  */
 import { UpdateServiceCommand, type Deployment, type ECSClient, type Service } from '@aws-sdk/client-ecs';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SubjectLabels, Subjects } from '../analysis/types.js';
 import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
-import { describeAlarms, describeFiring } from './alarms.js';
+import { describeFiring, type AlarmWatch } from './alarms.js';
 import {
   assertTaggable,
   DEPLOYMENT_TAG,
@@ -40,9 +39,8 @@ export const ROLLING_LABELS = ['service', 'cluster', 'targetGroup', 'loadBalance
 export interface RollingTargetOptions extends ServiceRef {
   ecs: ECSClient;
   elbv2?: ElasticLoadBalancingV2Client;
-  cloudwatch?: CloudWatchClient;
-  /** CloudWatch alarms that fail the rollout while in ALARM. */
-  alarms?: string[];
+  /** CloudWatch alarms that fail the rollout while in ALARM (started by the caller). */
+  alarms?: AlarmWatch;
   /** What to roll out; absent when only undoing a recorded rollout. */
   taskDefinition?: TaskDefinitionInput;
   waitTimeoutMs: number;
@@ -91,11 +89,6 @@ export class EcsRollingTarget implements Target {
       );
     }
     assertTaggable(service);
-    if (this.options.alarms?.length && this.options.cloudwatch) {
-      const states = await describeAlarms(this.options.cloudwatch, this.options.alarms, signal);
-      const firing = states.filter((s) => s.state === 'ALARM');
-      if (firing.length) this.log(`Note: ${describeFiring(firing)} already; the rollout fails while it stays so.`);
-    }
     this.previousTaskDefinitionArn = service.taskDefinition;
     const tg = service.loadBalancers?.find((lb) => lb.targetGroupArn)?.targetGroupArn;
     this.labels = { service: service.serviceName ?? this.options.service, cluster: this.options.cluster.split('/').pop() as string };
@@ -169,8 +162,8 @@ export class EcsRollingTarget implements Target {
         if (primary?.rolloutState === 'FAILED') {
           throw new UserError(`ECS stopped the deployment (rollout FAILED): ${primary.rolloutStateReason ?? 'no reason given'}.`);
         }
-        if (options.alarms && this.options.alarms?.length && this.options.cloudwatch) {
-          const firing = (await describeAlarms(this.options.cloudwatch, this.options.alarms, signal)).filter((s) => s.state === 'ALARM');
+        if (options.alarms && this.options.alarms) {
+          const firing = await this.options.alarms.firing(signal);
           if (firing.length) throw new UserError(`The deployment set off an alarm: ${describeFiring(firing)}.`);
         }
         const settled =

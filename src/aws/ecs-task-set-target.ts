@@ -97,6 +97,7 @@ export class EcsTaskSetTarget implements Target {
   private layout: Layout | undefined;
   private serviceArn: string | undefined;
   private canary: TaskSet | undefined;
+  private stale = false;
   /** The task definition registered for the new task set. */
   registeredTaskDefinitionArn: string | undefined;
   private startedAt = 0;
@@ -221,7 +222,10 @@ export class EcsTaskSetTarget implements Target {
   }
 
   async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    return (await this.records()).load(signal);
+    const record = await (await this.records()).load(signal);
+    // An unfinished rollout will be finished before this one: what preflight saw will change.
+    if (record) this.stale = true;
+    return record;
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
@@ -232,9 +236,10 @@ export class EcsTaskSetTarget implements Target {
     const td = this.options.taskDefinition;
     if (!td) throw new Error('EcsTaskSetTarget.create needs a task definition');
     this.startedAt = this.clock.now();
-    // An earlier rollout may just have been recovered: look at the live state again.
-    const l = await this.inspect(signal);
+    // An earlier rollout may just have been recovered: then look at the live state again.
+    const l = this.layout && !this.stale ? this.layout : await this.inspect(signal);
     this.layout = l;
+    this.stale = false;
     const taskSets = await describeTaskSets(this.options.ecs, this.ref, signal);
     const mine = taskSets.find((t) => t.externalId === deploymentId);
     const squatter = taskSets.find((t) => t !== mine && t.status !== 'PRIMARY' && targetGroupOf(t) === l.green);
@@ -325,6 +330,11 @@ export class EcsTaskSetTarget implements Target {
     const stableTg = toward?.stable ?? l.blue;
     const otherTg = toward?.other ?? l.green;
     const current = await readForward(this.options.elbv2, l.route, signal);
+    const now = percentages(current.weights);
+    if (current.weights.size === 2 && now.get(otherTg) === canaryWeight && now.get(stableTg) === 100 - canaryWeight) {
+      // Already there (an interrupted promotion or rollback being finished): no change to make.
+      return { canary: canaryWeight, stable: 100 - canaryWeight, detail: `${describeRoute(l.route)}: ${describeWeights(current.weights)}` };
+    }
     // Keep the order the listener shows the target groups in, so the change reads as a weight change only.
     const order = [...current.weights.keys()].filter((tg) => tg === stableTg || tg === otherTg);
     for (const tg of [stableTg, otherTg]) if (!order.includes(tg)) order.push(tg);

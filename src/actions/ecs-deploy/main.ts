@@ -7,7 +7,7 @@ import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
 import { createPrometheusProvider } from '../../analysis/prometheus.js';
 import { defaultAnalysisSpec, parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { ExtraCheck, MetricProvider } from '../../analysis/types.js';
-import { alarmCheck, cloudWatchClient, describeAlarms, describeFiring } from '../../aws/alarms.js';
+import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.js';
 import { createCloudWatchProvider } from '../../aws/cloudwatch-metrics.js';
 import { describeService, describeTaskDefinition, describeTaskSets, ecsClient, taskDefinitionName } from '../../aws/ecs.js';
 import { chooseEngine } from '../../aws/ecs-engine.js';
@@ -69,8 +69,9 @@ function resolveContainer(s: Settings, td: TaskDefinitionInput, source: string):
   );
 }
 
+/** Alarms alone: a look every 15 s, and one alarm in ALARM is enough (alarms debounce themselves). */
 function alarmsOnlySpec(): AnalysisSpec {
-  return { ...defaultAnalysisSpec('cloudwatch'), intervalMs: 30_000, metrics: [], source: 'alarms only' };
+  return { ...defaultAnalysisSpec('cloudwatch'), intervalMs: 15_000, failureLimit: 1, metrics: [], source: 'alarms only' };
 }
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
@@ -120,10 +121,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const diff = liveTd ? diffTaskDefinitions(liveTd, rendered) : [];
   const image = primaryContainer(rendered, container)?.image ?? '';
 
-  if (s.alarms.length) {
-    const states = await describeAlarms(cloudwatch, s.alarms, signal);
-    const firing = states.filter((a) => a.state === 'ALARM');
-    info(`Watching alarms ${s.alarms.join(', ')}${firing.length ? ` (now: ${describeFiring(firing)})` : ' (none in ALARM now)'}.`);
+  const alarms = s.alarms.length ? new AlarmWatch(cloudwatch, s.alarms) : undefined;
+  if (alarms) {
+    const firing = (await alarms.start(signal)).filter((a) => a.state === 'ALARM');
+    info(
+      `Watching alarms ${s.alarms.join(', ')}${firing.length ? `. Already in ALARM, so not counted until they clear: ${describeFiring(firing)}` : ' (none in ALARM now)'}.`,
+    );
   }
 
   const route: TrafficRoute | undefined = s.listenerArn ? { kind: 'listener', arn: s.listenerArn } : s.listenerRuleArn ? { kind: 'rule', arn: s.listenerRuleArn } : undefined;
@@ -143,7 +146,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     albLabels = t.hasLoadBalancer;
     labels = albLabels ? NATIVE_LABELS : ['service', 'cluster'];
   } else {
-    const t = new EcsRollingTarget({ ecs, elbv2, cloudwatch, ...ref, alarms: s.alarms, taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    const t = new EcsRollingTarget({ ecs, elbv2, ...ref, ...(alarms ? { alarms } : {}), taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
     await t.preflight(signal);
     target = t;
     albLabels = t.hasLoadBalancer;
@@ -153,7 +156,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // The analysis: metrics from the spec (or the SLO defaults behind an ALB), alarms as a check.
   const providers: Record<string, MetricProvider> = { cloudwatch: createCloudWatchProvider(aws) };
   if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
-  const extraChecks: ExtraCheck[] = s.alarms.length ? [alarmCheck(cloudwatch, s.alarms)] : [];
+  const extraChecks: ExtraCheck[] = alarms ? [alarms.check()] : [];
   let spec: AnalysisSpec | undefined;
   const text = s.analysis.trim();
   if (text === 'none') spec = undefined;
