@@ -220,12 +220,14 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       const body = await readBody(req);
       const operation = operationOf(req, body);
       const record = (status: number, injected: boolean) => calls.push({ operation, status, injected, at: Date.now() });
+      let parsed: unknown;
       if (isJsonProtocol(req)) {
         try {
-          bodies.push({ operation, body: JSON.parse(body.toString('utf8') || '{}') });
+          parsed = JSON.parse(body.toString('utf8') || '{}');
         } catch {
-          bodies.push({ operation, body: undefined });
+          parsed = undefined;
         }
+        bodies.push({ operation, body: parsed });
       } else if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
         // Query protocol (ELBv2, CloudWatch, STS): the form as key → value.
         bodies.push({ operation, body: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) });
@@ -246,7 +248,6 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
         return;
       }
       if (options.handle && isJsonProtocol(req)) {
-        const parsed = bodies[bodies.length - 1]?.body;
         const answer = await options.handle({
           operation,
           body: parsed,
