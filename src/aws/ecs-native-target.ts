@@ -11,7 +11,7 @@
  */
 import { UpdateServiceCommand, type DeploymentConfiguration, type ECSClient, type Service, type ServiceDeployment, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { SubjectLabels, Subjects } from '../analysis/types.js';
+import type { CheckResult, ExtraCheck, SubjectLabels, Subjects, Window } from '../analysis/types.js';
 import type { RolloutPlan, RolloutRecord, Sides, Step, Strategy, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
@@ -386,7 +386,7 @@ export class EcsNativeTarget implements Target {
       );
     }
     if (d.status === 'SUCCESSFUL' || (d.status && FORWARD.includes(d.status))) return;
-    const reason = d.statusReason ?? d.rollback?.reason ?? 'no reason given';
+    const reason = (d.statusReason ?? d.rollback?.reason ?? 'no reason given').replace(/\.$/, '');
     if (d.status?.startsWith('ROLLBACK')) {
       throw new UserError(
         `ECS is rolling deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} back itself (${d.status}): ${reason}.`,
@@ -587,7 +587,7 @@ export class EcsNativeTarget implements Target {
 
   private rollbackFailed(d: ServiceDeployment): UserError {
     return new UserError(
-      `ECS could not roll deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} back (ROLLBACK_FAILED): ${d.statusReason ?? d.rollback?.reason ?? 'no reason given'}.`,
+      `ECS could not roll deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} back (ROLLBACK_FAILED): ${(d.statusReason ?? d.rollback?.reason ?? 'no reason given').replace(/\.$/, '')}.`,
       'Look at the service events; then run the rollback action with to: the task definition ARN to return to.',
     );
   }
@@ -614,6 +614,28 @@ export class EcsNativeTarget implements Target {
       'on the way back',
     );
     onRestored?.();
+  }
+
+  /**
+   * An analysis check that fails as soon as ECS stops moving the deployment forward (it
+   * rolls back on its own alarm or circuit breaker, a hook timed out, someone stopped it),
+   * so a bake does not wait out its time on a deployment ECS already took back.
+   */
+  deploymentCheck(): ExtraCheck {
+    return {
+      name: 'ecs-deployment',
+      evaluate: async (_window: Window, signal?: AbortSignal): Promise<CheckResult> => {
+        const arn = this.deploymentArn;
+        if (!arn) return { name: 'ecs-deployment', verdict: 'pass', reason: 'no ECS service deployment started yet', judge: 'ecs' };
+        const d = await describeServiceDeployment(this.options.ecs, arn, signal);
+        try {
+          this.assertForward(d);
+        } catch (err) {
+          return { name: 'ecs-deployment', verdict: 'fail', reason: err instanceof UserError ? err.message : errorMessage(err), judge: 'ecs' };
+        }
+        return { name: 'ecs-deployment', verdict: 'pass', reason: `ECS service deployment ${serviceDeploymentId(arn)} ${d.status}${d.lifecycleStage ? ` at ${d.lifecycleStage}` : ''}`, judge: 'ecs' };
+      },
+    };
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {

@@ -162,6 +162,60 @@ describe('ecs-deploy: ECS native strategies (stand-in in front of moto)', () => 
     }
   }, 120_000);
 
+  it('lets the post step stop the native deployment with rollback after the main step was killed mid-step', async () => {
+    const native = await seedNativeService(server.url, workload, {
+      strategy: 'LINEAR',
+      linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 0 },
+      bakeTimeInMinutes: 0,
+      lifecycleHooks: PAUSE_HOOKS,
+    });
+    const metrics = traffic(native, () => 0);
+    try {
+      const j = job();
+      const running = j.start('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: MCP.service, image: MCP.imageV2, 'step-duration': '5m', analysis: ANALYSIS } });
+      await running.waitForLog(/Step 1\/4: 25% on the new version/, 45_000);
+      running.kill('SIGKILL');
+      const main = await running.done;
+      expect((await serviceTags(ecs(), native.serviceArn))['platform-actions:rollout']).toMatch(/^v1 id=4242\.1-\w+ e=ecs-native p=shifting s=mcp-proxy:1 c=mcp-proxy:2@[\w-]+ w=25 i=0 t=\d+ r=4242\.1$/);
+
+      const post = await j.post(main);
+      expect(post.exitCode).toBe(0);
+      expect(post.log).toContain('Found an unfinished rollout');
+      expect(post.log).toContain('StopServiceDeployment ROLLBACK');
+      expect((server.serviceDeployments(native.serviceArn)[1] as { status: string }).status).toBe('ROLLBACK_SUCCESSFUL');
+      expect(await forwardPercentages(elbv2(), native.ruleArn)).toEqual({ [native.targetGroups.blue]: 100, [native.targetGroups.green]: 0 });
+      expect(await serviceTags(ecs(), native.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    } finally {
+      await metrics.stop();
+    }
+  }, 120_000);
+
+  it('reports ECS rolling the deployment back itself (a deployment alarm) as a rolled-back rollout with ECS\'s reason', async () => {
+    const native = await seedNativeService(server.url, workload, {
+      strategy: 'CANARY',
+      canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 0 },
+      bakeTimeInMinutes: 0,
+      lifecycleHooks: PAUSE_HOOKS,
+    });
+    const metrics = traffic(native, () => 0);
+    try {
+      const running = job().start('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: MCP.service, image: MCP.imageV2, 'step-duration': '1m', analysis: ANALYSIS } });
+      await running.waitForLog(/Judging 10% for 1m/, 45_000);
+      server.failDeployment(native.serviceArn, 'CloudWatch alarm mcp-proxy-5xx is in ALARM.');
+      // Every analysis run also asks ECS, so the next run (10 s later) finds it, not the end of the 1 m bake.
+      const step = await running.done;
+      expect(step.outputs.status).toBe('rolled-back');
+      expect(step.log).toMatch(/analysis run \d \(\+\d+s\): fail — ECS is rolling deployment \S+ back itself/);
+      expect(step.failure).toMatch(/Step 1 \(10%\) analysis failed/);
+      expect(step.failure).toMatch(/ECS is rolling deployment \S+ back itself \(ROLLBACK_(REQUESTED|IN_PROGRESS|SUCCESSFUL)\): CloudWatch alarm mcp-proxy-5xx is in ALARM/);
+      expect(server.count('StopServiceDeployment')).toBe(0);
+      expect(await forwardPercentages(elbv2(), native.ruleArn)).toEqual({ [native.targetGroups.blue]: 100, [native.targetGroups.green]: 0 });
+      expect(await liveTaskDefinition()).toBe(native.taskDefinitionArn);
+    } finally {
+      await metrics.stop();
+    }
+  }, 120_000);
+
   it('refuses a native service without the PAUSE hooks it needs, before any change', async () => {
     await seedNativeService(server.url, workload, { strategy: 'LINEAR', linearConfiguration: { stepPercent: 25, stepBakeTimeInMinutes: 1 } });
     const mark = server.calls.length;

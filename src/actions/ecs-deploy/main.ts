@@ -162,7 +162,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   if (text === 'none') spec = undefined;
   else if (text !== '' || albLabels) spec = parseAnalysisSpec(text, { defaultProvider: 'cloudwatch', providers: Object.keys(providers), labels: [...labels] });
   if (!spec && extraChecks.length) spec = alarmsOnlySpec();
-  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks }) : undefined;
+  // Native: every run also asks ECS whether the deployment still goes forward (its own alarms, circuit breaker).
+  const checks = spec && target instanceof EcsNativeTarget ? [...extraChecks, target.deploymentCheck()] : extraChecks;
+  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks: checks }) : undefined;
   let plan = basePlan;
   if (!analysis && choice.engine === 'ecs-rolling') {
     // Nothing would judge the bake: a rolling update is done when ECS is.
