@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
+import { rbacRulesYaml } from '../../../src/k8s/errors.js';
 import { canaryReplicasFor, replicaSplit } from '../../../src/k8s/replica-split.js';
 import { ownSelector, sideDeployment, sideService, withoutTrack } from '../../../src/k8s/rollout-sides.js';
 import { keptOf, layoutOf } from '../../../src/k8s/rollout-state.js';
@@ -75,5 +77,12 @@ describe('side objects', () => {
     expect(layoutOf(d({ 'platform-actions/traffic': '{"v":2}' }))).toBeUndefined();
     expect(keptOf(d({ 'platform-actions/blue-green': '{"id":"1","blue":"web-abc","green":"web-green","until":1764000000}' }))).toEqual({ id: '1', blue: 'web-abc', green: 'web-green', until: 1764000000 });
     expect(keptOf(d({}))).toBeUndefined();
+  });
+});
+
+describe('docs', () => {
+  it('gke-deploy.md shows the RBAC rules the code asks for in its refusals', () => {
+    const doc = readFileSync(new URL('../../../docs/actions/gke-deploy.md', import.meta.url), 'utf8');
+    expect(doc).toContain(`\`\`\`yaml\n${rbacRulesYaml()}\n\`\`\``);
   });
 });
