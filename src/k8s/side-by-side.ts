@@ -100,18 +100,23 @@ export abstract class SideBySideTarget extends KubeTarget {
         throw new UserError(`The new pod template lacks labels the selector of ${this.ref()} needs: ${missing.map(([k, v]) => `${k}=${v}`).join(', ')}.`, 'A Deployment\'s selector cannot change; keep those labels on the pod template.');
       }
     }
-    if (this.mode !== 'replicas' || this.side.service !== undefined) {
+    const needsService = this.mode !== 'replicas' || this.side.service !== undefined;
+    const svc = await this.services.find(this.serviceName, signal);
+    if (!svc && needsService) {
+      throw new UserError(
+        `Service ${this.namespace}/${this.serviceName} does not exist; the ${this.sideWord} rollout needs the Service in front of ${this.ref()}.`,
+        'Give service: the Service the HTTPRoute (or the clients) send the traffic to, or pass manifests that create it.',
+      );
+    }
+    if (!svc) {
+      this.log(`There is no Service ${this.serviceName}: the canary's pods take traffic from whatever selects the stable pods' labels as soon as they are ready.`);
+    } else {
+      assertSelects(svc, template ?? d.spec?.template ?? {}, `${this.ref()}'s new pod template`);
+    }
+    if (this.mode !== 'replicas') {
       if (!DNS_LABEL.test(this.sideServiceName)) {
         throw new UserError(`The ${this.sideWord} Service would be named ${this.sideServiceName}, which is not a valid Service name (at most 63 lowercase letters, digits and hyphens).`, 'Give service: a shorter Service name.');
       }
-      const svc = await this.services.find(this.serviceName, signal);
-      if (!svc) {
-        throw new UserError(
-          `Service ${this.namespace}/${this.serviceName} does not exist; the ${this.sideWord} rollout needs the Service in front of ${this.ref()}.`,
-          'Give service: the Service the HTTPRoute (or the clients) send the traffic to, or pass manifests that create it.',
-        );
-      }
-      assertSelects(svc, template ?? d.spec?.template ?? {}, `${this.ref()}'s new pod template`);
       const foreign = await this.services.find(this.sideServiceName, signal);
       if (foreign && foreign.metadata?.labels?.[OWNER_LABEL] !== this.name) {
         throw new UserError(`Service ${this.namespace}/${this.sideServiceName} exists and was not made by platform-actions for ${this.ref()}.`, 'Rename or delete it, or give service: another name.');
@@ -162,8 +167,8 @@ export abstract class SideBySideTarget extends KubeTarget {
     }
     const replicas = d.spec?.replicas ?? 1;
     let stableWeight: number | undefined;
-    let svc: Service | undefined;
-    if (this.mode !== 'replicas' || this.side.service !== undefined) svc = await this.services.find(this.serviceName, signal);
+    // The stable Service (always, but for a replica-ratio canary that has none): pinned below.
+    const svc = await this.services.find(this.serviceName, signal);
     if (this.side.route) {
       const rules = readWeights(await this.routes.get(this.side.route, signal), [this.serviceName, this.sideServiceName]);
       stableWeight = rules[0]?.weights[this.serviceName] ?? 1;

@@ -159,6 +159,9 @@ describe('gke-deploy: canary by replica ratio (no HTTPRoute)', () => {
     expect(step.log).toContain('Step 1/3: 17% on the new version, 83% on stable (confirmed: replica ratio behind Service web: 1 canary pod, 5 stable; approximate without an http-route (10% asked for))');
     expect(step.log).toContain('Step 2/3: 50% on the new version, 50% on stable (confirmed: replica ratio behind Service web: 2 canary pods, 2 stable;');
     expect(step.log).toContain('Step 3/3: 100% on the new version, 0% on stable');
+    // The shared Service was pinned to the stable pods while the canary's first pod started, and let go at step 1.
+    const pins = kube.requestsOf('PUT', 'services').filter((r) => r.path.endsWith('/web')).map((r) => (r.body as Obj).spec.selector['pod-template-hash'] ?? null);
+    expect(pins).toEqual([expect.any(String), null]);
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(kube.get('deployments', NS, 'web')?.spec.replicas).toBe(3);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
