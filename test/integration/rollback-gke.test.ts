@@ -103,6 +103,25 @@ describe('rollback: GKE', () => {
     expect(same.outputs).toMatchObject({ status: 'nothing-to-do', 'rolled-back-to': '4', 'recovery-seconds': '0' });
   }, 60_000);
 
+  it('undoes a rolling rollout that rollback-on-failure false left held (the post step leaves it alone)', async () => {
+    await seedWeb(kube, { progressDeadlineSeconds: 2 });
+    kube.failImage(IMAGES.broken, 'ImagePullBackOff');
+    const j = job();
+    const held = await j.run('gke-deploy', { inputs: deploy({ image: IMAGES.broken, 'rollback-on-failure': 'false' }) });
+    expect(held.outputs.status).toBe('failed');
+    expect(held.log).toContain('rollback-on-failure is false');
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/ e=gke-rolling p=held /);
+    const post = await j.post(held);
+    expect(post.log).toContain('left as it is because rollback-on-failure is false');
+    expect(imageOf(kube)).toBe(IMAGES.broken);
+
+    const step = await job('4243').run('rollback', { inputs: rollback() });
+    expect(step.outputs).toMatchObject({ status: 'rolled-back', 'rolled-back-to': '3' });
+    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(readyPods(kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
+    expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
+  }, 60_000);
+
   it('refuses a revision the Deployment does not have, and a revision that is not a number, before any change', async () => {
     await seedWeb(kube);
     const missing = await job().run('rollback', { inputs: rollback({ to: '7' }) });
