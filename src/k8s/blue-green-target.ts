@@ -145,6 +145,12 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
     this.log(`Blue (ReplicaSet ${kept.blue} of ${this.ref()}) stays at full size, without traffic, for instant revert until ${new Date(kept.until * 1000).toISOString()} (keep-previous ${formatDuration(this.bg.keepPreviousMs)}); the next gke-deploy run retires it, the rollback action switches back to it.`);
   }
 
+  describePromotion(record: RolloutRecord): string {
+    return this.kept
+      ? `Promoted: ${this.kept.green} takes all traffic; blue (ReplicaSet ${this.kept.blue}) stays, without traffic, for instant revert until ${new Date(this.kept.until * 1000).toISOString()}.`
+      : `Promoted: ${this.ref()} runs the new template and takes all traffic; ${record.canary} and blue (ReplicaSet ${record.stable}) removed.`;
+  }
+
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
     await this.restore(
       record,

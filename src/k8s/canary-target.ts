@@ -84,8 +84,10 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
     }
     // Replica ratio: canary up first (and ready), then stable down, so capacity never drops.
     const split = replicaSplit(layout.replicas, weight);
-    if (await this.scale(this.sideName, split.canary, signal)) await this.waitRollout(this.sideName, signal);
-    if (await this.scale(this.name, split.stable, signal)) await this.waitRollout(this.name, signal);
+    await this.scale(this.sideName, split.canary, signal);
+    await this.waitReplicas(this.sideName, signal);
+    await this.scale(this.name, split.stable, signal);
+    await this.waitReplicas(this.name, signal);
     if (await unpinService(this.kube, this.namespace, layout.service, signal)) this.log(`Service ${layout.service} now selects the canary's pods beside the stable ones.`);
     const [canary, stable] = await Promise.all([this.deployments.get(this.sideName, signal), this.deployments.get(this.name, signal)]);
     const c = canary.status?.availableReplicas ?? 0;
@@ -104,6 +106,10 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
 
   async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     await this.converge(record, signal);
+  }
+
+  describePromotion(record: RolloutRecord): string {
+    return `Promoted: ${this.ref()} runs the new template and takes all traffic; ${record.canary} removed.`;
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {

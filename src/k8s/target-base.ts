@@ -5,6 +5,7 @@
  */
 import type { RolloutRecord } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource, type ResourceApi } from './resources.js';
 import { diagnoseRollout, waitForRollout } from './rollout.js';
@@ -72,6 +73,24 @@ export abstract class KubeTarget {
       ...(signal ? { signal } : {}),
       onProgress: (message) => this.log(`  ${this.ref(name)}: ${message}`),
     });
+  }
+
+  /**
+   * Waits until a Deployment runs exactly its replicas, all available: after a scale-down too,
+   * which `kubectl rollout status` (and waitRollout) counts as done while the extra pods still run.
+   */
+  protected async waitReplicas(name: string, signal?: AbortSignal): Promise<Deployment> {
+    await this.waitRollout(name, signal);
+    return poll(
+      async () => {
+        const d = await this.deployments.get(name, signal);
+        const want = d.spec?.replicas ?? 1;
+        const st = d.status ?? {};
+        const done = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
+        return done ? { done: true, value: d } : { done: false, status: `${st.replicas ?? 0} pods, ${st.availableReplicas ?? 0} available, ${want} wanted` };
+      },
+      { what: `${this.ref(name)} to run exactly its replicas`, timeoutMs: this.options.waitTimeoutMs, initialDelayMs: 250, maxDelayMs: 5000, clock: this.clock, ...(signal ? { signal } : {}) },
+    );
   }
 
   /** Why a Deployment's new pods are not available. */

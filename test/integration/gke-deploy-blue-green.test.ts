@@ -93,6 +93,7 @@ describe('gke-deploy: blue-green', () => {
     expect(kept).toMatchObject({ id: step.outputs['deployment-id'], green: 'web-green', blue: expect.stringMatching(/^web-\w+$/) });
     expect(kept.until * 1000).toBeGreaterThan(Date.now() + 9 * 60_000);
     expect(step.summary).toContain('Blue kept');
+    expect(step.log).toContain(`Promoted: web-green takes all traffic; blue (ReplicaSet ${kept.blue}) stays, without traffic, for instant revert until`);
     // The stable Service selects only blue's pods while both run.
     expect((kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({ app: 'web', 'pod-template-hash': kept.blue.replace(/^web-/, '') });
 

@@ -101,6 +101,7 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
     // Each bake began after the Gateway had accepted the weight.
     expect(step.log).toMatch(/Step 1\/3: 10% on the new version, 90% on stable \(confirmed: HTTPRoute web: web 90, web-canary 10, accepted by its Gateways\)/);
 
+    expect(step.log).toContain('Promoted: Deployment shop/web runs the new template and takes all traffic; web-canary removed.');
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     expectOnlyStable();
