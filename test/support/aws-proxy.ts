@@ -42,7 +42,7 @@ export interface AwsProxy {
   inject(fault: Fault): void;
   /** Answers the next calls of an operation with these bodies, in order, then forwards to moto again. */
   script(responses: ScriptedResponse[]): void;
-  /** Request bodies of the calls of an operation (JSON protocols), in order. */
+  /** Request bodies of the calls of an operation, in order: JSON bodies parsed, query-protocol forms as key → value. */
   requests(operation: string): unknown[];
   /** Calls of one operation so far. */
   count(operation: string): number;
@@ -177,6 +177,9 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
         } catch {
           bodies.push({ operation, body: undefined });
         }
+      } else if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+        // Query protocol (ELBv2, CloudWatch, STS): the form as key → value.
+        bodies.push({ operation, body: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) });
       }
 
       const fault = faults.find((f) => f.operation === operation && f.times > 0);

@@ -1,0 +1,276 @@
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { info, saveState, setFailed, warning } from '@actions/core';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
+import { createPrometheusProvider } from '../../analysis/prometheus.js';
+import { defaultAnalysisSpec, parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
+import type { ExtraCheck, MetricProvider } from '../../analysis/types.js';
+import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.js';
+import { createCloudWatchProvider } from '../../aws/cloudwatch-metrics.js';
+import { describeService, describeTaskDefinition, describeTaskSets, ecsClient, taskDefinitionName } from '../../aws/ecs.js';
+import { chooseEngine } from '../../aws/ecs-engine.js';
+import { EcsRollingTarget, ROLLING_LABELS } from '../../aws/ecs-rolling-target.js';
+import { EcsTaskSetTarget, TASK_SET_LABELS } from '../../aws/ecs-task-set-target.js';
+import { describeRoute, elbv2Client, targetGroupName, type TrafficRoute } from '../../aws/elbv2.js';
+import {
+  diffTaskDefinitions,
+  primaryContainer,
+  readTaskDefinitionFile,
+  registrationInput,
+  renderTaskDefinition,
+  type TaskDefinitionInput,
+} from '../../aws/task-definition.js';
+import { runRollout } from '../../delivery/engine.js';
+import { buildPlan, describePlan } from '../../delivery/plan.js';
+import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
+import type { RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
+import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
+import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
+import { outputs } from '../../github/outputs.js';
+import type { StepContext } from '../../github/run.js';
+import { writeSummary } from '../../github/summary.js';
+import { formatDuration } from '../../util/duration.js';
+import { errorMessage, UserError } from '../../util/errors.js';
+import { ROLLOUT_STATE, type RolloutState } from './post.js';
+import type { Settings } from './settings.js';
+
+/** Attempts per AWS call: throttling and 5xx during weight shifts are retried, with backoff. */
+const MAX_ATTEMPTS = 5;
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** The task definition to start from: a file, a named one, or the live one. */
+async function baseTaskDefinition(ecs: ECSClient, s: Settings, liveArn: string, signal: AbortSignal): Promise<{ td: TaskDefinitionInput; source: string }> {
+  const input = s.taskDefinition;
+  if (input && !input.startsWith('arn:')) {
+    const path = isAbsolute(input) ? input : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), input);
+    if (isFile(path) || input.endsWith('.json')) return { td: readTaskDefinitionFile(path), source: input };
+  }
+  const which = input ?? liveArn;
+  const described = await describeTaskDefinition(ecs, which, signal);
+  const td = registrationInput(described.taskDefinition);
+  if (described.tags.length) td.tags = described.tags;
+  return { td, source: taskDefinitionName(described.taskDefinition.taskDefinitionArn ?? which) };
+}
+
+function resolveContainer(s: Settings, td: TaskDefinitionInput, source: string): string | undefined {
+  if (s.containerName) return s.containerName;
+  const names = (td.containerDefinitions ?? []).map((c) => c.name as string);
+  if (!s.image && s.environmentVariables.length === 0) return undefined;
+  if (names.length === 1) return names[0];
+  throw new UserError(
+    `container-name is empty, and task definition ${source} has ${names.length} containers (${names.join(', ')}), so it is not clear which one ${s.image ? 'image' : 'environment-variables'} is for.`,
+    `Set container-name to one of: ${names.join(', ')}.`,
+  );
+}
+
+/** Alarms alone: a look every 15 s, and one alarm in ALARM is enough (alarms debounce themselves). */
+function alarmsOnlySpec(): AnalysisSpec {
+  return { ...defaultAnalysisSpec('cloudwatch'), intervalMs: 15_000, failureLimit: 1, metrics: [], source: 'alarms only' };
+}
+
+export async function main(s: Settings, ctx: StepContext): Promise<void> {
+  const { signal } = ctx;
+  const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
+  const ecs = ecsClient(aws);
+  const elbv2 = elbv2Client(aws);
+  const cloudwatch = cloudWatchClient(aws);
+  const ref = { cluster: s.cluster, service: s.service };
+
+  const service = await describeService(ecs, ref, signal);
+  const choice = chooseEngine(service, s.strategy, ref);
+  info(`Engine ${choice.engine}, strategy ${choice.strategy}: ${choice.reason}`);
+  const trafficInputs = [s.targetGroups.length ? 'target-groups' : '', s.listenerArn ? 'listener-arn' : '', s.listenerRuleArn ? 'listener-rule-arn' : ''].filter(Boolean);
+  if (choice.engine !== 'ecs-task-set' && trafficInputs.length) {
+    throw new UserError(
+      `${trafficInputs.join(' and ')} ${trafficInputs.length > 1 ? 'are' : 'is'} set, but service ${service.serviceName} uses the ${service.deploymentController?.type ?? 'ECS'} deployment controller: only task sets (EXTERNAL controller) have their ALB weights shifted by ecs-deploy.`,
+      `Remove ${trafficInputs.join(' and ')} for this service; ECS itself moves its traffic.`,
+    );
+  }
+  if (choice.engine === 'ecs-native') {
+    throw new UserError(
+      `Service ${service.serviceName} uses ECS's native ${service.deploymentConfiguration?.strategy} deployments, which this version of ecs-deploy does not drive yet.`,
+      'Use a service with the EXTERNAL controller (task sets) or rolling deployments, or deploy this one with the ECS console or CLI.',
+    );
+  }
+  const basePlan: RolloutPlan = buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
+
+  // The live task definition: the service's, or the primary task set's under EXTERNAL.
+  let liveArn = service.taskDefinition;
+  if (choice.engine === 'ecs-task-set') {
+    const primary = (await describeTaskSets(ecs, ref, signal)).find((t) => t.status === 'PRIMARY');
+    liveArn = primary?.taskDefinition ?? liveArn;
+  }
+  if (!liveArn && !s.taskDefinition) {
+    throw new UserError(`Service ${service.serviceName} runs no task definition yet, so there is none to start from.`, 'Give task-definition (a JSON file, a family or an ARN).');
+  }
+  const base = await baseTaskDefinition(ecs, s, liveArn ?? '', signal);
+  const container = resolveContainer(s, base.td, base.source);
+  const images = [...(s.image && container ? [{ container, image: s.image }] : []), ...s.images];
+  const rendered = renderTaskDefinition(base.td, {
+    images,
+    ...(container && s.environmentVariables.length ? { environment: { container, variables: s.environmentVariables } } : {}),
+    source: base.source,
+  });
+  const liveTd = !s.taskDefinition ? base.td : liveArn ? registrationInput((await describeTaskDefinition(ecs, liveArn, signal)).taskDefinition) : undefined;
+  const diff = liveTd ? diffTaskDefinitions(liveTd, rendered) : [];
+  const image = primaryContainer(rendered, container)?.image ?? '';
+
+  const alarms = s.alarms.length ? new AlarmWatch(cloudwatch, s.alarms) : undefined;
+  if (alarms) {
+    const firing = (await alarms.start(signal)).filter((a) => a.state === 'ALARM');
+    info(
+      `Watching alarms ${s.alarms.join(', ')}${firing.length ? `. Already in ALARM, so not counted until they clear: ${describeFiring(firing)}` : ' (none in ALARM now)'}.`,
+    );
+  }
+
+  const route: TrafficRoute | undefined = s.listenerArn ? { kind: 'listener', arn: s.listenerArn } : s.listenerRuleArn ? { kind: 'rule', arn: s.listenerRuleArn } : undefined;
+  let target: Target & { registeredTaskDefinitionArn: string | undefined };
+  let labels: readonly string[];
+  let albLabels: boolean;
+  if (choice.engine === 'ecs-task-set') {
+    const t = new EcsTaskSetTarget({ ecs, elbv2, ...ref, ...(route ? { route } : {}), targetGroups: s.targetGroups, taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    await t.preflight(signal);
+    target = t;
+    labels = TASK_SET_LABELS;
+    albLabels = true;
+  } else {
+    const t = new EcsRollingTarget({ ecs, elbv2, ...ref, ...(alarms ? { alarms } : {}), taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    await t.preflight(signal);
+    target = t;
+    albLabels = t.hasLoadBalancer;
+    labels = albLabels ? ROLLING_LABELS : ['service', 'cluster'];
+  }
+
+  // The analysis: metrics from the spec (or the SLO defaults behind an ALB), alarms as a check.
+  const providers: Record<string, MetricProvider> = { cloudwatch: createCloudWatchProvider(aws) };
+  if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
+  const extraChecks: ExtraCheck[] = alarms ? [alarms.check()] : [];
+  let spec: AnalysisSpec | undefined;
+  const text = s.analysis.trim();
+  if (text === 'none') spec = undefined;
+  else if (text !== '' || albLabels) spec = parseAnalysisSpec(text, { defaultProvider: 'cloudwatch', providers: Object.keys(providers), labels: [...labels] });
+  if (!spec && extraChecks.length) spec = alarmsOnlySpec();
+  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks }) : undefined;
+  let plan = basePlan;
+  if (!analysis && choice.engine === 'ecs-rolling') {
+    // Nothing would judge the bake: a rolling update is done when ECS is.
+    plan = { ...basePlan, steps: basePlan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
+  }
+
+  const resolved = target instanceof EcsTaskSetTarget ? target.resolved : undefined;
+  const trafficFacts: Array<[string, string]> = resolved
+    ? [
+        ['Traffic', `${describeRoute(resolved.route)}: stable in ${code(targetGroupName(resolved.blue))}, new version in ${code(targetGroupName(resolved.green))}`],
+        ['Stable task set', code(resolved.stableTaskSet)],
+      ]
+    : [];
+  info(`Plan: ${describePlan(plan)}.`);
+  if (resolved) info(`Traffic: ${describeRoute(resolved.route)}; stable task set ${resolved.stableTaskSet} in ${targetGroupName(resolved.blue)}, the new one goes into ${targetGroupName(resolved.green)}.`);
+  info(`Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ' + alarms' : ''}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`);
+  info(diff.length ? `Task definition changes (${base.source} → new revision):\n${diff.map((l) => `  ${l}`).join('\n')}` : `The new revision is the same as ${base.source}.`);
+  outputs.set('engine', target.engine);
+  outputs.set('previous-task-definition-arn', liveArn ?? '');
+  outputs.set('image', image);
+
+  const diffBlock = details(`Task definition changes (${diff.length})`, diff.length ? codeBlock(diff.join('\n'), 'diff') : 'No changes.');
+  if (s.dryRun) {
+    info('Dry run: nothing was changed.');
+    await writeSummary(
+      heading(`Dry run: ${service.serviceName} on ${s.cluster.split('/').pop()} (ECS)`) +
+        facts([
+          ['Engine', `${code(target.engine)}: ${choice.reason}`],
+          ['Strategy', choice.strategy],
+          ['Steps', describePlan(plan)],
+          ...trafficFacts,
+          ['Analysis', spec ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ', alarms' : ''}` : 'none'],
+          ['Image', code(image)],
+        ]) +
+        '\n' +
+        diffBlock,
+    );
+    return;
+  }
+
+  const run = runContext();
+  const deploymentId = newDeploymentId(run);
+  const runId = runAttemptId(run);
+  const state: RolloutState = {
+    cluster: s.cluster,
+    service: s.service,
+    region: s.region,
+    engine: target.engine,
+    runId,
+    ...(resolved ? { route: resolved.route, targetGroups: [resolved.blue, resolved.green] } : {}),
+  };
+  saveState(ROLLOUT_STATE, JSON.stringify(state));
+
+  let tracked: { id: number; finish(state: 'success' | 'failure' | 'error', description: string): Promise<void> } | undefined;
+  if (s.environment && s.githubToken) {
+    const { currentRepo, githubClient } = await import('../../github/client.js');
+    const { trackDeployment } = await import('../../github/deployments.js');
+    tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
+      environment: s.environment,
+      image,
+      description: `Deploy ${image} to ${service.serviceName} (${s.environment})`,
+      payload: { service: service.serviceName as string, platform: 'ecs', engine: target.engine },
+    });
+    outputs.set('github-deployment-id', tracked.id);
+    info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
+  }
+
+  let result: RolloutResult;
+  try {
+    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info });
+  } catch (err) {
+    await tracked?.finish('error', `ecs-deploy stopped: ${errorMessage(err)}`).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    throw err;
+  }
+
+  const reportDir = join(process.env.RUNNER_TEMP || tmpdir(), 'platform-actions');
+  mkdirSync(reportDir, { recursive: true });
+  const reportPath = join(reportDir, `ecs-deploy-${deploymentId}.json`);
+  const report = {
+    ...rolloutReport(result, spec),
+    service: { cluster: s.cluster, service: service.serviceName, region: s.region },
+    taskDefinition: target.registeredTaskDefinitionArn ?? '',
+    previousTaskDefinition: liveArn ?? '',
+    image,
+    taskDefinitionChanges: diff,
+  };
+  writeFileSync(reportPath, JSON.stringify(report, null, 2));
+
+  outputs.set('status', result.status);
+  outputs.set('task-definition-arn', target.registeredTaskDefinitionArn ?? '');
+  outputs.set('deployment-id', deploymentId);
+  outputs.set('duration-seconds', Math.round((result.finishedAt - result.startedAt) / 1000));
+  outputs.set('analysis-report', reportPath);
+
+  await writeSummary(
+    renderRolloutMarkdown(result, {
+      title: `${service.serviceName} on ${s.cluster.split('/').pop()} (ECS)`,
+      ...(spec ? { spec } : {}),
+      facts: [
+        ['Task definition', code(taskDefinitionName(target.registeredTaskDefinitionArn ?? '(not registered)'))],
+        ['Previous', code(taskDefinitionName(liveArn ?? ''))],
+        ['Image', code(image)],
+        ...trafficFacts,
+        ...(tracked ? ([['GitHub Deployment', `${tracked.id} (${s.environment})`]] as Array<[string, string]>) : []),
+      ],
+    }) +
+      '\n' +
+      diffBlock,
+  );
+
+  if (tracked) {
+    await tracked
+      .finish(result.status === 'succeeded' ? 'success' : 'failure', result.reason)
+      .catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+  }
+  if (result.status !== 'succeeded') setFailed(result.reason);
+  else info(result.reason);
+}

@@ -1,0 +1,133 @@
+import { assertRegion } from '../../aws/client.js';
+import type { StrategyInput } from '../../aws/ecs-engine.js';
+import { checkImage } from '../../aws/task-definition.js';
+import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
+import { inputs } from '../../github/inputs.js';
+import { UserError } from '../../util/errors.js';
+
+/** Everything ecs-deploy needs to know, checked before anything touches AWS. */
+export interface Settings {
+  region: string;
+  cluster: string;
+  service: string;
+  taskDefinition: string | undefined;
+  containerName: string | undefined;
+  image: string | undefined;
+  images: Array<{ container: string; image: string }>;
+  environmentVariables: Array<{ name: string; value: string }>;
+  strategy: StrategyInput;
+  steps: string;
+  stepDurationMs: number;
+  analysis: string;
+  prometheusUrl: string | undefined;
+  listenerArn: string | undefined;
+  listenerRuleArn: string | undefined;
+  targetGroups: string[];
+  alarms: string[];
+  waitTimeoutMs: number;
+  rollbackOnFailure: boolean;
+  dryRun: boolean;
+  environment: string | undefined;
+  githubToken: string | undefined;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function pairs(name: string, lines: string[], separator: string, example: string): Array<[string, string]> {
+  return lines.map((line) => {
+    const at = line.indexOf(separator);
+    if (at <= 0) throw new UserError(`Input '${name}' has '${line}', which is not ${example.split(separator)[0]}${separator}value.`, `Write one per line, e.g. ${example}.`);
+    return [line.slice(0, at).trim(), line.slice(at + 1).trim()];
+  });
+}
+
+export function readRegion(): string {
+  const region = inputs.string('aws-region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) {
+    throw new UserError('No AWS region: aws-region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set.', 'Set aws-region, or run aws-auth (which exports AWS_REGION) earlier in the job.');
+  }
+  return assertRegion(region);
+}
+
+/** Reads and checks every input before anything touches AWS. */
+export function readSettings(): Settings {
+  const cluster = inputs.required('cluster');
+  const service = inputs.required('service');
+  const region = readRegion();
+  const strategy = inputs.choice('strategy', ['auto', ...STRATEGIES], 'auto');
+  const steps = inputs.string('steps', '');
+  const stepDurationMs = inputs.duration('step-duration', '5m');
+  // With an explicit strategy the steps are checked now; with auto once the engine is known.
+  if (strategy !== 'auto') buildPlan({ strategy, steps, stepDurationMs });
+
+  const containerName = inputs.string('container-name');
+  const imageInput = inputs.string('image');
+  const image = imageInput === undefined ? undefined : checkImage(imageInput, 'Input \'image\'');
+  const images = pairs('images', inputs.lines('images'), '=', 'web=ghcr.io/acme/web@sha256:...').map(([container, img]) => ({
+    container,
+    image: checkImage(img, `Input 'images' (${container})`),
+  }));
+  const environmentVariables = pairs('environment-variables', inputs.lines('environment-variables'), '=', 'LOG_LEVEL=info').map(([name, value]) => {
+    if (!ENV_NAME.test(name)) throw new UserError(`Input 'environment-variables' has '${name}', which is not a variable name.`, 'Names are letters, digits and _, not starting with a digit.');
+    return { name, value };
+  });
+
+  const listenerArn = inputs.string('listener-arn');
+  const listenerRuleArn = inputs.string('listener-rule-arn');
+  if (listenerArn && listenerRuleArn) {
+    throw new UserError('Both listener-arn and listener-rule-arn are set.', 'Give the one whose forward action sends the service its traffic: a rule when the service is one path or host of the listener.');
+  }
+  if (listenerArn && !/^arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/.test(listenerArn)) {
+    throw new UserError(`listener-arn '${listenerArn}' is not an ALB listener ARN.`, 'It looks like arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/LB_ID/LISTENER_ID.');
+  }
+  if (listenerRuleArn && !/^arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}:listener-rule\/app\/[^/]+\/[^/]+\/[^/]+\/[^/]+$/.test(listenerRuleArn)) {
+    throw new UserError(`listener-rule-arn '${listenerRuleArn}' is not an ALB listener rule ARN.`, 'It looks like arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/NAME/LB_ID/LISTENER_ID/RULE_ID.');
+  }
+  const targetGroups = inputs.list('target-groups');
+  if (targetGroups.length > 0) {
+    if (targetGroups.length !== 2) throw new UserError(`target-groups names ${targetGroups.length} target group(s); task sets alternate between two.`, 'Write the two target group ARNs: blue,green.');
+    for (const tg of targetGroups) {
+      if (!/^arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}:targetgroup\/[^/]+\/[0-9a-f]+$/.test(tg)) {
+        throw new UserError(`target-groups has '${tg}', which is not a target group ARN.`, 'It looks like arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID.');
+      }
+    }
+    if (targetGroups[0] === targetGroups[1]) throw new UserError('target-groups names the same target group twice.', 'Write the two target groups the task sets alternate between.');
+  }
+
+  const prometheusUrl = inputs.string('prometheus-url');
+  if (prometheusUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusUrl)) {
+    throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
+  }
+
+  const environment = inputs.string('environment');
+  const token = inputs.string('github-token');
+  const githubToken = token && !token.startsWith('${{') ? token : undefined;
+  if (environment && !githubToken) {
+    throw new UserError('environment is set but github-token is empty, so the GitHub Deployment cannot be recorded.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
+  }
+
+  return {
+    region,
+    cluster,
+    service,
+    taskDefinition: inputs.string('task-definition'),
+    containerName,
+    image,
+    images,
+    environmentVariables,
+    strategy,
+    steps,
+    stepDurationMs,
+    analysis: inputs.string('analysis', ''),
+    prometheusUrl,
+    listenerArn,
+    listenerRuleArn,
+    targetGroups,
+    alarms: inputs.list('alarms'),
+    waitTimeoutMs: inputs.duration('wait-timeout', '30m'),
+    rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
+    dryRun: inputs.boolean('dry-run', false),
+    environment,
+    githubToken,
+  };
+}
