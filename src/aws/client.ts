@@ -23,6 +23,18 @@ export function assertRegion(region: string, what = 'aws-region'): string {
 }
 
 /**
+ * The region an action works in: its `aws-region` input, else AWS_REGION /
+ * AWS_DEFAULT_REGION (which aws-auth exports); checked.
+ */
+export function resolveRegion(input: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const region = input ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) {
+    throw new UserError('No AWS region: aws-region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set.', 'Set aws-region, or run aws-auth (which exports AWS_REGION) earlier in the job.');
+  }
+  return assertRegion(region);
+}
+
+/**
  * The endpoint for a service from the standard variables: AWS_ENDPOINT_URL_<SERVICE>
  * (service id upper-cased, spaces to underscores, e.g. ELASTIC_LOAD_BALANCING_V2),
  * then AWS_ENDPOINT_URL; none when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true.

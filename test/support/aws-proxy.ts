@@ -35,6 +35,29 @@ export interface ScriptedResponse {
   status?: number;
 }
 
+/** A JSON-protocol answer: HTTP status and body (an error body has `__type`). */
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * A call a stand-in built on the proxy may answer itself (JSON protocols only): it gets
+ * the operation and the parsed request, and can forward the request to moto (as sent, or
+ * with another body) to build its answer from moto's. Returning undefined forwards the
+ * call unchanged.
+ */
+export type CallHandler = (call: {
+  operation: string;
+  body: unknown;
+  forward(body?: unknown): Promise<JsonAnswer>;
+}) => Promise<JsonAnswer | undefined> | JsonAnswer | undefined;
+
+export interface AwsProxyOptions {
+  /** Answers chosen calls in place of moto (after injected faults and scripted answers). */
+  handle?: CallHandler;
+}
+
 export interface AwsProxy {
   url: string;
   calls: Call[];
@@ -123,7 +146,7 @@ function conditionsHold(condition: Statement['Condition'], host: string, claims:
  * that lists the audience, and the role's trust policy. All of it reads moto's own IAM.
  * `script()` answers chosen calls itself, for states moto cannot produce.
  */
-export async function startAwsProxy(target: string): Promise<AwsProxy> {
+export async function startAwsProxy(target: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const calls: Call[] = [];
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
@@ -166,17 +189,45 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
     return allowed ? undefined : denied;
   }
 
+  /** Sends a request to moto and reads its whole answer. */
+  function toMoto(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+    const upstream = new URL(target);
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }));
+        up.on('error', reject);
+      });
+      forward.on('error', reject);
+      forward.end(body);
+    });
+  }
+
+  function sendJson(res: ServerResponse, answer: JsonAnswer): void {
+    const type = (answer.body as { __type?: string } | undefined)?.__type;
+    res.writeHead(answer.status, {
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amzn-requestid': '00000000-0000-0000-0000-000000000000',
+      ...(answer.status >= 300 && type ? { 'x-amzn-errortype': type } : {}),
+    });
+    res.end(JSON.stringify(answer.body));
+  }
+
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       const operation = operationOf(req, body);
       const record = (status: number, injected: boolean) => calls.push({ operation, status, injected, at: Date.now() });
+      let parsed: unknown;
       if (isJsonProtocol(req)) {
         try {
-          bodies.push({ operation, body: JSON.parse(body.toString('utf8') || '{}') });
+          parsed = JSON.parse(body.toString('utf8') || '{}');
         } catch {
-          bodies.push({ operation, body: undefined });
+          parsed = undefined;
         }
+        bodies.push({ operation, body: parsed });
       } else if (String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
         // Query protocol (ELBv2, CloudWatch, STS): the form as key → value.
         bodies.push({ operation, body: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) });
@@ -195,6 +246,27 @@ export async function startAwsProxy(target: string): Promise<AwsProxy> {
         res.writeHead(r.status ?? 200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
         res.end(JSON.stringify(r.body));
         return;
+      }
+      if (options.handle && isJsonProtocol(req)) {
+        const answer = await options.handle({
+          operation,
+          body: parsed,
+          forward: async (replacement) => {
+            const sent = replacement === undefined ? body : Buffer.from(JSON.stringify(replacement));
+            const up = await toMoto(req, sent);
+            let upBody: unknown;
+            try {
+              upBody = JSON.parse(up.body.toString('utf8') || '{}');
+            } catch {
+              upBody = { __type: 'MotoFailure', message: `moto answered HTTP ${up.status} with a body that is not JSON` };
+            }
+            return { status: up.status, body: upBody };
+          },
+        });
+        if (answer) {
+          record(answer.status, true);
+          return sendJson(res, answer);
+        }
       }
       if (operation === 'AssumeRoleWithWebIdentity') {
         const refusal = await refuseWebIdentity(new URLSearchParams(body.toString('utf8')));

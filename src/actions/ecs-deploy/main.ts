@@ -11,6 +11,7 @@ import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.j
 import { createCloudWatchProvider } from '../../aws/cloudwatch-metrics.js';
 import { describeService, describeTaskDefinition, describeTaskSets, ecsClient, taskDefinitionName } from '../../aws/ecs.js';
 import { chooseEngine } from '../../aws/ecs-engine.js';
+import { EcsNativeTarget, NATIVE_LABELS, nativeRolloutPlan } from '../../aws/ecs-native-target.js';
 import { EcsRollingTarget, ROLLING_LABELS } from '../../aws/ecs-rolling-target.js';
 import { EcsTaskSetTarget, TASK_SET_LABELS } from '../../aws/ecs-task-set-target.js';
 import { describeRoute, elbv2Client, targetGroupName, type TrafficRoute } from '../../aws/elbv2.js';
@@ -91,13 +92,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       `Remove ${trafficInputs.join(' and ')} for this service; ECS itself moves its traffic.`,
     );
   }
-  if (choice.engine === 'ecs-native') {
-    throw new UserError(
-      `Service ${service.serviceName} uses ECS's native ${service.deploymentConfiguration?.strategy} deployments, which this version of ecs-deploy does not drive yet.`,
-      'Use a service with the EXTERNAL controller (task sets) or rolling deployments, or deploy this one with the ECS console or CLI.',
-    );
+  // Native strategies: ECS decides the weights (the service's canary / linear configuration).
+  const native = choice.engine === 'ecs-native' ? nativeRolloutPlan(service.deploymentConfiguration, { steps: s.steps, stepDurationMs: s.stepDurationMs }) : undefined;
+  if (native) {
+    info(`Steps from ${native.source}.`);
+    for (const note of native.notes) (note.level === 'warning' ? warning : info)(note.message);
   }
-  const basePlan: RolloutPlan = buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
+  const basePlan: RolloutPlan = native?.plan ?? buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
 
   // The live task definition: the service's, or the primary task set's under EXTERNAL.
   let liveArn = service.taskDefinition;
@@ -138,6 +139,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     target = t;
     labels = TASK_SET_LABELS;
     albLabels = true;
+  } else if (choice.engine === 'ecs-native') {
+    const t = new EcsNativeTarget({ ecs, elbv2, ...ref, taskDefinition: rendered, plan: basePlan, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    await t.preflight(signal);
+    target = t;
+    albLabels = t.hasLoadBalancer;
+    labels = albLabels ? NATIVE_LABELS : ['service', 'cluster'];
   } else {
     const t = new EcsRollingTarget({ ecs, elbv2, ...ref, ...(alarms ? { alarms } : {}), taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
     await t.preflight(signal);
@@ -155,7 +162,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   if (text === 'none') spec = undefined;
   else if (text !== '' || albLabels) spec = parseAnalysisSpec(text, { defaultProvider: 'cloudwatch', providers: Object.keys(providers), labels: [...labels] });
   if (!spec && extraChecks.length) spec = alarmsOnlySpec();
-  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks }) : undefined;
+  // Native: every run also asks ECS whether the deployment still goes forward (its own alarms, circuit breaker).
+  const checks = spec && target instanceof EcsNativeTarget ? [...extraChecks, target.deploymentCheck()] : extraChecks;
+  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks: checks }) : undefined;
   let plan = basePlan;
   if (!analysis && choice.engine === 'ecs-rolling') {
     // Nothing would judge the bake: a rolling update is done when ECS is.
@@ -163,12 +172,15 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
 
   const resolved = target instanceof EcsTaskSetTarget ? target.resolved : undefined;
+  const nativeSides = target instanceof EcsNativeTarget ? target.resolved : undefined;
   const trafficFacts: Array<[string, string]> = resolved
     ? [
         ['Traffic', `${describeRoute(resolved.route)}: stable in ${code(targetGroupName(resolved.blue))}, new version in ${code(targetGroupName(resolved.green))}`],
         ['Stable task set', code(resolved.stableTaskSet)],
       ]
-    : [];
+    : nativeSides
+      ? [['Traffic', `${describeRoute(nativeSides.route)}, shifted by ECS: stable in ${code(targetGroupName(nativeSides.stable))}, new version in ${code(targetGroupName(nativeSides.canary))}`]]
+      : [];
   info(`Plan: ${describePlan(plan)}.`);
   if (resolved) info(`Traffic: ${describeRoute(resolved.route)}; stable task set ${resolved.stableTaskSet} in ${targetGroupName(resolved.blue)}, the new one goes into ${targetGroupName(resolved.green)}.`);
   info(`Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ' + alarms' : ''}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`);

@@ -33,15 +33,17 @@ export async function post(ctx: StepContext): Promise<void> {
   const { errorMessage } = await import('../../util/errors.js');
   const aws = { region: state.region, maxAttempts: 5 };
   const ecs = ecsClient(aws);
-  const common = { ecs, cluster: state.cluster, service: state.service, waitTimeoutMs: 15 * 60_000, log: info };
-  let target;
-  if (state.engine === 'ecs-task-set') {
-    const { EcsTaskSetTarget } = await import('../../aws/ecs-task-set-target.js');
-    target = new EcsTaskSetTarget({ ...common, elbv2: elbv2Client(aws), ...(state.route ? { route: state.route } : {}), ...(state.targetGroups ? { targetGroups: state.targetGroups } : {}) });
-  } else {
-    const { EcsRollingTarget } = await import('../../aws/ecs-rolling-target.js');
-    target = new EcsRollingTarget(common);
-  }
+  const { recoveryTarget } = await import('../../aws/ecs-targets.js');
+  const target = recoveryTarget(state.engine, {
+    ecs,
+    elbv2: elbv2Client(aws),
+    cluster: state.cluster,
+    service: state.service,
+    waitTimeoutMs: 15 * 60_000,
+    log: info,
+    ...(state.route ? { route: state.route } : {}),
+    ...(state.targetGroups ? { targetGroups: state.targetGroups } : {}),
+  });
   try {
     const recovered = await recoverInterrupted(target, { runId: state.runId, signal: ctx.signal, log: info });
     if (!recovered) return;

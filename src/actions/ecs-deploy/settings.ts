@@ -1,4 +1,4 @@
-import { assertRegion } from '../../aws/client.js';
+import { resolveRegion } from '../../aws/client.js';
 import type { StrategyInput } from '../../aws/ecs-engine.js';
 import { checkImage } from '../../aws/task-definition.js';
 import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
@@ -42,11 +42,7 @@ function pairs(name: string, lines: string[], separator: string, example: string
 }
 
 export function readRegion(): string {
-  const region = inputs.string('aws-region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) {
-    throw new UserError('No AWS region: aws-region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set.', 'Set aws-region, or run aws-auth (which exports AWS_REGION) earlier in the job.');
-  }
-  return assertRegion(region);
+  return resolveRegion(inputs.string('aws-region'));
 }
 
 /** Reads and checks every input before anything touches AWS. */

@@ -1,0 +1,114 @@
+import { resolveRegion } from '../../aws/client.js';
+import { inputs } from '../../github/inputs.js';
+import { UserError } from '../../util/errors.js';
+
+/** An ECS service to roll back. */
+export interface EcsRollbackTarget {
+  platform: 'ecs';
+  region: string;
+  cluster: string;
+  service: string;
+  /** A task definition (ARN or family:revision) to return to; undefined: the previous one. */
+  to: string | undefined;
+}
+
+/** A Kubernetes Deployment on GKE to roll back (the gke stream implements it). */
+export interface GkeRollbackTarget {
+  platform: 'gke';
+  deployment: string;
+  namespace: string;
+  projectId: string | undefined;
+  location: string | undefined;
+  cluster: string | undefined;
+  kubeconfig: string | undefined;
+  httpRoute: string | undefined;
+  /** A Deployment revision to return to; undefined: the previous one. */
+  to: number | undefined;
+}
+
+export type RollbackTarget = EcsRollbackTarget | GkeRollbackTarget;
+
+/** Everything rollback needs, checked before anything touches a cloud. */
+export interface Settings {
+  target: RollbackTarget;
+  reason: string;
+  waitTimeoutMs: number;
+  environment: string | undefined;
+  githubToken: string | undefined;
+}
+
+const TASK_DEFINITION = /^(arn:[^:]+:ecs:[^:]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}:\d+$/;
+
+/** Inputs that only mean something on the other platform: an error when set, so nothing is silently ignored. */
+function refuseForeign(platform: string, names: Array<[string, string | undefined]>): void {
+  const set = names.filter(([, v]) => v !== undefined).map(([n]) => n);
+  if (set.length > 0) {
+    throw new UserError(
+      `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, but ${set.length > 1 ? 'they are' : 'it is'} not used when rolling back on ${platform}.`,
+      platform === 'ecs' ? 'For a GKE Deployment set platform: gke (or just deployment); for ECS remove them.' : 'For an ECS service set platform: ecs with cluster and service; for GKE remove them.',
+    );
+  }
+}
+
+function ecsTarget(): EcsRollbackTarget {
+  const cluster = inputs.string('cluster');
+  const service = inputs.string('service');
+  if (!cluster || !service) {
+    throw new UserError(`Rolling back on ECS needs cluster and service; ${!cluster && !service ? 'both are' : `${!cluster ? 'cluster' : 'service'} is`} empty.`, 'Set cluster and service (names or ARNs) in the step\'s `with:` block.');
+  }
+  refuseForeign('ecs', [
+    ['deployment', inputs.string('deployment')],
+    ['project-id', inputs.string('project-id')],
+    ['location', inputs.string('location')],
+    ['kubeconfig', inputs.string('kubeconfig')],
+    ['http-route', inputs.string('http-route')],
+  ]);
+  const to = inputs.string('to', 'previous');
+  if (to !== 'previous' && !TASK_DEFINITION.test(to)) {
+    throw new UserError(`Input 'to' is '${to}', which is neither previous nor a task definition.`, 'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.');
+  }
+  return { platform: 'ecs', region: resolveRegion(inputs.string('aws-region')), cluster, service, to: to === 'previous' ? undefined : to };
+}
+
+function gkeTarget(): GkeRollbackTarget {
+  const deployment = inputs.string('deployment');
+  if (!deployment) throw new UserError('Rolling back on GKE needs deployment, which is empty.', 'Set deployment (the Kubernetes Deployment\'s name) and namespace.');
+  refuseForeign('gke', [
+    ['service', inputs.string('service')],
+    ['aws-region', inputs.string('aws-region')],
+  ]);
+  const to = inputs.string('to', 'previous');
+  if (to !== 'previous' && !/^[1-9]\d*$/.test(to)) {
+    throw new UserError(`Input 'to' is '${to}', which is neither previous nor a Deployment revision number.`, 'Give previous or a revision number from `kubectl rollout history`.');
+  }
+  return {
+    platform: 'gke',
+    deployment,
+    namespace: inputs.string('namespace', 'default'),
+    projectId: inputs.string('project-id'),
+    location: inputs.string('location'),
+    cluster: inputs.string('cluster'),
+    kubeconfig: inputs.string('kubeconfig'),
+    httpRoute: inputs.string('http-route'),
+    to: to === 'previous' ? undefined : Number(to),
+  };
+}
+
+export function readSettings(): Settings {
+  const chosen = inputs.choice('platform', ['auto', 'ecs', 'gke'], 'auto');
+  const platform = chosen === 'auto' ? (inputs.string('deployment') ? 'gke' : 'ecs') : chosen;
+  const target = platform === 'gke' ? gkeTarget() : ecsTarget();
+  const environment = inputs.string('environment');
+  const token = inputs.string('github-token');
+  const githubToken = token && !token.startsWith('${{') ? token : undefined;
+  if (environment && !githubToken) {
+    throw new UserError('environment is set but github-token is empty, so the rollback cannot be recorded as a GitHub Deployment.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
+  }
+  return {
+    target,
+    reason: inputs.string('reason', ''),
+    waitTimeoutMs: inputs.duration('wait-timeout', '15m'),
+    environment,
+    githubToken,
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * Rolling an ECS service back, whichever engine deployed it:
+ *
+ * 1. An unfinished rollout recorded on the service (a cancelled or killed ecs-deploy, or one
+ *    held by rollback-on-failure false) is undone from its record by the engine that wrote
+ *    it: task sets get all traffic back on the stable target group in one change and the
+ *    new task set deleted; a native deployment is stopped with rollback; a rolling update
+ *    goes back to the task definition before it. (A promotion the record says was under way
+ *    is undone the same way while the old version is still there, and otherwise finished and
+ *    then reverted.)
+ * 2. Without a record, a native deployment in flight is stopped with rollback
+ *    (StopServiceDeployment ROLLBACK).
+ * 3. Otherwise the service is deployed again with the previous task definition (the
+ *    previous ACTIVE revision of its family, or the old one of a rolling deployment still
+ *    in flight), or with `to`: a rolling update, a native deployment whose pauses are all
+ *    continued, or a task set switched to at once; and waited for.
+ */
+import { ListTaskDefinitionsCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import type { RollbackOptions, RollbackOutcome } from '../delivery/rollback.js';
+import { recoverRollout, runRollout } from '../delivery/engine.js';
+import { describeRecord } from '../delivery/record.js';
+import type { RolloutRecord } from '../delivery/types.js';
+import { systemClock } from '../util/clock.js';
+import { formatDuration } from '../util/duration.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { cloudWatchClient } from './alarms.js';
+import { describeRef, describeService, describeTaskDefinition, describeTaskSets, ecsClient, explainEcsError, serviceRecordStore, taskDefinitionName, type ServiceRef } from './ecs.js';
+import { chooseEngine } from './ecs-engine.js';
+import { EcsNativeTarget, NATIVE_ENGINE } from './ecs-native-target.js';
+import { EcsRollingTarget, ROLLING_ENGINE } from './ecs-rolling-target.js';
+import { FORWARD, inFlightDeployments, ROLLING_BACK, serviceDeploymentId } from './ecs-service-deployments.js';
+import { EcsTaskSetTarget } from './ecs-task-set-target.js';
+import { recoveryTarget } from './ecs-targets.js';
+import { elbv2Client } from './elbv2.js';
+import { primaryContainer, registrationInput } from './task-definition.js';
+
+export interface EcsRollbackRequest extends ServiceRef, RollbackOptions {
+  region: string;
+  /** A task definition (ARN or family:revision) to return to; undefined: the previous one. */
+  to?: string | undefined;
+  /** Deployment id for a task set made to return to an earlier task definition. */
+  deploymentId: string;
+  /** This run, written into a record the rollback itself writes. */
+  runId?: string;
+}
+
+/** Attempts per AWS call (throttling and 5xx are retried with backoff). */
+const MAX_ATTEMPTS = 5;
+
+/** `family:revision` parts of a task definition ARN or name. */
+function familyRevision(arnOrName: string): { family: string; revision: number } {
+  const [family = '', revision = '0'] = taskDefinitionName(arnOrName).split(':');
+  return { family, revision: Number(revision) };
+}
+
+/** The newest ACTIVE revision of the family below the live one. */
+async function previousRevision(ecs: ECSClient, live: string, signal?: AbortSignal): Promise<string> {
+  const { family, revision } = familyRevision(live);
+  let nextToken: string | undefined;
+  try {
+    do {
+      const res = await ecs.send(
+        new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
+        signal ? { abortSignal: signal } : {},
+      );
+      const earlier = (res.taskDefinitionArns ?? []).find((arn) => {
+        const f = familyRevision(arn);
+        return f.family === family && f.revision < revision;
+      });
+      if (earlier) return earlier;
+      nextToken = res.nextToken;
+    } while (nextToken);
+  } catch (err) {
+    throw explainEcsError(err, `Listing the revisions of task definition family ${family}`);
+  }
+  throw new UserError(
+    `Task definition family ${family} has no ACTIVE revision before ${taskDefinitionName(live)}, so there is no previous version to return to.`,
+    'Give to: the task definition ARN (or family:revision) to return to.',
+  );
+}
+
+/** What the service runs: its task definition, or (EXTERNAL controller) its primary task set's. */
+async function liveTaskDefinition(ecs: ECSClient, ref: ServiceRef, service: Service, signal?: AbortSignal): Promise<string | undefined> {
+  if (service.deploymentController?.type === 'EXTERNAL') {
+    return (await describeTaskSets(ecs, ref, signal)).find((t) => t.status === 'PRIMARY')?.taskDefinition;
+  }
+  return service.taskDefinition;
+}
+
+export async function rollbackEcsService(request: EcsRollbackRequest): Promise<RollbackOutcome> {
+  const { signal } = request;
+  const clock = request.clock ?? systemClock;
+  const ref: ServiceRef = { cluster: request.cluster, service: request.service };
+  const actions: string[] = [];
+  const log = (line: string) => request.log?.(line);
+  const act = (line: string) => {
+    actions.push(line);
+    log(line);
+  };
+  const aws = { region: request.region, maxAttempts: MAX_ATTEMPTS };
+  const ecs = ecsClient(aws);
+  const elbv2 = elbv2Client(aws);
+  const cloudwatch = cloudWatchClient(aws);
+
+  // Everything is read and checked before the first change.
+  const service = await describeService(ecs, ref, signal);
+  const name = service.serviceName ?? describeRef(ref);
+  const where = `${name} on ${request.cluster.split('/').pop()} (ECS)`;
+  const engine = chooseEngine(service, 'auto', ref).engine;
+  const record = await serviceRecordStore(ecs, service.serviceArn as string).load(signal);
+  const to = request.to ? (await describeTaskDefinition(ecs, request.to, signal)).taskDefinition.taskDefinitionArn : undefined;
+  const from = await liveTaskDefinition(ecs, ref, service, signal);
+  // A deployment ECS already takes back is waited for; one going forward is stopped with rollback.
+  const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status))) : [];
+  const common = { ecs, elbv2, cloudwatch, ...ref, waitTimeoutMs: request.waitTimeoutMs, log };
+
+  let started: number | undefined;
+  let restoredAt: number | undefined;
+  const begin = async () => {
+    if (started !== undefined) return;
+    await request.beforeChange?.(name);
+    started = clock.now();
+  };
+  const restored = () => {
+    restoredAt ??= clock.now();
+  };
+  let usedEngine = record?.engine ?? engine;
+
+  if (record) {
+    log(`Found an unfinished ${describeRecord(record)}.`);
+    await begin();
+    const target = recoveryTarget(record.engine, common);
+    // The rollback action takes a rollout back, even one whose promotion was under way.
+    const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
+    try {
+      await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: restored });
+      act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
+    } catch (err) {
+      if (record.phase !== 'promoting' || !(err instanceof UserError)) throw err;
+      // The old version is gone already: finish the promotion, then deploy the old version again below.
+      log(`The promotion of ${record.canary} had gone too far to take back (${err.describe()}); finishing it, then deploying ${record.stable} again.`);
+      await recoverRollout(target, record, { clock, ...(signal ? { signal } : {}), log });
+      restoredAt = undefined;
+    }
+  } else if (inFlight.length > 0) {
+    const d = inFlight[0];
+    const id = serviceDeploymentId(d?.serviceDeploymentArn ?? '');
+    await begin();
+    const target = new EcsNativeTarget(common);
+    const synthetic: RolloutRecord = { id: `rollback-${id}`, engine: NATIVE_ENGINE, phase: 'rolling-back', stable: '', canary: `@${id}`, weight: 0, step: 0, at: Math.floor(clock.now() / 1000) };
+    await target.rollback(synthetic, signal, restored);
+    act(
+      d?.status && ROLLING_BACK.includes(d.status)
+        ? `ECS was already rolling service deployment ${id} back (${d.status}); waited until it had returned all traffic to the revision before it.`
+        : `Stopped ECS service deployment ${id} (${d?.status}) with rollback: ECS returned all traffic to the revision before it.`,
+    );
+  }
+
+  // What runs now, and whether it is what we return to.
+  const now = await describeService(ecs, ref, signal);
+  const live = await liveTaskDefinition(ecs, ref, now, signal);
+  let wanted = to;
+  if (!wanted && !record && inFlight.length === 0) {
+    // Nothing was unfinished: the version before the live one.
+    const old = engine === ROLLING_ENGINE ? (now.deployments ?? []).find((d) => d.status === 'ACTIVE' && d.taskDefinition !== live)?.taskDefinition : undefined;
+    if (!live) throw new UserError(`ECS service ${describeRef(ref)} runs no task definition, so there is nothing to roll back.`);
+    wanted = old ?? (await previousRevision(ecs, live, signal));
+  }
+  if (record?.phase === 'promoting' && restoredAt === undefined && !wanted && record.stable) {
+    wanted = (await describeTaskDefinition(ecs, record.stable, signal)).taskDefinition.taskDefinitionArn;
+  }
+
+  let rolledBackTo = live ?? '';
+  if (wanted && wanted !== live) {
+    await begin();
+    if (engine === ROLLING_ENGINE) {
+      const target = new EcsRollingTarget(common);
+      const record: RolloutRecord = { id: request.deploymentId, engine: ROLLING_ENGINE, phase: 'rolling-back', stable: wanted, canary: live ?? '', weight: 100, step: 0, at: Math.floor(clock.now() / 1000) };
+      await target.rollback(record, signal, restored);
+      act(`Updated the service back to ${taskDefinitionName(wanted)} (a rolling update) and waited until ECS had replaced every task.`);
+    } else if (engine === NATIVE_ENGINE) {
+      await new EcsNativeTarget(common).revert(wanted, signal, restored);
+      act(`Deployed ${taskDefinitionName(wanted)} again with the service's ${now.deploymentConfiguration?.strategy} strategy, every pause continued, until ECS reported it SUCCESSFUL.`);
+    } else {
+      // Task sets: a new task set of the old task definition, all traffic on it at once.
+      const described = await describeTaskDefinition(ecs, wanted, signal);
+      const td = registrationInput(described.taskDefinition);
+      const target = new EcsTaskSetTarget({ ...common, taskDefinition: td });
+      const result = await runRollout({
+        target,
+        plan: { strategy: 'blue-green', steps: [{ weight: 100, bakeMs: 0 }] },
+        deploymentId: request.deploymentId,
+        ...(request.runId ? { runId: request.runId } : {}),
+        clock,
+        ...(signal ? { signal } : {}),
+        log,
+        onEvent: (e) => {
+          if (e.kind === 'shift' && e.weight === 100) restored();
+        },
+      });
+      if (result.status !== 'succeeded') throw new UserError(`Returning ${describeRef(ref)} to ${taskDefinitionName(wanted)} failed: ${result.reason}`);
+      const copy = target.registeredTaskDefinitionArn as string;
+      act(`Switched all traffic at once to a new task set of ${taskDefinitionName(copy)} (the task definition of ${taskDefinitionName(wanted)}, registered again) and deleted the task set of ${taskDefinitionName(live ?? '?')}.`);
+      wanted = copy;
+    }
+    usedEngine = engine;
+    rolledBackTo = wanted;
+  } else if (wanted && started === undefined) {
+    log(`${describeRef(ref)} already runs ${taskDefinitionName(wanted)}: nothing to roll back.`);
+  }
+  if (!rolledBackTo && live) rolledBackTo = live;
+  const after = started === undefined ? rolledBackTo : (await liveTaskDefinition(ecs, ref, await describeService(ecs, ref, signal), signal)) ?? rolledBackTo;
+
+  let image: string | undefined;
+  try {
+    const td = (await describeTaskDefinition(ecs, after, signal)).taskDefinition;
+    const container = service.loadBalancers?.[0]?.containerName;
+    image = primaryContainer(registrationInput(td), container)?.image;
+  } catch (err) {
+    log(`Could not read the image of ${taskDefinitionName(after)}: ${errorMessage(err)}`);
+  }
+  ecs.destroy();
+  elbv2.destroy();
+  cloudwatch.destroy();
+
+  if (started === undefined) {
+    return { status: 'nothing-to-do', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs: 0, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
+  }
+  const recoveryMs = (restoredAt ?? clock.now()) - started;
+  log(`Back on ${taskDefinitionName(after)} ${formatDuration(recoveryMs)} after the first change.`);
+  return { status: 'rolled-back', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
+}
+
