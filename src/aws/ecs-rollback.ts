@@ -28,7 +28,7 @@ import { describeRef, describeService, describeTaskDefinition, describeTaskSets,
 import { chooseEngine } from './ecs-engine.js';
 import { EcsNativeTarget, NATIVE_ENGINE } from './ecs-native-target.js';
 import { EcsRollingTarget, ROLLING_ENGINE } from './ecs-rolling-target.js';
-import { FORWARD, inFlightDeployments, serviceDeploymentId } from './ecs-service-deployments.js';
+import { FORWARD, inFlightDeployments, ROLLING_BACK, serviceDeploymentId } from './ecs-service-deployments.js';
 import { EcsTaskSetTarget } from './ecs-task-set-target.js';
 import { recoveryTarget } from './ecs-targets.js';
 import { elbv2Client } from './elbv2.js';
@@ -110,7 +110,8 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const record = await serviceRecordStore(ecs, service.serviceArn as string).load(signal);
   const to = request.to ? (await describeTaskDefinition(ecs, request.to, signal)).taskDefinition.taskDefinitionArn : undefined;
   const from = await liveTaskDefinition(ecs, ref, service, signal);
-  const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && FORWARD.includes(d.status)) : [];
+  // A deployment ECS already takes back is waited for; one going forward is stopped with rollback.
+  const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status))) : [];
   const common = { ecs, elbv2, cloudwatch, ...ref, waitTimeoutMs: request.waitTimeoutMs, log };
 
   let started: number | undefined;
@@ -148,7 +149,11 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     const target = new EcsNativeTarget(common);
     const synthetic: RolloutRecord = { id: `rollback-${id}`, engine: NATIVE_ENGINE, phase: 'rolling-back', stable: '', canary: `@${id}`, weight: 0, step: 0, at: Math.floor(clock.now() / 1000) };
     await target.rollback(synthetic, signal, restored);
-    act(`Stopped ECS service deployment ${id} (${d?.status}) with rollback: ECS returned all traffic to the revision before it.`);
+    act(
+      d?.status && ROLLING_BACK.includes(d.status)
+        ? `ECS was already rolling service deployment ${id} back (${d.status}); waited until it had returned all traffic to the revision before it.`
+        : `Stopped ECS service deployment ${id} (${d?.status}) with rollback: ECS returned all traffic to the revision before it.`,
+    );
   }
 
   // What runs now, and whether it is what we return to.

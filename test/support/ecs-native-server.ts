@@ -34,8 +34,8 @@
  * enum values and ranges. A request that does not fit is refused with
  * InvalidParameterException and recorded in `problems`, which tests assert to be empty.
  *
- * Time: a stage with no work of its own takes `stageMs`; the service's minutes (bake times,
- * hook timeouts) last `minuteMs` each.
+ * Time: a stage with no work of its own takes `stageMs`; a minute of the service's bake times
+ * lasts `minuteMs`, a minute of a hook timeout `hookMinuteMs` (real minutes by default).
  */
 import { randomBytes } from 'node:crypto';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
@@ -46,8 +46,10 @@ import { startAwsProxy, type AwsProxy, type JsonAnswer } from './aws-proxy.js';
 export interface EcsNativeServerOptions {
   /** How long a stage with no work of its own takes (ms). Default 150. */
   stageMs?: number;
-  /** How long one of the service's minutes lasts here (ms). Default 1000. */
+  /** How long one minute of the service's bake times lasts here (ms). Default 1000. */
   minuteMs?: number;
+  /** How long one minute of a hook's timeout lasts here (ms). Default 60000, as ecs-deploy checks the timeouts against real minutes. */
+  hookMinuteMs?: number;
   /** How often deployments move (ms). Default 40. */
   tickMs?: number;
 }
@@ -204,6 +206,7 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
   const model = apiModel('ecs');
   const stageMs = options.stageMs ?? 150;
   const minuteMs = options.minuteMs ?? 1000;
+  const hookMinuteMs = options.hookMinuteMs ?? 60_000;
   const problems: string[] = [];
   const services = new Map<string, NativeService>();
   const clients = new Map<string, { ecs: ECSClient; elbv2: ElasticLoadBalancingV2Client }>();
@@ -357,10 +360,10 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
           targetArn: hook.hookTargetArn,
           // A Lambda hook here answers SUCCEEDED at once; a PAUSE hook waits.
           status: type === 'PAUSE' ? 'AWAITING_ACTION' : 'SUCCEEDED',
-          expiresAt: seconds(now + minutes * minuteMs),
+          expiresAt: seconds(now + minutes * hookMinuteMs),
           timeoutAction: hook.timeoutConfiguration?.action ?? 'ROLLBACK',
         }) as HookRun['detail'],
-        expiresAtMs: now + minutes * minuteMs,
+        expiresAtMs: now + minutes * hookMinuteMs,
       };
       d.hooks.push(run);
       if (type === 'PAUSE') d.waiting.push(run);
