@@ -1,10 +1,8 @@
 /**
- * Issue 6's bundle target (≤ 1.5 MB, cold start ≤ 1.5× bare node) for what gke-deploy
- * will carry: the k8s client with the GKE parts of gcp/ alone, and a gke-deploy-shaped
- * bundle (run() and inputs in the entry chunk; core, analysis, gcp and k8s loaded after
- * the inputs are good). Built with the same ncc -m + terser as `npm run bundle`. Cold
- * starts are medians of interleaved runs beside bare `node -e 0`: to exit, to the input
- * error, and to the first answer of the stand-in Kubernetes API server.
+ * The k8s client with the GKE parts of gcp/ alone (what any Kubernetes action carries),
+ * built with the same ncc -m + terser as `npm run bundle`: its size, and its cold start
+ * (median of interleaved runs beside bare `node -e 0`) to exit and to the first answer of
+ * the stand-in Kubernetes API server. gke-deploy itself: gke-deploy.bench.ts.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -33,7 +31,6 @@ async function bundle(name: string, entry: string): Promise<{ dir: string; entry
 }
 
 const client = await bundle('k8s-client', 'scripts/bench/entries/k8s-client.ts');
-const skeleton = await bundle('gke-skeleton', 'scripts/bench/entries/gke-skeleton/index.ts');
 const server = await startKubeServer();
 const kubeconfig = server.kubeconfig();
 for (let i = 0; i < 3; i++) server.seed('deployments', 'default', { metadata: { name: `web-${i}` }, spec: { selector: { matchLabels: { app: `web-${i}` } }, template: { metadata: { labels: { app: `web-${i}` } }, spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:1' }] } } } });
@@ -43,8 +40,6 @@ const cases: Array<[string, string[], NodeJS.ProcessEnv]> = [
   ['node -e 0', ['-e', '0'], base],
   ['k8s-client: load and exit', [join(client.dir, 'index.js')], base],
   ['k8s-client: first API answer', [join(client.dir, 'index.js')], { ...base, BENCH_KUBECONFIG: kubeconfig }],
-  ['gke-shaped: input error', [join(skeleton.dir, 'index.js')], base],
-  ['gke-shaped: first API answer', [join(skeleton.dir, 'index.js')], { ...base, INPUT_KUBECONFIG: kubeconfig }],
 ];
 /** Wall time of one run; asynchronous, since the stand-in API server answers from this process. */
 function timeRun(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -62,7 +57,6 @@ const bare = median(samples[0] ?? []);
 
 printTable('Bundle sizes (ncc -m, chunks minified with terser)', ['bundle', 'entry chunk', 'all JS', 'target'], [
   ['k8s client + GKE parts of gcp/', kB(client.entry), kB(client.js), '≤ 1.5 MB'],
-  ['gke-deploy-shaped (core, analysis, gcp, k8s)', kB(skeleton.entry), kB(skeleton.js), '≤ 1.5 MB'],
 ]);
 printTable(`Cold start (median of ${RUNS} interleaved runs)`, ['run', 'time', 'vs bare node'], cases.map(([name], j) => {
   const t = median(samples[j] ?? []);

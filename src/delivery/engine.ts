@@ -213,7 +213,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     event('promote', `Every step passed: promoting ${record.canary}.`);
     await target.promote(record, signal);
     await target.saveRecord(undefined, signal);
-    event('promote', `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
+    event('promote', target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
     return result('succeeded', `Rolled out ${record.canary} in ${formatDuration(clock.now() - startedAt)} (${describePlan(plan)}).`, extra);
   } catch (err) {
     const detectedAt = clock.now();

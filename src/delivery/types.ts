@@ -115,6 +115,8 @@ export interface Target {
    * then removes the new side. Works from the record alone and is idempotent.
    */
   rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void>;
+  /** What the promotion left, for the log and timeline, when it is more than "the new side takes all traffic, the old one removed" (e.g. a blue kept for revert). */
+  describePromotion?(record: RolloutRecord): string;
   /** Why the new side is unhealthy (stopped tasks, events, pod waiting reasons), for the failure report. */
   diagnose?(signal?: AbortSignal): Promise<string[]>;
 }

@@ -177,7 +177,7 @@ describe('rollback (ECS)', () => {
       [{ cluster: WORKLOAD.cluster, service: WORKLOAD.web, to: 'latest' }, /Input 'to' is 'latest', which is neither previous nor a task definition/],
       [{ cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'http-route': 'web' }, /http-route is set, but it is not used when rolling back on ecs/],
       [{ deployment: 'open-webui', namespace: 'web', to: 'v2' }, /Input 'to' is 'v2', which is neither previous nor a Deployment revision number/],
-      [{ deployment: 'open-webui', namespace: 'web' }, /Rolling back GKE Deployment web\/open-webui is not available yet/],
+      [{ deployment: 'open-webui', namespace: 'web' }, /Rolling back GKE Deployment web\/open-webui needs its cluster: cluster and kubeconfig are empty/],
       [{ cluster: WORKLOAD.cluster, service: WORKLOAD.web, environment: 'production' }, /environment is set but github-token is empty/],
       [{ cluster: WORKLOAD.cluster, service: WORKLOAD.web, to: 'open-webui:9' }, /Task definition 'open-webui:9' was not found/],
     ];

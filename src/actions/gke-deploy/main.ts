@@ -1,0 +1,315 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { info, saveState, setFailed, setSecret, warning } from '@actions/core';
+import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
+import { createPrometheusProvider } from '../../analysis/prometheus.js';
+import { renderAnalysisMarkdown } from '../../analysis/report.js';
+import { parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
+import type { MetricProvider } from '../../analysis/types.js';
+import { recoverRollout, runRollout } from '../../delivery/engine.js';
+import { describePlan } from '../../delivery/plan.js';
+import { describeRecord } from '../../delivery/record.js';
+import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
+import type { RecoveryResult, RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
+import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
+import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
+import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
+import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
+import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
+import { outputs } from '../../github/outputs.js';
+import type { StepContext } from '../../github/run.js';
+import { writeSummary } from '../../github/summary.js';
+import { KubeBlueGreenTarget, type PreviewOutcome } from '../../k8s/blue-green-target.js';
+import { KubeCanaryTarget } from '../../k8s/canary-target.js';
+import { KubeClient } from '../../k8s/client.js';
+import { applyManifests, manifestFiles, readManifests, substituteImage, type Manifest, type Substitution } from '../../k8s/manifests.js';
+import { clone, DEPLOYMENTS, resource } from '../../k8s/resources.js';
+import { KubeRollingTarget } from '../../k8s/rolling-target.js';
+import { revisionOf, targetContainer } from '../../k8s/rollout.js';
+import { keptOf, recordOf } from '../../k8s/rollout-state.js';
+import { recoveryTarget } from '../../k8s/targets.js';
+import type { Deployment, PodTemplateSpec } from '../../k8s/types.js';
+import { formatDuration } from '../../util/duration.js';
+import { errorMessage, UserError } from '../../util/errors.js';
+import { ROLLOUT_STATE, type RolloutState } from './post.js';
+import type { Settings } from './settings.js';
+
+/** Labels the GKE targets give each side, for `{{placeholders}}` in analysis queries. */
+const LABELS = ['namespace', 'deployment', 'service', 'track'];
+
+interface Source {
+  template: PodTemplateSpec;
+  /** The Deployment as the manifests give it, when they do. */
+  manifest: Deployment | undefined;
+  /** Every manifest, and those applied before the rollout (all but the Deployment, for canary and blue-green). */
+  manifests: Manifest[];
+  substitutions: Substitution[];
+  /** "container app: ghcr.io/acme/web:1 → ghcr.io/acme/web:2" */
+  changes: string[];
+}
+
+/** The new pod template: the Deployment in the manifests, or the live one, with the image put in. */
+function newTemplate(s: Settings, live: Deployment | undefined, workspace: string): Source {
+  let manifests: Manifest[] = [];
+  let substitutions: Substitution[] = [];
+  if (s.manifests.length) {
+    manifests = readManifests(manifestFiles(s.manifests, workspace));
+    substitutions = substituteImage(manifests, s.image, { deployment: s.deployment, ...(s.containerName ? { containerName: s.containerName } : {}) });
+  }
+  const found = manifests.find((m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === s.deployment);
+  if (found?.object.metadata?.namespace && found.object.metadata.namespace !== s.namespace) {
+    throw new UserError(`${found.file} puts Deployment ${s.deployment} in namespace ${found.object.metadata.namespace}, but namespace is ${s.namespace}.`, 'Make them agree: set namespace, or drop metadata.namespace from the manifest.');
+  }
+  const manifest = found?.object as Deployment | undefined;
+  const base = manifest?.spec?.template ?? live?.spec?.template;
+  if (!base) {
+    throw new UserError(`Deployment ${s.namespace}/${s.deployment} does not exist and the manifests do not create it.`, 'Check deployment and namespace, or pass manifests that hold the Deployment.');
+  }
+  const template = clone(base);
+  const where = manifest ? `Deployment ${s.deployment} in ${found?.file}` : `Deployment ${s.namespace}/${s.deployment}`;
+  const container = targetContainer(template, s.containerName, where);
+  container.image = s.image;
+  const before = live ? targetContainer(live.spec?.template ?? {}, container.name, `Deployment ${s.namespace}/${s.deployment}`).image : undefined;
+  const changes = [
+    ...(before !== s.image ? [`container ${container.name}: ${before ?? '(new)'} → ${s.image}`] : []),
+    ...substitutions.filter((x) => !(x.object === `Deployment/${s.deployment}` && x.container === container.name)).map((x) => `${x.object} container ${x.container}: ${x.from} → ${x.to}`),
+  ];
+  return { template, manifest, manifests, substitutions, changes };
+}
+
+/** Metric providers: Prometheus (given URL, or Managed Prometheus), Cloud Monitoring where Google credentials exist. */
+function metricProviders(s: Settings, google: ReturnType<typeof lazyGoogleTokens>): Record<string, MetricProvider> {
+  const providers: Record<string, MetricProvider> = {};
+  const googleCredentials = s.cluster.kind === 'gke' || CREDENTIALS_VARIABLES.some((v) => process.env[v]);
+  if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
+  if (s.projectId && googleCredentials) {
+    const token = () => google.token();
+    providers.prometheus ??= managedPrometheusProvider({ project: s.projectId, token });
+    providers['cloud-monitoring'] = createCloudMonitoringProvider({ project: s.projectId, token });
+  }
+  return providers;
+}
+
+function analysisSpec(s: Settings, providers: Record<string, MetricProvider>): AnalysisSpec | undefined {
+  const text = s.analysis.trim();
+  if (text === 'none') return undefined;
+  const defaultProvider = providers.prometheus ? 'prometheus' : undefined;
+  if ((text === '' || text === 'default') && !defaultProvider) {
+    info('No analysis: no Prometheus is known (give prometheus-url, or project-id with gcp-auth for Managed Prometheus), and no analysis spec was given.');
+    return undefined;
+  }
+  return parseAnalysisSpec(text, { ...(defaultProvider ? { defaultProvider } : {}), providers: Object.keys(providers), labels: LABELS });
+}
+
+function reportPath(deploymentId: string): string {
+  const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'platform-actions');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `gke-deploy-${deploymentId}.json`);
+}
+
+export async function main(s: Settings, ctx: StepContext): Promise<void> {
+  const { signal } = ctx;
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const google = lazyGoogleTokens(setSecret);
+  const connection = await connectCluster(s.cluster, { google, onToken: setSecret, signal, cwd: workspace });
+  const kube = new KubeClient(connection, { onWarning: (w) => warning(`Kubernetes API: ${w}`) });
+  try {
+    await deploy(s, ctx, kube, google);
+  } finally {
+    kube.close();
+  }
+}
+
+async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: ReturnType<typeof lazyGoogleTokens>): Promise<void> {
+  const { signal } = ctx;
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  const deployments = resource(kube, DEPLOYMENTS, s.namespace);
+  const where = `${s.namespace}/${s.deployment}`;
+  info(`Cluster: ${kube.connection.description}.`);
+
+  // Everything is read and checked before the first change.
+  const live = await deployments.find(s.deployment, signal);
+  const source = newTemplate(s, live, workspace);
+  const firstDeploy = !live;
+  const strategy = firstDeploy && s.strategy !== 'rolling' ? 'rolling' : s.strategy;
+  if (strategy !== s.strategy) warning(`Deployment ${where} does not exist yet: the manifests create it with a plain rollout, since a ${s.strategy} needs a running version to compare with.`);
+  // The server checks the new template and the manifests (dry run): a mistake fails here, not half way.
+  if (live) await deployments.update(s.deployment, (d) => ({ ...d, spec: { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(source.template) } }), { dryRun: true, signal });
+  if (source.manifests.length) await applyManifests(kube, source.manifests, { namespace: s.namespace, dryRun: true, signal });
+
+  const common = { kube, namespace: s.namespace, deployment: s.deployment, waitTimeoutMs: s.waitTimeoutMs, log: info };
+  const providers = metricProviders(s, google);
+  const spec = analysisSpec(s, providers);
+  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers }) : undefined;
+
+  let target: Target;
+  if (strategy === 'rolling') {
+    target = new KubeRollingTarget({ ...common, ...(source.manifests.length ? { manifests: source.manifests } : { template: source.template }), ...(s.service ? { service: s.service } : {}) });
+  } else {
+    const side = {
+      ...common,
+      template: source.template,
+      ...(source.manifest ? { stableManifest: source.manifest } : {}),
+      ...(s.httpRoute ? { route: s.httpRoute } : {}),
+      ...(s.service ? { service: s.service } : {}),
+    };
+    target =
+      strategy === 'canary'
+        ? new KubeCanaryTarget(side)
+        : new KubeBlueGreenTarget({ ...side, keepPreviousMs: s.keepPreviousMs, ...(analysis ? { preview: { analysis, durationMs: s.stepDurationMs } } : {}) });
+  }
+  await target.preflight(signal);
+
+  let plan: RolloutPlan = strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
+  if (!analysis && strategy !== 'canary') {
+    // Nothing would judge the bake: the rollout is done when the Deployment is (blue-green keeps blue for a revert anyway).
+    plan = { ...plan, steps: plan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
+  }
+  const previousRevision = live ? String(revisionOf(live)) : '';
+  const traffic =
+    strategy === 'rolling'
+      ? `the Deployment's rolling update`
+      : s.httpRoute
+        ? `HTTPRoute ${code(s.httpRoute)}: ${code(s.service ?? s.deployment)} and ${code(`${s.service ?? s.deployment}-${strategy === 'canary' ? 'canary' : 'preview'}`)}`
+        : strategy === 'canary'
+          ? `replica ratio behind Service ${code(s.service ?? s.deployment)} (approximate)`
+          : `the selector of Service ${code(s.service ?? s.deployment)}`;
+  info(`Engine ${target.engine}: ${target.description}.`);
+  info(`Plan: ${describePlan(plan)}.`);
+  info(`Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`);
+  info(source.changes.length ? `Changes:\n${source.changes.map((l) => `  ${l}`).join('\n')}` : `Deployment ${where} runs ${s.image} already; its template does not change.`);
+  outputs.set('engine', target.engine);
+  outputs.set('previous-revision', previousRevision);
+  outputs.set('image', s.image);
+  const changesBlock = details(`Changes (${source.changes.length})`, source.changes.length ? codeBlock(source.changes.join('\n')) : 'No changes to the pod template.');
+
+  if (s.dryRun) {
+    info('Dry run: nothing was changed (the server checked the new template and the manifests).');
+    await writeSummary(
+      heading(`Dry run: ${where} (GKE)`) +
+        facts([
+          ['Engine', `${code(target.engine)}: ${target.description}`],
+          ['Steps', describePlan(plan)],
+          ['Traffic', traffic],
+          ['Analysis', spec ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}` : 'none'],
+          ['Image', code(s.image)],
+          ['Revision now', previousRevision || '(the manifests create the Deployment)'],
+        ]) +
+        '\n' +
+        changesBlock,
+    );
+    return;
+  }
+
+  const run = runContext();
+  const deploymentId = newDeploymentId(run);
+  const runId = runAttemptId(run);
+  const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
+  saveState(ROLLOUT_STATE, JSON.stringify(state));
+
+  let tracked: { id: number; finish(state: 'success' | 'failure' | 'error', description: string): Promise<void> } | undefined;
+  if (s.environment && s.githubToken) {
+    const { currentRepo, githubClient } = await import('../../github/client.js');
+    const { trackDeployment } = await import('../../github/deployments.js');
+    tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
+      environment: s.environment,
+      image: s.image,
+      description: `Deploy ${s.image} to ${where} (${s.environment})`,
+      payload: { service: s.deployment, platform: 'gke', engine: target.engine },
+    });
+    outputs.set('github-deployment-id', tracked.id);
+    info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
+  }
+
+  let result: RolloutResult;
+  try {
+    // An unfinished rollout (a killed job with no post step) is finished first, by the engine that wrote it.
+    let recovered: RecoveryResult | undefined;
+    const found = recordOf(await deployments.find(s.deployment, signal));
+    if (found) {
+      info(`Found an unfinished ${describeRecord(found)}. Finishing it before this rollout.`);
+      recovered = await recoverRollout(recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }), found, { signal, log: info });
+      info(`The earlier rollout ${found.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
+    }
+    // A blue kept by an earlier blue-green rollout: this deploy supersedes it.
+    const kept = keptOf(await deployments.find(s.deployment, signal));
+    let retired: string | undefined;
+    if (kept) {
+      const until = new Date(kept.until * 1000).toISOString();
+      info(`Rollout ${kept.id} kept blue (ReplicaSet ${kept.blue}) for instant revert until ${until}; this deploy supersedes it: retiring blue first.`);
+      const started = Date.now();
+      await new KubeBlueGreenTarget({ ...common, keepPreviousMs: 0 }).retire(kept, signal);
+      retired = `blue of rollout ${kept.id} (kept until ${until}) retired in ${formatDuration(Date.now() - started)}: ${s.deployment} took ${kept.green}'s template`;
+      info(`Retired: ${retired}.`);
+    }
+    if (strategy !== 'rolling' && source.manifests.length) {
+      const others = source.manifests.filter((m) => m.object !== (source.manifest as unknown));
+      if (others.length) {
+        const applied = await applyManifests(kube, others, { namespace: s.namespace, signal });
+        info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
+      }
+    }
+    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info });
+    if (recovered) result = { ...result, recovered };
+    if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
+  } catch (err) {
+    await tracked?.finish('error', `gke-deploy stopped: ${errorMessage(err)}`).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    throw err;
+  }
+
+  const after = await deployments.find(s.deployment).catch(() => undefined);
+  const preview: PreviewOutcome | undefined = target instanceof KubeBlueGreenTarget ? target.previewOutcome : undefined;
+  const keptNow = target instanceof KubeBlueGreenTarget && result.status === 'succeeded' ? target.kept : undefined;
+  const revision = keptNow || !after ? '' : String(revisionOf(after));
+  const path = reportPath(deploymentId);
+  writeFileSync(
+    path,
+    JSON.stringify(
+      {
+        ...rolloutReport(result, spec),
+        deployment: { namespace: s.namespace, name: s.deployment, cluster: kube.connection.description },
+        image: s.image,
+        revision,
+        previousRevision,
+        changes: source.changes,
+        ...(preview ? { preview: { verdict: preview.verdict, reason: preview.reason } } : {}),
+        ...(keptNow ? { keptBlue: { replicaSet: keptNow.blue, green: keptNow.green, until: new Date(keptNow.until * 1000).toISOString() } } : {}),
+      },
+      null,
+      2,
+    ),
+  );
+  outputs.set('status', result.status);
+  outputs.set('revision', revision);
+  outputs.set('deployment-id', deploymentId);
+  outputs.set('duration-seconds', Math.round((result.finishedAt - result.startedAt) / 1000));
+  outputs.set('analysis-report', path);
+
+  const extra: string[] = [];
+  if (preview?.bake && preview.verdict !== 'skipped') extra.push(renderAnalysisMarkdown(preview.bake, { title: 'Preview, before the switch' }));
+  await writeSummary(
+    renderRolloutMarkdown(result, {
+      title: `${where} (GKE)`,
+      ...(spec ? { spec } : {}),
+      facts: [
+        ['Image', code(s.image)],
+        ['Revision', revision ? `${revision} (was ${previousRevision || 'none'})` : keptNow ? `${s.deployment} stays on ${previousRevision} until blue is retired; the new version runs in ${code(keptNow.green)}` : previousRevision],
+        ['Traffic', traffic],
+        ...(preview ? ([['Preview', preview.reason]] as Array<[string, string]>) : []),
+        ...(keptNow ? ([['Blue kept', `ReplicaSet ${code(keptNow.blue)} until ${new Date(keptNow.until * 1000).toISOString()}, for an instant revert with the rollback action`]] as Array<[string, string]>) : []),
+        ...(tracked ? ([['GitHub Deployment', `${tracked.id} (${s.environment})`]] as Array<[string, string]>) : []),
+      ],
+    }) +
+      '\n' +
+      extra.join('\n') +
+      changesBlock,
+  );
+
+  if (tracked) {
+    const state = result.status === 'succeeded' ? 'success' : result.status === 'rolled-back' ? 'failure' : 'error';
+    await tracked.finish(state, result.reason).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+  }
+  if (result.status !== 'succeeded') setFailed(result.reason);
+  else info(result.reason);
+}

@@ -1,0 +1,102 @@
+/**
+ * What every Kubernetes rollout target shares: the Deployment it rolls out, the rollout
+ * record in an annotation on it, waiting for a Deployment's rollout with progress in the
+ * log, and the diagnosis of a Deployment whose pods do not become available.
+ */
+import type { RolloutRecord } from '../delivery/types.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import { poll } from '../util/poll.js';
+import type { KubeClient } from './client.js';
+import { DEPLOYMENTS, resource, type ResourceApi } from './resources.js';
+import { diagnoseRollout, waitForRollout } from './rollout.js';
+import { annotateDeployment, recordOf, recordValue, ROLLOUT_ANNOTATION } from './rollout-state.js';
+import type { Deployment } from './types.js';
+
+export interface KubeTargetOptions {
+  kube: KubeClient;
+  namespace: string;
+  /** The stable Deployment: the one users name, which keeps the record. */
+  deployment: string;
+  /** Longest wait for a Deployment's rollout (new pods available). */
+  waitTimeoutMs: number;
+  /** Longest wait for a traffic change to be confirmed (route accepted, selector read back). Default 2 minutes. */
+  confirmTimeoutMs?: number;
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+export abstract class KubeTarget {
+  protected readonly clock: Clock;
+  protected readonly log: (line: string) => void;
+
+  constructor(protected readonly options: KubeTargetOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.log = options.log ?? (() => undefined);
+  }
+
+  protected get kube(): KubeClient {
+    return this.options.kube;
+  }
+
+  protected get namespace(): string {
+    return this.options.namespace;
+  }
+
+  protected get name(): string {
+    return this.options.deployment;
+  }
+
+  protected get deployments(): ResourceApi<Deployment> {
+    return resource(this.kube, DEPLOYMENTS, this.namespace);
+  }
+
+  /** "Deployment shop/web" */
+  protected ref(name = this.name): string {
+    return `Deployment ${this.namespace}/${name}`;
+  }
+
+  async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
+    return recordOf(await this.deployments.find(this.name, signal));
+  }
+
+  async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
+    await annotateDeployment(this.kube, this.namespace, this.name, { [ROLLOUT_ANNOTATION]: recordValue(record) }, signal);
+  }
+
+  /** Waits for a Deployment's rollout (ProgressDeadlineExceeded and the timeout fail with the pods' reasons). */
+  protected async waitRollout(name: string, signal?: AbortSignal): Promise<Deployment> {
+    return waitForRollout(this.kube, this.namespace, name, {
+      timeoutMs: this.options.waitTimeoutMs,
+      clock: this.clock,
+      initialDelayMs: 500,
+      maxDelayMs: 10_000,
+      ...(signal ? { signal } : {}),
+      onProgress: (message) => this.log(`  ${this.ref(name)}: ${message}`),
+    });
+  }
+
+  /**
+   * Waits until a Deployment runs exactly its replicas, all available: after a scale-down too,
+   * which `kubectl rollout status` (and waitRollout) counts as done while the extra pods still run.
+   */
+  protected async waitReplicas(name: string, signal?: AbortSignal): Promise<Deployment> {
+    await this.waitRollout(name, signal);
+    return poll(
+      async () => {
+        const d = await this.deployments.get(name, signal);
+        const want = d.spec?.replicas ?? 1;
+        const st = d.status ?? {};
+        const done = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
+        return done ? { done: true, value: d } : { done: false, status: `${st.replicas ?? 0} pods, ${st.availableReplicas ?? 0} available, ${want} wanted` };
+      },
+      { what: `${this.ref(name)} to run exactly its replicas`, timeoutMs: this.options.waitTimeoutMs, initialDelayMs: 250, maxDelayMs: 5000, clock: this.clock, ...(signal ? { signal } : {}) },
+    );
+  }
+
+  /** Why a Deployment's new pods are not available. */
+  protected async diagnoseDeployment(name: string, signal?: AbortSignal): Promise<string[]> {
+    const d = await resource(this.kube, DEPLOYMENTS, this.namespace).find(name, signal);
+    if (!d) return [`${this.ref(name)} no longer exists`];
+    return (await diagnoseRollout(this.kube, this.namespace, d, signal)).reasons;
+  }
+}

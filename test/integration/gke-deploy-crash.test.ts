@@ -1,0 +1,123 @@
+/**
+ * gke-deploy when the job dies mid-canary: cancelled (SIGTERM) while the Gateway is too
+ * slow for the rollback to finish in the runner's grace period, so the post step restores
+ * stable; killed outright (SIGKILL) with the post step; and killed with no post step at
+ * all, so the next run finds the record on the Deployment and finishes it first.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { annotationsOf, IMAGES, imageOf, NS, objectNames, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
+import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
+import { Job } from '../support/runner.js';
+
+let kube: KubeServer;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  kube = await startKubeServer();
+});
+afterAll(() => kube.close());
+beforeEach(async () => {
+  kube.reset();
+  kubeconfig = kube.kubeconfig();
+  await seedWeb(kube, { route: true });
+});
+afterEach(() => expect(kube.problems).toEqual([]));
+
+const job = (runId = '4242') => new Job({ GITHUB_RUN_ID: runId });
+const inputs = (extra: Record<string, string> = {}) => ({
+  kubeconfig,
+  namespace: NS,
+  deployment: 'web',
+  image: IMAGES.v2,
+  strategy: 'canary',
+  'http-route': 'web',
+  // 10% passes in a second; 50% bakes for 5 minutes, until the test kills the job.
+  steps: '10:1s,50:5m,100',
+  analysis: 'none',
+  ...extra,
+});
+
+async function startAndReach50(j: Job) {
+  const running = j.start('gke-deploy', { inputs: inputs() });
+  await running.waitForLog(/^Step 2\/3: 50% on the new version/, 45_000);
+  return running;
+}
+
+function expectStable(): void {
+  expect(routeWeights(kube)).toEqual({ web: 1 });
+  expect(objectNames(kube)).toEqual({ deployments: ['web'], services: ['status', 'web'] });
+  expect((kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({ app: 'web' });
+  expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
+  expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/traffic');
+  expect(imageOf(kube)).toBe(IMAGES.v1);
+}
+
+describe('gke-deploy: crash safety', () => {
+  it('rolls back within the grace period when the job is cancelled (SIGTERM) at 50%; the post step finds nothing left', async () => {
+    const j = job();
+    const running = await startAndReach50(j);
+    running.kill('SIGTERM');
+    const main = await running.done;
+
+    expect(main.log).toContain('The job was cancelled at step 2 (50%).');
+    expect(main.log).toMatch(/All traffic is back on web-\w+/);
+    expect(main.outputs.status).toBe('rolled-back');
+    expectStable();
+    const post = await j.post(main);
+    expect(post.exitCode).toBe(0);
+    expect(post.log).not.toContain('Found');
+  }, 90_000);
+
+  it('leaves the rollback to the post step when a cancel (SIGTERM) comes while the Gateway is too slow to finish it in the grace period', async () => {
+    const j = job();
+    const running = await startAndReach50(j);
+    kube.controllers.gateway.delayMs = 8000;
+    running.kill('SIGTERM');
+    const main = await running.done;
+
+    expect(main.log).toContain('The job was cancelled at step 2 (50%).');
+    expect(main.outputs.status).toBe('failed');
+    expect(main.log).toMatch(/The rollback did not finish: .*The rollout record stays on the resource/);
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1$/);
+
+    kube.controllers.gateway.delayMs = 0;
+    const post = await j.post(main);
+    expect(post.exitCode).toBe(0);
+    expect(post.log).toContain('Found an unfinished rollout');
+    expect(post.summary).toContain('cleaned up by the post step');
+    expectStable();
+  }, 90_000);
+
+  it('lets the post step return all traffic to stable after the main step was killed (SIGKILL) at 50%', async () => {
+    const j = job();
+    const running = await startAndReach50(j);
+    running.kill('SIGKILL');
+    const main = await running.done;
+    expect(main.signal).toBe('SIGKILL');
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1$/);
+    expect(routeWeights(kube)).toEqual({ web: 50, 'web-canary': 50 });
+
+    const post = await j.post(main);
+    expect(post.exitCode).toBe(0);
+    expect(post.log).toContain('Found an unfinished rollout');
+    // One write back to stable (the canary's ref removed with it).
+    expect(routeWrites(kube).slice(-1)).toEqual([{ web: 1 }]);
+    expectStable();
+  }, 90_000);
+
+  it('finishes a killed rollout first on the next run (no post step ran), then rolls out its own', async () => {
+    const first = await startAndReach50(job('4242'));
+    first.kill('SIGKILL');
+    await first.done;
+
+    const next = await job('4243').run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s' }) });
+    expect(next.failure).toBeUndefined();
+    expect(next.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(gke-canary\), shifting at step 2 with up to 50% on the new version/);
+    expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
+    expect(next.summary).toContain('Cleaned up first');
+    expect(next.outputs.status).toBe('succeeded');
+    expect(imageOf(kube)).toBe(IMAGES.v2);
+    expect(routeWeights(kube)).toEqual({ web: 1 });
+    expect(objectNames(kube).deployments).toEqual(['web']);
+  }, 90_000);
+});
