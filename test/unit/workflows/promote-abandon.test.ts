@@ -30,7 +30,7 @@ describe('promote.yml abandon job', () => {
   it('closes a deployment nothing took over as an error', () => {
     const r = abandon('queued');
     expect(r.status).toBe(0);
-    expect(r.calls[1]).toBe('api -X POST repos/acme/webapp/deployments/42/statuses -f state=error -f description=Not deployed: the deploy job did not run (rejected or cancelled).');
+    expect(r.calls[1]).toBe('api -X POST repos/acme/webapp/deployments/42/statuses -f state=error -f description=Not deployed: no deploy job took it over (rejected, cancelled or stopped before the rollout).');
     expect(r.log).toContain('Deployment 42 closed as error (it was queued).');
   });
 
