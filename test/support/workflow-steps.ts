@@ -42,8 +42,9 @@ export interface WorkflowDoc {
   jobs: Record<string, WorkflowJob>;
 }
 
+/** A reusable workflow by file name (deploy-ecs.yml), or any workflow by path from the repository root. */
 export function loadWorkflow(file: string): WorkflowDoc {
-  return parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as WorkflowDoc;
+  return parse(readFileSync(join(ROOT, file.includes('/') ? file : join('.github/workflows', file)), 'utf8')) as WorkflowDoc;
 }
 
 /** The inputs context of a call: the given values over the declared defaults (booleans and numbers typed). */

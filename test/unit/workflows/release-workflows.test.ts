@@ -212,3 +212,40 @@ describe('promote.yml', () => {
     expect(run.done.abandon?.result).toBe('skipped');
   });
 });
+
+describe('the release starter workflow', () => {
+  const template = loadWorkflow('workflows-templates/release.yml');
+  const vars = {
+    IMAGE_PUSH_ROLE: 'arn:aws:iam::111111111111:role/github-image-push',
+    DEV_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-dev',
+    STAGING_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-staging',
+    PRODUCTION_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-production',
+  };
+  const given = (event: string) => {
+    const w = template.jobs.release?.with ?? {};
+    const rendered = renderAll(w, { github: { event_name: event }, vars });
+    return Object.fromEntries(Object.entries(rendered).map(([k, v]) => [k, k === 'deploy' ? v === 'true' : v]));
+  };
+
+  it('passes the release check and the deploy plan on a push: the gateway and the MCP proxy first, Open WebUI with the built digest', () => {
+    const run = simulate(release, given('push'), (job) => (job === 'build' ? built() : deployed()));
+    expect(run.done.check?.result).toBe('success');
+    expect(Object.keys(run.calls)).toEqual(['build', 'dev-ecs', 'staging-ecs', 'production-ecs']);
+    expect(run.calls['production-ecs']).toMatchObject({ environment: 'production', cluster: 'webui', 'role-to-assume': vars.PRODUCTION_DEPLOY_ROLE });
+    const deployEcs = loadWorkflow('deploy-ecs.yml');
+    const w = run.calls['dev-ecs'] as Record<string, string>;
+    const inputs = callInputs(deployEcs, { ...Object.fromEntries(Object.entries(w).filter(([k]) => !['role-duration-seconds', 'timeout-minutes'].includes(k))), 'role-duration-seconds': Number(w['role-duration-seconds']), 'timeout-minutes': Number(w['timeout-minutes']) });
+    const plan = runScriptStep(stepOf(deployEcs.jobs.plan!, 'plan'), { inputs });
+    expect(plan.status).toBe(0);
+    expect((JSON.parse(plan.outputs.services as string) as Array<Record<string, string>>).map((e) => [e.service, e.image])).toEqual([
+      ['bedrock-access-gateway', 'public.ecr.aws/aws-samples/bedrock-access-gateway:latest'],
+      ['mcpo', 'ghcr.io/open-webui/mcpo:main'],
+      ['open-webui', DIGEST],
+    ]);
+  });
+
+  it('only builds and scans on a pull request', () => {
+    const run = simulate(release, given('pull_request'), (job) => (job === 'build' ? built() : deployed()));
+    expect(Object.keys(run.calls)).toEqual(['build']);
+  });
+});
