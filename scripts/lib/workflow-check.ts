@@ -15,7 +15,9 @@
  *   reusable workflow that would be the caller's repository);
  * - no `${{ }}` interpolated into `run:` (pass values through `env:`);
  * - least privilege: `permissions:` on every job of a reusable workflow, `id-token:
- *   write` exactly on the jobs that authenticate (aws-auth, gcp-auth), never workflow-wide.
+ *   write` exactly on the jobs that authenticate (aws-auth, gcp-auth), never workflow-wide;
+ * - a job that changes live traffic (ecs-deploy, gke-deploy, rollback) is bound to an
+ *   `environment:` and has a `concurrency:` group with `cancel-in-progress: false`.
  */
 
 export interface ActionSpec {
@@ -48,6 +50,8 @@ type Obj = Record<string, unknown>;
 type Level = 'none' | 'read' | 'write';
 
 const AUTH_ACTIONS = new Set(['aws-auth', 'gcp-auth']);
+/** Actions that change live traffic: their jobs need an environment and a concurrency group that never cancels. */
+const DEPLOY_ACTIONS = new Set(['ecs-deploy', 'gke-deploy', 'rollback']);
 const SHA = /^[0-9a-f]{40}$/;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const levelRank: Record<Level, number> = { none: 0, read: 1, write: 2 };
@@ -291,6 +295,7 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     const steps = Array.isArray(job.steps) ? (job.steps as Obj[]) : [];
     const stepIds = new Map<string, { index: number; outputs: Set<string> | null | undefined }>();
     let authenticates = false;
+    const deploys = new Set<string>();
     steps.forEach((step, index) => {
       if (typeof step.id === 'string') {
         // undefined: not ours (names unknowable); null: ours, but its action.yml is missing.
@@ -325,6 +330,7 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
           if (!action) say(where, `uses ${step.uses}, but actions/${u.id}/action.yml does not exist here.`);
           else checkWith(where, u.id as string, isObj(step.with) ? step.with : {}, action.inputs ?? {});
           if (AUTH_ACTIONS.has(u.id as string)) authenticates = true;
+          if (DEPLOY_ACTIONS.has(u.id as string)) deploys.add(u.id as string);
         }
       }
       if (typeof step.run === 'string' && step.run.includes('${{')) {
@@ -336,6 +342,16 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     const idToken = (perms ?? topPermissions)?.get('id-token');
     if (authenticates && idToken !== 'write') say(at, 'authenticates (aws-auth / gcp-auth) without permissions: id-token: write.');
     if (!authenticates && perms?.get('id-token') === 'write') say(at, 'has id-token: write but no aws-auth / gcp-auth step; drop it.');
+    if (deploys.size > 0) {
+      const what = [...deploys].join(', ');
+      const concurrency = job.concurrency;
+      if (!isObj(concurrency)) {
+        say(at, `runs ${what} without a concurrency group with cancel-in-progress: false; give it one per environment so that two deploys to one environment never race, and a rollout is never cancelled half-way by the next run.`);
+      } else if (concurrency['cancel-in-progress'] !== false) {
+        say(at, `runs ${what} with cancel-in-progress: ${String(concurrency['cancel-in-progress'] ?? 'unset')}; set it to false, so that the next run waits instead of cancelling a rollout half-way.`);
+      }
+      if (job.environment === undefined) say(at, `runs ${what} without environment:; bind the job to the GitHub Environment it deploys to, so that its reviewers and wait timer gate it and its OIDC subject names it.`);
+    }
   }
   return problems;
 }

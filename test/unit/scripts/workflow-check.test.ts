@@ -71,6 +71,64 @@ jobs:
       "w.yml: jobs.a.steps[0] (org/platform-actions/actions/aws-auth@v1): does not pass 'aws-region', which aws-auth requires.",
       'w.yml: jobs.a.steps[1] (deploy): uses org/platform-actions/actions/ecs-deploy@v1, but actions/ecs-deploy/action.yml does not exist here.',
       "w.yml: jobs.a.steps[2].env.S: reads steps.deploy.outputs.status, but step deploy's action.yml is missing, so nothing declares it.",
+      'w.yml: jobs.a: runs ecs-deploy without a concurrency group with cancel-in-progress: false; give it one per environment so that two deploys to one environment never race, and a rollout is never cancelled half-way by the next run.',
+      'w.yml: jobs.a: runs ecs-deploy without environment:; bind the job to the GitHub Environment it deploys to, so that its reviewers and wait timer gate it and its OIDC subject names it.',
+    ]);
+  });
+
+  it('binds every job that changes live traffic to an environment, in a concurrency group that never cancels a rollout', () => {
+    const deployCtx: CheckContext = {
+      ...ctx,
+      actions: new Map<string, ActionSpec>([
+        ...ctx.actions,
+        ['ecs-deploy', { inputs: { cluster: { required: true }, service: { required: true } }, outputs: { status: {} } }],
+        ['rollback', { inputs: {}, outputs: { status: {} } }],
+      ]),
+    };
+    const stats: CheckStats = { actionUses: 0, workflowCalls: 0, outputReads: 0, uncheckedOutputNames: 0 };
+    const problems = checkWorkflow(
+      'w.yml',
+      parse(`
+on: workflow_dispatch
+jobs:
+  good:
+    runs-on: ubuntu-24.04
+    environment: production
+    concurrency: { group: deploy-production, cancel-in-progress: false }
+    steps:
+      - uses: org/platform-actions/actions/ecs-deploy@v1
+        with: { cluster: web, service: ui }
+  cancels:
+    runs-on: ubuntu-24.04
+    environment: production
+    concurrency: { group: deploy-production, cancel-in-progress: true }
+    steps:
+      - uses: org/platform-actions/actions/ecs-deploy@v1
+        with: { cluster: web, service: ui }
+  implicit:
+    runs-on: ubuntu-24.04
+    environment: production
+    concurrency: { group: deploy-production }
+    steps:
+      - uses: org/platform-actions/actions/rollback@v1
+  ungated:
+    runs-on: ubuntu-24.04
+    concurrency: deploy-production
+    steps:
+      - uses: org/platform-actions/actions/rollback@v1
+  build:
+    runs-on: ubuntu-24.04
+    steps:
+      - uses: org/platform-actions/actions/terraform-plan@v1
+`) as Record<string, unknown>,
+      deployCtx,
+      stats,
+    );
+    expect(problems).toEqual([
+      'w.yml: jobs.cancels: runs ecs-deploy with cancel-in-progress: true; set it to false, so that the next run waits instead of cancelling a rollout half-way.',
+      'w.yml: jobs.implicit: runs rollback with cancel-in-progress: unset; set it to false, so that the next run waits instead of cancelling a rollout half-way.',
+      'w.yml: jobs.ungated: runs rollback without a concurrency group with cancel-in-progress: false; give it one per environment so that two deploys to one environment never race, and a rollout is never cancelled half-way by the next run.',
+      'w.yml: jobs.ungated: runs rollback without environment:; bind the job to the GitHub Environment it deploys to, so that its reviewers and wait timer gate it and its OIDC subject names it.',
     ]);
   });
 

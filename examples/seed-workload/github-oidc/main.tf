@@ -1,0 +1,166 @@
+# GitHub's OIDC identity provider, one image-push role, and one deploy role per
+# environment whose trust policy admits only the jobs bound to that environment
+# (and to its rollback gate). The roles carry what ecs-deploy and the rollback action
+# need for the seed workload: see docs/getting-started.md.
+
+locals {
+  issuer = "token.actions.githubusercontent.com"
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_iam_openid_connect_provider" "github" {
+  count          = var.create_oidc_provider ? 1 : 0
+  url            = "https://${local.issuer}"
+  client_id_list = ["sts.amazonaws.com"]
+}
+
+data "aws_iam_openid_connect_provider" "github" {
+  count = var.create_oidc_provider ? 0 : 1
+  url   = "https://${local.issuer}"
+}
+
+locals {
+  account      = data.aws_caller_identity.current.account_id
+  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
+}
+
+# --- Building and scanning the image: pushes of the default branch and pull requests.
+
+data "aws_iam_policy_document" "image_push_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:sub"
+      values   = ["repo:${var.repository}:ref:refs/heads/main", "repo:${var.repository}:pull_request"]
+    }
+  }
+}
+
+resource "aws_iam_role" "image_push" {
+  name               = "github-image-push"
+  assume_role_policy = data.aws_iam_policy_document.image_push_trust.json
+}
+
+data "aws_iam_policy_document" "image_push" {
+  statement {
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    actions = [
+      "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+      "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:DescribeImageScanFindings",
+    ]
+    resources = ["arn:aws:ecr:${var.region}:${local.account}:repository/${var.ecr_repository}"]
+  }
+}
+
+resource "aws_iam_role_policy" "image_push" {
+  name   = "image-push"
+  role   = aws_iam_role.image_push.id
+  policy = data.aws_iam_policy_document.image_push.json
+}
+
+# --- Deploying: one role per environment, trusted by that environment's jobs only.
+
+data "aws_iam_policy_document" "deploy_trust" {
+  for_each = var.environments
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:sub"
+      values = compact([
+        "repo:${var.repository}:environment:${each.key}",
+        var.rollback_gate_suffix == "" ? "" : "repo:${var.repository}:environment:${each.key}${var.rollback_gate_suffix}",
+      ])
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  for_each             = var.environments
+  name                 = "github-deploy-${each.key}"
+  assume_role_policy   = data.aws_iam_policy_document.deploy_trust[each.key].json
+  max_session_duration = 7200
+}
+
+data "aws_iam_policy_document" "deploy" {
+  for_each = var.environments
+  # Reading: services, task sets and definitions, the load balancer, metrics and alarms.
+  statement {
+    actions = [
+      "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:DescribeTaskSets", "ecs:DescribeTasks", "ecs:ListTasks",
+      "ecs:ListTagsForResource", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments",
+      "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+      "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
+    ]
+    resources = ["*"]
+  }
+  # RegisterTaskDefinition has no resource-level permissions.
+  statement {
+    actions   = ["ecs:RegisterTaskDefinition"]
+    resources = ["*"]
+  }
+  # Changing: this environment's cluster only.
+  statement {
+    actions = [
+      "ecs:UpdateService", "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:UpdateServicePrimaryTaskSet",
+      "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "ecs:TagResource", "ecs:UntagResource",
+    ]
+    resources = concat(
+      [
+        "arn:aws:ecs:${var.region}:${local.account}:service/${each.value}/*",
+        "arn:aws:ecs:${var.region}:${local.account}:task-set/${each.value}/*",
+        "arn:aws:ecs:${var.region}:${local.account}:service-deployment/${each.value}/*",
+      ],
+      [for s in var.services : "arn:aws:ecs:${var.region}:${local.account}:task-definition/${each.value}-${s}:*"],
+    )
+  }
+  # Traffic weights (task sets): this environment's load balancer only.
+  statement {
+    actions = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
+    resources = [
+      "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener/app/${each.value}/*",
+      "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener-rule/app/${each.value}/*",
+    ]
+  }
+  # The new task definition keeps the environment's execution role.
+  statement {
+    actions   = ["iam:PassRole"]
+    resources = ["arn:aws:iam::${local.account}:role/${each.value}-task-execution"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  for_each = var.environments
+  name     = "deploy"
+  role     = aws_iam_role.deploy[each.key].id
+  policy   = data.aws_iam_policy_document.deploy[each.key].json
+}

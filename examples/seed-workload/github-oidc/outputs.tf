@@ -1,0 +1,16 @@
+output "image_push_role_arn" {
+  value = aws_iam_role.image_push.arn
+}
+
+output "deploy_role_arns" {
+  description = "GitHub Environment → the role its deploy jobs assume."
+  value       = { for env, role in aws_iam_role.deploy : env => role.arn }
+}
+
+output "repository_variables" {
+  description = "The repository variables the starter workflows read, with their values."
+  value = merge(
+    { IMAGE_PUSH_ROLE = aws_iam_role.image_push.arn },
+    { for env, role in aws_iam_role.deploy : "${upper(env)}_DEPLOY_ROLE" => role.arn },
+  )
+}

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import { ROOT } from '../support/runner.js';
+
+/**
+ * The environment set-up of docs/getting-started.md, run as written with bash and a `gh`
+ * that records its API calls, which are then sent to the GitHub stand-in, where GitHub's
+ * OpenAPI description checks every path and body.
+ */
+let gh: GitHubServer;
+beforeAll(async () => {
+  gh = await startGitHubServer();
+});
+afterAll(() => gh.close());
+
+function environmentScript(): string {
+  const doc = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## 4. GitHub Environments'), doc.indexOf('## 5.'));
+  return /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+}
+
+describe('getting started: GitHub Environments', () => {
+  it('creates the environments and their branch policies with requests GitHub accepts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pa-gs-'));
+    const log = join(dir, 'calls');
+    writeFileSync(
+      join(dir, 'gh'),
+      [
+        '#!/bin/sh',
+        'method=GET; path=',
+        'while [ $# -gt 0 ]; do case "$1" in api) ;; -X) method=$2; shift ;; --input) shift ;; *) path=$1 ;; esac; shift; done',
+        `printf '%s %s %s\\n' "$method" "$path" "$(cat)" >> ${log}`,
+      ].join('\n'),
+    );
+    chmodSync(join(dir, 'gh'), 0o755);
+    writeFileSync(join(dir, 'setup.sh'), environmentScript());
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'setup.sh')], { env: { PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const calls = readFileSync(log, 'utf8').trim().split('\n').map((line) => {
+      const [method, path, ...body] = line.split(' ');
+      return { method: method as string, path: path as string, body: JSON.parse(body.join(' ')) as Record<string, unknown> };
+    });
+    const environments = ['dev', 'staging', 'production', 'dev-rollback', 'staging-rollback', 'production-rollback'];
+    expect(calls.filter((c) => c.method === 'PUT').map((c) => c.path)).toEqual(environments.map((e) => `repos/acme/webui/environments/${e}`));
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(environments.map((e) => `repos/acme/webui/environments/${e}/deployment-branch-policies`));
+    const production = calls.find((c) => c.path === 'repos/acme/webui/environments/production');
+    expect(production?.body).toMatchObject({ wait_timer: 30, prevent_self_review: true, reviewers: [{ type: 'Team', id: 1234567 }] });
+
+    for (const c of calls) {
+      await fetch(`${gh.url}/${c.path}`, { method: c.method, headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' }, body: JSON.stringify(c.body) });
+    }
+    expect(gh.calls.map((c) => c.operationId)).toEqual([
+      ...environments.map(() => 'repos/create-or-update-environment'),
+      ...environments.map(() => 'repos/create-deployment-branch-policy'),
+    ]);
+    // The stand-in answers neither operation; everything else GitHub's description checks.
+    expect(gh.problems.filter((p) => !p.includes('the stand-in has no handler'))).toEqual([]);
+  });
+});

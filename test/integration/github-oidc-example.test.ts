@@ -1,0 +1,102 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import { motoClientConfig, motoEndpoint, resetMoto } from '../support/moto.js';
+import { ROOT } from '../support/runner.js';
+import { terraform, terraformEnv } from '../support/terraform.js';
+
+/**
+ * examples/seed-workload/github-oidc, the roles docs/getting-started.md sets up, applied
+ * with real Terraform against moto and read back: which job (by its OIDC claims) each
+ * trust policy admits, and what each deploy role may change.
+ */
+const moto = motoEndpoint();
+const env = terraformEnv(moto);
+const iam = new IAMClient(motoClientConfig(moto));
+let outputs: Record<string, { value: unknown }>;
+
+type Statement = { Effect: string; Action: string | string[]; Condition?: Record<string, Record<string, string | string[]>>; Resource?: string | string[] };
+const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** StringEquals / StringLike on the token's claims, as STS evaluates a web identity trust policy's conditions. */
+function admits(policy: { Statement: Statement[] }, claims: Record<string, string>): boolean {
+  return policy.Statement.some((s) => {
+    if (s.Effect !== 'Allow' || !list(s.Action).includes('sts:AssumeRoleWithWebIdentity')) return false;
+    return Object.entries(s.Condition ?? {}).every(([operator, keys]) =>
+      Object.entries(keys).every(([key, values]) => {
+        const claim = claims[key.replace('token.actions.githubusercontent.com:', '')];
+        if (claim === undefined) return false;
+        if (operator === 'StringEquals') return list(values).includes(claim);
+        if (operator === 'StringLike') return list(values).some((v) => new RegExp(`^${v.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(claim));
+        throw new Error(`operator ${operator} not modelled`);
+      }),
+    );
+  });
+}
+
+async function trust(role: string) {
+  const r = await iam.send(new GetRoleCommand({ RoleName: role }));
+  return JSON.parse(decodeURIComponent(r.Role?.AssumeRolePolicyDocument ?? '')) as { Statement: Statement[] };
+}
+
+beforeAll(async () => {
+  await resetMoto(moto);
+  const dir = mkdtempSync(join(tmpdir(), 'pa-oidc-'));
+  cpSync(join(ROOT, 'examples', 'seed-workload', 'github-oidc'), dir, { recursive: true });
+  terraform(dir, ['init', '-input=false', '-no-color', '-backend=false'], env);
+  terraform(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', 'repository=acme/webui'], env);
+  outputs = JSON.parse(terraform(dir, ['output', '-json'], env)) as typeof outputs;
+}, 180_000);
+
+describe('the GitHub OIDC roles of getting started', () => {
+  it('creates the identity provider for sts.amazonaws.com and outputs the repository variables the starter workflows read', async () => {
+    const providers = await iam.send(new ListOpenIDConnectProvidersCommand({}));
+    expect(providers.OpenIDConnectProviderList?.map((p) => p.Arn)).toEqual([expect.stringMatching(/:oidc-provider\/token\.actions\.githubusercontent\.com$/)]);
+    expect(Object.keys(outputs.repository_variables?.value as object).sort()).toEqual(['DEV_DEPLOY_ROLE', 'IMAGE_PUSH_ROLE', 'PRODUCTION_DEPLOY_ROLE', 'STAGING_DEPLOY_ROLE']);
+  });
+
+  it('trusts each deploy role for its own environment (and its rollback gate) only, and the image-push role for main and pull requests', async () => {
+    const roles = ['github-image-push', 'github-deploy-dev', 'github-deploy-staging', 'github-deploy-production'];
+    const policies = await Promise.all(roles.map(trust));
+    const admitted = (sub: string, extra: Record<string, string> = {}) => roles.filter((_, i) => admits(policies[i] as { Statement: Statement[] }, { aud: 'sts.amazonaws.com', sub, ...extra }));
+    expect(admitted('repo:acme/webui:environment:production')).toEqual(['github-deploy-production']);
+    expect(admitted('repo:acme/webui:environment:production-rollback')).toEqual(['github-deploy-production']);
+    expect(admitted('repo:acme/webui:environment:staging')).toEqual(['github-deploy-staging']);
+    expect(admitted('repo:acme/webui:environment:dev')).toEqual(['github-deploy-dev']);
+    expect(admitted('repo:acme/webui:ref:refs/heads/main')).toEqual(['github-image-push']);
+    expect(admitted('repo:acme/webui:pull_request')).toEqual(['github-image-push']);
+    // Nothing else: another branch, another repository, another audience.
+    expect(admitted('repo:acme/webui:ref:refs/heads/feature')).toEqual([]);
+    expect(admitted('repo:acme/other:environment:production')).toEqual([]);
+    expect(admitted('repo:acme/webui:environment:production', { aud: 'https://github.com/acme' })).toEqual([]);
+  });
+
+  it("lets each deploy role change its own environment's cluster, load balancer and execution role only", async () => {
+    const resources = async (envName: string) => {
+      const p = await iam.send(new GetRolePolicyCommand({ RoleName: `github-deploy-${envName}`, PolicyName: 'deploy' }));
+      const doc = JSON.parse(decodeURIComponent(p.PolicyDocument ?? '')) as { Statement: Statement[] };
+      return doc.Statement.flatMap((s) => list(s.Resource)).filter((r) => r !== '*');
+    };
+    const production = await resources('production');
+    expect(production).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/:service\/webui\/\*$/),
+        expect.stringMatching(/:task-definition\/webui-open-webui:\*$/),
+        expect.stringMatching(/:listener-rule\/app\/webui\/\*$/),
+        expect.stringMatching(/:role\/webui-task-execution$/),
+      ]),
+    );
+    expect(production.filter((r) => r.includes('webui-dev') || r.includes('webui-staging'))).toEqual([]);
+    expect((await resources('dev')).every((r) => r.includes('webui-dev'))).toBe(true);
+  });
+
+  it("is the trust policy docs/getting-started.md shows for production", async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+    const shown = JSON.parse(/```json\n([\s\S]*?)```/.exec(doc)?.[1] ?? 'null') as Statement & { Principal: { Federated: string } };
+    const [statement] = (await trust('github-deploy-production')).Statement as Array<Statement & { Principal: { Federated: string } }>;
+    const account = (s: string) => s.replace(/::\d{12}:/, '::ACCOUNT:');
+    expect({ ...statement, Principal: { Federated: account(statement?.Principal.Federated ?? '') } }).toEqual({ ...shown, Principal: { Federated: account(shown.Principal.Federated) } });
+  });
+});
