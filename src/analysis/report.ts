@@ -130,8 +130,11 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
   return out.join('\n');
 }
 
+/** Request counts from rates (Prometheus `increase()`) are extrapolated, so not whole: show them rounded. */
+const whole = (n: number | undefined) => (n === undefined ? '?' : String(Math.round(n)));
+
 function evidence(c: CheckResult): string {
   if (c.samples) return `${c.samples.canary}${c.samples.baseline !== undefined ? ` / ${c.samples.baseline}` : ''} samples`;
   const count = c.count as NonNullable<CheckResult['count']>;
-  return `${count.canary ?? '?'}${count.baseline !== undefined ? ` / ${count.baseline}` : ''}`;
+  return `${whole(count.canary)}${count.baseline !== undefined ? ` / ${whole(count.baseline)}` : ''}`;
 }

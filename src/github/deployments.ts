@@ -30,6 +30,15 @@ export type DeploymentState = 'error' | 'failure' | 'inactive' | 'in_progress' |
 export type FinalState = 'success' | 'failure' | 'error';
 export type OpenState = 'queued' | 'pending' | 'in_progress';
 
+/**
+ * The final state a rollout's outcome records: rolled back means the environment is back on
+ * what ran before (`failure`); failed means it may not be (`error`). dora-report and promote
+ * read them that way.
+ */
+export function finalStateOf(status: 'succeeded' | 'rolled-back' | 'failed'): FinalState {
+  return status === 'succeeded' ? 'success' : status === 'rolled-back' ? 'failure' : 'error';
+}
+
 /** GitHub refuses a status description above 140 characters. */
 export const STATUS_DESCRIPTION_LIMIT = 140;
 

@@ -279,8 +279,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   );
 
   if (tracked) {
+    const { finalStateOf } = await import('../../github/deployments.js');
     await tracked
-      .finish(result.status === 'succeeded' ? 'success' : 'failure', result.reason)
+      .finish(finalStateOf(result.status), result.reason)
       .catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
   }
   if (result.status !== 'succeeded') setFailed(result.reason);

@@ -307,8 +307,8 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   );
 
   if (tracked) {
-    const state = result.status === 'succeeded' ? 'success' : result.status === 'rolled-back' ? 'failure' : 'error';
-    await tracked.finish(state, result.reason).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    const { finalStateOf } = await import('../../github/deployments.js');
+    await tracked.finish(finalStateOf(result.status), result.reason).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
   }
   if (result.status !== 'succeeded') setFailed(result.reason);
   else info(result.reason);

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { githubClient } from '../../../src/github/client.js';
 import type { RunContext } from '../../../src/github/context.js';
 import {
+  finalStateOf,
   currentState,
   digestOf,
   failureStatus,
@@ -227,6 +228,14 @@ describe('listDeployments', () => {
     expect(all).toHaveLength(5);
     expect(all[1]?.payload).toBeUndefined();
     expect(all[0]?.payload?.image).toBe('web:1');
+  });
+});
+
+describe('finalStateOf', () => {
+  it('records a rolled-back rollout as failure (back on what ran before) and a failed one as error', () => {
+    expect(finalStateOf('succeeded')).toBe('success');
+    expect(finalStateOf('rolled-back')).toBe('failure');
+    expect(finalStateOf('failed')).toBe('error');
   });
 });
 
