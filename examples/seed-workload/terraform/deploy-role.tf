@@ -38,6 +38,11 @@ resource "aws_iam_role" "deploy" {
   description          = "GitHub Actions deploys to ${var.github_environment} (${var.github_repository})"
   assume_role_policy   = data.aws_iam_policy_document.deploy_trust[0].json
   max_session_duration = 3600
+
+  # Its inline policy is aws_iam_role_policy.deploy's; the role reads it back too.
+  lifecycle {
+    ignore_changes = [inline_policy]
+  }
 }
 
 data "aws_iam_policy_document" "deploy" {

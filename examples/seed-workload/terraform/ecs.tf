@@ -20,6 +20,11 @@ data "aws_iam_policy_document" "ecs_tasks" {
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-task-execution"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks.json
+
+  # Its inline policy is aws_iam_role_policy.execution's; the role reads it back too.
+  lifecycle {
+    ignore_changes = [inline_policy]
+  }
 }
 
 # What ECS needs to start the tasks: pull images, write logs (the managed
