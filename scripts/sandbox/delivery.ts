@@ -37,6 +37,9 @@ const shortDigest = (image: string) => {
 };
 const familyRevision = (arn: string | undefined) => (arn ?? '').split('/').pop() ?? '';
 
+/** ecs-deploy reports the time from detection to 100% on stable to a tenth of a second. */
+export const restoreText = (s: number | undefined) => (s === undefined ? '(not recorded)' : s < 0.1 ? 'within 0.1s' : `${s}s`);
+
 function readReport(step: StepResult): RolloutReport | undefined {
   const path = step.outputs['analysis-report'];
   return path ? (JSON.parse(readFileSync(path, 'utf8')) as RolloutReport) : undefined;
@@ -51,7 +54,7 @@ export function rolloutFacts(step: StepResult, world: World): string[] {
     if (report.engine === 'ecs-task-set') facts.push(`weights confirmed on the listener (new side): ${weights.join(' → ')}`);
     else if (report.steps.some((s) => s.analysis)) facts.push(`bake after the switch: ${report.steps.map((s) => s.analysis?.verdict ?? 'not judged').join(', ')}`);
     if (report.failure) {
-      facts.push(`rollback: ${report.failure.trigger} at ${report.failure.detectedAt.slice(11, 19)}Z, traffic back on stable in ${report.failure.recoverySeconds ?? '?'}s (time to restore)`);
+      facts.push(`rollback: ${report.failure.trigger} at ${report.failure.detectedAt.slice(11, 19)}Z, traffic back on stable ${restoreText(report.failure.recoverySeconds)} after detection`);
     }
   }
   const id = Number(step.outputs['github-deployment-id']);

@@ -80,44 +80,53 @@ const planFacts = (step: StepResult) => [
  * per stack, as a matrix would). The pull request's plans are commented on it; the apply
  * jobs, bound to each environment, are auto-approved.
  */
-export async function provisionStacks(world: World, environments: string[], providerArn: string): Promise<Stack[]> {
+export async function provisionStacks(world: World, environments: string[], providerArn: string, planOnMain: boolean): Promise<Stack[]> {
   const tfEnv = terraformEnv(world.proxy.url);
   const head = world.commit('infra: the seed workload in every environment', { branch: 'infra/seed-workload' });
   const pr = world.github.store.createPullRequest(OWNER, REPO, { title: 'Provision the seed workload', head: 'infra/seed-workload', headSha: head }).number;
   const prRun = world.run('terraform', 'pull_request', head, `refs/pull/${pr}/merge`);
 
+  const reviewed = new Map<string, string>();
   await Promise.all(
     environments.map(async (environment) => {
       const job = world.job(prRun, `plan (${folderOf(environment)})`, { env: tfEnv });
       job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'infra/seed-workload', sha: head }, base: { ref: 'main' } } });
       checkoutStack(job.workspace, environment, providerArn);
-      await world.step(
+      const plan = await world.step(
         job,
         'terraform-plan',
         { 'working-directory': folderOf(environment), 'backend-config': backendConfig(environment), 'github-token': world.github.token, 'fmt-check': 'fail' },
         { stage: STAGE, title: `terraform-plan ${folderOf(environment)} on PR #${pr}`, environment },
-        { facts: (s) => [...planFacts(s), `PR #${pr} comment: ${world.github.store.commentsOn(OWNER, REPO, pr).length} plan comment(s)`] },
+        { facts: (s) => [...planFacts(s), `commented on PR #${pr}`] },
       );
+      reviewed.set(environment, plan.outputs['plan-file'] as string);
     }),
   );
 
   const merge = world.commit(`Merge pull request #${pr} from ${OWNER}/infra/seed-workload`, { parents: [head] });
   world.github.store.mergePullRequest(OWNER, REPO, pr, merge);
   const pushRun = world.run('terraform', 'push', merge);
-  world.timeline.note(STAGE, `PR #${pr} merged (${short(merge)}); each apply job is bound to its environment: auto-approved in the sandbox.`);
+  world.timeline.note(
+    STAGE,
+    `PR #${pr} merged (${short(merge)}); each apply job is bound to its environment: auto-approved in the sandbox.${planOnMain ? '' : " Short profile: the apply jobs apply the pull request's plans (terraform.yml plans again on main)."}`,
+  );
 
   return Promise.all(
     environments.map(async (environment) => {
-      const planJob = world.job(pushRun, `plan (${folderOf(environment)})`, { env: tfEnv });
-      planJob.setEvent('push', { ref: 'refs/heads/main', after: merge });
-      checkoutStack(planJob.workspace, environment, providerArn);
-      const plan = await world.step(
-        planJob,
-        'terraform-plan',
-        { 'working-directory': folderOf(environment), 'backend-config': backendConfig(environment), 'github-token': world.github.token, comment: 'off' },
-        { stage: STAGE, title: `terraform-plan ${folderOf(environment)} on main`, environment },
-        { facts: planFacts },
-      );
+      let planFile = reviewed.get(environment) as string;
+      if (planOnMain) {
+        const planJob = world.job(pushRun, `plan (${folderOf(environment)})`, { env: tfEnv });
+        planJob.setEvent('push', { ref: 'refs/heads/main', after: merge });
+        checkoutStack(planJob.workspace, environment, providerArn);
+        const plan = await world.step(
+          planJob,
+          'terraform-plan',
+          { 'working-directory': folderOf(environment), 'backend-config': backendConfig(environment), 'github-token': world.github.token, comment: 'off' },
+          { stage: STAGE, title: `terraform-plan ${folderOf(environment)} on main`, environment },
+          { facts: planFacts },
+        );
+        planFile = plan.outputs['plan-file'] as string;
+      }
 
       // The apply job: another runner, a fresh checkout, the plan from the artifact.
       const applyJob = world.job(pushRun, `apply (${folderOf(environment)})`, { environment, env: tfEnv });
@@ -125,13 +134,13 @@ export async function provisionStacks(world: World, environments: string[], prov
       checkoutStack(applyJob.workspace, environment, providerArn);
       const artifact = join(applyJob.temp, 'reviewed-plan', 'plan.tfplan');
       mkdirSync(join(applyJob.temp, 'reviewed-plan'), { recursive: true });
-      copyFileSync(plan.outputs['plan-file'] as string, artifact);
+      copyFileSync(planFile, artifact);
       await world.step(
         applyJob,
         'terraform-apply',
         { 'working-directory': folderOf(environment), 'plan-file': artifact, 'github-token': world.github.token },
         { stage: STAGE, title: `terraform-apply ${folderOf(environment)}`, environment },
-        { facts: (s) => [`applied the plan reviewed on PR #${pr}: +${s.outputs.add} ~${s.outputs.change} -${s.outputs.destroy}`] },
+        { facts: (s) => [`${planOnMain ? "applied main's plan, which means what was reviewed" : 'applied the plan reviewed'} on PR #${pr}: +${s.outputs.add} ~${s.outputs.change} -${s.outputs.destroy}`] },
       );
       return readStack(world, environment);
     }),

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { forwardPercentages } from '../../test/support/ecs-workload.js';
-import { deployEnvironment, promoteRefused, type DeployOutcome } from './delivery.js';
+import { deployEnvironment, promoteRefused, restoreText, type DeployOutcome } from './delivery.js';
 import { buildRelease, type Release } from './images.js';
 import { bootstrapAccount, provisionStacks, type Stack } from './infrastructure.js';
 import { changeByHand, detectDrift, doraReport, type DoraReport, type DriftOutcome } from './operations.js';
@@ -108,7 +108,7 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     const release1: Release = { number: 1, sha: world.commit('Open WebUI, gateway and MCP proxy: release 1'), run: undefined as never, images: {} };
     release1.run = world.run('release', 'push', release1.sha);
     result.releases.push(release1);
-    const [stacks] = await Promise.all([provisionStacks(world, envs, providerArn), buildRelease(world, release1)]);
+    const [stacks] = await Promise.all([provisionStacks(world, envs, providerArn, profile.planOnMain), buildRelease(world, release1)]);
     for (const stack of stacks) traffic.start(stack);
     timeline.note(
       'Traffic',
@@ -176,21 +176,24 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
 function summaryLines(r: SandboxResult): string[] {
   const out = [`── Outcome ${'─'.repeat(68)}`];
   for (const s of r.state) {
-    out.push(`  ${s.environment.padEnd(11)} listener ${Object.entries(s.listener).map(([tg, p]) => `${tg} ${p}%`).join(', ')}`);
+    out.push(`  ${s.environment.padEnd(11)} listener ${Object.entries(s.listener).sort(([a], [b]) => a.localeCompare(b)).map(([tg, p]) => `${tg} ${p}%`).join(', ')}`);
     for (const [service, image] of Object.entries(s.live)) out.push(`  ${''.padEnd(11)} ${service.padEnd(23)} ${image}`);
   }
   const rolledBack = r.deploys.flatMap((d) => d.services.filter((s) => s.status === 'rolled-back').map((s) => ({ d, s })));
   for (const { d, s } of rolledBack) {
-    out.push(`  rollback    release ${d.release} ${s.service} in ${d.environment}: ${s.status}, time to restore ${s.report.failure?.recoverySeconds ?? '?'}s (${s.report.failure?.trigger ?? ''})`);
+    out.push(`  rollback    release ${d.release} ${s.service} in ${d.environment}: ${s.status} on ${s.report.failure?.trigger ?? '?'}, 100% back on stable ${restoreText(s.report.failure?.recoverySeconds)} after detection`);
   }
-  if (r.refusal) out.push(`  refused     ${r.refusal.split('\n')[0]}`);
+  if (r.refusal) out.push(`  refused     promote of release 2's open-webui: ${(r.refusal.split('\n')[0] as string).replace(/ \(Step .*$/, '')}`);
   if (r.drift) out.push(`  drift       ${r.drift.drifted.join(', ') || 'none'}; issues: ${r.drift.issues.map((i) => `#${i.number} ${i.state} "${i.title}"`).join(', ') || 'none'}`);
+  const mark = (v: string | undefined) => (v === 'met' ? '✓' : v === 'missed' ? '✗' : '·');
   for (const e of r.dora?.environments ?? []) {
+    const v = e.verdicts;
     out.push(
-      `  DORA        ${e.environment.padEnd(11)} ${e.deploymentFrequency.perDay}/day (${Object.values(e.verdicts).join('/')}), lead time ${e.leadTime ? `${e.leadTime.medianSeconds}s` : '-'}, ` +
-        `CFR ${e.changeFailureRate === null ? '-' : `${Math.round(e.changeFailureRate * 1000) / 10}%`}, restore ${e.timeToRestore ? `${e.timeToRestore.medianSeconds}s` : '-'}`,
+      `  DORA        ${e.environment.padEnd(11)} frequency ${e.deploymentFrequency.perDay}/day ${mark(v.deploymentFrequency)}, lead time ${e.leadTime ? `${e.leadTime.medianSeconds}s` : '-'} ${mark(v.leadTime)}, ` +
+        `change failure rate ${e.changeFailureRate === null ? '-' : `${Math.round(e.changeFailureRate * 1000) / 10}%`} ${mark(v.changeFailureRate)}, time to restore ${e.timeToRestore ? `${e.timeToRestore.medianSeconds}s` : '-'} ${mark(v.timeToRestore)}`,
     );
   }
+  if (r.dora) out.push(`  ${''.padEnd(11)} (✓ meets, ✗ misses the seed's targets: 10+/day, < 1h, < 5%, < 10m; · no data; the sandbox's day is a few minutes long)`);
   out.push(`  GitHub stand-in: ${r.problems.length === 0 ? 'every request and answer fits GitHub\'s OpenAPI description' : `${r.problems.length} problem(s):`}`);
   for (const p of r.problems) out.push(`    - ${p}`);
   out.push(`  secrets: ${r.leaks.length === 0 ? 'none in any log, summary, comment, issue or deployment' : `${r.leaks.length} leak(s):`}`);

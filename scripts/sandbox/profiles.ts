@@ -9,6 +9,12 @@ export interface Profile {
   name: ProfileName;
   /** GitHub Environments, in promotion order; each has its own Terraform stack. */
   environments: string[];
+  /**
+   * Plan again on main after the merge and apply that plan, as terraform.yml does; when
+   * false, the apply job applies the plan made on the pull request (terraform-apply
+   * accepts either: it checks the plan's meaning against the reviewed one).
+   */
+  planOnMain: boolean;
   /** open-webui's canary: weights, bake per step, consecutive failed runs that roll back. */
   canary: { steps: string; stepDuration: string; failureLimit: number };
   /** bedrock-access-gateway's rolling update: bake after the switch (0s: none). */
@@ -25,6 +31,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
   full: {
     name: 'full',
     environments: ['dev', 'staging', 'production'],
+    planOnMain: true,
     canary: { steps: '10,50,100', stepDuration: '20s', failureLimit: 2 },
     gatewayBake: '10s',
     minSoak: '15s',
@@ -34,6 +41,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
   short: {
     name: 'short',
     environments: ['dev', 'production'],
+    planOnMain: false,
     canary: { steps: '50,100', stepDuration: '10s', failureLimit: 1 },
     gatewayBake: '0s',
     minSoak: '2s',
