@@ -6,7 +6,8 @@
  *   account bootstrap → Terraform per environment ‖ release 1 build-and-scan
  *   → release 1: dev → staging → production (promote, gates auto-approved)
  *     ‖ release 2: build-and-scan → dev, where its canary breaches the SLO and is rolled back
- *   → a change by hand, caught by terraform-drift → dora-report
+ *   → a change by hand, caught by terraform-drift (short profile: while the releases roll out)
+ *   → dora-report
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,6 +118,16 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
 
     const devDone = deferred();
     const sourceFree = deferred();
+    const last = stacks.at(-1) as Stack;
+    const checkDrift = async () => {
+      await changeByHand(world, last);
+      result.drift = await detectDrift(world, stacks, providerArn);
+    };
+    let drift: Promise<void> | undefined;
+    if (profile.driftDuringRollouts) {
+      drift = checkDrift();
+      drift.catch(() => undefined); // awaited below; this only keeps it from being unhandled meanwhile
+    }
     const releaseOne = (async () => {
       let from: { environment: string; healthySince: number } | undefined;
       for (const [i, stack] of stacks.entries()) {
@@ -147,10 +158,7 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
       result.refusal = refused.failure;
     })();
     await Promise.all([releaseOne, releaseTwo]);
-
-    const last = stacks.at(-1) as Stack;
-    await changeByHand(world, last);
-    result.drift = await detectDrift(world, stacks, providerArn);
+    await (drift ?? checkDrift());
     result.dora = await doraReport(world, envs);
 
     result.state = await Promise.all(stacks.map((s) => readState(world, s)));

@@ -15,6 +15,12 @@ export interface Profile {
    * accepts either: it checks the plan's meaning against the reviewed one).
    */
   planOnMain: boolean;
+  /**
+   * Change production by hand and run the nightly drift check as soon as the stacks
+   * exist, while the releases roll out (drift detection is its own scheduled workflow,
+   * and what rollouts change is not drift); otherwise after the releases.
+   */
+  driftDuringRollouts: boolean;
   /** open-webui's canary: weights, bake per step, consecutive failed runs that roll back. */
   canary: { steps: string; stepDuration: string; failureLimit: number };
   /** bedrock-access-gateway's rolling update: bake after the switch (0s: none). */
@@ -32,6 +38,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     name: 'full',
     environments: ['dev', 'staging', 'production'],
     planOnMain: true,
+    driftDuringRollouts: false,
     canary: { steps: '10,50,100', stepDuration: '20s', failureLimit: 2 },
     gatewayBake: '10s',
     minSoak: '15s',
@@ -42,6 +49,7 @@ export const PROFILES: Record<ProfileName, Profile> = {
     name: 'short',
     environments: ['dev', 'production'],
     planOnMain: false,
+    driftDuringRollouts: true,
     canary: { steps: '50,100', stepDuration: '10s', failureLimit: 1 },
     gatewayBake: '0s',
     minSoak: '2s',
