@@ -4,12 +4,13 @@
  *
  * No vulnerability database can be downloaded here, so Trivy does not run: the scan
  * report is the one Trivy writes for these images, which are `FROM scratch` with one
- * file: no OS, no packages, no `Results` (test/fixtures/trivy/no-results.json is the
- * same shape). The gate still checks that the report is of this very digest.
+ * file: no OS, no packages, no `Results`: test/fixtures/trivy/no-results.json, made out
+ * to the image built. The gate still checks that the report is of this very digest.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildahEnv } from '../../test/support/registry.js';
+import { ROOT } from '../../test/support/runner.js';
 import { SERVICES, type Service } from './profiles.js';
 import type { World, WorkflowRun } from './world.js';
 
@@ -23,18 +24,16 @@ export interface Release {
 
 const stage = (release: number) => `Release ${release}: build-and-scan`;
 
+const NO_RESULTS = join(ROOT, 'test', 'fixtures', 'trivy', 'no-results.json');
+
+/** Trivy's report of an image with nothing to scan (the fixture), made out to `image`. */
 function trivyReport(image: string): string {
-  return JSON.stringify(
-    {
-      SchemaVersion: 2,
-      CreatedAt: new Date().toISOString(),
-      ArtifactName: image,
-      ArtifactType: 'container_image',
-      Metadata: { OS: null, RepoDigests: [image] },
-    },
-    null,
-    2,
-  );
+  const report = JSON.parse(readFileSync(NO_RESULTS, 'utf8')) as { ArtifactName: string; CreatedAt?: string; Metadata: { RepoDigests: string[]; ImageID?: string } };
+  report.ArtifactName = image;
+  report.CreatedAt = new Date().toISOString();
+  report.Metadata.RepoDigests = [image];
+  delete report.Metadata.ImageID;
+  return JSON.stringify(report, null, 2);
 }
 
 /** Builds, pushes and scans one service's image; returns it by digest. */
@@ -50,7 +49,7 @@ async function buildService(world: World, release: Release, service: Service): P
   const built = await world.step(
     job,
     'image-build',
-    { image: `${world.registry.host}/${'acme'}/${service}`, context: `services/${service}`, tags: 'sha-{{sha}}' },
+    { image: `${world.registry.host}/acme/${service}`, context: `services/${service}`, tags: 'sha-{{sha}}' },
     { ...meta, title: `image-build ${service}` },
     { facts: (s) => [`${s.outputs.image}`] },
   );

@@ -22,38 +22,38 @@ const TOOLS: Tool[] = [
   {
     name: 'moto_server',
     why: 'emulates the AWS APIs (ECS, ELBv2, EC2, IAM, STS, S3, CloudWatch)',
-    how: "pip install 'moto[server]' (5.x)",
+    how: "Install it with pip install 'moto[server]' (moto 5).",
     found: () => onPath('moto_server') || spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' }).status === 0,
   },
   {
     name: 'terraform',
     why: 'provisions the seed workload through terraform-plan and terraform-apply',
-    how: 'install Terraform 1.6 or later (https://developer.hashicorp.com/terraform/install); the hashicorp/aws provider comes from /opt/tf-plugins when present, else from the registry',
+    how: 'Install Terraform 1.6 or later (https://developer.hashicorp.com/terraform/install); the hashicorp/aws provider comes from /opt/tf-plugins when present, else from the registry.',
     found: () => onPath('terraform'),
   },
   {
     name: 'aws',
     why: "creates open-webui's first task set (examples/seed-workload/terraform/scripts/initial-task-set.sh)",
-    how: 'install the AWS CLI (pip install awscli, or AWS CLI v2)',
+    how: 'Install the AWS CLI (pip install awscli, or AWS CLI v2).',
     found: () => onPath('aws'),
   },
   {
     name: 'buildah',
     why: 'builds the release images in image-build (no Docker daemon needed)',
-    how: 'apt-get install buildah',
+    how: 'Install it with apt-get install buildah.',
     found: () => onPath('buildah'),
   },
   {
     name: 'docker-registry',
     why: 'the registry the images are pushed to and deployed from, by digest',
-    how: 'apt-get install docker-registry',
+    how: 'Install it with apt-get install docker-registry.',
     found: () => onPath('docker-registry'),
   },
 ];
 
 /** Problems that stop the sandbox before it starts; empty when everything is there. */
 export function missingPrerequisites(): string[] {
-  const problems = TOOLS.filter((t) => !t.found()).map((t) => `${t.name} is not installed: it ${t.why}. Install it: ${t.how}.`);
+  const problems = TOOLS.filter((t) => !t.found()).map((t) => `${t.name} is not installed: it ${t.why}. ${t.how}`);
   const unbuilt = ACTIONS.filter((id) => !existsSync(join(ROOT, 'dist', id, 'index.js')));
   if (unbuilt.length > 0) problems.push(`The bundles of ${unbuilt.join(', ')} are missing from dist/: run npm run bundle.`);
   if (!existsSync(join(ROOT, 'node_modules', '@octokit', 'openapi'))) problems.push('node_modules is missing or incomplete: run npm ci.');
