@@ -44,9 +44,23 @@ export function renderStackDrift(report: StackReport, limit: number): string {
     push('\n');
   }
   if (reverts.length > 0) push(`A plain \`apply\` would undo the drift of ${reverts.map((p) => code(p.address)).join(', ')}.\n\n`);
+  const ignored = report.ignored ?? [];
+  if (ignored.length > 0) push(renderIgnored(ignored));
   if (report.errors.length > 0) push(renderDiagnostics(report.errors, report.directory));
   if (omitted > 0) push(`\n_… ${omitted} more item(s) not shown: see the JSON report of the run._\n`);
   return parts.join('');
+}
+
+const REASON = { ignore_changes: '`ignore_changes`', computed: 'set by the provider' } as const;
+
+/** Changes outside Terraform that are not drift, one line per resource. */
+function renderIgnored(ignored: NonNullable<StackReport['ignored']>): string {
+  const lines = ignored.map((r) => {
+    const reasons = [...new Set(r.attributes.map((a) => REASON[a.reason]))].join(', ');
+    const paths = r.attributes.slice(0, 6).map((a) => code(a.path)).join(', ');
+    return `- ${code(r.address)}: ${paths}${r.attributes.length > 6 ? ` and ${r.attributes.length - 6} more` : ''} (${reasons})\n`;
+  });
+  return `#### Changed outside Terraform, not drift (${ignored.length})\n\nThe configuration leaves these to others (\`lifecycle { ignore_changes }\`), or only the provider sets them:\n\n${lines.join('')}\n`;
 }
 
 /** The body of a stack's drift issue: marker, fingerprint, what drifted, what to do. */
@@ -80,8 +94,8 @@ export function renderDriftSummary(reports: StackReport[], issues: Map<string, s
     issues.get(r.stack) ?? '',
   ]);
   const body = reports
-    .filter((r) => r.status !== 'clean')
-    .map((r) => details(`${code(r.stack)}: ${icon[r.status]}`, renderStackDrift(r, 100_000), true))
+    .filter((r) => r.status !== 'clean' || (r.ignored ?? []).length > 0)
+    .map((r) => details(`${code(r.stack)}: ${icon[r.status]}`, renderStackDrift(r, 100_000), r.status !== 'clean'))
     .join('\n');
   return `### Terraform drift\n\n${table(['Stack', 'Status', 'Drifted resources', 'Pending config changes', 'Issue'], rows)}\n${body}`;
 }

@@ -27,6 +27,18 @@ export interface PendingChange {
   revertsDrift: boolean;
 }
 
+/** Attributes changed outside Terraform that the configuration leaves to others: not drift. */
+export interface IgnoredDrift {
+  address: string;
+  attributes: Array<{ path: string; reason: IgnoreReason }>;
+}
+
+/**
+ * `ignore_changes`: the resource's lifecycle says something else manages the attribute;
+ * `computed`: the provider alone decides it (the configuration cannot set it).
+ */
+export type IgnoreReason = 'ignore_changes' | 'computed';
+
 export type StackStatus = 'clean' | 'drifted' | 'error';
 
 export interface StackReport {
@@ -34,6 +46,8 @@ export interface StackReport {
   directory: string;
   status: StackStatus;
   drift: DriftedResource[];
+  /** Changed outside Terraform, but not the configuration's to keep (see IgnoreReason). */
+  ignored: IgnoredDrift[];
   pending: PendingChange[];
   errors: Diagnostic[];
 }
@@ -66,6 +80,34 @@ export function driftedResources(drift: ResourceChange[]): DriftedResource[] {
     });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
+}
+
+/**
+ * Takes out of the drift the attributes `reasonFor` names a reason for; a resource whose
+ * every changed attribute is ignored is no longer drifted. A deleted object always is.
+ */
+export function setAsideIgnored(
+  drifted: DriftedResource[],
+  reasonFor: (address: string, path: string) => IgnoreReason | undefined,
+): { drift: DriftedResource[]; ignored: IgnoredDrift[] } {
+  const drift: DriftedResource[] = [];
+  const ignored: IgnoredDrift[] = [];
+  for (const d of drifted) {
+    if (d.change === 'deleted') {
+      drift.push(d);
+      continue;
+    }
+    const kept: DriftAttribute[] = [];
+    const set: IgnoredDrift['attributes'] = [];
+    for (const a of d.attributes) {
+      const reason = reasonFor(d.address, a.path);
+      if (reason) set.push({ path: a.path, reason });
+      else kept.push(a);
+    }
+    if (kept.length > 0) drift.push({ ...d, attributes: kept });
+    if (set.length > 0) ignored.push({ address: d.address, attributes: set });
+  }
+  return { drift, ignored };
 }
 
 /** Whether `path` is `drifted` or lies inside it (or contains it). */

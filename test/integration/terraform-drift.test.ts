@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
+import { AuthorizeSecurityGroupIngressCommand, CreateTagsCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { PutBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import type { StackReport } from '../../src/terraform/drift.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
@@ -161,5 +161,31 @@ describe('terraform-drift', () => {
     expect(step.annotations.find((a) => a.level === 'error' && a.properties.file === 'more/broken/main.tf')).toBeDefined();
     expect(stack(step, 'stacks/storage').status).toBe('clean');
     expect(issues().filter((i) => i.state === 'open')).toHaveLength(0);
+  }, 300_000);
+  it('sets aside what lifecycle ignore_changes leaves to others, and still reports the rest', async () => {
+    const dir = copyFixture('drift/ignored', join(job.workspace, 'more', 'ignored'));
+    applyStack(dir, tfEnv, { key: 'more/ignored.tfstate' });
+    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['pa-drift-ignored'] }))).SecurityGroups?.[0]?.GroupId as string;
+    await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg, IpPermissions: [SSH] }));
+
+    const quiet = await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'more/ignored' }) });
+    expect(quiet.failure).toBeUndefined();
+    const ignored = stack(quiet, 'more/ignored');
+    expect(ignored.status).toBe('clean');
+    expect(ignored.drift).toEqual([]);
+    expect(ignored.ignored).toEqual([{ address: 'aws_security_group.web', attributes: expect.arrayContaining([{ path: 'ingress[0].from_port', reason: 'ignore_changes' }]) }]);
+    expect(quiet.log).toMatch(/\[more\/ignored\] \d+ attribute\(s\) changed outside terraform that the configuration leaves to others/);
+    expect(quiet.summary).toContain('Changed outside Terraform, not drift (1)');
+    expect(issues().filter((i) => i.title.includes('more/ignored'))).toEqual([]);
+
+    await ec2.send(new CreateTagsCommand({ Resources: [sg], Tags: [{ Key: 'owner', Value: 'intruder' }] }));
+    const step = await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'more/ignored' }) });
+    const drifted = stack(step, 'more/ignored');
+    expect(drifted.status).toBe('drifted');
+    expect(drifted.drift).toEqual([{ address: 'aws_security_group.web', change: 'changed', attributes: expect.arrayContaining([{ path: 'tags.owner', before: '"platform"', after: '"intruder"' }]) }]);
+    expect(drifted.drift[0]?.attributes.some((a) => a.path.startsWith('ingress'))).toBe(false);
+    const issue = issues().find((i) => i.title === 'Drift detected in more/ignored');
+    expect(issue?.body).toContain('| `tags.owner` | "platform" | "intruder" |');
+    expect(issue?.body).toContain('Changed outside Terraform, not drift');
   }, 300_000);
 });

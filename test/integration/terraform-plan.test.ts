@@ -159,17 +159,26 @@ describe('terraform-plan', () => {
     expect(step.outputs['plan-id']).toBe('');
   }, 300_000);
 
-  it('plans the seed workload (VPC, ALB with two target groups, ECS cluster and services) from scratch', async () => {
+  it('plans the seed workload (VPC, ALB with blue/green target groups, ECS cluster, task-set and rolling services) from scratch', async () => {
     const seed = newJob();
     cpSync(join(ROOT, 'examples', 'seed-workload', 'terraform'), join(seed.workspace, 'seed'), { recursive: true });
     const step = await seed.run('terraform-plan', {
       inputs: { 'working-directory': 'seed', 'backend-config': `${backendConfig('seed.tfstate')}\n`, 'github-token': gh.token, 'fmt-check': 'fail' },
     });
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '24', change: '0', destroy: '0' });
+    // 26 without the deploy role (github_repository unset); with it, 28.
+    expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '26', change: '0', destroy: '0' });
     // The execution policy document depends on the log group's ARN: read during apply.
     expect(step.summary).toContain('`data.aws_iam_policy_document.execution` **read**: _its configuration depends on values known only after apply_');
-    for (const address of ['aws_lb_target_group.open_webui', 'aws_lb_target_group.gateway', 'aws_ecs_cluster.main', 'aws_ecs_service.service["mcpo"]']) {
+    for (const address of [
+      'aws_lb_target_group.open_webui["blue"]',
+      'aws_lb_target_group.open_webui["green"]',
+      'aws_lb_target_group.gateway',
+      'aws_ecs_cluster.main',
+      'aws_ecs_service.open_webui',
+      'aws_ecs_service.rolling["mcpo"]',
+      'terraform_data.open_webui_initial_task_set',
+    ]) {
       expect(step.summary).toContain(`\`${address}\` **create**`);
     }
   }, 300_000);

@@ -140,17 +140,76 @@ function conditionsHold(condition: Statement['Condition'], host: string, claims:
 }
 
 /**
+ * Where moto's answers differ from AWS's in a way that breaks a real client, the proxy
+ * puts them back in AWS's shape (JSON protocols only). One set per proxy: it keeps what
+ * moto forgets.
+ *
+ * - ECS services: moto answers `networkConfiguration: {}` for a service that has none (an
+ *   EXTERNAL-controller service, whose task sets carry the network); AWS leaves the field
+ *   out. The AWS provider for Terraform dereferences `awsvpcConfiguration` whenever the
+ *   field is present and crashes (nil pointer in flattenNetworkConfiguration).
+ * - ECS services: moto neither keeps nor returns `availabilityZoneRebalancing`; AWS
+ *   returns what CreateService / UpdateService set (ENABLED when a create leaves it out).
+ *   Without it Terraform plans the attribute again after every apply.
+ */
+function answerFixes(): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void> {
+  type Service = { serviceName?: string; clusterArn?: string; networkConfiguration?: Record<string, unknown>; availabilityZoneRebalancing?: string };
+  const rebalancing = new Map<string, string>();
+  const key = (cluster: unknown, service: unknown) => `${String(cluster ?? 'default').split('/').pop()}/${String(service ?? '').split('/').pop()}`;
+  const fix = (service: Service | undefined) => {
+    if (!service) return;
+    if (service.networkConfiguration && Object.keys(service.networkConfiguration).length === 0) delete service.networkConfiguration;
+    const kept = rebalancing.get(key(service.clusterArn, service.serviceName));
+    if (service.availabilityZoneRebalancing === undefined && kept) service.availabilityZoneRebalancing = kept;
+  };
+  return {
+    CreateService: (answer, request) => {
+      rebalancing.set(key(request.cluster, request.serviceName), String(request.availabilityZoneRebalancing ?? 'ENABLED'));
+      fix(answer.service as Service);
+    },
+    UpdateService: (answer, request) => {
+      if (request.availabilityZoneRebalancing) rebalancing.set(key(request.cluster, request.service), String(request.availabilityZoneRebalancing));
+      fix(answer.service as Service);
+    },
+    DeleteService: (answer) => fix(answer.service as Service),
+    DescribeServices: (answer) => (Array.isArray(answer.services) ? (answer.services as Service[]) : []).forEach(fix),
+  };
+}
+
+/** Reads moto's answer, fixes its shape, and sends it on. */
+function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void): void {
+  const chunks: Buffer[] = [];
+  up.on('data', (c: Buffer) => chunks.push(c));
+  up.on('end', () => {
+    let text = Buffer.concat(chunks).toString('utf8');
+    try {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      fix(body);
+      text = JSON.stringify(body);
+    } catch {
+      // not JSON (an error page): pass it on unchanged
+    }
+    const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(text)) };
+    delete headers['transfer-encoding'];
+    res.writeHead(up.statusCode ?? 502, headers);
+    res.end(text);
+  });
+}
+
+/**
  * A small proxy in front of moto_server that adds what moto leaves out: faults on
  * demand (throttling, 5xx) and, for AssumeRoleWithWebIdentity, the checks STS makes:
  * the token's signature against its issuer's JWKS, an IAM OIDC provider for the issuer
  * that lists the audience, and the role's trust policy. All of it reads moto's own IAM.
- * `script()` answers chosen calls itself, for states moto cannot produce.
+ * `script()` answers chosen calls itself, for states moto cannot produce; answers moto
+ * shapes unlike AWS are fixed on the way back (answerFixes).
  */
 export async function startAwsProxy(target: string, options: AwsProxyOptions = {}): Promise<AwsProxy> {
   const calls: Call[] = [];
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
   const bodies: Array<{ operation: string; body: unknown }> = [];
+  const fixes = answerFixes();
   const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
@@ -220,10 +279,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       const body = await readBody(req);
       const operation = operationOf(req, body);
       const record = (status: number, injected: boolean) => calls.push({ operation, status, injected, at: Date.now() });
-      let parsed: unknown;
+      let parsed: Record<string, unknown> | undefined;
       if (isJsonProtocol(req)) {
         try {
-          parsed = JSON.parse(body.toString('utf8') || '{}');
+          parsed = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
         } catch {
           parsed = undefined;
         }
@@ -280,6 +339,8 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
         (up) => {
           record(up.statusCode ?? 0, false);
+          const fix = isJsonProtocol(req) && (up.statusCode ?? 0) < 300 ? fixes[operation] : undefined;
+          if (fix) return sendFixed(up, res, (answer) => fix(answer, parsed ?? {}));
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
         },

@@ -8,7 +8,8 @@
  * - bedrock-access-gateway: ECS controller (rolling), behind its own target group and a
  *   `/api/v1/*` listener rule.
  *
- * Used by the ecs-deploy tests, the bench and (later) the sandbox.
+ * Used by the ecs-deploy tests and the bench; the sandbox uses its ALB traffic writer and
+ * readers on the stacks Terraform makes.
  */
 import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { CreateSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';

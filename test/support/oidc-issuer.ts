@@ -43,8 +43,13 @@ export interface OidcIssuer {
   claims(audience: string, job?: JobIdentity): Record<string, unknown>;
   /** A signed RS256 JWT with those claims (and any overrides). */
   mint(audience: string, overrides?: Record<string, unknown>): string;
-  /** The runner environment that lets `core.getIDToken` reach this issuer. */
-  runnerEnv(): Record<string, string>;
+  /**
+   * The runner environment that lets `core.getIDToken` reach this issuer. Given a job,
+   * the environment holds a request token of its own, as each job on GitHub gets one:
+   * tokens requested with it carry that job's claims, whatever `job` says meanwhile, so
+   * jobs running at the same time (say, bound to different environments) do not mix.
+   */
+  runnerEnv(job?: Partial<JobIdentity>): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,8 @@ export async function startOidcIssuer(job: Partial<JobIdentity> = {}): Promise<O
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = randomBytes(8).toString('hex');
   const requestToken = randomBytes(24).toString('hex');
+  /** Request tokens of jobs given to runnerEnv(job), with their identities. */
+  const jobTokens = new Map<string, JobIdentity>();
   const issued: string[] = [];
   let url = '';
 
@@ -124,8 +131,11 @@ export async function startOidcIssuer(job: Partial<JobIdentity> = {}): Promise<O
     mint(audience, overrides = {}) {
       return signJwt({ ...issuer.claims(audience), ...overrides }, privateKey, kid);
     },
-    runnerEnv() {
-      return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
+    runnerEnv(job) {
+      if (!job) return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
+      const own = randomBytes(24).toString('hex');
+      jobTokens.set(own, { ...issuer.job, ...job });
+      return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: own };
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -152,10 +162,13 @@ export async function startOidcIssuer(job: Partial<JobIdentity> = {}): Promise<O
       return send(res, 200, { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] });
     }
     if (req.method === 'GET' && u.pathname === '/token') {
-      if (req.headers.authorization !== `Bearer ${requestToken}`) return send(res, 401, { message: 'Bad credentials' });
+      const bearer = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      const own = jobTokens.get(bearer);
+      if (bearer !== requestToken && !own) return send(res, 401, { message: 'Bad credentials' });
       const audience = u.searchParams.get('audience') ?? `https://github.com/${issuer.job.owner}`;
       issued.push(audience);
-      return send(res, 200, { count: 1, value: issuer.mint(audience) });
+      const value = own ? signJwt(issuer.claims(audience, own), privateKey, kid) : issuer.mint(audience);
+      return send(res, 200, { count: 1, value });
     }
     send(res, 404, { message: 'Not Found' });
   });

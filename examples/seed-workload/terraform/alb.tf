@@ -5,10 +5,12 @@ resource "aws_lb" "main" {
   subnets            = aws_subnet.public[*].id
 }
 
-# Two target groups per routed service would serve blue/green; the seed routes two
-# services, each with its own group: the chat UI and the OpenAI-compatible gateway.
+# Open WebUI is delivered blue/green: ecs-deploy starts each new version as a task set in
+# whichever of these two target groups the live one is not in, and moves the listener's
+# weights between them (canary, linear or blue-green).
 resource "aws_lb_target_group" "open_webui" {
-  name        = "${var.name}-open-webui"
+  for_each    = toset(["blue", "green"])
+  name        = "${var.name}-webui-${each.key}"
   port        = 8080
   protocol    = "HTTP"
   target_type = "ip"
@@ -19,6 +21,7 @@ resource "aws_lb_target_group" "open_webui" {
   }
 }
 
+# The OpenAI-compatible gateway, under /api/v1/*: rolling updates, one target group.
 resource "aws_lb_target_group" "gateway" {
   name        = "${var.name}-gateway"
   port        = 80
@@ -36,8 +39,22 @@ resource "aws_lb_listener" "http" {
   port              = 80
   protocol          = "HTTP"
   default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.open_webui.arn
+    type = "forward"
+    forward {
+      target_group {
+        arn    = aws_lb_target_group.open_webui["blue"].arn
+        weight = 100
+      }
+      target_group {
+        arn    = aws_lb_target_group.open_webui["green"].arn
+        weight = 0
+      }
+    }
+  }
+
+  # The weights belong to deployments from here on: the live version may be in green.
+  lifecycle {
+    ignore_changes = [default_action]
   }
 }
 

@@ -20,6 +20,11 @@ data "aws_iam_policy_document" "ecs_tasks" {
 resource "aws_iam_role" "execution" {
   name               = "${var.name}-task-execution"
   assume_role_policy = data.aws_iam_policy_document.ecs_tasks.json
+
+  # Its inline policy is aws_iam_role_policy.execution's; the role reads it back too.
+  lifecycle {
+    ignore_changes = [inline_policy]
+  }
 }
 
 # What ECS needs to start the tasks: pull images, write logs (the managed
@@ -44,22 +49,29 @@ resource "aws_iam_role_policy" "execution" {
 locals {
   services = {
     open-webui = {
-      port         = 8080
-      target_group = aws_lb_target_group.open_webui.arn
+      port = 8080
       environment = {
         OPENAI_API_BASE_URL = "http://${aws_lb.main.dns_name}/api/v1"
       }
     }
     bedrock-access-gateway = {
-      port         = 80
-      target_group = aws_lb_target_group.gateway.arn
-      environment  = {}
+      port        = 80
+      environment = {}
     }
     mcpo = {
-      port         = 8000
-      target_group = null
-      environment  = {}
+      port        = 8000
+      environment = {}
     }
+  }
+  # Services on the ECS controller (rolling updates); open-webui is on task sets, below.
+  rolling = {
+    bedrock-access-gateway = aws_lb_target_group.gateway.arn
+    mcpo                   = null
+  }
+  network = {
+    subnets          = aws_subnet.public[*].id
+    security_groups  = [aws_security_group.services.id]
+    assign_public_ip = true
   }
 }
 
@@ -91,8 +103,8 @@ resource "aws_ecs_task_definition" "service" {
   ])
 }
 
-resource "aws_ecs_service" "service" {
-  for_each        = local.services
+resource "aws_ecs_service" "rolling" {
+  for_each        = local.rolling
   name            = each.key
   cluster         = aws_ecs_cluster.main.id
   task_definition = aws_ecs_task_definition.service[each.key].arn
@@ -100,24 +112,81 @@ resource "aws_ecs_service" "service" {
   launch_type     = "FARGATE"
 
   network_configuration {
-    subnets          = aws_subnet.public[*].id
-    security_groups  = [aws_security_group.services.id]
-    assign_public_ip = true
+    subnets          = local.network.subnets
+    security_groups  = local.network.security_groups
+    assign_public_ip = local.network.assign_public_ip
   }
 
   dynamic "load_balancer" {
-    for_each = each.value.target_group == null ? [] : [each.value.target_group]
+    for_each = each.value == null ? [] : [each.value]
     content {
       target_group_arn = load_balancer.value
       container_name   = each.key
-      container_port   = each.value.port
+      container_port   = local.services[each.key].port
     }
   }
 
-  # Deployments change the task definition and the ALB weights outside Terraform.
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = false
+  }
+
+  # Deployments (ecs-deploy) change the task definition from here on.
   lifecycle {
     ignore_changes = [task_definition, desired_count]
   }
 
+  depends_on = [aws_lb_listener_rule.gateway]
+}
+
+# Open WebUI: the EXTERNAL deployment controller. Its versions run as task sets, which
+# ecs-deploy creates, weighs on the listener and deletes; the service itself holds no
+# task definition, launch type, network or load balancer (each task set has its own).
+resource "aws_ecs_service" "open_webui" {
+  name          = "open-webui"
+  cluster       = aws_ecs_cluster.main.id
+  desired_count = var.desired_count
+
+  deployment_controller {
+    type = "EXTERNAL"
+  }
+
+  # ECS describes an EXTERNAL service with its primary task set's task definition, load
+  # balancer and network: they belong to the deployments, not to this configuration.
+  lifecycle {
+    ignore_changes = [task_definition, desired_count, load_balancer, network_configuration, launch_type, platform_version]
+  }
+
   depends_on = [aws_lb_listener.http]
+}
+
+# The first task set, made primary, in the blue target group. Terraform has no resource
+# for a service's primary task set, and an aws_ecs_task_set would be deleted by the first
+# deployment (and then show up as drift), so the AWS CLI creates it once, when the service
+# is created, and only if the service has no task set yet.
+resource "terraform_data" "open_webui_initial_task_set" {
+  triggers_replace = [aws_ecs_service.open_webui.id]
+
+  provisioner "local-exec" {
+    command = "sh ${path.module}/scripts/initial-task-set.sh"
+    environment = {
+      AWS_REGION         = var.region
+      AWS_DEFAULT_REGION = var.region
+      CLUSTER            = aws_ecs_cluster.main.name
+      SERVICE            = aws_ecs_service.open_webui.name
+      TASK_DEFINITION    = aws_ecs_task_definition.service["open-webui"].arn
+      NETWORK = jsonencode({
+        awsvpcConfiguration = {
+          subnets        = local.network.subnets
+          securityGroups = local.network.security_groups
+          assignPublicIp = "ENABLED"
+        }
+      })
+      LOAD_BALANCERS = jsonencode([{
+        targetGroupArn = aws_lb_target_group.open_webui["blue"].arn
+        containerName  = "open-webui"
+        containerPort  = local.services["open-webui"].port
+      }])
+    }
+  }
 }

@@ -2,23 +2,33 @@ output "alb_dns_name" {
   value = aws_lb.main.dns_name
 }
 
+output "load_balancer_arn" {
+  value = aws_lb.main.arn
+}
+
 output "cluster" {
   value = aws_ecs_cluster.main.name
 }
 
 output "listener_arn" {
-  value = aws_lb_listener.http.arn
+  description = "The listener whose default action weighs open-webui's blue and green target groups (ecs-deploy's listener-arn)."
+  value       = aws_lb_listener.http.arn
+}
+
+output "gateway_rule_arn" {
+  value = aws_lb_listener_rule.gateway.arn
 }
 
 output "target_groups" {
+  description = "open-webui's pair as blue,green (ecs-deploy's target-groups), and the gateway's."
   value = {
-    open-webui             = aws_lb_target_group.open_webui.arn
+    open-webui             = "${aws_lb_target_group.open_webui["blue"].arn},${aws_lb_target_group.open_webui["green"].arn}"
     bedrock-access-gateway = aws_lb_target_group.gateway.arn
   }
 }
 
 output "services" {
-  value = { for k, s in aws_ecs_service.service : k => s.name }
+  value = merge({ for k, s in aws_ecs_service.rolling : k => s.name }, { open-webui = aws_ecs_service.open_webui.name })
 }
 
 output "subnets" {
@@ -27,4 +37,9 @@ output "subnets" {
 
 output "service_security_group" {
   value = aws_security_group.services.id
+}
+
+output "deploy_role_arn" {
+  description = "The role for aws-auth's role-to-assume in this environment's deploy jobs (empty without github_repository)."
+  value       = local.deploy_role ? aws_iam_role.deploy[0].arn : ""
 }

@@ -13,4 +13,11 @@ terraform {
 
 provider "aws" {
   region = var.region
+
+  # While a rollout runs, ecs-deploy keeps its record in a tag of the service (and tags
+  # the task definitions it registers): those tags are the deployments'. Without this, an
+  # apply during a rollout would delete the record its crash recovery relies on.
+  ignore_tags {
+    key_prefixes = ["platform-actions:"]
+  }
 }

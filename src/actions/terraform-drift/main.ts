@@ -10,9 +10,11 @@ import { closeIssue, findIssue, upsertIssue } from '../../github/upsert.js';
 import { annotate } from '../../terraform/annotate.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
-import { driftedResources, pendingChanges, type StackReport } from '../../terraform/drift.js';
+import { driftedResources, pendingChanges, setAsideIgnored, type StackReport } from '../../terraform/drift.js';
 import { driftIssueMarker, fingerprintMarker, renderDriftIssue, renderDriftSummary } from '../../terraform/drift-report.js';
+import { ignoreRules, isIgnored } from '../../terraform/ignore-changes.js';
 import { expandStacks, outputDir, workspaceDir } from '../../terraform/paths.js';
+import { isComputed, readComputedAttributes } from '../../terraform/provider-schema.js';
 import { scanPlanFile, type ResourceChange } from '../../terraform/plan-json.js';
 import { planToJson, prepare } from '../../terraform/stack.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -24,7 +26,7 @@ async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise
   const dir = resolve(workspaceDir(), stack);
   const out = outputDir('terraform-drift', stack);
   const cli = new TerraformCli({ binary: s.binary, cwd: dir, signal: ctx.signal, log: (line) => info(`[${stack}] ${line}`) });
-  const report: StackReport = { stack, directory: stack, status: 'clean', drift: [], pending: [], errors: [] };
+  const report: StackReport = { stack, directory: stack, status: 'clean', drift: [], ignored: [], pending: [], errors: [] };
   const failed = (errors: Diagnostic[]) => {
     report.status = 'error';
     report.errors = errors;
@@ -39,6 +41,26 @@ async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise
   const drift: ResourceChange[] = [];
   await scanPlanFile(refreshJson, { resourceDrift: (rc) => drift.push(rc) });
   report.drift = driftedResources(drift);
+  if (report.drift.length > 0) {
+    // What lifecycle ignore_changes leaves to others is not drift...
+    const rules = ignoreRules(dir);
+    ({ drift: report.drift, ignored: report.ignored } = setAsideIgnored(report.drift, (address, path) => (isIgnored(rules, address, path) ? 'ignore_changes' : undefined)));
+  }
+  if (report.drift.length > 0) {
+    // ...and nor is what the provider alone decides (asked only when drift is left).
+    const schemaFile = join(out, 'providers-schema.json');
+    const schema = await cli.run(['providers', 'schema', '-json'], { stdoutFile: schemaFile, quiet: true });
+    if (schema.exitCode === 0) {
+      const computed = readComputedAttributes(schemaFile);
+      const split = setAsideIgnored(report.drift, (address, path) => (isComputed(computed, address, path) ? 'computed' : undefined));
+      report.drift = split.drift;
+      report.ignored = [...report.ignored, ...split.ignored].sort((a, b) => a.address.localeCompare(b.address));
+    } else {
+      warning(`[${stack}] ${s.binary} providers schema failed, so attributes the provider alone sets are reported as drift too.`);
+    }
+  }
+  const ignoredCount = report.ignored.reduce((n, r) => n + r.attributes.length, 0);
+  if (ignoredCount > 0) info(`[${stack}] ${ignoredCount} attribute(s) changed outside ${s.binary} that the configuration leaves to others (ignore_changes) or to the provider: not drift.`);
 
   const planJson = join(out, 'plan.json');
   const planned = await planToJson(cli, { out: join(out, 'plan.tfplan'), json: planJson, varFiles: s.varFiles, lockTimeout: s.lockTimeout });
@@ -57,7 +79,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const reports = await mapLimit(stacks, s.concurrency, (stack) =>
     checkStack(stack, s, ctx).catch((err: unknown): StackReport => {
       if (ctx.signal.aborted) throw err;
-      return { stack, directory: stack, status: 'error', drift: [], pending: [], errors: [{ severity: 'error', summary: errorMessage(err) }] };
+      return { stack, directory: stack, status: 'error', drift: [], ignored: [], pending: [], errors: [{ severity: 'error', summary: errorMessage(err) }] };
     }),
   );
   for (const r of reports) annotate(r.errors, resolve(workspaceDir(), r.directory), workspaceDir(), `${r.stack}: ${s.binary} failed`);
