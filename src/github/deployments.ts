@@ -54,6 +54,8 @@ export interface DeploymentPayload {
   engine?: string;
   /** True on a deployment that returned an environment to an earlier image. */
   rollback?: boolean;
+  /** True when the service already ran this image and nothing was rolled out. */
+  unchanged?: boolean;
   /** Set by promote on the target environment's deployment. */
   promotion?: { from_environment: string; source_deployment_id: number; run_id: string };
   /** The workflow run that made the deployment. */
@@ -109,6 +111,11 @@ export function failureStatus(d: DeploymentRecord): DeploymentStatusRecord | und
 
 export function isRollback(d: DeploymentRecord): boolean {
   return d.payload?.rollback === true;
+}
+
+/** A deploy step that found the service already running its image: recorded, but not a change. */
+export function isUnchanged(d: DeploymentRecord): boolean {
+  return d.payload?.unchanged === true;
 }
 
 /** Succeeded and never marked failed since (a later `inactive` only means superseded). */

@@ -1,4 +1,4 @@
-import { failureStatus, isRollback, succeededAt, type DeploymentRecord } from '../github/deployments.js';
+import { failureStatus, isRollback, isUnchanged, succeededAt, type DeploymentRecord } from '../github/deployments.js';
 
 /**
  * The four DORA figures of one environment over a window, from its deployment record
@@ -90,7 +90,7 @@ const serviceOf = (d: DeploymentRecord) => d.payload?.service ?? '';
 export function computeFigures(environment: string, deployments: readonly DeploymentRecord[], commitTimes: ReadonlyMap<string, number>, window: Window): EnvironmentFigures {
   const all = [...deployments].sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
   const inWindow = all.filter((d) => d.createdAt >= window.start && d.createdAt < window.end);
-  const changes = inWindow.filter((d) => !isRollback(d) && finished(d));
+  const changes = inWindow.filter((d) => !isRollback(d) && !isUnchanged(d) && finished(d));
   const rows: ChangeRow[] = [];
   const leadTimes: number[] = [];
   const restores: number[] = [];

@@ -118,6 +118,26 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([w.targetGroups.blue]);
   }, 90_000);
 
+  it('leaves a service that already runs the image alone, records that, and rolls it out again only with force', async () => {
+    const same = inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token });
+    const step = await job(gh.env()).run('ecs-deploy', { inputs: same });
+
+    expect(step.failure).toBeUndefined();
+    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'ecs-task-set', 'task-definition-arn': w.web.taskDefinitionArn, 'deployment-id': '', 'analysis-report': '' });
+    expect(step.log).toContain(`Nothing to roll out: ${WORKLOAD.web} already runs ${w.web.taskDefinitionArn.split('/').pop()}, and the new revision would be the same. Set force: true to roll it out again.`);
+    for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource', 'DeleteTaskSet']) expect(proxy.count(op)).toBe(0);
+    expect(step.summary).toContain(`✅ ${WORKLOAD.web} on platform (ECS): unchanged`);
+    const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    expect(recorded?.payload).toMatchObject({ service: WORKLOAD.web, unchanged: true, image: IMAGES.webV1 });
+    expect(recorded?.statuses.map((x) => x.state)).toEqual(['in_progress', 'success']);
+
+    const forced = await job().run('ecs-deploy', { inputs: { ...same, environment: '', 'github-token': '', force: 'true' } });
+    expect(forced.outputs.status).toBe('succeeded');
+    expect(forced.outputs['task-definition-arn']).not.toBe(w.web.taskDefinitionArn);
+    expect(proxy.count('CreateTaskSet')).toBe(1);
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+  }, 60_000);
+
   it('rolls back at once when the canary target group’s 5xx rate is above 1%: 100% on stable in one call, canary deleted, evidence in the summary', async () => {
     const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: { ...healthy, errors: 10 } }));
     const step = await job().run('ecs-deploy', { inputs: inputs() });

@@ -74,6 +74,45 @@ function alarmsOnlySpec(): AnalysisSpec {
   return { ...defaultAnalysisSpec('cloudwatch'), intervalMs: 15_000, failureLimit: 1, metrics: [], source: 'alarms only' };
 }
 
+/**
+ * The service already runs what this step would deploy: say so, set the outputs, and
+ * record the GitHub Deployment as successful (promote's queued deployment is taken over
+ * and closed, and the environment's record stays true).
+ */
+async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn: string; image: string; engine: string }): Promise<void> {
+  const name = taskDefinitionName(live.liveArn);
+  const reason = `Nothing to roll out: ${live.serviceName} already runs ${name}, and the new revision would be the same. Set force: true to roll it out again.`;
+  info(reason);
+  outputs.set('status', 'succeeded');
+  outputs.set('task-definition-arn', live.liveArn);
+  outputs.set('deployment-id', '');
+  outputs.set('duration-seconds', 0);
+  outputs.set('analysis-report', '');
+  const rows: Array<[string, string]> = [
+    ['Engine', code(live.engine)],
+    ['Task definition', code(name)],
+    ['Image', code(live.image)],
+  ];
+  if (s.environment && s.githubToken) {
+    const { currentRepo, githubClient } = await import('../../github/client.js');
+    const { trackDeployment } = await import('../../github/deployments.js');
+    try {
+      const tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
+        environment: s.environment,
+        image: live.image,
+        description: `${live.serviceName} already runs ${live.image} (${s.environment})`,
+        payload: { service: live.serviceName, platform: 'ecs', engine: live.engine, unchanged: true },
+      });
+      outputs.set('github-deployment-id', tracked.id);
+      await tracked.finish('success', `Already running ${name}; nothing rolled out.`);
+      rows.push(['GitHub Deployment', `${tracked.id} (${s.environment})`]);
+    } catch (err) {
+      warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);
+    }
+  }
+  await writeSummary(heading(`✅ ${live.serviceName} on ${s.cluster.split('/').pop()} (ECS): unchanged`) + `${reason}\n\n` + facts(rows));
+}
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
@@ -205,6 +244,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         '\n' +
         diffBlock,
     );
+    return;
+  }
+
+  // Nothing would change, and nothing is unfinished: leave the service alone.
+  if (diff.length === 0 && liveArn && !s.force && !(await target.loadRecord(signal))) {
+    await leaveUnchanged(s, { serviceName: service.serviceName as string, liveArn, image, engine: target.engine });
     return;
   }
 

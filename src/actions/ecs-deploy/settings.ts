@@ -27,6 +27,8 @@ export interface Settings {
   waitTimeoutMs: number;
   rollbackOnFailure: boolean;
   dryRun: boolean;
+  /** Roll out even when nothing would change. */
+  force: boolean;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -123,6 +125,7 @@ export function readSettings(): Settings {
     waitTimeoutMs: inputs.duration('wait-timeout', '30m'),
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
+    force: inputs.boolean('force', false),
     environment,
     githubToken,
   };

@@ -4,7 +4,7 @@ import { computeFigures, distribution, verdicts } from '../../../src/release/dor
 
 const MIN = 60_000;
 let nextId = 1;
-function dep(at: number, statuses: Array<[DeploymentState, number]>, extra: { rollback?: boolean; sha?: string; service?: string } = {}): DeploymentRecord {
+function dep(at: number, statuses: Array<[DeploymentState, number]>, extra: { rollback?: boolean; unchanged?: boolean; sha?: string; service?: string } = {}): DeploymentRecord {
   const id = nextId++;
   return {
     id,
@@ -17,7 +17,7 @@ function dep(at: number, statuses: Array<[DeploymentState, number]>, extra: { ro
     creator: 'bot',
     production: true,
     transient: false,
-    payload: { tool: 'platform-actions', image: `web@sha256:${'0'.repeat(64)}`, service: extra.service ?? 'web', ...(extra.rollback ? { rollback: true } : {}) },
+    payload: { tool: 'platform-actions', image: `web@sha256:${'0'.repeat(64)}`, service: extra.service ?? 'web', ...(extra.rollback ? { rollback: true } : {}), ...(extra.unchanged ? { unchanged: true } : {}) },
     statuses: statuses.map(([state, t], i) => ({ id: id * 100 + i, state, description: '', at: t })),
     statusesLoaded: true,
   };
@@ -44,6 +44,14 @@ describe('computeFigures', () => {
     expect(f.changes.find((c) => c.id === b.id)).toMatchObject({ outcome: 'failed', failedBecause: 'rolled-back', restoreSeconds: 12 * 60, restoredBy: r.id });
     expect(f.changeFailureRate).toBe(0.5);
     expect(f.leadTime).toBeNull();
+  });
+
+  it('does not count a deploy step that found the service already running its image as a change', () => {
+    const a = dep(10 * MIN, [['in_progress', 10 * MIN], ['success', 15 * MIN]]);
+    const same = dep(60 * MIN, [['in_progress', 60 * MIN], ['success', 60 * MIN]], { unchanged: true });
+    const f = computeFigures('production', [same, a], new Map(), window);
+    expect(f.counts).toMatchObject({ changes: 1, succeeded: 1, failed: 0 });
+    expect(f.changes.map((c) => c.id)).toEqual([a.id]);
   });
 
   it('keeps a failure that nothing restored open, and misses the target for it', () => {
