@@ -1,19 +1,21 @@
 /**
- * Infrastructure: the account's GitHub OIDC provider (once per account), then the seed
- * workload's Terraform stack once per environment, through terraform.yml's flow: plan on
- * the pull request (comment), merge, plan on main, apply that plan in a fresh checkout
- * once it means what was reviewed. Every environment's stack is its own folder and state
- * (`infra/<env>`, `name = seed-<env>`), as separate accounts would be.
+ * Infrastructure: the account setup (once per account: the state bucket, and GitHub's
+ * OIDC provider with a deploy role per environment from examples/seed-workload/github-oidc,
+ * as docs/getting-started.md applies it), then the seed workload's Terraform stack once
+ * per environment, through terraform.yml's flow: plan on the pull request (comment),
+ * merge, plan on main, apply that plan in a fresh checkout once it means what was
+ * reviewed. Every environment's stack is its own folder and state (`infra/<env>`,
+ * `name = seed-<env>`), as separate accounts would be.
  */
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateOpenIDConnectProviderCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ROOT, type StepResult } from '../../test/support/runner.js';
-import { createStateBucket, MOTO_BACKEND, terraformEnv } from '../../test/support/terraform.js';
-import { ACCOUNT, OWNER, REGION, REPO, type World } from './world.js';
+import { createStateBucket, MOTO_BACKEND, terraformAsync, terraformEnv } from '../../test/support/terraform.js';
+import { OWNER, REGION, REPO, SandboxError, type World } from './world.js';
 
 export const STACK_SOURCE = join(ROOT, 'examples', 'seed-workload', 'terraform');
+export const IDENTITY_SOURCE = join(ROOT, 'examples', 'seed-workload', 'github-oidc');
 const STAGE = 'Infrastructure (terraform.yml)';
 
 export interface Stack {
@@ -32,39 +34,60 @@ export interface Stack {
 const short = (id: string) => id.slice(0, 12);
 const folderOf = (environment: string) => `infra/${environment}`;
 
-/** The one-time account setup: an IAM OIDC provider that trusts the issuer. */
-export async function bootstrapAccount(world: World): Promise<string> {
+/** What the account setup made: the IAM OIDC provider, and each environment's deploy role. */
+export interface AccountSetup {
+  providerArn: string;
+  /** GitHub Environment → the role its deploy jobs assume (github-oidc's deploy_role_arns). */
+  deployRoles: Record<string, string>;
+}
+
+/** The stack name of an environment: its cluster, load balancer and the prefix of every other resource. */
+export const stackName = (environment: string) => `seed-${environment}`;
+
+/**
+ * The one-time account setup, by an administrator's hand in real life: the Terraform
+ * state bucket, then examples/seed-workload/github-oidc applied with Terraform as
+ * docs/getting-started.md does (`terraform init && terraform apply`), with the sandbox's
+ * issuer in place of GitHub's, its region, and its environments' stack names.
+ */
+export async function bootstrapAccount(world: World, environments: string[]): Promise<AccountSetup> {
+  const issuer = world.issuer.url.replace(/^https?:\/\//, '');
   return world.act(
-    { stage: 'Account bootstrap (once per account)', title: `IAM OIDC provider for ${world.issuer.url} (audience sts.amazonaws.com), Terraform state bucket` },
+    { stage: 'Account bootstrap (once per account)', title: `Terraform state bucket; terraform apply examples/seed-workload/github-oidc (IAM OIDC provider for ${world.issuer.url}, a deploy role per environment)` },
     async () => {
-      const iam = new IAMClient({ region: REGION, endpoint: world.moto.endpoint, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-      try {
-        await createStateBucket(world.moto.endpoint);
-        const created = await iam.send(new CreateOpenIDConnectProviderCommand({ Url: world.issuer.url, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['0'.repeat(40)] }));
-        return created.OpenIDConnectProviderArn as string;
-      } finally {
-        iam.destroy();
-      }
+      await createStateBucket(world.moto.endpoint);
+      const dir = world.scratch('github-oidc');
+      cpSync(IDENTITY_SOURCE, dir, { recursive: true, filter: (src) => !src.includes('.terraform') });
+      writeFileSync(
+        join(dir, 'terraform.tfvars'),
+        [
+          `repository   = "${OWNER}/${REPO}"`,
+          `region       = "${REGION}"`,
+          `oidc_issuer  = "${issuer}"`,
+          'environments = {',
+          ...environments.map((e) => `  ${e} = "${stackName(e)}"`),
+          '}',
+          '',
+        ].join('\n'),
+      );
+      const env = terraformEnv(world.proxy.url);
+      await terraformAsync(dir, ['init', '-input=false', '-no-color'], env);
+      await terraformAsync(dir, ['apply', '-auto-approve', '-input=false', '-no-color'], env);
+      const outputs = JSON.parse(await terraformAsync(dir, ['output', '-json'], env)) as { oidc_provider_arn: { value: string }; deploy_role_arns: { value: Record<string, string> } };
+      return { providerArn: outputs.oidc_provider_arn.value, deployRoles: outputs.deploy_role_arns.value };
     },
-    (arn) => [arn],
+    (setup) => [setup.providerArn, ...Object.entries(setup.deployRoles).map(([environment, arn]) => `${environment}: ${arn}`)],
   );
 }
 
 /** Writes the stack for one environment into a checkout: the example, plus its terraform.tfvars. */
-export function checkoutStack(workspace: string, environment: string, providerArn: string): string {
+export function checkoutStack(workspace: string, environment: string): string {
   const dir = join(workspace, folderOf(environment));
   mkdirSync(dir, { recursive: true });
   cpSync(STACK_SOURCE, dir, { recursive: true, filter: (src) => !src.includes('.terraform') });
   writeFileSync(
     join(dir, 'terraform.tfvars'),
-    [
-      `name                     = "seed-${environment}"`,
-      `github_repository        = "${OWNER}/${REPO}"`,
-      `github_environment       = "${environment}"`,
-      `github_oidc_provider_arn = "${providerArn}"`,
-      'desired_count            = 2',
-      '',
-    ].join('\n'),
+    [`name          = "${stackName(environment)}"`, 'desired_count = 2', ''].join('\n'),
   );
   return dir;
 }
@@ -80,7 +103,7 @@ const planFacts = (step: StepResult) => [
  * per stack, as a matrix would). The pull request's plans are commented on it; the apply
  * jobs, bound to each environment, are auto-approved.
  */
-export async function provisionStacks(world: World, environments: string[], providerArn: string, planOnMain: boolean): Promise<Stack[]> {
+export async function provisionStacks(world: World, environments: string[], account: AccountSetup, planOnMain: boolean): Promise<Stack[]> {
   const tfEnv = terraformEnv(world.proxy.url);
   const head = world.commit('infra: the seed workload in every environment', { branch: 'infra/seed-workload' });
   const pr = world.github.store.createPullRequest(OWNER, REPO, { title: 'Provision the seed workload', head: 'infra/seed-workload', headSha: head }).number;
@@ -91,7 +114,7 @@ export async function provisionStacks(world: World, environments: string[], prov
     environments.map(async (environment) => {
       const job = world.job(prRun, `plan (${folderOf(environment)})`, { env: tfEnv });
       job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'infra/seed-workload', sha: head }, base: { ref: 'main' } } });
-      checkoutStack(job.workspace, environment, providerArn);
+      checkoutStack(job.workspace, environment);
       const plan = await world.step(
         job,
         'terraform-plan',
@@ -117,7 +140,7 @@ export async function provisionStacks(world: World, environments: string[], prov
       if (planOnMain) {
         const planJob = world.job(pushRun, `plan (${folderOf(environment)})`, { env: tfEnv });
         planJob.setEvent('push', { ref: 'refs/heads/main', after: merge });
-        checkoutStack(planJob.workspace, environment, providerArn);
+        checkoutStack(planJob.workspace, environment);
         const plan = await world.step(
           planJob,
           'terraform-plan',
@@ -131,7 +154,7 @@ export async function provisionStacks(world: World, environments: string[], prov
       // The apply job: another runner, a fresh checkout, the plan from the artifact.
       const applyJob = world.job(pushRun, `apply (${folderOf(environment)})`, { environment, env: tfEnv });
       applyJob.setEvent('push', { ref: 'refs/heads/main', after: merge });
-      checkoutStack(applyJob.workspace, environment, providerArn);
+      checkoutStack(applyJob.workspace, environment);
       const artifact = join(applyJob.temp, 'reviewed-plan', 'plan.tfplan');
       mkdirSync(join(applyJob.temp, 'reviewed-plan'), { recursive: true });
       copyFileSync(planFile, artifact);
@@ -142,14 +165,16 @@ export async function provisionStacks(world: World, environments: string[], prov
         { stage: STAGE, title: `terraform-apply ${folderOf(environment)}`, environment },
         { facts: (s) => [`${planOnMain ? "applied main's plan, which means what was reviewed" : 'applied the plan reviewed'} on PR #${pr}: +${s.outputs.add} ~${s.outputs.change} -${s.outputs.destroy}`] },
       );
-      return readStack(world, environment);
+      return readStack(world, environment, account);
     }),
   );
 }
 
-/** What the stack made, read back from AWS (as deploy jobs find it: by name). */
-export async function readStack(world: World, environment: string): Promise<Stack> {
-  const name = `seed-${environment}`;
+/** What the stack made, read back from AWS (as deploy jobs find it: by name), and the environment's deploy role. */
+export async function readStack(world: World, environment: string, account: AccountSetup): Promise<Stack> {
+  const name = stackName(environment);
+  const roleArn = account.deployRoles[environment];
+  if (!roleArn) throw new SandboxError(`The account setup made no deploy role for ${environment} (it has: ${Object.keys(account.deployRoles).join(', ') || 'none'}).`);
   const elbv2 = world.clients.elbv2;
   const lb = (await elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] }))).LoadBalancers?.[0];
   const listener = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners?.[0];
@@ -160,7 +185,7 @@ export async function readStack(world: World, environment: string): Promise<Stac
     folder: folderOf(environment),
     name,
     cluster: name,
-    roleArn: `arn:aws:iam::${ACCOUNT}:role/${name}-deploy`,
+    roleArn,
     loadBalancerArn: lb?.LoadBalancerArn as string,
     listenerArn: listener?.ListenerArn as string,
     targetGroups: { blue: arn('webui-blue'), green: arn('webui-green'), gateway: arn('gateway') },

@@ -41,11 +41,11 @@ export interface DriftOutcome {
 }
 
 /** The scheduled drift check of every stack, in one terraform-drift step. */
-export async function detectDrift(world: World, stacks: Stack[], providerArn: string): Promise<DriftOutcome> {
+export async function detectDrift(world: World, stacks: Stack[]): Promise<DriftOutcome> {
   const run = world.run('drift-detection', 'schedule', world.repo.branches.get('main') as string);
   const job = world.job(run, 'drift', { env: terraformEnv(world.proxy.url) });
   job.setEvent('schedule', { schedule: '17 3 * * *' });
-  for (const s of stacks) checkoutStack(job.workspace, s.environment, providerArn);
+  for (const s of stacks) checkoutStack(job.workspace, s.environment);
   const step = await world.step(
     job,
     'terraform-drift',

@@ -3,7 +3,7 @@
  * Used by `npm run sandbox` (scripts/sandbox.ts) and by the end-to-end test
  * (test/integration/sandbox.test.ts), which runs the short profile.
  *
- *   account bootstrap → Terraform per environment ‖ release 1 build-and-scan
+ *   account bootstrap (github-oidc) → Terraform per environment ‖ release 1 build-and-scan
  *   → release 1: dev → staging → production (promote, gates auto-approved)
  *     ‖ release 2: build-and-scan → dev, where its canary breaches the SLO and is rolled back
  *   → a change by hand, caught by terraform-drift (short profile: while the releases roll out)
@@ -105,11 +105,11 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
   });
   const traffic = new Traffic(world, profile);
   try {
-    const providerArn = await bootstrapAccount(world);
+    const account = await bootstrapAccount(world, envs);
     const release1: Release = { number: 1, sha: world.commit('Open WebUI, gateway and MCP proxy: release 1'), run: undefined as never, images: {} };
     release1.run = world.run('release', 'push', release1.sha);
     result.releases.push(release1);
-    const [stacks] = await Promise.all([provisionStacks(world, envs, providerArn, profile.planOnMain), buildRelease(world, release1)]);
+    const [stacks] = await Promise.all([provisionStacks(world, envs, account, profile.planOnMain), buildRelease(world, release1)]);
     for (const stack of stacks) traffic.start(stack);
     timeline.note(
       'Traffic',
@@ -121,7 +121,7 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     const last = stacks.at(-1) as Stack;
     const checkDrift = async () => {
       await changeByHand(world, last);
-      result.drift = await detectDrift(world, stacks, providerArn);
+      result.drift = await detectDrift(world, stacks);
     };
     let drift: Promise<void> | undefined;
     if (profile.driftDuringRollouts) {

@@ -6,7 +6,9 @@
  * request) and the runner: jobs, steps run as the runner runs them, secrets watched.
  */
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startAwsProxy, type AwsProxy } from '../../test/support/aws-proxy.js';
 import { workloadClients } from '../../test/support/ecs-workload.js';
 import { startMoto, type MotoServer } from '../../test/support/global-setup.js';
@@ -19,7 +21,6 @@ import type { Timeline } from './timeline.js';
 export const OWNER = 'acme';
 export const REPO = 'webapp';
 export const REGION = 'us-east-1';
-export const ACCOUNT = '123456789012';
 
 /** A workflow run: the jobs of one run share its id, event and commit. */
 export interface WorkflowRun {
@@ -43,6 +44,7 @@ export class World {
   readonly secrets = new Set<string>();
   private readonly results: Array<{ meta: StepMeta; step: StepResult }> = [];
   private readonly jobs: Job[] = [];
+  private readonly scratchDirs: string[] = [];
   private runs = 1000;
   private commits = 0;
   private head: string | undefined;
@@ -126,6 +128,13 @@ export class World {
     return job;
   }
 
+  /** A folder outside any job (an administrator's checkout), removed when the world stops. */
+  scratch(name: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `pa-sandbox-${name}-`));
+    this.scratchDirs.push(dir);
+    return dir;
+  }
+
   /**
    * Runs one step of a job and records it. A step whose exit status is not the expected
    * one stops the sandbox with its log.
@@ -205,7 +214,7 @@ export class World {
     this.clients.destroy();
     await Promise.allSettled([this.proxy.close(), this.issuer.close(), this.github.close(), this.registry.stop()]);
     await this.moto.stop();
-    for (const job of this.jobs) rmSync(job.dir, { recursive: true, force: true });
+    for (const dir of [...this.jobs.map((j) => j.dir), ...this.scratchDirs]) rmSync(dir, { recursive: true, force: true });
   }
 }
 

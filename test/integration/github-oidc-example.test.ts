@@ -36,6 +36,32 @@ function admits(policy: { Statement: Statement[] }, claims: Record<string, strin
   });
 }
 
+/**
+ * The IAM actions a doc's "IAM permissions" section lists, as `service:Action`: every
+ * code span that names an action; a bare `Action` belongs to the service named last
+ * (`elasticloadbalancing:DescribeListeners`, `DescribeRules`).
+ */
+function documentedActions(doc: string): string[] {
+  const text = readFileSync(join(ROOT, 'docs', 'actions', doc), 'utf8');
+  const section = /^## IAM permissions\n([\s\S]*?)^## /m.exec(text)?.[1];
+  if (!section) throw new Error(`${doc} has no IAM permissions section`);
+  let service = '';
+  const actions: string[] = [];
+  for (const [, code] of section.matchAll(/`([^`]+)`/g)) {
+    const named = /^(?:([a-z0-9-]+):)?([A-Z][A-Za-z]+)$/.exec(code as string);
+    if (!named) continue;
+    service = named[1] ?? service;
+    if (!service) throw new Error(`${doc}: \`${code}\` comes before any service prefix`);
+    actions.push(`${service}:${named[2]}`);
+  }
+  return actions;
+}
+
+async function deployPolicy(envName: string) {
+  const p = await iam.send(new GetRolePolicyCommand({ RoleName: `github-deploy-${envName}`, PolicyName: 'deploy' }));
+  return JSON.parse(decodeURIComponent(p.PolicyDocument ?? '')) as { Statement: Statement[] };
+}
+
 async function trust(role: string) {
   const r = await iam.send(new GetRoleCommand({ RoleName: role }));
   return JSON.parse(decodeURIComponent(r.Role?.AssumeRolePolicyDocument ?? '')) as { Statement: Statement[] };
@@ -74,15 +100,20 @@ describe('the GitHub OIDC roles of getting started', () => {
   });
 
   it("lets each deploy role change its own environment's cluster, load balancer and execution role only", async () => {
-    const resources = async (envName: string) => {
-      const p = await iam.send(new GetRolePolicyCommand({ RoleName: `github-deploy-${envName}`, PolicyName: 'deploy' }));
-      const doc = JSON.parse(decodeURIComponent(p.PolicyDocument ?? '')) as { Statement: Statement[] };
-      return doc.Statement.flatMap((s) => list(s.Resource)).filter((r) => r !== '*');
-    };
+    // Every ARN the policy names, in its resources and in its ARN conditions.
+    const resources = async (envName: string) =>
+      (await deployPolicy(envName)).Statement.flatMap((s) => [
+        ...list(s.Resource),
+        ...Object.entries(s.Condition ?? {})
+          .filter(([operator]) => operator.startsWith('Arn'))
+          .flatMap(([, keys]) => Object.values(keys).flatMap(list)),
+      ]).filter((r) => r !== '*');
     const production = await resources('production');
     expect(production).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/:service\/webui\/\*$/),
+        expect.stringMatching(/:task\/webui\/\*$/),
+        expect.stringMatching(/:cluster\/webui$/),
         expect.stringMatching(/:task-definition\/webui-open-webui:\*$/),
         expect.stringMatching(/:listener-rule\/app\/webui\/\*$/),
         expect.stringMatching(/:role\/webui-task-execution$/),
@@ -90,6 +121,19 @@ describe('the GitHub OIDC roles of getting started', () => {
     );
     expect(production.filter((r) => r.includes('webui-dev') || r.includes('webui-staging'))).toEqual([]);
     expect((await resources('dev')).every((r) => r.includes('webui-dev'))).toBe(true);
+  });
+
+  it('allows exactly the actions the IAM permissions of ecs-deploy and rollback list, tasks in its own cluster only', async () => {
+    const documented = [...new Set([...documentedActions('ecs-deploy.md'), ...documentedActions('rollback.md')])].sort();
+    expect(documented).toEqual(expect.arrayContaining(['ecs:ListTaskDefinitions', 'elasticloadbalancing:ModifyRule', 'ecs:StopServiceDeployment', 'iam:PassRole']));
+    for (const envName of ['dev', 'staging', 'production']) {
+      const policy = await deployPolicy(envName);
+      expect(policy.Statement.every((s) => s.Effect === 'Allow')).toBe(true);
+      expect([...new Set(policy.Statement.flatMap((s) => list(s.Action)))].sort()).toEqual(documented);
+    }
+    // ListTasks has no resource of its own: the cluster condition is what narrows it.
+    const listTasks = (await deployPolicy('dev')).Statement.filter((s) => list(s.Action).includes('ecs:ListTasks'));
+    expect(listTasks.map((s) => [s.Resource, s.Condition])).toEqual([['*', { ArnEquals: { 'ecs:cluster': expect.stringMatching(/^arn:aws:ecs:eu-west-1:\d{12}:cluster\/webui-dev$/) } }]]);
   });
 
   it("is the trust policy docs/getting-started.md shows for production", async () => {

@@ -39,16 +39,27 @@ describe('sandbox (short profile)', () => {
     expect(imageOf(1, 'open-webui')).not.toBe(imageOf(2, 'open-webui'));
   });
 
-  it('provisions each environment with Terraform and authenticates with that environment’s role', () => {
+  it('sets the account up with the github-oidc module, provisions each environment with Terraform, and authenticates with that environment’s role', () => {
+    // examples/seed-workload/github-oidc, applied once: the provider for the sandbox's issuer, a deploy role per environment.
+    const bootstrap = r.steps.find((s) => s.stage === 'Account bootstrap (once per account)');
+    expect(bootstrap?.facts).toEqual([
+      expect.stringMatching(/^arn:aws:iam::\d{12}:oidc-provider\/127\.0\.0\.1:\d+$/),
+      expect.stringMatching(/^dev: arn:aws:iam::\d{12}:role\/github-deploy-dev$/),
+      expect.stringMatching(/^production: arn:aws:iam::\d{12}:role\/github-deploy-production$/),
+    ]);
     const applies = r.steps.filter((s) => s.title.startsWith('terraform-apply'));
     expect(applies.map((s) => [s.environment, s.ok])).toEqual(expect.arrayContaining([['dev', true], ['production', true]]));
+    // The stacks no longer make roles: the seed workload's 26 resources each.
+    expect(applies.map((s) => s.facts[0])).toEqual([expect.stringContaining(': +26 ~0 -0'), expect.stringContaining(': +26 ~0 -0')]);
     const auth = r.steps.filter((s) => s.title.startsWith('aws-auth') && !s.title.endsWith('(post)'));
     expect(auth.map((s) => s.facts[0])).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/assumed-role\/seed-dev-deploy\/.*sub repo:acme\/webapp:environment:dev$/),
-        expect.stringMatching(/assumed-role\/seed-production-deploy\/.*sub repo:acme\/webapp:environment:production$/),
+        expect.stringMatching(/assumed-role\/github-deploy-dev\/.*sub repo:acme\/webapp:environment:dev$/),
+        expect.stringMatching(/assumed-role\/github-deploy-production\/.*sub repo:acme\/webapp:environment:production$/),
       ]),
     );
+    // Each environment's deploy job assumed its own role only.
+    expect(auth.every((s) => (s.facts[0] ?? '').includes(`github-deploy-${s.environment}/`))).toBe(true);
   });
 
   it('rolls release 1 through dev and production: gateway and MCP proxy first, then the open-webui canary to 100%', () => {

@@ -166,7 +166,6 @@ describe('terraform-plan', () => {
       inputs: { 'working-directory': 'seed', 'backend-config': `${backendConfig('seed.tfstate')}\n`, 'github-token': gh.token, 'fmt-check': 'fail' },
     });
     expect(step.failure).toBeUndefined();
-    // 26 without the deploy role (github_repository unset); with it, 28.
     expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '26', change: '0', destroy: '0' });
     // The execution policy document depends on the log group's ARN: read during apply.
     expect(step.summary).toContain('`data.aws_iam_policy_document.execution` **read**: _its configuration depends on values known only after apply_');

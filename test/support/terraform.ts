@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ROOT } from './runner.js';
@@ -51,6 +51,19 @@ export function terraform(dir: string, args: string[], env: Record<string, strin
   });
   if (r.status !== 0) throw new Error(`terraform ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/**
+ * terraform() without blocking the event loop, for a caller whose own servers Terraform
+ * talks to (the AWS proxy, in the sandbox); rejects with its output when it fails.
+ */
+export function terraformAsync(dir: string, args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('terraform', args, { cwd: dir, env: { ...process.env, ...env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' }, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`terraform ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
 }
 
 /** init (with the moto backend for `key`, or a local one) and apply. */

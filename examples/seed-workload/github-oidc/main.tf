@@ -1,10 +1,12 @@
 # GitHub's OIDC identity provider, one image-push role, and one deploy role per
 # environment whose trust policy admits only the jobs bound to that environment
 # (and to its rollback gate). The roles carry what ecs-deploy and the rollback action
-# need for the seed workload: see docs/getting-started.md.
+# need for the seed workload (their docs' IAM permissions, exactly): see
+# docs/getting-started.md.
 
 locals {
-  issuer = "token.actions.githubusercontent.com"
+  # The provider's URL without https://, which is also the prefix of its condition keys.
+  issuer = var.oidc_issuer
 }
 
 data "aws_caller_identity" "current" {}
@@ -107,10 +109,13 @@ resource "aws_iam_role" "deploy" {
 
 data "aws_iam_policy_document" "deploy" {
   for_each = var.environments
-  # Reading: services, task sets and definitions, the load balancer, metrics and alarms.
+  # Reading services, task sets, task definitions, service deployments, the load
+  # balancer, metrics and alarms (ELB's and CloudWatch's reads, ListTaskDefinitions and
+  # DescribeTaskDefinition have no resource-level permissions).
   statement {
+    sid = "Read"
     actions = [
-      "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:DescribeTaskSets", "ecs:DescribeTasks", "ecs:ListTasks",
+      "ecs:DescribeServices", "ecs:DescribeTaskSets", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
       "ecs:ListTagsForResource", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
       "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
@@ -118,13 +123,34 @@ data "aws_iam_policy_document" "deploy" {
     ]
     resources = ["*"]
   }
-  # RegisterTaskDefinition has no resource-level permissions.
+  # Why tasks stopped: this environment's cluster only. ListTasks is narrowed by its
+  # ecs:cluster condition key; DescribeTasks by the task ARN, which names the cluster.
   statement {
+    sid       = "ListTasks"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = ["arn:aws:ecs:${var.region}:${local.account}:cluster/${each.value}"]
+    }
+  }
+  statement {
+    sid       = "DescribeTasks"
+    actions   = ["ecs:DescribeTasks"]
+    resources = ["arn:aws:ecs:${var.region}:${local.account}:task/${each.value}/*"]
+  }
+  # RegisterTaskDefinition has no resource-level permissions; the tags it registers with
+  # are authorized as ecs:TagResource on the new revision (below).
+  statement {
+    sid       = "RegisterTaskDefinition"
     actions   = ["ecs:RegisterTaskDefinition"]
     resources = ["*"]
   }
-  # Changing: this environment's cluster only.
+  # Changing: this environment's services, task sets, service deployments and task
+  # definition families only.
   statement {
+    sid = "Change"
     actions = [
       "ecs:UpdateService", "ecs:CreateTaskSet", "ecs:DeleteTaskSet", "ecs:UpdateServicePrimaryTaskSet",
       "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment", "ecs:TagResource", "ecs:UntagResource",
@@ -140,14 +166,17 @@ data "aws_iam_policy_document" "deploy" {
   }
   # Traffic weights (task sets): this environment's load balancer only.
   statement {
+    sid     = "ShiftWeights"
     actions = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
     resources = [
       "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener/app/${each.value}/*",
       "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener-rule/app/${each.value}/*",
     ]
   }
-  # The new task definition keeps the environment's execution role.
+  # The new task definition keeps the environment's execution role (the seed workload's
+  # task definitions have no task role).
   statement {
+    sid       = "PassExecutionRole"
     actions   = ["iam:PassRole"]
     resources = ["arn:aws:iam::${local.account}:role/${each.value}-task-execution"]
     condition {

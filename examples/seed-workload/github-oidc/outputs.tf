@@ -1,3 +1,8 @@
+output "oidc_provider_arn" {
+  description = "The account's IAM OIDC identity provider for GitHub's tokens (created here, or the one that exists)."
+  value       = local.provider_arn
+}
+
 output "image_push_role_arn" {
   value = aws_iam_role.image_push.arn
 }

@@ -42,3 +42,13 @@ variable "create_oidc_provider" {
   type        = bool
   default     = true
 }
+
+variable "oidc_issuer" {
+  description = "The issuer of GitHub's OIDC tokens without https:// (the provider's URL and the prefix of the trust policies' condition keys): token.actions.githubusercontent.com, or token.actions.githubusercontent.com/ENTERPRISE for an enterprise with a custom issuer."
+  type        = string
+  default     = "token.actions.githubusercontent.com"
+  validation {
+    condition     = !can(regex("^[a-z]+://", var.oidc_issuer))
+    error_message = "oidc_issuer is the issuer without its scheme: token.actions.githubusercontent.com, not https://token.actions.githubusercontent.com."
+  }
+}

@@ -38,8 +38,3 @@ output "subnets" {
 output "service_security_group" {
   value = aws_security_group.services.id
 }
-
-output "deploy_role_arn" {
-  description = "The role for aws-auth's role-to-assume in this environment's deploy jobs (empty without github_repository)."
-  value       = local.deploy_role ? aws_iam_role.deploy[0].arn : ""
-}

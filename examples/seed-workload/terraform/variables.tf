@@ -28,21 +28,3 @@ variable "desired_count" {
   type    = number
   default = 2
 }
-
-variable "github_repository" {
-  description = "owner/name of the repository whose deploy jobs may assume this environment's deploy role; empty: no deploy role."
-  type        = string
-  default     = ""
-}
-
-variable "github_environment" {
-  description = "The GitHub Environment those jobs are bound to (`environment:` in the workflow); the role trusts only it."
-  type        = string
-  default     = "production"
-}
-
-variable "github_oidc_provider_arn" {
-  description = "ARN of the account's IAM OIDC provider for GitHub (token.actions.githubusercontent.com, created once per account); empty: no deploy role."
-  type        = string
-  default     = ""
-}
