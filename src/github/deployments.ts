@@ -209,6 +209,19 @@ function deploymentError(err: unknown, what: string): UserError {
   return new UserError(`GitHub refused to ${what}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, hint, { cause: err });
 }
 
+/**
+ * Records a deploy step that found the service already running what it would deploy: a
+ * deployment marked `unchanged` that succeeds at once (promote's queued deployment is taken
+ * over and closed), so the environment's record stays true and dora-report does not count
+ * it as a change.
+ */
+export async function recordUnchanged(gh: GitHub, repo: Repo, options: TrackOptions & { finished: string }): Promise<TrackedDeployment> {
+  const { finished, ...track } = options;
+  const tracked = await trackDeployment(gh, repo, { ...track, payload: { ...track.payload, unchanged: true } });
+  await tracked.finish('success', finished);
+  return tracked;
+}
+
 /** A status description GitHub accepts: one line, at most 140 characters. */
 export function statusDescription(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();

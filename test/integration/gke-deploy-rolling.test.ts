@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { annotationsOf, IMAGES, imageOf, NS, readyPods, seedWeb, webDeployment, webService } from '../support/gke-workload.js';
+import { annotationsOf, IMAGES, imageOf, NS, objectNames, readyPods, routeWrites, seedWeb, webDeployment, webService } from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer } from '../support/kube-server.js';
 import { Job } from '../support/runner.js';
 
@@ -101,6 +101,46 @@ describe('gke-deploy: rolling', () => {
     expect(d?.spec.template.spec.containers[0].image).toBe(IMAGES.v2);
     expect(d?.spec.template.spec.initContainers[0].image).toBe(IMAGES.v2);
     expect(kube.get('services', NS, 'web')).toBeDefined();
+
+    // The same manifests again, with only the Service changed: the Deployment is left alone, the Service goes in.
+    const generation = d?.metadata.generation;
+    const service = webService();
+    service.metadata.annotations = { team: 'shop' };
+    writeFileSync(join(job.workspace, 'web.yaml'), [JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...manifest }), JSON.stringify({ apiVersion: 'v1', kind: 'Service', ...service })].join('\n---\n'));
+    const again = await job.run('gke-deploy', { inputs: inputs({ manifests: 'web.yaml' }) });
+    expect(again.failure).toBeUndefined();
+    expect(again.outputs).toMatchObject({ status: 'succeeded', revision: '1', 'previous-revision': '1' });
+    expect(again.log).toContain(`Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v2} (revision 1)`);
+    expect(again.log).toContain('Applied 1 other object(s) from the manifests: Service web.');
+    expect(kube.get('services', NS, 'web')?.metadata.annotations).toMatchObject({ team: 'shop' });
+    expect(kube.get('deployments', NS, 'web')?.metadata.generation).toBe(generation);
+  }, 60_000);
+
+  it('leaves a Deployment that already runs the image alone, records that as an unchanged deployment, and rolls it out again only with force', async () => {
+    await seedWeb(kube, { route: true });
+    const same = inputs({ image: IMAGES.v1, strategy: 'canary', 'http-route': 'web', steps: '50,100', 'step-duration': '1s', environment: 'production', 'github-token': gh.token });
+
+    const dry = await new Job(gh.env()).run('gke-deploy', { inputs: { ...same, 'dry-run': 'true' } });
+    expect(dry.summary).toContain('| **Would change** | nothing in the Deployment: it would be left alone (`force: true` rolls it out anyway) |');
+
+    const before = kube.requests.length;
+    const step = await new Job(gh.env()).run('gke-deploy', { inputs: same });
+    expect(step.failure).toBeUndefined();
+    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary', revision: '1', 'previous-revision': '1', 'deployment-id': '', 'duration-seconds': '0' });
+    expect(step.log).toContain(`Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v1} (revision 1), and the server's dry run changes nothing in it. Set force: true to roll it out again.`);
+    // Only reads and the server's dry runs: no canary, no route write, no annotation.
+    expect(kube.requests.slice(before).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
+    expect(objectNames(kube).deployments).toEqual(['web']);
+    expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): unchanged`);
+    const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    expect(recorded?.payload).toMatchObject({ service: 'web', platform: 'gke', engine: 'gke-canary', image: IMAGES.v1, unchanged: true });
+    expect(recorded?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+
+    const forced = await new Job().run('gke-deploy', { inputs: { ...same, environment: '', 'github-token': '', force: 'true' } });
+    expect(forced.failure).toBeUndefined();
+    expect(forced.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary' });
+    expect(routeWrites(kube)).toEqual([{ web: 50, 'web-canary': 50 }, { web: 0, 'web-canary': 100 }, { web: 1 }]);
+    expect(imageOf(kube)).toBe(IMAGES.v1);
   }, 60_000);
 
   it.each([

@@ -95,16 +95,16 @@ async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn:
   ];
   if (s.environment && s.githubToken) {
     const { currentRepo, githubClient } = await import('../../github/client.js');
-    const { trackDeployment } = await import('../../github/deployments.js');
+    const { recordUnchanged } = await import('../../github/deployments.js');
     try {
-      const tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
+      const tracked = await recordUnchanged(githubClient(s.githubToken), currentRepo(), {
         environment: s.environment,
         image: live.image,
         description: `${live.serviceName} already runs ${live.image} (${s.environment})`,
-        payload: { service: live.serviceName, platform: 'ecs', engine: live.engine, unchanged: true },
+        payload: { service: live.serviceName, platform: 'ecs', engine: live.engine },
+        finished: `Already running ${name}; nothing rolled out.`,
       });
       outputs.set('github-deployment-id', tracked.id);
-      await tracked.finish('success', `Already running ${name}; nothing rolled out.`);
       rows.push(['GitHub Deployment', `${tracked.id} (${s.environment})`]);
     } catch (err) {
       warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);

@@ -108,6 +108,53 @@ function reportPath(deploymentId: string): string {
   return join(dir, `gke-deploy-${deploymentId}.json`);
 }
 
+/**
+ * The Deployment already runs what this step would deploy: say so, apply the other objects
+ * of the manifests (as kubectl apply would), set the outputs, and record the GitHub
+ * Deployment as successful and unchanged.
+ */
+async function leaveUnchanged(s: Settings, at: { kube: KubeClient; source: Source; live: Deployment; engine: string; signal: AbortSignal }): Promise<void> {
+  const where = `${s.namespace}/${s.deployment}`;
+  const revision = String(revisionOf(at.live));
+  const reason = `Nothing to roll out: Deployment ${where} already runs ${s.image} (revision ${revision}), and the server's dry run changes nothing in it. Set force: true to roll it out again.`;
+  info(reason);
+  const rows: Array<[string, string]> = [
+    ['Engine', code(at.engine)],
+    ['Image', code(s.image)],
+    ['Revision', revision],
+  ];
+  const others = at.source.manifests.filter((m) => m.object !== (at.source.manifest as unknown));
+  if (others.length) {
+    const applied = await applyManifests(at.kube, others, { namespace: s.namespace, signal: at.signal });
+    const names = applied.map((a) => `${a.kind} ${a.name}`).join(', ');
+    info(`Applied ${applied.length} other object(s) from the manifests: ${names}.`);
+    rows.push(['Manifests applied', names]);
+  }
+  outputs.set('status', 'succeeded');
+  outputs.set('revision', revision);
+  outputs.set('deployment-id', '');
+  outputs.set('duration-seconds', 0);
+  outputs.set('analysis-report', '');
+  if (s.environment && s.githubToken) {
+    const { currentRepo, githubClient } = await import('../../github/client.js');
+    const { recordUnchanged } = await import('../../github/deployments.js');
+    try {
+      const tracked = await recordUnchanged(githubClient(s.githubToken), currentRepo(), {
+        environment: s.environment,
+        image: s.image,
+        description: `${where} already runs ${s.image} (${s.environment})`,
+        payload: { service: s.deployment, platform: 'gke', engine: at.engine },
+        finished: `Already running revision ${revision}; nothing rolled out.`,
+      });
+      outputs.set('github-deployment-id', tracked.id);
+      rows.push(['GitHub Deployment', `${tracked.id} (${s.environment})`]);
+    } catch (err) {
+      warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);
+    }
+  }
+  await writeSummary(heading(`✅ ${where} (GKE): unchanged`) + `${reason}\n\n` + facts(rows));
+}
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
@@ -135,8 +182,11 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   const strategy = firstDeploy && s.strategy !== 'rolling' ? 'rolling' : s.strategy;
   if (strategy !== s.strategy) warning(`Deployment ${where} does not exist yet: the manifests create it with a plain rollout, since a ${s.strategy} needs a running version to compare with.`);
   // The server checks the new template and the manifests (dry run): a mistake fails here, not half way.
-  if (live) await deployments.update(s.deployment, (d) => ({ ...d, spec: { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(source.template) } }), { dryRun: true, signal });
-  if (source.manifests.length) await applyManifests(kube, source.manifests, { namespace: s.namespace, dryRun: true, signal });
+  const checked = live ? await deployments.update(s.deployment, (d) => ({ ...d, spec: { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(source.template) } }), { dryRun: true, signal }) : undefined;
+  const checkedManifests = source.manifests.length ? await applyManifests(kube, source.manifests, { namespace: s.namespace, dryRun: true, signal }) : [];
+  // The server bumps the generation on any change to the spec: the same one means nothing would change.
+  const nextGeneration = source.manifest ? checkedManifests.find((a) => a.kind === 'Deployment' && a.name === s.deployment)?.generation : checked?.object.metadata?.generation;
+  const unchanged = live !== undefined && nextGeneration !== undefined && nextGeneration === live.metadata?.generation && !recordOf(live) && !keptOf(live);
 
   const common = { kube, namespace: s.namespace, deployment: s.deployment, waitTimeoutMs: s.waitTimeoutMs, log: info };
   const providers = metricProviders(s, google);
@@ -195,10 +245,17 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
           ['Analysis', spec ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}` : 'none'],
           ['Image', code(s.image)],
           ['Revision now', previousRevision || '(the manifests create the Deployment)'],
+          ...(unchanged ? ([['Would change', s.force ? 'nothing in the Deployment; force: true rolls it out anyway' : `nothing in the Deployment: it would be left alone (${code('force: true')} rolls it out anyway)`]] as Array<[string, string]>) : []),
         ]) +
         '\n' +
         changesBlock,
     );
+    return;
+  }
+
+  // Nothing would change, and nothing is unfinished or kept: leave the Deployment alone.
+  if (unchanged && !s.force) {
+    await leaveUnchanged(s, { kube, source, live: live as Deployment, engine: target.engine, signal });
     return;
   }
 

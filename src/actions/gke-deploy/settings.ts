@@ -33,6 +33,8 @@ export interface Settings {
   waitTimeoutMs: number;
   rollbackOnFailure: boolean;
   dryRun: boolean;
+  /** Roll out even when the Deployment would not change. */
+  force: boolean;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -127,6 +129,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     waitTimeoutMs: inputs.duration('wait-timeout', '15m'),
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
+    force: inputs.boolean('force', false),
     environment,
     githubToken,
   };
