@@ -16,7 +16,7 @@
  *    continued, or a task set switched to at once; and waited for.
  */
 import { ListTaskDefinitionsCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
-import type { RollbackOptions, RollbackOutcome } from '../delivery/rollback.js';
+import { RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout, runRollout } from '../delivery/engine.js';
 import { describeRecord } from '../delivery/record.js';
 import type { RolloutRecord } from '../delivery/types.js';
@@ -114,41 +114,32 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status))) : [];
   const common = { ecs, elbv2, cloudwatch, ...ref, waitTimeoutMs: request.waitTimeoutMs, log };
 
-  let started: number | undefined;
-  let restoredAt: number | undefined;
-  const begin = async () => {
-    if (started !== undefined) return;
-    await request.beforeChange?.(name);
-    started = clock.now();
-  };
-  const restored = () => {
-    restoredAt ??= clock.now();
-  };
+  const timer = new RecoveryTimer(clock, name, request.beforeChange);
   let usedEngine = record?.engine ?? engine;
 
   if (record) {
     log(`Found an unfinished ${describeRecord(record)}.`);
-    await begin();
+    await timer.begin();
     const target = recoveryTarget(record.engine, common);
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
     try {
-      await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: restored });
+      await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
       act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
     } catch (err) {
       if (record.phase !== 'promoting' || !(err instanceof UserError)) throw err;
       // The old version is gone already: finish the promotion, then deploy the old version again below.
       log(`The promotion of ${record.canary} had gone too far to take back (${err.describe()}); finishing it, then deploying ${record.stable} again.`);
       await recoverRollout(target, record, { clock, ...(signal ? { signal } : {}), log });
-      restoredAt = undefined;
+      timer.forgetRestore();
     }
   } else if (inFlight.length > 0) {
     const d = inFlight[0];
     const id = serviceDeploymentId(d?.serviceDeploymentArn ?? '');
-    await begin();
+    await timer.begin();
     const target = new EcsNativeTarget(common);
     const synthetic: RolloutRecord = { id: `rollback-${id}`, engine: NATIVE_ENGINE, phase: 'rolling-back', stable: '', canary: `@${id}`, weight: 0, step: 0, at: Math.floor(clock.now() / 1000) };
-    await target.rollback(synthetic, signal, restored);
+    await target.rollback(synthetic, signal, timer.restored);
     act(
       d?.status && ROLLING_BACK.includes(d.status)
         ? `ECS was already rolling service deployment ${id} back (${d.status}); waited until it had returned all traffic to the revision before it.`
@@ -166,20 +157,20 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     if (!live) throw new UserError(`ECS service ${describeRef(ref)} runs no task definition, so there is nothing to roll back.`);
     wanted = old ?? (await previousRevision(ecs, live, signal));
   }
-  if (record?.phase === 'promoting' && restoredAt === undefined && !wanted && record.stable) {
+  if (record?.phase === 'promoting' && !timer.isRestored && !wanted && record.stable) {
     wanted = (await describeTaskDefinition(ecs, record.stable, signal)).taskDefinition.taskDefinitionArn;
   }
 
   let rolledBackTo = live ?? '';
   if (wanted && wanted !== live) {
-    await begin();
+    await timer.begin();
     if (engine === ROLLING_ENGINE) {
       const target = new EcsRollingTarget(common);
       const record: RolloutRecord = { id: request.deploymentId, engine: ROLLING_ENGINE, phase: 'rolling-back', stable: wanted, canary: live ?? '', weight: 100, step: 0, at: Math.floor(clock.now() / 1000) };
-      await target.rollback(record, signal, restored);
+      await target.rollback(record, signal, timer.restored);
       act(`Updated the service back to ${taskDefinitionName(wanted)} (a rolling update) and waited until ECS had replaced every task.`);
     } else if (engine === NATIVE_ENGINE) {
-      await new EcsNativeTarget(common).revert(wanted, signal, restored);
+      await new EcsNativeTarget(common).revert(wanted, signal, timer.restored);
       act(`Deployed ${taskDefinitionName(wanted)} again with the service's ${now.deploymentConfiguration?.strategy} strategy, every pause continued, until ECS reported it SUCCESSFUL.`);
     } else {
       // Task sets: a new task set of the old task definition, all traffic on it at once.
@@ -195,7 +186,7 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
         ...(signal ? { signal } : {}),
         log,
         onEvent: (e) => {
-          if (e.kind === 'shift' && e.weight === 100) restored();
+          if (e.kind === 'shift' && e.weight === 100) timer.restored();
         },
       });
       if (result.status !== 'succeeded') throw new UserError(`Returning ${describeRef(ref)} to ${taskDefinitionName(wanted)} failed: ${result.reason}`);
@@ -205,11 +196,11 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     }
     usedEngine = engine;
     rolledBackTo = wanted;
-  } else if (wanted && started === undefined) {
+  } else if (wanted && !timer.changed) {
     log(`${describeRef(ref)} already runs ${taskDefinitionName(wanted)}: nothing to roll back.`);
   }
   if (!rolledBackTo && live) rolledBackTo = live;
-  const after = started === undefined ? rolledBackTo : (await liveTaskDefinition(ecs, ref, await describeService(ecs, ref, signal), signal)) ?? rolledBackTo;
+  const after = !timer.changed ? rolledBackTo : (await liveTaskDefinition(ecs, ref, await describeService(ecs, ref, signal), signal)) ?? rolledBackTo;
 
   let image: string | undefined;
   try {
@@ -223,10 +214,10 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   elbv2.destroy();
   cloudwatch.destroy();
 
-  if (started === undefined) {
+  if (!timer.changed) {
     return { status: 'nothing-to-do', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs: 0, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
   }
-  const recoveryMs = (restoredAt ?? clock.now()) - started;
+  const recoveryMs = timer.recoveryMs();
   log(`Back on ${taskDefinitionName(after)} ${formatDuration(recoveryMs)} after the first change.`);
   return { status: 'rolled-back', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
 }

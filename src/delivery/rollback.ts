@@ -41,3 +41,48 @@ export interface RollbackOutcome {
   /** The primary container's image of what runs now, when known. */
   image?: string;
 }
+
+/**
+ * Times a rollback as time to restore: from its first change (right after `beforeChange`)
+ * until all traffic is back on the old version; 0 when nothing was changed.
+ */
+export class RecoveryTimer {
+  private startedAt: number | undefined;
+  private restoredAt: number | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly service: string,
+    private readonly beforeChange?: (service: string) => Promise<void>,
+  ) {}
+
+  /** Before each change; only the first one counts. */
+  async begin(): Promise<void> {
+    if (this.startedAt !== undefined) return;
+    await this.beforeChange?.(this.service);
+    this.startedAt = this.clock.now();
+  }
+
+  /** When traffic is back on the old version; only the first time counts. Pass as `onRestored`. */
+  readonly restored = (): void => {
+    this.restoredAt ??= this.clock.now();
+  };
+
+  /** Traffic went forward again after all (a promotion finished instead): wait for a later restore. */
+  forgetRestore(): void {
+    this.restoredAt = undefined;
+  }
+
+  get changed(): boolean {
+    return this.startedAt !== undefined;
+  }
+
+  get isRestored(): boolean {
+    return this.restoredAt !== undefined;
+  }
+
+  /** From the first change until the restore (or now, when nothing reported it). */
+  recoveryMs(): number {
+    return this.startedAt === undefined ? 0 : (this.restoredAt ?? this.clock.now()) - this.startedAt;
+  }
+}

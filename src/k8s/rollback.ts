@@ -12,7 +12,7 @@
  * 3. Otherwise (or with `to`), the Deployment gets the pod template of the previous
  *    revision, or of revision `to`, as `kubectl rollout undo` does, and is waited for.
  */
-import type { RollbackOptions, RollbackOutcome } from '../delivery/rollback.js';
+import { RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout } from '../delivery/engine.js';
 import { describeRecord } from '../delivery/record.js';
 import type { RolloutRecord } from '../delivery/types.js';
@@ -72,29 +72,20 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
     );
   }
 
-  let started: number | undefined;
-  let restoredAt: number | undefined;
-  const begin = async () => {
-    if (started !== undefined) return;
-    await request.beforeChange?.(name);
-    started = clock.now();
-  };
-  const restored = () => {
-    restoredAt ??= clock.now();
-  };
+  const timer = new RecoveryTimer(clock, name, request.beforeChange);
   let engine = record?.engine ?? (kept ? BLUE_GREEN_ENGINE : ROLLING_ENGINE);
 
   if (record) {
     log(`Found an unfinished ${describeRecord(record)}.`);
-    await begin();
+    await timer.begin();
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
-    await recoverRollout(recoveryTarget(record.engine, common), back, { clock, ...(signal ? { signal } : {}), log, onRestored: restored });
+    await recoverRollout(recoveryTarget(record.engine, common), back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
     act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
   } else if (kept) {
     log(`Blue of rollout ${kept.id} (ReplicaSet ${kept.blue}) is kept${kept.until * 1000 > clock.now() ? ` until ${new Date(kept.until * 1000).toISOString()}` : ''}: switching back to it.`);
-    await begin();
-    await new KubeBlueGreenTarget({ ...common, keepPreviousMs: 0 }).revert(kept, signal, restored);
+    await timer.begin();
+    await new KubeBlueGreenTarget({ ...common, keepPreviousMs: 0 }).revert(kept, signal, timer.restored);
     act(`Switched all traffic back to blue (ReplicaSet ${kept.blue}) in one change and removed ${kept.green}.`);
   }
 
@@ -109,11 +100,11 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
     if (current?.replicaSet === target.replicaSet) {
       log(`${ref} already runs the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}): nothing to roll back.`);
     } else {
-      await begin();
+      await timer.begin();
       log(`Putting the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}) back into ${ref}.`);
       await rollbackTo(kube, namespace, name, target, signal);
       await waitForRollout(kube, namespace, name, { timeoutMs: request.waitTimeoutMs, clock, ...(signal ? { signal } : {}), onProgress: (m) => log(`  ${ref}: ${m}`) });
-      restored();
+      timer.restored();
       engine = ROLLING_ENGINE;
       act(`Put the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}, ${Object.values(target.images).join(', ')}) back into ${ref} and waited until every replica ran it.`);
     }
@@ -123,8 +114,8 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   const rolledBackTo = String(revisionOf(after));
   const image = after.spec?.template.spec?.containers[0]?.image;
   const outcome = { rolledBackTo, from, actions, service: name, where, engine, ...(image ? { image } : {}) };
-  if (started === undefined) return { status: 'nothing-to-do', recoveryMs: 0, ...outcome };
-  const recoveryMs = (restoredAt ?? clock.now()) - started;
+  if (!timer.changed) return { status: 'nothing-to-do', recoveryMs: 0, ...outcome };
+  const recoveryMs = timer.recoveryMs();
   log(`${ref} is back on revision ${rolledBackTo} ${formatDuration(recoveryMs)} after the first change.`);
   return { status: 'rolled-back', recoveryMs, ...outcome };
 }

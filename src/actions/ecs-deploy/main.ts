@@ -27,6 +27,7 @@ import { runRollout } from '../../delivery/engine.js';
 import { buildPlan, describePlan } from '../../delivery/plan.js';
 import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
 import type { RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
+import { finishRecord, recordUnchangedStep, startRecord } from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -93,22 +94,15 @@ async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn:
     ['Task definition', code(name)],
     ['Image', code(live.image)],
   ];
-  if (s.environment && s.githubToken) {
-    const { currentRepo, githubClient } = await import('../../github/client.js');
-    const { recordUnchanged } = await import('../../github/deployments.js');
-    try {
-      const tracked = await recordUnchanged(githubClient(s.githubToken), currentRepo(), {
-        environment: s.environment,
-        image: live.image,
-        description: `${live.serviceName} already runs ${live.image} (${s.environment})`,
-        payload: { service: live.serviceName, platform: 'ecs', engine: live.engine },
-        finished: `Already running ${name}; nothing rolled out.`,
-      });
-      outputs.set('github-deployment-id', tracked.id);
-      rows.push(['GitHub Deployment', `${tracked.id} (${s.environment})`]);
-    } catch (err) {
-      warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);
-    }
+  const recorded = await recordUnchangedStep(s, {
+    image: live.image,
+    description: `${live.serviceName} already runs ${live.image} (${s.environment})`,
+    payload: { service: live.serviceName, platform: 'ecs', engine: live.engine },
+    finished: `Already running ${name}; nothing rolled out.`,
+  });
+  if (recorded !== undefined) {
+    outputs.set('github-deployment-id', recorded);
+    rows.push(['GitHub Deployment', `${recorded} (${s.environment})`]);
   }
   await writeSummary(heading(`✅ ${live.serviceName} on ${s.cluster.split('/').pop()} (ECS): unchanged`) + `${reason}\n\n` + facts(rows));
 }
@@ -266,16 +260,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
-  let tracked: { id: number; finish(state: 'success' | 'failure' | 'error', description: string): Promise<void> } | undefined;
-  if (s.environment && s.githubToken) {
-    const { currentRepo, githubClient } = await import('../../github/client.js');
-    const { trackDeployment } = await import('../../github/deployments.js');
-    tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
-      environment: s.environment,
-      image,
-      description: `Deploy ${image} to ${service.serviceName} (${s.environment})`,
-      payload: { service: service.serviceName as string, platform: 'ecs', engine: target.engine },
-    });
+  const tracked = await startRecord(s, {
+    image,
+    description: `Deploy ${image} to ${service.serviceName} (${s.environment})`,
+    payload: { service: service.serviceName as string, platform: 'ecs', engine: target.engine },
+  });
+  if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
   }
@@ -284,7 +274,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   try {
     result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info });
   } catch (err) {
-    await tracked?.finish('error', `ecs-deploy stopped: ${errorMessage(err)}`).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    await finishRecord(tracked, 'error', `ecs-deploy stopped: ${errorMessage(err)}`);
     throw err;
   }
 
@@ -323,12 +313,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       diffBlock,
   );
 
-  if (tracked) {
-    const { finalStateOf } = await import('../../github/deployments.js');
-    await tracked
-      .finish(finalStateOf(result.status), result.reason)
-      .catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
-  }
+  await finishRecord(tracked, result.status, result.reason);
   if (result.status !== 'succeeded') setFailed(result.reason);
   else info(result.reason);
 }

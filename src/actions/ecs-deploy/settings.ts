@@ -2,6 +2,7 @@ import { resolveRegion } from '../../aws/client.js';
 import type { StrategyInput } from '../../aws/ecs-engine.js';
 import { checkImage } from '../../aws/task-definition.js';
 import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
+import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
 import { UserError } from '../../util/errors.js';
 
@@ -97,12 +98,7 @@ export function readSettings(): Settings {
     throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
   }
 
-  const environment = inputs.string('environment');
-  const token = inputs.string('github-token');
-  const githubToken = token && !token.startsWith('${{') ? token : undefined;
-  if (environment && !githubToken) {
-    throw new UserError('environment is set but github-token is empty, so the GitHub Deployment cannot be recorded.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
-  }
+  const { environment, githubToken } = readRecordSettings();
 
   return {
     region,

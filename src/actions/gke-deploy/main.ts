@@ -15,6 +15,7 @@ import type { RecoveryResult, RolloutPlan, RolloutResult, Target } from '../../d
 import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
 import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
+import { finishRecord, recordUnchangedStep, startRecord } from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -135,22 +136,15 @@ async function leaveUnchanged(s: Settings, at: { kube: KubeClient; source: Sourc
   outputs.set('deployment-id', '');
   outputs.set('duration-seconds', 0);
   outputs.set('analysis-report', '');
-  if (s.environment && s.githubToken) {
-    const { currentRepo, githubClient } = await import('../../github/client.js');
-    const { recordUnchanged } = await import('../../github/deployments.js');
-    try {
-      const tracked = await recordUnchanged(githubClient(s.githubToken), currentRepo(), {
-        environment: s.environment,
-        image: s.image,
-        description: `${where} already runs ${s.image} (${s.environment})`,
-        payload: { service: s.deployment, platform: 'gke', engine: at.engine },
-        finished: `Already running revision ${revision}; nothing rolled out.`,
-      });
-      outputs.set('github-deployment-id', tracked.id);
-      rows.push(['GitHub Deployment', `${tracked.id} (${s.environment})`]);
-    } catch (err) {
-      warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);
-    }
+  const recorded = await recordUnchangedStep(s, {
+    image: s.image,
+    description: `${where} already runs ${s.image} (${s.environment})`,
+    payload: { service: s.deployment, platform: 'gke', engine: at.engine },
+    finished: `Already running revision ${revision}; nothing rolled out.`,
+  });
+  if (recorded !== undefined) {
+    outputs.set('github-deployment-id', recorded);
+    rows.push(['GitHub Deployment', `${recorded} (${s.environment})`]);
   }
   await writeSummary(heading(`✅ ${where} (GKE): unchanged`) + `${reason}\n\n` + facts(rows));
 }
@@ -265,16 +259,12 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
-  let tracked: { id: number; finish(state: 'success' | 'failure' | 'error', description: string): Promise<void> } | undefined;
-  if (s.environment && s.githubToken) {
-    const { currentRepo, githubClient } = await import('../../github/client.js');
-    const { trackDeployment } = await import('../../github/deployments.js');
-    tracked = await trackDeployment(githubClient(s.githubToken), currentRepo(), {
-      environment: s.environment,
-      image: s.image,
-      description: `Deploy ${s.image} to ${where} (${s.environment})`,
-      payload: { service: s.deployment, platform: 'gke', engine: target.engine },
-    });
+  const tracked = await startRecord(s, {
+    image: s.image,
+    description: `Deploy ${s.image} to ${where} (${s.environment})`,
+    payload: { service: s.deployment, platform: 'gke', engine: target.engine },
+  });
+  if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
   }
@@ -311,7 +301,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     if (recovered) result = { ...result, recovered };
     if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
   } catch (err) {
-    await tracked?.finish('error', `gke-deploy stopped: ${errorMessage(err)}`).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    await finishRecord(tracked, 'error', `gke-deploy stopped: ${errorMessage(err)}`);
     throw err;
   }
 
@@ -363,10 +353,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
       changesBlock,
   );
 
-  if (tracked) {
-    const { finalStateOf } = await import('../../github/deployments.js');
-    await tracked.finish(finalStateOf(result.status), result.reason).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
-  }
+  await finishRecord(tracked, result.status, result.reason);
   if (result.status !== 'succeeded') setFailed(result.reason);
   else info(result.reason);
 }

@@ -5,6 +5,7 @@ import { buildPlan } from '../../delivery/plan.js';
 import type { RolloutPlan } from '../../delivery/types.js';
 import { clusterRef } from '../../gcp/container.js';
 import type { ClusterTarget } from '../../gcp/gke-connection.js';
+import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
 import { parseReference } from '../../image/reference.js';
 import { UserError } from '../../util/errors.js';
@@ -103,12 +104,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
   }
 
-  const environment = inputs.string('environment');
-  const token = inputs.string('github-token');
-  const githubToken = token && !token.startsWith('${{') ? token : undefined;
-  if (environment && !githubToken) {
-    throw new UserError('environment is set but github-token is empty, so the GitHub Deployment cannot be recorded.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
-  }
+  const { environment, githubToken } = readRecordSettings();
 
   return {
     cluster,

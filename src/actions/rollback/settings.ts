@@ -1,4 +1,5 @@
 import { resolveRegion } from '../../aws/client.js';
+import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
 import { UserError } from '../../util/errors.js';
 
@@ -98,12 +99,7 @@ export function readSettings(): Settings {
   const chosen = inputs.choice('platform', ['auto', 'ecs', 'gke'], 'auto');
   const platform = chosen === 'auto' ? (inputs.string('deployment') ? 'gke' : 'ecs') : chosen;
   const target = platform === 'gke' ? gkeTarget() : ecsTarget();
-  const environment = inputs.string('environment');
-  const token = inputs.string('github-token');
-  const githubToken = token && !token.startsWith('${{') ? token : undefined;
-  if (environment && !githubToken) {
-    throw new UserError('environment is set but github-token is empty, so the rollback cannot be recorded as a GitHub Deployment.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
-  }
+  const { environment, githubToken } = readRecordSettings('the GitHub Deployment of the rollback');
   return {
     target,
     reason: inputs.string('reason', ''),
