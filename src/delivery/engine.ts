@@ -10,6 +10,7 @@ import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/ty
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
+import { lookAgain, ownerState, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
 import { describeRecord } from './record.js';
 import type {
@@ -22,6 +23,7 @@ import type {
   Target,
   TimelineEvent,
   TimelineKind,
+  Yielded,
 } from './types.js';
 
 export interface RolloutOptions {
@@ -45,8 +47,17 @@ export interface RolloutOptions {
    * SIGTERM 7.5 s later and kills 2.5 s after that. Default 6 s.
    */
   cancelGraceMs?: number;
-  /** Longest a rollback may take otherwise. Default 10 minutes. */
+  /** Longest a rollback may take otherwise (it is retried until it holds or this passes). Default 10 minutes. */
   rollbackTimeoutMs?: number;
+  /**
+   * How often the owner renews its lease and checks that nobody else acted, while it waits
+   * or bakes. Default the analysis interval, at most 30 s; 0 turns the heartbeat off.
+   */
+  heartbeatMs?: number;
+  /** How long each renewal of the lease lasts. Default 3 heartbeats, at least 2 minutes. */
+  leaseMs?: number;
+  /** Whether the run of another rollout's record is still going (GitHub); undefined when it cannot tell. */
+  ownerAlive?: (record: RolloutRecord) => Promise<boolean | undefined>;
 }
 
 /** A failed bake or an unhealthy new version: not an error of the engine, a reason to roll back. */
@@ -68,7 +79,7 @@ function nowSeconds(clock: Clock): number {
  * A signal for cleanup work: it outlives the job's signal (a rollback must finish after a
  * cancel), but gives up `graceMs` after the job's signal aborts, or after `timeoutMs`.
  */
-function cleanupSignal(jobSignal: AbortSignal | undefined, timeoutMs: number, graceMs: number): { signal: AbortSignal; dispose(): void } {
+function cleanupSignal(jobSignal: AbortSignal | undefined, timeoutMs: number, graceMs: number, clock: Clock): { signal: AbortSignal; deadline: number; dispose(): void } {
   const controller = new AbortController();
   const timers: Array<ReturnType<typeof setTimeout>> = [];
   const later = (ms: number, why: string) => {
@@ -82,6 +93,7 @@ function cleanupSignal(jobSignal: AbortSignal | undefined, timeoutMs: number, gr
   else jobSignal?.addEventListener('abort', onAbort, { once: true });
   return {
     signal: controller.signal,
+    deadline: clock.now() + timeoutMs,
     dispose: () => {
       timers.forEach(clearTimeout);
       jobSignal?.removeEventListener('abort', onAbort);
@@ -104,10 +116,12 @@ function describeRun(run: AnalysisRun, index: number, since: number): string {
 }
 
 export async function runRollout(options: RolloutOptions): Promise<RolloutResult> {
-  const { target, plan, analysis, deploymentId, signal } = options;
+  const { target, plan, analysis, deploymentId } = options;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => undefined);
   const rollbackOnFailure = options.rollbackOnFailure ?? true;
+  const heartbeatMs = options.heartbeatMs ?? Math.min(30_000, analysis?.intervalMs ?? 30_000);
+  const leaseMs = options.leaseMs ?? Math.max(120_000, 3 * heartbeatMs);
   const timeline: TimelineEvent[] = [];
   const event = (kind: TimelineKind, message: string, weight?: number) => {
     const e: TimelineEvent = { at: clock.now(), kind, message, ...(weight !== undefined ? { weight } : {}) };
@@ -131,12 +145,19 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   });
 
   // Nothing has changed yet: errors here propagate as they are.
-  await target.preflight(signal);
+  await target.preflight(options.signal);
   let recovered: RecoveryResult | undefined;
-  const existing = await target.loadRecord(signal);
+  const existing = await target.loadRecord(options.signal);
   if (existing) {
-    event('recover', `Found an unfinished ${describeRecord(existing)}. Finishing it before this rollout.`);
-    recovered = await recoverRollout(target, existing, { clock, signal, log });
+    const owner = await ownerState(existing, { now: clock.now(), ...(options.runId ? { runId: options.runId } : {}), ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}), log });
+    if (owner.alive) {
+      throw new UserError(
+        `${target.description} is in the middle of ${describeRecord(existing)}, and its owner is still driving it (${owner.why}). Nothing was changed.`,
+        'Wait for that run to finish (a deploy job in a queue: max concurrency group waits by itself), or stop it with the rollback action, which takes a live rollout over and returns all traffic to stable.',
+      );
+    }
+    event('recover', `Found an unfinished ${describeRecord(existing)}; ${owner.why}. Finishing it before this rollout.`);
+    recovered = await recoverRollout(target, existing, { clock, ...(options.signal ? { signal: options.signal } : {}), log, ...(options.rollbackTimeoutMs ? { timeoutMs: options.rollbackTimeoutMs } : {}) });
     event('recover', `The earlier rollout ${existing.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
   }
   const extra = recovered ? { recovered } : {};
@@ -152,25 +173,54 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     at: nowSeconds(clock),
     ...(options.runId ? { run: options.runId } : {}),
   };
-  const save = async (changes: Partial<RolloutRecord>, s: AbortSignal | undefined = signal) => {
-    record = { ...record, ...changes, at: nowSeconds(clock) };
-    await target.saveRecord(record, s);
+  // Someone else acting on the service stops the rollout through this signal.
+  const takeover = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, takeover.signal]) : takeover.signal;
+  const writes = new Serial();
+  /** The weight this rollout last confirmed; undefined while a shift is under way (then traffic is not compared). */
+  let expected: number | undefined;
+  let yielded: Yielded | undefined;
+  const stopFor = (y: Yielded): never => {
+    yielded ??= y;
+    takeover.abort(new YieldError(yielded));
+    throw new YieldError(yielded);
   };
+  /** Looks again: throws YieldError when the rollout is no longer this run's to drive. */
+  const ensureOwned = async (s: AbortSignal = signal) => {
+    if (yielded) stopFor(yielded);
+    const found = await lookAgain(target, record, expected, clock, s);
+    if (found) stopFor(found);
+  };
+  const write = (changes: Partial<RolloutRecord>, s: AbortSignal = signal, check = true) =>
+    writes.run(async () => {
+      if (check) await ensureOwned(s);
+      record = { ...record, ...changes, at: nowSeconds(clock), lease: nowSeconds(clock) + Math.ceil(leaseMs / 1000) };
+      await target.saveRecord(record, s);
+    });
+  const save = (changes: Partial<RolloutRecord>, s: AbortSignal = signal) => write(changes, s);
 
   let healthy = false;
   let stepIndex = -1;
   // Written before anything changes; if this fails, nothing was touched.
-  await save({});
+  await write({}, signal, false);
+  const heartbeat = startHeartbeat(heartbeatMs, clock, takeover.signal, async () => {
+    try {
+      await write({}, takeover.signal);
+    } catch (err) {
+      if (err instanceof YieldError || takeover.signal.aborted) return;
+      log(`Could not renew the rollout's lease (${errorMessage(err)}); trying again in ${formatDuration(heartbeatMs)}.`);
+    }
+  });
 
   try {
     event('start', `Starting a ${plan.strategy} rollout (${deploymentId}) of ${target.description}: ${describePlan(plan)}.`);
-    const sides = await target.create(deploymentId, signal);
+    const sides = await target.create(deploymentId, options.signal);
     await save({ stable: sides.stable, canary: sides.canary });
     event('created', `New version ${sides.canary} created beside ${sides.stable}; waiting until it is healthy.`);
     try {
       await target.waitHealthy(signal);
     } catch (err) {
-      if (signal?.aborted) throw err;
+      if (signal.aborted) throw err;
       throw new RolloutFailure('unhealthy', `The new version did not become healthy: ${err instanceof UserError ? err.describe() : errorMessage(err)}`);
     }
     healthy = true;
@@ -178,8 +228,17 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
 
     for (const [index, step] of plan.steps.entries()) {
       stepIndex = index;
+      if (step.weight > 0 && target.observe) {
+        const seen = await target.observe(signal);
+        if (seen.canaryReady === false) {
+          throw new RolloutFailure('unhealthy', `The new version cannot take ${step.weight}% of traffic: ${seen.reason ?? 'it has no healthy capacity'}.`);
+        }
+      }
       await save({ phase: 'shifting', step: index, weight: Math.max(record.weight, step.weight) });
-      const traffic = await target.shift(step.weight, signal);
+      expected = undefined;
+      // Not interrupted by a takeover: a shift half sent is worse than one checked right after.
+      const traffic = await target.shift(step.weight, options.signal);
+      expected = traffic.canary;
       const confirmedAt = clock.now();
       const outcome: StepOutcome = { index, weight: step.weight, traffic, confirmedAt };
       steps.push(outcome);
@@ -188,6 +247,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         `Step ${index + 1}/${plan.steps.length}: ${traffic.canary}% on the new version, ${traffic.stable}% on stable (confirmed${traffic.detail ? `: ${traffic.detail}` : ''}).`,
         traffic.canary,
       );
+      await ensureLateShiftUndone();
       if (step.bakeMs <= 0) continue;
       if (!analysis) {
         event('analysis', `Baking ${formatDuration(step.bakeMs)} at ${traffic.canary}% (no analysis configured).`);
@@ -201,7 +261,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         durationMs: step.bakeMs,
         since: new Date(confirmedAt),
         clock,
-        ...(signal ? { signal } : {}),
+        signal,
         onRun: (run) => log(describeRun(run, ++runs, confirmedAt)),
       });
       outcome.bake = bake;
@@ -210,15 +270,29 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     }
 
     await save({ phase: 'promoting' });
+    heartbeat.stop();
     event('promote', `Every step passed: promoting ${record.canary}.`);
-    await target.promote(record, signal);
-    await target.saveRecord(undefined, signal);
+    await target.promote(record, options.signal);
+    await writes.run(() => target.saveRecord(undefined, options.signal));
     event('promote', target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
     return result('succeeded', `Rolled out ${record.canary} in ${formatDuration(clock.now() - startedAt)} (${describePlan(plan)}).`, extra);
   } catch (err) {
+    heartbeat.stop();
     const detectedAt = clock.now();
-    const trigger: FailureTrigger = err instanceof RolloutFailure ? err.trigger : signal?.aborted ? 'cancelled' : 'error';
     const where = stepIndex >= 0 ? ` at step ${stepIndex + 1} (${plan.steps[stepIndex]?.weight}%)` : healthy ? '' : ' before the new version was healthy';
+    if (!yielded && !(err instanceof YieldError) && !options.signal?.aborted) {
+      // A failure of our own: before undoing anything, make sure the rollout is still ours to undo.
+      try {
+        const found = await lookAgain(target, record, undefined, clock);
+        if (found && found.kind !== 'traffic') yielded = found;
+      } catch (lookErr) {
+        log(`Could not read the rollout record again before rolling back (${errorMessage(lookErr)}); rolling back.`);
+      }
+    }
+    const y = yielded ?? (err instanceof YieldError ? err.yielded : undefined);
+    if (y) return yieldTo(y, where, extra);
+
+    const trigger: FailureTrigger = err instanceof RolloutFailure ? err.trigger : options.signal?.aborted ? 'cancelled' : 'error';
     const why =
       err instanceof RolloutFailure
         ? err.message
@@ -230,7 +304,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     let diagnosis: string[] | undefined;
     if ((trigger === 'unhealthy' || trigger === 'analysis') && target.diagnose) {
       try {
-        diagnosis = await target.diagnose(signal);
+        diagnosis = await target.diagnose(options.signal);
         if (diagnosis.length) log(`Why the new version looks unhealthy:\n${diagnosis.map((d) => `  - ${d}`).join('\n')}`);
       } catch (diagErr) {
         log(`Could not read why the new version is unhealthy: ${errorMessage(diagErr)}`);
@@ -240,7 +314,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
 
     if (!rollbackOnFailure && trigger !== 'cancelled') {
       try {
-        await save({ phase: 'held' });
+        await write({ phase: 'held' }, options.signal ?? new AbortController().signal, false);
       } catch (saveErr) {
         log(`Could not mark the rollout as held: ${errorMessage(saveErr)}`);
       }
@@ -248,17 +322,29 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       return result('failed', `${why} Traffic was left as it is because rollback-on-failure is false.`, { ...extra, failure });
     }
 
-    const cleanup = cleanupSignal(signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000);
+    const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
     let restoredAt: number | undefined;
     try {
-      await save({ phase: 'rolling-back' }, cleanup.signal);
+      try {
+        await write({ phase: 'rolling-back' }, cleanup.signal, false);
+      } catch (saveErr) {
+        // The restore matters more than the record: go on, the record still says what to undo.
+        log(`Could not mark the record rolling-back (${errorMessage(saveErr)}); restoring stable anyway.`);
+      }
       event('rollback', `Rolling back: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
-      await target.rollback(record, cleanup.signal, () => {
-        restoredAt = clock.now();
-        event('restored', `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`, 0);
+      await restore(target, record, {
+        clock,
+        signal: cleanup.signal,
+        deadline: cleanup.deadline,
+        log,
+        onRestored: () => {
+          if (restoredAt !== undefined) return;
+          restoredAt = clock.now();
+          event('restored', `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`, 0);
+        },
       });
       restoredAt ??= clock.now();
-      await target.saveRecord(undefined, cleanup.signal);
+      await retryUntilDone(() => target.saveRecord(undefined, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
       event('rollback', `Rolled back: ${record.canary || 'the new version'} removed.`);
       return result('rolled-back', `${why} Rolled back to ${record.stable || 'the stable version'}; traffic restored ${formatDuration(restoredAt - detectedAt)} after detection.`, {
         ...extra,
@@ -271,7 +357,127 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     } finally {
       cleanup.dispose();
     }
+  } finally {
+    heartbeat.stop();
   }
+
+  /**
+   * Someone asked this rollout to stop (or took the service) while its last shift was in
+   * flight: that shift may have landed after their restore. Put traffic back on stable in
+   * one call (never further forward), then yield.
+   */
+  async function ensureLateShiftUndone(): Promise<void> {
+    let found: Yielded | undefined;
+    try {
+      found = await lookAgain(target, record, undefined, clock, signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      log(`Could not read the rollout record after the shift (${errorMessage(err)}); checking again at the next step.`);
+      return;
+    }
+    if (!found) return;
+    if (found.kind === 'aborted' || found.kind === 'gone') {
+      event('note', `${found.message} This rollout's last shift may have landed after that: putting all traffic back on stable in one call.`);
+      const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
+      try {
+        await retryUntilDone(() => target.shift(0, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'putting traffic back on stable' });
+        event('restored', 'All traffic is back on stable after the late shift.', 0);
+      } finally {
+        cleanup.dispose();
+      }
+    }
+    stopFor(found);
+  }
+
+  async function yieldTo(y: Yielded, where: string, extraFields: Partial<RolloutResult>): Promise<RolloutResult> {
+    yielded = y;
+    if (y.kind === 'traffic') {
+      // Still this run's record: held, so neither the post step nor the next run moves traffic the person just set.
+      try {
+        await writes.run(async () => {
+          record = { ...record, phase: 'held', at: nowSeconds(clock) };
+          delete record.lease;
+          await target.saveRecord(record, options.signal);
+        });
+      } catch (err) {
+        log(`Could not mark the rollout record held: ${errorMessage(err)}`);
+      }
+    }
+    const message = `Stopped${where} without touching traffic: ${y.message}`;
+    event('note', message);
+    const status = y.kind === 'aborted' ? 'rolled-back' : 'failed';
+    const advice =
+      y.kind === 'aborted'
+        ? ' Whoever aborted it returns traffic to stable and removes the new version.'
+        : y.kind === 'traffic'
+          ? ' The record is marked held: look at the weights, then run the rollback action (or deploy again) when the service is as it should be.'
+          : ' This run leaves the service to whoever took it over.';
+    return result(status, `${message}${advice}`, { ...extraFields, yielded: y, failure: { trigger: 'yielded', detectedAt: y.at } });
+  }
+}
+
+/** A heartbeat that calls `beat` every `everyMs` until stopped or the signal aborts; 0 turns it off. */
+function startHeartbeat(everyMs: number, clock: Clock, signal: AbortSignal, beat: () => Promise<void>): { stop(): void } {
+  if (everyMs <= 0) return { stop: () => undefined };
+  const stopped = new AbortController();
+  const both = AbortSignal.any([signal, stopped.signal]);
+  void (async () => {
+    for (;;) {
+      try {
+        await clock.sleep(everyMs, both);
+      } catch {
+        return;
+      }
+      if (both.aborted) return;
+      await beat();
+    }
+  })();
+  return { stop: () => stopped.abort() };
+}
+
+interface RestoreOptions {
+  clock: Clock;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** Epoch ms on `clock` after which no new attempt starts. */
+  deadline: number;
+  onRestored?: () => void;
+}
+
+/**
+ * Retries `fn` with jittered backoff until it succeeds, fails for a reason a retry cannot
+ * change (a UserError), or the signal ends it (the restore's deadline, or the cancel grace).
+ */
+async function retryUntilDone<T>(
+  fn: () => Promise<T>,
+  options: { clock: Clock; signal: AbortSignal; log: (line: string) => void; what: string; deadline: number },
+): Promise<T> {
+  const { clock, signal } = options;
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      const left = options.deadline - clock.now();
+      if (signal.aborted || left <= 0) {
+        const why = signal.aborted ? (signal.reason instanceof Error ? signal.reason.message : 'it was stopped') : 'its deadline passed';
+        throw new Error(`${options.what} did not succeed after ${attempt} attempt(s) (${why}); last error: ${errorMessage(err)}`, { cause: err });
+      }
+      const delay = Math.min(left, Math.min(5000, 1000 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
+      options.log(`  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`);
+      await clock.sleep(delay, signal);
+    }
+  }
+}
+
+/**
+ * Puts all traffic back on stable and removes the new side, as one idempotent target call
+ * retried until it holds (each attempt sets stable to 100% in one change and reads it back
+ * before anything is removed) or the signal's deadline passes.
+ */
+async function restore(target: Target, record: RolloutRecord, options: RestoreOptions): Promise<void> {
+  await retryUntilDone(() => target.rollback(record, options.signal, options.onRestored), { ...options, what: `returning all traffic to ${record.stable || 'stable'}` });
 }
 
 export interface RecoverOptions {
@@ -280,28 +486,44 @@ export interface RecoverOptions {
   log?: (line: string) => void;
   /** Called when all traffic is confirmed back on stable. */
   onRestored?: () => void;
+  /** Longest the restore (or the finished promotion) may be retried. Default 10 minutes. */
+  timeoutMs?: number;
+  /** How long it may still take once the signal aborts (the job is cancelled). Default 6 s. */
+  cancelGraceMs?: number;
 }
 
 /**
  * Finishes an unfinished rollout from its record: an interrupted promotion is completed
- * (every check had passed), anything else is rolled back. Removes the record.
+ * (every check had passed), anything else is rolled back. Each is retried with backoff
+ * until it holds or its deadline passes. Removes the record.
  */
 export async function recoverRollout(target: Target, record: RolloutRecord, options: RecoverOptions = {}): Promise<RecoveryResult> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => undefined);
   const started = clock.now();
-  if (record.phase === 'promoting') {
-    log(`Completing the interrupted promotion of ${record.canary} (its checks had passed).`);
-    await target.promote(record, options.signal);
-    await target.saveRecord(undefined, options.signal);
-    return { record, action: 'promoted', durationMs: clock.now() - started };
+  const cleanup = cleanupSignal(options.signal, options.timeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
+  const signal = cleanup.signal;
+  try {
+    if (record.phase === 'promoting') {
+      log(`Completing the interrupted promotion of ${record.canary} (its checks had passed).`);
+      await retryUntilDone(() => target.promote(record, signal), { clock, signal, deadline: cleanup.deadline, log, what: `promoting ${record.canary}` });
+      await retryUntilDone(() => target.saveRecord(undefined, signal), { clock, signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
+      return { record, action: 'promoted', durationMs: clock.now() - started };
+    }
+    log(`Rolling back ${record.id}: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
+    const rollingBack: RolloutRecord = { ...record, phase: 'rolling-back', at: nowSeconds(clock) };
+    delete rollingBack.abort;
+    try {
+      await target.saveRecord(rollingBack, signal);
+    } catch (err) {
+      log(`Could not mark the record rolling-back (${errorMessage(err)}); restoring stable anyway.`);
+    }
+    await restore(target, rollingBack, { clock, signal, deadline: cleanup.deadline, log, ...(options.onRestored ? { onRestored: options.onRestored } : {}) });
+    await retryUntilDone(() => target.saveRecord(undefined, signal), { clock, signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
+    return { record, action: 'rolled-back', durationMs: clock.now() - started };
+  } finally {
+    cleanup.dispose();
   }
-  log(`Rolling back ${record.id}: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
-  const rollingBack: RolloutRecord = { ...record, phase: 'rolling-back', at: nowSeconds(clock) };
-  await target.saveRecord(rollingBack, options.signal);
-  await target.rollback(rollingBack, options.signal, options.onRestored);
-  await target.saveRecord(undefined, options.signal);
-  return { record, action: 'rolled-back', durationMs: clock.now() - started };
 }
 
 export interface InterruptionOptions extends RecoverOptions {
@@ -320,6 +542,10 @@ export async function recoverInterrupted(target: Target, options: InterruptionOp
   if (!record) return undefined;
   if (options.runId && record.run && record.run !== options.runId) {
     log(`Found ${describeRecord(record)}, which belongs to another run: leaving it alone.`);
+    return undefined;
+  }
+  if (record.abort?.id === record.id) {
+    log(`Found ${describeRecord(record)}, which ${record.abort.by} asked to stop: leaving it to them.`);
     return undefined;
   }
   if (record.phase === 'held') {

@@ -3,7 +3,11 @@
  * resource tag (value at most 256 characters of letters, digits, spaces and `+ - = . _ : / @`)
  * or a Kubernetes annotation.
  *
- *   v1 id=4242-1 e=ecs-task-set p=shifting s=ecs-svc/123 c=ecs-svc/456 w=50 i=1 t=1764000000 r=4242
+ *   v1 id=4242-1 e=ecs-task-set p=shifting s=ecs-svc/123 c=ecs-svc/456 w=50 i=1 t=1764000000 r=4242.1 l=1764000180
+ *
+ * Unknown fields are ignored (a newer version may add some); a text that is not a record
+ * decodes to undefined. Callers that must tell "no record" from "a record we cannot read"
+ * use `readRecordText`.
  */
 import type { RolloutPhase, RolloutRecord } from './types.js';
 
@@ -26,6 +30,7 @@ export function encodeRecord(record: RolloutRecord): string {
     ['i', String(record.step)],
     ['t', String(record.at)],
     ...(record.run ? ([['r', record.run]] as Array<[string, string]>) : []),
+    ...(record.lease !== undefined ? ([['l', String(record.lease)]] as Array<[string, string]>) : []),
   ];
   for (const [key, value] of fields) {
     if (!isRecordSafe(value)) throw new Error(`rollout record field ${key} has characters a tag cannot hold: ${JSON.stringify(value)}`);
@@ -48,6 +53,8 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
   const weight = Number(f.get('w'));
   const step = Number(f.get('i'));
   const at = Number(f.get('t'));
+  const lease = f.has('l') ? Number(f.get('l')) : undefined;
+  if (lease !== undefined && !Number.isFinite(lease)) return undefined;
   if (!f.get('id') || !f.get('e') || !phase || !PHASES.includes(phase) || !Number.isFinite(weight) || !Number.isInteger(step) || !Number.isFinite(at)) {
     return undefined;
   }
@@ -61,7 +68,17 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
     step,
     at,
     ...(f.get('r') ? { run: f.get('r') as string } : {}),
+    ...(lease !== undefined ? { lease } : {}),
   };
+}
+
+/** What a stored record text holds: nothing, a record, or text that is not one (garbled or forged). */
+export type RecordText = { kind: 'none' } | { kind: 'record'; record: RolloutRecord } | { kind: 'unreadable'; text: string };
+
+export function readRecordText(text: string | undefined): RecordText {
+  if (!text) return { kind: 'none' };
+  const record = decodeRecord(text);
+  return record ? { kind: 'record', record } : { kind: 'unreadable', text };
 }
 
 /** "rollout 4242-1 (ecs-task-set), shifting at step 2 with up to 50% on ecs-svc/456, written by run 4242 at …" */
@@ -73,5 +90,6 @@ export function describeRecord(record: RolloutRecord): string {
       : record.phase === 'held'
         ? `held after a failed check with up to ${record.weight}% on the new version`
         : `${record.phase} at step ${record.step + 1} with up to ${record.weight}% on the new version`;
-  return `rollout ${record.id} (${record.engine}), ${where}${record.canary ? ` (${record.canary}; stable ${record.stable || 'unknown'})` : ''}, written${record.run ? ` by run ${record.run}` : ''} at ${when}`;
+  const lease = record.lease !== undefined ? `, lease until ${new Date(record.lease * 1000).toISOString()}` : '';
+  return `rollout ${record.id} (${record.engine}), ${where}${record.canary ? ` (${record.canary}; stable ${record.stable || 'unknown'})` : ''}, written${record.run ? ` by run ${record.run}` : ''} at ${when}${lease}`;
 }

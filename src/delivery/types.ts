@@ -72,6 +72,38 @@ export interface RolloutRecord {
   at: number;
   /** The GitHub run that wrote it, when known. */
   run?: string;
+  /**
+   * Until when (epoch seconds) the owner promises to renew the record: a live owner
+   * rewrites it well before this passes, so a record whose lease has passed belongs to a
+   * runner that died. Records of older versions have none.
+   */
+  lease?: number;
+  /** A request that this rollout stop, read from beside the record (never part of it). */
+  abort?: AbortRequest;
+}
+
+/**
+ * Someone asks the rollout with `id` to stop: the rollback action, or an operator. Kept
+ * beside the record (its own tag or annotation) so that the owner's own writes of the
+ * record can never erase it.
+ */
+export interface AbortRequest {
+  /** The rollout's deployment id the request is for. */
+  id: string;
+  /** Who asked, for the owner's message: "rollback action, run 5555.1 (octocat)". */
+  by: string;
+  /** When, epoch seconds. */
+  at: number;
+}
+
+/** What a target sees of a rollout in flight, without changing anything. */
+export interface Observation {
+  /** Traffic as the load balancer / route holds it now; absent where the platform moves traffic itself. */
+  traffic?: Traffic;
+  /** False when the new side has nothing healthy that could serve traffic; absent when unknown. */
+  canaryReady?: boolean;
+  /** Why it is not ready, for the message. */
+  reason?: string;
 }
 
 /**
@@ -93,6 +125,19 @@ export interface Target {
   loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined>;
   /** Writes the record; undefined removes it. */
   saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void>;
+  /**
+   * Asks the rollout `request.id` to stop, beside its record (see AbortRequest). The owner
+   * notices at its next check and yields without touching traffic.
+   */
+  requestAbort?(request: AbortRequest, signal?: AbortSignal): Promise<void>;
+  /** The abort request beside the record, if any (also when the record itself is gone). */
+  loadAbort?(signal?: AbortSignal): Promise<AbortRequest | undefined>;
+  /**
+   * Reads the live traffic and the new side's capacity, changing nothing: the engine checks
+   * before every shift and while it bakes that traffic is still where it put it, and never
+   * sends traffic to a side that cannot serve it.
+   */
+  observe?(signal?: AbortSignal): Promise<Observation>;
   /**
    * Creates the new side with no production traffic (for rolling updates: starts the
    * update) and returns both sides' ids. `deploymentId` lets the target tag what it
@@ -123,6 +168,16 @@ export interface Target {
 
 export type RolloutStatus = 'succeeded' | 'rolled-back' | 'failed';
 
+/** Why a rollout stopped driving traffic because someone else acted. */
+export interface Yielded {
+  /** aborted: asked to stop; gone: the record was removed; taken: another rollout's record; traffic: weights changed by hand. */
+  kind: 'aborted' | 'gone' | 'taken' | 'traffic';
+  /** One sentence: who changed what. */
+  message: string;
+  /** When it was noticed, epoch ms. */
+  at: number;
+}
+
 export type TimelineKind = 'recover' | 'start' | 'created' | 'healthy' | 'shift' | 'analysis' | 'promote' | 'rollback' | 'restored' | 'error' | 'note';
 
 export interface TimelineEvent {
@@ -146,7 +201,7 @@ export interface StepOutcome {
 }
 
 /** What made a rollout roll back or fail. */
-export type FailureTrigger = 'analysis' | 'unhealthy' | 'error' | 'cancelled';
+export type FailureTrigger = 'analysis' | 'unhealthy' | 'error' | 'cancelled' | 'yielded';
 
 export interface RolloutResult {
   status: RolloutStatus;
@@ -161,6 +216,8 @@ export interface RolloutResult {
   timeline: TimelineEvent[];
   /** An unfinished rollout found at the start and cleaned up first. */
   recovered?: RecoveryResult;
+  /** Someone else acted on the service during the rollout, and the engine stopped without touching traffic. */
+  yielded?: Yielded;
   failure?: {
     trigger: FailureTrigger;
     /** When the problem was detected (epoch ms). */

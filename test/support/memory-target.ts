@@ -1,6 +1,6 @@
 import type { Subjects } from '../../src/analysis/types.js';
 import { decodeRecord, encodeRecord } from '../../src/delivery/record.js';
-import type { RolloutRecord, Sides, Target, Traffic } from '../../src/delivery/types.js';
+import type { AbortRequest, Observation, RolloutRecord, Sides, Target, Traffic } from '../../src/delivery/types.js';
 import type { Clock } from '../../src/util/clock.js';
 
 /**
@@ -15,6 +15,10 @@ export class MemoryTarget implements Target {
   readonly calls: string[] = [];
   /** Encoded record, as a tag would hold it. */
   tag: string | undefined;
+  /** The abort request kept beside the record, as its own tag would hold it. */
+  abortTag: AbortRequest | undefined;
+  /** False makes observe() report the new side without capacity. */
+  canaryReady = true;
   weight = 0;
   stable = 'v1';
   canary: string | undefined;
@@ -37,7 +41,25 @@ export class MemoryTarget implements Target {
   }
 
   get record(): RolloutRecord | undefined {
-    return decodeRecord(this.tag);
+    const record = decodeRecord(this.tag);
+    return record && this.abortTag ? { ...record, abort: this.abortTag } : record;
+  }
+
+  async loadAbort(): Promise<AbortRequest | undefined> {
+    return this.abortTag;
+  }
+
+  async requestAbort(request: AbortRequest): Promise<void> {
+    this.calls.push(`requestAbort ${request.id}`);
+    this.abortTag = request;
+  }
+
+  async observe(): Promise<Observation> {
+    return {
+      traffic: { canary: this.weight, stable: 100 - this.weight },
+      canaryReady: this.canaryReady,
+      ...(this.canaryReady ? {} : { reason: 'no task of the new version is running' }),
+    };
   }
 
   async preflight(signal?: AbortSignal): Promise<void> {

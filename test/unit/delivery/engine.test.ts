@@ -41,7 +41,7 @@ function setup(options: { strategy?: Strategy; steps?: string; errorRate?: (side
   const analysis = createAnalysis(parseAnalysisSpec(options.spec ?? SPEC), { providers: { metrics: provider }, clock });
   const plan = buildPlan({ strategy: options.strategy ?? 'canary', steps: options.steps ?? '10,50,100', stepDurationMs: 60_000 });
   const lines: string[] = [];
-  const base = { target, plan, analysis, deploymentId: '4242.1-abc', runId: '4242.1', clock, log: (l: string) => lines.push(l) };
+  const base = { target, plan, analysis, deploymentId: '4242.1-abc', runId: '4242.1', clock, heartbeatMs: 0, log: (l: string) => lines.push(l) };
   return { clock, target, provider, analysis, plan, lines, base };
 }
 
@@ -57,14 +57,24 @@ describe('runRollout', () => {
       'loadRecord',
       'saveRecord starting w=0',
       'create 4242.1-abc',
+      // Every later write looks first: is the rollout still this run's, is traffic where it was put?
+      'loadRecord',
       'saveRecord starting w=0',
       'waitHealthy',
+      'loadRecord',
       'saveRecord shifting w=10',
       'shift 10',
+      // ...and after every shift, in case someone aborted while it was in flight.
+      'loadRecord',
+      'loadRecord',
       'saveRecord shifting w=50',
       'shift 50',
+      'loadRecord',
+      'loadRecord',
       'saveRecord shifting w=100',
       'shift 100',
+      'loadRecord',
+      'loadRecord',
       'saveRecord promoting w=100',
       'promote v2',
       'saveRecord none',
@@ -96,7 +106,7 @@ describe('runRollout', () => {
       if (target.tag) seen.push(target.tag);
     };
     await runRollout(base);
-    expect(seen[0]).toMatch(/^v1 id=4242\.1-abc e=memory p=starting s= c= w=0 i=0 t=\d+ r=4242\.1$/);
+    expect(seen[0]).toMatch(/^v1 id=4242\.1-abc e=memory p=starting s= c= w=0 i=0 t=\d+ r=4242\.1 l=\d+$/);
     expect(seen).toContain(seen.find((t) => t.includes('p=shifting') && t.includes('w=50') && t.includes('s=v1 c=v2')));
   });
 
@@ -182,7 +192,8 @@ describe('runRollout', () => {
     target.fail.rollback = new Error('ModifyListener: ThrottlingException');
     const result = await runRollout(base);
     expect(result.status).toBe('failed');
-    expect(result.reason).toContain('The rollback did not finish: ModifyListener: ThrottlingException');
+    expect(result.reason).toContain('The rollback did not finish: returning all traffic to v1 did not succeed after');
+    expect(result.reason).toContain('(its deadline passed); last error: ModifyListener: ThrottlingException');
     expect(target.record).toMatchObject({ phase: 'rolling-back', canary: 'v2', stable: 'v1', weight: 10 });
   });
 
@@ -273,5 +284,174 @@ describe('recoverInterrupted (the post step)', () => {
     const target = new MemoryTarget(new FakeClock());
     expect(await recoverInterrupted(target, { runId: '4242.1' })).toBeUndefined();
     expect(target.calls).toEqual(['loadRecord']);
+  });
+});
+
+describe('one owner per rollout', () => {
+  /** Runs `act` once, the first time the clock sleeps while the new version has `weight`%. */
+  function whenBaking(clock: FakeClock, target: MemoryTarget, weight: number, act: () => void) {
+    const sleep = clock.sleep.bind(clock);
+    let done = false;
+    clock.sleep = async (ms, signal) => {
+      if (!done && target.weight === weight) {
+        done = true;
+        act();
+      }
+      return sleep(ms, signal);
+    };
+  }
+
+  it('yields to an operator abort during a bake: no shift, no record write after it, status rolled-back with who aborted', async () => {
+    const { target, base, clock } = setup();
+    whenBaking(clock, target, 10, () => {
+      target.abortTag = { id: '4242.1-abc', by: 'the rollback action, run 5555.1 (octocat)', at: Math.floor(clock.now() / 1000) };
+      // The rollback action restores stable and removes the new side itself.
+      target.weight = 0;
+    });
+    const result = await runRollout(base);
+
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('yielded');
+    expect(result.yielded?.kind).toBe('aborted');
+    expect(result.reason).toContain('Stopped at step 2 (50%) without touching traffic: Aborted by the rollback action, run 5555.1 (octocat)');
+    const after = target.calls.slice(target.calls.indexOf('shift 10') + 1);
+    expect(after.filter((c) => c.startsWith('shift') || c.startsWith('saveRecord') || c.startsWith('rollback') || c.startsWith('promote'))).toEqual([]);
+    expect(target.weight).toBe(0);
+  });
+
+  it('yields when its record was removed or another rollout took the service, leaving traffic alone', async () => {
+    for (const takeOver of [
+      (t: MemoryTarget) => (t.tag = undefined),
+      (t: MemoryTarget) => (t.tag = encodeRecord({ id: '7777.1-x', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v3', weight: 10, step: 0, at: 1, run: '7777.1', lease: 9e9 })),
+    ]) {
+      const { target, base, clock } = setup();
+      whenBaking(clock, target, 10, () => takeOver(target));
+      const result = await runRollout(base);
+      expect(result.status).toBe('failed');
+      expect(['gone', 'taken']).toContain(result.yielded?.kind);
+      expect(target.calls.filter((c) => c === 'shift 50' || c.startsWith('rollback'))).toEqual([]);
+      expect(target.weight).toBe(10);
+    }
+  });
+
+  it('stops when the weights were changed by hand, without overwriting them, and holds the record', async () => {
+    const { target, base, clock } = setup();
+    whenBaking(clock, target, 10, () => (target.weight = 0));
+    const result = await runRollout(base);
+    expect(result.status).toBe('failed');
+    expect(result.yielded?.kind).toBe('traffic');
+    expect(result.reason).toContain('it set 10% on the new version, and 0% is there now');
+    expect(target.calls).not.toContain('shift 50');
+    expect(target.calls.some((c) => c.startsWith('rollback'))).toBe(false);
+    expect(target.weight).toBe(0);
+    expect(target.record?.phase).toBe('held');
+  });
+
+  it('puts traffic back on stable when an abort landed while its own shift was in flight', async () => {
+    const { target, base, clock } = setup();
+    const shift = target.shift.bind(target);
+    target.shift = async (weight, signal) => {
+      if (weight === 50) {
+        // The rollback action restores stable while this shift is on its way...
+        target.abortTag = { id: '4242.1-abc', by: 'the rollback action', at: Math.floor(clock.now() / 1000) };
+        target.weight = 0;
+        target.tag = undefined;
+      }
+      return shift(weight, signal); // ...and the shift lands after it.
+    };
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.yielded?.kind).toBe('aborted');
+    expect(target.calls.filter((c) => c.startsWith('shift')).slice(-2)).toEqual(['shift 50', 'shift 0']);
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it('notices an abort within one heartbeat while baking (real time)', async () => {
+    const target = new MemoryTarget({ now: () => Date.now(), sleep: (ms, signal) => new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+    }) });
+    const plan = buildPlan({ strategy: 'canary', steps: '10,100', stepDurationMs: 5_000 });
+    const started = Date.now();
+    setTimeout(() => {
+      target.abortTag = { id: 'hb-1', by: 'an operator', at: Math.floor(Date.now() / 1000) };
+    }, 300);
+    const result = await runRollout({ target, plan, deploymentId: 'hb-1', heartbeatMs: 200 });
+    expect(result.yielded?.kind).toBe('aborted');
+    expect(result.yielded!.at - started).toBeLessThan(300 + 200 + 150);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(target.calls).not.toContain('shift 100');
+  });
+
+  it('renews its lease while it bakes', async () => {
+    const target = new MemoryTarget({ now: () => Date.now(), sleep: (ms, signal) => new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+    }) });
+    const leases: number[] = [];
+    const save = target.saveRecord.bind(target);
+    target.saveRecord = async (record, signal) => {
+      if (record?.lease) leases.push(record.lease);
+      return save(record, signal);
+    };
+    const plan = buildPlan({ strategy: 'canary', steps: '10,100', stepDurationMs: 1_000 });
+    const result = await runRollout({ target, plan, deploymentId: 'hb-2', heartbeatMs: 200, leaseMs: 5_000 });
+    expect(result.status).toBe('succeeded');
+    // Beats while baking 1 s at 10%, beside the writes of each phase.
+    expect(target.calls.filter((c) => c === 'saveRecord shifting w=10').length).toBeGreaterThanOrEqual(4);
+    expect(leases.every((l) => l >= Math.floor(Date.now() / 1000))).toBe(true);
+  });
+
+  it('refuses to start while another run still drives the service, and changes nothing', async () => {
+    const { target, base, clock } = setup();
+    const theirs: RolloutRecord = { id: '9999.1-z', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: 1, run: '9999.1', lease: Math.floor(clock.now() / 1000) + 60 };
+    target.tag = encodeRecord(theirs);
+    await expect(runRollout(base)).rejects.toThrow(/in the middle of rollout 9999\.1-z .*its lease runs for another 1m/);
+    expect(target.calls).toEqual(['preflight', 'loadRecord']);
+
+    // GitHub's word wins over the lease: a finished run's rollout is recovered at once.
+    const finished = await runRollout({ ...base, ownerAlive: async () => false });
+    expect(finished.recovered?.action).toBe('rolled-back');
+    expect(finished.status).toBe('succeeded');
+  });
+
+  it("recovers a rollout whose lease ran out, and one of this run's earlier attempt", async () => {
+    for (const over of [{ lease: Math.floor(Date.UTC(2026, 10, 22) / 1000) - 1 }, { run: '4242.0', lease: 9e9 }]) {
+      const { target, base } = setup();
+      target.tag = encodeRecord({ id: 'old', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: 1, run: '9999.1', ...over });
+      const result = await runRollout(base);
+      expect(result.recovered?.action).toBe('rolled-back');
+      expect(result.timeline[0]?.message).toMatch(/lease ran out|attempt 0 of this run/);
+    }
+  });
+
+  it('never shifts traffic to a new version without capacity', async () => {
+    const { target, base } = setup();
+    target.canaryReady = false;
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(result.failure?.trigger).toBe('unhealthy');
+    expect(result.reason).toContain('cannot take 10% of traffic: no task of the new version is running');
+    expect(target.calls.filter((c) => c.startsWith('shift'))).toEqual([]);
+  });
+
+  it('retries the restore until it holds: three failures, then stable', async () => {
+    const { target, base, lines } = setup({ errorRate: (side) => (side === 'canary' ? 0.2 : 0) });
+    const rollback = target.rollback.bind(target);
+    let failures = 3;
+    target.rollback = async (record, signal, onRestored) => {
+      if (failures-- > 0) {
+        target.calls.push('rollback throttled');
+        throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      }
+      return rollback(record, signal, onRestored);
+    };
+    const result = await runRollout(base);
+    expect(result.status).toBe('rolled-back');
+    expect(target.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback throttled', 'rollback throttled', 'rollback throttled', 'rollback v2']);
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+    expect(lines.filter((l) => l.includes('trying again in'))).toHaveLength(3);
   });
 });

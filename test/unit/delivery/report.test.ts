@@ -24,7 +24,7 @@ async function rollout(canaryErrorRate: number) {
     providers: { metrics: { name: 'metrics', query: async (q) => ({ value: q.query.includes('canary') ? canaryErrorRate : 0, samples: [], count: 500 }) } },
   });
   const plan = buildPlan({ strategy: 'canary', steps: '10,50,100', stepDurationMs: 30_000 });
-  return runRollout({ target, plan, analysis, deploymentId: 'd-1', clock });
+  return runRollout({ target, plan, analysis, deploymentId: 'd-1', clock, heartbeatMs: 0 });
 }
 
 describe('rollout report', () => {
