@@ -12,7 +12,7 @@
 import { UpdateServiceCommand, type DeploymentConfiguration, type ECSClient, type Service, type ServiceDeployment, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { CheckResult, ExtraCheck, SubjectLabels, Subjects, Window } from '../analysis/types.js';
-import type { RolloutPlan, RolloutRecord, Sides, Step, Strategy, Target, Traffic } from '../delivery/types.js';
+import type { AbortRequest, RolloutPlan, RolloutRecord, Sides, Step, Strategy, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -305,6 +305,14 @@ export class EcsNativeTarget implements Target {
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
     await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
   }
+  async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
+    return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).loadAbort(signal);
+  }
+
+  async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
+    await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).requestAbort(request, signal);
+  }
+
 
   /** UpdateService to a task definition; returns the ARN of the service deployment it started. */
   private async startDeployment(taskDefinition: string, signal?: AbortSignal): Promise<string> {

@@ -16,7 +16,7 @@
  *    continued, or a task set switched to at once; and waited for.
  */
 import { ListTaskDefinitionsCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
-import { RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
+import { askToStop, RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout, runRollout } from '../delivery/engine.js';
 import { describeRecord } from '../delivery/record.js';
 import type { RolloutRecord } from '../delivery/types.js';
@@ -121,6 +121,7 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     log(`Found an unfinished ${describeRecord(record)}.`);
     await timer.begin();
     const target = recoveryTarget(record.engine, common);
+    await askToStop(target, record, { ...(request.by ? { by: request.by } : {}), clock, ...(signal ? { signal } : {}), log });
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
     try {

@@ -9,7 +9,7 @@
 import { UpdateServiceCommand, type Deployment, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SubjectLabels, Subjects } from '../analysis/types.js';
-import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
+import type { AbortRequest, RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
@@ -118,6 +118,14 @@ export class EcsRollingTarget implements Target {
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
     await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
   }
+  async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
+    return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).loadAbort(signal);
+  }
+
+  async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
+    await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).requestAbort(request, signal);
+  }
+
 
   private async update(taskDefinition: string, signal?: AbortSignal): Promise<void> {
     try {

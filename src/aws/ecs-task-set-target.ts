@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SubjectLabels, Subjects } from '../analysis/types.js';
-import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
+import type { AbortRequest, Observation, RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
@@ -231,6 +231,14 @@ export class EcsTaskSetTarget implements Target {
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
     await (await this.records()).save(record, signal);
   }
+  async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
+    return (await this.records()).loadAbort(signal);
+  }
+
+  async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
+    await (await this.records()).requestAbort(request, signal);
+  }
+
 
   async create(deploymentId: string, signal?: AbortSignal): Promise<Sides> {
     const td = this.options.taskDefinition;
@@ -322,6 +330,26 @@ export class EcsTaskSetTarget implements Target {
         timeoutHint: 'Raise wait-timeout if the tasks are only slow to start; otherwise see why below.',
       },
     );
+  }
+
+  /**
+   * The listener's weights now, and whether the new task set could take traffic: it still
+   * exists, runs a task and has a healthy target. Changes nothing.
+   */
+  async observe(signal?: AbortSignal): Promise<Observation> {
+    const l = this.layout;
+    if (!l) return {};
+    const read = await readForward(this.options.elbv2, l.route, signal);
+    const p = percentages(read.weights);
+    const traffic: Traffic = { canary: p.get(l.green) ?? 0, stable: p.get(l.blue) ?? 0, detail: `${describeRoute(l.route)}: ${describeWeights(read.weights)}` };
+    const id = this.canary?.id;
+    if (!id) return { traffic };
+    const ts = (await describeTaskSets(this.options.ecs, this.ref, signal)).find((t) => t.id === id);
+    if (!ts || ts.status === 'DRAINING') return { traffic, canaryReady: false, reason: `the new task set ${id} ${ts ? 'is draining' : 'no longer exists'} (someone else deleted it?)` };
+    if (ts.runningCount !== undefined && ts.runningCount < 1) return { traffic, canaryReady: false, reason: `the new task set ${id} runs no task (${ts.runningCount} running)` };
+    const health = await targetHealth(this.options.elbv2, l.green, signal);
+    if (health.healthy < 1) return { traffic, canaryReady: false, reason: `no healthy target in ${targetGroupName(l.green)}${health.problems.length ? ` (${health.problems.slice(0, 3).join('; ')})` : ''}` };
+    return { traffic, canaryReady: true };
   }
 
   /** One ModifyListener / ModifyRule call: `canaryWeight`% to green, the rest to blue; then read back until confirmed. */

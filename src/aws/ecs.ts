@@ -21,13 +21,16 @@ import {
   type TaskDefinition,
   type TaskSet,
 } from '@aws-sdk/client-ecs';
+import { decodeAbort, encodeAbort } from '../delivery/abort.js';
 import { decodeRecord, encodeRecord } from '../delivery/record.js';
-import type { RolloutRecord } from '../delivery/types.js';
+import type { AbortRequest, RolloutRecord } from '../delivery/types.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { awsClient, awsErrorCode, type AwsClientOptions } from './client.js';
 
 /** The tag on the ECS service that holds an unfinished rollout's record. */
 export const RECORD_TAG = 'platform-actions:rollout';
+/** The tag beside the record that asks a rollout to stop (the owner never writes it, so it cannot erase it). */
+export const ABORT_TAG = 'platform-actions:abort';
 /** The tag on what a rollout creates (task sets, task definitions): its deployment id. */
 export const DEPLOYMENT_TAG = 'platform-actions:deployment';
 
@@ -112,19 +115,30 @@ export async function listTags(client: ECSClient, arn: string, signal?: AbortSig
 
 /**
  * The rollout record kept in a tag of the service: read, written (one TagResource call)
- * and removed (UntagResource). A tag that is not a record is ignored, never fatal.
+ * and removed (UntagResource). A tag that is not a record is ignored, never fatal. An
+ * abort request for the record's rollout, kept in its own tag, comes back on the record.
  */
 export function serviceRecordStore(client: ECSClient, serviceArn: string) {
   return {
     async load(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-      return decodeRecord(tagValue(await listTags(client, serviceArn, signal), RECORD_TAG));
+      const tags = await listTags(client, serviceArn, signal);
+      const record = decodeRecord(tagValue(tags, RECORD_TAG));
+      const abort = decodeAbort(tagValue(tags, ABORT_TAG));
+      return record && abort?.id === record.id ? { ...record, abort } : record;
     },
     async save(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
       if (record) {
-        await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: encodeRecord(record) }] }), send.abort(signal));
+        const { abort: _abort, ...stored } = record;
+        await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: encodeRecord(stored) }] }), send.abort(signal));
       } else {
         await client.send(new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [RECORD_TAG] }), send.abort(signal));
       }
+    },
+    async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
+      return decodeAbort(tagValue(await listTags(client, serviceArn, signal), ABORT_TAG));
+    },
+    async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
+      await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: ABORT_TAG, value: encodeAbort(request) }] }), send.abort(signal));
     },
   };
 }

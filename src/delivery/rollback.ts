@@ -5,10 +5,16 @@
  * version again. Nothing here knows a cloud.
  */
 import type { Clock } from '../util/clock.js';
+import type { RolloutRecord, Target } from './types.js';
 
 export interface RollbackOptions {
   /** Why, for the log (the action puts it in the summary and the GitHub Deployment). */
   reason: string;
+  /**
+   * Who rolls back, for a live rollout's owner: "the rollback action, run 5555.1 (octocat)".
+   * A rollout still being driven is asked to stop first; its owner yields at its next check.
+   */
+  by?: string;
   /** Longest wait for the service to be back on the old version. */
   waitTimeoutMs: number;
   signal?: AbortSignal;
@@ -84,5 +90,21 @@ export class RecoveryTimer {
   /** From the first change until the restore (or now, when nothing reported it). */
   recoveryMs(): number {
     return this.startedAt === undefined ? 0 : (this.restoredAt ?? this.clock.now()) - this.startedAt;
+  }
+}
+
+/**
+ * Asks the rollout a record describes to stop before it is undone, so that an owner still
+ * driving it yields instead of shifting on; harmless when the owner is gone. A failure to
+ * ask does not stop the restore.
+ */
+export async function askToStop(target: Target, record: RolloutRecord, options: { by?: string; clock: Clock; signal?: AbortSignal; log: (line: string) => void }): Promise<void> {
+  if (!target.requestAbort) return;
+  const by = options.by ?? 'the rollback action';
+  try {
+    await target.requestAbort({ id: record.id, by, at: Math.floor(options.clock.now() / 1000) }, options.signal);
+    options.log(`Asked rollout ${record.id} to stop (${by}): a run still driving it yields at its next check, without touching traffic.`);
+  } catch (err) {
+    options.log(`Could not ask rollout ${record.id} to stop (${err instanceof Error ? err.message : String(err)}); restoring stable anyway.`);
   }
 }

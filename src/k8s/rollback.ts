@@ -12,7 +12,7 @@
  * 3. Otherwise (or with `to`), the Deployment gets the pod template of the previous
  *    revision, or of revision `to`, as `kubectl rollout undo` does, and is waited for.
  */
-import { RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
+import { askToStop, RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout } from '../delivery/engine.js';
 import { describeRecord } from '../delivery/record.js';
 import type { RolloutRecord } from '../delivery/types.js';
@@ -80,7 +80,9 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
     await timer.begin();
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
-    await recoverRollout(recoveryTarget(record.engine, common), back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
+    const target = recoveryTarget(record.engine, common);
+    await askToStop(target, record, { ...(request.by ? { by: request.by } : {}), clock, ...(signal ? { signal } : {}), log });
+    await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
     act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
   } else if (kept) {
     log(`Blue of rollout ${kept.id} (ReplicaSet ${kept.blue}) is kept${kept.until * 1000 > clock.now() ? ` until ${new Date(kept.until * 1000).toISOString()}` : ''}: switching back to it.`);

@@ -12,13 +12,16 @@
  * Annotations are written with JSON merge patches of metadata only, which never change the
  * Deployment's generation and need no resourceVersion.
  */
+import { decodeAbort } from '../delivery/abort.js';
 import { decodeRecord, encodeRecord } from '../delivery/record.js';
-import type { RolloutRecord } from '../delivery/types.js';
+import type { AbortRequest, RolloutRecord } from '../delivery/types.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource } from './resources.js';
 import type { Deployment } from './types.js';
 
 export const ROLLOUT_ANNOTATION = 'platform-actions/rollout';
+/** Beside the record: a request that the rollout stop (the owner never writes it, so it cannot erase it). */
+export const ABORT_ANNOTATION = 'platform-actions/abort';
 export const TRAFFIC_ANNOTATION = 'platform-actions/traffic';
 export const KEPT_ANNOTATION = 'platform-actions/blue-green';
 /** The rollout that last changed an object (Deployments we update or create, Services we create). */
@@ -69,7 +72,13 @@ function annotations(d: Deployment | undefined): Record<string, string> {
 }
 
 export function recordOf(d: Deployment | undefined): RolloutRecord | undefined {
-  return decodeRecord(annotations(d)[ROLLOUT_ANNOTATION]);
+  const record = decodeRecord(annotations(d)[ROLLOUT_ANNOTATION]);
+  const abort = abortOf(d);
+  return record && abort?.id === record.id ? { ...record, abort } : record;
+}
+
+export function abortOf(d: Deployment | undefined): AbortRequest | undefined {
+  return decodeAbort(annotations(d)[ABORT_ANNOTATION]);
 }
 
 export function layoutOf(d: Deployment | undefined): TrafficLayout | undefined {
@@ -100,5 +109,7 @@ export const encodeKept = (kept: KeptBlue): string => JSON.stringify(kept);
 
 /** The rollout record as an annotation value. */
 export function recordValue(record: RolloutRecord | undefined): string | null {
-  return record ? encodeRecord(record) : null;
+  if (!record) return null;
+  const { abort: _abort, ...stored } = record;
+  return encodeRecord(stored);
 }

@@ -13,7 +13,7 @@
  *   then the side removed, its pods waited for, and the pin taken off.
  */
 import type { SubjectLabels } from '../analysis/types.js';
-import type { RolloutRecord } from '../delivery/types.js';
+import type { Observation, RolloutRecord, Traffic } from '../delivery/types.js';
 import { UserError } from '../util/errors.js';
 import { readWeights, setRouteWeights, type RuleWeights } from './http-route.js';
 import { clone, HTTPROUTES, resource, SERVICES, type ResourceApi } from './resources.js';
@@ -204,6 +204,33 @@ export abstract class SideBySideTarget extends KubeTarget {
       this.log(`Created ${this.ref(this.sideName)} with the new pod template (${initial} replica${initial === 1 ? '' : 's'}).`);
     }
     return { stable: current.replicaSet, canary: this.sideName };
+  }
+
+  /**
+   * The route's weights now (route mode; the other modes move traffic with pods and
+   * selectors, which the engine does not compare) and whether the side Deployment has an
+   * available pod to take traffic. Changes nothing.
+   */
+  async observe(signal?: AbortSignal): Promise<Observation> {
+    const layout = this.layout;
+    if (!layout) return {};
+    let traffic: Traffic | undefined;
+    if (layout.mode === 'route' && layout.route && layout.sideService) {
+      const rules = readWeights(await this.routes.get(layout.route, signal), [layout.service, layout.sideService]);
+      const w = rules[0]?.weights ?? {};
+      const side = w[layout.sideService] ?? 0;
+      const stable = w[layout.service] ?? 0;
+      const share = side + stable > 0 ? Math.round((100 * side) / (side + stable)) : 0;
+      traffic = { canary: share, stable: 100 - share, detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}` };
+    }
+    const d = await this.deployments.find(this.sideName, signal);
+    const available = d?.status?.availableReplicas ?? 0;
+    const ready = !!d && available > 0;
+    return {
+      ...(traffic ? { traffic } : {}),
+      canaryReady: ready,
+      ...(ready ? {} : { reason: d ? `${this.ref(this.sideName)} has no available pod` : `${this.ref(this.sideName)} no longer exists (someone else deleted it?)` }),
+    };
   }
 
   /** Sets our backendRefs' weights on the route and reads them back until the Gateways took them. */

@@ -3,13 +3,14 @@
  * record in an annotation on it, waiting for a Deployment's rollout with progress in the
  * log, and the diagnosis of a Deployment whose pods do not become available.
  */
-import type { RolloutRecord } from '../delivery/types.js';
+import { encodeAbort } from '../delivery/abort.js';
+import type { AbortRequest, RolloutRecord } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource, type ResourceApi } from './resources.js';
 import { diagnoseRollout, waitForRollout } from './rollout.js';
-import { annotateDeployment, recordOf, recordValue, ROLLOUT_ANNOTATION } from './rollout-state.js';
+import { ABORT_ANNOTATION, abortOf, annotateDeployment, recordOf, recordValue, ROLLOUT_ANNOTATION } from './rollout-state.js';
 import type { Deployment } from './types.js';
 
 export interface KubeTargetOptions {
@@ -61,6 +62,14 @@ export abstract class KubeTarget {
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
     await annotateDeployment(this.kube, this.namespace, this.name, { [ROLLOUT_ANNOTATION]: recordValue(record) }, signal);
+  }
+
+  async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
+    return abortOf(await this.deployments.find(this.name, signal));
+  }
+
+  async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
+    await annotateDeployment(this.kube, this.namespace, this.name, { [ABORT_ANNOTATION]: encodeAbort(request) }, signal);
   }
 
   /** Waits for a Deployment's rollout (ProgressDeadlineExceeded and the timeout fail with the pods' reasons). */

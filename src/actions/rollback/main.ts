@@ -1,6 +1,7 @@
 import { info, warning } from '@actions/core';
 import type { RollbackOptions, RollbackOutcome } from '../../delivery/rollback.js';
 import type { GitHub, Repo } from '../../github/client.js';
+import { runAttemptId, runContext } from '../../github/context.js';
 import type * as Deployments from '../../github/deployments.js';
 import type { DeploymentRecord } from '../../github/deployments.js';
 import { code, facts, heading } from '../../github/markdown.js';
@@ -53,7 +54,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     }
   };
 
-  const outcome = await rollbackOn(s.target, { reason, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
+  const run = runContext();
+  const by = `the rollback action, run ${runAttemptId(run) || 'outside GitHub Actions'}${run.actor ? ` (${run.actor})` : ''}`;
+  const outcome = await rollbackOn(s.target, { reason, by, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
   const seconds = Math.round(outcome.recoveryMs / 1000);
   outputs.set('status', outcome.status);
   outputs.set('rolled-back-to', outcome.rolledBackTo);
