@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DeregisterTargetsCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { verifyJwt } from './oidc-issuer.js';
 
@@ -17,6 +18,8 @@ export interface Fault {
   operation: string;
   /** How many of the next matching calls fail. */
   times: number;
+  /** Fails matching calls only until this time (epoch ms), however many; set by injectFor. */
+  until?: number;
   status: number;
   code: string;
   message?: string;
@@ -63,6 +66,8 @@ export interface AwsProxy {
   calls: Call[];
   /** Makes the next `times` calls of `operation` fail with an AWS error. */
   inject(fault: Fault): void;
+  /** Makes every call of each operation fail for the next `durationMs` (throttling for a window, as AWS does under load). */
+  injectFor(fault: Omit<Fault, 'times' | 'until' | 'operation'> & { operations: string[]; durationMs: number }): void;
   /** Answers the next calls of an operation with these bodies, in order, then forwards to moto again. */
   script(responses: ScriptedResponse[]): void;
   /** Request bodies of the calls of an operation, in order: JSON bodies parsed, query-protocol forms as key → value. */
@@ -176,15 +181,43 @@ function answerFixes(): Record<string, (answer: Record<string, unknown>, request
   };
 }
 
+/**
+ * ECS registers a task set's tasks in its target group, and deregisters them when the task
+ * set is deleted; moto does neither, so its target groups stay empty and "no healthy
+ * target" could not be told from "nothing runs". The proxy registers one target per task
+ * set created through it (an address in moto's default VPC) and deregisters it on
+ * DeleteTaskSet, as ECS would.
+ */
+function taskSetTargets(target: string): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => Promise<void>> {
+  const elbv2 = new ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const registered = new Map<string, Array<{ group: string; id: string; port: number }>>();
+  let next = 10;
+  type TaskSetShape = { taskSetArn?: string; loadBalancers?: Array<{ targetGroupArn?: string; containerPort?: number }> };
+  return {
+    CreateTaskSet: async (answer) => {
+      const ts = answer.taskSet as TaskSetShape | undefined;
+      if (!ts?.taskSetArn) return;
+      const targets = (ts.loadBalancers ?? []).filter((lb) => lb.targetGroupArn).map((lb) => ({ group: lb.targetGroupArn as string, id: `172.31.${Math.floor(next / 250)}.${(next++ % 250) + 2}`, port: lb.containerPort ?? 80 }));
+      for (const t of targets) await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }));
+      registered.set(ts.taskSetArn, targets);
+    },
+    DeleteTaskSet: async (answer) => {
+      const arn = (answer.taskSet as TaskSetShape | undefined)?.taskSetArn;
+      for (const t of (arn && registered.get(arn)) || []) await elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }));
+      if (arn) registered.delete(arn);
+    },
+  };
+}
+
 /** Reads moto's answer, fixes its shape, and sends it on. */
-function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void): void {
+function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void | Promise<void>): void {
   const chunks: Buffer[] = [];
   up.on('data', (c: Buffer) => chunks.push(c));
-  up.on('end', () => {
+  up.on('end', async () => {
     let text = Buffer.concat(chunks).toString('utf8');
     try {
       const body = JSON.parse(text) as Record<string, unknown>;
-      fix(body);
+      await fix(body);
       text = JSON.stringify(body);
     } catch {
       // not JSON (an error page): pass it on unchanged
@@ -209,7 +242,14 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
   const bodies: Array<{ operation: string; body: unknown }> = [];
-  const fixes = answerFixes();
+  const fixes: Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void | Promise<void>> = answerFixes();
+  for (const [operation, hook] of Object.entries(taskSetTargets(target))) {
+    const before = fixes[operation];
+    fixes[operation] = async (answer, request) => {
+      before?.(answer, request);
+      await hook(answer, request);
+    };
+  }
   const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
@@ -292,7 +332,7 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
         bodies.push({ operation, body: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) });
       }
 
-      const fault = faults.find((f) => f.operation === operation && f.times > 0);
+      const fault = faults.find((f) => f.operation === operation && f.times > 0 && (f.until === undefined || Date.now() < f.until));
       if (fault) {
         fault.times--;
         record(fault.status, true);
@@ -355,6 +395,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     calls,
     inject: (fault) => faults.push({ ...fault }),
+    injectFor: ({ operations, durationMs, ...rest }) => {
+      const until = Date.now() + durationMs;
+      for (const operation of operations) faults.push({ ...rest, operation, times: Number.POSITIVE_INFINITY, until });
+    },
     script: (responses) => scripted.push(...responses),
     requests: (operation) => bodies.filter((b) => b.operation === operation).map((b) => b.body),
     count: (operation) => calls.filter((c) => c.operation === operation).length,

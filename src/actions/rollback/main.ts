@@ -55,7 +55,8 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   };
 
   const run = runContext();
-  const by = `the rollback action, run ${runAttemptId(run) || 'outside GitHub Actions'}${run.actor ? ` (${run.actor})` : ''}`;
+  // Kept in a tag: letters, digits, spaces and + - = . _ : / @ only.
+  const by = `the rollback action in run ${runAttemptId(run) || 'outside GitHub Actions'}${run.actor ? ` started by ${run.actor}` : ''}`;
   const outcome = await rollbackOn(s.target, { reason, by, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
   const seconds = Math.round(outcome.recoveryMs / 1000);
   outputs.set('status', outcome.status);
