@@ -1,7 +1,9 @@
 /**
  * The analysis of one rollout: `run` judges every metric (and extra check) over one window;
- * `bake` runs every interval, fails at once on `failureLimit` consecutive failed runs, and
- * decides what an inconclusive end means from the spec.
+ * `bake` runs every interval, fails at once on `failureLimit` consecutive failed runs or
+ * `errorLimit` consecutive runs in which a backend failed, and decides what an inconclusive
+ * end means from the spec. A backend failure is an `error`, never "too little data": it
+ * does not count as inconclusive, and a bake never ends (nor passes) on a run with one.
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
@@ -14,13 +16,14 @@ import type {
   AnalysisRun,
   BakeOptions,
   BakeResult,
+  BackendFailure,
   CheckResult,
   ExtraCheck,
   MetricNeed,
   MetricProvider,
   SubjectLabels,
+  RunVerdict,
   Subjects,
-  Verdict,
   Window,
 } from './types.js';
 
@@ -74,15 +77,24 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return (signal?.aborted ?? false) || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'));
 }
 
-function worst(verdicts: Verdict[]): Verdict {
+/** A run's verdict: a failed check decides; otherwise a backend error; then too little data. */
+function worst(verdicts: RunVerdict[]): RunVerdict {
   if (verdicts.includes('fail')) return 'fail';
+  if (verdicts.includes('error')) return 'error';
   if (verdicts.includes('inconclusive')) return 'inconclusive';
   return 'pass';
+}
+
+/** A check whose backend failed to answer: an error with the source and message kept apart. */
+function errorCheck(name: string, source: string, what: string, err: unknown, extra: Partial<CheckResult> = {}): CheckResult {
+  const message = errorMessage(err);
+  return { name, verdict: 'error', reason: `${name}: ${what} failed: ${message}`, ...extra, error: { source, message } };
 }
 
 class SpecAnalysisImpl implements SpecAnalysis {
   readonly intervalMs: number;
   readonly failureLimit: number;
+  readonly errorLimit: number;
 
   constructor(
     readonly spec: AnalysisSpec,
@@ -90,6 +102,7 @@ class SpecAnalysisImpl implements SpecAnalysis {
   ) {
     this.intervalMs = spec.intervalMs;
     this.failureLimit = spec.failureLimit;
+    this.errorLimit = spec.errorLimit;
   }
 
   async run(subjects: Subjects, window: Window, signal?: AbortSignal): Promise<AnalysisRun> {
@@ -112,7 +125,7 @@ class SpecAnalysisImpl implements SpecAnalysis {
       return await check.evaluate(window, signal);
     } catch (err) {
       if (err instanceof UserError || isAbort(err, signal)) throw err;
-      return { name: check.name, verdict: 'inconclusive', reason: `${check.name}: check failed: ${errorMessage(err)}` };
+      return errorCheck(check.name, check.name, 'check', err);
     }
   }
 
@@ -135,9 +148,19 @@ class SpecAnalysisImpl implements SpecAnalysis {
       data = await Promise.all(sides.map((side) => this.fetchSide(metric, index, side, subjects[side] as SubjectLabels, need, window, signal)));
     } catch (err) {
       if (err instanceof UserError || isAbort(err, signal)) throw err;
-      return { name: metric.name, verdict: 'inconclusive', reason: `${metric.name}: ${metric.provider} query failed: ${errorMessage(err)}`, judge: kind, unit };
+      return errorCheck(metric.name, metric.provider, `${metric.provider} query`, err, { judge: kind, unit });
     }
     const [canary, baseline] = data as [SideData, SideData | undefined];
+    const result = this.judge(metric, sides, data, canary, baseline, need);
+    // Too little data because the provider left part of the window out: say so.
+    const excluded = [...new Set(data.map((d) => d.excluded).filter((e): e is string => !!e))];
+    if (result.verdict === 'inconclusive' && excluded.length > 0) return { ...result, reason: `${result.reason}; ${excluded.join('; ')}` };
+    return result;
+  }
+
+  private judge(metric: MetricSpec, sides: Side[], data: SideData[], canary: SideData, baseline: SideData | undefined, need: MetricNeed): CheckResult {
+    const kind = metric.judge.kind;
+    const unit = metric.unit;
 
     if (metric.minCount > 0) {
       const short = sides.filter((_, i) => ((data[i] as SideData).count ?? 0) < metric.minCount);
@@ -198,18 +221,21 @@ class SpecAnalysisImpl implements SpecAnalysis {
         'Add a count-query that returns the number of requests in the window (e.g. sum(increase(http_requests_total{...}[{{range}}]))), or remove min-count.',
       );
     }
-    return { value: result.value, samples: result.samples, ...(count !== undefined ? { count } : {}) };
+    return { value: result.value, samples: result.samples, ...(count !== undefined ? { count } : {}), ...(result.excluded ? { excluded: result.excluded } : {}) };
   }
 
   async bake(options: BakeOptions): Promise<BakeResult> {
     const clock = options.clock ?? this.options.clock ?? systemClock;
     const { signal, subjects } = options;
     const since = options.since.getTime();
+    // Data from before the rollout's first shift is another rollout's: never judged.
+    const notBefore = new Date(Math.min(since, (options.firstShiftAt ?? options.since).getTime()));
     const spec = this.spec;
     let deadline = since + Math.max(0, options.durationMs);
     let extended = false;
     const runs: AnalysisRun[] = [];
-    let consecutive = 0;
+    let failures = 0;
+    let errors = 0;
     let next = Math.min(since + this.intervalMs, deadline);
 
     for (;;) {
@@ -218,18 +244,22 @@ class SpecAnalysisImpl implements SpecAnalysis {
       if (wait > 0) await clock.sleep(wait, signal);
       const now = clock.now();
       const start = spec.lookbackMs !== undefined ? Math.max(since, now - spec.lookbackMs) : since;
-      const run = await this.run(subjects, { start: new Date(Math.min(start, now)), end: new Date(now) }, signal);
+      const run = await this.run(subjects, { start: new Date(Math.min(start, now)), end: new Date(now), notBefore }, signal);
       runs.push(run);
       options.onRun?.(run);
 
+      // A run with any backend error counts toward error-limit, whatever its other checks said.
+      const errored = run.checks.filter((c) => c.verdict === 'error');
+      errors = errored.length > 0 ? errors + 1 : 0;
       if (run.verdict === 'fail') {
-        consecutive++;
-        if (consecutive >= this.failureLimit) {
-          return { verdict: 'fail', reason: `${this.failureLimit === 1 ? 'A run' : `${consecutive} consecutive runs`} failed: ${reasons(run, 'fail')}`, runs };
+        failures++;
+        if (failures >= this.failureLimit) {
+          return { verdict: 'fail', reason: `${this.failureLimit === 1 ? 'A run' : `${failures} consecutive runs`} failed: ${reasons(run, 'fail')}`, runs };
         }
       } else if (run.verdict === 'pass') {
-        consecutive = 0;
+        failures = 0;
       }
+      if (errors >= this.errorLimit) return backendFailed(run, errored, errors, this.errorLimit, runs);
 
       if (extended && run.verdict === 'pass') {
         return { verdict: 'pass', reason: `Passed after extending the bake: ${reasons(run, 'pass')}`, runs };
@@ -255,7 +285,9 @@ class SpecAnalysisImpl implements SpecAnalysis {
           extended = true;
           deadline += spec.maxExtensionMs;
         }
-        // A failed last run (below the limit) or an extension: keep running until a run decides.
+        // A failed last run (below failure-limit), a backend error (below error-limit: a bake
+        // never ends on one, whatever on-inconclusive says) or an extension: keep running
+        // until a run decides.
         next = clock.now() + this.intervalMs;
         continue;
       }
@@ -264,7 +296,23 @@ class SpecAnalysisImpl implements SpecAnalysis {
   }
 }
 
-function reasons(run: AnalysisRun, verdict: Verdict): string {
+/** The bake's verdict when error-limit consecutive runs had a backend error. */
+function backendFailed(run: AnalysisRun, errored: CheckResult[], consecutive: number, limit: number, runs: AnalysisRun[]): BakeResult {
+  const sources = [...new Set(errored.map((c) => c.error?.source ?? c.name))];
+  const message = [...new Set(errored.map((c) => `${c.error?.source ?? c.name}: ${c.error?.message ?? c.reason}`))].join('; ');
+  const backendFailure: BackendFailure = { sources, consecutive, message };
+  const runsText = limit === 1 ? 'in a run' : `in ${consecutive} consecutive runs`;
+  return {
+    verdict: 'fail',
+    reason:
+      `The metrics backend failed ${runsText} (error-limit ${limit}), so nothing judged the new version; this is an outage, not low traffic: ${message}. ` +
+      `Make ${sources.join(' and ')} reachable and answering from the runner, then deploy again.`,
+    runs,
+    backendFailure,
+  };
+}
+
+function reasons(run: AnalysisRun, verdict: RunVerdict): string {
   const picked = run.checks.filter((c) => c.verdict === verdict);
   return (picked.length ? picked : run.checks).map((c) => c.reason).join('; ');
 }
@@ -272,6 +320,7 @@ function reasons(run: AnalysisRun, verdict: Verdict): string {
 function summarise(runs: AnalysisRun[]): string {
   const failed = runs.filter((r) => r.verdict === 'fail').length;
   const inconclusive = runs.filter((r) => r.verdict === 'inconclusive').length;
-  const parts = [failed ? `${failed} failed` : '', inconclusive ? `${inconclusive} inconclusive` : ''].filter(Boolean);
+  const errored = runs.filter((r) => r.checks.some((c) => c.verdict === 'error')).length;
+  const parts = [failed ? `${failed} failed` : '', errored ? `${errored} with a backend error` : '', inconclusive ? `${inconclusive} inconclusive` : ''].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }

@@ -27,5 +27,5 @@ export {
   type ThresholdJudge,
 } from './spec.js';
 export { mannWhitneyU, median, normalCdf, type Alternative, type MannWhitneyResult } from './mann-whitney.js';
-export { analysisReport, describeJudge, renderAnalysisMarkdown, VERDICT_ICON, type AnalysisReport, type RenderOptions } from './report.js';
+export { analysisReport, describeJudge, renderAnalysisMarkdown, tallyRuns, VERDICT_ICON, type AnalysisReport, type RenderOptions, type RunTally } from './report.js';
 export { formatValue } from './format.js';

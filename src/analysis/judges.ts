@@ -13,6 +13,8 @@ export interface SideData {
   value: number | undefined;
   samples: number[];
   count?: number;
+  /** What the provider left out of the window and why (see MetricResult.excluded). */
+  excluded?: string;
 }
 
 function base(metric: MetricSpec, verdict: CheckResult['verdict'], reason: string): CheckResult {

@@ -7,19 +7,49 @@ import { details, escapeText, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
 import { formatP, formatValue } from './format.js';
 import type { AnalysisSpec, JudgeSpec } from './spec.js';
-import type { AnalysisRun, BakeResult, CheckResult, Verdict } from './types.js';
+import type { AnalysisRun, BackendFailure, BakeResult, CheckResult, RunVerdict, Verdict } from './types.js';
 
-export const VERDICT_ICON: Record<Verdict, string> = { pass: '✅', fail: '❌', inconclusive: '❔' };
+/** `error` (the backend failed to answer) is shown apart from `inconclusive` (too little data). */
+export const VERDICT_ICON: Record<RunVerdict, string> = { pass: '✅', fail: '❌', inconclusive: '❔', error: '⚠️' };
+
+/** How many runs ended each way, and how many had a backend error (a failed run may have one too). */
+export interface RunTally {
+  runs: number;
+  pass: number;
+  fail: number;
+  inconclusive: number;
+  /** Runs whose verdict is `error`. */
+  error: number;
+  /** Runs with at least one check in `error`, whatever the run's verdict. */
+  withBackendError: number;
+}
+
+export function tallyRuns(runs: AnalysisRun[]): RunTally {
+  const count = (v: RunVerdict) => runs.filter((r) => r.verdict === v).length;
+  return {
+    runs: runs.length,
+    pass: count('pass'),
+    fail: count('fail'),
+    inconclusive: count('inconclusive'),
+    error: count('error'),
+    withBackendError: runs.filter((r) => r.checks.some((c) => c.verdict === 'error')).length,
+  };
+}
 
 /** The JSON shape written to the `analysis-report` file. */
 export interface AnalysisReport {
   version: 1;
   verdict: Verdict;
   reason: string;
+  /** Runs by verdict: backend errors (`error`) counted apart from too little data (`inconclusive`). */
+  tally: RunTally;
+  /** Set when the bake failed because the metrics backend kept failing (error-limit). */
+  backendFailure?: BackendFailure;
   spec?: {
     source: string;
     interval: string;
     failureLimit: number;
+    errorLimit: number;
     lookback?: string;
     onInconclusive: string;
     metrics: Array<{ name: string; provider: string; query: string; judge: string }>;
@@ -46,12 +76,15 @@ export function analysisReport(result: BakeResult, spec?: AnalysisSpec): Analysi
     version: 1,
     verdict: result.verdict,
     reason: result.reason,
+    tally: tallyRuns(result.runs),
+    ...(result.backendFailure ? { backendFailure: result.backendFailure } : {}),
     ...(spec
       ? {
           spec: {
             source: spec.source,
             interval: formatDuration(spec.intervalMs),
             failureLimit: spec.failureLimit,
+            errorLimit: spec.errorLimit,
             ...(spec.lookbackMs !== undefined ? { lookback: formatDuration(spec.lookbackMs) } : {}),
             onInconclusive: spec.onInconclusive,
             metrics: spec.metrics.map((m) => ({ name: m.name, provider: m.provider, query: m.query, judge: `${m.judge.kind}: ${describeJudge(m.judge, m.unit)}` })),
@@ -65,6 +98,7 @@ export function analysisReport(result: BakeResult, spec?: AnalysisSpec): Analysi
 function cell(check: CheckResult | undefined): string {
   if (!check) return '';
   const icon = VERDICT_ICON[check.verdict];
+  if (check.verdict === 'error') return `${icon} error`;
   if (check.canary === undefined) return icon;
   const value = formatValue(check.canary, check.unit);
   return check.baseline !== undefined ? `${icon} ${escapeText(value)} / ${escapeText(formatValue(check.baseline, check.unit))}` : `${icon} ${escapeText(value)}`;
@@ -88,6 +122,14 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
   const out: string[] = [`#### ${escapeText(title)}: ${VERDICT_ICON[result.verdict]} ${result.verdict}\n`, `${escapeText(result.reason)}\n`];
   const runs = result.runs;
   if (runs.length === 0) return out.join('\n');
+  const tally = tallyRuns(runs);
+  if (tally.withBackendError > 0 || tally.inconclusive > 0) {
+    const parts = [
+      tally.withBackendError > 0 ? `${VERDICT_ICON.error} ${tally.withBackendError} of ${runs.length} runs had a metrics backend error (the backend failed to answer; not low traffic)` : '',
+      tally.inconclusive > 0 ? `${VERDICT_ICON.inconclusive} ${tally.inconclusive} of ${runs.length} runs had too little data to judge` : '',
+    ].filter(Boolean);
+    out.push(`${parts.join('. ')}.\n`);
+  }
 
   const names: string[] = [];
   for (const run of runs) for (const c of run.checks) if (!names.includes(c.name)) names.push(c.name);
@@ -124,6 +166,7 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
     const specRows = spec.metrics.map((m) => [escapeText(m.name), escapeText(m.provider), `<code>${escapeText(m.query)}</code>`, escapeText(describeJudge(m.judge, m.unit))]);
     const head =
       `Spec: ${escapeText(spec.source)}; every ${formatDuration(spec.intervalMs)}, fails after ${spec.failureLimit} consecutive failed runs` +
+      ` or ${spec.errorLimit} consecutive runs with a metrics backend error` +
       `${spec.lookbackMs !== undefined ? `, looking back ${formatDuration(spec.lookbackMs)}` : ''}; inconclusive → ${spec.onInconclusive}.\n\n`;
     out.push(details('Analysis spec', head + table(['metric', 'provider', 'query', 'judge'], specRows)));
   }

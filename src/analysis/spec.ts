@@ -72,6 +72,11 @@ export interface AnalysisSpec {
   intervalMs: number;
   /** Consecutive failed runs that fail the bake at once. */
   failureLimit: number;
+  /**
+   * Consecutive runs in which a provider (or an extra check) failed to answer that fail the
+   * bake at once: a metrics outage is not low traffic. (Argo Rollouts: consecutiveErrorLimit.)
+   */
+  errorLimit: number;
   /** Each run looks back this far (never before the traffic shift); undefined = everything since the shift. */
   lookbackMs?: number;
   onInconclusive: InconclusivePolicy;
@@ -105,6 +110,7 @@ export const BUILTIN_PLACEHOLDERS = ['range', 'window', 'step'] as const;
 export const SPEC_DEFAULTS = {
   interval: '1m',
   failureLimit: 2,
+  errorLimit: 3,
   step: '60s',
   onInconclusive: 'stop' as InconclusivePolicy,
   maxExtension: '10m',
@@ -149,6 +155,7 @@ export interface CloudMonitoringDefaults {
 export function defaultAnalysisSpec(provider: string, options: { prometheus?: PrometheusDefaults; cloudMonitoring?: CloudMonitoringDefaults } = {}): AnalysisSpec {
   const base = {
     failureLimit: SPEC_DEFAULTS.failureLimit,
+    errorLimit: SPEC_DEFAULTS.errorLimit,
     onInconclusive: SPEC_DEFAULTS.onInconclusive,
     maxExtensionMs: tryParseDuration(SPEC_DEFAULTS.maxExtension) as number,
     source: `default (${provider})`,
@@ -359,7 +366,7 @@ export function parseQuantity(value: unknown): Quantity | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['interval', 'failure-limit', 'lookback', 'on-inconclusive', 'max-extension', 'step', 'provider', 'min-count', 'metrics'] as const;
+const TOP_KEYS = ['interval', 'failure-limit', 'error-limit', 'lookback', 'on-inconclusive', 'max-extension', 'step', 'provider', 'min-count', 'metrics'] as const;
 const METRIC_KEYS = ['name', 'provider', 'query', 'count-query', 'min-count', 'step', 'unit', 'judge'] as const;
 const JUDGE_KINDS = ['threshold', 'relative', 'mann-whitney'] as const;
 const DIRECTIONS = ['increase', 'decrease', 'both'] as const;
@@ -416,6 +423,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
   const top = r.mapping(raw, 'the top level', TOP_KEYS);
   const intervalMs = r.duration(top, 'interval', '', SPEC_DEFAULTS.interval, MIN_INTERVAL_MS) as number;
   const failureLimit = r.integer(top, 'failure-limit', '', SPEC_DEFAULTS.failureLimit, 1, 100);
+  const errorLimit = r.integer(top, 'error-limit', '', SPEC_DEFAULTS.errorLimit, 1, 100);
   const lookbackMs = r.duration(top, 'lookback', '', undefined, MIN_STEP_MS);
   const onInconclusive = r.choice(top, 'on-inconclusive', '', POLICIES, SPEC_DEFAULTS.onInconclusive);
   if (top['max-extension'] !== undefined && onInconclusive !== 'extend') {
@@ -462,6 +470,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
   const spec: AnalysisSpec = {
     intervalMs,
     failureLimit,
+    errorLimit,
     ...(lookbackMs !== undefined ? { lookbackMs } : {}),
     onInconclusive,
     maxExtensionMs,

@@ -6,13 +6,27 @@
  */
 import type { Clock } from '../util/clock.js';
 
-/** The outcome of one check, of one analysis run, or of a whole bake. */
+/** The outcome of a whole bake (and of a judged check or run). */
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
+/**
+ * The outcome of one check or one run: a verdict, or `error` when the metrics backend
+ * (or an extra check) failed to answer. An error is not "too little data": bakes count
+ * consecutive errors against the spec's `error-limit` and never end on one.
+ */
+export type RunVerdict = Verdict | 'error';
 
 /** A time window, start inclusive, end exclusive. */
 export interface Window {
   start: Date;
   end: Date;
+  /**
+   * The earliest instant whose data belongs to this rollout (its first confirmed shift).
+   * A provider must not count data from before it, even where its aggregation periods
+   * would begin earlier (CloudWatch rounds start times down to the minute): such periods
+   * are left out, and the result says so in `excluded`. Absent means `start`.
+   */
+  notBefore?: Date;
 }
 
 /**
@@ -64,6 +78,11 @@ export interface MetricResult {
    * when the provider knows it; judges compare it with the metric's `min-count`. (Extension.)
    */
   count?: number;
+  /**
+   * What the provider left out of the window and why, e.g. a CloudWatch minute that began
+   * before the rollout's first shift. Shown when the check ends without enough data.
+   */
+  excluded?: string;
 }
 
 /** A metrics backend: Prometheus HTTP API, CloudWatch GetMetricData, Cloud Monitoring. */
@@ -77,7 +96,7 @@ export interface MetricProvider {
 export interface CheckResult {
   /** The metric's or check's name from the spec. */
   name: string;
-  verdict: Verdict;
+  verdict: RunVerdict;
   /** One sentence with the numbers, e.g. "error rate 3.2% > 1% (412 requests)". */
   reason: string;
   canary?: number;
@@ -91,6 +110,8 @@ export interface CheckResult {
   count?: { canary?: number; baseline?: number };
   /** How to show canary / baseline / threshold: 'ratio' as %, 'seconds' as ms or s. (Extension.) */
   unit?: MetricUnit;
+  /** Set when `verdict` is 'error': which backend failed (a provider's or an extra check's name) and how. */
+  error?: { source: string; message: string };
 }
 
 /** Display unit of a metric's numbers. */
@@ -107,7 +128,8 @@ export interface AnalysisRun {
   /** ISO time of the run. */
   at: string;
   window: { start: string; end: string };
-  verdict: Verdict;
+  /** fail > error > inconclusive > pass over the checks. */
+  verdict: RunVerdict;
   checks: CheckResult[];
 }
 
@@ -117,10 +139,27 @@ export interface BakeOptions {
   durationMs: number;
   /** When the traffic being judged started (the weight was confirmed); windows start here. */
   since: Date;
+  /**
+   * When this rollout's traffic first reached the new version (the first step's confirmed
+   * shift). Data from before it is another rollout's (e.g. a canary just rolled back on the
+   * same target group) and is never judged. Default `since`, which is stricter than needed
+   * from the second step on (it leaves out the step's first partial CloudWatch minute).
+   */
+  firstShiftAt?: Date;
   clock?: Clock;
   signal?: AbortSignal;
   /** Called after every run, e.g. to log progress and keep evidence. */
   onRun?: (run: AnalysisRun) => void;
+}
+
+/** Why a bake failed when the metrics backend, not the canary, was the problem. */
+export interface BackendFailure {
+  /** Providers or extra checks that failed in the last run, e.g. ['prometheus']. */
+  sources: string[];
+  /** Consecutive runs with an error (the spec's error-limit when it tripped). */
+  consecutive: number;
+  /** The last run's error messages. */
+  message: string;
 }
 
 /** The outcome of a bake: pass lets the rollout continue; fail and inconclusive stop it. */
@@ -129,6 +168,8 @@ export interface BakeResult {
   /** One sentence for the log and summary. */
   reason: string;
   runs: AnalysisRun[];
+  /** Set when the bake failed on `error-limit` consecutive runs with a backend error. */
+  backendFailure?: BackendFailure;
 }
 
 /** The analysis of one rollout, as the delivery engine sees it. */
@@ -137,8 +178,15 @@ export interface Analysis {
   readonly intervalMs: number;
   /** Consecutive failed runs that fail the bake at once. */
   readonly failureLimit: number;
+  /** Consecutive runs with a metrics backend error that fail the bake at once. */
+  readonly errorLimit: number;
   /** One run over one window. */
   run(subjects: Subjects, window: Window, signal?: AbortSignal): Promise<AnalysisRun>;
-  /** Runs every interval for `durationMs`; returns early on `failureLimit` consecutive failures. */
+  /**
+   * Runs every interval for `durationMs`; returns early on `failureLimit` consecutive
+   * failures or `errorLimit` consecutive runs with an error. Never ends on a run with an
+   * error: past `durationMs` it runs on (at most errorLimit − 1 more intervals) until a run
+   * without one decides.
+   */
   bake(options: BakeOptions): Promise<BakeResult>;
 }

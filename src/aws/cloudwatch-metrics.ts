@@ -22,6 +22,18 @@
  *
  * Ratios are computed here from two MetricStat queries rather than with metric math, so
  * they behave the same against every endpoint (moto returns nothing for math expressions).
+ *
+ * Only this rollout's data is judged. CloudWatch stamps each datapoint with the start of
+ * its period and rounds a request's start time down to the period (the whole minute for
+ * ALB metrics), so a window that opens mid-minute would get the whole minute, including
+ * traffic from before the rollout's first shift (e.g. a canary rolled back a few seconds
+ * earlier on the same target group). When the window's first period would begin before
+ * `window.notBefore`, the request starts at `notBefore` and every datapoint stamped before
+ * it is dropped: on AWS that is the whole mixed minute (ALB metrics cannot be split), on an
+ * endpoint that honours the exact start only the seconds before the shift. Averages are
+ * then computed from Sum / SampleCount per period, and statistics that need one period
+ * spanning the window (percentiles) start at the first whole minute after `notBefore`.
+ * The result's `excluded` says what was left out.
  */
 import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import type { MetricProvider, MetricQuery, MetricResult, SubjectLabels } from '../analysis/types.js';
@@ -274,18 +286,29 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
     async query(q: MetricQuery, signal?: AbortSignal): Promise<MetricResult> {
       const parsed = parseCloudWatchQuery(q.query, q.labels);
       const need = q.need ?? 'both';
-      // CloudWatch rounds recent start times down to the minute; do it here so every endpoint agrees.
-      const start = Math.floor(q.window.start.getTime() / 60_000) * 60_000;
       const end = q.window.end.getTime();
-      if (end - start < 1000) return { value: undefined, samples: [] };
+      const notBefore = (q.window.notBefore ?? q.window.start).getTime();
+      // CloudWatch rounds recent start times down to the minute; do it here so every endpoint agrees...
+      const aligned = Math.floor(q.window.start.getTime() / 60_000) * 60_000;
+      // ...unless that minute began before this rollout's data did (see the header).
+      const mixed = aligned < notBefore;
+      const start = mixed ? Math.ceil(notBefore / 1000) * 1000 : aligned;
+      const wholeStart = mixed ? Math.ceil(notBefore / 60_000) * 60_000 : aligned;
+      const excluded = mixed
+        ? `CloudWatch data from periods that began before this rollout's first shift (${new Date(notBefore).toISOString()}) left out: ` +
+          `they may hold traffic from before it (ALB metrics come in whole minutes; judging starts with the first period of this rollout's own)`
+        : undefined;
+      const withNote = (r: MetricResult): MetricResult => (excluded ? { ...r, excluded } : r);
+      if (end - start < 1000) return withNote({ value: undefined, samples: [], ...(parsed.count ? { count: 0 } : {}) });
       const stepPeriod = periodFor(q.stepSeconds, parsed.standardResolution);
-      const windowPeriod = Math.max(60, Math.ceil((end - start) / 60_000) * 60);
+      const windowPeriod = Math.max(60, Math.ceil((end - wholeStart) / 60_000) * 60);
 
       const refs = [parsed.numerator, parsed.denominator, parsed.count].filter((r): r is StatRef => r !== undefined);
       // Additive and min/max statistics over the window follow from the step series;
       // the others (averages, percentiles) need one period spanning the window.
       const queries: Array<{ id: string; ref: StatRef; period: number }> = [];
-      const ids = new Map<string, { step?: string; window?: string }>();
+      const windowQueries: Array<{ id: string; ref: StatRef; period: number }> = [];
+      const ids = new Map<string, { step?: string; window?: string; sum?: string; n?: string }>();
       for (const ref of refs) {
         const k = key(ref);
         const entry = ids.get(k) ?? {};
@@ -295,13 +318,30 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
           entry.step = `s${queries.length}`;
           queries.push({ id: entry.step, ref, period: stepPeriod });
         }
-        if (wantsValue && !decomposable && !entry.window) {
-          entry.window = `w${queries.length}`;
-          queries.push({ id: entry.window, ref, period: windowPeriod });
+        if (wantsValue && !decomposable && mixed && ref.stat === 'Average' && !entry.sum) {
+          // Sum / SampleCount per period: the window's average without a period that began too early.
+          entry.sum = `a${queries.length}`;
+          queries.push({ id: entry.sum, ref: { ...ref, stat: 'Sum' }, period: stepPeriod });
+          entry.n = `n${queries.length}`;
+          queries.push({ id: entry.n, ref: { ...ref, stat: 'SampleCount' }, period: stepPeriod });
+        } else if (wantsValue && !decomposable && !entry.window && end - wholeStart >= 1000) {
+          entry.window = `w${queries.length + windowQueries.length}`;
+          windowQueries.push({ id: entry.window, ref, period: windowPeriod });
         }
         ids.set(k, entry);
       }
-      const series = await fetchSeries(queries, new Date(start), new Date(end), q.query, signal);
+      const [stepSeries, windowSeries] = await Promise.all([
+        queries.length ? fetchSeries(queries, new Date(start), new Date(end), q.query, signal) : new Map<string, Series>(),
+        windowQueries.length ? fetchSeries(windowQueries, new Date(wholeStart), new Date(end), q.query, signal) : new Map<string, Series>(),
+      ]);
+      const series = new Map<string, Series>([...stepSeries, ...windowSeries]);
+      if (mixed) {
+        // AWS stamps the minute it rounded the start down to: never this rollout's alone.
+        for (const [id, s] of series) {
+          const keep = s.timestamps.map((t) => t >= notBefore);
+          series.set(id, { timestamps: s.timestamps.filter((_, i) => keep[i]), values: s.values.filter((_, i) => keep[i]) });
+        }
+      }
 
       const stepOf = (ref: StatRef): Series => series.get(ids.get(key(ref))?.step ?? '') ?? { timestamps: [], values: [] };
       const valueOf = (ref: StatRef): number | undefined => {
@@ -310,6 +350,11 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
           const values = stepOf(ref).values;
           if (values.length === 0) return undefined;
           return ADDITIVE.has(ref.stat) ? sum(values) : ref.stat === 'Minimum' ? Math.min(...values) : Math.max(...values);
+        }
+        if (entry.sum && entry.n) {
+          const total = sum(series.get(entry.sum)?.values ?? []);
+          const n = sum(series.get(entry.n)?.values ?? []);
+          return n > 0 ? total / n : undefined;
         }
         const values = series.get(entry.window ?? '')?.values ?? [];
         // One period spans the window; CloudWatch may still split it at an hour boundary.
@@ -343,7 +388,7 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
           });
         }
       }
-      return { value, samples, ...(count !== undefined ? { count } : {}) };
+      return withNote({ value, samples, ...(count !== undefined ? { count } : {}) });
     },
   };
 }

@@ -3,7 +3,7 @@
  * verdicts, the timeline, each bake's analysis) and the JSON written to the
  * `analysis-report` file.
  */
-import { analysisReport, renderAnalysisMarkdown, VERDICT_ICON, type AnalysisReport } from '../analysis/report.js';
+import { analysisReport, renderAnalysisMarkdown, tallyRuns, VERDICT_ICON, type AnalysisReport } from '../analysis/report.js';
 import type { AnalysisSpec } from '../analysis/spec.js';
 import { code, escapeText, facts, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
@@ -67,7 +67,14 @@ export function rolloutReport(result: RolloutResult, spec?: AnalysisSpec): Rollo
 
 function stepVerdict(step: StepOutcome): string {
   if (!step.bake) return step.traffic ? 'no bake' : '';
-  return `${VERDICT_ICON[step.bake.verdict]} ${step.bake.verdict}`;
+  const bake = step.bake;
+  if (bake.backendFailure) return `${VERDICT_ICON.fail} fail: metrics backend (${escapeText(bake.backendFailure.sources.join(', '))}) failed in ${bake.backendFailure.consecutive} runs`;
+  const tally = tallyRuns(bake.runs);
+  const notes = [
+    tally.withBackendError ? `${VERDICT_ICON.error} ${tally.withBackendError} with a backend error` : '',
+    tally.inconclusive ? `${VERDICT_ICON.inconclusive} ${tally.inconclusive} too little data` : '',
+  ].filter(Boolean);
+  return `${VERDICT_ICON[bake.verdict]} ${bake.verdict}${notes.length ? ` (${notes.join(', ')})` : ''}`;
 }
 
 export interface RolloutMarkdownOptions {

@@ -10,7 +10,9 @@
  *   / metric.type="prometheus.googleapis.com/http_requests_total/counter" | ALIGN_RATE | REDUCE_SUM
  *
  * The window's value is one alignment period spanning the window; samples are one period
- * per step. Periods are at least 60 s (the API's minimum). A ratio whose divisor is a
+ * per step. Periods are at least 60 s (the API's minimum), ending at the window's end; a
+ * period that would reach back before `window.notBefore` (the rollout's first shift: data
+ * before it is another rollout's) is not asked for, and the result says so in `excluded`. A ratio whose divisor is a
  * delta or rate summed over series reports the requests behind the value as its count.
  *
  * PromQL over the same data goes through Managed Prometheus's Prometheus-compatible API
@@ -217,13 +219,22 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
       const end = q.window.end;
       const windowSeconds = (end.getTime() - q.window.start.getTime()) / 1000;
       if (windowSeconds < 1) return { value: undefined, samples: [] };
+      // Seconds of this rollout's own data within reach (a second of slack for rounding).
+      const ownSeconds = (end.getTime() - (q.window.notBefore ?? q.window.start).getTime()) / 1000 + 1;
+      let excluded: string | undefined;
+      const tooEarly = (period: number) => {
+        excluded = `a Cloud Monitoring alignment period is at least 60 s and this one (${period}s) would reach back before this rollout's first shift, so it was not asked for`;
+      };
       const parts = [parsed.numerator, parsed.denominator].filter((p): p is MonitoringPart => p !== undefined);
       // A period without errors has no error series at all: zero, when the numerator counts.
       const zeroWhenMissing = ['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_COUNT'].includes(parsed.numerator.aligner);
 
       let value: number | undefined;
       let count: number | undefined;
-      if (need !== 'samples') {
+      if (need !== 'samples' && alignmentSeconds(windowSeconds) > ownSeconds) {
+        tooEarly(alignmentSeconds(windowSeconds));
+        if (countOf(parsed.denominator ?? parsed.numerator, 0, 60) !== undefined) count = 0;
+      } else if (need !== 'samples') {
         const period = alignmentSeconds(windowSeconds);
         const [num, den] = await Promise.all(parts.map(async (p) => [...(await series(p, end, period, 1, q.query, signal)).values()][0]));
         if (!parsed.denominator) value = num;
@@ -236,8 +247,9 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
       let samples: number[] = [];
       if (need !== 'value') {
         const period = alignmentSeconds(q.stepSeconds);
-        const periods = Math.max(1, Math.floor(windowSeconds / period));
-        const [num, den] = await Promise.all(parts.map((p) => series(p, end, period, periods, q.query, signal)));
+        const periods = Math.min(Math.max(1, Math.floor(windowSeconds / period)), Math.floor(ownSeconds / period));
+        if (periods === 0) tooEarly(period);
+        const [num, den]: Array<Points | undefined> = periods === 0 ? [] : await Promise.all(parts.map((p) => series(p, end, period, periods, q.query, signal)));
         const times = [...(den ?? num ?? new Map()).keys()].sort((a, b) => a - b);
         samples = times.flatMap((t) => {
           const n = num?.get(t);
@@ -247,7 +259,7 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
           return d > 0 && top !== undefined ? [top / d] : [];
         });
       }
-      return { value, samples, ...(count !== undefined ? { count } : {}) };
+      return { value, samples, ...(count !== undefined ? { count } : {}), ...(excluded ? { excluded } : {}) };
     },
   };
 }

@@ -97,7 +97,7 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
     const bake: BakeResult =
       remaining >= 1000
         ? await analysis.bake({ subjects, durationMs: remaining, since: new Date(since), clock: this.clock, ...(signal ? { signal } : {}) })
-        : { verdict: first.verdict, reason: first.verdict === 'pass' ? `1 run: ${reasons(first)}` : `The run failed: ${first.checks.filter((c) => c.verdict !== 'pass').map((c) => c.reason).join('; ')}`, runs: [] };
+        : { verdict: first.verdict === 'error' ? 'inconclusive' : first.verdict, reason: first.verdict === 'pass' ? `1 run: ${reasons(first)}` : `The run failed: ${first.checks.filter((c) => c.verdict !== 'pass').map((c) => c.reason).join('; ')}`, runs: [] };
     const all: BakeResult = { ...bake, runs: [first, ...bake.runs] };
     if (bake.verdict === 'pass') {
       this.previewOutcome = { verdict: 'pass', reason: `The green side passed on the preview: ${bake.reason}`, bake: all };

@@ -200,7 +200,7 @@ metrics:
     expect(result.count).toBeUndefined();
   });
 
-  it('asks for percentiles as CloudWatch expects; moto cannot compute them, so the check is inconclusive', async () => {
+  it('asks for percentiles as CloudWatch expects; moto cannot compute them, so the check is an error (not too little data)', async () => {
     const client = awsClient(CloudWatchClient, 'CloudWatch', { region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, env: { AWS_ENDPOINT_URL: endpoint } });
     const sent: unknown[] = [];
     client.middlewareStack.add(
@@ -213,7 +213,8 @@ metrics:
     const analysis = createAnalysis(parseAnalysisSpec('', { defaultProvider: 'cloudwatch' }), { providers: { cloudwatch: provider({ client }) } });
     const run = await analysis.run(SUBJECTS, WINDOW);
     const p95 = run.checks.find((c) => c.name === 'p95-latency');
-    expect(p95?.verdict).toBe('inconclusive');
+    expect(p95?.verdict).toBe('error');
+    expect(p95?.error?.source).toBe('cloudwatch');
     expect(p95?.reason).toContain('cloudwatch query failed: the CloudWatch endpoint answered something that is not a CloudWatch response');
     const queries = (sent as Array<{ MetricDataQueries: Array<{ MetricStat: { Metric: { MetricName: string }; Period: number; Stat: string } }> }>).flatMap((i) => i.MetricDataQueries);
     const percentile = queries.filter((q) => q.MetricStat.Stat === 'p95');

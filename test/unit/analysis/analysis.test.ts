@@ -51,6 +51,7 @@ describe('createAnalysis', () => {
     const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: provider(() => ({ value: 0, samples: [] })) } });
     expect(analysis.intervalMs).toBe(30_000);
     expect(analysis.failureLimit).toBe(2);
+    expect(analysis.errorLimit).toBe(3);
   });
 });
 
@@ -169,12 +170,17 @@ metrics:
     expect((await analysis.run(SUBJECTS, window(0, 60))).verdict).toBe('pass');
   });
 
-  it('makes a check inconclusive when its query fails for a passing reason, and throws user mistakes', async () => {
+  it('makes a check an error (not inconclusive) when its query fails for a passing reason, and throws user mistakes', async () => {
     const flaky = provider(() => {
       throw new Error('Prometheus at http://p:9090 is unreachable (ECONNREFUSED)');
     });
     const run = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: flaky } }).run(SUBJECTS, window(0, 60));
-    expect(run.checks[0]).toMatchObject({ verdict: 'inconclusive', reason: 'error-rate: metrics query failed: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' });
+    expect(run.verdict).toBe('error');
+    expect(run.checks[0]).toMatchObject({
+      verdict: 'error',
+      reason: 'error-rate: metrics query failed: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)',
+      error: { source: 'metrics', message: 'Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' },
+    });
 
     const bad = provider(() => {
       throw new UserError('Prometheus rejected the query (bad_data): parse error');
@@ -191,7 +197,7 @@ metrics:
     );
   });
 
-  it('includes extra checks, and makes a failing one inconclusive', async () => {
+  it('includes extra checks, and makes one that throws an error; a failed check still decides the run', async () => {
     const alarm: ExtraCheck = { name: 'alarms', evaluate: async () => ({ name: 'alarms', verdict: 'fail', reason: 'alarm web-5xx is in ALARM', judge: 'alarm' }) };
     const broken: ExtraCheck = {
       name: 'broken',
@@ -207,20 +213,24 @@ metrics:
     expect(run.checks.map((c) => [c.name, c.verdict])).toEqual([
       ['error-rate', 'pass'],
       ['alarms', 'fail'],
-      ['broken', 'inconclusive'],
+      ['broken', 'error'],
     ]);
-    expect(run.checks[2]?.reason).toBe('broken: check failed: throttled');
+    expect(run.checks[2]).toMatchObject({ reason: 'broken: check failed: throttled', error: { source: 'broken', message: 'throttled' } });
   });
 });
 
 describe('Analysis.bake', () => {
-  /** A provider whose error rate follows a script, one value per run (the last repeats). */
-  function scripted(values: Array<number | undefined>) {
+  /** A provider whose error rate follows a script, one value per run (the last repeats); 'down' throws as an unreachable backend does. */
+  function scripted(values: Array<number | undefined | 'down'>) {
     let call = 0;
-    return provider(() => ({ value: values[Math.min(call++, values.length - 1)], samples: [] }));
+    return provider(() => {
+      const v = values[Math.min(call++, values.length - 1)];
+      if (v === 'down') throw new Error('Prometheus at http://p:9090 is unreachable (ECONNREFUSED)');
+      return { value: v, samples: [] };
+    });
   }
 
-  async function bake(spec: string, values: Array<number | undefined>, durationMs: number, clock = new FakeClock(T0)) {
+  async function bake(spec: string, values: Array<number | undefined | 'down'>, durationMs: number, clock = new FakeClock(T0)) {
     const p = scripted(values);
     const seen: AnalysisRun[] = [];
     const result = await createAnalysis(parseAnalysisSpec(spec), { providers: { metrics: p }, clock }).bake({
@@ -311,6 +321,110 @@ describe('Analysis.bake', () => {
     const over = await bake(THRESHOLD_SPEC, [0], 60_000, late);
     expect(over.result.runs).toHaveLength(1);
     expect(late.sleeps).toEqual([]);
+  });
+
+  describe('backend errors are not low traffic', () => {
+    const CONTINUE = THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: continue');
+    const EXTEND = THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: extend\nmax-extension: 2m');
+
+    it.each([
+      ['stop', THRESHOLD_SPEC],
+      ['continue', CONTINUE],
+      ['extend', EXTEND],
+    ])('fails on error-limit (3) consecutive runs with an error, with on-inconclusive %s: interval × error-limit', async (_policy, spec) => {
+      const { result, clock } = await bake(spec, ['down'], 600_000);
+      expect(result.verdict).toBe('fail');
+      expect(result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'error']);
+      expect(clock.now() - T0).toBe(90_000);
+      expect(result.backendFailure).toEqual({ sources: ['metrics'], consecutive: 3, message: 'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' });
+      expect(result.reason).toBe(
+        'The metrics backend failed in 3 consecutive runs (error-limit 3), so nothing judged the new version; this is an outage, not low traffic: ' +
+          'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED). Make metrics reachable and answering from the runner, then deploy again.',
+      );
+    });
+
+    it('takes error-limit from the spec: 1 fails on the first error', async () => {
+      const { result } = await bake(THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\nerror-limit: 1'), [0, 'down'], 600_000);
+      expect(result.verdict).toBe('fail');
+      expect(result.runs.map((r) => r.verdict)).toEqual(['pass', 'error']);
+      expect(result.reason).toMatch(/^The metrics backend failed in a run \(error-limit 1\)/);
+    });
+
+    it('counts only consecutive errors: a run without one resets; errors neither count as failures nor reset them', async () => {
+      const recovered = await bake(THRESHOLD_SPEC, ['down', 'down', 0, 'down', 'down', 0], 180_000);
+      expect(recovered.result.verdict).toBe('pass');
+      expect(recovered.result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'pass', 'error', 'error', 'pass']);
+      expect(recovered.result.reason).toBe('Passed: 6 runs over 3m (4 with a backend error); last run: error-rate 0% ≤ 1%');
+
+      const failing = await bake(THRESHOLD_SPEC, [0.05, 'down', 0.05], 600_000);
+      expect(failing.result.verdict).toBe('fail');
+      expect(failing.result.backendFailure).toBeUndefined();
+      expect(failing.result.reason).toBe('2 consecutive runs failed: error-rate 5% > 1%');
+    });
+
+    it('never ends on an error: past the bake it runs on until a run without one decides, or error-limit fails it', async () => {
+      // Errors at the end, then the backend answers: the answer decides (here a pass).
+      const late = await bake(CONTINUE, [0, 'down', 'down', 0], 60_000);
+      expect(late.result.runs.map((r) => r.verdict)).toEqual(['pass', 'error', 'error', 'pass']);
+      expect(late.result.verdict).toBe('pass');
+      expect(late.clock.now() - T0).toBe(120_000);
+
+      // An outage that starts late in the bake: never a pass, even with on-inconclusive continue.
+      for (const spec of [THRESHOLD_SPEC, CONTINUE, EXTEND]) {
+        const outage = await bake(spec, [0, 'down'], 60_000);
+        expect(outage.result.verdict).toBe('fail');
+        expect(outage.result.runs.map((r) => r.verdict)).toEqual(['pass', 'error', 'error', 'error']);
+        expect(outage.clock.now() - T0).toBe(120_000); // error-limit − 1 intervals past the bake
+        expect(outage.result.backendFailure?.consecutive).toBe(3);
+      }
+
+      // After the errors, too little data: on-inconclusive decides as for any low-traffic end.
+      const quiet = await bake(THRESHOLD_SPEC, ['down', 'down', undefined], 60_000);
+      expect(quiet.result.verdict).toBe('inconclusive');
+      expect(quiet.result.reason).toBe('Inconclusive at the end of the bake: error-rate: no data for the canary yet');
+    });
+
+    it('counts a run with an error in any check, even when another check failed it or the extra check threw', async () => {
+      const alarms: ExtraCheck = {
+        name: 'alarms',
+        evaluate: async () => {
+          throw new Error('Rate exceeded');
+        },
+      };
+      const clock = new FakeClock(T0);
+      const result = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: scripted([0]) }, extraChecks: [alarms], clock }).bake({
+        subjects: SUBJECTS,
+        durationMs: 600_000,
+        since: new Date(T0),
+        clock,
+      });
+      expect(result.verdict).toBe('fail');
+      expect(result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'error']);
+      expect(result.backendFailure).toMatchObject({ sources: ['alarms'], message: 'alarms: Rate exceeded' });
+    });
+  });
+
+  it('tells providers where this rollout\'s data begins: the first shift, or the step\'s when not given', async () => {
+    const clock = new FakeClock(T0 + 600_000);
+    const p = scripted([0]);
+    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC.replace('interval: 30s', 'interval: 30s\nlookback: 1m')), { providers: { metrics: p }, clock });
+    await analysis.bake({ subjects: SUBJECTS, durationMs: 60_000, since: new Date(T0 + 600_000), firstShiftAt: new Date(T0 + 15_000), clock });
+    expect(p.asked.map((q) => [q.window.start.getTime() - T0, q.window.notBefore?.toISOString()])).toEqual([
+      [600_000, new Date(T0 + 15_000).toISOString()],
+      [600_000, new Date(T0 + 15_000).toISOString()],
+    ]);
+    const q = scripted([0]);
+    await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: q }, clock }).bake({ subjects: SUBJECTS, durationMs: 30_000, since: new Date(T0 + 700_000), clock });
+    expect(q.asked[0]?.window.notBefore).toEqual(new Date(T0 + 700_000));
+  });
+
+  it('says why a check had too little data when the provider left part of the window out', async () => {
+    const note = "CloudWatch data from periods that began before this rollout's first shift left out";
+    const p = provider(() => ({ value: undefined, samples: [], count: 0, excluded: note }));
+    const spec = parseAnalysisSpec(THRESHOLD_SPEC.replace('    judge:', '    min-count: 10\n    judge:'));
+    const run = await createAnalysis(spec, { providers: { metrics: p } }).run(SUBJECTS, window(0, 20));
+    expect(run.verdict).toBe('inconclusive');
+    expect(run.checks[0]?.reason).toBe(`error-rate: too little traffic to judge (canary 0 requests; min-count 10); ${note}`);
   });
 
   it('stops when the signal aborts', async () => {

@@ -58,9 +58,31 @@ describe('analysis report', () => {
     expect(md).toContain('| error-rate | ❌ fail | 3% |  | 400 |  | error-rate 3% \\> 1% (400 requests) |');
     expect(md).toContain('| p95\\|latency | ❌ fail | 310 ms | 100 ms | 12 / 12 samples | 0.00031 | p95 latency |');
     expect(md).toContain('<details><summary>Analysis spec</summary>');
-    expect(md).toContain('Spec: inline; every 30s, fails after 2 consecutive failed runs; inconclusive → stop.');
+    expect(md).toContain('Spec: inline; every 30s, fails after 2 consecutive failed runs or 3 consecutive runs with a metrics backend error; inconclusive → stop.');
+    expect(md).not.toContain('backend error (');
     expect(md).toContain('Mann-Whitney U vs baseline, increase, confidence 99%, ≥ 10 samples');
     expect(md).toContain('≤ 1%');
+  });
+
+  it('shows backend errors apart from too little data, in the timeline, the tally and the JSON', () => {
+    const down: CheckResult = { name: 'error-rate', verdict: 'error', reason: 'error-rate: prometheus query failed: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)', error: { source: 'prometheus', message: 'Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' } };
+    const thin: CheckResult = { name: 'error-rate', verdict: 'inconclusive', reason: 'error-rate: too little traffic to judge (canary 3 requests; min-count 100)', canary: 0, unit: 'ratio' };
+    const errorRun = (endS: number): AnalysisRun => ({ ...run(endS, [down]), verdict: 'error' });
+    const failed: BakeResult = {
+      verdict: 'fail',
+      reason: 'The metrics backend failed in 3 consecutive runs (error-limit 3)',
+      runs: [run(30, [thin]), errorRun(60), errorRun(90), errorRun(120)],
+      backendFailure: { sources: ['prometheus'], consecutive: 3, message: 'prometheus: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' },
+    };
+    const md = renderAnalysisMarkdown(failed, { spec: SPEC });
+    expect(md).toContain('| 1 | +30s | ❔ inconclusive | ❔ 0% |');
+    expect(md).toContain('| 2 | +1m | ⚠️ error | ⚠️ error |');
+    expect(md).toContain('⚠️ 3 of 4 runs had a metrics backend error (the backend failed to answer; not low traffic). ❔ 1 of 4 runs had too little data to judge.');
+    expect(md).toContain('| error-rate | ⚠️ error | no data |');
+    const report = analysisReport(failed, SPEC);
+    expect(report.tally).toEqual({ runs: 4, pass: 0, fail: 0, inconclusive: 1, error: 3, withBackendError: 3 });
+    expect(report.backendFailure).toEqual(failed.backendFailure);
+    expect(report.runs[1]?.checks[0]).toMatchObject({ verdict: 'error', error: { source: 'prometheus' } });
   });
 
   it('keeps long timelines short, showing the first and last runs', () => {
@@ -73,7 +95,9 @@ describe('analysis report', () => {
 
   it('builds the JSON report with the spec and every run', () => {
     const report = analysisReport(result, SPEC);
-    expect(report).toMatchObject({ version: 1, verdict: 'fail', reason: result.reason, spec: { source: 'inline', interval: '30s', failureLimit: 2, onInconclusive: 'stop' } });
+    expect(report).toMatchObject({ version: 1, verdict: 'fail', reason: result.reason, spec: { source: 'inline', interval: '30s', failureLimit: 2, errorLimit: 3, onInconclusive: 'stop' } });
+    expect(report.tally).toEqual({ runs: 3, pass: 1, fail: 2, inconclusive: 0, error: 0, withBackendError: 0 });
+    expect(report.backendFailure).toBeUndefined();
     expect(report.spec?.metrics).toEqual([
       { name: 'error-rate', provider: 'cloudwatch', query: 'alb:error-rate', judge: 'threshold: ≤ 1%' },
       { name: 'latency', provider: 'prometheus', query: 'histogram_quantile(0.95, x{a="{{deployment}}"})', judge: 'mann-whitney: Mann-Whitney U vs baseline, increase, confidence 99%, ≥ 10 samples' },

@@ -28,6 +28,7 @@ describe('parseAnalysisSpec', () => {
     const spec = parseAnalysisSpec(`
 interval: 15s
 failure-limit: 3
+error-limit: 5
 lookback: 5m
 on-inconclusive: extend
 max-extension: 4m
@@ -59,6 +60,7 @@ metrics:
     expect(spec).toMatchObject({
       intervalMs: 15_000,
       failureLimit: 3,
+      errorLimit: 5,
       lookbackMs: 300_000,
       onInconclusive: 'extend',
       maxExtensionMs: 240_000,
@@ -72,9 +74,11 @@ metrics:
     expect(throughput).toMatchObject({ unit: 'none', judge: { kind: 'relative', tolerance: 0.2, margin: 3, direction: 'decrease' } });
   });
 
-  it('fills defaults: 1m interval, failure-limit 2, stop on inconclusive, 60s step', () => {
+  it('fills defaults: 1m interval, failure-limit 2, error-limit 3, stop on inconclusive, 60s step', () => {
     const spec = parseAnalysisSpec(ONE_METRIC('{ mann-whitney: {} }'));
-    expect(spec).toMatchObject({ intervalMs: 60_000, failureLimit: 2, onInconclusive: 'stop', maxExtensionMs: 600_000 });
+    expect(spec).toMatchObject({ intervalMs: 60_000, failureLimit: 2, errorLimit: 3, onInconclusive: 'stop', maxExtensionMs: 600_000 });
+    for (const provider of ['cloudwatch', 'prometheus', 'cloud-monitoring']) expect(parseAnalysisSpec('', { defaultProvider: provider }).errorLimit).toBe(3);
+    expect(parseAnalysisSpec('error-limit: "7"\n' + ONE_METRIC('{ relative: {} }')).errorLimit).toBe(7);
     expect(spec.lookbackMs).toBeUndefined();
     expect(spec.metrics[0]).toMatchObject({ minCount: 0, stepSeconds: 60, judge: { confidence: 0.95, minSamples: 10, direction: 'increase', tolerance: 0 } });
     expect(parseAnalysisSpec(ONE_METRIC('{ relative: {} }')).metrics[0]?.judge).toEqual({ kind: 'relative', tolerance: 0.1, margin: 0, direction: 'increase' });
@@ -137,6 +141,11 @@ metrics:
         ['interval: soon\n' + ONE_METRIC('{ relative: {} }'), "interval must be a duration, not 'soon'"],
         ['failure-limit: 0\n' + ONE_METRIC('{ relative: {} }'), 'failure-limit must be between 1 and 100, not 0'],
         ['failureLimit: 3\n' + ONE_METRIC('{ relative: {} }'), 'failureLimit is not a known field'],
+        ['error-limit: 0\n' + ONE_METRIC('{ relative: {} }'), 'error-limit must be between 1 and 100, not 0'],
+        ['error-limit: 101\n' + ONE_METRIC('{ relative: {} }'), 'error-limit must be between 1 and 100, not 101'],
+        ['error-limit: 2.5\n' + ONE_METRIC('{ relative: {} }'), 'error-limit must be a whole number, not 2.5'],
+        ['error-limit: never\n' + ONE_METRIC('{ relative: {} }'), "error-limit must be a whole number, not 'never'"],
+        ['errorLimit: 3\n' + ONE_METRIC('{ relative: {} }'), 'errorLimit is not a known field'],
         ['max-extension: 5m\n' + ONE_METRIC('{ relative: {} }'), 'max-extension only applies with on-inconclusive: extend'],
         ['on-inconclusive: ignore\n' + ONE_METRIC('{ relative: {} }'), 'on-inconclusive must be one of stop, continue, extend'],
         [ONE_METRIC('{ threshold: { max: fast } }'), "metrics[0].judge.threshold.max must be a number, not 'fast'"],
@@ -166,6 +175,8 @@ metrics:
 
   it('suggests the kebab-case spelling of a mistyped key', () => {
     expect(error('failureLimit: 3\n' + ONE_METRIC('{ relative: {} }')).hint).toContain("Did you mean 'failure-limit'?");
+    expect(error('consecutive-error-limit: 3\n' + ONE_METRIC('{ relative: {} }')).hint).toContain('error-limit');
+    expect(error('error_limit: 3\n' + ONE_METRIC('{ relative: {} }')).hint).toContain("Did you mean 'error-limit'?");
     expect(error(ONE_METRIC('{ mann-whitney: { min_samples: 3 } }')).hint).toContain("Did you mean 'min-samples'?");
     expect(error(ONE_METRIC('{ threshold: { mx: 3 } }')).hint).toContain("Did you mean 'max'?");
   });

@@ -1,0 +1,212 @@
+/**
+ * Errors are not low traffic, through the ecs-deploy bundle (task sets behind ALB weights,
+ * moto behind the fault proxy): a metrics backend that does not answer fails the step on
+ * error-limit, whatever on-inconclusive says; errors that stop before the limit do not fail
+ * it on their own; and a canary is judged only on what its own traffic produced, even when
+ * a canary rolled back seconds earlier left 5xx in the same CloudWatch minute.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
+import { forwardPercentages, IMAGES, seedWorkload, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import { freePort } from '../support/global-setup.js';
+import { motoEndpoint, resetMoto } from '../support/moto.js';
+import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
+import { Job } from '../support/runner.js';
+
+const moto = motoEndpoint();
+const clients = workloadClients(moto);
+let proxy: AwsProxy;
+let w: Workload;
+
+const healthy: SideTraffic = { requests: 200, errors: 0, latency: (i) => 0.1 + (i % 5) / 100 };
+
+function job(): Job {
+  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
+}
+
+function inputs(extra: Record<string, string>): Record<string, string> {
+  return { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, ...extra };
+}
+
+/** Canary weights every ModifyListener asked for, by target group name. */
+function requestedGreen(): number[] {
+  return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
+    for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
+      if (form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]?.includes('targetgroup/open-webui-green/')) {
+        return Number(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`]);
+      }
+    }
+    return 0;
+  });
+}
+
+const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
+
+const report = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+
+beforeAll(async () => {
+  proxy = await startAwsProxy(moto);
+});
+afterAll(async () => {
+  clients.destroy();
+  await proxy.close();
+});
+beforeEach(async () => {
+  await resetMoto(moto);
+  w = await seedWorkload(moto);
+  proxy.reset();
+});
+
+/** A PromQL error rate over the lab's `web` deployment: the ECS subjects have no such labels. */
+const PROM_SPEC = (policy: string) => `
+interval: 10s
+on-inconclusive: ${policy}
+provider: prometheus
+metrics:
+  - name: error-rate
+    query: (sum(rate(http_requests_total{deployment="web", code=~"5.."}[{{range}}])) or vector(0)) / sum(rate(http_requests_total{deployment="web"}[{{range}}]))
+    judge: { threshold: { max: 1% } }
+`;
+
+describe('a metrics backend that does not answer', () => {
+  it.each(['stop', 'continue'])(
+    'fails the step after error-limit (3) runs with Prometheus unreachable, on-inconclusive %s: never beyond the first weight, all traffic back on stable',
+    async (policy) => {
+      const port = await freePort(); // nothing listens: connection refused, as for a Prometheus that is down
+      const started = Date.now();
+      const step = await job().run('ecs-deploy', {
+        inputs: inputs({ steps: '10,50,100', 'step-duration': '2m', analysis: PROM_SPEC(policy), 'prometheus-url': `http://127.0.0.1:${port}` }),
+      });
+      const elapsed = Date.now() - started;
+
+      expect(step.outputs.status).toBe('rolled-back');
+      expect(step.failure).toMatch(
+        new RegExp(
+          `^Step 1 \\(10%\\) analysis failed: The metrics backend failed in 3 consecutive runs \\(error-limit 3\\), so nothing judged the new version; this is an outage, not low traffic: prometheus: Prometheus at http://127\\.0\\.0\\.1:${port} is unreachable \\(ECONNREFUSED\\)`,
+        ),
+      );
+      expect(elapsed).toBeLessThan(60_000); // three 10 s runs, not the 2 minute bake
+      // The canary never got more than its first weight, and stable has everything again.
+      expect(requestedGreen()).toEqual([10, 0]);
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+      expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+
+      const analysis = report(step.outputs['analysis-report'] as string).steps[0].analysis;
+      expect(analysis.verdict).toBe('fail');
+      expect(analysis.tally).toMatchObject({ runs: 3, error: 3, inconclusive: 0, withBackendError: 3 });
+      expect(analysis.backendFailure).toMatchObject({ sources: ['prometheus'], consecutive: 3 });
+      expect(analysis.spec.errorLimit).toBe(3);
+      expect(analysis.runs[0].checks[0]).toMatchObject({ verdict: 'error', error: { source: 'prometheus' } });
+      expect(step.summary).toContain('❌ fail: metrics backend (prometheus) failed in 3 runs');
+      expect(step.summary).toContain('| 1 | +10s | ⚠️ error | ⚠️ error |');
+      expect(step.summary).toContain('⚠️ 3 of 3 runs had a metrics backend error (the backend failed to answer; not low traffic)');
+    },
+    90_000,
+  );
+
+  describe('against a real Prometheus', () => {
+    let lab: MetricsLab;
+    let gate: Server;
+    let gateUrl: string;
+    let refuseUntil = 0;
+
+    beforeAll(async () => {
+      lab = await startMetricsLab({ deployments: { web: { behaviour: { errorRate: 0, latencyMs: 50 }, rps: 20 } } });
+      const target = new URL(lab.prometheus.url);
+      // In front of Prometheus: drops every connection while the outage lasts, then forwards.
+      gate = createServer((req, res) => {
+        if (Date.now() < refuseUntil) {
+          req.socket.destroy();
+          return;
+        }
+        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        upstream.on('error', () => res.destroy());
+        req.pipe(upstream);
+      });
+      await new Promise<void>((r) => gate.listen(0, '127.0.0.1', () => r()));
+      gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`;
+    }, 60_000);
+    afterAll(async () => {
+      await new Promise((r) => gate?.close(r));
+      await lab?.stop();
+    });
+
+    it('errors that stop before error-limit do not fail the step: the runs after the outage judge it, and it is promoted', async () => {
+      refuseUntil = Date.now() + 24_000; // the first two runs (+10 s, +20 s after the shift) find Prometheus down
+      const step = await job().run('ecs-deploy', {
+        inputs: inputs({ steps: '10,100', 'step-duration': '40s', analysis: PROM_SPEC('stop'), 'prometheus-url': gateUrl }),
+      });
+
+      expect(step.failure).toBeUndefined();
+      expect(step.outputs.status).toBe('succeeded');
+      const analysis = report(step.outputs['analysis-report'] as string).steps[0].analysis;
+      expect(analysis.runs.slice(0, 2).map((r: { verdict: string }) => r.verdict)).toEqual(['error', 'error']);
+      expect(analysis.runs.at(-1).verdict).toBe('pass');
+      expect(analysis.tally.withBackendError).toBeGreaterThanOrEqual(2);
+      expect(analysis.tally.withBackendError).toBeLessThan(3);
+      expect(analysis.verdict).toBe('pass');
+      expect(analysis.reason).toMatch(/with a backend error/);
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    }, 120_000);
+  });
+});
+
+describe('a canary judged only on its own traffic', () => {
+  const ERRORS_ONLY = `
+interval: 10s
+failure-limit: 1
+provider: cloudwatch
+min-count: 50
+metrics:
+  - { name: error-rate, query: alb:error-rate, judge: { threshold: { max: 1% } } }
+`;
+
+  it('a quick retry after a rollback on 5xx is not failed by the first canary’s 5xx in the same CloudWatch minute', async () => {
+    let green: SideTraffic = { ...healthy, errors: 20 };
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: green }));
+    try {
+      const first = await job().run('ecs-deploy', { inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }) });
+      expect(first.outputs.status).toBe('rolled-back');
+      expect(first.failure).toMatch(/analysis failed: A run failed: error-rate 10% > 1%/);
+
+      // At once, the fixed version on the same target group (the canary goes to green again).
+      green = healthy;
+      const retry = job().start('ecs-deploy', { inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }) });
+      await retry.waitForLog(/Step 1\/2: 10% on the new version/);
+      // The first canary's 5xx at the start of the minute the retry shifted in (moto keeps the timestamp given).
+      const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+      const dims = [
+        { Name: 'TargetGroup', Value: w.targetGroups.green.split(':').pop() as string },
+        { Name: 'LoadBalancer', Value: w.loadBalancerArn.split(':loadbalancer/').pop() as string },
+      ];
+      await clients.cloudwatch.send(
+        new PutMetricDataCommand({
+          Namespace: 'AWS/ApplicationELB',
+          MetricData: [
+            { MetricName: 'RequestCount', Dimensions: dims, Timestamp: minute, Value: 100, Unit: 'Count' },
+            { MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims, Timestamp: minute, Value: 100, Unit: 'Count' },
+          ],
+        }),
+      );
+      const step = await retry.done;
+
+      const r = report(step.outputs['analysis-report'] as string);
+      const shiftedAt = Date.parse(r.steps[0].confirmed.at);
+      expect(Math.floor(shiftedAt / 60_000) * 60_000).toBe(minute.getTime()); // same minute, 5xx written before the shift
+      expect(shiftedAt).toBeGreaterThan(minute.getTime());
+      expect(step.failure).toBeUndefined();
+      expect(step.outputs.status).toBe('succeeded');
+      expect(r.steps[0].analysis.runs[0].checks[0]).toMatchObject({ name: 'error-rate', verdict: 'pass', canary: 0 });
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    } finally {
+      await traffic.stop();
+    }
+  }, 90_000);
+});
