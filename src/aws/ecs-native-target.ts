@@ -46,6 +46,8 @@ import {
 } from './ecs-service-deployments.js';
 import { describeRoute, describeWeights, loadBalancerArnOf, percentages, readForward, targetGroupName, targetHealth, type TrafficRoute } from './elbv2.js';
 import type { TaskDefinitionInput } from './task-definition.js';
+import { markRolledBack, recordPromotion } from './ecs-last-good.js';
+import { checkedRecord } from './ecs-record-check.js';
 
 export const NATIVE_ENGINE = 'ecs-native';
 
@@ -299,7 +301,9 @@ export class EcsNativeTarget implements Target {
   }
 
   async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).load(signal);
+    // Checked against the live service before anything acts on it (ecs-record-check).
+    await this.serviceArn(signal);
+    return checkedRecord(this.options.ecs, this.ref, this.service as Service, this.log, signal);
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
@@ -536,6 +540,8 @@ export class EcsNativeTarget implements Target {
       signal,
       'to let ECS finish: every step passed',
     );
+    const promoted = record.canary.replace(/@[^@]*$/, '');
+    if (promoted) await recordPromotion(this.options.ecs, await this.serviceArn(signal), promoted, record.stable || undefined, this.log, signal);
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -552,6 +558,7 @@ export class EcsNativeTarget implements Target {
       if (!record.stable) throw new UserError(`Deployment ${id} ${d.status === 'SUCCESSFUL' ? 'completed' : 'was stopped'}, and the record does not say which task definition ran before.`, 'Run the rollback action with to: the task definition ARN to return to.');
       this.log(`ECS service deployment ${id} is ${d.status}: deploying ${record.stable} again.`);
       await this.revert(taskDefinitionArn(record.stable, await this.serviceArn(signal)), signal, onRestored);
+      await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
       return;
     }
     if (d.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(d);
@@ -583,6 +590,7 @@ export class EcsNativeTarget implements Target {
       signal,
     );
     if (!restored) onRestored?.();
+    await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
   }
 
   private rollbackFailed(d: ServiceDeployment): UserError {

@@ -176,6 +176,28 @@ function answerFixes(): Record<string, (answer: Record<string, unknown>, request
   };
 }
 
+/**
+ * ListTaskDefinitions with `sort: DESC`: AWS lists the newest revision first, moto ignores
+ * `sort` and answers oldest first. Code that reads "the revision before" from the first
+ * entries passes against moto and fails on AWS unless the order is AWS's (per page).
+ */
+function listOrderFixes(): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void> {
+  const revision = (arn: string) => Number(/:(\d+)$/.exec(arn)?.[1] ?? 0);
+  return {
+    ListTaskDefinitions: (answer, request) => {
+      const arns = answer.taskDefinitionArns;
+      if (!Array.isArray(arns)) return;
+      const byFamilyThenRevision = (a: string, b: string) => {
+        const fa = a.replace(/:\d+$/, '');
+        const fb = b.replace(/:\d+$/, '');
+        return fa === fb ? revision(a) - revision(b) : fa < fb ? -1 : 1;
+      };
+      (arns as string[]).sort(byFamilyThenRevision);
+      if (request.sort === 'DESC') (arns as string[]).reverse();
+    },
+  };
+}
+
 /** Reads moto's answer, fixes its shape, and sends it on. */
 function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void): void {
   const chunks: Buffer[] = [];
@@ -209,7 +231,7 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
   const bodies: Array<{ operation: string; body: unknown }> = [];
-  const fixes = answerFixes();
+  const fixes = { ...answerFixes(), ...listOrderFixes() };
   const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
