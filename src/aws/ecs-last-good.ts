@@ -249,12 +249,12 @@ export async function resolvePrevious(ecs: ECSClient, service: Service, live: st
     }
     // Nothing good before the live one: name what was rolled back since, so going there is an explicit choice.
     const newer: string[] = [];
-    for (const r of (await activeRevisions(ecs, family, signal)).filter((r) => r.revision > (parseTaskDefinitionRef(liveName)?.revision ?? 0)).slice(0, 10)) {
+    for (const r of (await activeRevisions(ecs, family, signal)).filter((r) => taskDefinitionName(r.arn) !== liveName).slice(0, 10)) {
       const tags = await tagsOf(ecs, r.arn, signal);
       if (tags?.has(ROLLED_BACK_TAG)) newer.push(`${taskDefinitionName(r.arn)} (rolled back${when(tags.get(ROLLED_BACK_TAG))})`);
     }
     throw new UserError(
-      `to: previous has nothing to return to: the service's ${LAST_GOOD_TAG} list (${entries.join(', ')}) holds no revision that completed a rollout before the live ${liveName}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}. ${newer.length ? `Newer revisions were rolled back: ${newer.join(', ')}; returning to one of them is a new decision, not a rollback of the last change.` : ''}`.trim(),
+      `to: previous has nothing to return to: the service's ${LAST_GOOD_TAG} list (${entries.join(', ')}) holds no revision that completed a rollout before the live ${liveName}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}. ${newer.length ? `Rolled back on this service: ${newer.join(', ')}; returning to one of them is a new decision, not a rollback of the last change.` : ''}`.trim(),
       `To run a particular revision, give it explicitly (to: FAMILY:REVISION of one the service ran successfully before, e.g. ${newer[0]?.split(' ')[0] ?? `${family}:N`}), or deploy it again with ecs-deploy. Nothing was changed.`,
     );
   }
