@@ -46,6 +46,8 @@ import {
 } from './ecs-service-deployments.js';
 import { describeRoute, describeWeights, loadBalancerArnOf, percentages, readForward, targetGroupName, targetHealth, type TrafficRoute } from './elbv2.js';
 import type { TaskDefinitionInput } from './task-definition.js';
+import { markRolledBack, recordPromotion } from './ecs-last-good.js';
+import { checkedRecord } from './ecs-record-check.js';
 
 export const NATIVE_ENGINE = 'ecs-native';
 
@@ -209,6 +211,8 @@ type Look<T> = { done: true; value: T } | { done: false; status: string } | { pa
 
 export class EcsNativeTarget implements Target {
   readonly engine = NATIVE_ENGINE;
+  /** The record text this process wrote last: read back, it needs no check against the service. */
+  private written: string | undefined;
   readonly description: string;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
@@ -299,11 +303,13 @@ export class EcsNativeTarget implements Target {
   }
 
   async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).load(signal);
+    // Checked against the live service before anything acts on it (ecs-record-check).
+    await this.serviceArn(signal);
+    return checkedRecord(this.options.ecs, this.ref, this.service as Service, this.log, signal, this.written);
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
-    await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
+    this.written = await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
   }
   async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
     return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).loadAbort(signal);
@@ -544,6 +550,8 @@ export class EcsNativeTarget implements Target {
       signal,
       'to let ECS finish: every step passed',
     );
+    const promoted = record.canary.replace(/@[^@]*$/, '');
+    if (promoted) await recordPromotion(this.options.ecs, await this.serviceArn(signal), promoted, record.stable || undefined, this.log, signal);
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -560,6 +568,7 @@ export class EcsNativeTarget implements Target {
       if (!record.stable) throw new UserError(`Deployment ${id} ${d.status === 'SUCCESSFUL' ? 'completed' : 'was stopped'}, and the record does not say which task definition ran before.`, 'Run the rollback action with to: the task definition ARN to return to.');
       this.log(`ECS service deployment ${id} is ${d.status}: deploying ${record.stable} again.`);
       await this.revert(taskDefinitionArn(record.stable, await this.serviceArn(signal)), signal, onRestored);
+      await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
       return;
     }
     if (d.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(d);
@@ -591,6 +600,7 @@ export class EcsNativeTarget implements Target {
       signal,
     );
     if (!restored) onRestored?.();
+    await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
   }
 
   private rollbackFailed(d: ServiceDeployment): UserError {

@@ -10,12 +10,19 @@
  *    then reverted.)
  * 2. Without a record, a native deployment in flight is stopped with rollback
  *    (StopServiceDeployment ROLLBACK).
- * 3. Otherwise the service is deployed again with the previous task definition (the
- *    previous ACTIVE revision of its family, or the old one of a rolling deployment still
- *    in flight), or with `to`: a rolling update, a native deployment whose pauses are all
- *    continued, or a task set switched to at once; and waited for.
+ * 3. Otherwise the service is deployed again with the previous task definition (the last
+ *    known good revision before the live one, see ecs-last-good.ts, or the old one of a
+ *    rolling deployment still in flight), or with `to` (the service's own family, a
+ *    revision it ran before unless allowAnyRevision): a rolling update, a native deployment
+ *    whose pauses are all continued, or a task set switched to at once; and waited for.
+ *    The revision rolled back is tagged so `previous` never returns to it.
+ *
+ * The record is checked against the live service first (ecs-record-check.ts): a record
+ * that does not belong to the service is refused before any change; one that cannot be
+ * parsed is ignored, and task sets it left behind are removed once all traffic is
+ * confirmed on the primary (ecs-orphans.ts).
  */
-import { ListTaskDefinitionsCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import type { ECSClient, Service } from '@aws-sdk/client-ecs';
 import { askToStop, RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout, runRollout } from '../delivery/engine.js';
 import { describeRecord } from '../delivery/record.js';
@@ -24,20 +31,25 @@ import { systemClock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { cloudWatchClient } from './alarms.js';
-import { describeRef, describeService, describeTaskDefinition, describeTaskSets, ecsClient, explainEcsError, serviceRecordStore, taskDefinitionName, type ServiceRef } from './ecs.js';
+import { describeRef, describeService, describeTaskDefinition, describeTaskSets, ecsClient, serviceRecordStore, taskDefinitionName, type ServiceRef } from './ecs.js';
+import { checkExplicitTarget, recordReturn, resolvePrevious } from './ecs-last-good.js';
+import { cleanUpOrphans, orphanTaskSets } from './ecs-orphans.js';
+import { loadServiceRecord, recordRemedy } from './ecs-record-check.js';
 import { chooseEngine } from './ecs-engine.js';
 import { EcsNativeTarget, NATIVE_ENGINE } from './ecs-native-target.js';
 import { EcsRollingTarget, ROLLING_ENGINE } from './ecs-rolling-target.js';
 import { FORWARD, inFlightDeployments, ROLLING_BACK, serviceDeploymentId } from './ecs-service-deployments.js';
-import { EcsTaskSetTarget } from './ecs-task-set-target.js';
+import { EcsTaskSetTarget, TASK_SET_ENGINE } from './ecs-task-set-target.js';
 import { recoveryTarget } from './ecs-targets.js';
 import { elbv2Client } from './elbv2.js';
 import { primaryContainer, registrationInput } from './task-definition.js';
 
 export interface EcsRollbackRequest extends ServiceRef, RollbackOptions {
   region: string;
-  /** A task definition (ARN or family:revision) to return to; undefined: the previous one. */
+  /** A task definition (ARN or family:revision) to return to; undefined: the previous one (the last known good before the live one). */
   to?: string | undefined;
+  /** Accept a `to` the service never ran (another family, no record of it): for workflows behind a reviewed environment. */
+  allowAnyRevision?: boolean;
   /** Deployment id for a task set made to return to an earlier task definition. */
   deploymentId: string;
   /** This run, written into a record the rollback itself writes. */
@@ -46,38 +58,6 @@ export interface EcsRollbackRequest extends ServiceRef, RollbackOptions {
 
 /** Attempts per AWS call (throttling and 5xx are retried with backoff). */
 const MAX_ATTEMPTS = 5;
-
-/** `family:revision` parts of a task definition ARN or name. */
-function familyRevision(arnOrName: string): { family: string; revision: number } {
-  const [family = '', revision = '0'] = taskDefinitionName(arnOrName).split(':');
-  return { family, revision: Number(revision) };
-}
-
-/** The newest ACTIVE revision of the family below the live one. */
-async function previousRevision(ecs: ECSClient, live: string, signal?: AbortSignal): Promise<string> {
-  const { family, revision } = familyRevision(live);
-  let nextToken: string | undefined;
-  try {
-    do {
-      const res = await ecs.send(
-        new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
-        signal ? { abortSignal: signal } : {},
-      );
-      const earlier = (res.taskDefinitionArns ?? []).find((arn) => {
-        const f = familyRevision(arn);
-        return f.family === family && f.revision < revision;
-      });
-      if (earlier) return earlier;
-      nextToken = res.nextToken;
-    } while (nextToken);
-  } catch (err) {
-    throw explainEcsError(err, `Listing the revisions of task definition family ${family}`);
-  }
-  throw new UserError(
-    `Task definition family ${family} has no ACTIVE revision before ${taskDefinitionName(live)}, so there is no previous version to return to.`,
-    'Give to: the task definition ARN (or family:revision) to return to.',
-  );
-}
 
 /** What the service runs: its task definition, or (EXTERNAL controller) its primary task set's. */
 async function liveTaskDefinition(ecs: ECSClient, ref: ServiceRef, service: Service, signal?: AbortSignal): Promise<string | undefined> {
@@ -107,9 +87,17 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const name = service.serviceName ?? describeRef(ref);
   const where = `${name} on ${request.cluster.split('/').pop()} (ECS)`;
   const engine = chooseEngine(service, 'auto', ref).engine;
-  const record = await serviceRecordStore(ecs, service.serviceArn as string).load(signal);
-  const to = request.to ? (await describeTaskDefinition(ecs, request.to, signal)).taskDefinition.taskDefinitionArn : undefined;
+  // The record is untrusted: checked against the live service (a forged one is refused here, before any change).
+  const loaded = await loadServiceRecord(ecs, ref, service, signal);
+  const record = loaded.kind === 'record' ? loaded.record : undefined;
   const from = await liveTaskDefinition(ecs, ref, service, signal);
+  // An explicit to: must be the service's own, and one it ran before (unless allow-any-revision).
+  const explicit = request.to ? await checkExplicitTarget(ecs, service, from, request.to, request.allowAnyRevision ?? false, signal) : undefined;
+  if (explicit) log(explicit.why);
+  const to = explicit?.arn;
+  // A garbled record with task sets it left behind: recovered from the live state, never from the text.
+  const orphans = loaded.kind === 'garbled' && engine === TASK_SET_ENGINE ? orphanTaskSets(await describeTaskSets(ecs, ref, signal)) : [];
+  if (loaded.kind === 'garbled') log(`Warning: ${loaded.problem}${orphans.length ? '' : ` ${recordRemedy(service, 'garbled')}`}`);
   // A deployment ECS already takes back is waited for; one going forward is stopped with rollback.
   const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status))) : [];
   const common = { ecs, elbv2, cloudwatch, ...ref, waitTimeoutMs: request.waitTimeoutMs, log };
@@ -117,7 +105,15 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const timer = new RecoveryTimer(clock, name, request.beforeChange);
   let usedEngine = record?.engine ?? engine;
 
-  if (record) {
+  if (orphans.length > 0) {
+    await timer.begin();
+    const cleaned = await cleanUpOrphans({ ...ref, ecs, elbv2, clock, log, ...(signal ? { signal } : {}) });
+    timer.restored();
+    await serviceRecordStore(ecs, service.serviceArn as string).save(undefined, signal);
+    act(
+      `Undid a rollout whose record was unreadable, from the live state: ${cleaned.restored ? 'put all traffic back on the primary task set' : 'confirmed all traffic on the primary task set'}${cleaned.detail ? ` (${cleaned.detail})` : ''}, deleted the task set(s) it left (${cleaned.deleted.join(', ')}) and removed the unreadable record.`,
+    );
+  } else if (record) {
     log(`Found an unfinished ${describeRecord(record)}.`);
     await timer.begin();
     const target = recoveryTarget(record.engine, common);
@@ -152,17 +148,25 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const now = await describeService(ecs, ref, signal);
   const live = await liveTaskDefinition(ecs, ref, now, signal);
   let wanted = to;
-  if (!wanted && !record && inFlight.length === 0) {
-    // Nothing was unfinished: the version before the live one.
+  if (!wanted && !record && inFlight.length === 0 && orphans.length === 0) {
+    // Nothing was unfinished: the last known good version before the live one.
     const old = engine === ROLLING_ENGINE ? (now.deployments ?? []).find((d) => d.status === 'ACTIVE' && d.taskDefinition !== live)?.taskDefinition : undefined;
     if (!live) throw new UserError(`ECS service ${describeRef(ref)} runs no task definition, so there is nothing to roll back.`);
-    wanted = old ?? (await previousRevision(ecs, live, signal));
+    if (old) {
+      wanted = old;
+      act(`to: previous is ${taskDefinitionName(old)}: the rolling deployment from it to ${taskDefinitionName(live)} was still in flight.`);
+    } else {
+      const previous = await resolvePrevious(ecs, now, live, log, signal);
+      wanted = previous.arn;
+      act(`to: ${previous.why}`);
+    }
   }
   if (record?.phase === 'promoting' && !timer.isRestored && !wanted && record.stable) {
     wanted = (await describeTaskDefinition(ecs, record.stable, signal)).taskDefinition.taskDefinitionArn;
   }
 
   let rolledBackTo = live ?? '';
+  const returnedTo = wanted ?? '';
   if (wanted && wanted !== live) {
     await timer.begin();
     if (engine === ROLLING_ENGINE) {
@@ -196,6 +200,8 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
       wanted = copy;
     }
     usedEngine = engine;
+    // What ran is rolled back; the list of what completed a rollout now starts with what runs again.
+    await recordReturn(ecs, now.serviceArn as string, { from: live, to: returnedTo, copy: wanted !== returnedTo ? wanted : undefined, explicit: explicit !== undefined }, log, signal);
     rolledBackTo = wanted;
   } else if (wanted && !timer.changed) {
     log(`${describeRef(ref)} already runs ${taskDefinitionName(wanted)}: nothing to roll back.`);

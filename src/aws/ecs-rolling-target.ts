@@ -30,6 +30,8 @@ import {
 } from './ecs.js';
 import { targetGroupName, targetHealth } from './elbv2.js';
 import type { TaskDefinitionInput } from './task-definition.js';
+import { markRolledBack, recordPromotion } from './ecs-last-good.js';
+import { checkedRecord } from './ecs-record-check.js';
 
 export const ROLLING_ENGINE = 'ecs-rolling';
 
@@ -57,6 +59,8 @@ function describeDeployments(deployments: Deployment[]): string {
 
 export class EcsRollingTarget implements Target {
   readonly engine = ROLLING_ENGINE;
+  /** The record text this process wrote last: read back, it needs no check against the service. */
+  private written: string | undefined;
   readonly description: string;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
@@ -112,11 +116,13 @@ export class EcsRollingTarget implements Target {
   }
 
   async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).load(signal);
+    // Checked against the live service before anything acts on it (ecs-record-check).
+    await this.serviceArn(signal);
+    return checkedRecord(this.options.ecs, this.ref, this.service as Service, this.log, signal, this.written);
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
-    await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
+    this.written = await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).save(record, signal);
   }
   async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
     return serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).loadAbort(signal);
@@ -213,8 +219,9 @@ export class EcsRollingTarget implements Target {
     return { canary: { ...this.labels } };
   }
 
-  async promote(): Promise<void> {
-    // UpdateService already replaced every task; nothing is left to remove.
+  async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    // UpdateService already replaced every task; nothing is left to remove but the record of what completed.
+    if (record.canary) await recordPromotion(this.options.ecs, await this.serviceArn(signal), record.canary, record.stable || undefined, this.log, signal);
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -228,6 +235,7 @@ export class EcsRollingTarget implements Target {
     }
     await this.waitDeployed(previous, { alarms: false, what: `ECS to finish the rollback to ${taskDefinitionName(previous)}` }, signal);
     onRestored?.();
+    if (record.canary && taskDefinitionName(record.canary) !== taskDefinitionName(previous)) await markRolledBack(this.options.ecs, arn, record.canary, this.log, signal);
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {

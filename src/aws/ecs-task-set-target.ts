@@ -32,6 +32,7 @@ import {
   registerTaskDefinition,
   serviceRecordStore,
   stoppedTaskReasons,
+  tagValue,
   taskDefinitionName,
   taskSetId,
   type ServiceRef,
@@ -50,6 +51,9 @@ import {
   type WeightedForward,
 } from './elbv2.js';
 import { containerPorts, type TaskDefinitionInput } from './task-definition.js';
+import { markRolledBack, recordPromotion } from './ecs-last-good.js';
+import { cleanUpOrphans } from './ecs-orphans.js';
+import { checkedRecord } from './ecs-record-check.js';
 
 export const TASK_SET_ENGINE = 'ecs-task-set';
 
@@ -91,6 +95,8 @@ function targetGroupOf(ts: TaskSet): string | undefined {
 
 export class EcsTaskSetTarget implements Target {
   readonly engine = TASK_SET_ENGINE;
+  /** The record text this process wrote last: read back, it needs no check against the service. */
+  private written: string | undefined;
   readonly description: string;
   private readonly clock: Clock;
   private readonly log: (line: string) => void;
@@ -222,14 +228,17 @@ export class EcsTaskSetTarget implements Target {
   }
 
   async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    const record = await (await this.records()).load(signal);
+    // Checked against the live service before anything acts on it (ecs-record-check).
+    const service = this.layout?.service ?? (await describeService(this.options.ecs, this.ref, signal));
+    this.serviceArn = service.serviceArn;
+    const record = await checkedRecord(this.options.ecs, this.ref, service, this.log, signal, this.written);
     // An unfinished rollout will be finished before this one: what preflight saw will change.
     if (record) this.stale = true;
     return record;
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
-    await (await this.records()).save(record, signal);
+    this.written = await (await this.records()).save(record, signal);
   }
   async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
     return (await this.records()).loadAbort(signal);
@@ -251,10 +260,14 @@ export class EcsTaskSetTarget implements Target {
     const taskSets = await describeTaskSets(this.options.ecs, this.ref, signal);
     const mine = taskSets.find((t) => t.externalId === deploymentId);
     const squatter = taskSets.find((t) => t !== mine && t.status !== 'PRIMARY' && targetGroupOf(t) === l.green);
-    if (squatter) {
+    if (squatter && tagValue(squatter.tags, DEPLOYMENT_TAG) !== undefined) {
+      // Left by a rollout whose record is gone or garbled: traffic back on the primary, then removed.
+      await cleanUpOrphans({ ...this.ref, ecs: this.options.ecs, elbv2: this.options.elbv2, route: l.route, ...(mine?.id ? { keep: [taskSetId(mine.id)] } : {}), clock: this.clock, log: this.log, ...(signal ? { signal } : {}) });
+      l.forward = await readForward(this.options.elbv2, l.route, signal);
+    } else if (squatter) {
       throw new UserError(
-        `Task set ${squatter.id} (${squatter.status}, external id ${squatter.externalId || 'none'}) already uses target group ${targetGroupName(l.green)}, where the new task set would go.`,
-        'It is left from a rollout that was not recorded here: run the rollback action for this service, or delete that task set.',
+        `Task set ${squatter.id} (${squatter.status}, external id ${squatter.externalId || 'none'}) already uses target group ${targetGroupName(l.green)}, where the new task set would go; it does not carry the ${DEPLOYMENT_TAG} tag, so it was not made by platform-actions and is left alone.`,
+        `Check what created it; put all traffic on ${targetGroupName(l.blue)} and delete it (aws ecs delete-task-set --cluster ${this.options.cluster.split('/').pop()} --service ${this.options.service.split('/').pop()} --task-set ${squatter.id}), then deploy again.`,
       );
     }
     if ((percentages(l.forward.weights).get(l.green) ?? 0) > 0 && !mine) {
@@ -461,9 +474,11 @@ export class EcsTaskSetTarget implements Target {
       );
       this.log(`Task set ${canary.id} is now the primary task set.`);
     }
-    for (const old of taskSets.filter((t) => t !== canary && (taskSetId(t.id ?? '') === record.stable || t.status === 'PRIMARY'))) {
+    const before = taskSets.filter((t) => t !== canary && (taskSetId(t.id ?? '') === record.stable || t.status === 'PRIMARY'));
+    for (const old of before) {
       await this.deleteTaskSet(old, signal);
     }
+    if (canary.taskDefinition) await recordPromotion(this.options.ecs, l.service.serviceArn as string, canary.taskDefinition, before[0]?.taskDefinition, this.log, signal);
   }
 
   private async deleteTaskSet(ts: TaskSet, signal?: AbortSignal): Promise<void> {
@@ -500,6 +515,7 @@ export class EcsTaskSetTarget implements Target {
       );
     }
     for (const c of canaries) if (c !== stable) await this.deleteTaskSet(c, signal);
+    for (const c of canaries) if (c !== stable && c.taskDefinition) await markRolledBack(this.options.ecs, l.service.serviceArn as string, c.taskDefinition, this.log, signal);
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {

@@ -22,7 +22,7 @@ import {
   type TaskSet,
 } from '@aws-sdk/client-ecs';
 import { decodeAbort, encodeAbort } from '../delivery/abort.js';
-import { decodeRecord, encodeRecord } from '../delivery/record.js';
+import { encodeRecord } from '../delivery/record.js';
 import type { AbortRequest, RolloutRecord } from '../delivery/types.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { awsClient, awsErrorCode, type AwsClientOptions } from './client.js';
@@ -114,25 +114,22 @@ export async function listTags(client: ECSClient, arn: string, signal?: AbortSig
 }
 
 /**
- * The rollout record kept in a tag of the service: read, written (one TagResource call)
- * and removed (UntagResource). A tag that is not a record is ignored, never fatal. An
- * abort request for the record's rollout, kept in its own tag, comes back on the record.
+ * Writes the rollout record kept in a tag of the service (one TagResource call; undefined
+ * removes it with UntagResource), and the abort request kept in a tag of its own. Reading
+ * the record goes through ecs-record-check, which checks it against the live service.
  */
 export function serviceRecordStore(client: ECSClient, serviceArn: string) {
   return {
-    async load(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-      const tags = await listTags(client, serviceArn, signal);
-      const record = decodeRecord(tagValue(tags, RECORD_TAG));
-      const abort = decodeAbort(tagValue(tags, ABORT_TAG));
-      return record && abort?.id === record.id ? { ...record, abort } : record;
-    },
-    async save(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
+    /** Writes the record and returns the text written (what this process may trust when it reads it back). */
+    async save(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<string | undefined> {
       if (record) {
         const { abort: _abort, ...stored } = record;
-        await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: encodeRecord(stored) }] }), send.abort(signal));
-      } else {
-        await client.send(new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [RECORD_TAG] }), send.abort(signal));
+        const text = encodeRecord(stored);
+        await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: text }] }), send.abort(signal));
+        return text;
       }
+      await client.send(new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [RECORD_TAG] }), send.abort(signal));
+      return undefined;
     },
     async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
       return decodeAbort(tagValue(await listTags(client, serviceArn, signal), ABORT_TAG));

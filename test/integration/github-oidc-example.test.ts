@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import { GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListAttachedRolePoliciesCommand, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
 import { motoClientConfig, motoEndpoint, resetMoto } from '../support/moto.js';
 import { ROOT } from '../support/runner.js';
 import { terraform, terraformEnv } from '../support/terraform.js';
@@ -134,6 +134,27 @@ describe('the GitHub OIDC roles of getting started', () => {
     // ListTasks has no resource of its own: the cluster condition is what narrows it.
     const listTasks = (await deployPolicy('dev')).Statement.filter((s) => list(s.Action).includes('ecs:ListTasks'));
     expect(listTasks.map((s) => [s.Resource, s.Condition])).toEqual([['*', { ArnEquals: { 'ecs:cluster': expect.stringMatching(/^arn:aws:ecs:eu-west-1:\d{12}:cluster\/webui-dev$/) } }]]);
+  });
+
+  it('keeps platform-actions:* tags writable by the deploy roles only: a deny for every other principal, attached to the image-push role', async () => {
+    const arn = outputs.tag_guard_policy_arn?.value as string;
+    expect(arn).toMatch(/:policy\/platform-actions-tags-deploy-roles-only$/);
+    const version = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId;
+    const document = (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }))).PolicyVersion?.Document ?? '';
+    const guard = JSON.parse(decodeURIComponent(document)) as { Statement: Statement[] };
+    const deployRoles = Object.values(outputs.deploy_role_arns?.value as Record<string, string>).sort();
+    expect(guard.Statement.map((s) => ({ ...s, Action: list(s.Action).sort(), Condition: { ...s.Condition, ArnNotLike: { 'aws:PrincipalArn': list(s.Condition?.ArnNotLike?.['aws:PrincipalArn']).sort() } } }))).toEqual([
+      {
+        Sid: 'OnlyDeployRolesWritePlatformActionsTags',
+        Effect: 'Deny',
+        Action: ['ecs:TagResource', 'ecs:UntagResource'],
+        Resource: '*',
+        Condition: { 'ForAnyValue:StringLike': { 'aws:TagKeys': 'platform-actions:*' }, ArnNotLike: { 'aws:PrincipalArn': deployRoles } },
+      },
+    ]);
+    expect(deployRoles).toHaveLength(3);
+    const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'github-image-push' }));
+    expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([arn]);
   });
 
   it("is the trust policy docs/getting-started.md shows for production", async () => {

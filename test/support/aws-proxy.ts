@@ -209,6 +209,28 @@ function taskSetTargets(target: string): Record<string, (answer: Record<string, 
   };
 }
 
+/**
+ * ListTaskDefinitions with `sort: DESC`: AWS lists the newest revision first, moto ignores
+ * `sort` and answers oldest first. Code that reads "the revision before" from the first
+ * entries passes against moto and fails on AWS unless the order is AWS's (per page).
+ */
+function listOrderFixes(): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void> {
+  const revision = (arn: string) => Number(/:(\d+)$/.exec(arn)?.[1] ?? 0);
+  return {
+    ListTaskDefinitions: (answer, request) => {
+      const arns = answer.taskDefinitionArns;
+      if (!Array.isArray(arns)) return;
+      const byFamilyThenRevision = (a: string, b: string) => {
+        const fa = a.replace(/:\d+$/, '');
+        const fb = b.replace(/:\d+$/, '');
+        return fa === fb ? revision(a) - revision(b) : fa < fb ? -1 : 1;
+      };
+      (arns as string[]).sort(byFamilyThenRevision);
+      if (request.sort === 'DESC') (arns as string[]).reverse();
+    },
+  };
+}
+
 /** Reads moto's answer, fixes its shape, and sends it on. */
 function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void | Promise<void>): void {
   const chunks: Buffer[] = [];
@@ -242,7 +264,7 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
   const bodies: Array<{ operation: string; body: unknown }> = [];
-  const fixes: Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void | Promise<void>> = answerFixes();
+  const fixes: Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void | Promise<void>> = { ...answerFixes(), ...listOrderFixes() };
   for (const [operation, hook] of Object.entries(taskSetTargets(target))) {
     const before = fixes[operation];
     fixes[operation] = async (answer, request) => {

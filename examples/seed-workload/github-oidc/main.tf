@@ -193,3 +193,43 @@ resource "aws_iam_role_policy" "deploy" {
   role     = aws_iam_role.deploy[each.key].id
   policy   = data.aws_iam_policy_document.deploy[each.key].json
 }
+
+# --- The rollout record and the last-good list are instructions: only the deploy roles write them.
+#
+# ecs-deploy and the rollback action act on tags whose keys start with platform-actions:
+# (the rollout record on the service, the last-good list, the served / rolled-back marks on
+# task definitions). Anyone else who can tag the service could steer the next rollback.
+# This policy denies ecs:TagResource / ecs:UntagResource with such keys to every principal
+# but the deploy roles. It is attached to the image-push role here; attach it to every other
+# role, user and group that has ecs:TagResource, or put the same statement in a service
+# control policy for the account (docs/actions/rollback.md#who-may-write-the-records).
+
+data "aws_iam_policy_document" "platform_actions_tags" {
+  statement {
+    sid       = "OnlyDeployRolesWritePlatformActionsTags"
+    effect    = "Deny"
+    actions   = ["ecs:TagResource", "ecs:UntagResource"]
+    resources = ["*"]
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "aws:TagKeys"
+      values   = ["platform-actions:*"]
+    }
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = [for role in aws_iam_role.deploy : role.arn]
+    }
+  }
+}
+
+resource "aws_iam_policy" "platform_actions_tags" {
+  name        = "platform-actions-tags-deploy-roles-only"
+  description = "Deny writing platform-actions:* tags on ECS resources to every principal but the deploy roles."
+  policy      = data.aws_iam_policy_document.platform_actions_tags.json
+}
+
+resource "aws_iam_role_policy_attachment" "image_push_tags" {
+  role       = aws_iam_role.image_push.name
+  policy_arn = aws_iam_policy.platform_actions_tags.arn
+}

@@ -19,3 +19,8 @@ output "repository_variables" {
     { for env, role in aws_iam_role.deploy : "${upper(env)}_DEPLOY_ROLE" => role.arn },
   )
 }
+
+output "tag_guard_policy_arn" {
+  description = "Denies writing platform-actions:* tags to every principal but the deploy roles: attach it to every other principal that may tag ECS resources (or copy its statement into an SCP)."
+  value       = aws_iam_policy.platform_actions_tags.arn
+}

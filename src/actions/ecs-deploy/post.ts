@@ -51,6 +51,12 @@ export async function post(ctx: StepContext): Promise<void> {
     info(message);
     await writeSummary(`### ↩️ ${state.service}: cleaned up by the post step\n\n${message}\n`);
   } catch (err) {
+    const { RecordProblem } = await import('../../aws/ecs-record-check.js');
+    // A record that does not belong to the service is not acted on by anyone: its message says what to do by hand.
+    if (err instanceof RecordProblem) {
+      warning(`The post step did not act on the rollout record of ${state.service}: ${err.describe()}`);
+      return;
+    }
     warning(`The post step could not finish the rollout of ${state.service}: ${errorMessage(err)}. The record stays on the service: the next ecs-deploy run or the rollback action finishes it.`);
     throw err;
   }

@@ -11,6 +11,8 @@ export interface EcsRollbackTarget {
   service: string;
   /** A task definition (ARN or family:revision) to return to; undefined: the previous one. */
   to: string | undefined;
+  /** Accept a `to` the service never ran (another family, no record of it). */
+  allowAnyRevision: boolean;
 }
 
 /** A Kubernetes Deployment on GKE to roll back (the gke stream implements it). */
@@ -68,7 +70,11 @@ function ecsTarget(): EcsRollbackTarget {
   if (to !== 'previous' && !TASK_DEFINITION.test(to)) {
     throw new UserError(`Input 'to' is '${to}', which is neither previous nor a task definition.`, 'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.');
   }
-  return { platform: 'ecs', region: resolveRegion(inputs.string('aws-region')), cluster, service, to: to === 'previous' ? undefined : to };
+  const allowAnyRevision = inputs.boolean('allow-any-revision', false);
+  if (allowAnyRevision && to === 'previous') {
+    throw new UserError('allow-any-revision is true, but to is previous: it only widens what an explicit to: may name.', 'Remove allow-any-revision, or give to: the task definition to return to.');
+  }
+  return { platform: 'ecs', region: resolveRegion(inputs.string('aws-region')), cluster, service, to: to === 'previous' ? undefined : to, allowAnyRevision };
 }
 
 function gkeTarget(): GkeRollbackTarget {
