@@ -70,7 +70,9 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
     const layout = this.layout;
     if (!layout) throw new Error('shift before create');
     if (layout.mode === 'route') {
-      const replicas = canaryReplicasFor(layout.replicas, weight);
+      // The stable's count now (an HPA may have scaled it up since the rollout began), never below the count before.
+      const stableNow = (await this.deployments.get(this.name, signal)).spec?.replicas ?? layout.replicas;
+      const replicas = canaryReplicasFor(Math.max(layout.replicas, stableNow), weight);
       if (await this.scale(this.sideName, replicas, signal)) {
         this.log(`Scaling ${this.ref(this.sideName)} to ${replicas} replica${replicas === 1 ? '' : 's'} for ${weight}% of the traffic.`);
         await this.waitRollout(this.sideName, signal);
@@ -122,8 +124,10 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
           const rules = await this.setWeights({ [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-canary`]: null }, signal);
           this.log(`HTTPRoute ${layout.route}: ${describeRuleWeights(rules)} (confirmed).`);
         } else {
-          // Stable back to its replicas; the canary's pods go next, and with them its traffic.
-          scaledUp = await this.scale(this.name, layout.replicas, signal);
+          // Stable back to its replicas (an HPA's count, if one scaled it higher); the canary's pods go next, and with them its traffic.
+          const hpa = await this.autoscaler(signal);
+          const live = await this.deployments.get(this.name, signal);
+          scaledUp = await this.scale(this.name, hpa ? Math.max(layout.replicas, live.spec?.replicas ?? 1) : layout.replicas, signal);
         }
       },
       signal,

@@ -15,6 +15,7 @@ export const RBAC_RULES: Array<{ apiGroup: string; resources: string[]; verbs: V
   { apiGroup: '', resources: ['services'], verbs: ['get', 'create', 'update', 'patch', 'delete'] },
   { apiGroup: '', resources: ['pods', 'events'], verbs: ['list'] },
   { apiGroup: 'gateway.networking.k8s.io', resources: ['httproutes'], verbs: ['get', 'update', 'patch'] },
+  { apiGroup: 'autoscaling', resources: ['horizontalpodautoscalers'], verbs: ['list'] },
 ];
 
 /** The rules above as a Role's `rules:` in YAML, for hints and docs. */

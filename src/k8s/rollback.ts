@@ -10,7 +10,12 @@
  * 2. A blue kept by a promoted blue-green rollout is switched back to in one change (route
  *    weights or Service selector), and green removed.
  * 3. Otherwise (or with `to`), the Deployment gets the pod template of the previous
- *    revision, or of revision `to`, as `kubectl rollout undo` does, and is waited for.
+ *    version, or of revision `to`, as `kubectl rollout undo` does, and is waited for.
+ *    "Previous" is the last other version that completed a rollout (last-good.ts), never
+ *    one that was rolled back; `to` must name one that completed a rollout unless
+ *    allow-any-revision is set.
+ *
+ * The state on the Deployment is checked against the live objects first (record-check.ts).
  */
 import { askToStop, RecoveryTimer, type RollbackOptions, type RollbackOutcome } from '../delivery/rollback.js';
 import { recoverRollout } from '../delivery/engine.js';
@@ -23,9 +28,9 @@ import { BLUE_GREEN_ENGINE, KubeBlueGreenTarget } from './blue-green-target.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource } from './resources.js';
 import { ROLLING_ENGINE } from './rolling-target.js';
-import { previousRevision, revisionOf, revisions, rollbackTo, waitForRollout } from './rollout.js';
-import { currentRevision } from './rollout-sides.js';
-import { keptOf, layoutOf, recordOf } from './rollout-state.js';
+import { hashOfRevision, HISTORY_ANNOTATION, markRolledBack, previousGood, readHistory, standingOf } from './last-good.js';
+import { checkedState } from './record-check.js';
+import { revisionOf, revisions, rollbackTo, waitForRollout, type Revision } from './rollout.js';
 import { recoveryTarget } from './targets.js';
 
 export interface KubeRollbackRequest extends RollbackOptions {
@@ -36,6 +41,8 @@ export interface KubeRollbackRequest extends RollbackOptions {
   to?: number | undefined;
   /** The HTTPRoute the caller expects the rollout to use (the record's layout names the one it used). */
   httpRoute?: string | undefined;
+  /** `to` may name a revision that never completed a rollout, or was rolled back (allow-any-revision). */
+  allowAnyRevision?: boolean | undefined;
 }
 
 export async function rollbackKubeDeployment(request: KubeRollbackRequest): Promise<RollbackOutcome> {
@@ -55,21 +62,40 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   // Everything is read and checked before the first change.
   const d = await deployments.get(name, signal);
   const from = String(revisionOf(d));
-  const record = recordOf(d);
-  const kept = keptOf(d);
+  // The record, layout and kept blue are untrusted: checked against the live objects, or refused with nothing changed.
+  const { record, kept, layout } = await checkedState(kube, namespace, d, 'the rollback action', signal);
   const history = await revisions(kube, namespace, d, signal);
-  const layout = layoutOf(d);
+  const ledger = readHistory(d);
+  if (!ledger.ok && !record && !kept) {
+    throw new UserError(
+      `${ref}: ${ledger.problem}, so which revisions completed a rollout is not known and nothing was rolled back.`,
+      `Look at it (kubectl get deployment ${name} -n ${namespace} -o jsonpath='{.metadata.annotations.platform-actions/revisions}'), remove it (kubectl annotate deployment ${name} -n ${namespace} ${HISTORY_ANNOTATION}-), and return to a revision by hand (kubectl rollout undo deployment/${name} -n ${namespace} --to-revision=N) or give to: with allow-any-revision: true.`,
+    );
+  }
+  const good = ledger.ok ? ledger.history : undefined;
   if (request.httpRoute && layout && (record || kept) && layout.route !== request.httpRoute) {
     throw new UserError(
       `http-route is ${request.httpRoute}, but the rollout recorded on ${ref} moved traffic with ${layout.route ? `HTTPRoute ${layout.route}` : `the ${layout.mode === 'replicas' ? 'replica ratio' : 'selector'} of Service ${layout.service}`}.`,
       'Leave http-route empty: the record says where the traffic is.',
     );
   }
-  if (request.to !== undefined && !history.some((r) => r.revision === request.to)) {
+  const asked = request.to !== undefined ? history.find((r) => r.revision === request.to) : undefined;
+  if (request.to !== undefined && !asked) {
     throw new UserError(
       `${ref} has no revision ${request.to} (its history: ${history.map((r) => r.revision).join(', ') || 'none'}).`,
       `Give one of those revisions (kubectl rollout history deployment/${name} -n ${namespace}), or previous.`,
     );
+  }
+  const live = history.find((r) => r.revision === revisionOf(d));
+  if (asked && asked.replicaSet !== live?.replicaSet && !request.allowAnyRevision) {
+    const standing = standingOf(good, asked);
+    if (standing !== 'completed') {
+      const completed = history.filter((r) => standingOf(good, r) === 'completed' && r.replicaSet !== live?.replicaSet).map((r) => r.revision);
+      throw new UserError(
+        `Revision ${asked.revision} of ${ref} (${Object.values(asked.images).join(', ')}) ${standing === 'rolled-back' ? 'was rolled back' : 'is not recorded as having completed a rollout'}, so it is not returned to without allow-any-revision: true.`,
+        `${completed.length ? `Revisions that completed a rollout: ${completed.join(', ')}; give one of those, or previous.` : 'Give previous.'} To return to revision ${asked.revision} anyway, set allow-any-revision: true, from a workflow whose environment has required reviewers.`,
+      );
+    }
   }
 
   const timer = new RecoveryTimer(clock, name, request.beforeChange);
@@ -93,17 +119,35 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
 
   // With nothing unfinished (or with `to`): an earlier revision's template.
   const now = await deployments.get(name, signal);
-  const target = request.to !== undefined ? (await revisions(kube, namespace, now, signal)).find((r) => r.revision === request.to) : !record && !kept ? await previousRevision(kube, namespace, now, signal) : undefined;
-  if (request.to === undefined && !record && !kept && !target) {
-    throw new UserError(`${ref} has no revision before ${revisionOf(now)} in its history, so there is nothing to roll back to.`, 'Deploy the previous image again with gke-deploy.');
+  const nowHistory = await revisions(kube, namespace, now, signal);
+  const current = nowHistory.find((r) => r.revision === revisionOf(now));
+  let target: Revision | undefined;
+  if (request.to !== undefined) target = nowHistory.find((r) => r.replicaSet === asked?.replicaSet);
+  else if (!record && !kept) {
+    const previous = previousGood(good, nowHistory, current);
+    if (!previous) {
+      const rolledBack = nowHistory.filter((r) => r.replicaSet !== current?.replicaSet && standingOf(good, r) === 'rolled-back').map((r) => r.revision);
+      throw new UserError(
+        `${ref} runs revision ${revisionOf(now)}, and no other revision in its history completed a rollout${rolledBack.length ? ` (revision${rolledBack.length > 1 ? 's' : ''} ${rolledBack.join(', ')} ${rolledBack.length > 1 ? 'were' : 'was'} rolled back)` : ''}, so there is no previous version to return to.`,
+        rolledBack.length
+          ? `A rollback of a rollback is explicit: give to: ${rolledBack.at(-1)} with allow-any-revision: true (from a workflow whose environment has required reviewers), or deploy the version you want with gke-deploy.`
+          : 'Deploy the version you want with gke-deploy.',
+      );
+    }
+    target = previous.revision;
+    log(
+      previous.standing === 'completed'
+        ? `Previous: revision ${target.revision} (ReplicaSet ${target.replicaSet}) is the last other version that completed a rollout.`
+        : `Previous: no other revision is recorded as having completed a rollout (it ran before platform-actions kept that record); revision ${target.revision} (ReplicaSet ${target.replicaSet}) is the newest earlier one that was not rolled back.`,
+    );
   }
   if (target) {
-    const current = await currentRevision(kube, namespace, now, signal);
     if (current?.replicaSet === target.replicaSet) {
       log(`${ref} already runs the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}): nothing to roll back.`);
     } else {
       await timer.begin();
       log(`Putting the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}) back into ${ref}.`);
+      if (current) await markRolledBack(kube, namespace, name, hashOfRevision(current), signal);
       await rollbackTo(kube, namespace, name, target, signal);
       await waitForRollout(kube, namespace, name, { timeoutMs: request.waitTimeoutMs, clock, ...(signal ? { signal } : {}), onProgress: (m) => log(`  ${ref}: ${m}`) });
       timer.restored();

@@ -10,6 +10,7 @@ import type { Subjects } from '../analysis/types.js';
 import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
+import { hashOfRevision, markGood, markRolledBack } from './last-good.js';
 import { applyManifests, type Manifest } from './manifests.js';
 import { clone } from './resources.js';
 import { revisionOf, revisions, rollbackTo } from './rollout.js';
@@ -116,8 +117,9 @@ export class KubeRollingTarget extends KubeTarget implements Target {
     return { canary: { namespace: this.namespace, deployment: this.name, service: this.rolling.service ?? this.name, track: 'stable' } };
   }
 
-  async promote(): Promise<void> {
-    // The Deployment replaced every pod already; nothing is left to remove.
+  async promote(_record?: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    // The Deployment replaced every pod already; nothing is left to remove. Its template completed a rollout.
+    if (await this.deployments.find(this.name, signal)) await markGood(this.kube, this.namespace, this.name, signal);
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -139,6 +141,7 @@ export class KubeRollingTarget extends KubeTarget implements Target {
     }
     const current = await currentRevision(this.kube, this.namespace, d, signal);
     if (current?.replicaSet !== back.replicaSet) {
+      if (current) await markRolledBack(this.kube, this.namespace, this.name, hashOfRevision(current), signal);
       this.log(`Putting the template of ReplicaSet ${back.replicaSet} (revision ${back.revision}) back into ${this.ref()}.`);
       await rollbackTo(this.kube, this.namespace, this.name, back, signal);
     }

@@ -15,7 +15,9 @@
 import type { SubjectLabels } from '../analysis/types.js';
 import type { Observation, RolloutRecord, Traffic } from '../delivery/types.js';
 import { UserError } from '../util/errors.js';
+import { autoscalerFor, replicasToKeep, type Autoscaler } from './autoscaler.js';
 import { readWeights, setRouteWeights, type RuleWeights } from './http-route.js';
+import { hashOfRevision, markGood, markRolledBack } from './last-good.js';
 import { clone, HTTPROUTES, resource, SERVICES, type ResourceApi } from './resources.js';
 import { revisions, rollbackTo, selectorString, type Revision } from './rollout.js';
 import {
@@ -65,6 +67,8 @@ export abstract class SideBySideTarget extends KubeTarget {
   protected stable: Deployment | undefined;
   /** The stable ReplicaSet when the rollout started. */
   protected stableRevision: Revision | undefined;
+  /** The HPA scaling the stable Deployment; null once known to be none. */
+  private hpa: Autoscaler | null | undefined;
 
   constructor(protected readonly side: SideBySideOptions) {
     super(side);
@@ -134,7 +138,23 @@ export abstract class SideBySideTarget extends KubeTarget {
       const mixed = rules.filter((r) => r.others > 0);
       if (mixed.length) this.log(`HTTPRoute ${this.side.route}: ${mixed.length} rule(s) also route to other backends; their weights are left as they are, ours share 100 beside them during the rollout.`);
     }
+    const hpa = await this.autoscaler(signal);
+    if (hpa && this.mode === 'replicas' && template) {
+      throw new UserError(
+        `HorizontalPodAutoscaler ${hpa.name} scales ${this.ref()}, and a canary without an http-route splits traffic by setting ${this.name}'s replica count, which the HPA would keep undoing.`,
+        `Give http-route (an HTTPRoute splits traffic by weight and leaves ${this.name}'s replicas to the HPA), or deploy with strategy blue-green or rolling.`,
+      );
+    }
+    if (hpa) this.log(`HorizontalPodAutoscaler ${hpa.name} scales ${this.ref()} (${hpa.minReplicas}–${hpa.maxReplicas} replicas): promotion and rollback keep the count it sets.`);
     this.stable = d;
+  }
+
+  /** The HPA that scales the stable Deployment, if any (read once per process). */
+  protected async autoscaler(signal?: AbortSignal): Promise<Autoscaler | undefined> {
+    if (this.hpa === undefined) {
+      this.hpa = (await autoscalerFor(this.kube, this.namespace, this.name, { ...(signal ? { signal } : {}), onUnknown: (why) => this.log(`Autoscaling unknown: ${why}; replica counts from before the rollout are used.`) })) ?? null;
+    }
+    return this.hpa ?? undefined;
   }
 
   /** The stable Deployment, read fresh, with its layout. */
@@ -273,8 +293,11 @@ export abstract class SideBySideTarget extends KubeTarget {
       );
     }
     this.log(`A promotion had started: putting the template of ReplicaSet ${back.replicaSet} back into ${this.ref()} before traffic moves.`);
+    if (current) await markRolledBack(this.kube, this.namespace, this.name, hashOfRevision(current), signal);
     await rollbackTo(this.kube, this.namespace, this.name, back, signal);
-    if (layout) await this.scale(this.name, layout.replicas, signal);
+    const hpa = await this.autoscaler(signal);
+    if (hpa) this.log(`HorizontalPodAutoscaler ${hpa.name} scales ${this.ref()}: its ${d.spec?.replicas ?? 1} replicas stay.`);
+    else if (layout) await this.scale(this.name, layout.replicas, signal);
     await this.waitRollout(this.name, signal);
   }
 
@@ -321,11 +344,13 @@ export abstract class SideBySideTarget extends KubeTarget {
       return;
     }
     const template = withoutTrack(side.spec?.template ?? {});
-    const replicas = layout?.replicas ?? d.spec?.replicas ?? 1;
+    const hpa = await this.autoscaler(signal);
+    const replicas = replicasToKeep({ hpa, before: layout?.replicas ?? d.spec?.replicas ?? 1, live: d, sideReplicas: side.spec?.replicas ?? 1 });
+    if (hpa) this.log(`HorizontalPodAutoscaler ${hpa.name} scales ${this.ref()}: it keeps ${replicas} replicas (the ${d.spec?.replicas ?? 1} the HPA set${(side.spec?.replicas ?? 1) > (d.spec?.replicas ?? 1) ? `, raised to the ${side.spec?.replicas} of ${sideName}, which served until now` : ''}), not the ${layout?.replicas ?? '?'} from before the rollout${this.side.stableManifest?.spec?.replicas !== undefined ? ` nor the manifest's ${this.side.stableManifest.spec.replicas}` : ''}; the HPA goes on scaling it.`);
     const manifest = this.side.stableManifest;
     if (manifest) {
       const desired = clone(manifest);
-      desired.spec = { ...(desired.spec as NonNullable<Deployment['spec']>), template, replicas: desired.spec?.replicas ?? replicas };
+      desired.spec = { ...(desired.spec as NonNullable<Deployment['spec']>), template, replicas: hpa ? replicas : (desired.spec?.replicas ?? replicas) };
       desired.metadata = { ...desired.metadata, annotations: { ...(desired.metadata?.annotations ?? {}), [DEPLOYMENT_ID_ANNOTATION]: record.id } };
       await this.deployments.apply(desired, { signal });
     } else {
@@ -349,6 +374,8 @@ export abstract class SideBySideTarget extends KubeTarget {
     await removeSide(this.kube, this.namespace, sideName, selectorString(side.spec?.selector), { timeoutMs: this.options.waitTimeoutMs, clock: this.clock, ...(signal ? { signal } : {}) });
     this.log(`Deleted ${this.ref(sideName)}.`);
     await this.finish(layout, signal);
+    const good = await markGood(this.kube, this.namespace, this.name, signal);
+    if (good) this.log(`${this.ref()}: template ${good} completed a rollout (the rollback action's \`to: previous\` can return to it).`);
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {

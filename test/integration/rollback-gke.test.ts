@@ -95,7 +95,11 @@ describe('rollback: GKE', () => {
     expect(imageOf(kube)).toBe(IMAGES.v1);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
 
-    const forward = await job('4244').run('rollback', { inputs: rollback({ to: '2' }) });
+    // Revision 2 was just rolled back: returning to it is explicit.
+    const refused = await job('4244').run('rollback', { inputs: rollback({ to: '2' }) });
+    expect(refused.failure).toMatch(/^Revision 2 of Deployment shop\/web \(ghcr\.io\/acme\/web:2\.0\.0\) was rolled back, so it is not returned to without allow-any-revision: true\./);
+    expect(imageOf(kube)).toBe(IMAGES.v1);
+    const forward = await job('4244').run('rollback', { inputs: rollback({ to: '2', 'allow-any-revision': 'true' }) });
     expect(forward.outputs).toMatchObject({ status: 'rolled-back', 'rolled-back-to': '4' });
     expect(imageOf(kube)).toBe(IMAGES.v2);
 

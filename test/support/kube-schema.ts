@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { Event, Pod, Service } from 'kubernetes-models/v1';
 import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import { ROOT } from './runner.js';
 
-export type SchemaKind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute';
+export type SchemaKind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute' | 'HorizontalPodAutoscaler';
 
 const MODELS: Record<SchemaKind, new (data: never) => { validate(): void }> = {
   Deployment: Deployment as never,
@@ -24,6 +25,7 @@ const MODELS: Record<SchemaKind, new (data: never) => { validate(): void }> = {
   Pod: Pod as never,
   Event: Event as never,
   HTTPRoute: HTTPRoute as never,
+  HorizontalPodAutoscaler: HorizontalPodAutoscaler as never,
 };
 
 const ROOTS: Record<SchemaKind, [string, string]> = {
@@ -33,6 +35,7 @@ const ROOTS: Record<SchemaKind, [string, string]> = {
   Pod: ['kubernetes-models/v1/Pod', 'IPod'],
   Event: ['kubernetes-models/v1/Event', 'IEvent'],
   HTTPRoute: ['@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', 'IHTTPRoute'],
+  HorizontalPodAutoscaler: ['kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', 'IHorizontalPodAutoscaler'],
 };
 
 let checker: { checker: ts.TypeChecker; types: Map<SchemaKind, ts.Type> } | undefined;

@@ -44,6 +44,8 @@ export const RESOURCES: Resource[] = [
   { group: '', version: 'v1', plural: 'pods', kind: 'Pod', generation: false },
   { group: '', version: 'v1', plural: 'events', kind: 'Event', generation: false },
   { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', generation: true },
+  // autoscaling/v2 HPAs: stored and listed; `autoscale` plays their controller.
+  { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', generation: true },
 ];
 
 export interface RecordedRequest {
@@ -85,6 +87,11 @@ export interface KubeServer {
 
   /** Images whose pods never become ready, and how they fail. */
   failImage(image: string, how: ImageFailure): void;
+  /**
+   * What the HPA controller does when its metrics ask for `replicas`: sets the target
+   * Deployment's spec.replicas (clamped to min/max, generation bumped) and the HPA's status.
+   */
+  autoscale(namespace: string, hpa: string, replicas: number): void;
   /** RBAC: refuse this verb on this resource (plural) from now on. */
   deny(verb: string, plural: string): void;
   /** Stop serving a resource type (e.g. httproutes: the Gateway API CRDs are not installed). */
@@ -313,6 +320,17 @@ export async function startKubeServer(): Promise<KubeServer> {
       return clone(write(r, ns, prepareCreate(r, ns, clone(object))));
     },
     failImage: (image, how) => failures.set(image, how),
+    autoscale: (ns, name, replicas) => {
+      const hpa = store.get(key('horizontalpodautoscalers', ns, name))?.object;
+      if (!hpa) throw new Error(`no HorizontalPodAutoscaler ${ns}/${name}`);
+      const ref = hpa.spec.scaleTargetRef;
+      const target = ref.kind === 'Deployment' ? store.get(key('deployments', ns, ref.name))?.object : undefined;
+      if (!target) throw new Error(`HorizontalPodAutoscaler ${name} targets ${ref.kind} ${ref.name}, which the stand-in does not have`);
+      const desired = Math.min(hpa.spec.maxReplicas, Math.max(hpa.spec.minReplicas ?? 1, replicas));
+      const current = target.spec.replicas;
+      if (current !== desired) system.update('deployments', { ...target, spec: { ...target.spec, replicas: desired }, metadata: { ...target.metadata, generation: target.metadata.generation + 1 } });
+      system.update('horizontalpodautoscalers', { ...hpa, status: { ...(hpa.status ?? {}), currentReplicas: current, desiredReplicas: desired, lastScaleTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } });
+    },
     deny: (verb, plural) => denied.add(`${verb} ${plural}`),
     unserve: (plural) => unserved.add(plural),
     interfere: (plural, ns, name, times = 1) => interfering.set(key(plural, ns, name), times),

@@ -28,6 +28,7 @@ import { applyManifests, manifestFiles, readManifests, substituteImage, type Man
 import { clone, DEPLOYMENTS, resource } from '../../k8s/resources.js';
 import { KubeRollingTarget } from '../../k8s/rolling-target.js';
 import { revisionOf, targetContainer } from '../../k8s/rollout.js';
+import { checkedState, type CheckedState } from '../../k8s/record-check.js';
 import { keptOf, recordOf } from '../../k8s/rollout-state.js';
 import { recoveryTarget } from '../../k8s/targets.js';
 import type { Deployment, PodTemplateSpec } from '../../k8s/types.js';
@@ -149,6 +150,12 @@ async function leaveUnchanged(s: Settings, at: { kube: KubeClient; source: Sourc
   await writeSummary(heading(`✅ ${where} (GKE): unchanged`) + `${reason}\n\n` + facts(rows));
 }
 
+/** The rollout state on the Deployment now, checked (nothing when it is gone). */
+async function stateNow(kube: KubeClient, s: Settings, signal: AbortSignal): Promise<CheckedState> {
+  const d = await resource(kube, DEPLOYMENTS, s.namespace).find(s.deployment, signal);
+  return d ? checkedState(kube, s.namespace, d, 'gke-deploy', signal) : { record: undefined, layout: undefined, kept: undefined };
+}
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
@@ -171,6 +178,8 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
 
   // Everything is read and checked before the first change.
   const live = await deployments.find(s.deployment, signal);
+  // A rollout state left on the Deployment is untrusted: checked against the live objects, or refused here.
+  if (live) await checkedState(kube, s.namespace, live, 'gke-deploy', signal);
   const source = newTemplate(s, live, workspace);
   const firstDeploy = !live;
   const strategy = firstDeploy && s.strategy !== 'rolling' ? 'rolling' : s.strategy;
@@ -273,14 +282,14 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   try {
     // An unfinished rollout (a killed job with no post step) is finished first, by the engine that wrote it.
     let recovered: RecoveryResult | undefined;
-    const found = recordOf(await deployments.find(s.deployment, signal));
+    const { record: found } = await stateNow(kube, s, signal);
     if (found) {
       info(`Found an unfinished ${describeRecord(found)}. Finishing it before this rollout.`);
       recovered = await recoverRollout(recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }), found, { signal, log: info });
       info(`The earlier rollout ${found.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
     }
     // A blue kept by an earlier blue-green rollout: this deploy supersedes it.
-    const kept = keptOf(await deployments.find(s.deployment, signal));
+    const { kept } = await stateNow(kube, s, signal);
     let retired: string | undefined;
     if (kept) {
       const until = new Date(kept.until * 1000).toISOString();

@@ -44,12 +44,20 @@ export async function post(ctx: StepContext): Promise<void> {
     log: info,
   });
   try {
+    // The state is untrusted input: checked against the live objects before the post step acts on it.
+    const { checkedState } = await import('../../k8s/record-check.js');
+    const { DEPLOYMENTS, resource } = await import('../../k8s/resources.js');
+    const d = await resource(kube, DEPLOYMENTS, state.namespace).find(state.deployment, ctx.signal);
+    if (!d) return;
+    await checkedState(kube, state.namespace, d, 'the post step', ctx.signal);
     const recovered = await recoverInterrupted(target, { runId: state.runId, signal: ctx.signal, log: info });
     if (!recovered) return;
     const message = `The main step left rollout ${recovered.record.id} unfinished; the post step ${recovered.action === 'promoted' ? 'completed its promotion' : 'returned all traffic to stable and removed the new version'} in ${formatDuration(recovered.durationMs)}.`;
     info(message);
     await writeSummary(`### ↩️ ${state.namespace}/${state.deployment}: cleaned up by the post step\n\n${message}\n`);
   } catch (err) {
+    // An untrusted state: the error says what is wrong and how to clear it; the next run would refuse it the same way.
+    if ((err as Error).name === 'UntrustedStateError') throw err;
     warning(`The post step could not finish the rollout of ${state.namespace}/${state.deployment}: ${errorMessage(err)}. The record stays on the Deployment: the next gke-deploy run or the rollback action finishes it.`);
     throw err;
   } finally {

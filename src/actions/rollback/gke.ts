@@ -27,7 +27,7 @@ export async function rollbackGke(target: GkeRollbackTarget, options: RollbackOp
   const connection = await connectCluster(cluster, { google: lazyGoogleTokens(setSecret), onToken: setSecret, ...(options.signal ? { signal: options.signal } : {}), cwd: process.env.GITHUB_WORKSPACE ?? process.cwd() });
   const kube = new KubeClient(connection);
   try {
-    return await rollbackKubeDeployment({ ...options, kube, namespace: target.namespace, deployment: target.deployment, to: target.to, httpRoute: target.httpRoute });
+    return await rollbackKubeDeployment({ ...options, kube, namespace: target.namespace, deployment: target.deployment, to: target.to, httpRoute: target.httpRoute, allowAnyRevision: target.allowAnyRevision });
   } finally {
     kube.close();
   }

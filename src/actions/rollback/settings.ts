@@ -27,6 +27,8 @@ export interface GkeRollbackTarget {
   httpRoute: string | undefined;
   /** A Deployment revision to return to; undefined: the previous one. */
   to: number | undefined;
+  /** `to` may name a revision that did not complete a rollout or was rolled back. */
+  allowAnyRevision: boolean;
 }
 
 export type RollbackTarget = EcsRollbackTarget | GkeRollbackTarget;
@@ -98,6 +100,7 @@ function gkeTarget(): GkeRollbackTarget {
     kubeconfig: inputs.string('kubeconfig'),
     httpRoute: inputs.string('http-route'),
     to: to === 'previous' ? undefined : Number(to),
+    allowAnyRevision: inputs.boolean('allow-any-revision', false),
   };
 }
 
