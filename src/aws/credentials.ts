@@ -269,7 +269,7 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
     return pending;
   }) as RenewingCredentials;
   Object.defineProperties(provider, {
-    memoized: { value: true },
+    memoized: { value: true, writable: true },
     renewals: { get: () => renewals },
     current: { get: () => cached },
     expired: {
