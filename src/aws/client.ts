@@ -76,18 +76,18 @@ function onExpiredToken(client: WithStack, provider: RenewingCredentials | undef
         return await next(args);
       } catch (err) {
         if (!isExpiredCredentials(err)) throw err;
+        let refused = err as Error;
         if (provider) {
           provider.expired(used);
           try {
             return await next(args);
           } catch (again) {
             if (!isExpiredCredentials(again)) throw again;
-            err = again;
+            refused = again as Error;
           }
         }
-        const e = err as Error;
-        e.message = `${e.message} ${cannotRenewHint(env)}`;
-        throw e;
+        refused.message = `${refused.message} ${cannotRenewHint(env)}`;
+        throw refused;
       }
     },
     { step: 'initialize', name: 'platformActionsExpiredToken' },

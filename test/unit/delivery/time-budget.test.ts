@@ -24,7 +24,7 @@ describe('time budget', () => {
 
   it('refuses a plan that does not fit the tightest limit, with the breakdown and what to do', () => {
     const limits = [jobLimit('90', {}), { what: 'the AWS credentials', ms: 60 * MIN, remedy: 'Renew them.' }];
-    expect(() => checkTimeBudget({ plan: canary, waitTimeoutMs: 15 * MIN }, limits)).toThrow(/up to 1h25m, longer than the AWS credentials, 1h\. Nothing was changed\.\n  15m: waiting/);
+    expect(() => checkTimeBudget({ plan: canary, waitTimeoutMs: 15 * MIN }, limits)).toThrow(/up to 1h25m, longer than the AWS credentials, 1h\. Nothing was changed\.\n {2}15m: waiting/);
     expect(() => checkTimeBudget({ plan: canary, waitTimeoutMs: 15 * MIN }, [jobLimit('90', {})])).not.toThrow();
   });
 });
