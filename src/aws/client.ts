@@ -1,13 +1,19 @@
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { UserError } from '../util/errors.js';
+import { cannotRenewHint, isExpiredCredentials, jobCredentials, type RenewingCredentials } from './credentials.js';
 
 /** What every AWS client of ours is made from. */
 export interface AwsClientOptions {
   region: string;
   /** Total attempts per call (1 = no retries). Default 3. */
   maxAttempts?: number;
-  /** Explicit credentials; otherwise the SDK's default chain (env vars from aws-auth). */
+  /**
+   * Explicit credentials; otherwise aws-auth's session, renewed before it expires when this
+   * step can renew it (see credentials.ts), else the SDK's default chain (the environment).
+   */
   credentials?: AwsCredentialIdentity;
+  /** false: never attach the renewing provider (the STS calls that renew). */
+  renew?: false;
   /** Environment to read endpoint overrides from; default process.env. */
   env?: NodeJS.ProcessEnv;
 }
@@ -50,9 +56,44 @@ type ClientConfig = {
   maxAttempts: number;
   retryMode: string;
   endpoint?: string;
-  credentials?: AwsCredentialIdentity;
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   customUserAgent: string;
 };
+
+type Middleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
+type WithStack = { middlewareStack?: { add(m: Middleware, o: { step: 'initialize'; name: string }): void } };
+
+/**
+ * AWS may refuse a session before the expiry we know of (clock skew, a revoked session):
+ * on ExpiredToken the renewing provider drops that session and the call is made once
+ * more with a new one. Without a renewing provider the error says why nothing renewed.
+ */
+function onExpiredToken(client: WithStack, provider: RenewingCredentials | undefined, env: NodeJS.ProcessEnv): void {
+  client.middlewareStack?.add(
+    (next) => async (args) => {
+      const used = provider?.current;
+      try {
+        return await next(args);
+      } catch (err) {
+        if (!isExpiredCredentials(err)) throw err;
+        let refused = err as Error;
+        if (provider) {
+          provider.expired(used);
+          try {
+            return await next(args);
+          } catch (again) {
+            if (!isExpiredCredentials(again)) throw again;
+            refused = again as Error;
+          }
+        }
+        refused.message = `${refused.message} ${cannotRenewHint(env)}`;
+        throw refused;
+      }
+    },
+    { step: 'initialize', name: 'platformActionsExpiredToken' },
+  );
+}
+
 
 /**
  * The one way to make an AWS SDK v3 client: region checked, standard retry mode
@@ -60,15 +101,20 @@ type ClientConfig = {
  * AccessDenied or validation errors), endpoint overrides honoured.
  */
 export function awsClient<C>(Client: new (config: ClientConfig) => C, serviceId: string, options: AwsClientOptions): C {
-  const endpoint = endpointFor(serviceId, options.env);
-  return new Client({
+  const env = options.env ?? process.env;
+  const endpoint = endpointFor(serviceId, env);
+  const renewing = options.credentials || options.renew === false ? undefined : jobCredentials(env);
+  const credentials = options.credentials ?? renewing;
+  const client = new Client({
     region: assertRegion(options.region),
     maxAttempts: options.maxAttempts ?? 3,
     retryMode: 'standard',
     customUserAgent: 'platform-actions',
     ...(endpoint ? { endpoint } : {}),
-    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(credentials ? { credentials } : {}),
   });
+  if (!options.credentials) onExpiredToken(client as WithStack, renewing, env);
+  return client;
 }
 
 /** The AWS error code of a thrown SDK error, if it is one. */

@@ -152,7 +152,12 @@ export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, i
 }
 
 /** PAUSE hooks the plan needs: one before every step after the first, one after the switch if it is judged. */
-export function checkPauseHooks(config: DeploymentConfiguration, plan: RolloutPlan, service: string): void {
+export function checkPauseHooks(
+  config: DeploymentConfiguration,
+  plan: RolloutPlan,
+  service: string,
+  judging?: { onInconclusive: string; maxExtensionMs: number; intervalMs: number },
+): void {
   const pauses = (config.lifecycleHooks ?? []).filter((h) => h.targetType === 'PAUSE');
   const needs: Array<{ stage: string; why: string; bakeMs: number }> = [];
   const judged = plan.steps.slice(0, -1);
@@ -170,15 +175,27 @@ export function checkPauseHooks(config: DeploymentConfiguration, plan: RolloutPl
       `Add to the service's deploymentConfiguration: ${example}.`,
     );
   }
+  // How long a step can take to judge: its bake, the extension an inconclusive bake may get, one more run.
+  const extensionMs = judging && judging.onInconclusive === 'extend' ? judging.maxExtensionMs : 0;
+  const slackMs = judging ? judging.intervalMs : 0;
   for (const need of needs) {
+    const judgedMs = need.bakeMs + extensionMs + slackMs;
+    const parts = `${formatDuration(need.bakeMs)} bake${extensionMs ? ` + ${formatDuration(extensionMs)} max-extension` : ''}${slackMs ? ` + ${formatDuration(slackMs)} for the last analysis run` : ''}`;
     for (const hook of pauses.filter((h) => h.lifecycleStages?.includes(need.stage as never))) {
       const minutes = hook.timeoutConfiguration?.timeoutInMinutes ?? 1440;
-      if (minutes * MINUTE < need.bakeMs) {
+      if (minutes * MINUTE >= judgedMs) continue;
+      const action = hook.timeoutConfiguration?.action ?? 'ROLLBACK';
+      const needed = Math.ceil(judgedMs / MINUTE);
+      if (action === 'CONTINUE') {
         throw new UserError(
-          `The PAUSE hook at ${need.stage} of ECS service ${service} times out after ${minutes} min (ECS then takes its timeout action, ${hook.timeoutConfiguration?.action ?? 'ROLLBACK'}), before the analysis of a step (${formatDuration(need.bakeMs)}) can end.`,
-          'Raise the hook\'s timeoutConfiguration.timeoutInMinutes above the longest step, or shorten step-duration.',
+          `The PAUSE hook at ${need.stage} of ECS service ${service} times out after ${minutes} min with action CONTINUE: ECS would then continue the deployment on its own, before ecs-deploy has judged the step (up to ${formatDuration(judgedMs)}: ${parts}). Nothing was changed.`,
+          `Set the hook's timeoutConfiguration to { action: ROLLBACK, timeoutInMinutes: ${needed} } or more (ROLLBACK also protects you when the runner dies), or shorten step-duration / max-extension.`,
         );
       }
+      throw new UserError(
+        `The PAUSE hook at ${need.stage} of ECS service ${service} times out after ${minutes} min (ECS then takes its timeout action, ${action}), before the analysis of a step (up to ${formatDuration(judgedMs)}: ${parts}) can end. Nothing was changed.`,
+        `Raise the hook's timeoutConfiguration.timeoutInMinutes to ${needed} or more, or shorten step-duration / max-extension.`,
+      );
     }
   }
 }

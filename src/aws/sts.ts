@@ -72,7 +72,8 @@ export async function assumeRoleWithWebIdentity(
   client: AwsClientOptions,
   req: AssumeRoleRequest & { webIdentityToken: string },
 ): Promise<AwsSession> {
-  const sts = awsClient(STSClient, 'STS', client);
+  // Unsigned: it must never wait on (or renew) the credentials it is minting.
+  const sts = awsClient(STSClient, 'STS', { ...client, renew: false });
   try {
     const out = await retry(
       () => sts.send(new AssumeRoleWithWebIdentityCommand({ ...policyFields(req), WebIdentityToken: req.webIdentityToken })),

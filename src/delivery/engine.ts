@@ -260,6 +260,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         subjects: subjectsAt(target, traffic.canary),
         durationMs: step.bakeMs,
         since: new Date(confirmedAt),
+        // Data from before this rollout's first confirmed shift is never this canary's.
+        firstShiftAt: new Date(steps[0]?.confirmedAt ?? confirmedAt),
         clock,
         signal,
         onRun: (run) => log(describeRun(run, ++runs, confirmedAt)),

@@ -13,6 +13,11 @@ export interface CliOptions {
   /** The root module's folder. */
   cwd: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called before each command with its environment; returns the one to use. The actions
+   * pass the AWS credentials renewal here (a child process cannot renew by itself).
+   */
+  prepareEnv?: (env: NodeJS.ProcessEnv) => Promise<NodeJS.ProcessEnv>;
   signal?: AbortSignal;
   /** Where to print progress (the job log); default none. */
   log?: (line: string) => void;
@@ -51,7 +56,8 @@ export class TerraformCli {
   async run(args: string[], opts: { json?: boolean; stdoutFile?: string; quiet?: boolean } = {}): Promise<CliResult> {
     const log = opts.quiet ? undefined : this.options.log;
     log?.(`$ ${this.binary} ${args.join(' ')}`);
-    const child = spawn(this.binary, args, { cwd: this.options.cwd, env: this.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = this.options.prepareEnv ? await this.options.prepareEnv(this.env()) : this.env();
+    const child = spawn(this.binary, args, { cwd: this.options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const onAbort = () => child.kill('SIGINT');
     this.options.signal?.addEventListener('abort', onAbort, { once: true });
     const diagnostics: Diagnostic[] = [];

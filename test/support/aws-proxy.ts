@@ -76,6 +76,8 @@ export interface AwsProxy {
   count(operation: string): number;
   /** Forgets recorded calls and pending faults (between test cases). */
   reset(): void;
+  /** Expired access keys: see expireKey below. */
+  expiry: KeyExpiry;
   close(): Promise<void>;
 }
 
@@ -251,6 +253,66 @@ function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<
   });
 }
 
+// ---------------------------------------------------------------------------------------
+// Expired credentials. moto accepts an STS session forever; AWS refuses it after its
+// Expiration with ExpiredToken (query protocol) / ExpiredTokenException (JSON protocols).
+// `expiry.expire(accessKeyId)` makes the proxy answer so for every call signed with that
+// key, STS included, in the caller's protocol.
+
+export interface KeyExpiry {
+  /** Refuse every later call signed with this access key id as expired. */
+  expire(accessKeyId: string): void;
+  /** Refuse the key of the next call that is signed with anything but `except`, from then on (a session expiring mid-rollout). */
+  expireNextKey(except?: string[]): Promise<string>;
+  /** Calls refused as expired, with the key they were signed with. */
+  refused: Array<{ operation: string; accessKeyId: string; at: number }>;
+  /** Access key ids seen in signed calls, in order of first use. */
+  seen: string[];
+}
+
+/** The access key id a request was signed with (SigV4 header or presigned query), if any. */
+export function signingKeyOf(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  const fromHeader = typeof header === 'string' ? /Credential=([^/,\s]+)\//.exec(header)?.[1] : undefined;
+  return fromHeader ?? new URL(req.url ?? '/', 'http://x').searchParams.get('X-Amz-Credential')?.split('/')[0];
+}
+
+function keyExpiry(): KeyExpiry & { check(req: IncomingMessage, operation: string): boolean } {
+  const expired = new Set<string>();
+  const refused: KeyExpiry['refused'] = [];
+  const seen: string[] = [];
+  let next: { except: string[]; resolve: (key: string) => void } | undefined;
+  return {
+    refused,
+    seen,
+    expire: (key) => void expired.add(key),
+    expireNextKey: (except = []) => new Promise((resolve) => (next = { except, resolve })),
+    check(req, operation) {
+      const key = signingKeyOf(req);
+      if (!key) return false;
+      if (!seen.includes(key)) seen.push(key);
+      if (next && !next.except.includes(key)) {
+        expired.add(key);
+        next.resolve(key);
+        next = undefined;
+      }
+      if (!expired.has(key)) return false;
+      refused.push({ operation, accessKeyId: key, at: Date.now() });
+      return true;
+    },
+  };
+}
+
+function sendExpired(res: ServerResponse, req: IncomingMessage): void {
+  const message = 'The security token included in the request is expired';
+  if (isJsonProtocol(req)) {
+    res.writeHead(400, { 'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.1'), 'x-amzn-errortype': 'ExpiredTokenException', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
+    res.end(JSON.stringify({ __type: 'ExpiredTokenException', message }));
+    return;
+  }
+  sendError(res, req, 400, 'ExpiredToken', message);
+}
+
 /**
  * A small proxy in front of moto_server that adds what moto leaves out: faults on
  * demand (throttling, 5xx) and, for AssumeRoleWithWebIdentity, the checks STS makes:
@@ -272,6 +334,7 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       await hook(answer, request);
     };
   }
+  const expiry = keyExpiry();
   const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
@@ -354,6 +417,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
         bodies.push({ operation, body: Object.fromEntries(new URLSearchParams(body.toString('utf8'))) });
       }
 
+      if (expiry.check(req, operation)) {
+        record(400, true);
+        return sendExpired(res, req);
+      }
       const fault = faults.find((f) => f.operation === operation && f.times > 0 && (f.until === undefined || Date.now() < f.until));
       if (fault) {
         fault.times--;
@@ -424,11 +491,14 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     script: (responses) => scripted.push(...responses),
     requests: (operation) => bodies.filter((b) => b.operation === operation).map((b) => b.body),
     count: (operation) => calls.filter((c) => c.operation === operation).length,
+    expiry,
     reset: () => {
       calls.length = 0;
       faults.length = 0;
       scripted.length = 0;
       bodies.length = 0;
+      expiry.refused.length = 0;
+      expiry.seen.length = 0;
     },
     close: () =>
       new Promise((resolve) => {

@@ -1,5 +1,7 @@
 import { exportVariable, info, saveState, setSecret } from '@actions/core';
 import type { RoleArn } from '../../aws/arn.js';
+import { endpointFor } from '../../aws/client.js';
+import { keyFingerprint, renewability, ROLE_SETTINGS_VARIABLE, type Renewability, type RoleSettings } from '../../aws/credentials.js';
 import { explainWebIdentityFailure } from '../../aws/trust-policy.js';
 import { code, facts, heading } from '../../github/markdown.js';
 import { decodeClaims, describeClaims, readIdTokenFile, requestIdToken } from '../../github/oidc.js';
@@ -12,6 +14,8 @@ import type { Settings } from './settings.js';
 
 export async function main(s: Settings): Promise<void> {
   if (s.maskAccountId) setSecret(s.role.accountId);
+  // Before anything is exported: a chain renews from the session that is in the environment now.
+  const chainSource = s.roleChaining ? renewability() : undefined;
   // The SDK is loaded only now, after the inputs are known to be good.
   const sts = await import('../../aws/sts.js');
   const client = { region: s.region, maxAttempts: s.maxAttempts };
@@ -75,6 +79,8 @@ export async function main(s: Settings): Promise<void> {
     exportVariable('AWS_SESSION_TOKEN', session.sessionToken);
     exportVariable('AWS_REGION', s.region);
     exportVariable('AWS_DEFAULT_REGION', s.region);
+    // What later steps need to renew this session (nothing secret; see aws/credentials.ts).
+    exportVariable(ROLE_SETTINGS_VARIABLE, JSON.stringify(roleSettings(s, session, chainSource)));
     saveState(EXPORTED_STATE, 'true');
   }
   const expiration = session.expiration.toISOString();
@@ -101,6 +107,30 @@ export async function main(s: Settings): Promise<void> {
         ['Exported to later steps', s.exportEnv ? 'yes' : 'no'],
       ]),
   );
+}
+
+/**
+ * The settings later steps renew this session with. A chained session records the one it
+ * was chained from (renewed first, then chained again) when that one came from aws-auth.
+ */
+function roleSettings(s: Settings, session: { accessKeyId: string; expiration: Date }, before: Renewability | undefined): RoleSettings {
+  const stsEndpoint = endpointFor('STS');
+  return {
+    version: 1,
+    source: s.roleChaining ? 'role-chaining' : s.tokenFile ? 'web-identity-token-file' : 'github-oidc',
+    roleArn: s.role.arn,
+    sessionName: s.sessionName,
+    durationSeconds: s.durationSeconds,
+    audience: s.audience,
+    ...(s.tokenFile ? { tokenFile: s.tokenFile } : {}),
+    ...(s.inlinePolicy ? { inlinePolicy: s.inlinePolicy } : {}),
+    ...(s.managedPolicyArns.length ? { managedPolicyArns: s.managedPolicyArns } : {}),
+    region: s.region,
+    ...(stsEndpoint ? { stsEndpoint } : {}),
+    expiration: session.expiration.toISOString(),
+    keyFingerprint: keyFingerprint(session.accessKeyId),
+    ...(before?.settings && before.renewable ? { chainedFrom: before.settings } : {}),
+  };
 }
 
 function explainChainingFailure(err: unknown, role: RoleArn): UserError | undefined {

@@ -11,7 +11,8 @@ import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.j
 import { createCloudWatchProvider } from '../../aws/cloudwatch-metrics.js';
 import { describeService, describeTaskDefinition, describeTaskSets, ecsClient, taskDefinitionName } from '../../aws/ecs.js';
 import { chooseEngine } from '../../aws/ecs-engine.js';
-import { EcsNativeTarget, NATIVE_LABELS, nativeRolloutPlan } from '../../aws/ecs-native-target.js';
+import { checkPauseHooks, EcsNativeTarget, NATIVE_LABELS, nativeRolloutPlan } from '../../aws/ecs-native-target.js';
+import { credentialsLimit } from '../../aws/credentials.js';
 import { EcsRollingTarget, ROLLING_LABELS } from '../../aws/ecs-rolling-target.js';
 import { EcsTaskSetTarget, TASK_SET_LABELS } from '../../aws/ecs-task-set-target.js';
 import { describeRoute, elbv2Client, targetGroupName, type TrafficRoute } from '../../aws/elbv2.js';
@@ -25,6 +26,7 @@ import {
 } from '../../aws/task-definition.js';
 import { runRollout } from '../../delivery/engine.js';
 import { buildPlan, describePlan } from '../../delivery/plan.js';
+import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
 import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
 import type { RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
 import { finishRecord, recordUnchangedStep, startRecord } from '../../github/deployment-record.js';
@@ -203,6 +205,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     // Nothing would judge the bake: a rolling update is done when ECS is.
     plan = { ...basePlan, steps: basePlan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
   }
+
+  // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
+  // and a native PAUSE hook must hold each step until it is judged (extension included).
+  if (native && spec) checkPauseHooks(service.deploymentConfiguration ?? {}, plan, `${s.cluster}/${service.serviceName}`, spec);
+  const limits = [s.jobLimit, ...[credentialsLimit()].filter((l) => l !== undefined)];
+  const budget = checkTimeBudget({ plan, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, limits);
+  info(describeBudget(budget, limits));
 
   const resolved = target instanceof EcsTaskSetTarget ? target.resolved : undefined;
   const nativeSides = target instanceof EcsNativeTarget ? target.resolved : undefined;

@@ -2,6 +2,7 @@ import { resolveRegion } from '../../aws/client.js';
 import type { StrategyInput } from '../../aws/ecs-engine.js';
 import { checkImage } from '../../aws/task-definition.js';
 import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
+import { jobLimit, type TimeLimit } from '../../delivery/time-budget.js';
 import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
 import { UserError } from '../../util/errors.js';
@@ -26,6 +27,8 @@ export interface Settings {
   targetGroups: string[];
   alarms: string[];
   waitTimeoutMs: number;
+  /** The job's time limit (job-timeout, else 360 min assumed) the plan must fit in. */
+  jobLimit: TimeLimit & { assumed: boolean };
   rollbackOnFailure: boolean;
   dryRun: boolean;
   /** Roll out even when nothing would change. */
@@ -119,6 +122,7 @@ export function readSettings(): Settings {
     targetGroups,
     alarms: inputs.list('alarms'),
     waitTimeoutMs: inputs.duration('wait-timeout', '30m'),
+    jobLimit: jobLimit(inputs.string('job-timeout')),
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     force: inputs.boolean('force', false),

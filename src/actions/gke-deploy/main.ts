@@ -8,6 +8,7 @@ import { renderAnalysisMarkdown } from '../../analysis/report.js';
 import { parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { MetricProvider } from '../../analysis/types.js';
 import { recoverRollout, runRollout } from '../../delivery/engine.js';
+import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
 import { describePlan } from '../../delivery/plan.js';
 import { describeRecord } from '../../delivery/record.js';
 import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
@@ -219,6 +220,10 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     // Nothing would judge the bake: the rollout is done when the Deployment is (blue-green keeps blue for a revert anyway).
     plan = { ...plan, steps: plan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
   }
+  // Before any change: the plan must fit the job (a kubeconfig token that cannot renew is not
+  // known to expire; see docs/actions/gke-deploy.md).
+  const budget = checkTimeBudget({ plan, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, [s.jobLimit]);
+  info(describeBudget(budget, [s.jobLimit]));
   const previousRevision = live ? String(revisionOf(live)) : '';
   const traffic =
     strategy === 'rolling'

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { buildPlan } from '../../delivery/plan.js';
+import { jobLimit, type TimeLimit } from '../../delivery/time-budget.js';
 import type { RolloutPlan } from '../../delivery/types.js';
 import { clusterRef } from '../../gcp/container.js';
 import type { ClusterTarget } from '../../gcp/gke-connection.js';
@@ -32,6 +33,8 @@ export interface Settings {
   service: string | undefined;
   keepPreviousMs: number;
   waitTimeoutMs: number;
+  /** The job's time limit (job-timeout, else 360 min assumed) the plan must fit in. */
+  jobLimit: TimeLimit & { assumed: boolean };
   rollbackOnFailure: boolean;
   dryRun: boolean;
   /** Roll out even when the Deployment would not change. */
@@ -123,6 +126,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     service,
     keepPreviousMs,
     waitTimeoutMs: inputs.duration('wait-timeout', '15m'),
+    jobLimit: jobLimit(inputs.string('job-timeout')),
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     force: inputs.boolean('force', false),

@@ -10,6 +10,7 @@ import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
 import { findComment, upsertComment } from '../../github/upsert.js';
 import { annotate } from '../../terraform/annotate.js';
+import { credentialsEnv } from '../../aws/credentials.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
@@ -51,7 +52,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   const run = runContext();
   const link = run.runId ? `[run ${run.runId}](${runUrl(run)})` : 'this run';
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, signal: ctx.signal, log: info });
+  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: info });
 
   let github: Github | undefined;
   const token = tokenOrUndefined(s.token);

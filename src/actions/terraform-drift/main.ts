@@ -8,6 +8,7 @@ import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
 import { closeIssue, findIssue, upsertIssue } from '../../github/upsert.js';
 import { annotate } from '../../terraform/annotate.js';
+import { credentialsEnv } from '../../aws/credentials.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { driftedResources, pendingChanges, setAsideIgnored, type StackReport } from '../../terraform/drift.js';
@@ -25,7 +26,7 @@ import type { Settings } from './settings.js';
 async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise<StackReport> {
   const dir = resolve(workspaceDir(), stack);
   const out = outputDir('terraform-drift', stack);
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, signal: ctx.signal, log: (line) => info(`[${stack}] ${line}`) });
+  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: (line) => info(`[${stack}] ${line}`) });
   const report: StackReport = { stack, directory: stack, status: 'clean', drift: [], ignored: [], pending: [], errors: [] };
   const failed = (errors: Diagnostic[]) => {
     report.status = 'error';

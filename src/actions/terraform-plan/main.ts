@@ -10,6 +10,7 @@ import type { StepContext } from '../../github/run.js';
 import { writeSummary, SUMMARY_LIMIT_BYTES } from '../../github/summary.js';
 import { upsertComment } from '../../github/upsert.js';
 import { annotate } from '../../terraform/annotate.js';
+import { credentialsEnv } from '../../aws/credentials.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
@@ -48,7 +49,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     writeFileSync(file, `${s.variables}\n`, { mode: 0o600 });
     varFiles.push(file);
   }
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, signal: ctx.signal, log: info });
+  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: info });
   const run = runContext();
   const report: PlanReport = {
     stack: s.stackName,

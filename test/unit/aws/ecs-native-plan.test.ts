@@ -80,6 +80,22 @@ describe('checkPauseHooks', () => {
 
   it('refuses a hook that would time out before the analysis of its step ends', () => {
     const short = { strategy: 'CANARY' as const, lifecycleHooks: [{ targetType: 'PAUSE' as const, lifecycleStages: ['PRE_PRODUCTION_TRAFFIC_SHIFT' as const], timeoutConfiguration: { timeoutInMinutes: 10, action: 'CONTINUE' as const } }] };
-    expect(() => checkPauseHooks(short, canary, 'platform/mcp-proxy')).toThrow(/times out after 10 min \(ECS then takes its timeout action, CONTINUE\), before the analysis of a step \(20m\) can end/);
+    expect(() => checkPauseHooks(short, canary, 'platform/mcp-proxy')).toThrow(/times out after 10 min with action CONTINUE: ECS would then continue the deployment on its own, before ecs-deploy has judged the step \(up to 20m: 20m bake\)/);
+    const rollback = { ...short, lifecycleHooks: [{ ...short.lifecycleHooks[0], timeoutConfiguration: { timeoutInMinutes: 10, action: 'ROLLBACK' as const } }] };
+    expect(() => checkPauseHooks(rollback, canary, 'x')).toThrow(/times out after 10 min \(ECS then takes its timeout action, ROLLBACK\), before the analysis of a step \(up to 20m: 20m bake\) can end/);
+  });
+
+  it('counts the analysis extension and one more run when the hook must outlast an extended bake', () => {
+    const hook = (minutes: number, action: 'CONTINUE' | 'ROLLBACK') => ({
+      strategy: 'CANARY' as const,
+      lifecycleHooks: [{ targetType: 'PAUSE' as const, lifecycleStages: ['PRE_PRODUCTION_TRAFFIC_SHIFT' as const], timeoutConfiguration: { timeoutInMinutes: minutes, action } }],
+    });
+    const extend = { onInconclusive: 'extend', maxExtensionMs: 10 * MIN, intervalMs: MIN };
+    // 20m bake fits 25 min, but not with 10m of extension and a 1m run.
+    expect(() => checkPauseHooks(hook(25, 'CONTINUE'), canary, 'x')).not.toThrow();
+    expect(() => checkPauseHooks(hook(25, 'CONTINUE'), canary, 'x', extend)).toThrow(/up to 31m: 20m bake \+ 10m max-extension \+ 1m for the last analysis run\)/);
+    expect(() => checkPauseHooks(hook(31, 'CONTINUE'), canary, 'x', extend)).not.toThrow();
+    // Without extend the extension does not count.
+    expect(() => checkPauseHooks(hook(25, 'ROLLBACK'), canary, 'x', { ...extend, onInconclusive: 'stop' })).not.toThrow();
   });
 });
