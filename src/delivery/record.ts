@@ -11,7 +11,7 @@
  */
 import type { RolloutPhase, RolloutRecord } from './types.js';
 
-const PHASES: readonly RolloutPhase[] = ['starting', 'shifting', 'promoting', 'rolling-back', 'held'];
+const PHASES: readonly RolloutPhase[] = ['starting', 'shifting', 'promoting', 'rolling-back', 'held', 'paused'];
 const VALUE = /^[A-Za-z0-9+\-=._:/@]*$/;
 
 /** Characters an id may use to fit the record. */
@@ -31,6 +31,7 @@ export function encodeRecord(record: RolloutRecord): string {
     ['t', String(record.at)],
     ...(record.run ? ([['r', record.run]] as Array<[string, string]>) : []),
     ...(record.lease !== undefined ? ([['l', String(record.lease)]] as Array<[string, string]>) : []),
+    ...(record.pauseUntil !== undefined ? ([['pu', String(record.pauseUntil)]] as Array<[string, string]>) : []),
   ];
   for (const [key, value] of fields) {
     if (!isRecordSafe(value)) throw new Error(`rollout record field ${key} has characters a tag cannot hold: ${JSON.stringify(value)}`);
@@ -55,6 +56,8 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
   const at = Number(f.get('t'));
   const lease = f.has('l') ? Number(f.get('l')) : undefined;
   if (lease !== undefined && !Number.isFinite(lease)) return undefined;
+  const pauseUntil = f.has('pu') ? Number(f.get('pu')) : undefined;
+  if (pauseUntil !== undefined && !Number.isFinite(pauseUntil)) return undefined;
   if (!f.get('id') || !f.get('e') || !phase || !PHASES.includes(phase) || !Number.isFinite(weight) || !Number.isInteger(step) || !Number.isFinite(at)) {
     return undefined;
   }
@@ -69,6 +72,7 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
     at,
     ...(f.get('r') ? { run: f.get('r') as string } : {}),
     ...(lease !== undefined ? { lease } : {}),
+    ...(pauseUntil !== undefined ? { pauseUntil } : {}),
   };
 }
 
@@ -89,6 +93,8 @@ export function describeRecord(record: RolloutRecord): string {
       ? 'starting (no traffic moved yet)'
       : record.phase === 'held'
         ? `held after a failed check with up to ${record.weight}% on the new version`
+        : record.phase === 'paused'
+          ? `paused at step ${record.step + 1} with ${record.weight}% on the new version${record.pauseUntil ? ` until ${new Date(record.pauseUntil * 1000).toISOString()}` : ''}`
         : `${record.phase} at step ${record.step + 1} with up to ${record.weight}% on the new version`;
   const lease = record.lease !== undefined ? `, lease until ${new Date(record.lease * 1000).toISOString()}` : '';
   return `rollout ${record.id} (${record.engine}), ${where}${record.canary ? ` (${record.canary}; stable ${record.stable || 'unknown'})` : ''}, written${record.run ? ` by run ${record.run}` : ''} at ${when}${lease}`;

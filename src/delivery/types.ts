@@ -51,8 +51,10 @@ export interface Sides {
  * - `promoting`: every check passed; promotion was under way.
  * - `rolling-back`: a rollback was under way.
  * - `held`: the rollout failed with rollback-on-failure off; left for a human.
+ * - `paused`: every step up to `step` passed and the plan pauses there; the canary is held
+ *   at `weight` until a later job resumes it or `pauseUntil` passes (then it is rolled back).
  */
-export type RolloutPhase = 'starting' | 'shifting' | 'promoting' | 'rolling-back' | 'held';
+export type RolloutPhase = 'starting' | 'shifting' | 'promoting' | 'rolling-back' | 'held' | 'paused';
 
 export interface RolloutRecord {
   /** The rollout's deployment id. */
@@ -78,6 +80,8 @@ export interface RolloutRecord {
    * runner that died. Records of older versions have none.
    */
   lease?: number;
+  /** Paused rollouts: until when (epoch seconds) a resume may come; after it the rollout is rolled back. */
+  pauseUntil?: number;
   /** A request that this rollout stop, read from beside the record (never part of it). */
   abort?: AbortRequest;
 }
