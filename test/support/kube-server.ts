@@ -84,6 +84,8 @@ export interface KubeServer {
   list(plural: string, namespace?: string): Obj[];
   /** Stores an object as if a user had created it (defaults, generation, resourceVersion). */
   seed(plural: string, namespace: string, object: Obj): Obj;
+  /** Changes an object as a person with `kubectl edit` would: a new generation, checked against the schema, no request recorded. */
+  edit(plural: string, namespace: string, name: string, change: (object: Obj) => void): Obj;
 
   /** Images whose pods never become ready, and how they fail. */
   failImage(image: string, how: ImageFailure): void;
@@ -318,6 +320,14 @@ export async function startKubeServer(): Promise<KubeServer> {
       const r = resourceOf(plural);
       if (!r) throw new Error(`the stand-in does not serve ${plural}`);
       return clone(write(r, ns, prepareCreate(r, ns, clone(object))));
+    },
+    edit: (plural, ns, name, change) => {
+      const live = store.get(key(plural, ns, name))?.object;
+      if (!live) throw new Error(`no ${plural} ${ns}/${name} to edit`);
+      const o = clone(live);
+      change(o);
+      o.metadata.generation = (live.metadata.generation ?? 1) + 1;
+      return clone(system.update(plural, o));
     },
     failImage: (image, how) => failures.set(image, how),
     autoscale: (ns, name, replicas) => {
