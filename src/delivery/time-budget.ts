@@ -23,7 +23,7 @@ export interface BudgetPlan {
   /** How many such waits the rollout can have (1; ECS native waits again at every step). Default 1. */
   waits?: number;
   /** The analysis, when one judges the bakes. */
-  analysis?: { onInconclusive: string; maxExtensionMs: number; intervalMs: number };
+  analysis?: { onInconclusive: string; maxExtensionMs: number; intervalMs: number; failureLimit?: number; errorLimit?: number };
   /** Time the restore may take if the last step fails. Default 10 min. */
   rollbackDeadlineMs?: number;
 }
@@ -44,6 +44,11 @@ export function worstCase(p: BudgetPlan): WorstCase {
   if (bakes > 0) parts.push([`bakes (${baked.map((s) => `${s.weight}% for ${formatDuration(s.bakeMs)}`).join(', ')})`, bakes]);
   if (p.analysis && p.analysis.onInconclusive === 'extend' && baked.length > 0 && p.analysis.maxExtensionMs > 0) {
     parts.push([`analysis extensions (max-extension ${formatDuration(p.analysis.maxExtensionMs)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`, p.analysis.maxExtensionMs * baked.length]);
+  }
+  // A bake never ends on a failed or errored run below its limit: it runs on, one interval at a time, until a run decides.
+  const overrunRuns = p.analysis ? Math.max(p.analysis.failureLimit ?? 1, p.analysis.errorLimit ?? 1) - 1 : 0;
+  if (overrunRuns > 0 && baked.length > 0) {
+    parts.push([`runs past a bake's end until one decides (up to ${overrunRuns} × interval ${formatDuration(p.analysis?.intervalMs ?? 0)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`, overrunRuns * (p.analysis?.intervalMs ?? 0) * baked.length]);
   }
   const rollback = p.rollbackDeadlineMs ?? DEFAULT_ROLLBACK_DEADLINE_MS;
   if (rollback > 0) parts.push([`a rollback to its deadline`, rollback]);
