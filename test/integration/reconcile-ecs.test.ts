@@ -190,3 +190,27 @@ describe('reconcile on ECS', () => {
     expect((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD]).toBe(tag);
   }, 120_000);
 });
+
+describe('ecs-deploy asks GitHub about another run\'s record', () => {
+  it('finishes the record of a run GitHub reports finished at once, without waiting for its lease', async () => {
+    await killedAt10();
+    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    const next = await job('4243').run('ecs-deploy', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token },
+    });
+    expect(next.failure).toBeUndefined();
+    expect(next.log).toContain('GitHub reports run 4242.1 as finished');
+    expect(next.outputs.status).toBe('succeeded');
+    expect(gh.callsOf('actions/get-workflow-run').length).toBe(1);
+  }, 120_000);
+
+  it('refuses to take over a run GitHub reports in progress', async () => {
+    await killedAt10();
+    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
+    const next = await job('4243').run('ecs-deploy', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token },
+    });
+    expect(next.failure).toMatch(/its owner is still driving it \(GitHub reports run 4242\.1 as still in progress\)/);
+    expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
+  }, 120_000);
+});

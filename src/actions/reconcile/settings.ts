@@ -57,7 +57,7 @@ export function readSettings(): Settings {
   if (prometheusUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusUrl)) {
     throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
   }
-  const token = inputs.string('github-token');
+  const token = inputs.string('github-token', '${{ github.token }}');
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   const environment = inputs.string('environment');
   if (environment && !githubToken) {
