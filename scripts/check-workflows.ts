@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { listActions, PUBLISHED_AS, PUBLISHED_VERSION, ROOT } from './lib/actions.js';
 import { checkWorkflow, type CheckContext, type CheckStats } from './lib/workflow-check.js';
 import { checkTemplateProperties } from './lib/template-properties.js';
+import { checkConcurrency } from './lib/concurrency-check.js';
 
 const yamlFiles = (dir: string) =>
   existsSync(join(ROOT, dir))
@@ -40,6 +41,7 @@ const ctx: CheckContext = {
 const stats: CheckStats = { actionUses: 0, workflowCalls: 0, outputReads: 0, uncheckedOutputNames: 0 };
 for (const [path, doc] of docs) problems.push(...checkWorkflow(relative(ROOT, path), doc, ctx, stats));
 problems.push(...checkTemplateProperties(join(ROOT, 'workflows-templates')));
+problems.push(...checkConcurrency(new Map([...docs].filter(([p]) => p.includes('/.github/workflows/')).map(([p, d]) => [relative(ROOT, p), d])), PUBLISHED_AS));
 
 if (problems.length > 0) {
   console.error(problems.join('\n'));

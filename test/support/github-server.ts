@@ -962,6 +962,74 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
   };
 }
 
+// ---- workflow runs (reconcile asks whether a rollout's owner still runs) ----
+
+/** A workflow run as tests seed it: `setWorkflowRun(store, 'acme', 'app', 4242, { status: 'completed' })`. */
+export interface WorkflowRunStore {
+  id: number;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion: 'success' | 'failure' | 'cancelled' | null;
+  run_attempt: number;
+  updated_at: string;
+}
+
+export function setWorkflowRun(store: GitHubStore, owner: string, repo: string, id: number, fields: Partial<Omit<WorkflowRunStore, 'id'>> = {}): WorkflowRunStore {
+  const r = store.repo(owner, repo);
+  const runs = (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined) ?? new Map<number, WorkflowRunStore>();
+  r.extra.set('workflow-runs', runs);
+  const run: WorkflowRunStore = { id, status: 'in_progress', conclusion: null, run_attempt: 1, updated_at: store.now(), ...runs.get(id), ...fields };
+  runs.set(id, run);
+  return run;
+}
+
+/** `actions/get-workflow-run`: a seeded run, in the shape GitHub answers (404 for one never seeded). */
+export function workflowRunHandlers(): Record<string, Handler> {
+  return {
+    'actions/get-workflow-run': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const run = (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined)?.get(Number(req.params.run_id));
+      if (!run) return notFound();
+      const api = `${store.repoUrl(r)}/actions/runs/${run.id}`;
+      const repository = store.repositoryObject(r);
+      const sha = 'a'.repeat(40);
+      const person = { name: 'Octo Cat', email: 'octocat@example.com' };
+      return {
+        status: 200,
+        body: {
+          id: run.id,
+          node_id: `WFR_${run.id}`,
+          name: 'release',
+          head_branch: 'main',
+          head_sha: sha,
+          path: '.github/workflows/release.yml',
+          display_title: 'release',
+          run_number: run.id % 1000,
+          run_attempt: run.run_attempt,
+          event: 'push',
+          status: run.status,
+          conclusion: run.status === 'completed' ? (run.conclusion ?? 'cancelled') : null,
+          workflow_id: 1,
+          url: api,
+          html_url: `${store.webUrl}/${r.owner}/${r.name}/actions/runs/${run.id}`,
+          pull_requests: [],
+          created_at: run.updated_at,
+          updated_at: run.updated_at,
+          jobs_url: `${api}/jobs`,
+          logs_url: `${api}/logs`,
+          check_suite_url: `${store.repoUrl(r)}/check-suites/1`,
+          artifacts_url: `${api}/artifacts`,
+          cancel_url: `${api}/cancel`,
+          rerun_url: `${api}/rerun`,
+          workflow_url: `${store.repoUrl(r)}/actions/workflows/1`,
+          head_commit: { id: sha, tree_id: 'f'.repeat(40), message: 'release', timestamp: run.updated_at, author: person, committer: person },
+          repository,
+          head_repository: repository,
+        },
+      };
+    },
+  };
+}
+
 export interface GitHubServer {
   url: string;
   store: GitHubStore;
@@ -1008,7 +1076,7 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         http.close(() => resolve());
       }),
   };
-  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server) })) server.handle(id, handler);
+  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers() })) server.handle(id, handler);
 
   const send = (res: ServerResponse, r: GitHubResponse) => {
     res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'x-github-api-version-selected': '2022-11-28', ...(r.headers ?? {}) });

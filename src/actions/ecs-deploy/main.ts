@@ -34,6 +34,7 @@ import { newDeploymentId, runAttemptId, runContext } from '../../github/context.
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
+import { runStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -281,7 +282,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
 
   let result: RolloutResult;
   try {
-    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info });
+    // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
+    const runs = await runStatusChecker(s.githubToken, info);
+    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info, ...(runs ? { ownerAlive: runs.ownerAlive } : {}) });
   } catch (err) {
     await finishRecord(tracked, 'error', `ecs-deploy stopped: ${errorMessage(err)}`);
     throw err;

@@ -21,6 +21,7 @@ import { newDeploymentId, runAttemptId, runContext } from '../../github/context.
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
+import { runStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
 import { KubeBlueGreenTarget, type PreviewOutcome } from '../../k8s/blue-green-target.js';
 import { KubeCanaryTarget } from '../../k8s/canary-target.js';
@@ -311,7 +312,9 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
         info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
       }
     }
-    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info });
+    // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
+    const runs = await runStatusChecker(s.githubToken, info);
+    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info, ...(runs ? { ownerAlive: runs.ownerAlive } : {}) });
     if (recovered) result = { ...result, recovered };
     if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
   } catch (err) {

@@ -226,18 +226,19 @@ describe('the deploy workflows', () => {
     }
   });
 
-  it('put every deploy to one environment in one concurrency group that never cancels a rollout: deploy-ecs, deploy-gke, rollback', () => {
+  it('put every deploy to one environment in one queue-max concurrency group that never cancels a rollout, and rollback in a group of its own', () => {
     const rollback = loadWorkflow('rollback.yml');
     const jobs = [
-      [docs.ecs!, docs.ecs!.jobs.deploy!],
-      [docs.gke!, docs.gke!.jobs.deploy!],
-      [rollback, rollback.jobs.rollback!],
+      [docs.ecs!, docs.ecs!.jobs.deploy!, 'platform-actions-deploy-production'],
+      [docs.gke!, docs.gke!.jobs.deploy!, 'platform-actions-deploy-production'],
+      [rollback, rollback.jobs.rollback!, 'platform-actions-rollback-production'],
     ] as const;
-    for (const [doc, job] of jobs) {
+    for (const [doc, job, group] of jobs) {
       const given = Object.fromEntries(Object.entries(doc.on.workflow_call?.inputs ?? {}).filter(([, s]) => s.required).map(([k]) => [k, k === 'environment' ? 'production' : 'x']));
-      expect(render(job.concurrency?.group, { inputs: callInputs(doc, given) })).toBe('platform-actions-deploy-production');
+      expect(render(job.concurrency?.group, { inputs: callInputs(doc, given) })).toBe(group);
       expect(render(job.concurrency?.group, { inputs: callInputs(doc, { ...given, 'concurrency-group': 'webui-production' }) })).toBe('webui-production');
       expect(job.concurrency?.['cancel-in-progress']).toBe(false);
+      expect((job.concurrency as Record<string, unknown> | undefined)?.queue).toBe('max');
     }
     for (const doc of [docs.ecs!, docs.gke!]) expect(render(doc.jobs.deploy?.environment, { inputs: { environment: 'production' } })).toBe('production');
   });
