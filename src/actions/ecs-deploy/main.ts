@@ -5,6 +5,7 @@ import { info, saveState, setFailed, warning } from '@actions/core';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
 import { createPrometheusProvider } from '../../analysis/prometheus.js';
+import { createWebProvider } from '../../analysis/web.js';
 import { defaultAnalysisSpec, parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { ExtraCheck, MetricProvider } from '../../analysis/types.js';
 import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.js';
@@ -191,6 +192,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // The analysis: metrics from the spec (or the SLO defaults behind an ALB), alarms as a check.
   const providers: Record<string, MetricProvider> = { cloudwatch: createCloudWatchProvider(aws) };
   if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
+  providers.web = createWebProvider();
   const extraChecks: ExtraCheck[] = alarms ? [alarms.check()] : [];
   let spec: AnalysisSpec | undefined;
   const text = s.analysis.trim();
