@@ -261,6 +261,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const run = runContext();
   const deploymentId = newDeploymentId(run);
   const runId = runAttemptId(run);
+  if (s.preDeploy) {
+    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { ecs, region: s.region, cluster: s.cluster, service: s.service, rendered, container, deploymentId, runId, signal });
+  }
   const state: RolloutState = {
     cluster: s.cluster,
     service: s.service,
