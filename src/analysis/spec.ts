@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatDuration, tryParseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
+import { buildSmokeSpec, type SmokeSpec } from './smoke.js';
 import type { MetricUnit } from './types.js';
 
 /** Which way a change is bad: `increase` (latency, errors), `decrease` (throughput), or `both`. */
@@ -85,6 +86,8 @@ export interface AnalysisSpec {
   metrics: MetricSpec[];
   /** Where the spec came from, for logs and reports: 'default (cloudwatch)', 'inline', or a file path. */
   source: string;
+  /** HTTP checks against the new side before it gets production traffic (see smoke.ts). */
+  smoke?: SmokeSpec;
 }
 
 export interface ParseSpecOptions {
@@ -366,7 +369,7 @@ export function parseQuantity(value: unknown): Quantity | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['interval', 'failure-limit', 'error-limit', 'lookback', 'on-inconclusive', 'max-extension', 'step', 'provider', 'min-count', 'metrics'] as const;
+const TOP_KEYS = ['interval', 'failure-limit', 'error-limit', 'lookback', 'on-inconclusive', 'max-extension', 'step', 'provider', 'min-count', 'metrics', 'smoke'] as const;
 const METRIC_KEYS = ['name', 'provider', 'query', 'count-query', 'min-count', 'step', 'unit', 'judge'] as const;
 const JUDGE_KINDS = ['threshold', 'relative', 'mann-whitney'] as const;
 const DIRECTIONS = ['increase', 'decrease', 'both'] as const;
@@ -476,6 +479,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
     maxExtensionMs,
     metrics,
     source,
+    ...(top.smoke !== undefined ? { smoke: buildSmokeSpec(top.smoke) } : {}),
   };
   checkAgainstOptions(spec, r, options);
   return spec;

@@ -174,8 +174,24 @@ export async function describeTaskDefinition(client: ECSClient, which: string, s
   }
 }
 
+/**
+ * Revisions this process registered for a deployment, by their exact input: a pre-deploy
+ * task registers the new revision first, and the rollout's own registration of the same
+ * input (same deployment tag) then gets that revision back instead of a duplicate.
+ */
+const registeredForDeployment = new Map<string, string>();
+
 /** Registers a new revision; returns its ARN. */
 export async function registerTaskDefinition(client: ECSClient, input: RegisterTaskDefinitionCommandInput, signal?: AbortSignal): Promise<string> {
+  const key = tagValue(input.tags, DEPLOYMENT_TAG) !== undefined ? JSON.stringify(input) : undefined;
+  const known = key ? registeredForDeployment.get(key) : undefined;
+  if (known) return known;
+  const arn = await registerOnce(client, input, signal);
+  if (key) registeredForDeployment.set(key, arn);
+  return arn;
+}
+
+async function registerOnce(client: ECSClient, input: RegisterTaskDefinitionCommandInput, signal?: AbortSignal): Promise<string> {
   let res;
   try {
     res = await client.send(new RegisterTaskDefinitionCommand(input), send.abort(signal));

@@ -5,6 +5,7 @@ import { info, saveState, setFailed, warning } from '@actions/core';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
 import { createPrometheusProvider } from '../../analysis/prometheus.js';
+import { createWebProvider } from '../../analysis/web.js';
 import { defaultAnalysisSpec, parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { ExtraCheck, MetricProvider } from '../../analysis/types.js';
 import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.js';
@@ -192,6 +193,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // The analysis: metrics from the spec (or the SLO defaults behind an ALB), alarms as a check.
   const providers: Record<string, MetricProvider> = { cloudwatch: createCloudWatchProvider(aws) };
   if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
+  providers.web = createWebProvider();
   const extraChecks: ExtraCheck[] = alarms ? [alarms.check()] : [];
   let spec: AnalysisSpec | undefined;
   const text = s.analysis.trim();
@@ -260,6 +262,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const run = runContext();
   const deploymentId = newDeploymentId(run);
   const runId = runAttemptId(run);
+  if (s.preDeploy) {
+    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { ecs, region: s.region, cluster: s.cluster, service: s.service, rendered, container, deploymentId, runId, signal });
+  }
   const state: RolloutState = {
     cluster: s.cluster,
     service: s.service,

@@ -5,6 +5,7 @@ import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
 import { jobLimit, type TimeLimit } from '../../delivery/time-budget.js';
 import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
+import { parseCommand } from '../../aws/run-task-input.js';
 import { UserError } from '../../util/errors.js';
 
 /** Everything ecs-deploy needs to know, checked before anything touches AWS. */
@@ -31,6 +32,8 @@ export interface Settings {
   jobLimit: TimeLimit & { assumed: boolean };
   rollbackOnFailure: boolean;
   dryRun: boolean;
+  /** A one-off task run to completion before the rollout changes anything (pre-deploy*). */
+  preDeploy: PreDeploySettings | undefined;
   /** Roll out even when nothing would change. */
   force: boolean;
   environment: string | undefined;
@@ -49,6 +52,22 @@ function pairs(name: string, lines: string[], separator: string, example: string
 
 export function readRegion(): string {
   return resolveRegion(inputs.string('aws-region'));
+}
+
+export interface PreDeploySettings {
+  command: string[] | undefined;
+  taskDefinition: string | undefined;
+  timeoutMs: number;
+}
+
+function readPreDeploy(): PreDeploySettings | undefined {
+  const command = parseCommand(inputs.string('pre-deploy'), "Input 'pre-deploy'");
+  const taskDefinition = inputs.string('pre-deploy-task-definition');
+  if (taskDefinition && !/^(arn:[^:]+:ecs:[^:]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}(:\d+)?$/.test(taskDefinition)) {
+    throw new UserError(`pre-deploy-task-definition '${taskDefinition}' is not a family, family:revision or task definition ARN.`, 'For example open-webui-migrate:3; leave it empty to run pre-deploy in the new revision.');
+  }
+  const timeoutMs = inputs.duration('pre-deploy-timeout', '30m');
+  return command || taskDefinition ? { command, taskDefinition, timeoutMs } : undefined;
 }
 
 /** Reads and checks every input before anything touches AWS. */
@@ -125,6 +144,7 @@ export function readSettings(): Settings {
     jobLimit: jobLimit(inputs.string('job-timeout')),
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
+    preDeploy: readPreDeploy(),
     force: inputs.boolean('force', false),
     environment,
     githubToken,

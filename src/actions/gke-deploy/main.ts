@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { info, saveState, setFailed, setSecret, warning } from '@actions/core';
 import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
 import { createPrometheusProvider } from '../../analysis/prometheus.js';
+import { createWebProvider } from '../../analysis/web.js';
 import { renderAnalysisMarkdown } from '../../analysis/report.js';
 import { parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { MetricProvider } from '../../analysis/types.js';
@@ -87,6 +88,7 @@ function metricProviders(s: Settings, google: ReturnType<typeof lazyGoogleTokens
   const providers: Record<string, MetricProvider> = {};
   const googleCredentials = s.cluster.kind === 'gke' || CREDENTIALS_VARIABLES.some((v) => process.env[v]);
   if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
+  providers.web = createWebProvider();
   if (s.projectId && googleCredentials) {
     const token = () => google.token();
     providers.prometheus ??= managedPrometheusProvider({ project: s.projectId, token });

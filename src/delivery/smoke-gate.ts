@@ -1,0 +1,39 @@
+/**
+ * Smoke checks as a gate before the first shift, behind the Target interface: the new
+ * side's waitHealthy() also runs the analysis spec's `smoke:` checks against a URL that
+ * reaches the new side only. A failure makes the new side "unhealthy" to the engine, which
+ * then rolls back (removes the new side) without ever having shifted production weight.
+ * The engine itself is unchanged.
+ */
+import type { SmokeSpec } from '../analysis/smoke.js';
+import { runSmokeChecks } from '../analysis/smoke.js';
+import { UserError } from '../util/errors.js';
+import type { Target } from './types.js';
+
+export interface SmokeGateOptions {
+  spec: SmokeSpec;
+  /** The base URL that reaches only the new side (asked once it is healthy). */
+  newSideUrl: (signal?: AbortSignal) => Promise<string> | string;
+  /** Headers that route a request to the new side (a header-matched test rule). */
+  headers?: Record<string, string>;
+  log: (line: string) => void;
+}
+
+/** Makes `target.waitHealthy` run the smoke checks after the new side is healthy; returns the same target. */
+export function withSmokeGate<T extends Target>(target: T, o: SmokeGateOptions): T {
+  const inner = target.waitHealthy.bind(target);
+  target.waitHealthy = async (signal?: AbortSignal) => {
+    await inner(signal);
+    const url = await o.newSideUrl(signal);
+    o.log(`Smoke checks on the new side (${url}) before any production traffic: ${o.spec.checks.map((c) => c.name).join(', ')}.`);
+    const result = await runSmokeChecks(o.spec, url, { ...(o.headers ? { headers: o.headers } : {}), ...(signal ? { signal } : {}), log: o.log });
+    if (!result.passed) {
+      const failed = result.results.filter((r) => !r.passed);
+      throw new UserError(
+        `smoke checks failed on the new side: ${failed.map((r) => `${r.name} (${r.detail})`).join('; ')}. It never had production traffic.`,
+        'Fix the new version (or the check) and deploy again; the smoke checks are in the analysis spec.',
+      );
+    }
+  };
+  return target;
+}
