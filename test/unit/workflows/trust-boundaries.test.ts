@@ -73,3 +73,63 @@ describe('build-and-scan.yml: a pull request never writes the production reposit
     expect(w['pull-request-role-to-assume']).not.toBe(w['role-to-assume']);
   });
 });
+
+describe('terraform.yml: a pull request plans with its own role, and only the default branch applies', () => {
+  const doc = loadWorkflow('terraform.yml');
+  const given = {
+    'working-directory': 'infra/prod',
+    'plan-role-to-assume': 'arn:aws:iam::111111111111:role/terraform-plan',
+    'pull-request-plan-role-to-assume': 'arn:aws:iam::111111111111:role/terraform-pr-plan',
+    'apply-role-to-assume': 'arn:aws:iam::111111111111:role/terraform-apply',
+    'plan-environment': 'plan',
+  };
+  const secrets = { TF_VARIABLES: 'db_password = "main-only"', PULL_REQUEST_TF_VARIABLES: 'db_password = "placeholder"' };
+  function planJob(event: string) {
+    const job = doc.jobs.plan as JobWithEnv;
+    const base = { inputs: callInputs(doc, given), github: { event_name: event }, secrets };
+    const contexts = { ...base, env: renderAll(job.env, base) };
+    const aws = job.steps?.find((s) => s.uses?.includes('/aws-auth@'));
+    const plan = job.steps?.find((s) => s.id === 'plan');
+    return {
+      environment: render(job.environment, contexts),
+      role: condition(aws?.if, contexts) ? render(aws?.with?.['role-to-assume'], contexts) : undefined,
+      variables: render(plan?.with?.variables, contexts),
+      uploads: (job.steps ?? []).filter((s) => s.uses?.startsWith('actions/upload-artifact')),
+    };
+  }
+
+  it.each(PR_EVENTS)('a %s plan gets the pull request role, no environment and no main-only secret', (event) => {
+    const plan = planJob(event);
+    expect(plan.role).toBe(given['pull-request-plan-role-to-assume']);
+    expect(plan.environment).toBe('');
+    expect(plan.variables).toContain('placeholder');
+    expect(plan.variables).not.toContain('main-only');
+  });
+
+  it('a push plan gets the plan role, the plan environment and the secret variables', () => {
+    const plan = planJob('push');
+    expect(plan.role).toBe(given['plan-role-to-assume']);
+    expect(plan.environment).toBe('plan');
+    expect(plan.variables).toContain('main-only');
+  });
+
+  it('saves no plan artifact: the apply job plans again with the apply role', () => {
+    expect(planJob('push').uploads).toEqual([]);
+    const apply = doc.jobs.apply as WorkflowJob;
+    expect((apply.steps ?? []).some((s) => s.uses?.startsWith('actions/download-artifact'))).toBe(false);
+    const replan = apply.steps?.find((s) => s.id === 'replan');
+    expect(replan?.uses).toMatch(/\/actions\/terraform-plan@/);
+    expect(replan?.with?.comment).toBe('off');
+    expect(apply.steps?.find((s) => s.id === 'apply')?.with?.['plan-file']).toBe('${{ steps.replan.outputs.plan-file }}');
+  });
+
+  it('applies only on a push or a dispatch of the default branch (an allowlist of events)', () => {
+    const apply = doc.jobs.apply as WorkflowJob;
+    const applies = (event: string, ref = 'refs/heads/main') =>
+      condition(apply.if, { github: { event_name: event, ref, event: { repository: { default_branch: 'main' } } }, needs: { plan: { result: 'success', outputs: { 'has-changes': 'true' } } } });
+    expect(applies('push')).toBe(true);
+    expect(applies('workflow_dispatch')).toBe(true);
+    for (const event of ['pull_request', 'pull_request_target', 'issue_comment', 'workflow_run', 'merge_group', 'schedule', 'repository_dispatch']) expect([event, applies(event)]).toEqual([event, false]);
+    expect(applies('push', 'refs/heads/feature')).toBe(false);
+  });
+});
