@@ -69,3 +69,16 @@ export function runTrust(env: NodeJS.ProcessEnv = process.env, payload: EventPay
   const defaultBranch = !pullRequest && defaultBranchName !== '' && ref === `refs/heads/${defaultBranchName}`;
   return { pullRequest, defaultBranch, defaultBranchName };
 }
+
+/**
+ * The pull request of a run with its head commit: from a pull request event's payload, or
+ * on a push (after a merge) from the pull request that brought `sha` in.
+ */
+export async function findPullRequestHead(gh: GitHub, repo: Repo, payload: EventPayload, sha: string | undefined): Promise<{ number: number; headSha: string | undefined } | undefined> {
+  const fromEvent = pullRequestFromEvent(payload);
+  if (fromEvent !== undefined) return { number: fromEvent, headSha: payload.pull_request?.head?.sha };
+  if (!sha) return undefined;
+  const { data } = await gh.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha, per_page: 10 });
+  const merged = data.find((pr) => pr.merged_at) ?? data[0];
+  return merged ? { number: merged.number, headSha: merged.head.sha } : undefined;
+}
