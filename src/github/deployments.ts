@@ -369,7 +369,17 @@ export interface ListOptions {
   statuses?: boolean;
   /** Stop after this many (newest first) deployments of ours. */
   limit?: number;
+  /**
+   * Who creates our deployments and their statuses: the login of the deploy jobs' token
+   * (github-actions[bot] by default). A deployment whose payload claims to be ours but that
+   * anyone else created is foreign (its payload is not trusted), and statuses anyone else
+   * set are left out: a writer's token or another tool cannot forge promotion evidence.
+   */
+  trustedCreator?: string;
 }
+
+/** The job token's login: who creates deployments with GITHUB_TOKEN. */
+export const DEFAULT_DEPLOYER = 'github-actions[bot]';
 
 const time = (value: number | Date | string): number => (typeof value === 'number' ? value : new Date(value).getTime());
 
@@ -391,7 +401,8 @@ export function parsePayload(raw: unknown): DeploymentPayload | undefined {
   return p.tool === TOOL && typeof p.image === 'string' ? (p as DeploymentPayload) : undefined;
 }
 
-function toRecord(d: ApiDeployment): DeploymentRecord {
+function toRecord(d: ApiDeployment, trustedCreator: string): DeploymentRecord {
+  const payload = parsePayload(d.payload);
   return {
     id: d.id,
     environment: d.environment,
@@ -403,7 +414,8 @@ function toRecord(d: ApiDeployment): DeploymentRecord {
     creator: d.creator?.login,
     production: d.production_environment ?? false,
     transient: d.transient_environment ?? false,
-    payload: parsePayload(d.payload),
+    // A payload of ours from anyone else is an imitation: the record is foreign.
+    payload: payload && d.creator?.login === trustedCreator ? payload : undefined,
     statuses: [],
     statusesLoaded: false,
   };
@@ -435,7 +447,7 @@ export async function listDeployments(gh: GitHub, repo: Repo, options: ListOptio
       { ...repo, environment: options.environment, task: TASK, per_page: 100 },
       (response, done) => {
         for (const d of response.data) {
-          const r = toRecord(d);
+          const r = toRecord(d, options.trustedCreator || DEFAULT_DEPLOYER);
           if (since !== undefined && r.createdAt < since) {
             done();
             break;
@@ -453,12 +465,12 @@ export async function listDeployments(gh: GitHub, repo: Repo, options: ListOptio
   } catch (err) {
     throw deploymentError(err, `list the deployments of ${options.environment}`);
   }
-  if (options.statuses ?? true) await loadStatuses(gh, repo, found);
+  if (options.statuses ?? true) await loadStatuses(gh, repo, found, options.trustedCreator || DEFAULT_DEPLOYER);
   return found;
 }
 
 /** Loads the statuses of deployments listed without them (4 requests at a time). */
-export async function loadStatuses(gh: GitHub, repo: Repo, deployments: readonly DeploymentRecord[]): Promise<void> {
+export async function loadStatuses(gh: GitHub, repo: Repo, deployments: readonly DeploymentRecord[], trustedCreator = DEFAULT_DEPLOYER): Promise<void> {
   await mapLimit(
     deployments.filter((d) => !d.statusesLoaded),
     4,
@@ -469,7 +481,9 @@ export async function loadStatuses(gh: GitHub, repo: Repo, deployments: readonly
       } catch (err) {
         throw deploymentError(err, `list the statuses of deployment ${d.id}`);
       }
-      d.statuses = statuses.map(toStatus).sort((a, b) => a.at - b.at || a.id - b.id);
+      // On our deployments, only statuses our deployer set count (anyone with deployments: write can add one).
+      const trusted = d.payload ? statuses.filter((st) => st.creator?.login === trustedCreator) : statuses;
+      d.statuses = trusted.map(toStatus).sort((a, b) => a.at - b.at || a.id - b.id);
       d.statusesLoaded = true;
     },
   );

@@ -9,11 +9,14 @@ export interface CommentRef {
   url: string;
 }
 
-/** The newest comment on an issue or PR that carries our hidden marker. */
-export async function findComment(gh: GitHub, repo: Repo, issueNumber: number, markerId: string): Promise<CommentRef | undefined> {
+/**
+ * The newest comment on an issue or PR that carries our hidden marker; with `author`, only
+ * a comment that login wrote (anyone can write a comment with our marker in it).
+ */
+export async function findComment(gh: GitHub, repo: Repo, issueNumber: number, markerId: string, author?: string): Promise<CommentRef | undefined> {
   const tag = marker(markerId);
   const comments = await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 });
-  const found = comments.filter((c) => (c.body ?? '').includes(tag)).pop();
+  const found = comments.filter((c) => (c.body ?? '').includes(tag) && (author === undefined || c.user?.login === author)).pop();
   return found ? { id: found.id, body: found.body ?? '', url: found.html_url } : undefined;
 }
 
@@ -28,8 +31,9 @@ export async function upsertComment(
   markerId: string,
   body: string,
   mode: CommentMode = 'update',
+  author?: string,
 ): Promise<CommentRef & { created: boolean }> {
-  const existing = mode === 'update' ? await findComment(gh, repo, issueNumber, markerId) : undefined;
+  const existing = mode === 'update' ? await findComment(gh, repo, issueNumber, markerId, author) : undefined;
   if (existing) {
     const { data } = await gh.rest.issues.updateComment({ ...repo, comment_id: existing.id, body });
     return { id: data.id, body, url: data.html_url, created: false };

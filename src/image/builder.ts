@@ -11,7 +11,11 @@ import { mustRun, runTool } from './tool.js';
 
 export type BuilderKind = 'docker' | 'buildah';
 
-export type CacheSpec = { kind: 'none' } | { kind: 'gha' } | { kind: 'registry'; repository: string };
+/**
+ * A registry cache is imported on every build but exported (`write`) only where the run may
+ * write what production builds import: the default branch, never a pull request.
+ */
+export type CacheSpec = { kind: 'none' } | { kind: 'gha' } | { kind: 'registry'; repository: string; write: boolean };
 
 export interface BuildSpec {
   context: string;
@@ -114,7 +118,7 @@ export class BuildahBuilder implements Builder {
     for (const [key, value] of spec.buildArgs) args.push('--build-arg', `${key}=${value}`);
     if (spec.cache.kind === 'registry') {
       args.push('--layers', '--cache-from', spec.cache.repository);
-      if (spec.push) args.push('--cache-to', spec.cache.repository);
+      if (spec.push && spec.cache.write) args.push('--cache-to', spec.cache.repository);
       args.push(...this.tlsArgs(spec.cache.repository.split('/')[0] as string));
     } else if (spec.cache.kind === 'gha') {
       throw new UserError('cache: gha needs docker buildx; buildah has no GitHub Actions cache backend.', 'Use cache: registry (buildah pushes cache layers to a repository) or builder: docker.');
@@ -167,7 +171,7 @@ export class DockerBuilder implements Builder {
     } else if (spec.cache.kind === 'registry') {
       const ref = `${spec.cache.repository}:buildcache`;
       args.push('--cache-from', `type=registry,ref=${ref}`);
-      if (spec.push) args.push('--cache-to', `type=registry,ref=${ref},mode=max`);
+      if (spec.push && spec.cache.write) args.push('--cache-to', `type=registry,ref=${ref},mode=max`);
     }
     if (spec.push) args.push('--push');
     else if (spec.platforms.length <= 1) args.push('--load');

@@ -11,6 +11,24 @@ export function planCommentMarker(stack: string): string {
   return `terraform-plan:${stack}`;
 }
 
+/**
+ * The commit status terraform-plan sets on a pull request's head commit and
+ * terraform-apply reads the reviewed plan-id from: a channel a commenter cannot write.
+ */
+export function planStatusContext(stack: string): string {
+  return `terraform-plan: ${stack}`;
+}
+
+/** The status description that carries a plan-id. */
+export function planStatusDescription(planId: string): string {
+  return `plan-id ${planId}`;
+}
+
+/** The plan-id of a status description, exactly as planStatusDescription wrote it. */
+export function readPlanStatus(description: string): string | undefined {
+  return /^plan-id ([0-9a-f]{64})$/.exec(description)?.[1];
+}
+
 export type Measure = (text: string) => number;
 export const chars: Measure = (t) => t.length;
 export const bytes: Measure = (t) => Buffer.byteLength(t);

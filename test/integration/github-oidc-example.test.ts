@@ -80,11 +80,11 @@ describe('the GitHub OIDC roles of getting started', () => {
   it('creates the identity provider for sts.amazonaws.com and outputs the repository variables the starter workflows read', async () => {
     const providers = await iam.send(new ListOpenIDConnectProvidersCommand({}));
     expect(providers.OpenIDConnectProviderList?.map((p) => p.Arn)).toEqual([expect.stringMatching(/:oidc-provider\/token\.actions\.githubusercontent\.com$/)]);
-    expect(Object.keys(outputs.repository_variables?.value as object).sort()).toEqual(['DEV_DEPLOY_ROLE', 'IMAGE_PUSH_ROLE', 'PRODUCTION_DEPLOY_ROLE', 'STAGING_DEPLOY_ROLE']);
+    expect(Object.keys(outputs.repository_variables?.value as object).sort()).toEqual(['DEV_DEPLOY_ROLE', 'IMAGE_PR_PUSH_ROLE', 'IMAGE_PUSH_ROLE', 'PRODUCTION_DEPLOY_ROLE', 'STAGING_DEPLOY_ROLE']);
   });
 
-  it('trusts each deploy role for its own environment (and its rollback gate) only, and the image-push role for main and pull requests', async () => {
-    const roles = ['github-image-push', 'github-deploy-dev', 'github-deploy-staging', 'github-deploy-production'];
+  it('trusts each deploy role for its own environment (and its rollback gate) only, the image-push role for main only, and pull requests only with their own role', async () => {
+    const roles = ['github-image-push', 'github-image-pr-push', 'github-deploy-dev', 'github-deploy-staging', 'github-deploy-production'];
     const policies = await Promise.all(roles.map(trust));
     const admitted = (sub: string, extra: Record<string, string> = {}) => roles.filter((_, i) => admits(policies[i] as { Statement: Statement[] }, { aud: 'sts.amazonaws.com', sub, ...extra }));
     expect(admitted('repo:acme/webui:environment:production')).toEqual(['github-deploy-production']);
@@ -92,7 +92,8 @@ describe('the GitHub OIDC roles of getting started', () => {
     expect(admitted('repo:acme/webui:environment:staging')).toEqual(['github-deploy-staging']);
     expect(admitted('repo:acme/webui:environment:dev')).toEqual(['github-deploy-dev']);
     expect(admitted('repo:acme/webui:ref:refs/heads/main')).toEqual(['github-image-push']);
-    expect(admitted('repo:acme/webui:pull_request')).toEqual(['github-image-push']);
+    // A pull request's code never holds the role that writes what production deploys.
+    expect(admitted('repo:acme/webui:pull_request')).toEqual(['github-image-pr-push']);
     // Nothing else: another branch, another repository, another audience.
     expect(admitted('repo:acme/webui:ref:refs/heads/feature')).toEqual([]);
     expect(admitted('repo:acme/other:environment:production')).toEqual([]);
@@ -155,6 +156,16 @@ describe('the GitHub OIDC roles of getting started', () => {
     expect(deployRoles).toHaveLength(3);
     const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'github-image-push' }));
     expect(attached.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([arn]);
+    const attachedPr = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'github-image-pr-push' }));
+    expect(attachedPr.AttachedPolicies?.map((p) => p.PolicyArn)).toEqual([arn]);
+  });
+
+  it('lets the pull request role write the quarantine repository only, never the production one', async () => {
+    const policy = async (role: string, name: string) =>
+      JSON.parse(decodeURIComponent((await iam.send(new GetRolePolicyCommand({ RoleName: role, PolicyName: name }))).PolicyDocument ?? '')) as { Statement: Statement[] };
+    const pushResources = (p: { Statement: Statement[] }) => p.Statement.filter((s) => list(s.Action).includes('ecr:PutImage')).flatMap((s) => list(s.Resource));
+    expect(pushResources(await policy('github-image-pr-push', 'image-pr-push'))).toEqual([expect.stringMatching(/:repository\/open-webui-pr$/)]);
+    expect(pushResources(await policy('github-image-push', 'image-push'))).toEqual([expect.stringMatching(/:repository\/open-webui$/)]);
   });
 
   it("is the trust policy docs/getting-started.md shows for production", async () => {

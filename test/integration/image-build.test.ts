@@ -138,6 +138,54 @@ describe('image-build with buildah and a real registry', () => {
   });
 });
 
+describe('image-build: pull requests never write what production builds import', () => {
+  const repo = { default_branch: 'main', full_name: 'acme/webapp' };
+  const pullRequest = { number: 12, head: { ref: 'feature/login', sha: SHA }, base: { ref: 'main' } };
+
+  it("a pull request's run with the production repository builds without pushing and writes no cache", async () => {
+    const job = newJob();
+    job.setEvent('pull_request', { repository: repo, pull_request: pullRequest });
+    const step = await job.run('image-build', { inputs: { image: `${registry.host}/acme/prod`, cache: 'registry' } });
+    expect(step.failure).toBeUndefined();
+    expect(step.log).toContain("This is a pull request's run: building without pushing");
+    expect(step.outputs.image).toBe(`${registry.host}/acme/prod:sha-a1b2c3d`);
+    expect(await registry.tags('acme/prod')).toEqual([]);
+  });
+
+  it("pushes a pull request's image to the quarantine repository, importing but never writing the cache", async () => {
+    const job = newJob();
+    job.setEvent('pull_request', { repository: repo, pull_request: pullRequest });
+    const step = await job.run('image-build', {
+      inputs: { image: `${registry.host}/acme/prod2`, 'pull-request-image': `${registry.host}/acme/quarantine`, cache: 'registry', tags: 'pr-{{pr}}' },
+    });
+    expect(step.failure).toBeUndefined();
+    expect(step.outputs.image).toBe(`${registry.host}/acme/quarantine@${step.outputs.digest as string}`);
+    expect(await registry.tags('acme/quarantine')).toEqual(['pr-12']);
+    expect(await registry.tags('acme/prod2')).toEqual([]);
+    expect(step.log).toContain('only the default branch (main) writes the cache');
+
+    // The same repository for both is refused: the quarantine would be production.
+    const same = await job.run('image-build', { inputs: { image: `${registry.host}/acme/prod2`, 'pull-request-image': `${registry.host}/acme/prod2` } });
+    expect(same.exitCode).toBe(1);
+    expect(same.failure).toContain('is the same repository as image');
+  });
+
+  it('a push to another branch writes no cache; a push to the default branch does', async () => {
+    const branch = newJob({ GITHUB_REF: 'refs/heads/feature/login' });
+    branch.setEvent('push', { repository: repo, ref: 'refs/heads/feature/login' });
+    const onBranch = await branch.run('image-build', { inputs: { image: `${registry.host}/acme/app`, cache: `registry:${registry.host}/acme/app-cache`, tags: 'sha-{{sha}}' } });
+    expect(onBranch.failure).toBeUndefined();
+    expect(await registry.tags('acme/app')).toEqual(['sha-a1b2c3d']);
+    expect(await registry.tags('acme/app-cache')).toEqual([]);
+
+    const main = newJob({ GITHUB_REF: 'refs/heads/main' });
+    main.setEvent('push', { repository: repo, ref: 'refs/heads/main' });
+    const onMain = await main.run('image-build', { inputs: { image: `${registry.host}/acme/app`, cache: `registry:${registry.host}/acme/app-cache`, tags: 'main' } });
+    expect(onMain.failure).toBeUndefined();
+    expect((await registry.tags('acme/app-cache')).length).toBeGreaterThan(0);
+  });
+});
+
 describe('image-build logs in to ECR itself', () => {
   const ACCOUNT = '123456789012';
   const HOST = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com`;

@@ -76,6 +76,31 @@ describe('promote', () => {
     expect(queued?.statuses.map((s) => s.state)).toEqual(['queued', 'in_progress', 'success']);
   });
 
+  it('trusts only deployments and statuses the deployer created: a forged record or status is no evidence', async () => {
+    const mallory = { login: 'mallory', id: 666 };
+    seed(
+      rollout('staging', 'a', now - 5 * HOUR, 'success'),
+      // Someone else's token writes a deployment whose payload says it is ours, long healthy.
+      rollout('staging', 'e', now - 4 * HOUR, 'success', 5, { creator: mallory }),
+    );
+    const [failed] = seed(rollout('staging', 'b', now - 3 * HOUR, 'failure', 8));
+    // ...and a success status on our failed deployment.
+    gh.store.addDeploymentStatus('acme', 'webapp', failed!.id, { state: 'success', created_at: new Date(now - 2 * HOUR).toISOString(), creator: mallory });
+
+    const forged = await promote({ image: digest('e'), 'min-soak': '1h' });
+    expect(forged.exitCode).toBe(1);
+    expect(forged.failure).toContain('was never deployed to staging');
+    const overruled = await promote({ image: digest('b'), 'min-soak': '1h' });
+    expect(overruled.exitCode).toBe(1);
+    expect(overruled.failure).toContain('failed in staging');
+    expect(deployments('production')).toHaveLength(0);
+
+    // With the forger named as the deployer (an App token's bot, say), its record counts.
+    const named = await promote({ image: digest('e'), 'min-soak': '1h', deployer: 'mallory' });
+    expect(named.failure).toBeUndefined();
+    expect(named.outputs.digest).toBe(digest('e'));
+  });
+
   it('refuses a digest that never ran in the source, and changes nothing', async () => {
     seed(rollout('staging', 'a', now - 5 * HOUR, 'success'));
     const step = await promote({ image: imageOf('9') });

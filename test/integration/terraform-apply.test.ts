@@ -3,7 +3,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetBucketTaggingCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import { addCommitStatus, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoClientConfig, motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job, type StepResult } from '../support/runner.js';
 import { applyStack, backendConfig, copyFixture, createStateBucket, terraformEnv } from '../support/terraform.js';
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const dir = copyFixture('apply', join(job.workspace, 'app'));
   applyStack(dir, tfEnv, { key: 'app.tfstate' });
   pr = gh.store.createPullRequest('acme', 'webapp', { title: 'app', head: 'feature', headSha: 'f'.repeat(40) }).number;
-  job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'feature' }, base: { ref: 'main' } } });
+  job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'feature', sha: 'f'.repeat(40) }, base: { ref: 'main' } } });
 }, 120_000);
 
 afterAll(() => {
@@ -72,13 +72,13 @@ describe('terraform-apply', () => {
     const artifact = join(applyJob.workspace, 'plan.tfplan');
     copyFileSync(plan.outputs['plan-file'] as string, artifact);
     applyJob.setEvent('push', { ref: 'refs/heads/main', after: '9'.repeat(40) });
-    // No plan-id given: the reviewed one is read from the merged pull request's comment.
+    // No plan-id given: the reviewed one is read from the plan's commit status on the merged pull request's head.
     const applied = await applyJob.run('terraform-apply', { inputs: { ...applyInputs(plan), 'plan-file': '../plan.tfplan', 'plan-id': '' } });
 
     expect(applied.failure).toBeUndefined();
     expect(applied.exitCode).toBe(0);
     expect(applied.log).toContain('init -input=false -no-color -backend=false');
-    expect(applied.log).toContain(`reviewed: ${plan.outputs['plan-id']} (from the comment on #${pr})`);
+    expect(applied.log).toContain(`reviewed: ${plan.outputs['plan-id']} (from the terraform-plan: app status by github-actions[bot] on ffffffffffff, pull request #${pr})`);
     expect(applied.outputs).toMatchObject({ add: '0', change: '1', destroy: '0' });
     expect(await team()).toBe('platform');
     expect(comment()).toContain('✅ **Applied** in [run 5000]');
@@ -86,6 +86,49 @@ describe('terraform-apply', () => {
     expect(comment()).toContain('Update in place (1)');
     expect(applied.summary).toContain('Applied the reviewed plan');
     expect(gh.store.commentsOn('acme', 'webapp', pr)).toHaveLength(1);
+  }, 300_000);
+
+  it('takes the reviewed plan-id only from the status plan-author set: a commenter\'s marker or status is ignored', async () => {
+    const head = 'e'.repeat(40);
+    const number = gh.store.createPullRequest('acme', 'webapp', { title: 'forged', head: 'forged', headSha: head }).number;
+    const prJob = new Job({ ...tfEnv, ...gh.env() });
+    copyFixture('apply', join(prJob.workspace, 'app'));
+    prJob.setEvent('pull_request', { number, pull_request: { number, labels: [], head: { ref: 'forged', sha: head }, base: { ref: 'main' } } });
+    const reviewed = await prJob.run('terraform-plan', { inputs: planInputs('reviewed-x') });
+    expect(reviewed.exitCode).toBe(0);
+    // What the attacker wants applied, with its plan-id planted where a careless reader looks.
+    const evil = await prJob.run('terraform-plan', { inputs: planInputs('evil', { comment: 'off' }) });
+    const evilId = evil.outputs['plan-id'] as string;
+    const mallory = { login: 'mallory', id: 666 };
+    gh.store.comment('acme', 'webapp', number, `<!-- platform-actions:terraform-plan:app -->\n<!-- platform-actions:plan-id:${evilId} -->\nLGTM`, mallory);
+    addCommitStatus(gh.store, 'acme', 'webapp', { sha: head, state: 'success', context: 'terraform-plan: app', description: `plan-id ${evilId}`, target_url: null, creator: mallory });
+
+    gh.store.mergePullRequest('acme', 'webapp', number, '8'.repeat(40));
+    const applyJob = new Job({ ...tfEnv, ...gh.env(), GITHUB_SHA: '8'.repeat(40), GITHUB_RUN_ID: '5001' });
+    copyFixture('apply', join(applyJob.workspace, 'app'));
+    applyJob.setEvent('push', { ref: 'refs/heads/main', after: '8'.repeat(40) });
+    const refused = await applyJob.run('terraform-apply', { inputs: { ...applyInputs(evil), 'plan-id': '' } });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.failure).toContain('does not mean what was reviewed');
+    expect(refused.log).toContain('Ignored the terraform-plan: app status set by mallory');
+    expect(refused.log).toContain(`reviewed: ${reviewed.outputs['plan-id'] as string}`);
+    expect(await team()).not.toBe('evil');
+    // The refusal went to our own comment, not to mallory's.
+    expect(gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'github-actions[bot]')?.body).toContain('⛔ **Apply refused**');
+    expect(gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'mallory')?.body).not.toContain('Apply refused');
+
+    // With only a forged status and no status of ours, there is no reviewed plan-id at all.
+    const lone = 'd'.repeat(40);
+    const other = gh.store.createPullRequest('acme', 'webapp', { title: 'unplanned', head: 'unplanned', headSha: lone }).number;
+    addCommitStatus(gh.store, 'acme', 'webapp', { sha: lone, state: 'success', context: 'terraform-plan: app', description: `plan-id ${evilId}`, target_url: null, creator: mallory });
+    gh.store.mergePullRequest('acme', 'webapp', other, '7'.repeat(40));
+    const noneJob = new Job({ ...tfEnv, ...gh.env(), GITHUB_SHA: '7'.repeat(40) });
+    copyFixture('apply', join(noneJob.workspace, 'app'));
+    noneJob.setEvent('push', { ref: 'refs/heads/main', after: '7'.repeat(40) });
+    const none = await noneJob.run('terraform-apply', { inputs: { ...applyInputs(evil), 'plan-id': '' } });
+    expect(none.exitCode).toBe(1);
+    expect(none.failure).toContain(`has no terraform-plan: app status set by github-actions[bot]`);
+    expect(await team()).not.toBe('evil');
   }, 300_000);
 
   it('refuses a plan whose meaning changed since the review, and shows what differs', async () => {

@@ -1,4 +1,4 @@
-import type { DeploymentStatusStore, DeploymentStore, GitHubStore } from './github-server.js';
+import type { DeploymentStatusStore, DeploymentStore, GitHubStore, User } from './github-server.js';
 
 /** Seeds the GitHub stand-in with a deployment history as our actions record it. */
 
@@ -22,6 +22,8 @@ export interface SeedDeployment {
   statuses: Array<[DeploymentStatusStore['state'], number, string?]>;
   production?: boolean;
   repository?: string;
+  /** Who created it and its statuses; the job token's bot by default. */
+  creator?: User;
 }
 
 export function seedDeployment(store: GitHubStore, d: SeedDeployment, owner = 'acme', name = 'webapp'): DeploymentStore {
@@ -39,6 +41,7 @@ export function seedDeployment(store: GitHubStore, d: SeedDeployment, owner = 'a
       engine: 'rolling',
       ...(d.rollback ? { rollback: true } : {}),
     },
+    ...(d.creator ? { creator: d.creator } : {}),
   });
   for (const [state, at, description] of d.statuses) {
     store.addDeploymentStatus(owner, name, created.id, {
@@ -46,6 +49,7 @@ export function seedDeployment(store: GitHubStore, d: SeedDeployment, owner = 'a
       created_at: iso(at),
       description: description ?? '',
       log_url: `https://github.com/${owner}/${name}/actions/runs/${created.id}`,
+      ...(d.creator ? { creator: d.creator } : {}),
     });
   }
   return created;

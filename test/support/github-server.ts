@@ -381,7 +381,7 @@ export class GitHubStore {
     owner: string,
     name: string,
     id: number,
-    fields: { state: DeploymentStatusStore['state']; description?: string; log_url?: string; environment_url?: string; environment?: string; created_at?: string; auto_inactive?: boolean },
+    fields: { state: DeploymentStatusStore['state']; description?: string; log_url?: string; environment_url?: string; environment?: string; created_at?: string; auto_inactive?: boolean; creator?: User },
   ): DeploymentStatusStore {
     const r = this.repo(owner, name);
     const d = r.deployments.get(id);
@@ -396,7 +396,7 @@ export class GitHubStore {
       log_url: fields.log_url ?? `${this.webUrl}/${owner}/${name}/actions/runs/1`,
       environment_url: fields.environment_url ?? previous?.environment_url ?? '',
       created_at: at,
-      creator: this.actor,
+      creator: fields.creator ?? this.actor,
     };
     d.statuses.push(status);
     d.updated_at = at;
@@ -1076,7 +1076,7 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         http.close(() => resolve());
       }),
   };
-  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers() })) server.handle(id, handler);
+  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers(), ...commitStatusHandlers(server) })) server.handle(id, handler);
 
   const send = (res: ServerResponse, r: GitHubResponse) => {
     res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'x-github-api-version-selected': '2022-11-28', ...(r.headers ?? {}) });
@@ -1188,4 +1188,78 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
   server.url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   server.store.baseUrl = server.url;
   return server;
+}
+
+// ---- Commit statuses (the channel terraform-plan hands the reviewed plan-id to terraform-apply through) ----
+
+export interface CommitStatusStore {
+  id: number;
+  sha: string;
+  state: 'error' | 'failure' | 'pending' | 'success';
+  context: string;
+  description: string | null;
+  target_url: string | null;
+  creator: User;
+  created_at: string;
+}
+
+/** Every status of a repository, oldest first (kept in `extra`; `commitStatuses` keeps the states create-deployment checks). */
+export function commitStatusesOf(r: RepoStore): CommitStatusStore[] {
+  let list = r.extra.get('commit-statuses') as CommitStatusStore[] | undefined;
+  if (!list) {
+    list = [];
+    r.extra.set('commit-statuses', list);
+  }
+  return list;
+}
+
+/** Adds a status as `creator` would (a test seeds one written by someone else this way). */
+export function addCommitStatus(store: GitHubStore, owner: string, name: string, fields: Omit<CommitStatusStore, 'id' | 'created_at' | 'creator'> & { creator?: User }): CommitStatusStore {
+  const r = store.repo(owner, name);
+  const status: CommitStatusStore = { ...fields, id: store.id(), creator: fields.creator ?? store.actor, created_at: store.now() };
+  commitStatusesOf(r).push(status);
+  r.commitStatuses.set(fields.sha, [...(r.commitStatuses.get(fields.sha) ?? []), fields.state]);
+  return status;
+}
+
+function commitStatusObject(store: GitHubStore, s: CommitStatusStore) {
+  return {
+    url: `${store.baseUrl}/repos/statuses/${s.sha}`,
+    avatar_url: `https://avatars.githubusercontent.com/u/${s.creator.id}?v=4`,
+    id: s.id,
+    node_id: `SC_${s.id}`,
+    state: s.state,
+    description: s.description,
+    target_url: s.target_url,
+    context: s.context,
+    created_at: s.created_at,
+    updated_at: s.created_at,
+    creator: store.userObject(s.creator),
+  };
+}
+
+/** POST /repos/{owner}/{repo}/statuses/{sha} and GET /repos/{owner}/{repo}/commits/{ref}/statuses (newest first, as GitHub lists them). */
+export function commitStatusHandlers(server: GitHubServer): Record<string, Handler> {
+  return {
+    'repos/create-commit-status': (req, store) => {
+      const b = req.body as { state: CommitStatusStore['state']; context?: string; description?: string | null; target_url?: string | null };
+      const sha = req.params.sha ?? '';
+      if (!/^[0-9a-f]{40}$/.test(sha)) return invalid(`No commit found for SHA: ${sha}`);
+      if ((b.description ?? '').length > 140) {
+        return invalid('Validation Failed', [{ resource: 'Status', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }]);
+      }
+      const s = addCommitStatus(store, req.owner, req.repo, { sha, state: b.state, context: b.context ?? 'default', description: b.description ?? null, target_url: b.target_url ?? null });
+      return { status: 201, body: commitStatusObject(store, s), headers: { location: `${store.baseUrl}/repos/${req.owner}/${req.repo}/statuses/${sha}` } };
+    },
+    'repos/list-commit-statuses-for-ref': (req, store) => {
+      const r = store.repo(req.owner, req.repo);
+      const ref = req.params.ref ?? '';
+      const sha = /^[0-9a-f]{40}$/.test(ref) ? ref : r.branches.get(ref);
+      const items = commitStatusesOf(r)
+        .filter((s) => s.sha === sha)
+        .reverse()
+        .map((s) => commitStatusObject(store, s));
+      return paged(req, items, server.url);
+    },
+  };
 }

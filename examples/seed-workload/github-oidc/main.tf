@@ -27,7 +27,9 @@ locals {
   provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.github[0].arn : data.aws_iam_openid_connect_provider.github[0].arn
 }
 
-# --- Building and scanning the image: pushes of the default branch and pull requests.
+# --- Building and scanning the image: pushes of the default branch only. A pull request's
+# run executes its author's code: it gets a role of its own below, which can write only the
+# quarantine repository, never the repository (and build cache) production deploys from.
 
 data "aws_iam_policy_document" "image_push_trust" {
   statement {
@@ -44,7 +46,7 @@ data "aws_iam_policy_document" "image_push_trust" {
     condition {
       test     = "StringEquals"
       variable = "${local.issuer}:sub"
-      values   = ["repo:${var.repository}:ref:refs/heads/main", "repo:${var.repository}:pull_request"]
+      values   = ["repo:${var.repository}:ref:refs/heads/main"]
     }
   }
 }
@@ -72,6 +74,53 @@ resource "aws_iam_role_policy" "image_push" {
   name   = "image-push"
   role   = aws_iam_role.image_push.id
   policy = data.aws_iam_policy_document.image_push.json
+}
+
+# --- Pull requests: their own role, which pushes to and scans the quarantine repository only.
+
+data "aws_iam_policy_document" "image_pr_push_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [local.provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${local.issuer}:sub"
+      values   = ["repo:${var.repository}:pull_request"]
+    }
+  }
+}
+
+resource "aws_iam_role" "image_pr_push" {
+  name               = "github-image-pr-push"
+  assume_role_policy = data.aws_iam_policy_document.image_pr_push_trust.json
+}
+
+data "aws_iam_policy_document" "image_pr_push" {
+  statement {
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+  statement {
+    actions = [
+      "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload",
+      "ecr:PutImage", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:DescribeImageScanFindings",
+    ]
+    resources = ["arn:aws:ecr:${var.region}:${local.account}:repository/${var.ecr_pull_request_repository}"]
+  }
+}
+
+resource "aws_iam_role_policy" "image_pr_push" {
+  name   = "image-pr-push"
+  role   = aws_iam_role.image_pr_push.id
+  policy = data.aws_iam_policy_document.image_pr_push.json
 }
 
 # --- Deploying: one role per environment, trusted by that environment's jobs only.
@@ -200,7 +249,7 @@ resource "aws_iam_role_policy" "deploy" {
 # (the rollout record on the service, the last-good list, the served / rolled-back marks on
 # task definitions). Anyone else who can tag the service could steer the next rollback.
 # This policy denies ecs:TagResource / ecs:UntagResource with such keys to every principal
-# but the deploy roles. It is attached to the image-push role here; attach it to every other
+# but the deploy roles. It is attached to the image-push roles here; attach it to every other
 # role, user and group that has ecs:TagResource, or put the same statement in a service
 # control policy for the account (docs/actions/rollback.md#who-may-write-the-records).
 
@@ -231,5 +280,10 @@ resource "aws_iam_policy" "platform_actions_tags" {
 
 resource "aws_iam_role_policy_attachment" "image_push_tags" {
   role       = aws_iam_role.image_push.name
+  policy_arn = aws_iam_policy.platform_actions_tags.arn
+}
+
+resource "aws_iam_role_policy_attachment" "image_pr_push_tags" {
+  role       = aws_iam_role.image_pr_push.name
   policy_arn = aws_iam_policy.platform_actions_tags.arn
 }

@@ -7,6 +7,11 @@ output "image_push_role_arn" {
   value = aws_iam_role.image_push.arn
 }
 
+output "image_pr_push_role_arn" {
+  description = "The role pull requests' builds assume: it writes the quarantine repository only."
+  value       = aws_iam_role.image_pr_push.arn
+}
+
 output "deploy_role_arns" {
   description = "GitHub Environment → the role its deploy jobs assume."
   value       = { for env, role in aws_iam_role.deploy : env => role.arn }
@@ -15,7 +20,7 @@ output "deploy_role_arns" {
 output "repository_variables" {
   description = "The repository variables the starter workflows read, with their values."
   value = merge(
-    { IMAGE_PUSH_ROLE = aws_iam_role.image_push.arn },
+    { IMAGE_PUSH_ROLE = aws_iam_role.image_push.arn, IMAGE_PR_PUSH_ROLE = aws_iam_role.image_pr_push.arn },
     { for env, role in aws_iam_role.deploy : "${upper(env)}_DEPLOY_ROLE" => role.arn },
   )
 }

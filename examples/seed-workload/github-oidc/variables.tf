@@ -37,6 +37,12 @@ variable "ecr_repository" {
   default     = "open-webui"
 }
 
+variable "ecr_pull_request_repository" {
+  description = "Quarantine ECR repository the pull request role may push to and scan (build-and-scan's pull-request-image); nothing deploys from it. It must differ from ecr_repository."
+  type        = string
+  default     = "open-webui-pr"
+}
+
 variable "create_oidc_provider" {
   description = "Create the account's GitHub OIDC identity provider; false uses the one that exists (an account has at most one per URL)."
   type        = bool

@@ -44,7 +44,7 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
 
   const histories = new Map<string, DeploymentRecord[]>();
   for (const environment of s.environments) {
-    const history = await listDeployments(gh, repo, { environment, since: window.start, service: s.service });
+    const history = await listDeployments(gh, repo, { environment, since: window.start, service: s.service, trustedCreator: s.deployer });
     info(`${environment}: ${history.length} platform-actions deployment(s) in the last ${s.windowText}.`);
     histories.set(environment, history);
   }

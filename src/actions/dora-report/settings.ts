@@ -9,6 +9,8 @@ export interface Settings {
   service: string | undefined;
   reportFile: string | undefined;
   token: string;
+  /** Who creates trusted deployments and statuses. */
+  deployer: string;
 }
 
 const YEAR = 366 * 86_400_000;
@@ -28,5 +30,6 @@ export function readSettings(): Settings {
     service: inputs.string('service', '') || undefined,
     reportFile: inputs.string('report-file', '') || undefined,
     token: inputs.string('github-token', '${{ github.token }}'),
+    deployer: inputs.string('deployer', 'github-actions[bot]'),
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { info, saveState } from '@actions/core';
+import { info, notice, saveState } from '@actions/core';
 import { runContext } from '../../github/context.js';
 import { code, details, facts, heading, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -20,6 +20,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const run = runContext();
   const createdAt = new Date();
   const labels = mergeLabels(defaultLabels(run, createdAt, s.tags), s.labels);
+  for (const n of s.notices) notice(n);
   const builder = await chooseBuilder(s.builder);
   info(`Building ${s.image.name} with ${builder.kind} ${builder.version}; tags: ${s.tags.join(', ')}.`);
 

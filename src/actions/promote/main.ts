@@ -18,14 +18,14 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   const repo = currentRepo();
   const run = runContext();
 
-  const history = await listDeployments(gh, repo, { environment: s.from, service: s.service, statuses: false });
+  const history = await listDeployments(gh, repo, { environment: s.from, service: s.service, statuses: false, trustedCreator: s.deployer });
   info(`${history.length} platform-actions deployment(s) recorded in ${s.from}${s.service ? ` for ${s.service}` : ''}.`);
   let evidence: PromotionEvidence;
   try {
     evidence = await judgePromotion(
       history,
       { from: s.from, to: s.to, digest: s.digest, service: s.service, minSoakMs: s.minSoakMs, now: Date.now() },
-      (ds) => loadStatuses(gh, repo, ds),
+      (ds) => loadStatuses(gh, repo, ds, s.deployer),
     );
   } catch (err) {
     if (err instanceof UserError) await writeSummary(renderRefusal(s.from, s.to, err.message, err.hint));
@@ -34,7 +34,7 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   const image = s.image ?? evidence.image;
   info(`${evidence.digest} has been healthy in ${s.from} for ${formatDuration(evidence.soakMs)} (deployment #${evidence.source.id}); promoting to ${s.to}.`);
 
-  const target = await listDeployments(gh, repo, { environment: s.to, service: evidence.service, limit: 10 });
+  const target = await listDeployments(gh, repo, { environment: s.to, service: evidence.service, limit: 10, trustedCreator: s.deployer });
   const targetLive = liveDeployment(target);
   const source = evidence.source.payload;
   const tracked = await trackDeployment(gh, repo, {

@@ -11,6 +11,8 @@ export interface Settings {
   service: string | undefined;
   minSoakMs: number;
   token: string;
+  /** Who creates trusted deployments and statuses. */
+  deployer: string;
 }
 
 const ENVIRONMENT = /^[^/'"`\\]{1,255}$/;
@@ -52,5 +54,6 @@ export function readSettings(): Settings {
     service: inputs.string('service', '') || undefined,
     minSoakMs: inputs.duration('min-soak', '30m'),
     token: inputs.string('github-token', '${{ github.token }}'),
+    deployer: inputs.string('deployer', 'github-actions[bot]'),
   };
 }

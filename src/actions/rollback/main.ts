@@ -4,7 +4,7 @@ import type { GitHub, Repo } from '../../github/client.js';
 import { runAttemptId, runContext } from '../../github/context.js';
 import type * as Deployments from '../../github/deployments.js';
 import type { DeploymentRecord } from '../../github/deployments.js';
-import { code, facts, heading } from '../../github/markdown.js';
+import { code, escapeText, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
@@ -85,7 +85,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
 
   const rows: Array<[string, string]> = [
-    ['Reason', reason],
+    ['Reason', escapeText(reason)],
     [outcome.status === 'rolled-back' ? 'Rolled back to' : 'Runs', code(short(outcome.rolledBackTo))],
     ...(outcome.from && outcome.from !== outcome.rolledBackTo ? ([['Was running', code(short(outcome.from))]] as Array<[string, string]>) : []),
     ...(outcome.image ? ([['Image', code(outcome.image)]] as Array<[string, string]>) : []),

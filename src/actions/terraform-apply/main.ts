@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { currentRepo, githubClient, tokenOrUndefined, type GitHub, type Repo } from '../../github/client.js';
 import { runContext, runUrl } from '../../github/context.js';
-import { findPullRequest, readEvent } from '../../github/event.js';
+import { findPullRequestHead, readEvent } from '../../github/event.js';
+import { trustedStatus } from '../../github/statuses.js';
 import { code, codeBlock, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
@@ -15,7 +16,7 @@ import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
 import { canonicalChanges, decodeDigest, diffCanonical } from '../../terraform/plan-id.js';
-import { countsLine, planCommentMarker, readPlanComment, withStatus } from '../../terraform/render.js';
+import { countsLine, planCommentMarker, planStatusContext, readPlanComment, readPlanStatus, withStatus } from '../../terraform/render.js';
 import { applyPlan, init, isStalePlan, showJson } from '../../terraform/stack.js';
 import { summarisePlanFile } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -26,19 +27,44 @@ interface Github {
   gh: GitHub;
   repo: Repo;
   pr: number;
+  headSha: string | undefined;
+  /** Only this login's comment is read or edited. */
+  author: string;
 }
 
 /** Puts a status on the stack's PR comment (or a new comment when there is none); never fails the step. */
 async function report(github: Github | undefined, stack: string, status: string): Promise<void> {
   if (!github) return;
   try {
-    const existing = await findComment(github.gh, github.repo, github.pr, planCommentMarker(stack));
+    const existing = await findComment(github.gh, github.repo, github.pr, planCommentMarker(stack), github.author);
     const body = existing ? withStatus(existing.body, status) : withStatus(`<!-- platform-actions:${planCommentMarker(stack)} -->\n### Terraform: ${code(stack)}\n`, status);
-    await upsertComment(github.gh, github.repo, github.pr, planCommentMarker(stack), body, 'update');
+    await upsertComment(github.gh, github.repo, github.pr, planCommentMarker(stack), body, 'update', github.author);
     info(`Updated the comment of ${stack} on #${github.pr}.`);
   } catch (err) {
     warning(`Could not update the pull request comment: ${errorMessage(err)}. Give the job \`permissions: pull-requests: write\`.`);
   }
+}
+
+/** The plan-id of the newest trusted plan status on the pull request's head commit; refuses without one. */
+async function reviewedFromStatus(github: Github | undefined, s: Settings): Promise<string> {
+  const hint = "Pass terraform-plan's plan-id output of the reviewed plan, or re-run terraform-plan on the pull request (its job needs `permissions: statuses: write`) so it sets the status again.";
+  if (!github) {
+    throw new UserError('No reviewed plan-id: the plan-id input is empty and no pull request was found for this run (or no github-token). Nothing was applied.', hint);
+  }
+  if (!github.headSha) {
+    throw new UserError(`No reviewed plan-id: the plan-id input is empty and the head commit of pull request #${github.pr} is not known to this event. Nothing was applied.`, hint);
+  }
+  const context = planStatusContext(s.stackName);
+  const { status, ignored } = await trustedStatus(github.gh, github.repo, github.headSha, context, s.planAuthor);
+  if (ignored.length > 0) warning(`Ignored the ${context} status set by ${ignored.join(', ')} on ${github.headSha.slice(0, 12)}: only ${s.planAuthor} (plan-author) is trusted for the reviewed plan-id.`);
+  const planId = status ? readPlanStatus(status.description) : undefined;
+  if (!planId) {
+    throw new UserError(
+      `No reviewed plan-id: pull request #${github.pr}'s head commit ${github.headSha.slice(0, 12)} has no ${context} status set by ${s.planAuthor}${status ? ' with a plan-id in it' : ''}. Nothing was applied.`,
+      `${hint} If terraform-plan runs with another token, set plan-author to its login.`,
+    );
+  }
+  return planId;
 }
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
@@ -59,11 +85,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   if (token) {
     const gh = githubClient(token);
     const repo = currentRepo();
-    const pr = await findPullRequest(gh, repo, readEvent(), run.sha || undefined).catch((err: unknown) => {
+    const pr = await findPullRequestHead(gh, repo, readEvent(), run.sha || undefined).catch((err: unknown) => {
       warning(`Could not find the pull request of this commit: ${errorMessage(err)}`);
       return undefined;
     });
-    if (pr !== undefined) github = { gh, repo, pr };
+    if (pr !== undefined) github = { gh, repo, pr: pr.number, headSha: pr.headSha, author: s.planAuthor };
   }
 
   // Providers and modules must be installed; the backend comes from the plan file itself.
@@ -85,16 +111,19 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     );
   }
   const summary = await summarisePlanFile(json, [], Infinity);
-  const comment = github ? await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName)).catch(() => undefined) : undefined;
-  const saved = comment ? readPlanComment(comment.body) : {};
-  const reviewedId = s.planId ?? saved.planId;
+  // The reviewed plan-id: the input, or the commit status terraform-plan set on the pull
+  // request's head commit, by plan-author only. The PR comment is never the source: anyone
+  // can comment, and a plan's attribute values are rendered into it.
+  let reviewedId = s.planId;
+  let source = '';
   if (!reviewedId) {
-    throw new UserError(
-      `No reviewed plan-id: the plan-id input is empty and ${github ? `pull request #${github.pr} has no plan comment for ${s.stackName}` : 'no pull request was found for this run'}. Nothing was applied.`,
-      "Pass terraform-plan's plan-id output of the reviewed plan, or run terraform-plan (with a comment) on the pull request first.",
-    );
+    reviewedId = await reviewedFromStatus(github, s);
+    source = ` (from the ${planStatusContext(s.stackName)} status by ${s.planAuthor} on ${github?.headSha?.slice(0, 12)}, pull request #${github?.pr})`;
   }
-  info(`plan-id of ${s.planFile}: ${summary.planId}; reviewed: ${reviewedId}${s.planId ? '' : ` (from the comment on #${github?.pr})`}.`);
+  // The digest (for showing what differs) only from our own comment, and only when it is of the reviewed plan.
+  const comment = github ? await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName), s.planAuthor).catch(() => undefined) : undefined;
+  const saved = comment ? readPlanComment(comment.body) : {};
+  info(`plan-id of ${s.planFile}: ${summary.planId}; reviewed: ${reviewedId}${source}.`);
 
   if (summary.planId !== reviewedId) {
     let reviewed = undefined;

@@ -11,6 +11,8 @@ export interface Settings {
   lockTimeout: string;
   binary: Binary;
   token: string;
+  /** The identity whose commit status (and comment) is trusted for the reviewed plan-id. */
+  planAuthor: string;
 }
 
 export function readSettings(): Settings {
@@ -27,5 +29,6 @@ export function readSettings(): Settings {
     lockTimeout: `${Math.ceil(inputs.duration('lock-timeout', '5m') / 1000)}s`,
     binary: inputs.choice('terraform-binary', BINARIES, 'terraform'),
     token: inputs.string('github-token', '${{ github.token }}'),
+    planAuthor: inputs.string('plan-author', 'github-actions[bot]'),
   };
 }

@@ -8,6 +8,7 @@ import { marker } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary, SUMMARY_LIMIT_BYTES } from '../../github/summary.js';
+import { setCommitStatus } from '../../github/statuses.js';
 import { upsertComment } from '../../github/upsert.js';
 import { annotate } from '../../terraform/annotate.js';
 import { credentialsEnv } from '../../aws/credentials.js';
@@ -15,7 +16,7 @@ import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
 import { encodeDigest } from '../../terraform/plan-id.js';
-import { bytes, chars, COMMENT_LIMIT, countsLine, planCommentMarker, renderPlan, type PlanReport } from '../../terraform/render.js';
+import { bytes, chars, COMMENT_LIMIT, countsLine, planCommentMarker, planStatusContext, planStatusDescription, renderPlan, type PlanReport } from '../../terraform/render.js';
 import { planToJson, prepare, unformattedFiles, validate } from '../../terraform/stack.js';
 import { summarisePlanFile, type PlanSummary } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -141,11 +142,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   writeFileSync(summaryPath, full);
   await writeSummary(full);
 
+  let commented = false;
   if (s.comment !== 'off' && pr !== undefined) {
     if (!gh || !repo) warning('No github-token: the plan was not posted to the pull request.');
     else {
       try {
         const posted = await upsertComment(gh, repo, pr, planCommentMarker(s.stackName), comment, s.comment);
+        commented = true;
         info(`${posted.created ? 'Posted' : 'Updated'} the plan comment on #${pr}: ${posted.url}`);
       } catch (err) {
         warning(
@@ -155,6 +158,26 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     }
   } else if (s.comment !== 'off') {
     info('Not a pull request run: no PR comment (the plan is in the job summary).');
+  }
+
+  // The reviewed plan-id for terraform-apply, on the pull request's head commit: a commit
+  // status, which a commenter cannot set, unlike the comment anyone can imitate. Set with
+  // the comment only: the plan reviewers see is the plan apply accepts.
+  const headSha = payload.pull_request?.head?.sha;
+  if (summary && commented && gh && repo && headSha) {
+    try {
+      await setCommitStatus(gh, repo, headSha, {
+        context: planStatusContext(s.stackName),
+        state: report.guard?.blocked ? 'failure' : 'success',
+        description: planStatusDescription(summary.planId),
+        ...(run.runId ? { targetUrl: runUrl(run) } : {}),
+      });
+      info(`Set the ${planStatusContext(s.stackName)} status on ${headSha.slice(0, 12)} (plan-id ${summary.planId.slice(0, 16)}…), where terraform-apply reads the reviewed plan-id.`);
+    } catch (err) {
+      warning(
+        `Could not set the plan's commit status on ${headSha.slice(0, 12)}: ${errorMessage(err)}. Give the job \`permissions: statuses: write\`; without it terraform-apply finds no reviewed plan-id for this pull request.`,
+      );
+    }
   }
 
   outputs.set('plan-file', summary ? planFile : '');

@@ -15,6 +15,34 @@ describe('markdown', () => {
     expect(code('a`b')).toBe('`` a`b ``');
   });
 
+  it('fences inline code longer than any backtick run in the value, so the value cannot close it', () => {
+    const attack = 'x`` ![p](https://evil.example/p.png) ``';
+    const rendered = code(attack);
+    expect(rendered).toBe('``` x`` ![p](https://evil.example/p.png) `` ```');
+    // CommonMark closes a code span only at a run of exactly the opening length: the value's
+    // runs (1 and 2 long) never reach 3, so everything up to the closing fence is code.
+    const runs = Array.from(rendered.matchAll(/`+/g), (m) => m[0].length);
+    expect(runs[0]).toBe(3);
+    expect(runs.at(-1)).toBe(3);
+    expect(runs.slice(1, -1).every((n) => n < 3)).toBe(true);
+    expect(code('plain')).toBe('`plain`');
+  });
+
+  it('never lets a value pose as a hidden marker, mention, issue link or autolink', () => {
+    const forged = '<!-- platform-actions:plan-id:' + 'a'.repeat(64) + ' -->';
+    for (const out of [code(forged), codeBlock(forged), escapeText(forged)]) {
+      expect(out).not.toContain('<!--');
+      expect(out).not.toContain(marker('plan-id:' + 'a'.repeat(64)));
+    }
+    const text = escapeText('ping @acme/admins about #123, see https://evil.example or www.evil.example');
+    expect(text).not.toMatch(/@[A-Za-z]/);
+    expect(text).not.toMatch(/#\d/);
+    expect(text).not.toContain('://');
+    expect(text).not.toMatch(/www\./);
+    // What the reader sees is unchanged but for invisible characters.
+    expect(text.replace(/\u200b/g, '')).toBe('ping @acme/admins about #123, see https://evil.example or www.evil.example');
+  });
+
   it('makes collapsible blocks and hidden markers', () => {
     expect(details('Plan', 'body')).toContain('<details><summary>Plan</summary>\n\nbody\n</details>');
     expect(details('Plan', 'body', true)).toContain('<details open>');

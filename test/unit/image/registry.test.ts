@@ -148,9 +148,15 @@ describe('docker buildx command line', () => {
       '--label', 'org.opencontainers.image.revision=a1b2c3d', '--build-arg', 'VERSION=1.2',
       '--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max', '--push', '.',
     ]);
-    const local = DockerBuilder.buildArgs({ ...spec, platforms: [], push: false, cache: { kind: 'registry', repository: 'ghcr.io/acme/cache' } }, 'm');
+    const local = DockerBuilder.buildArgs({ ...spec, platforms: [], push: false, cache: { kind: 'registry', repository: 'ghcr.io/acme/cache', write: true } }, 'm');
     expect(local).toEqual(expect.arrayContaining(['--load', '--cache-from', 'type=registry,ref=ghcr.io/acme/cache:buildcache']));
     expect(local).not.toContain('--cache-to');
     expect(local).not.toContain('--push');
+    // A run that may not write the cache (a pull request, a branch) imports it and pushes without exporting it.
+    const pushCache = { kind: 'registry' as const, repository: 'ghcr.io/acme/web' };
+    const readOnly = DockerBuilder.buildArgs({ ...spec, cache: { ...pushCache, write: false } }, 'm');
+    expect(readOnly).toEqual(expect.arrayContaining(['--cache-from', 'type=registry,ref=ghcr.io/acme/web:buildcache', '--push']));
+    expect(readOnly).not.toContain('--cache-to');
+    expect(DockerBuilder.buildArgs({ ...spec, cache: { ...pushCache, write: true } }, 'm')).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=ghcr.io/acme/web:buildcache,mode=max']));
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { parseFileCommand, ROOT } from '../../support/runner.js';
 
-/** The small `run:` scripts of terraform.yml and build-and-scan.yml, run with bash as the runner does. */
+/** The small `run:` scripts of build-and-scan.yml, run with bash as the runner does. */
 type Step = { id?: string; name?: string; run?: string };
 const stepsOf = (file: string, job: string) =>
   (parse(readFileSync(join(ROOT, '.github/workflows', file), 'utf8')) as { jobs: Record<string, { steps: Step[] }> }).jobs[job]?.steps ?? [];
@@ -19,13 +19,6 @@ function runScript(body: string, env: Record<string, string>) {
   const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'step.sh')], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env, GITHUB_OUTPUT: output }, encoding: 'utf8' });
   return { status: r.status, log: r.stdout + r.stderr, outputs: parseFileCommand(readFileSync(output, 'utf8')) };
 }
-
-describe('terraform.yml', () => {
-  it('names the plan artifact from the stack, safely, once per attempt', () => {
-    const names = stepsOf('terraform.yml', 'plan').find((s) => s.id === 'names')?.run as string;
-    expect(runScript(names, { STACK: 'infra/prod (eu)', ATTEMPT: '2' }).outputs).toEqual({ artifact: 'terraform-plan-infra-prod--eu--2' });
-  });
-});
 
 describe('build-and-scan.yml', () => {
   it('configures docker for Artifact Registry hosts only, through gcloud', () => {
