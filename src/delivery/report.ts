@@ -10,7 +10,7 @@ import { formatDuration } from '../util/duration.js';
 import { describeRecord } from './record.js';
 import type { RolloutResult, RolloutStatus, StepOutcome } from './types.js';
 
-export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌' };
+export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌', paused: '⏸️' };
 
 export interface RolloutReport {
   version: 1;
