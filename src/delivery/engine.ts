@@ -87,7 +87,8 @@ export const DEFAULT_PAUSE_TIMEOUT_MS = 24 * 3_600_000;
  * it back. Past its deadline it is abandoned (the reconciler would roll it back), and the
  * run may finish it like any other.
  */
-function refusePaused(target: Target, record: RolloutRecord, now: number): void {
+export function refusePaused(target: Target, record: RolloutRecord | undefined, now: number): void {
+  if (!record || record.phase !== 'paused') return;
   if (record.pauseUntil !== undefined && record.pauseUntil * 1000 <= now) return;
   throw new UserError(
     `${target.description} holds a paused canary: ${describeRecord(record)}. A new deploy does not replace a paused rollout. Nothing was changed.`,

@@ -5,6 +5,7 @@ import { buildPlan, STRATEGIES } from '../../delivery/plan.js';
 import { jobLimit, type TimeLimit } from '../../delivery/time-budget.js';
 import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
+import { readPauseSettings } from '../../github/pause-inputs.js';
 import { UserError } from '../../util/errors.js';
 
 /** Everything ecs-deploy needs to know, checked before anything touches AWS. */
@@ -33,6 +34,10 @@ export interface Settings {
   dryRun: boolean;
   /** Roll out even when nothing would change. */
   force: boolean;
+  /** Continue the paused rollout on the service instead of starting one. */
+  resume: boolean;
+  /** How long a pause step holds the canary for a resume (then the reconciler rolls it back). */
+  pauseTimeoutMs: number;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -102,6 +107,13 @@ export function readSettings(): Settings {
   }
 
   const { environment, githubToken } = readRecordSettings();
+  const { resume, pauseTimeoutMs } = readPauseSettings();
+  if (resume && !image && images.length === 0 && !inputs.string('task-definition')) {
+    throw new UserError(
+      'resume is true, but neither image, images nor task-definition says what the paused canary must run.',
+      'Give the same image (or task-definition) as the deploy that paused it: the resume then continues exactly what was approved, and refuses anything else.',
+    );
+  }
 
   return {
     region,
@@ -126,6 +138,8 @@ export function readSettings(): Settings {
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     force: inputs.boolean('force', false),
+    resume,
+    pauseTimeoutMs,
     environment,
     githubToken,
   };
