@@ -459,6 +459,31 @@ export class EcsTaskSetTarget implements Target {
     return { taskSets, stable, canaries };
   }
 
+  /**
+   * Resume: the paused rollout's new task set, from the live task sets (by the record's
+   * task set id, or the rollout's external id), checked to sit in the target group that is
+   * not the stable one's. Changes nothing.
+   */
+  async adopt(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    const { canaries } = await this.sidesOf(record, signal);
+    const canary = canaries.find((t) => taskSetId(t.id ?? '') === record.canary) ?? canaries[0];
+    const l = this.layout as Layout;
+    if (!canary?.id || canary.status === 'DRAINING') {
+      throw new UserError(
+        `The paused rollout ${record.id} names task set ${record.canary || '(none)'}, which ${canary ? 'is draining' : `${describeRef(this.ref)} no longer has`}. Nothing was changed.`,
+        'Run the rollback action to return all traffic to the stable task set and clear the record, then deploy again.',
+      );
+    }
+    if (canary.status === 'PRIMARY' || targetGroupOf(canary) !== l.green) {
+      throw new UserError(
+        `The paused rollout's task set ${canary.id} is ${canary.status === 'PRIMARY' ? 'already the primary task set' : `in ${targetGroupName(targetGroupOf(canary) ?? '?')}, not ${targetGroupName(l.green)}`}: the service no longer looks as the pause left it. Nothing was changed.`,
+        'Look at the service\'s task sets and listener weights, then run the rollback action.',
+      );
+    }
+    this.canary = canary;
+    this.registeredTaskDefinitionArn = canary.taskDefinition;
+  }
+
   async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     const { taskSets, canaries } = await this.sidesOf(record, signal);
     const canary = canaries.find((t) => taskSetId(t.id ?? '') === record.canary) ?? canaries[0];

@@ -58,6 +58,42 @@ export interface RolloutOptions {
   leaseMs?: number;
   /** Whether the run of another rollout's record is still going (GitHub); undefined when it cannot tell. */
   ownerAlive?: (record: RolloutRecord) => Promise<boolean | undefined>;
+  /** How long a paused rollout waits for a resume (its record's `pauseUntil`). Default 24 hours. */
+  pauseTimeoutMs?: number;
+  /** The GitHub Deployment that records this rollout, kept in the record for a resuming job. */
+  githubDeployment?: number;
+  /**
+   * Resume the paused rollout on the target instead of starting one: nothing is created;
+   * the remaining steps of `plan` after the paused one run, each judged, then promotion.
+   * `deploymentId` is ignored (the rollout keeps its id).
+   */
+  resume?: ResumeOptions;
+}
+
+export interface ResumeOptions {
+  /**
+   * Checks that the paused canary is what this job was asked to resume (its image or task
+   * definition), after the target adopted it; throws a UserError naming both otherwise.
+   */
+  verify?: (record: RolloutRecord, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Default time a paused canary waits for a resume: 24 hours. */
+export const DEFAULT_PAUSE_TIMEOUT_MS = 24 * 3_600_000;
+
+/**
+ * What a run that finds a paused rollout where it meant to start its own must do: a pause
+ * is a human's decision to hold, so an ordinary deploy neither resumes it nor silently rolls
+ * it back. Past its deadline it is abandoned (the reconciler would roll it back), and the
+ * run may finish it like any other.
+ */
+export function refusePaused(target: Target, record: RolloutRecord | undefined, now: number): void {
+  if (!record || record.phase !== 'paused') return;
+  if (record.pauseUntil !== undefined && record.pauseUntil * 1000 <= now) return;
+  throw new UserError(
+    `${target.description} holds a paused canary: ${describeRecord(record)}. A new deploy does not replace a paused rollout. Nothing was changed.`,
+    `Resume it (this action with resume: true and the same image) to finish it, or abort it with the rollback action (all traffic back on ${record.stable || 'stable'}); then deploy again.`,
+  );
 }
 
 /** A failed bake or an unhealthy new version: not an error of the engine, a reason to roll back. */
@@ -134,7 +170,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   const result = (status: RolloutResult['status'], reason: string, extra: Partial<RolloutResult> = {}): RolloutResult => ({
     status,
     reason,
-    deploymentId,
+    // A resumed rollout keeps the id it started with.
+    deploymentId: options.resume ? record.id : deploymentId,
     engine: target.engine,
     strategy: plan.strategy,
     startedAt,
@@ -148,7 +185,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   await target.preflight(options.signal);
   let recovered: RecoveryResult | undefined;
   const existing = await target.loadRecord(options.signal);
-  if (existing) {
+  if (!options.resume && existing?.phase === 'paused') {
+    refusePaused(target, existing, clock.now());
+    log(`The paused ${describeRecord(existing)} ran out at ${new Date((existing.pauseUntil ?? 0) * 1000).toISOString()} without a resume: it is abandoned.`);
+  }
+  if (existing && !options.resume) {
     const owner = await ownerState(existing, { now: clock.now(), ...(options.runId ? { runId: options.runId } : {}), ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}), log });
     if (owner.alive) {
       throw new UserError(
@@ -160,7 +201,6 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     recovered = await recoverRollout(target, existing, { clock, ...(options.signal ? { signal: options.signal } : {}), log, ...(options.rollbackTimeoutMs ? { timeoutMs: options.rollbackTimeoutMs } : {}) });
     event('recover', `The earlier rollout ${existing.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
   }
-  const extra = recovered ? { recovered } : {};
 
   let record: RolloutRecord = {
     id: deploymentId,
@@ -172,6 +212,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     step: 0,
     at: nowSeconds(clock),
     ...(options.runId ? { run: options.runId } : {}),
+    ...(options.githubDeployment !== undefined ? { githubDeployment: options.githubDeployment } : {}),
   };
   // Someone else acting on the service stops the rollout through this signal.
   const takeover = new AbortController();
@@ -201,166 +242,293 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
 
   let healthy = false;
   let stepIndex = -1;
-  // Written before anything changes; if this fails, nothing was touched.
-  await write({}, signal, false);
-  const heartbeat = startHeartbeat(heartbeatMs, clock, takeover.signal, async () => {
-    try {
-      await write({}, takeover.signal);
-    } catch (err) {
-      if (err instanceof YieldError || takeover.signal.aborted) return;
-      log(`Could not renew the rollout's lease (${errorMessage(err)}); trying again in ${formatDuration(heartbeatMs)}.`);
-    }
-  });
+  let heartbeat: { stop(): void } = { stop: () => undefined };
+  const startBeating = () => {
+    heartbeat = startHeartbeat(heartbeatMs, clock, takeover.signal, async () => {
+      try {
+        await write({}, takeover.signal);
+      } catch (err) {
+        if (err instanceof YieldError || takeover.signal.aborted) return;
+        log(`Could not renew the rollout's lease (${errorMessage(err)}); trying again in ${formatDuration(heartbeatMs)}.`);
+      }
+    });
+  };
+  return options.resume ? resumeFrom(existing) : drive(false);
 
-  try {
-    event('start', `Starting a ${plan.strategy} rollout (${deploymentId}) of ${target.description}: ${describePlan(plan)}.`);
-    const sides = await target.create(deploymentId, options.signal);
-    await save({ stable: sides.stable, canary: sides.canary });
-    event('created', `New version ${sides.canary} created beside ${sides.stable}; waiting until it is healthy.`);
-    try {
-      await target.waitHealthy(signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      throw new RolloutFailure('unhealthy', `The new version did not become healthy: ${err instanceof UserError ? err.describe() : errorMessage(err)}`);
+  /**
+   * Takes over the paused rollout of `paused` (resume: true): checks it is paused, that its
+   * canary is the one this job was given and traffic is where it was left, then writes this
+   * run and its lease into the record and drives the remaining steps.
+   */
+  async function resumeFrom(paused: RolloutRecord | undefined): Promise<RolloutResult> {
+    const hint = 'Deploy with resume: false to start a new rollout, or run the rollback action to undo what is there.';
+    if (!paused) {
+      throw new UserError(`${target.description} has no paused rollout to resume (no rollout record on it). Nothing was changed.`, hint);
     }
+    if (paused.phase !== 'paused') {
+      throw new UserError(
+        `${target.description} carries ${describeRecord(paused)}, which is not paused, so there is nothing to resume. Nothing was changed.`,
+        paused.phase === 'held'
+          ? 'It is held after a failed check: look at it, then run the rollback action.'
+          : 'If its run is still going, wait for it; otherwise run the rollback action (or deploy again, which finishes it first).',
+      );
+    }
+    if (paused.abort?.id === paused.id) {
+      throw new UserError(`The paused ${describeRecord(paused)} was asked to stop by ${paused.abort.by}. Nothing was changed.`, 'Let the rollback finish (run the rollback action again if it did not), then deploy again.');
+    }
+    if (paused.pauseUntil !== undefined && paused.pauseUntil * 1000 <= clock.now()) {
+      throw new UserError(
+        `The pause of ${describeRecord(paused)} ran out ${formatDuration(clock.now() - paused.pauseUntil * 1000)} ago, so it is no longer resumed. Nothing was changed.`,
+        'Run the rollback action (the scheduled reconciler also rolls it back), then deploy again; raise pause-timeout if reviews take longer.',
+      );
+    }
+    const next = paused.step + 1;
+    if (next >= plan.steps.length || (plan.steps[paused.step]?.weight ?? paused.weight) !== paused.weight) {
+      throw new UserError(
+        `The paused rollout ${paused.id} holds ${paused.weight}% at step ${paused.step + 1}, which does not fit this job's steps (${describePlan(plan)}). Nothing was changed.`,
+        'Give the resuming job the same steps input as the job that paused it.',
+      );
+    }
+    if (!target.adopt) throw new UserError(`${target.description}: the ${target.engine} engine cannot resume a paused rollout. Nothing was changed.`, 'Run the rollback action to undo it.');
+    await target.adopt(paused, options.signal);
+    await options.resume?.verify?.(paused, options.signal);
+    if (target.observe) {
+      const seen = await target.observe(options.signal);
+      if (seen.traffic && seen.traffic.canary !== paused.weight) {
+        throw new UserError(
+          `The paused rollout ${paused.id} left ${paused.weight}% on the new version, and ${seen.traffic.canary}% is there now${seen.traffic.detail ? ` (${seen.traffic.detail})` : ''}: traffic was changed while it was paused. Nothing was changed.`,
+          'Look at who changed the weights; run the rollback action to return to stable, then deploy again.',
+        );
+      }
+      if (seen.canaryReady === false) {
+        throw new UserError(`The paused canary cannot take more traffic: ${seen.reason ?? 'it has no healthy capacity'}. Nothing was changed.`, 'Run the rollback action to return all traffic to stable, then deploy again.');
+      }
+    }
+    record = { ...paused, ...(options.runId ? { run: options.runId } : {}), ...(options.githubDeployment !== undefined ? { githubDeployment: options.githubDeployment } : {}) };
+    delete record.pauseUntil;
+    delete record.abort;
+    expected = paused.weight;
     healthy = true;
-    event('healthy', `New version ${sides.canary} is healthy.`);
+    stepIndex = paused.step;
+    return drive(true, paused);
+  }
 
-    for (const [index, step] of plan.steps.entries()) {
-      stepIndex = index;
-      if (step.weight > 0 && target.observe) {
-        const seen = await target.observe(signal);
-        if (seen.canaryReady === false) {
-          throw new RolloutFailure('unhealthy', `The new version cannot take ${step.weight}% of traffic: ${seen.reason ?? 'it has no healthy capacity'}.`);
+  async function drive(resuming: boolean, paused?: RolloutRecord): Promise<RolloutResult> {
+    const extra: Partial<RolloutResult> = { ...(recovered ? { recovered } : {}), ...(paused ? { resumedFrom: paused } : {}) };
+    if (!resuming) {
+      // Written before anything changes; if this fails, nothing was touched.
+      await write({}, signal, false);
+    } else {
+      // Taking the record over: this run and its lease, checked against what was read (no one else resumed it meanwhile).
+      await writes.run(async () => {
+        const live = await target.loadRecord(signal);
+        if (!live || live.id !== record.id || live.phase !== 'paused' || live.run !== paused?.run || live.at !== paused?.at) {
+          throw new UserError(
+            `The record of ${record.id} changed while this job was taking it over (${live ? describeRecord(live) : 'it was removed'}): someone else resumed or rolled it back. Nothing was changed.`,
+            'Look at the other run; do not resume twice.',
+          );
+        }
+        record = { ...record, at: nowSeconds(clock), lease: nowSeconds(clock) + Math.ceil(leaseMs / 1000) };
+        await target.saveRecord(record, signal);
+      });
+    }
+    startBeating();
+    return body(resuming, extra);
+  }
+
+  async function body(resuming: boolean, extra: Partial<RolloutResult>): Promise<RolloutResult> {
+    try {
+      const first = resuming ? record.step + 1 : 0;
+      if (resuming) {
+        event(
+          'start',
+          `Resuming the paused ${plan.strategy} rollout ${record.id} of ${target.description} at step ${first + 1}/${plan.steps.length}: ${record.weight}% on ${record.canary} (confirmed), then ${describePlan({ ...plan, steps: plan.steps.slice(first) })}.`,
+          record.weight,
+        );
+      } else {
+        event('start', `Starting a ${plan.strategy} rollout (${deploymentId}) of ${target.description}: ${describePlan(plan)}.`);
+        const sides = await target.create(deploymentId, options.signal);
+        await save({ stable: sides.stable, canary: sides.canary });
+        event('created', `New version ${sides.canary} created beside ${sides.stable}; waiting until it is healthy.`);
+        try {
+          await target.waitHealthy(signal);
+        } catch (err) {
+          if (signal.aborted) throw err;
+          throw new RolloutFailure('unhealthy', `The new version did not become healthy: ${err instanceof UserError ? err.describe() : errorMessage(err)}`);
+        }
+        healthy = true;
+        event('healthy', `New version ${sides.canary} is healthy.`);
+      }
+
+      for (const [index, step] of plan.steps.entries()) {
+        if (index < first) continue;
+        stepIndex = index;
+        if (step.weight > 0 && target.observe) {
+          const seen = await target.observe(signal);
+          if (seen.canaryReady === false) {
+            throw new RolloutFailure('unhealthy', `The new version cannot take ${step.weight}% of traffic: ${seen.reason ?? 'it has no healthy capacity'}.`);
+          }
+        }
+        await save({ phase: 'shifting', step: index, weight: Math.max(record.weight, step.weight) });
+        expected = undefined;
+        // Not interrupted by a takeover: a shift half sent is worse than one checked right after.
+        const traffic = await target.shift(step.weight, options.signal);
+        expected = traffic.canary;
+        const confirmedAt = clock.now();
+        const outcome: StepOutcome = { index, weight: step.weight, traffic, confirmedAt };
+        steps.push(outcome);
+        event(
+          'shift',
+          `Step ${index + 1}/${plan.steps.length}: ${traffic.canary}% on the new version, ${traffic.stable}% on stable (confirmed${traffic.detail ? `: ${traffic.detail}` : ''}).`,
+          traffic.canary,
+        );
+        await ensureLateShiftUndone();
+        const pauseHere = step.pause === true && index < plan.steps.length - 1;
+        if (step.bakeMs <= 0) {
+          if (pauseHere) return await pauseAt(index, traffic.canary, extra);
+          continue;
+        }
+        if (!analysis) {
+          event('analysis', `Baking ${formatDuration(step.bakeMs)} at ${traffic.canary}% (no analysis configured).`);
+          await clock.sleep(step.bakeMs, signal);
+          if (pauseHere) return await pauseAt(index, traffic.canary, extra);
+          continue;
+        }
+        event('analysis', `Judging ${traffic.canary}% for ${formatDuration(step.bakeMs)}, a run every ${formatDuration(analysis.intervalMs)}.`);
+        let runs = 0;
+        const bake: BakeResult = await analysis.bake({
+          subjects: subjectsAt(target, traffic.canary),
+          durationMs: step.bakeMs,
+          since: new Date(confirmedAt),
+          // Data from before this rollout's first confirmed shift is never this canary's.
+          firstShiftAt: new Date(steps[0]?.confirmedAt ?? confirmedAt),
+          clock,
+          signal,
+          onRun: (run) => log(describeRun(run, ++runs, confirmedAt)),
+        });
+        outcome.bake = bake;
+        event('analysis', `Step ${index + 1} analysis: ${bake.verdict}. ${bake.reason}`);
+        if (bake.verdict !== 'pass') throw new RolloutFailure('analysis', `Step ${index + 1} (${traffic.canary}%) analysis ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'}: ${bake.reason}`);
+        if (step.pause && index < plan.steps.length - 1) return await pauseAt(index, traffic.canary, extra);
+      }
+
+      await save({ phase: 'promoting' });
+      heartbeat.stop();
+      event('promote', `Every step passed: promoting ${record.canary}.`);
+      await target.promote(record, options.signal);
+      await writes.run(() => target.saveRecord(undefined, options.signal));
+      event('promote', target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
+      return result(
+        'succeeded',
+        resuming
+          ? `Resumed and rolled out ${record.canary} in ${formatDuration(clock.now() - startedAt)} (${describePlan({ ...plan, steps: plan.steps.slice(first) })}).`
+          : `Rolled out ${record.canary} in ${formatDuration(clock.now() - startedAt)} (${describePlan(plan)}).`,
+        extra,
+      );
+    } catch (err) {
+      heartbeat.stop();
+      const detectedAt = clock.now();
+      const where = stepIndex >= 0 ? ` at step ${stepIndex + 1} (${plan.steps[stepIndex]?.weight}%)` : healthy ? '' : ' before the new version was healthy';
+      if (!yielded && !(err instanceof YieldError) && !options.signal?.aborted) {
+        // A failure of our own: before undoing anything, make sure the rollout is still ours to undo.
+        try {
+          const found = await lookAgain(target, record, undefined, clock);
+          if (found && found.kind !== 'traffic') yielded = found;
+        } catch (lookErr) {
+          log(`Could not read the rollout record again before rolling back (${errorMessage(lookErr)}); rolling back.`);
         }
       }
-      await save({ phase: 'shifting', step: index, weight: Math.max(record.weight, step.weight) });
-      expected = undefined;
-      // Not interrupted by a takeover: a shift half sent is worse than one checked right after.
-      const traffic = await target.shift(step.weight, options.signal);
-      expected = traffic.canary;
-      const confirmedAt = clock.now();
-      const outcome: StepOutcome = { index, weight: step.weight, traffic, confirmedAt };
-      steps.push(outcome);
-      event(
-        'shift',
-        `Step ${index + 1}/${plan.steps.length}: ${traffic.canary}% on the new version, ${traffic.stable}% on stable (confirmed${traffic.detail ? `: ${traffic.detail}` : ''}).`,
-        traffic.canary,
-      );
-      await ensureLateShiftUndone();
-      if (step.bakeMs <= 0) continue;
-      if (!analysis) {
-        event('analysis', `Baking ${formatDuration(step.bakeMs)} at ${traffic.canary}% (no analysis configured).`);
-        await clock.sleep(step.bakeMs, signal);
-        continue;
-      }
-      event('analysis', `Judging ${traffic.canary}% for ${formatDuration(step.bakeMs)}, a run every ${formatDuration(analysis.intervalMs)}.`);
-      let runs = 0;
-      const bake: BakeResult = await analysis.bake({
-        subjects: subjectsAt(target, traffic.canary),
-        durationMs: step.bakeMs,
-        since: new Date(confirmedAt),
-        // Data from before this rollout's first confirmed shift is never this canary's.
-        firstShiftAt: new Date(steps[0]?.confirmedAt ?? confirmedAt),
-        clock,
-        signal,
-        onRun: (run) => log(describeRun(run, ++runs, confirmedAt)),
-      });
-      outcome.bake = bake;
-      event('analysis', `Step ${index + 1} analysis: ${bake.verdict}. ${bake.reason}`);
-      if (bake.verdict !== 'pass') throw new RolloutFailure('analysis', `Step ${index + 1} (${traffic.canary}%) analysis ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'}: ${bake.reason}`);
-    }
+      const y = yielded ?? (err instanceof YieldError ? err.yielded : undefined);
+      if (y) return yieldTo(y, where, extra);
 
-    await save({ phase: 'promoting' });
-    heartbeat.stop();
-    event('promote', `Every step passed: promoting ${record.canary}.`);
-    await target.promote(record, options.signal);
-    await writes.run(() => target.saveRecord(undefined, options.signal));
-    event('promote', target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
-    return result('succeeded', `Rolled out ${record.canary} in ${formatDuration(clock.now() - startedAt)} (${describePlan(plan)}).`, extra);
-  } catch (err) {
-    heartbeat.stop();
-    const detectedAt = clock.now();
-    const where = stepIndex >= 0 ? ` at step ${stepIndex + 1} (${plan.steps[stepIndex]?.weight}%)` : healthy ? '' : ' before the new version was healthy';
-    if (!yielded && !(err instanceof YieldError) && !options.signal?.aborted) {
-      // A failure of our own: before undoing anything, make sure the rollout is still ours to undo.
+      const trigger: FailureTrigger = err instanceof RolloutFailure ? err.trigger : options.signal?.aborted ? 'cancelled' : 'error';
+      const why =
+        err instanceof RolloutFailure
+          ? err.message
+          : trigger === 'cancelled'
+            ? `The job was cancelled${where}.`
+            : `The rollout stopped${where}: ${err instanceof UserError ? err.describe() : errorMessage(err)}`;
+      event('error', why);
+
+      let diagnosis: string[] | undefined;
+      if ((trigger === 'unhealthy' || trigger === 'analysis') && target.diagnose) {
+        try {
+          diagnosis = await target.diagnose(options.signal);
+          if (diagnosis.length) log(`Why the new version looks unhealthy:\n${diagnosis.map((d) => `  - ${d}`).join('\n')}`);
+        } catch (diagErr) {
+          log(`Could not read why the new version is unhealthy: ${errorMessage(diagErr)}`);
+        }
+      }
+      const failure = { trigger, detectedAt, ...(diagnosis?.length ? { diagnosis } : {}) };
+
+      if (!rollbackOnFailure && trigger !== 'cancelled') {
+        try {
+          await write({ phase: 'held' }, options.signal ?? new AbortController().signal, false);
+        } catch (saveErr) {
+          log(`Could not mark the rollout as held: ${errorMessage(saveErr)}`);
+        }
+        event('note', `rollback-on-failure is false: traffic stays where it is (up to ${record.weight}% on ${record.canary}) for you to look at. Run the rollback action to undo it.`);
+        return result('failed', `${why} Traffic was left as it is because rollback-on-failure is false.`, { ...extra, failure });
+      }
+
+      const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
+      let restoredAt: number | undefined;
       try {
-        const found = await lookAgain(target, record, undefined, clock);
-        if (found && found.kind !== 'traffic') yielded = found;
-      } catch (lookErr) {
-        log(`Could not read the rollout record again before rolling back (${errorMessage(lookErr)}); rolling back.`);
+        try {
+          await write({ phase: 'rolling-back' }, cleanup.signal, false);
+        } catch (saveErr) {
+          // The restore matters more than the record: go on, the record still says what to undo.
+          log(`Could not mark the record rolling-back (${errorMessage(saveErr)}); restoring stable anyway.`);
+        }
+        event('rollback', `Rolling back: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
+        await restore(target, record, {
+          clock,
+          signal: cleanup.signal,
+          deadline: cleanup.deadline,
+          log,
+          onRestored: () => {
+            if (restoredAt !== undefined) return;
+            restoredAt = clock.now();
+            event('restored', `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`, 0);
+          },
+        });
+        restoredAt ??= clock.now();
+        await retryUntilDone(() => target.saveRecord(undefined, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
+        event('rollback', `Rolled back: ${record.canary || 'the new version'} removed.`);
+        return result('rolled-back', `${why} Rolled back to ${record.stable || 'the stable version'}; traffic restored ${formatDuration(restoredAt - detectedAt)} after detection.`, {
+          ...extra,
+          failure: { ...failure, restoredAt, recoveryMs: restoredAt - detectedAt },
+        });
+      } catch (rollbackErr) {
+        const message = `The rollback did not finish: ${rollbackErr instanceof UserError ? rollbackErr.describe() : errorMessage(rollbackErr)}. The rollout record stays on the resource, so the post step, the rollback action or the next run finishes it.`;
+        event('error', message);
+        return result('failed', `${why} ${message}`, { ...extra, failure: { ...failure, ...(restoredAt !== undefined ? { restoredAt, recoveryMs: restoredAt - detectedAt } : {}) } });
+      } finally {
+        cleanup.dispose();
       }
-    }
-    const y = yielded ?? (err instanceof YieldError ? err.yielded : undefined);
-    if (y) return yieldTo(y, where, extra);
-
-    const trigger: FailureTrigger = err instanceof RolloutFailure ? err.trigger : options.signal?.aborted ? 'cancelled' : 'error';
-    const why =
-      err instanceof RolloutFailure
-        ? err.message
-        : trigger === 'cancelled'
-          ? `The job was cancelled${where}.`
-          : `The rollout stopped${where}: ${err instanceof UserError ? err.describe() : errorMessage(err)}`;
-    event('error', why);
-
-    let diagnosis: string[] | undefined;
-    if ((trigger === 'unhealthy' || trigger === 'analysis') && target.diagnose) {
-      try {
-        diagnosis = await target.diagnose(options.signal);
-        if (diagnosis.length) log(`Why the new version looks unhealthy:\n${diagnosis.map((d) => `  - ${d}`).join('\n')}`);
-      } catch (diagErr) {
-        log(`Could not read why the new version is unhealthy: ${errorMessage(diagErr)}`);
-      }
-    }
-    const failure = { trigger, detectedAt, ...(diagnosis?.length ? { diagnosis } : {}) };
-
-    if (!rollbackOnFailure && trigger !== 'cancelled') {
-      try {
-        await write({ phase: 'held' }, options.signal ?? new AbortController().signal, false);
-      } catch (saveErr) {
-        log(`Could not mark the rollout as held: ${errorMessage(saveErr)}`);
-      }
-      event('note', `rollback-on-failure is false: traffic stays where it is (up to ${record.weight}% on ${record.canary}) for you to look at. Run the rollback action to undo it.`);
-      return result('failed', `${why} Traffic was left as it is because rollback-on-failure is false.`, { ...extra, failure });
-    }
-
-    const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
-    let restoredAt: number | undefined;
-    try {
-      try {
-        await write({ phase: 'rolling-back' }, cleanup.signal, false);
-      } catch (saveErr) {
-        // The restore matters more than the record: go on, the record still says what to undo.
-        log(`Could not mark the record rolling-back (${errorMessage(saveErr)}); restoring stable anyway.`);
-      }
-      event('rollback', `Rolling back: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
-      await restore(target, record, {
-        clock,
-        signal: cleanup.signal,
-        deadline: cleanup.deadline,
-        log,
-        onRestored: () => {
-          if (restoredAt !== undefined) return;
-          restoredAt = clock.now();
-          event('restored', `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`, 0);
-        },
-      });
-      restoredAt ??= clock.now();
-      await retryUntilDone(() => target.saveRecord(undefined, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
-      event('rollback', `Rolled back: ${record.canary || 'the new version'} removed.`);
-      return result('rolled-back', `${why} Rolled back to ${record.stable || 'the stable version'}; traffic restored ${formatDuration(restoredAt - detectedAt)} after detection.`, {
-        ...extra,
-        failure: { ...failure, restoredAt, recoveryMs: restoredAt - detectedAt },
-      });
-    } catch (rollbackErr) {
-      const message = `The rollback did not finish: ${rollbackErr instanceof UserError ? rollbackErr.describe() : errorMessage(rollbackErr)}. The rollout record stays on the resource, so the post step, the rollback action or the next run finishes it.`;
-      event('error', message);
-      return result('failed', `${why} ${message}`, { ...extra, failure: { ...failure, ...(restoredAt !== undefined ? { restoredAt, recoveryMs: restoredAt - detectedAt } : {}) } });
     } finally {
-      cleanup.dispose();
+      heartbeat.stop();
     }
-  } finally {
+  }
+
+  /**
+   * Holds the canary at `weight` after step `index` passed: the record says paused, with
+   * the deadline of a resume and no lease (no run drives it now), and the run ends.
+   */
+  async function pauseAt(index: number, weight: number, extraFields: Partial<RolloutResult>): Promise<RolloutResult> {
     heartbeat.stop();
+    const until = clock.now() + (options.pauseTimeoutMs ?? DEFAULT_PAUSE_TIMEOUT_MS);
+    await writes.run(async () => {
+      await ensureOwned();
+      record = { ...record, phase: 'paused', step: index, weight: Math.max(record.weight, weight), at: nowSeconds(clock), pauseUntil: Math.floor(until / 1000) };
+      delete record.lease;
+      await target.saveRecord(record, signal);
+    });
+    event('note', `Paused at step ${index + 1}/${plan.steps.length} with ${weight}% on ${record.canary}: every check so far passed. A later job resumes it (resume: true) before ${new Date(until).toISOString()}, or the rollback action aborts it.`, weight);
+    return result('paused', `Paused at step ${index + 1}/${plan.steps.length}: ${weight}% on ${record.canary} after its checks passed, held until ${new Date(until).toISOString()} for a resume (${describePlan({ ...plan, steps: plan.steps.slice(index + 1) })} left).`, {
+      ...extraFields,
+      paused: { until, nextStep: index + 1, weight },
+    });
   }
 
   /**
@@ -536,7 +704,8 @@ export interface InterruptionOptions extends RecoverOptions {
 /**
  * What a `post:` step does: if the main step left a rollout of this run unfinished
  * (cancelled, killed, or failed mid-rollout), finish it. A held rollout (rollback-on-failure
- * false) is left as the user asked. Returns undefined when there was nothing to do.
+ * false) is left as the user asked, and so is a paused one (it waits for a resume).
+ * Returns undefined when there was nothing to do.
  */
 export async function recoverInterrupted(target: Target, options: InterruptionOptions = {}): Promise<RecoveryResult | undefined> {
   const log = options.log ?? (() => undefined);
@@ -552,6 +721,11 @@ export async function recoverInterrupted(target: Target, options: InterruptionOp
   }
   if (record.phase === 'held') {
     log(`Found ${describeRecord(record)}: left as it is because rollback-on-failure is false. Run the rollback action to undo it.`);
+    return undefined;
+  }
+  if (record.phase === 'paused') {
+    // The main step paused it on purpose (or a resume never took it): it waits for a resume, the rollback action or, past its deadline, the reconciler.
+    log(`Found ${describeRecord(record)}: left paused for a resume; the rollback action aborts it.`);
     return undefined;
   }
   log(`Found an unfinished ${describeRecord(record)}.`);

@@ -21,7 +21,9 @@ export interface PlanInput {
   /**
    * The `steps` input: weights separated by commas or spaces (`10,50,100`), each optionally
    * with its own bake (`10:2m,50:10m,100`) and an optional `%`. For linear, one weight below
-   * 100 is the increment (`20` = 20,40,60,80,100). Empty: the strategy's default.
+   * 100 is the increment (`20` = 20,40,60,80,100). Empty: the strategy's default. A step
+   * may pause after its bake (`25:pause`, or `25:10m:pause` with its own bake): the job
+   * then ends with the canary held there until a later job resumes it.
    */
   steps: string;
   /** Default bake per step (the `step-duration` input), in ms. */
@@ -30,7 +32,7 @@ export interface PlanInput {
   inputName?: string;
 }
 
-const STEP = /^(\d+(?:\.\d+)?)%?(?::(.+))?$/;
+const STEP = /^(\d+(?:\.\d+)?)%?(?::(.+?))?(?::(pause))?$/i;
 
 /**
  * Builds the plan. Canary and linear bake after every step but the last (reaching 100% is
@@ -44,18 +46,33 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   const parsed = items.map((item) => parseItem(item, name));
 
   if (input.strategy === 'linear' && parsed.length === 1 && (parsed[0] as Parsed).weight < 100) {
-    const { weight: increment, bakeMs } = parsed[0] as Parsed;
+    const { weight: increment, bakeMs, pause } = parsed[0] as Parsed;
+    if (pause) {
+      throw new UserError(
+        `Input '${name}' (${text}) is a linear increment with a pause, so it is not clear at which weight to pause.`,
+        `Write the weights out and mark the one to pause at, e.g. ${[increment, 2 * increment].filter((w) => w < 100).map((w, i) => (i === 0 ? `${w}:pause` : String(w))).join(',')},100.`,
+      );
+    }
     parsed.length = 0;
-    for (let w = increment; w < 100; w += increment) parsed.push({ weight: Math.round(w * 100) / 100, bakeMs });
-    parsed.push({ weight: 100, bakeMs: undefined });
+    for (let w = increment; w < 100; w += increment) parsed.push({ weight: Math.round(w * 100) / 100, bakeMs, pause: false });
+    parsed.push({ weight: 100, bakeMs: undefined, pause: false });
   }
 
   checkWeights(parsed.map((p) => p.weight), input.strategy, name, text || DEFAULT_STEPS[input.strategy].join(','));
+  const pauseAtEnd = parsed.findIndex((p, i) => p.pause && i === parsed.length - 1);
+  if (pauseAtEnd >= 0) {
+    throw new UserError(
+      `Input '${name}' (${text}) pauses at its last step (${parsed[pauseAtEnd]?.weight}%): reaching 100% is the promotion, so there would be nothing left to resume.`,
+      input.strategy === 'rolling' || input.strategy === 'blue-green'
+        ? `${input.strategy} moves all traffic at once, so it cannot pause; use strategy canary or linear with a pause below 100, e.g. 25:pause,100.`
+        : 'Pause at a weight below 100, e.g. 10:5m,25:pause,100.',
+    );
+  }
 
   const last = parsed.length - 1;
   const steps: Step[] = parsed.map((p, i) => {
     const judgedByDefault = i < last || input.strategy === 'rolling' || input.strategy === 'blue-green';
-    return { weight: p.weight, bakeMs: p.bakeMs ?? (judgedByDefault ? input.stepDurationMs : 0) };
+    return { weight: p.weight, bakeMs: p.bakeMs ?? (judgedByDefault ? input.stepDurationMs : 0), ...(p.pause ? { pause: true } : {}) };
   });
   return { strategy: input.strategy, steps };
 }
@@ -63,6 +80,7 @@ export function buildPlan(input: PlanInput): RolloutPlan {
 interface Parsed {
   weight: number;
   bakeMs: number | undefined;
+  pause: boolean;
 }
 
 function parseItem(item: string, name: string): Parsed {
@@ -70,12 +88,15 @@ function parseItem(item: string, name: string): Parsed {
   if (!m) {
     throw new UserError(
       `Input '${name}' has '${item}', which is not a weight.`,
-      'Write percentages of traffic for the new version, increasing and ending at 100, e.g. 10,50,100 (optionally with a bake per step: 10:5m,50:10m,100).',
+      'Write percentages of traffic for the new version, increasing and ending at 100, e.g. 10,50,100 (optionally with a bake per step: 10:5m,50:10m,100, and a pause: 10:5m,25:pause,100).',
     );
   }
   const weight = Number(m[1]);
-  const bakeMs = m[2] !== undefined ? parseDuration(m[2], `The bake of step '${item}' in '${name}'`) : undefined;
-  return { weight, bakeMs };
+  // `25:pause`: the lazy bake group takes "pause" when no bake is given.
+  const pause = m[3] !== undefined || m[2]?.toLowerCase() === 'pause';
+  const bakeText = m[3] !== undefined ? m[2] : m[2]?.toLowerCase() === 'pause' ? undefined : m[2];
+  const bakeMs = bakeText !== undefined ? parseDuration(bakeText, `The bake of step '${item}' in '${name}'`) : undefined;
+  return { weight, bakeMs, pause };
 }
 
 function checkWeights(weights: number[], strategy: Strategy, name: string, shown: string): void {
@@ -101,9 +122,24 @@ function checkWeights(weights: number[], strategy: Strategy, name: string, shown
   }
 }
 
-/** "10% for 5m → 50% for 5m → 100%" */
+/** "10% for 5m → 25% for 5m, then pause → 100%" */
 export function describePlan(plan: RolloutPlan): string {
-  return plan.steps.map((s) => `${s.weight}%${s.bakeMs > 0 ? ` for ${formatDuration(s.bakeMs)}` : ''}`).join(' → ');
+  return plan.steps.map((s) => `${s.weight}%${s.bakeMs > 0 ? ` for ${formatDuration(s.bakeMs)}` : ''}${s.pause ? ', then pause' : ''}`).join(' → ');
+}
+
+/**
+ * The part of a plan one job runs: from step `from` up to and including the first pause
+ * (or the end). What the time budget of a pausing or resuming job is checked against.
+ */
+export function planSegment(plan: RolloutPlan, from = 0): RolloutPlan {
+  const rest = plan.steps.slice(from);
+  const pause = rest.findIndex((s) => s.pause);
+  return { ...plan, steps: pause >= 0 ? rest.slice(0, pause + 1) : rest };
+}
+
+/** Index of the first pausing step, or -1. */
+export function firstPause(plan: RolloutPlan): number {
+  return plan.steps.findIndex((s) => s.pause);
 }
 
 /** Time the plan takes at least: the sum of its bakes. */

@@ -32,6 +32,7 @@ export function encodeRecord(record: RolloutRecord): string {
     ...(record.run ? ([['r', record.run]] as Array<[string, string]>) : []),
     ...(record.lease !== undefined ? ([['l', String(record.lease)]] as Array<[string, string]>) : []),
     ...(record.pauseUntil !== undefined ? ([['pu', String(record.pauseUntil)]] as Array<[string, string]>) : []),
+    ...(record.githubDeployment !== undefined ? ([['gd', String(record.githubDeployment)]] as Array<[string, string]>) : []),
   ];
   for (const [key, value] of fields) {
     if (!isRecordSafe(value)) throw new Error(`rollout record field ${key} has characters a tag cannot hold: ${JSON.stringify(value)}`);
@@ -58,6 +59,8 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
   if (lease !== undefined && !Number.isFinite(lease)) return undefined;
   const pauseUntil = f.has('pu') ? Number(f.get('pu')) : undefined;
   if (pauseUntil !== undefined && !Number.isFinite(pauseUntil)) return undefined;
+  // A Deployment id is a positive integer; anything else is dropped (the record stays usable).
+  const gd = f.has('gd') && /^\d{1,15}$/.test(f.get('gd') as string) ? Number(f.get('gd')) : undefined;
   if (!f.get('id') || !f.get('e') || !phase || !PHASES.includes(phase) || !Number.isFinite(weight) || !Number.isInteger(step) || !Number.isFinite(at)) {
     return undefined;
   }
@@ -73,6 +76,7 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
     ...(f.get('r') ? { run: f.get('r') as string } : {}),
     ...(lease !== undefined ? { lease } : {}),
     ...(pauseUntil !== undefined ? { pauseUntil } : {}),
+    ...(gd !== undefined && gd > 0 ? { githubDeployment: gd } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { formatDuration } from '../util/duration.js';
 import { describeRecord } from './record.js';
 import type { RolloutResult, RolloutStatus, StepOutcome } from './types.js';
 
-export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌' };
+export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌', paused: '⏸️' };
 
 export interface RolloutReport {
   version: 1;
@@ -126,4 +126,22 @@ export function renderRolloutMarkdown(result: RolloutResult, options: RolloutMar
     out.push(renderAnalysisMarkdown(step.bake as NonNullable<StepOutcome['bake']>, { title: `Step ${step.index + 1} (${step.traffic?.canary ?? step.weight}%)`, ...spec }));
   }
   return out.join('\n');
+}
+
+/**
+ * What a paused rollout's job summary says next: until when it holds, the step that resumes
+ * it and the step that aborts it (YAML the user can paste), and who acts when nobody does.
+ */
+export function renderPausedMarkdown(result: RolloutResult, how: { resume: string; abort: string }): string {
+  if (!result.paused) return '';
+  const until = new Date(result.paused.until).toISOString();
+  return [
+    '#### ⏸️ Held for a resume\n',
+    `${result.paused.weight}% of traffic stays on the new version until ${until}. Every check so far passed; the remaining steps run when a later job resumes it (best behind an environment whose reviewers approve the promotion).\n`,
+    '**Resume** (the same image and steps):\n',
+    '```yaml\n' + how.resume.trimEnd() + '\n```\n',
+    '**Abort** (all traffic back on stable, the new version removed):\n',
+    '```yaml\n' + how.abort.trimEnd() + '\n```\n',
+    `Past ${until} nobody may resume it: the scheduled reconciler rolls it back (as does the rollback action at any time). A new ordinary deploy of this service is refused while it is paused.\n`,
+  ].join('\n');
 }

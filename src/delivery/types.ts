@@ -17,6 +17,11 @@ export interface Step {
   weight: number;
   /** How long analysis judges this step after the weight is confirmed; 0 moves on at once. */
   bakeMs: number;
+  /**
+   * Hold the rollout here once the bake passed: the job ends with the canary at `weight`
+   * (record phase `paused`) until a later job resumes it. Never on the last step.
+   */
+  pause?: boolean;
 }
 
 export interface RolloutPlan {
@@ -82,6 +87,8 @@ export interface RolloutRecord {
   lease?: number;
   /** Paused rollouts: until when (epoch seconds) a resume may come; after it the rollout is rolled back. */
   pauseUntil?: number;
+  /** The GitHub Deployment (id) that records this rollout, so a resuming job finishes the same one. */
+  githubDeployment?: number;
   /** A request that this rollout stop, read from beside the record (never part of it). */
   abort?: AbortRequest;
 }
@@ -157,6 +164,13 @@ export interface Target {
   shift(weight: number, signal?: AbortSignal): Promise<Traffic>;
   /** Metric labels of each side, for the analysis. */
   subjects(): Subjects;
+  /**
+   * Takes up a paused rollout from its record and the live state, in a fresh process that
+   * did not create it (resume): learns both sides and where traffic goes, so that observe,
+   * shift, subjects, promote and rollback act on the recorded rollout. Changes nothing;
+   * throws a UserError when the live state does not fit the record.
+   */
+  adopt?(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
   /** Makes the new side the only one. Finishes an interrupted promotion from its record. */
   promote(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
   /**
@@ -170,7 +184,8 @@ export interface Target {
   diagnose?(signal?: AbortSignal): Promise<string[]>;
 }
 
-export type RolloutStatus = 'succeeded' | 'rolled-back' | 'failed';
+/** `paused`: every step so far passed and the plan holds the canary for a later job to resume. */
+export type RolloutStatus = 'succeeded' | 'rolled-back' | 'failed' | 'paused';
 
 /** Why a rollout stopped driving traffic because someone else acted. */
 export interface Yielded {
@@ -220,6 +235,10 @@ export interface RolloutResult {
   timeline: TimelineEvent[];
   /** An unfinished rollout found at the start and cleaned up first. */
   recovered?: RecoveryResult;
+  /** Paused: until when (epoch ms) a later job may resume it, and the step it resumes at (0-based). */
+  paused?: { until: number; nextStep: number; weight: number };
+  /** Resumed: the paused record this run took over. */
+  resumedFrom?: RolloutRecord;
   /** Someone else acted on the service during the rollout, and the engine stopped without touching traffic. */
   yielded?: Yielded;
   failure?: {

@@ -60,11 +60,40 @@ export async function recordUnchangedStep(s: RecordSettings, options: Omit<Track
   }
 }
 
-/** The last status of an opened deployment: from the rollout's status, or `error` when the step stopped. */
-export async function finishRecord(tracked: TrackedDeployment | undefined, outcome: 'succeeded' | 'rolled-back' | 'failed' | 'error', description: string): Promise<void> {
+/** What a step does with the deployment it opened or took up again. */
+export type OpenDeployment = Pick<TrackedDeployment, 'id' | 'update' | 'finish'>;
+
+/**
+ * The last status of an opened deployment: from the rollout's status, or `error` when the
+ * step stopped. A paused rollout is not finished: its deployment stays `in_progress`, with
+ * the description saying until when it waits for a resume.
+ */
+export async function finishRecord(tracked: OpenDeployment | undefined, outcome: 'succeeded' | 'rolled-back' | 'failed' | 'error' | 'paused', description: string): Promise<void> {
   if (!tracked) return;
   const { warning } = await import('@actions/core');
+  if (outcome === 'paused') {
+    await tracked.update('in_progress', description).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    return;
+  }
   const { finalStateOf } = await import('./deployments.js');
   const state: FinalState = outcome === 'error' ? 'error' : finalStateOf(outcome);
   await tracked.finish(state, description).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+}
+
+/**
+ * Takes up the deployment a paused rollout recorded (its id from the rollout record) in the
+ * job that resumes it: a new `in_progress` status now, the last one when the rollout ends.
+ * Without an id (the pausing job recorded none), a new deployment is opened as usual.
+ */
+export async function resumeRecord(
+  s: RecordSettings,
+  id: number | undefined,
+  options: Omit<TrackOptions, 'environment'> & { resuming: string },
+): Promise<OpenDeployment | undefined> {
+  const c = await connect(s);
+  if (!c) return undefined;
+  if (id === undefined) return c.deployments.trackDeployment(c.gh, c.repo, { ...options, environment: c.environment });
+  const set = (state: Parameters<typeof c.deployments.setDeploymentStatus>[3], description: string) => c.deployments.setDeploymentStatus(c.gh, c.repo, id, state, description);
+  await set('in_progress', options.resuming);
+  return { id, update: (state, description) => set(state, description), finish: (state, description) => set(state, description) };
 }

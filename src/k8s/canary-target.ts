@@ -18,7 +18,9 @@ import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js
 import { canaryReplicasFor, replicaSplit } from './replica-split.js';
 import { unpinService } from './rollout-sides.js';
 import { describeRuleWeights, SideBySideTarget, type SideBySideOptions } from './side-by-side.js';
-import type { TrafficLayout } from './rollout-state.js';
+import { DEPLOYMENT_ID_ANNOTATION, type TrafficLayout } from './rollout-state.js';
+import type { PodTemplateSpec } from './types.js';
+import { UserError } from '../util/errors.js';
 
 export const CANARY_ENGINE = 'gke-canary';
 
@@ -104,6 +106,34 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
 
   subjects(): Subjects {
     return { canary: this.labels('canary'), baseline: this.labels('stable') };
+  }
+
+  /**
+   * Resume: the paused canary from the stable Deployment's traffic layout and the canary
+   * Deployment the record names (made by this rollout), in a fresh process. Changes nothing.
+   */
+  async adopt(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    const { layout } = await this.readStable(signal);
+    const side = layout ? await this.deployments.find(layout.side ?? this.sideName, signal) : undefined;
+    const owner = side?.metadata?.annotations?.[DEPLOYMENT_ID_ANNOTATION];
+    if (!layout || !side || owner !== record.id || (record.canary && record.canary !== side.metadata?.name)) {
+      throw new UserError(
+        `The paused rollout ${record.id} of ${this.ref()} ${!layout ? 'left no traffic layout on it' : !side ? `names ${this.ref(layout.side ?? this.sideName)}, which no longer exists` : `does not match ${this.ref(side.metadata?.name)} (made by rollout ${owner ?? 'unknown'})`}. Nothing was changed.`,
+        'Run the rollback action to return all traffic to the stable Deployment and clear the record, then deploy again.',
+      );
+    }
+    if ((this.side.route ?? undefined) !== layout.route) {
+      throw new UserError(
+        `The paused rollout ${record.id} splits traffic ${layout.route ? `with HTTPRoute ${layout.route}` : 'by replica ratio'}, but this job was given ${this.side.route ? `http-route ${this.side.route}` : 'no http-route'}. Nothing was changed.`,
+        'Give the same http-route (and service) as the deploy that paused it.',
+      );
+    }
+    this.layout = layout;
+  }
+
+  /** The paused canary's pod template (resume compares its images with the ones given). */
+  async canaryTemplate(signal?: AbortSignal): Promise<PodTemplateSpec | undefined> {
+    return (await this.deployments.find(this.layout?.side ?? this.sideName, signal))?.spec?.template;
   }
 
   async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {

@@ -119,6 +119,12 @@ export class MemoryTarget implements Target {
     this.canary = undefined;
   }
 
+  /** Resume: takes up the recorded canary (a fresh process knows only the record). */
+  async adopt(record: RolloutRecord): Promise<void> {
+    this.calls.push(`adopt ${record.canary}`);
+    this.canary = record.canary;
+  }
+
   async diagnose(): Promise<string[]> {
     return ['task 1 stopped: Essential container in task exited'];
   }

@@ -25,12 +25,13 @@ import {
   renderTaskDefinition,
   type TaskDefinitionInput,
 } from '../../aws/task-definition.js';
-import { runRollout } from '../../delivery/engine.js';
-import { buildPlan, describePlan } from '../../delivery/plan.js';
+import { refusePaused, runRollout } from '../../delivery/engine.js';
+import { buildPlan, describePlan, firstPause, planSegment } from '../../delivery/plan.js';
+import { describeRecord } from '../../delivery/record.js';
 import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
-import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
-import type { RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
-import { finishRecord, recordUnchangedStep, startRecord } from '../../github/deployment-record.js';
+import { renderPausedMarkdown, renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
+import type { RolloutPlan, RolloutRecord, RolloutResult, Target } from '../../delivery/types.js';
+import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -136,6 +137,14 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     for (const note of native.notes) (note.level === 'warning' ? warning : info)(note.message);
   }
   const basePlan: RolloutPlan = native?.plan ?? buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
+  if ((firstPause(basePlan) >= 0 || s.resume) && choice.engine !== 'ecs-task-set') {
+    throw new UserError(
+      `${s.resume ? 'resume is true' : `steps (${s.steps}) pause`}, but service ${service.serviceName} runs ${choice.engine === 'ecs-native' ? 'ECS native deployments' : 'rolling updates'}: pause and resume work with task sets (EXTERNAL controller) only in this version.`,
+      choice.engine === 'ecs-native'
+        ? 'Remove the pause from steps (or resume), or use the service\'s own PAUSE lifecycle hooks for a manual gate (see docs/actions/ecs-deploy.md, "Pause and resume").'
+        : 'Remove the pause from steps (a rolling update has no canary to hold), or move the service to the EXTERNAL controller.',
+    );
+  }
 
   // The live task definition: the service's, or the primary task set's under EXTERNAL.
   let liveArn = service.taskDefinition;
@@ -171,7 +180,8 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   let labels: readonly string[];
   let albLabels: boolean;
   if (choice.engine === 'ecs-task-set') {
-    const t = new EcsTaskSetTarget({ ecs, elbv2, ...ref, ...(route ? { route } : {}), targetGroups: s.targetGroups, taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    // Resume: nothing new is registered; the target takes up the paused task set from the record.
+    const t = new EcsTaskSetTarget({ ecs, elbv2, ...ref, ...(route ? { route } : {}), targetGroups: s.targetGroups, ...(s.resume ? {} : { taskDefinition: rendered }), waitTimeoutMs: s.waitTimeoutMs, log: info });
     await t.preflight(signal);
     target = t;
     labels = TASK_SET_LABELS;
@@ -212,8 +222,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
   // and a native PAUSE hook must hold each step until it is judged (extension included).
   if (native && spec) checkPauseHooks(service.deploymentConfiguration ?? {}, plan, `${s.cluster}/${service.serviceName}`, spec);
+  // A paused rollout is resumed at the step after its pause; this job runs up to the next pause (or the end).
+  const paused = s.resume ? await pausedRecord(target, service.serviceName as string, signal) : undefined;
+  if (!s.resume && !s.dryRun) refusePaused(target, await target.loadRecord(signal), Date.now());
+  const segment = planSegment(plan, paused ? paused.step + 1 : 0);
   const limits = [s.jobLimit, ...[credentialsLimit()].filter((l) => l !== undefined)];
-  const budget = checkTimeBudget({ plan, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, limits);
+  const budget = checkTimeBudget({ plan: segment, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, limits);
   info(describeBudget(budget, limits));
 
   const resolved = target instanceof EcsTaskSetTarget ? target.resolved : undefined;
@@ -254,13 +268,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
 
   // Nothing would change, and nothing is unfinished: leave the service alone.
-  if (diff.length === 0 && liveArn && !s.force && !(await target.loadRecord(signal))) {
+  if (!s.resume && diff.length === 0 && liveArn && !s.force && !(await target.loadRecord(signal))) {
     await leaveUnchanged(s, { serviceName: service.serviceName as string, liveArn, image, engine: target.engine });
     return;
   }
 
   const run = runContext();
-  const deploymentId = newDeploymentId(run);
+  const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);
   if (s.preDeploy) {
     await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { ecs, region: s.region, cluster: s.cluster, service: s.service, rendered, container, deploymentId, runId, signal });
@@ -275,11 +289,14 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
-  const tracked = await startRecord(s, {
+  const track = {
     image,
     description: `Deploy ${image} to ${service.serviceName} (${s.environment})`,
-    payload: { service: service.serviceName as string, platform: 'ecs', engine: target.engine },
-  });
+    payload: { service: service.serviceName as string, platform: 'ecs' as const, engine: target.engine },
+  };
+  const tracked: OpenDeployment | undefined = paused
+    ? await resumeRecord(s, paused.githubDeployment, { ...track, resuming: `Resuming the canary of ${image} at ${paused.weight}%` })
+    : await startRecord(s, track);
   if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
@@ -289,7 +306,20 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   try {
     // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
     const runs = await runStatusChecker(s.githubToken, info);
-    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info, ...(runs ? { ownerAlive: runs.ownerAlive } : {}) });
+    result = await runRollout({
+      target,
+      plan,
+      ...(analysis ? { analysis } : {}),
+      deploymentId,
+      rollbackOnFailure: s.rollbackOnFailure,
+      runId,
+      signal,
+      log: info,
+      ...(runs ? { ownerAlive: runs.ownerAlive } : {}),
+      pauseTimeoutMs: s.pauseTimeoutMs,
+      ...(tracked ? { githubDeployment: tracked.id } : {}),
+      ...(s.resume ? { resume: { verify: (record: RolloutRecord) => verifyCanary(ecs, record, target.registeredTaskDefinitionArn, rendered, s.taskDefinition) } } : {}),
+    });
   } catch (err) {
     await finishRecord(tracked, 'error', `ecs-deploy stopped: ${errorMessage(err)}`);
     throw err;
@@ -327,10 +357,63 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       ],
     }) +
       '\n' +
-      diffBlock,
+      diffBlock +
+      (result.paused ? '\n' + renderPausedMarkdown(result, pauseHelp(s, image)) : ''),
   );
 
-  await finishRecord(tracked, result.status, result.reason);
-  if (result.status !== 'succeeded') setFailed(result.reason);
+  await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
+  if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
   else info(result.reason);
+}
+
+/** Resume: the service's paused rollout, checked to be one (the engine checks again when it takes it over). */
+async function pausedRecord(target: Target, name: string, signal: AbortSignal): Promise<RolloutRecord> {
+  const record = await target.loadRecord(signal);
+  if (record?.phase === 'paused') {
+    info(`Resuming ${describeRecord(record)}.`);
+    return record;
+  }
+  throw new UserError(
+    record
+      ? `resume is true, but ${name} carries ${describeRecord(record)}, which is not paused, so there is nothing to resume. Nothing was changed.`
+      : `resume is true, but ${name} has no paused rollout (no rollout record on it). Nothing was changed.`,
+    record
+      ? 'If its run is still going, wait for it; otherwise run the rollback action (or deploy with resume: false, which finishes it first).'
+      : 'Deploy with resume: false to start a new rollout; a resume continues only a rollout that paused at a pause step.',
+  );
+}
+
+/**
+ * Resume: the paused task set must run what this job was given: the same image in every
+ * container (and the same task definition, when one was named by ARN).
+ */
+async function verifyCanary(ecs: ECSClient, record: RolloutRecord, canaryArn: string | undefined, wanted: TaskDefinitionInput, given: string | undefined): Promise<void> {
+  if (!canaryArn) throw new UserError(`The paused task set ${record.canary} has no task definition to compare with. Nothing was changed.`, 'Run the rollback action, then deploy again.');
+  const canary = (await describeTaskDefinition(ecs, canaryArn)).taskDefinition;
+  const name = taskDefinitionName(canaryArn);
+  if (given?.startsWith('arn:') && taskDefinitionName(given) !== name) {
+    throw new UserError(
+      `The paused canary runs task definition ${name}, not ${taskDefinitionName(given)} as this job was given. Nothing was changed.`,
+      `Resume with task-definition ${canaryArn} (what was approved when it paused), or roll the canary back with the rollback action and deploy ${taskDefinitionName(given)} anew.`,
+    );
+  }
+  const running = new Map((canary.containerDefinitions ?? []).map((c) => [c.name as string, c.image as string]));
+  const differ = (wanted.containerDefinitions ?? []).filter((c) => running.get(c.name as string) !== c.image);
+  if (differ.length) {
+    throw new UserError(
+      `The paused canary (${name}) runs ${differ.map((c) => `${c.name}: ${running.get(c.name as string) ?? 'no such container'}`).join(', ')}, but this job was given ${differ.map((c) => `${c.name}: ${c.image}`).join(', ')}. Nothing was changed.`,
+      'Resume with the image the paused deploy rolled out (what was approved), or roll the canary back with the rollback action and deploy the new image anew.',
+    );
+  }
+  info(`The paused canary ${record.canary} runs ${name}, the images this job was given.`);
+}
+
+/** The two steps a paused rollout's summary shows: resume it, or abort it. */
+function pauseHelp(s: Settings, image: string): { resume: string; abort: string } {
+  const where = [`cluster: ${s.cluster}`, `service: ${s.service}`, `aws-region: ${s.region}`];
+  return {
+    resume: ['- uses: org/platform-actions/actions/ecs-deploy@v1', '  with:', ...[...where, `image: ${image}`, ...(s.containerName ? [`container-name: ${s.containerName}`] : []), `steps: ${s.steps}`, 'resume: true'].map((l) => `    ${l}`)].join('\n'),
+    abort: ['- uses: org/platform-actions/actions/rollback@v1', '  with:', ...['platform: ecs', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`)].join('\n'),
+  };
 }

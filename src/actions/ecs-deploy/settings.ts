@@ -6,6 +6,7 @@ import { jobLimit, type TimeLimit } from '../../delivery/time-budget.js';
 import { readRecordSettings } from '../../github/deployment-record.js';
 import { inputs } from '../../github/inputs.js';
 import { parseCommand } from '../../aws/run-task-input.js';
+import { readPauseSettings } from '../../github/pause-inputs.js';
 import { UserError } from '../../util/errors.js';
 
 /** Everything ecs-deploy needs to know, checked before anything touches AWS. */
@@ -36,6 +37,10 @@ export interface Settings {
   preDeploy: PreDeploySettings | undefined;
   /** Roll out even when nothing would change. */
   force: boolean;
+  /** Continue the paused rollout on the service instead of starting one. */
+  resume: boolean;
+  /** How long a pause step holds the canary for a resume (then the reconciler rolls it back). */
+  pauseTimeoutMs: number;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -121,6 +126,13 @@ export function readSettings(): Settings {
   }
 
   const { environment, githubToken } = readRecordSettings();
+  const { resume, pauseTimeoutMs } = readPauseSettings();
+  if (resume && !image && images.length === 0 && !inputs.string('task-definition')) {
+    throw new UserError(
+      'resume is true, but neither image, images nor task-definition says what the paused canary must run.',
+      'Give the same image (or task-definition) as the deploy that paused it: the resume then continues exactly what was approved, and refuses anything else.',
+    );
+  }
 
   return {
     region,
@@ -146,6 +158,8 @@ export function readSettings(): Settings {
     dryRun: inputs.boolean('dry-run', false),
     preDeploy: readPreDeploy(),
     force: inputs.boolean('force', false),
+    resume,
+    pauseTimeoutMs,
     environment,
     githubToken,
   };

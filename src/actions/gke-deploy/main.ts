@@ -8,16 +8,16 @@ import { createWebProvider } from '../../analysis/web.js';
 import { renderAnalysisMarkdown } from '../../analysis/report.js';
 import { parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { MetricProvider } from '../../analysis/types.js';
-import { recoverRollout, runRollout } from '../../delivery/engine.js';
+import { refusePaused, recoverRollout, runRollout } from '../../delivery/engine.js';
 import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
-import { describePlan } from '../../delivery/plan.js';
+import { describePlan, planSegment } from '../../delivery/plan.js';
 import { describeRecord } from '../../delivery/record.js';
-import { renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
-import type { RecoveryResult, RolloutPlan, RolloutResult, Target } from '../../delivery/types.js';
+import { renderPausedMarkdown, renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
+import type { RecoveryResult, RolloutPlan, RolloutRecord, RolloutResult, Target } from '../../delivery/types.js';
 import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
 import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
-import { finishRecord, recordUnchangedStep, startRecord } from '../../github/deployment-record.js';
+import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -225,7 +225,10 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   }
   // Before any change: the plan must fit the job (a kubeconfig token that cannot renew is not
   // known to expire; see docs/actions/gke-deploy.md).
-  const budget = checkTimeBudget({ plan, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, [s.jobLimit]);
+  // Resume: the paused canary, checked before anything changes; this job runs from the step after its pause.
+  const paused = s.resume ? await pausedRecord(kube, s, signal) : undefined;
+  if (!s.resume && !s.dryRun) refusePaused(target, (await stateNow(kube, s, signal)).record, Date.now());
+  const budget = checkTimeBudget({ plan: planSegment(plan, paused ? paused.step + 1 : 0), waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, [s.jobLimit]);
   info(describeBudget(budget, [s.jobLimit]));
   const previousRevision = live ? String(revisionOf(live)) : '';
   const traffic =
@@ -265,22 +268,25 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   }
 
   // Nothing would change, and nothing is unfinished or kept: leave the Deployment alone.
-  if (unchanged && !s.force) {
+  if (unchanged && !s.force && !s.resume) {
     await leaveUnchanged(s, { kube, source, live: live as Deployment, engine: target.engine, signal });
     return;
   }
 
   const run = runContext();
-  const deploymentId = newDeploymentId(run);
+  const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);
   const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
-  const tracked = await startRecord(s, {
+  const track = {
     image: s.image,
     description: `Deploy ${s.image} to ${where} (${s.environment})`,
-    payload: { service: s.deployment, platform: 'gke', engine: target.engine },
-  });
+    payload: { service: s.deployment, platform: 'gke' as const, engine: target.engine },
+  };
+  const tracked: OpenDeployment | undefined = paused
+    ? await resumeRecord(s, paused.githubDeployment, { ...track, resuming: `Resuming the canary of ${s.image} at ${paused.weight}%` })
+    : await startRecord(s, track);
   if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
@@ -291,7 +297,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     // An unfinished rollout (a killed job with no post step) is finished first, by the engine that wrote it.
     let recovered: RecoveryResult | undefined;
     const { record: found } = await stateNow(kube, s, signal);
-    if (found) {
+    if (found && !s.resume) {
       info(`Found an unfinished ${describeRecord(found)}. Finishing it before this rollout.`);
       recovered = await recoverRollout(recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }), found, { signal, log: info });
       info(`The earlier rollout ${found.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
@@ -307,7 +313,8 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
       retired = `blue of rollout ${kept.id} (kept until ${until}) retired in ${formatDuration(Date.now() - started)}: ${s.deployment} took ${kept.green}'s template`;
       info(`Retired: ${retired}.`);
     }
-    if (strategy !== 'rolling' && source.manifests.length) {
+    // Resume: the manifests were applied when the canary started; only the rollout goes on.
+    if (strategy !== 'rolling' && source.manifests.length && !s.resume) {
       const others = source.manifests.filter((m) => m.object !== (source.manifest as unknown));
       if (others.length) {
         const applied = await applyManifests(kube, others, { namespace: s.namespace, signal });
@@ -316,7 +323,20 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     }
     // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
     const runs = await runStatusChecker(s.githubToken, info);
-    result = await runRollout({ target, plan, ...(analysis ? { analysis } : {}), deploymentId, rollbackOnFailure: s.rollbackOnFailure, runId, signal, log: info, ...(runs ? { ownerAlive: runs.ownerAlive } : {}) });
+    result = await runRollout({
+      target,
+      plan,
+      ...(analysis ? { analysis } : {}),
+      deploymentId,
+      rollbackOnFailure: s.rollbackOnFailure,
+      runId,
+      signal,
+      log: info,
+      ...(runs ? { ownerAlive: runs.ownerAlive } : {}),
+      pauseTimeoutMs: s.pauseTimeoutMs,
+      ...(tracked ? { githubDeployment: tracked.id } : {}),
+      ...(s.resume && target instanceof KubeCanaryTarget ? { resume: { verify: (record: RolloutRecord) => verifyCanary(target as KubeCanaryTarget, record, source.template, signal) } } : {}),
+    });
     if (recovered) result = { ...result, recovered };
     if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
   } catch (err) {
@@ -369,10 +389,55 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     }) +
       '\n' +
       extra.join('\n') +
-      changesBlock,
+      changesBlock +
+      (result.paused ? '\n' + renderPausedMarkdown(result, pauseHelp(s)) : ''),
   );
 
-  await finishRecord(tracked, result.status, result.reason);
-  if (result.status !== 'succeeded') setFailed(result.reason);
+  await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
+  if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
   else info(result.reason);
+}
+
+/** Resume: the Deployment's paused rollout, checked to be one (the engine checks again when it takes it over). */
+async function pausedRecord(kube: KubeClient, s: Settings, signal: AbortSignal): Promise<RolloutRecord> {
+  const { record } = await stateNow(kube, s, signal);
+  if (record?.phase === 'paused') {
+    info(`Resuming ${describeRecord(record)}.`);
+    return record;
+  }
+  const where = `Deployment ${s.namespace}/${s.deployment}`;
+  throw new UserError(
+    record
+      ? `resume is true, but ${where} carries ${describeRecord(record)}, which is not paused, so there is nothing to resume. Nothing was changed.`
+      : `resume is true, but ${where} has no paused rollout (no rollout record on it). Nothing was changed.`,
+    record
+      ? 'If its run is still going, wait for it; otherwise run the rollback action (or deploy with resume: false, which finishes it first).'
+      : 'Deploy with resume: false to start a new rollout; a resume continues only a rollout that paused at a pause step.',
+  );
+}
+
+/** Resume: the paused canary must run the images this job was given, container by container. */
+async function verifyCanary(target: KubeCanaryTarget, record: RolloutRecord, wanted: PodTemplateSpec, signal: AbortSignal): Promise<void> {
+  const running = new Map(((await target.canaryTemplate(signal))?.spec?.containers ?? []).map((c) => [c.name, c.image]));
+  const differ = (wanted.spec?.containers ?? []).filter((c) => running.get(c.name) !== c.image);
+  if (differ.length) {
+    throw new UserError(
+      `The paused canary ${record.canary} runs ${differ.map((c) => `${c.name}: ${running.get(c.name) ?? 'no such container'}`).join(', ')}, but this job was given ${differ.map((c) => `${c.name}: ${c.image}`).join(', ')}. Nothing was changed.`,
+      'Resume with the image the paused deploy rolled out (what was approved), or roll the canary back with the rollback action and deploy the new image anew.',
+    );
+  }
+  info(`The paused canary ${record.canary} runs the images this job was given.`);
+}
+
+/** The two steps a paused rollout's summary shows: resume it, or abort it. */
+function pauseHelp(s: Settings): { resume: string; abort: string } {
+  const c = s.cluster;
+  const cluster = c.kind === 'gke' ? [`project-id: ${c.ref.project}`, `location: ${c.ref.location}`, `cluster: ${c.ref.cluster}`] : c.path ? [`kubeconfig: ${c.path}`] : [];
+  const where = [...cluster, `namespace: ${s.namespace}`, `deployment: ${s.deployment}`];
+  const steps = s.plan.steps.map((st) => `${st.weight}${st.bakeMs ? `:${formatDuration(st.bakeMs)}` : ''}${st.pause ? ':pause' : ''}`).join(',');
+  return {
+    resume: ['- uses: org/platform-actions/actions/gke-deploy@v1', '  with:', ...[...where, `image: ${s.image}`, 'strategy: canary', `steps: ${steps}`, ...(s.httpRoute ? [`http-route: ${s.httpRoute}`] : []), ...(s.service ? [`service: ${s.service}`] : []), 'resume: true'].map((l) => `    ${l}`)].join('\n'),
+    abort: ['- uses: org/platform-actions/actions/rollback@v1', '  with:', ...['platform: gke', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`)].join('\n'),
+  };
 }

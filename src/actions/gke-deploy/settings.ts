@@ -7,6 +7,7 @@ import type { RolloutPlan } from '../../delivery/types.js';
 import { clusterRef } from '../../gcp/container.js';
 import type { ClusterTarget } from '../../gcp/gke-connection.js';
 import { readRecordSettings } from '../../github/deployment-record.js';
+import { readPauseSettings } from '../../github/pause-inputs.js';
 import { inputs } from '../../github/inputs.js';
 import { parseReference } from '../../image/reference.js';
 import { UserError } from '../../util/errors.js';
@@ -39,6 +40,10 @@ export interface Settings {
   dryRun: boolean;
   /** Roll out even when the Deployment would not change. */
   force: boolean;
+  /** Continue the paused canary on the Deployment instead of starting one. */
+  resume: boolean;
+  /** How long a pause step holds the canary for a resume. */
+  pauseTimeoutMs: number;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -108,6 +113,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
 
   const { environment, githubToken } = readRecordSettings();
+  const { resume, pauseTimeoutMs } = readPauseSettings();
+  if ((resume || plan.steps.some((st) => st.pause)) && strategy !== 'canary') {
+    throw new UserError(`${resume ? 'resume is true' : 'steps pause'}, but strategy is ${strategy}: only a canary holds part of the traffic, so only a canary pauses and resumes.`, 'Use strategy canary with a pause step (e.g. 10:5m,25:pause,100), or remove the pause.');
+  }
 
   return {
     cluster,
@@ -130,6 +139,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     force: inputs.boolean('force', false),
+    resume,
+    pauseTimeoutMs,
     environment,
     githubToken,
   };

@@ -455,3 +455,147 @@ describe('one owner per rollout', () => {
     expect(lines.filter((l) => l.includes('trying again in'))).toHaveLength(3);
   });
 });
+
+describe('pause and resume across jobs', () => {
+  const HOUR = 3_600_000;
+
+  it('pauses after the pause step passed: the record says paused with a deadline and no lease, nothing else moves', async () => {
+    const { target, base, clock } = setup({ steps: '10,25:pause,100' });
+    const result = await runRollout({ ...base, pauseTimeoutMs: 2 * HOUR });
+
+    expect(result.status).toBe('paused');
+    expect(result.paused).toEqual({ until: clock.now() + 2 * HOUR, nextStep: 2, weight: 25 });
+    expect(result.steps.map((s) => [s.weight, s.bake?.verdict])).toEqual([
+      [10, 'pass'],
+      [25, 'pass'],
+    ]);
+    expect(target.weight).toBe(25);
+    expect(target.calls.filter((c) => c.startsWith('promote') || c.startsWith('rollback') || c === 'shift 100')).toEqual([]);
+    const record = target.record as RolloutRecord;
+    expect(record).toMatchObject({ phase: 'paused', weight: 25, step: 1, run: '4242.1', canary: 'v2', stable: 'v1', pauseUntil: Math.floor((clock.now() + 2 * HOUR) / 1000) });
+    expect(record.lease).toBeUndefined();
+    expect(result.reason).toContain('Paused at step 2/3: 25% on v2');
+    // The post step of the pausing job leaves it for the resume.
+    const lines: string[] = [];
+    expect(await recoverInterrupted(target, { runId: '4242.1', clock, log: (l) => lines.push(l) })).toBeUndefined();
+    expect(lines[0]).toContain('left paused for a resume');
+    expect(target.weight).toBe(25);
+  });
+
+  it('defaults the pause deadline to 24 hours', async () => {
+    const { target, base, clock } = setup({ steps: '25:pause,100' });
+    await runRollout(base);
+    expect(target.record?.pauseUntil).toBe(Math.floor((clock.now() + 24 * HOUR) / 1000));
+  });
+
+  it('resumes in another run: takes the record over (its run, a lease), runs only the remaining steps, judges them, promotes', async () => {
+    const { target, base, clock, provider } = setup({ steps: '10,25:pause,50,100' });
+    await runRollout(base);
+    const paused = target.record as RolloutRecord;
+    clock.advance(HOUR);
+    target.calls.length = 0;
+    provider.asked.length = 0;
+    const written: string[] = [];
+    const save = target.saveRecord.bind(target);
+    target.saveRecord = async (record, signal) => {
+      await save(record, signal);
+      if (target.tag) written.push(target.tag);
+    };
+    const verified: RolloutRecord[] = [];
+    const result = await runRollout({ ...base, deploymentId: 'ignored', runId: '5151.1', resume: { verify: async (r) => void verified.push(r) } });
+
+    expect(result.status).toBe('succeeded');
+    expect(result.deploymentId).toBe('4242.1-abc');
+    expect(result.resumedFrom?.run).toBe('4242.1');
+    expect(verified.map((r) => r.id)).toEqual(['4242.1-abc']);
+    expect(target.calls.filter((c) => !c.startsWith('loadRecord'))).toEqual([
+      'preflight',
+      'adopt v2',
+      'saveRecord paused w=25',
+      'saveRecord shifting w=50',
+      'shift 50',
+      'saveRecord shifting w=100',
+      'shift 100',
+      'saveRecord promoting w=100',
+      'promote v2',
+      'saveRecord none',
+    ]);
+    // The takeover write names this run, carries a lease and drops the pause deadline.
+    expect(written[0]).toMatch(/ p=paused .* r=5151\.1 l=\d+$/);
+    expect(written[0]).not.toContain('pu=');
+    expect(result.steps.map((s) => [s.weight, s.bake?.verdict])).toEqual([
+      [50, 'pass'],
+      [100, undefined],
+    ]);
+    expect(provider.asked).toHaveLength(6);
+    expect(target.stable).toBe('v2');
+    expect(paused.phase).toBe('paused');
+    expect(result.timeline[0]?.message).toContain('Resuming the paused canary rollout 4242.1-abc');
+  });
+
+  it('rolls back a resumed canary whose next step fails, like any other', async () => {
+    let bad = false;
+    const { target, base, clock } = setup({ steps: '25:pause,50,100', errorRate: () => (bad ? 0.2 : 0.001) });
+    await runRollout(base);
+    clock.advance(HOUR);
+    bad = true;
+    const result = await runRollout({ ...base, runId: '5151.1', resume: {} });
+    expect(result.status).toBe('rolled-back');
+    expect(target.weight).toBe(0);
+    expect(target.tag).toBeUndefined();
+  });
+
+  it('refuses to resume what is not paused, and changes nothing', async () => {
+    const cases: Array<[string | undefined, RegExp]> = [
+      [undefined, /has no paused rollout to resume/],
+      [encodeRecord({ id: 'r1', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v2', weight: 10, step: 0, at: 1, run: '1.1', lease: 9e9 }), /which is not paused, so there is nothing to resume/],
+      [encodeRecord({ id: 'r1', engine: 'memory', phase: 'held', stable: 'v1', canary: 'v2', weight: 10, step: 0, at: 1, run: '1.1' }), /which is not paused/],
+    ];
+    for (const [tag, message] of cases) {
+      const { target, base } = setup({ steps: '25:pause,100' });
+      target.tag = tag;
+      const err = await runRollout({ ...base, resume: {} }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).message).toMatch(message);
+      expect((err as UserError).message).toContain('Nothing was changed.');
+      expect(target.calls.filter((c) => c.startsWith('saveRecord') || c.startsWith('shift'))).toEqual([]);
+      expect(target.tag).toBe(tag);
+    }
+  });
+
+  it('refuses a resume whose verify fails (another image), past its deadline, or when traffic moved while paused', async () => {
+    const scenarios: Array<[string, (t: MemoryTarget, c: FakeClock) => void, RegExp, ((r: RolloutRecord) => Promise<void>) | undefined]> = [
+      ['image', () => undefined, /ghcr.io\/acme\/web:v3/, async () => Promise.reject(new UserError('The paused canary runs ghcr.io/acme/web:v2, not ghcr.io/acme/web:v3.'))],
+      ['deadline', (_t, c) => c.advance(25 * HOUR), /ran out .* ago/, undefined],
+      ['traffic', (t) => (t.weight = 0), /left 25% on the new version, and 0% is there now/, undefined],
+    ];
+    for (const [, change, message, verify] of scenarios) {
+      const { target, base, clock } = setup({ steps: '25:pause,100' });
+      await runRollout(base);
+      const before = target.tag;
+      change(target, clock);
+      target.calls.length = 0;
+      const err = await runRollout({ ...base, runId: '5151.1', resume: verify ? { verify } : {} }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(message);
+      expect(target.calls.filter((c) => c.startsWith('saveRecord') || c.startsWith('shift'))).toEqual([]);
+      expect(target.tag).toBe(before);
+    }
+  });
+
+  it('refuses an ordinary deploy over a paused canary before its deadline, and finishes it (rolls it back) after', async () => {
+    const { target, base, clock } = setup({ steps: '25:pause,100' });
+    await runRollout(base);
+    const err = await runRollout({ ...base, deploymentId: '6161.1-new', runId: '6161.1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain('holds a paused canary');
+    expect((err as UserError).hint).toContain('resume: true');
+    expect((err as UserError).hint).toContain('rollback action');
+    expect(target.weight).toBe(25);
+
+    clock.advance(25 * HOUR);
+    const result = await runRollout({ ...base, plan: buildPlan({ strategy: 'canary', steps: '50,100', stepDurationMs: 60_000 }), deploymentId: '6161.1-new', runId: '6161.1' });
+    expect(result.recovered?.action).toBe('rolled-back');
+    expect(result.status).toBe('succeeded');
+    expect(result.timeline[0]?.message).toContain('Found an unfinished rollout 4242.1-abc');
+  });
+});

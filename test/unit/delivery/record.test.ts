@@ -46,3 +46,18 @@ describe('rollout record', () => {
     expect(describeRecord({ ...RECORD, phase: 'starting', canary: '' })).toContain('starting (no traffic moved yet)');
   });
 });
+
+describe('paused records', () => {
+  it('round-trips the pause deadline and the GitHub Deployment, and says until when it is paused', () => {
+    const paused: RolloutRecord = { ...RECORD, phase: 'paused', weight: 25, pauseUntil: 1764086400, githubDeployment: 9001 };
+    const text = encodeRecord(paused);
+    expect(text).toContain(' pu=1764086400 gd=9001');
+    expect(decodeRecord(text)).toEqual(paused);
+    expect(describeRecord(paused)).toContain('paused at step 2 with 25% on the new version until 2025-11-25T16:00:00.000Z');
+  });
+
+  it('drops a GitHub Deployment id that is not a number, keeping the record', () => {
+    const decoded = decodeRecord(`${encodeRecord(RECORD)} gd=../../x`);
+    expect(decoded).toEqual(RECORD);
+  });
+});

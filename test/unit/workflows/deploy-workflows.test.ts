@@ -122,6 +122,47 @@ describe('deploy-ecs.yml', () => {
     expect(run.summary?.summary).toContain('Nothing was deployed: a step before the first service failed');
   });
 
+  it('pauses only the canaries at pause-at (marking or adding the weight), with the pause timeout, and reports the stage paused', () => {
+    const services = JSON.stringify([
+      { service: 'bedrock-access-gateway', image: GATEWAY },
+      { service: 'mcpo', strategy: 'linear', steps: '20:2m,40,60,80,100' },
+      { service: 'open-webui', strategy: 'canary', steps: [10, 50, 100] },
+      { service: 'pipelines', strategy: 'canary' },
+      { service: 'docs', strategy: 'canary', steps: '10,25:5m,100' },
+    ]);
+    const statuses: Record<string, string> = { 'bedrock-access-gateway': 'succeeded', mcpo: 'paused', 'open-webui': 'paused', pipelines: 'paused', docs: 'paused' };
+    const run = simulate('deploy-ecs.yml', { ...ECS, services, 'pause-at': '25', 'pause-timeout': '8h' }, (name) => ({ outcome: 'success', outputs: { status: statuses[name] as string, image: DIGEST } }));
+    expect(run.plan.status).toBe(0);
+    expect(run.deploys.map((d) => [d.with.service, d.with.steps, d.with.resume, d.with['pause-timeout']])).toEqual([
+      ['bedrock-access-gateway', '', 'false', '8h'],
+      ['mcpo', '20:2m,25:pause,40,60,80,100', 'false', '8h'],
+      ['open-webui', '10,25:pause,50,100', 'false', '8h'],
+      ['pipelines', '25:pause,100', 'false', '8h'],
+      ['docs', '10,25:5m:pause,100', 'false', '8h'],
+    ]);
+    expect(run.outputs).toMatchObject({ status: 'paused', 'failed-service': '', statuses: JSON.stringify(statuses) });
+    expect(run.summary?.log ?? '').not.toContain('Stopped at');
+  });
+
+  it('resumes the canaries with the same steps, deploying the other entries as usual', () => {
+    const services = JSON.stringify([{ service: 'bedrock-access-gateway', image: GATEWAY }, { service: 'open-webui', strategy: 'canary', steps: '10,50,100' }]);
+    const run = simulate('deploy-ecs.yml', { ...ECS, services, 'pause-at': '25', resume: true });
+    expect(run.deploys.map((d) => [d.with.service, d.with.steps, d.with.resume])).toEqual([
+      ['bedrock-access-gateway', '', 'false'],
+      ['open-webui', '10,25:pause,50,100', 'true'],
+    ]);
+    expect(run.outputs.status).toBe('succeeded');
+  });
+
+  it('refuses a pause-at that is not a weight below 100, before anything is deployed', () => {
+    for (const bad of ['100', '0', '25%', 'half']) {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: '["open-webui"]', 'pause-at': bad });
+      expect(run.plan.status).not.toBe(0);
+      expect(run.plan.log).toContain(`::error title=services::pause-at is "${bad.replace("%", "%25")}"; give the whole percentage (1 to 99) at which each canary pauses, e.g. 25.`);
+      expect(run.deploys).toEqual([]);
+    }
+  });
+
   it('marks a dry run as such', () => {
     const run = simulate('deploy-ecs.yml', { ...ECS, services: '["open-webui"]', 'dry-run': true }, () => ({ outcome: 'success', outputs: { image: DIGEST } }));
     expect(run.deploys[0]?.with['dry-run']).toBe('true');
@@ -202,7 +243,8 @@ describe('the deploy workflows', () => {
   it.each(['ecs', 'gke'])('%s: one step per list position, each passing exactly the entry keys the plan resolves', (platform) => {
     const doc = docs[platform] as WorkflowDoc;
     const plan = stepOf(doc.jobs.plan!, 'plan');
-    const keys = JSON.parse(String(plan.env?.ENTRY_KEYS)) as string[];
+    // The entry's own keys, and what the plan works out per entry (resume: only canaries resume).
+    const keys = [...(JSON.parse(String(plan.env?.ENTRY_KEYS)) as string[]), 'resume'];
     const max = Number(plan.env?.MAX_SERVICES);
     const slots = (doc.jobs.deploy?.steps ?? []).filter((s) => /^deploy-\d+$/.test(s.id ?? ''));
     expect(slots.map((s) => s.id)).toEqual(Array.from({ length: max }, (_, i) => `deploy-${i + 1}`));

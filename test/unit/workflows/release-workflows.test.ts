@@ -115,6 +115,62 @@ describe('release.yml', () => {
     expect(run.outputs).toMatchObject({ image: DIGEST, 'dev-status': 'succeeded', 'staging-status': 'succeeded', 'production-status': 'succeeded', 'production-statuses': '{"open-webui":"succeeded"}' });
   });
 
+  it('pauses the production canaries at production-pause-at, waits for the promote environment, then resumes them in production', () => {
+    const given = { ...ECS_RELEASE, steps: '10,50,100', 'production-pause-at': '25', 'production-pause-timeout': '12h' };
+    const run = simulate(release, given, (job) =>
+      job === 'build' ? built() : job === 'production-ecs' ? { result: 'success', outputs: { status: 'paused', statuses: '{"open-webui":"paused"}' } } : job === 'production-promote' ? { result: 'success' } : deployed(),
+    );
+    expect(run.logs.check).toContain('production canaries pause at 25% until production-promote approves their resume.');
+    expect(run.calls['production-ecs']).toMatchObject({ 'pause-at': '25', 'pause-timeout': '12h', steps: '10,50,100' });
+    expect(run.calls['dev-ecs']?.['pause-at']).toBeUndefined();
+    expect(run.done['production-promote']?.result).toBe('success');
+    expect(release.jobs['production-promote']?.environment).toBe('${{ inputs.production-promote-environment }}');
+    // The resume: the same services, digest, steps and pause in production, with resume on.
+    const resumed = run.calls['production-resume-ecs'] as Record<string, string>;
+    const { resume, ...same } = resumed;
+    expect(resume).toBe('true');
+    expect(same).toEqual(run.calls['production-ecs']);
+    expect(run.done['production-resume-gke']?.result).toBe('skipped');
+    expect(run.outputs).toMatchObject({ 'production-status': 'succeeded', 'production-statuses': '{"open-webui":"succeeded"}' });
+  });
+
+  it('reports production paused while the approval is pending or was rejected, and skips the gate when nothing paused or no pause was asked for', () => {
+    const pausedRun = simulate(release, { ...ECS_RELEASE, 'production-pause-at': '25' }, (job) =>
+      job === 'build' ? built() : job === 'production-ecs' ? { result: 'success', outputs: { status: 'paused', statuses: '{"open-webui":"paused"}' } } : job === 'production-promote' ? { result: 'failure' } : deployed(),
+    );
+    expect(pausedRun.done['production-resume-ecs']?.result).toBe('skipped');
+    expect(pausedRun.outputs['production-status']).toBe('paused');
+
+    const notPaused = simulate(release, { ...ECS_RELEASE, 'production-pause-at': '25' }, (job) => (job === 'build' ? built() : deployed()));
+    expect(notPaused.done['production-promote']?.result).toBe('skipped');
+    expect(notPaused.done['production-resume-ecs']?.result).toBe('skipped');
+    const none = simulate(release, ECS_RELEASE, (job) => (job === 'build' ? built() : deployed()));
+    expect(none.calls['production-ecs']).toMatchObject({ 'pause-at': '' });
+    expect(none.done['production-promote']?.result).toBe('skipped');
+  });
+
+  it('resumes on GKE through deploy-gke.yml the same way', () => {
+    const run = simulate(release, { ...GKE_RELEASE, 'production-strategy': 'canary', 'production-pause-at': '10' }, (job) =>
+      job === 'build' ? built() : job === 'production-gke' ? { result: 'success', outputs: { status: 'paused' } } : job === 'production-promote' ? { result: 'success' } : deployed(),
+    );
+    const { resume, ...same } = run.calls['production-resume-gke'] as Record<string, string>;
+    expect(resume).toBe('true');
+    expect(same).toEqual(run.calls['production-gke']);
+    expect(same).toMatchObject({ 'pause-at': '10', strategy: 'canary', 'project-id': 'acme-prod' });
+  });
+
+  it('refuses a production-pause-at that is not a weight, or a promote environment that is a stage’s, before anything is built', () => {
+    for (const [extra, message] of [
+      [{ 'production-pause-at': '100' }, 'production-pause-at is "100"; give the whole percentage (1 to 99)'],
+      [{ 'production-pause-at': '25', 'production-promote-environment': 'Production' }, 'production-promote-environment "Production" must be an environment of its own'],
+    ] as Array<[Record<string, string>, string]>) {
+      const run = simulate(release, { ...ECS_RELEASE, ...extra }, (job) => (job === 'build' ? built() : deployed()));
+      expect(run.done.check?.result).toBe('failure');
+      expect(run.logs.check).toContain(message);
+      expect(run.done.build?.result).toBe('skipped');
+    }
+  });
+
   it('stops at the stage that fails: production is never deployed after staging rolled back', () => {
     const run = simulate(release, ECS_RELEASE, (job) => (job === 'build' ? built() : job === 'staging-ecs' ? deployed('rolled-back') : deployed()));
     expect(run.done['production-ecs']?.result).toBe('skipped');
