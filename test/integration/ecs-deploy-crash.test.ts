@@ -6,12 +6,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type Workload } from '../support/ecs-workload.js';
+import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
 
 const moto = motoEndpoint();
 const clients = workloadClients(moto);
 let proxy: AwsProxy;
+let gh: GitHubServer;
 let w: Workload;
 let traffic: { stop(): Promise<void> };
 
@@ -48,17 +50,20 @@ async function startAndReach50(j: Job) {
 
 beforeAll(async () => {
   proxy = await startAwsProxy(moto);
+  gh = await startGitHubServer();
 });
 afterAll(async () => {
   await traffic?.stop();
   clients.destroy();
   await proxy.close();
+  await gh.close();
 });
 beforeEach(async () => {
   await traffic?.stop();
   await resetMoto(moto);
   w = await seedWorkload(moto);
   proxy.reset();
+  gh.reset();
   const ok = { requests: 100, errors: 0 };
   traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: ok, [w.targetGroups.green]: ok }));
 });
@@ -92,7 +97,7 @@ describe('ecs-deploy: crash safety', () => {
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
     const tag = (await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:rollout'];
-    expect(tag).toMatch(/^v1 id=4242\.1-\w+ e=ecs-task-set p=shifting s=ecs-svc\/\d+ c=ecs-svc\/\d+ w=50 i=1 t=\d+ r=4242\.1$/);
+    expect(tag).toMatch(/^v1 id=4242\.1-\w+ e=ecs-task-set p=shifting s=ecs-svc\/\d+ c=ecs-svc\/\d+ w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
     expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 50, 'open-webui-green': 50 });
 
     const post = await j.post(main);
@@ -108,8 +113,18 @@ describe('ecs-deploy: crash safety', () => {
     first.kill('SIGKILL');
     await first.done;
 
-    const next = await job('4243').run('ecs-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none' }) });
+    // Its lease still runs and nobody asked GitHub: it may still be driving, so the next run refuses.
+    const early = await job('4243').run('ecs-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none' }) });
+    expect(early.failure).toMatch(/is in the middle of rollout 4242\.1-\w+ .*its lease runs for another/);
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 50, 'open-webui-green': 50 });
+
+    // GitHub says run 4242 ended: the next run finishes the rollout at once.
+    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    const next = await new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: '4243', ...gh.env() }).run('ecs-deploy', {
+      inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token }),
+    });
     expect(next.failure).toBeUndefined();
+    expect(next.log).toContain('GitHub reports run 4242.1 as finished');
     expect(next.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(ecs-task-set\), shifting at step 2 with up to 50% on the new version/);
     expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
     expect(next.summary).toContain('Cleaned up first');

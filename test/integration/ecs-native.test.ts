@@ -176,7 +176,7 @@ describe('ecs-deploy: ECS native strategies (stand-in in front of moto)', () => 
       await running.waitForLog(/Step 1\/4: 25% on the new version/, 45_000);
       running.kill('SIGKILL');
       const main = await running.done;
-      expect((await serviceTags(ecs(), native.serviceArn))['platform-actions:rollout']).toMatch(/^v1 id=4242\.1-\w+ e=ecs-native p=shifting s=mcp-proxy:1 c=mcp-proxy:2@[\w-]+ w=25 i=0 t=\d+ r=4242\.1$/);
+      expect((await serviceTags(ecs(), native.serviceArn))['platform-actions:rollout']).toMatch(/^v1 id=4242\.1-\w+ e=ecs-native p=shifting s=mcp-proxy:1 c=mcp-proxy:2@[\w-]+ w=25 i=0 t=\d+ r=4242\.1 l=\d+$/);
 
       const post = await j.post(main);
       expect(post.exitCode).toBe(0);

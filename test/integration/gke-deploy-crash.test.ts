@@ -7,17 +7,24 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { annotationsOf, IMAGES, imageOf, NS, objectNames, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
+import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { Job } from '../support/runner.js';
 
 let kube: KubeServer;
 let kubeconfig: string;
+let gh: GitHubServer;
 
 beforeAll(async () => {
   kube = await startKubeServer();
+  gh = await startGitHubServer();
 });
-afterAll(() => kube.close());
+afterAll(async () => {
+  await kube.close();
+  await gh.close();
+});
 beforeEach(async () => {
   kube.reset();
+  gh.reset();
   kubeconfig = kube.kubeconfig();
   await seedWeb(kube, { route: true });
 });
@@ -78,7 +85,7 @@ describe('gke-deploy: crash safety', () => {
     expect(main.log).toContain('The job was cancelled at step 2 (50%).');
     expect(main.outputs.status).toBe('failed');
     expect(main.log).toMatch(/The rollback did not finish: .*The rollout record stays on the resource/);
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1$/);
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
 
     kube.controllers.gateway.delayMs = 0;
     const post = await j.post(main);
@@ -94,7 +101,7 @@ describe('gke-deploy: crash safety', () => {
     running.kill('SIGKILL');
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1$/);
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
     expect(routeWeights(kube)).toEqual({ web: 50, 'web-canary': 50 });
 
     const post = await j.post(main);
@@ -110,8 +117,16 @@ describe('gke-deploy: crash safety', () => {
     first.kill('SIGKILL');
     await first.done;
 
-    const next = await job('4243').run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s' }) });
+    // Its lease still runs and nobody asked GitHub: it may still be driving, so the next run refuses.
+    const early = await job('4243').run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s' }) });
+    expect(early.failure).toMatch(/is in the middle of rollout 4242\.1-\w+ .*its lease runs for another/);
+    expect(routeWeights(kube)).toMatchObject({ web: 50, 'web-canary': 50 });
+
+    // GitHub says run 4242 ended: the next run finishes the rollout at once.
+    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    const next = await new Job({ GITHUB_RUN_ID: '4243', ...gh.env() }).run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s', 'github-token': gh.token }) });
     expect(next.failure).toBeUndefined();
+    expect(next.log).toContain('GitHub reports run 4242.1 as finished');
     expect(next.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(gke-canary\), shifting at step 2 with up to 50% on the new version/);
     expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
     expect(next.summary).toContain('Cleaned up first');
