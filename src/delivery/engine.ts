@@ -229,14 +229,17 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   /** Looks again: throws YieldError when the rollout is no longer this run's to drive. */
   const ensureOwned = async (s: AbortSignal = signal) => {
     if (yielded) stopFor(yielded);
-    const found = await lookAgain(target, record, expected, clock, s);
+    const found = await lookAgain(target, record, expected, clock, s, recordKept);
     if (found) stopFor(found);
   };
+  /** Whether the record has been read back since it was first written (a Deployment the manifests create has none until it exists). */
+  let recordKept = false;
   const write = (changes: Partial<RolloutRecord>, s: AbortSignal = signal, check = true) =>
     writes.run(async () => {
       if (check) await ensureOwned(s);
       record = { ...record, ...changes, at: nowSeconds(clock), lease: nowSeconds(clock) + Math.ceil(leaseMs / 1000) };
       await target.saveRecord(record, s);
+      if (!recordKept) recordKept = (await target.loadRecord(s))?.id === record.id;
     });
   const save = (changes: Partial<RolloutRecord>, s: AbortSignal = signal) => write(changes, s);
 
@@ -432,7 +435,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       if (!yielded && !(err instanceof YieldError) && !options.signal?.aborted) {
         // A failure of our own: before undoing anything, make sure the rollout is still ours to undo.
         try {
-          const found = await lookAgain(target, record, undefined, clock);
+          const found = await lookAgain(target, record, undefined, clock, undefined, recordKept);
           if (found && found.kind !== 'traffic') yielded = found;
         } catch (lookErr) {
           log(`Could not read the rollout record again before rolling back (${errorMessage(lookErr)}); rolling back.`);
@@ -539,7 +542,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   async function ensureLateShiftUndone(): Promise<void> {
     let found: Yielded | undefined;
     try {
-      found = await lookAgain(target, record, undefined, clock, signal);
+      found = await lookAgain(target, record, undefined, clock, signal, recordKept);
     } catch (err) {
       if (signal.aborted) throw err;
       log(`Could not read the rollout record after the shift (${errorMessage(err)}); checking again at the next step.`);

@@ -69,12 +69,15 @@ export async function lookAgain(
   expectedWeight: number | undefined,
   clock: Clock,
   signal?: AbortSignal,
+  /** False while the record has never been read back (a Deployment the rollout's own manifests create has none yet). */
+  recordKept = true,
 ): Promise<Yielded | undefined> {
   const at = clock.now();
   const live = await target.loadRecord(signal);
   if (!live) {
     const abort = await target.loadAbort?.(signal);
     if (abort?.id === mine.id) return { kind: 'aborted', at, message: `Aborted by ${abort.by} at ${new Date(abort.at * 1000).toISOString()}.` };
+    if (!recordKept) return undefined;
   }
   if (!live) return { kind: 'gone', at, message: `The rollout record of ${mine.id} was removed from the service by someone else (the rollback action, another run or a hand edit).` };
   if (live.abort?.id === mine.id) return { kind: 'aborted', at, message: `Aborted by ${live.abort.by} at ${new Date(live.abort.at * 1000).toISOString()}.` };

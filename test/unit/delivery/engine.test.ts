@@ -56,6 +56,8 @@ describe('runRollout', () => {
       'preflight',
       'loadRecord',
       'saveRecord starting w=0',
+      // Read back once: from then on a missing record means someone removed it.
+      'loadRecord',
       'create 4242.1-abc',
       // Every later write looks first: is the rollout still this run's, is traffic where it was put?
       'loadRecord',
