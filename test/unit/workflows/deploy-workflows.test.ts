@@ -12,23 +12,31 @@ type Answer = { outcome: 'success' | 'failure' | 'cancelled'; outputs?: Record<s
 const GITHUB = { token: 'ghs_job_token', repository: 'acme/webui', sha: 'c0ffee' };
 const DIGEST = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/open-webui@sha256:' + 'a'.repeat(64);
 
-function simulate(file: string, given: Record<string, unknown>, answer: (name: string, index: number) => Answer = () => ({ outcome: 'success', outputs: { status: 'succeeded' } }), auth: Answer['outcome'] = 'success') {
+function simulate(
+  file: string,
+  given: Record<string, unknown>,
+  answer: (name: string, index: number) => Answer = () => ({ outcome: 'success', outputs: { status: 'succeeded' } }),
+  auth: Answer['outcome'] = 'success',
+  undo: (name: string) => Answer = () => ({ outcome: 'success', outputs: { status: 'rolled-back' } }),
+) {
   const doc = loadWorkflow(file);
   const inputs = callInputs(doc, given);
   const plan = runScriptStep(stepOf(doc.jobs.plan!, 'plan'), { inputs });
-  if (plan.status !== 0) return { doc, plan, deploys: [], outputs: {}, job: {} as Record<string, string>, summary: undefined };
+  if (plan.status !== 0) return { doc, plan, deploys: [], undos: [], outputs: {}, job: {} as Record<string, string>, summary: undefined };
   const needs = { plan: { outputs: plan.outputs, result: 'success' } };
   const job = doc.jobs.deploy!;
   const steps: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }> = {};
   const deploys: Array<{ slot: string; with: Record<string, string> }> = [];
+  const undos: Array<{ slot: string; with: Record<string, string> }> = [];
   let status: 'success' | 'failure' | 'cancelled' = 'success';
   let summary;
   for (const step of job.steps ?? []) {
     const contexts = { inputs, needs, github: GITHUB, steps };
     const runs = condition(step.if, contexts, status);
     if (step.run !== undefined) {
-      if (runs) summary = runScriptStep(step, contexts);
-      if (step.id && summary) steps[step.id] = { outcome: 'success', conclusion: 'success', outputs: summary.outputs };
+      const ran = runs ? runScriptStep(step, contexts) : undefined;
+      if (step.id === 'summary') summary = ran;
+      if (step.id) steps[step.id] = ran ? { outcome: 'success', conclusion: 'success', outputs: ran.outputs } : { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
       continue;
     }
     let result: Answer = { outcome: 'success' };
@@ -36,6 +44,10 @@ function simulate(file: string, given: Record<string, unknown>, answer: (name: s
       const w = renderAll(step.with, contexts);
       deploys.push({ slot: step.id as string, with: w });
       result = answer(w.service || w.deployment || '', deploys.length - 1);
+    } else if (runs && /\/rollback@/.test(step.uses ?? '')) {
+      const w = renderAll(step.with, contexts);
+      undos.push({ slot: step.id as string, with: w });
+      result = undo(w.service || w.deployment || '');
     } else if (runs && /-auth@/.test(step.uses ?? '')) {
       result = { outcome: auth };
     }
@@ -45,7 +57,7 @@ function simulate(file: string, given: Record<string, unknown>, answer: (name: s
   }
   const jobOutputs = renderAll(job.outputs, { steps });
   const outputs = Object.fromEntries(Object.entries(doc.on.workflow_call?.outputs ?? {}).map(([k, o]) => [k, render(o.value, { jobs: { deploy: { outputs: jobOutputs } } })]));
-  return { doc, plan, deploys, outputs, job: jobOutputs, summary };
+  return { doc, plan, deploys, undos, outputs, job: jobOutputs, summary };
 }
 
 const ECS = { environment: 'dev', cluster: 'seed', 'aws-region': 'eu-west-1', 'role-to-assume': 'arn:aws:iam::111111111111:role/deploy-dev', image: DIGEST };
@@ -87,9 +99,12 @@ describe('deploy-ecs.yml', () => {
       image: DIGEST,
       images: JSON.stringify({ 'bedrock-access-gateway': GATEWAY, mcpo: 'ghcr.io/open-webui/mcpo:main', 'open-webui': DIGEST }),
       'github-deployment-ids': JSON.stringify(ids),
+      releases: JSON.stringify({ 'bedrock-access-gateway': 'c0ffee', mcpo: 'c0ffee', 'open-webui': 'c0ffee' }),
+      mixed: 'false',
     });
     expect(run.summary?.summary).toContain('### Deploy to dev (ECS): succeeded');
-    expect(run.summary?.summary).toContain(`| 3 | \`open-webui\` | succeeded | \`${DIGEST}\` | 13 | 42 |`);
+    expect(run.summary?.summary).toContain('Release `c0ffee`; at the end every service runs the same release.');
+    expect(run.summary?.summary).toContain(`| 3 | \`open-webui\` | succeeded | \`c0ffee\` | \`${DIGEST}\` | 13 | 42 |`);
   });
 
   it('stops at the first service that fails: the ones after it are not deployed, and the outputs say where it stopped', () => {
@@ -168,6 +183,85 @@ describe('deploy-ecs.yml', () => {
     expect(run.plan.log).toContain(`::error title=services::${message}`);
   });
 
+  describe('the release as a unit', () => {
+    const rolledOut = (name: string, i: number): Answer => ({
+      outcome: 'success',
+      outputs: { status: 'succeeded', image: DIGEST, 'deployment-id': `run-1-${i}`, 'github-deployment-id': String(11 + i), 'previous-task-definition-arn': `arn:aws:ecs:eu-west-1:111111111111:task-definition/${name}:${7 + i}` },
+    });
+    const thirdFails = (name: string, i: number): Answer => (name === 'open-webui' ? { outcome: 'failure', outputs: { status: 'rolled-back', 'github-deployment-id': '13' } } : rolledOut(name, i));
+
+    it('returns the services already changed to what ran before, last deployed first, when the third fails (on-failure defaults to rollback-release)', () => {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails);
+      expect(run.undos.map((u) => [u.slot, u.with.service])).toEqual([
+        ['undo-2', 'mcpo'],
+        ['undo-1', 'bedrock-access-gateway'],
+      ]);
+      expect(run.undos[0]?.with).toMatchObject({
+        platform: 'ecs',
+        cluster: 'seed',
+        'aws-region': 'eu-west-1',
+        to: 'arn:aws:ecs:eu-west-1:111111111111:task-definition/mcpo:8',
+        reason: 'rolled back with open-webui of release c0ffee',
+        environment: 'dev',
+        'github-token': 'ghs_job_token',
+      });
+      expect(run.outputs).toMatchObject({
+        status: 'rolled-back',
+        'failed-service': 'open-webui',
+        statuses: JSON.stringify({ 'bedrock-access-gateway': 'reverted', mcpo: 'reverted', 'open-webui': 'rolled-back' }),
+        releases: JSON.stringify({ 'bedrock-access-gateway': 'previous', mcpo: 'previous', 'open-webui': 'previous' }),
+        mixed: 'false',
+        images: '{}',
+        image: '',
+      });
+      expect(run.summary?.summary).toContain('Release `c0ffee` rolled back as a unit: `mcpo`, `bedrock-access-gateway` returned to what ran before, in this order');
+      expect(run.summary?.summary).toContain('| 1 | `bedrock-access-gateway` | **reverted** | what ran before |');
+      expect(run.summary?.summary).not.toContain('Mixed release');
+    });
+
+    it('names the release given, and leaves alone a service the run did not change (unchanged, or failed before its rollout)', () => {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, release: 'v2.0.0' }, (name, i) =>
+        name === 'bedrock-access-gateway' ? { outcome: 'success', outputs: { status: 'succeeded', image: GATEWAY, 'deployment-id': '' } } : thirdFails(name, i),
+      );
+      expect(run.undos.map((u) => u.with.service)).toEqual(['mcpo']);
+      expect(run.undos[0]?.with.reason).toBe('rolled back with open-webui of release v2.0.0');
+      // The unchanged gateway runs the same image as before this run: still reported as the release's.
+      expect(JSON.parse(run.outputs.releases as string)).toEqual({ 'bedrock-access-gateway': 'v2.0.0', mcpo: 'previous', 'open-webui': 'previous' });
+    });
+
+    it('on-failure stop leaves the services already changed on the new release and says what is mixed', () => {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'stop' }, thirdFails);
+      expect(run.undos).toEqual([]);
+      expect(run.outputs).toMatchObject({
+        statuses: JSON.stringify({ 'bedrock-access-gateway': 'succeeded', mcpo: 'succeeded', 'open-webui': 'rolled-back' }),
+        releases: JSON.stringify({ 'bedrock-access-gateway': 'c0ffee', mcpo: 'c0ffee', 'open-webui': 'previous' }),
+        mixed: 'true',
+      });
+      expect(run.summary?.summary).toContain('at the end **a mix**');
+      expect(run.summary?.summary).toContain('**Mixed release**: `bedrock-access-gateway`, `mcpo` still run release `c0ffee` (on-failure: stop)');
+    });
+
+    it('reports an undo that failed as revert-failed, the release it runs as unknown, and what to do', () => {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails, 'success', (name) => (name === 'mcpo' ? { outcome: 'failure' } : { outcome: 'success', outputs: { status: 'rolled-back' } }));
+      expect(run.undos.map((u) => u.with.service)).toEqual(['mcpo', 'bedrock-access-gateway']);
+      expect(run.outputs).toMatchObject({ statuses: JSON.stringify({ 'bedrock-access-gateway': 'reverted', mcpo: 'revert-failed', 'open-webui': 'rolled-back' }), mixed: 'true' });
+      expect(JSON.parse(run.outputs.releases as string).mcpo).toBe('unknown');
+      expect(run.summary?.summary).toContain('**Not returned**: the rollback of `mcpo` failed');
+    });
+
+    it('undoes nothing on a dry run or when every service succeeded', () => {
+      expect(simulate('deploy-ecs.yml', { ...ECS, services: SEED }, rolledOut).undos).toEqual([]);
+      const dry = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'dry-run': true }, (name) => (name === 'open-webui' ? { outcome: 'failure' } : { outcome: 'success', outputs: { image: DIGEST } }));
+      expect(dry.undos).toEqual([]);
+    });
+
+    it('refuses an unknown on-failure before anything is deployed', () => {
+      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'continue' });
+      expect(run.plan.status).toBe(1);
+      expect(run.plan.log).toContain('::error title=services::on-failure is "continue"; use rollback-release (return the services already changed to what ran before) or stop (leave them).');
+    });
+  });
+
   it('escapes what a user wrote when it becomes a workflow command', () => {
     const run = simulate('deploy-ecs.yml', { ...ECS, services: JSON.stringify([{ service: 'mcpo', 'bad%key\n::warning::x': 1 }]) });
     expect(run.plan.status).toBe(1);
@@ -186,6 +280,18 @@ describe('deploy-gke.yml', () => {
     ]);
     expect(run.outputs).toMatchObject({ status: 'succeeded', image: DIGEST, 'github-deployment-ids': JSON.stringify({ 'bedrock-access-gateway': '7', 'open-webui': '8' }) });
     expect(run.summary?.summary).toContain('| # | Deployment | Status |');
+  });
+
+  it('returns the Deployments already changed to their previous revisions, last first, when one fails', () => {
+    const services = JSON.stringify(['bedrock-access-gateway', { deployment: 'mcpo', namespace: 'tools' }, { deployment: 'open-webui', 'http-route': 'open-webui' }]);
+    const run = simulate('deploy-gke.yml', { ...GKE, services }, (name, i) =>
+      name === 'open-webui' ? { outcome: 'failure', outputs: { status: 'rolled-back' } } : { outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'deployment-id': `d-${i}`, 'previous-revision': String(3 + i) } },
+    );
+    expect(run.undos.map((u) => u.with)).toEqual([
+      expect.objectContaining({ platform: 'gke', 'project-id': 'acme-dev', location: 'europe-west1', cluster: 'seed', deployment: 'mcpo', namespace: 'tools', to: '4', reason: 'rolled back with open-webui of release c0ffee' }),
+      expect.objectContaining({ deployment: 'bedrock-access-gateway', namespace: 'default', to: '3' }),
+    ]);
+    expect(run.outputs).toMatchObject({ releases: JSON.stringify({ 'bedrock-access-gateway': 'previous', mcpo: 'previous', 'open-webui': 'previous' }), mixed: 'false' });
   });
 
   it('needs an image for every Deployment and knows only the GKE strategies', () => {
@@ -217,6 +323,22 @@ describe('the deploy workflows', () => {
     });
     const shared = JSON.parse(String(plan.env?.SHARED_KEYS)) as string[];
     for (const k of shared) expect(Object.keys(doc.on.workflow_call?.inputs ?? {})).toContain(k);
+  });
+
+  it.each(['ecs', 'gke'])('%s: one undo step per list position, after every deploy step, last position first, each undoing only its own slot', (platform) => {
+    const steps = (docs[platform] as WorkflowDoc).jobs.deploy?.steps ?? [];
+    const ids = steps.map((s) => s.id ?? '');
+    const undos = steps.filter((s) => /^undo-\d+$/.test(s.id ?? ''));
+    expect(undos.map((s) => s.id)).toEqual(['undo-8', 'undo-7', 'undo-6', 'undo-5', 'undo-4', 'undo-3', 'undo-2', 'undo-1']);
+    expect(ids.indexOf('undo-8')).toBeGreaterThan(ids.indexOf('deploy-8'));
+    expect(ids.indexOf('failed')).toBeLessThan(ids.indexOf('undo-8'));
+    expect(ids.indexOf('summary')).toBeGreaterThan(ids.indexOf('undo-1'));
+    for (const s of undos) {
+      const n = (s.id as string).slice('undo-'.length);
+      expect(s.if).toBe(`failure() && inputs.on-failure == 'rollback-release' && steps.deploy-${n}.outputs.status == 'succeeded' && steps.deploy-${n}.outputs.deployment-id != ''`);
+      expect(JSON.stringify(s.with).match(/\[(\d)\]/g)?.every((m) => m === `[${Number(n) - 1}]`)).toBe(true);
+      expect(JSON.stringify(s.with).match(/deploy-\d/g)?.every((m) => m === `deploy-${n}`)).toBe(true);
+    }
   });
 
   it('share one plan script and one summary script', () => {
