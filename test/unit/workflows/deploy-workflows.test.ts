@@ -284,7 +284,7 @@ describe('deploy-gke.yml', () => {
 
   it('returns the Deployments already changed to their previous revisions, last first, when one fails', () => {
     const services = JSON.stringify(['bedrock-access-gateway', { deployment: 'mcpo', namespace: 'tools' }, { deployment: 'open-webui', 'http-route': 'open-webui' }]);
-    const run = simulate('deploy-gke.yml', { ...GKE, services }, (name, i) =>
+    const run = simulate('deploy-gke.yml', { ...GKE, services }, (name, i): Answer =>
       name === 'open-webui' ? { outcome: 'failure', outputs: { status: 'rolled-back' } } : { outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'deployment-id': `d-${i}`, 'previous-revision': String(3 + i) } },
     );
     expect(run.undos.map((u) => u.with)).toEqual([
