@@ -1,6 +1,8 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { condition, render, renderAll } from '../../support/expressions.js';
-import { callInputs, loadWorkflow, runScriptStep, stepOf, type WorkflowDoc } from '../../support/workflow-steps.js';
+import { setEnvironment } from '../../support/github-release.js';
+import { startGitHubServer, type GitHubServer } from '../../support/github-server.js';
+import { callInputs, loadWorkflow, runScriptStep, runScriptStepAsync, stepOf, type WorkflowDoc } from '../../support/workflow-steps.js';
 
 /**
  * deploy-ecs.yml and deploy-gke.yml followed through a run: the plan job's script with
@@ -8,11 +10,13 @@ import { callInputs, loadWorkflow, runScriptStep, stepOf, type WorkflowDoc } fro
  * steps answered by the test, the summary script with bash, and the job and workflow
  * outputs mapped as GitHub maps them.
  */
+/** Extra environment of the run: steps (GITHUB_API_URL of the GitHub stand-in, as the runner sets it). */
+let stepEnv: Record<string, string> = {};
 type Answer = { outcome: 'success' | 'failure' | 'cancelled'; outputs?: Record<string, string> };
 const GITHUB = { token: 'ghs_job_token', repository: 'acme/webui', sha: 'c0ffee' };
 const DIGEST = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/open-webui@sha256:' + 'a'.repeat(64);
 
-function simulate(
+async function simulate(
   file: string,
   given: Record<string, unknown>,
   answer: (name: string, index: number) => Answer = () => ({ outcome: 'success', outputs: { status: 'succeeded' } }),
@@ -22,7 +26,7 @@ function simulate(
   const doc = loadWorkflow(file);
   const inputs = callInputs(doc, given);
   const plan = runScriptStep(stepOf(doc.jobs.plan!, 'plan'), { inputs });
-  if (plan.status !== 0) return { doc, plan, deploys: [], undos: [], outputs: {}, job: {} as Record<string, string>, summary: undefined };
+  if (plan.status !== 0) return { doc, plan, deploys: [], undos: [], outputs: {}, job: {} as Record<string, string>, summary: undefined, gate: undefined, auths: 0 };
   const needs = { plan: { outputs: plan.outputs, result: 'success' } };
   const job = doc.jobs.deploy!;
   const steps: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }> = {};
@@ -30,13 +34,18 @@ function simulate(
   const undos: Array<{ slot: string; with: Record<string, string> }> = [];
   let status: 'success' | 'failure' | 'cancelled' = 'success';
   let summary;
+  let gate;
+  let auths = 0;
   for (const step of job.steps ?? []) {
     const contexts = { inputs, needs, github: GITHUB, steps };
     const runs = condition(step.if, contexts, status);
     if (step.run !== undefined) {
-      const ran = runs ? runScriptStep(step, contexts) : undefined;
+      const ran = runs ? (step.id === 'gate' ? await runScriptStepAsync(step, contexts, stepEnv) : runScriptStep(step, contexts, stepEnv)) : undefined;
       if (step.id === 'summary') summary = ran;
-      if (step.id) steps[step.id] = ran ? { outcome: 'success', conclusion: 'success', outputs: ran.outputs } : { outcome: 'skipped', conclusion: 'skipped', outputs: {} };
+      if (step.id === 'gate') gate = ran;
+      const outcome = !ran ? 'skipped' : ran.status === 0 ? 'success' : 'failure';
+      if (outcome === 'failure') status = 'failure';
+      if (step.id) steps[step.id] = { outcome, conclusion: outcome, outputs: ran?.outputs ?? {} };
       continue;
     }
     let result: Answer = { outcome: 'success' };
@@ -49,6 +58,7 @@ function simulate(
       undos.push({ slot: step.id as string, with: w });
       result = undo(w.service || w.deployment || '');
     } else if (runs && /-auth@/.test(step.uses ?? '')) {
+      auths++;
       result = { outcome: auth };
     }
     const outcome = runs ? result.outcome : 'skipped';
@@ -57,7 +67,7 @@ function simulate(
   }
   const jobOutputs = renderAll(job.outputs, { steps });
   const outputs = Object.fromEntries(Object.entries(doc.on.workflow_call?.outputs ?? {}).map(([k, o]) => [k, render(o.value, { jobs: { deploy: { outputs: jobOutputs } } })]));
-  return { doc, plan, deploys, undos, outputs, job: jobOutputs, summary };
+  return { doc, plan, deploys, undos, outputs, job: jobOutputs, summary, gate, auths };
 }
 
 const ECS = { environment: 'dev', cluster: 'seed', 'aws-region': 'eu-west-1', 'role-to-assume': 'arn:aws:iam::111111111111:role/deploy-dev', image: DIGEST };
@@ -70,8 +80,8 @@ const SEED = JSON.stringify([
 ]);
 
 describe('deploy-ecs.yml', () => {
-  it('deploys the seed services in the given order, each with its own settings over the workflow defaults', () => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'wait-timeout': '20m' });
+  it('deploys the seed services in the given order, each with its own settings over the workflow defaults', async () => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'wait-timeout': '20m' });
     expect(run.plan.status).toBe(0);
     expect(run.plan.log).toContain('1. bedrock-access-gateway: image ' + GATEWAY);
     expect(run.deploys.map((d) => [d.slot, d.with.service])).toEqual([
@@ -86,9 +96,9 @@ describe('deploy-ecs.yml', () => {
     for (const w of [gateway, mcpo, webui]) expect(w).toMatchObject({ environment: 'dev', 'github-token': 'ghs_job_token' });
   });
 
-  it('maps how every service ended to the job and workflow outputs, and summarises them', () => {
+  it('maps how every service ended to the job and workflow outputs, and summarises them', async () => {
     const ids: Record<string, string> = { 'bedrock-access-gateway': '11', mcpo: '12', 'open-webui': '13' };
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, (name) => ({
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, (name) => ({
       outcome: 'success',
       outputs: { status: 'succeeded', image: name === 'open-webui' ? DIGEST : name === 'mcpo' ? 'ghcr.io/open-webui/mcpo:main' : GATEWAY, 'github-deployment-id': ids[name] as string, 'duration-seconds': '42' },
     }));
@@ -101,14 +111,15 @@ describe('deploy-ecs.yml', () => {
       'github-deployment-ids': JSON.stringify(ids),
       releases: JSON.stringify({ 'bedrock-access-gateway': 'c0ffee', mcpo: 'c0ffee', 'open-webui': 'c0ffee' }),
       mixed: 'false',
+      gate: 'not-required',
     });
     expect(run.summary?.summary).toContain('### Deploy to dev (ECS): succeeded');
     expect(run.summary?.summary).toContain('Release `c0ffee`; at the end every service runs the same release.');
     expect(run.summary?.summary).toContain(`| 3 | \`open-webui\` | succeeded | \`c0ffee\` | \`${DIGEST}\` | 13 | 42 |`);
   });
 
-  it('stops at the first service that fails: the ones after it are not deployed, and the outputs say where it stopped', () => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, (name): Answer =>
+  it('stops at the first service that fails: the ones after it are not deployed, and the outputs say where it stopped', async () => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, (name): Answer =>
       name === 'mcpo' ? { outcome: 'failure', outputs: { status: 'rolled-back', 'github-deployment-id': '12' } } : { outcome: 'success', outputs: { status: 'succeeded', image: GATEWAY, 'github-deployment-id': '11' } },
     );
     expect(run.deploys.map((d) => d.with.service)).toEqual(['bedrock-access-gateway', 'mcpo']);
@@ -123,27 +134,27 @@ describe('deploy-ecs.yml', () => {
     expect(run.summary?.summary).toContain('Stopped at `mcpo`: the services after it were not deployed.');
   });
 
-  it('reports a deploy step that failed before its rollout (no status) as failed, and one that was cancelled as cancelled', () => {
-    const failed = simulate('deploy-ecs.yml', { ...ECS, services: '["mcpo", "open-webui"]' }, (name) => (name === 'mcpo' ? { outcome: 'failure' } : { outcome: 'success' }));
+  it('reports a deploy step that failed before its rollout (no status) as failed, and one that was cancelled as cancelled', async () => {
+    const failed = await simulate('deploy-ecs.yml', { ...ECS, services: '["mcpo", "open-webui"]' }, (name) => (name === 'mcpo' ? { outcome: 'failure' } : { outcome: 'success' }));
     expect(failed.outputs).toMatchObject({ status: 'failed', 'failed-service': 'mcpo' });
-    const cancelled = simulate('deploy-ecs.yml', { ...ECS, services: '["mcpo", "open-webui"]' }, () => ({ outcome: 'cancelled' }));
+    const cancelled = await simulate('deploy-ecs.yml', { ...ECS, services: '["mcpo", "open-webui"]' }, () => ({ outcome: 'cancelled' }));
     expect(cancelled.outputs).toMatchObject({ status: 'cancelled', 'failed-service': 'mcpo', statuses: JSON.stringify({ mcpo: 'cancelled', 'open-webui': 'not-run' }) });
   });
 
-  it('deploys nothing and says so when authentication fails', () => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, undefined, 'failure');
+  it('deploys nothing and says so when authentication fails', async () => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, undefined, 'failure');
     expect(run.deploys).toEqual([]);
     expect(run.outputs).toMatchObject({ status: 'failed', 'failed-service': '', statuses: JSON.stringify({ 'bedrock-access-gateway': 'not-run', mcpo: 'not-run', 'open-webui': 'not-run' }) });
     expect(run.summary?.summary).toContain('Nothing was deployed: a step before the first service failed');
   });
 
-  it('marks a dry run as such', () => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: '["open-webui"]', 'dry-run': true }, () => ({ outcome: 'success', outputs: { image: DIGEST } }));
+  it('marks a dry run as such', async () => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: '["open-webui"]', 'dry-run': true }, () => ({ outcome: 'success', outputs: { image: DIGEST } }));
     expect(run.deploys[0]?.with['dry-run']).toBe('true');
     expect(run.outputs).toMatchObject({ status: 'dry-run', statuses: JSON.stringify({ 'open-webui': 'dry-run' }), images: '{}' });
   });
 
-  it('refuses a bad list in the plan job, before the environment gate and before any service changes', () => {
+  it('refuses a bad list in the plan job, before the environment gate and before any service changes', async () => {
     const doc = loadWorkflow('deploy-ecs.yml');
     expect(doc.jobs.plan?.environment).toBeUndefined();
     expect(doc.jobs.deploy?.needs).toBe('plan');
@@ -155,7 +166,7 @@ describe('deploy-ecs.yml', () => {
       42,
       'bedrock-access-gateway',
     ]);
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: bad });
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: bad });
     expect(run.plan.status).toBe(1);
     expect(run.plan.outputs).toEqual({});
     const errors = run.plan.log.split('\n').filter((l) => l.startsWith('::error title=services::'));
@@ -177,8 +188,8 @@ describe('deploy-ecs.yml', () => {
     ['{"service": "mcpo"}', 'services is a JSON object, not a list.'],
     ['[]', 'services is an empty list: name at least one service to deploy.'],
     [JSON.stringify(Array.from({ length: 9 }, (_, i) => `svc-${i}`)), 'services has 9 entries, but one call deploys at most 8; split the list over two jobs'],
-  ])('refuses services %s', (services, message) => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services });
+  ])('refuses services %s', async (services, message) => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services });
     expect(run.plan.status).toBe(1);
     expect(run.plan.log).toContain(`::error title=services::${message}`);
   });
@@ -190,8 +201,8 @@ describe('deploy-ecs.yml', () => {
     });
     const thirdFails = (name: string, i: number): Answer => (name === 'open-webui' ? { outcome: 'failure', outputs: { status: 'rolled-back', 'github-deployment-id': '13' } } : rolledOut(name, i));
 
-    it('returns the services already changed to what ran before, last deployed first, when the third fails (on-failure defaults to rollback-release)', () => {
-      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails);
+    it('returns the services already changed to what ran before, last deployed first, when the third fails (on-failure defaults to rollback-release)', async () => {
+      const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails);
       expect(run.undos.map((u) => [u.slot, u.with.service])).toEqual([
         ['undo-2', 'mcpo'],
         ['undo-1', 'bedrock-access-gateway'],
@@ -219,8 +230,8 @@ describe('deploy-ecs.yml', () => {
       expect(run.summary?.summary).not.toContain('Mixed release');
     });
 
-    it('names the release given, and leaves alone a service the run did not change (unchanged, or failed before its rollout)', () => {
-      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, release: 'v2.0.0' }, (name, i) =>
+    it('names the release given, and leaves alone a service the run did not change (unchanged, or failed before its rollout)', async () => {
+      const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, release: 'v2.0.0' }, (name, i) =>
         name === 'bedrock-access-gateway' ? { outcome: 'success', outputs: { status: 'succeeded', image: GATEWAY, 'deployment-id': '' } } : thirdFails(name, i),
       );
       expect(run.undos.map((u) => u.with.service)).toEqual(['mcpo']);
@@ -229,8 +240,8 @@ describe('deploy-ecs.yml', () => {
       expect(JSON.parse(run.outputs.releases as string)).toEqual({ 'bedrock-access-gateway': 'v2.0.0', mcpo: 'previous', 'open-webui': 'previous' });
     });
 
-    it('on-failure stop leaves the services already changed on the new release and says what is mixed', () => {
-      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'stop' }, thirdFails);
+    it('on-failure stop leaves the services already changed on the new release and says what is mixed', async () => {
+      const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'stop' }, thirdFails);
       expect(run.undos).toEqual([]);
       expect(run.outputs).toMatchObject({
         statuses: JSON.stringify({ 'bedrock-access-gateway': 'succeeded', mcpo: 'succeeded', 'open-webui': 'rolled-back' }),
@@ -241,29 +252,29 @@ describe('deploy-ecs.yml', () => {
       expect(run.summary?.summary).toContain('**Mixed release**: `bedrock-access-gateway`, `mcpo` still run release `c0ffee` (on-failure: stop)');
     });
 
-    it('reports an undo that failed as revert-failed, the release it runs as unknown, and what to do', () => {
-      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails, 'success', (name) => (name === 'mcpo' ? { outcome: 'failure' } : { outcome: 'success', outputs: { status: 'rolled-back' } }));
+    it('reports an undo that failed as revert-failed, the release it runs as unknown, and what to do', async () => {
+      const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails, 'success', (name) => (name === 'mcpo' ? { outcome: 'failure' } : { outcome: 'success', outputs: { status: 'rolled-back' } }));
       expect(run.undos.map((u) => u.with.service)).toEqual(['mcpo', 'bedrock-access-gateway']);
       expect(run.outputs).toMatchObject({ statuses: JSON.stringify({ 'bedrock-access-gateway': 'reverted', mcpo: 'revert-failed', 'open-webui': 'rolled-back' }), mixed: 'true' });
       expect(JSON.parse(run.outputs.releases as string).mcpo).toBe('unknown');
       expect(run.summary?.summary).toContain('**Not returned**: the rollback of `mcpo` failed');
     });
 
-    it('undoes nothing on a dry run or when every service succeeded', () => {
-      expect(simulate('deploy-ecs.yml', { ...ECS, services: SEED }, rolledOut).undos).toEqual([]);
-      const dry = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'dry-run': true }, (name) => (name === 'open-webui' ? { outcome: 'failure' } : { outcome: 'success', outputs: { image: DIGEST } }));
+    it('undoes nothing on a dry run or when every service succeeded', async () => {
+      expect((await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, rolledOut)).undos).toEqual([]);
+      const dry = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'dry-run': true }, (name) => (name === 'open-webui' ? { outcome: 'failure' } : { outcome: 'success', outputs: { image: DIGEST } }));
       expect(dry.undos).toEqual([]);
     });
 
-    it('refuses an unknown on-failure before anything is deployed', () => {
-      const run = simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'continue' });
+    it('refuses an unknown on-failure before anything is deployed', async () => {
+      const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'continue' });
       expect(run.plan.status).toBe(1);
       expect(run.plan.log).toContain('::error title=services::on-failure is "continue"; use rollback-release (return the services already changed to what ran before) or stop (leave them).');
     });
   });
 
-  it('escapes what a user wrote when it becomes a workflow command', () => {
-    const run = simulate('deploy-ecs.yml', { ...ECS, services: JSON.stringify([{ service: 'mcpo', 'bad%key\n::warning::x': 1 }]) });
+  it('escapes what a user wrote when it becomes a workflow command', async () => {
+    const run = await simulate('deploy-ecs.yml', { ...ECS, services: JSON.stringify([{ service: 'mcpo', 'bad%key\n::warning::x': 1 }]) });
     expect(run.plan.status).toBe(1);
     expect(run.plan.log).toContain('unknown key "bad%25key%0A::warning::x"');
     expect(run.plan.log.split('\n').some((l) => l.startsWith('::warning::'))).toBe(false);
@@ -271,9 +282,9 @@ describe('deploy-ecs.yml', () => {
 });
 
 describe('deploy-gke.yml', () => {
-  it('deploys Deployments in order on the workflow cluster, entries overriding namespace and strategy', () => {
+  it('deploys Deployments in order on the workflow cluster, entries overriding namespace and strategy', async () => {
     const services = JSON.stringify(['bedrock-access-gateway', { deployment: 'open-webui', namespace: 'web', strategy: 'canary', 'http-route': 'open-webui' }]);
-    const run = simulate('deploy-gke.yml', { ...GKE, services }, (name) => ({ outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'github-deployment-id': name === 'open-webui' ? '8' : '7' } }));
+    const run = await simulate('deploy-gke.yml', { ...GKE, services }, (name) => ({ outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'github-deployment-id': name === 'open-webui' ? '8' : '7' } }));
     expect(run.deploys.map((d) => d.with)).toEqual([
       expect.objectContaining({ 'project-id': 'acme-dev', location: 'europe-west1', cluster: 'seed', deployment: 'bedrock-access-gateway', namespace: 'default', image: DIGEST, strategy: 'rolling', 'wait-timeout': '15m', environment: 'dev' }),
       expect.objectContaining({ deployment: 'open-webui', namespace: 'web', strategy: 'canary', 'http-route': 'open-webui', 'keep-previous': '10m' }),
@@ -282,9 +293,9 @@ describe('deploy-gke.yml', () => {
     expect(run.summary?.summary).toContain('| # | Deployment | Status |');
   });
 
-  it('returns the Deployments already changed to their previous revisions, last first, when one fails', () => {
+  it('returns the Deployments already changed to their previous revisions, last first, when one fails', async () => {
     const services = JSON.stringify(['bedrock-access-gateway', { deployment: 'mcpo', namespace: 'tools' }, { deployment: 'open-webui', 'http-route': 'open-webui' }]);
-    const run = simulate('deploy-gke.yml', { ...GKE, services }, (name, i): Answer =>
+    const run = await simulate('deploy-gke.yml', { ...GKE, services }, (name, i): Answer =>
       name === 'open-webui' ? { outcome: 'failure', outputs: { status: 'rolled-back' } } : { outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'deployment-id': `d-${i}`, 'previous-revision': String(3 + i) } },
     );
     expect(run.undos.map((u) => u.with)).toEqual([
@@ -294,8 +305,8 @@ describe('deploy-gke.yml', () => {
     expect(run.outputs).toMatchObject({ releases: JSON.stringify({ 'bedrock-access-gateway': 'previous', mcpo: 'previous', 'open-webui': 'previous' }), mixed: 'false' });
   });
 
-  it('needs an image for every Deployment and knows only the GKE strategies', () => {
-    const run = simulate('deploy-gke.yml', { ...GKE, image: '', services: JSON.stringify(['mcpo', { deployment: 'open-webui', image: DIGEST, strategy: 'linear' }]) });
+  it('needs an image for every Deployment and knows only the GKE strategies', async () => {
+    const run = await simulate('deploy-gke.yml', { ...GKE, image: '', services: JSON.stringify(['mcpo', { deployment: 'open-webui', image: DIGEST, strategy: 'linear' }]) });
     expect(run.plan.status).toBe(1);
     expect(run.plan.log).toContain('::error title=services::services[0] (mcpo): no image; give the entry an image or the workflow the image input.');
     expect(run.plan.log).toContain('::error title=services::services[1] (open-webui): strategy "linear" is not one of rolling, canary, blue-green.');
@@ -305,7 +316,7 @@ describe('deploy-gke.yml', () => {
 describe('the deploy workflows', () => {
   const docs: Record<string, WorkflowDoc> = { ecs: loadWorkflow('deploy-ecs.yml'), gke: loadWorkflow('deploy-gke.yml') };
 
-  it.each(['ecs', 'gke'])('%s: one step per list position, each passing exactly the entry keys the plan resolves', (platform) => {
+  it.each(['ecs', 'gke'])('%s: one step per list position, each passing exactly the entry keys the plan resolves', async (platform) => {
     const doc = docs[platform] as WorkflowDoc;
     const plan = stepOf(doc.jobs.plan!, 'plan');
     const keys = JSON.parse(String(plan.env?.ENTRY_KEYS)) as string[];
@@ -325,7 +336,7 @@ describe('the deploy workflows', () => {
     for (const k of shared) expect(Object.keys(doc.on.workflow_call?.inputs ?? {})).toContain(k);
   });
 
-  it.each(['ecs', 'gke'])('%s: one undo step per list position, after every deploy step, last position first, each undoing only its own slot', (platform) => {
+  it.each(['ecs', 'gke'])('%s: one undo step per list position, after every deploy step, last position first, each undoing only its own slot', async (platform) => {
     const steps = (docs[platform] as WorkflowDoc).jobs.deploy?.steps ?? [];
     const ids = steps.map((s) => s.id ?? '');
     const undos = steps.filter((s) => /^undo-\d+$/.test(s.id ?? ''));
@@ -341,14 +352,14 @@ describe('the deploy workflows', () => {
     }
   });
 
-  it('share one plan script and one summary script', () => {
+  it('share one plan script and one summary script', async () => {
     for (const id of ['plan', 'summary']) {
       const [ecs, gke] = [docs.ecs, docs.gke].map((d) => (id === 'plan' ? stepOf(d!.jobs.plan!, id) : stepOf(d!.jobs.deploy!, id)).run);
       expect(gke).toBe(ecs);
     }
   });
 
-  it('put every deploy to one environment in one concurrency group that never cancels a rollout: deploy-ecs, deploy-gke, rollback', () => {
+  it('put every deploy to one environment in one concurrency group that never cancels a rollout: deploy-ecs, deploy-gke, rollback', async () => {
     const rollback = loadWorkflow('rollback.yml');
     const jobs = [
       [docs.ecs!, docs.ecs!.jobs.deploy!],
@@ -362,5 +373,99 @@ describe('the deploy workflows', () => {
       expect(job.concurrency?.['cancel-in-progress']).toBe(false);
     }
     for (const doc of [docs.ecs!, docs.gke!]) expect(render(doc.jobs.deploy?.environment, { inputs: { environment: 'production' } })).toBe('production');
+  });
+});
+
+describe('the environment gate (against the GitHub stand-in, checked by @octokit/openapi)', () => {
+  let gh: GitHubServer;
+  beforeAll(async () => {
+    gh = await startGitHubServer({ token: GITHUB.token });
+  });
+  afterAll(() => gh.close());
+  afterEach(() => {
+    const problems = [...gh.problems];
+    gh.reset();
+    stepEnv = {};
+    expect(problems).toEqual([]);
+  });
+  const PROD = { ...ECS, environment: 'production', services: SEED };
+  const deployed = (name: string, i: number): Answer => ({ outcome: 'success', outputs: { status: 'succeeded', image: DIGEST, 'deployment-id': `d-${i}` } });
+
+  it('refuses production with no reviewers, wait timer or custom rule before any AWS call, and says what to do', async () => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    setEnvironment(gh.store, 'acme', 'webui', 'production', { branchPolicy: 'protected' });
+    const run = await simulate('deploy-ecs.yml', PROD, deployed);
+    expect(run.gate?.status).toBe(1);
+    expect(run.auths).toBe(0);
+    expect(run.deploys).toEqual([]);
+    expect(run.gate?.log).toContain(
+      '::error title=gate::Environment production has no required reviewer, wait timer or custom protection rule (protected branches only), so nothing held this deploy for approval.',
+    );
+    expect(run.gate?.log).toContain('Nothing was deployed. Add required reviewers or a wait timer to the environment (Settings, Environments), or, to deploy without a gate on purpose, set allow-ungated: true');
+    expect(run.outputs).toMatchObject({ status: 'failed', 'failed-service': '' });
+    expect(gh.callsOf('repos/get-environment')).toHaveLength(1);
+  });
+
+  it('refuses an environment with no settings at all (as a job bound to it creates it) the same way', async () => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    const run = await simulate('deploy-ecs.yml', { ...PROD, environment: 'prod' }, deployed);
+    expect(run.gate?.status).toBe(1);
+    expect(run.gate?.log).toContain('Environment prod has no required reviewer, wait timer or custom protection rule (any branch)');
+  });
+
+  it.each([
+    ['required reviewers', { reviewers: [{ login: 'alice', id: 1 }, { team: 'platform' }] }, 'required reviewers @alice, team platform; deploys from any branch'],
+    ['a wait timer', { waitTimerMinutes: 30, branchPolicy: 'custom' as const }, 'a wait timer of 30 min; deploys from named branches only'],
+    ['a custom protection rule', { customRules: ['datadog-gate'] }, 'custom protection rules datadog-gate; deploys from any branch'],
+  ])('proceeds when production has %s, and names the gate in the summary', async (_what, settings, text) => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    setEnvironment(gh.store, 'acme', 'webui', 'production', settings);
+    const run = await simulate('deploy-ecs.yml', PROD, deployed);
+    expect(run.gate?.status).toBe(0);
+    expect(run.gate?.outputs.gate).toBe('gated');
+    expect(run.gate?.summary).toContain(`Gate of \`production\`: ${text}.`);
+    expect(run.auths).toBe(1);
+    expect(run.deploys).toHaveLength(3);
+    expect(run.job.gate).toBe('gated');
+  });
+
+  it('with allow-ungated proceeds, warns, and says ungated in bold in the summary', async () => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    const run = await simulate('deploy-gke.yml', { ...GKE, environment: 'staging', services: '["open-webui"]', 'allow-ungated': true }, deployed);
+    expect(run.gate?.status).toBe(0);
+    expect(run.gate?.log).toContain('::warning title=gate::Environment staging has no required reviewer');
+    expect(run.gate?.summary).toMatch(/^\*\*ungated\*\*: Environment staging has no required reviewer/);
+    expect(run.outputs.gate).toBe('ungated');
+    expect(run.deploys).toHaveLength(1);
+  });
+
+  it('does not check dev (not gated by name) unless gated: true, and refuses a bad gated value', async () => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    const dev = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, deployed);
+    expect(dev.gate?.outputs.gate).toBe('not-required');
+    expect(gh.calls).toEqual([]);
+    expect((await simulate('deploy-ecs.yml', { ...ECS, services: SEED, gated: 'true' }, deployed)).gate?.status).toBe(1);
+    expect((await simulate('deploy-ecs.yml', { ...ECS, services: SEED, gated: 'yes' }, deployed)).gate?.log).toContain('::error title=gate::gated is "yes"; use auto');
+  });
+
+  it('says which permission is missing when GitHub refuses to show the environment', async () => {
+    stepEnv = { GITHUB_API_URL: gh.url };
+    gh.handle('repos/get-environment', () => ({ status: 403, body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com/rest', status: '403' } }));
+    const run = await simulate('deploy-ecs.yml', PROD, deployed);
+    expect(run.gate?.status).toBe(1);
+    expect(run.gate?.log).toContain('(HTTP 403). Nothing was deployed. Give the calling job `permissions: actions: read`');
+    // GitHub answers 403 "Resource not accessible by integration" to a token without the
+    // permission, though its OpenAPI description lists only 200 for this operation.
+    expect(gh.problems).toEqual(['GET /repos/{owner}/{repo}/environments/{environment_name} (repos/get-environment): GitHub never answers this operation with HTTP 403']);
+    gh.problems.length = 0;
+  });
+
+  it('the deploy jobs ask for actions: read, and run the gate first (before checkout and credentials), with one shared script', async () => {
+    for (const file of ['deploy-ecs.yml', 'deploy-gke.yml']) {
+      const job = loadWorkflow(file).jobs.deploy!;
+      expect(job.permissions).toMatchObject({ actions: 'read' });
+      expect(job.steps?.[0]?.id).toBe('gate');
+    }
+    expect(stepOf(loadWorkflow('deploy-gke.yml').jobs.deploy!, 'gate').run).toBe(stepOf(loadWorkflow('deploy-ecs.yml').jobs.deploy!, 'gate').run);
   });
 });
