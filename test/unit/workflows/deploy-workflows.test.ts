@@ -12,6 +12,8 @@ import { callInputs, loadWorkflow, runScriptStep, runScriptStepAsync, stepOf, ty
  */
 /** Extra environment of the run: steps (GITHUB_API_URL of the GitHub stand-in, as the runner sets it). */
 let stepEnv: Record<string, string> = {};
+/** The secrets the caller passes. */
+let secrets: Record<string, string> = {};
 type Answer = { outcome: 'success' | 'failure' | 'cancelled'; outputs?: Record<string, string> };
 const GITHUB = { token: 'ghs_job_token', repository: 'acme/webui', sha: 'c0ffee' };
 const DIGEST = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/open-webui@sha256:' + 'a'.repeat(64);
@@ -26,18 +28,20 @@ async function simulate(
   const doc = loadWorkflow(file);
   const inputs = callInputs(doc, given);
   const plan = runScriptStep(stepOf(doc.jobs.plan!, 'plan'), { inputs });
-  if (plan.status !== 0) return { doc, plan, deploys: [], undos: [], outputs: {}, job: {} as Record<string, string>, summary: undefined, gate: undefined, auths: 0 };
+  if (plan.status !== 0) return { doc, plan, deploys: [], undos: [], outputs: {}, job: {} as Record<string, string>, summary: undefined, gate: undefined, auths: 0, notes: [] };
   const needs = { plan: { outputs: plan.outputs, result: 'success' } };
   const job = doc.jobs.deploy!;
   const steps: Record<string, { outcome: string; conclusion: string; outputs: Record<string, string> }> = {};
   const deploys: Array<{ slot: string; with: Record<string, string> }> = [];
   const undos: Array<{ slot: string; with: Record<string, string> }> = [];
+  const notes: Array<Record<string, string>> = [];
+  const env = renderAll((job as { env?: Record<string, unknown> }).env, { secrets, inputs });
   let status: 'success' | 'failure' | 'cancelled' = 'success';
   let summary;
   let gate;
   let auths = 0;
   for (const step of job.steps ?? []) {
-    const contexts = { inputs, needs, github: GITHUB, steps };
+    const contexts = { inputs, needs, github: GITHUB, steps, secrets, env };
     const runs = condition(step.if, contexts, status);
     if (step.run !== undefined) {
       const ran = runs ? (step.id === 'gate' ? await runScriptStepAsync(step, contexts, stepEnv) : runScriptStep(step, contexts, stepEnv)) : undefined;
@@ -57,6 +61,8 @@ async function simulate(
       const w = renderAll(step.with, contexts);
       undos.push({ slot: step.id as string, with: w });
       result = undo(w.service || w.deployment || '');
+    } else if (runs && /\/notify@/.test(step.uses ?? '')) {
+      notes.push(renderAll(step.with, contexts));
     } else if (runs && /-auth@/.test(step.uses ?? '')) {
       auths++;
       result = { outcome: auth };
@@ -67,7 +73,7 @@ async function simulate(
   }
   const jobOutputs = renderAll(job.outputs, { steps });
   const outputs = Object.fromEntries(Object.entries(doc.on.workflow_call?.outputs ?? {}).map(([k, o]) => [k, render(o.value, { jobs: { deploy: { outputs: jobOutputs } } })]));
-  return { doc, plan, deploys, undos, outputs, job: jobOutputs, summary, gate, auths };
+  return { doc, plan, deploys, undos, outputs, job: jobOutputs, summary, gate, auths, notes };
 }
 
 const ECS = { environment: 'dev', cluster: 'seed', 'aws-region': 'eu-west-1', 'role-to-assume': 'arn:aws:iam::111111111111:role/deploy-dev', image: DIGEST };
@@ -264,6 +270,31 @@ describe('deploy-ecs.yml', () => {
       expect((await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, rolledOut)).undos).toEqual([]);
       const dry = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'dry-run': true }, (name) => (name === 'open-webui' ? { outcome: 'failure' } : { outcome: 'success', outputs: { image: DIGEST } }));
       expect(dry.undos).toEqual([]);
+    });
+
+    it('tells people how it ended when the caller passes the notify secret, and sends nothing without it', async () => {
+      secrets = { notify: 'slack=https://hooks.slack.com/services/T0/B0/x' };
+      try {
+        const run = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails);
+        expect(run.notes).toEqual([
+          expect.objectContaining({
+            notify: 'slack=https://hooks.slack.com/services/T0/B0/x',
+            event: 'rolled-back',
+            service: 'open-webui',
+            environment: 'dev',
+            release: 'c0ffee',
+            summary: 'Deploy to dev: rolled-back',
+            facts: expect.stringContaining('releases={"bedrock-access-gateway":"previous","mcpo":"previous","open-webui":"previous"}'),
+          }),
+        ]);
+        const stopped = await simulate('deploy-ecs.yml', { ...ECS, services: SEED, 'on-failure': 'stop' }, thirdFails);
+        expect(stopped.notes[0]?.summary).toBe('Deploy to dev: rolled-back - a MIXED release, see the run');
+        const ok = await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, rolledOut);
+        expect(ok.notes[0]).toMatchObject({ event: 'succeeded', service: 'bedrock-access-gateway, mcpo, open-webui' });
+      } finally {
+        secrets = {};
+      }
+      expect((await simulate('deploy-ecs.yml', { ...ECS, services: SEED }, thirdFails)).notes).toEqual([]);
     });
 
     it('refuses an unknown on-failure before anything is deployed', async () => {
