@@ -53,7 +53,10 @@ export function checkConcurrency(workflows: Map<string, Doc>, publishedAs: strin
       const settings = (typeof c === 'object' && c ? c : {}) as { queue?: unknown; 'cancel-in-progress'?: unknown };
       if (settings.queue !== 'max') problems.push(`${where} is in concurrency group ${group} without queue: max, so GitHub cancels a pending job of it when a newer one queues (a pending rollback or promote is dropped). Add queue: max.`);
       if (settings['cancel-in-progress'] !== false) problems.push(`${where} does not set cancel-in-progress: false; a job that changes an environment is never cancelled by a newer one.`);
-      for (const action of used) groups.set(action, [...(groups.get(action) ?? []), group]);
+      // A deploy job that also undoes its own release (the rollback action after a failed service) is a deploy job: it
+      // only returns what it deployed itself. The rollback job is the one that uses rollback and no deploy action.
+      const deploying = used.some((a) => a === 'ecs-deploy' || a === 'gke-deploy');
+      for (const action of used) if (!(deploying && action === 'rollback')) groups.set(action, [...(groups.get(action) ?? []), group]);
     }
   }
   const rollback = groups.get('rollback') ?? [];

@@ -5,7 +5,7 @@
  * pipefail`), their `env:` rendered by GitHub's expression evaluator, with
  * GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files read back.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,4 +91,25 @@ export function runScriptStep(step: WorkflowStep, contexts: Contexts, extraEnv: 
     outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
     summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
   };
+}
+
+/**
+ * `runScriptStep` without blocking the event loop: for a step that calls a server running
+ * in the test's own process (the GitHub stand-in), which a synchronous child would starve.
+ */
+export async function runScriptStepAsync(step: WorkflowStep, contexts: Contexts, extraEnv: Record<string, string> = {}): Promise<ScriptResult> {
+  if (typeof step.run !== 'string') throw new Error(`step ${step.id ?? step.name} has no run:`);
+  const dir = mkdtempSync(join(tmpdir(), 'pa-step-'));
+  const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
+  for (const f of Object.values(files)) writeFileSync(f, '');
+  writeFileSync(join(dir, 'step.sh'), step.run);
+  const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'step.sh')], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', ...renderAll(step.env, contexts), ...extraEnv, ...files },
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { status, log, outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
 }

@@ -273,6 +273,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     return;
   }
 
+  // Never backwards by accident, and a promotion still holds now that the deploy starts.
+  await (await import('../../release/release-order.js')).guardDeployStep(s, { service: service.serviceName as string, image });
+
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);

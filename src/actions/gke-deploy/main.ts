@@ -273,6 +273,9 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     return;
   }
 
+  // Never backwards by accident, and a promotion still holds now that the deploy starts.
+  await (await import('../../release/release-order.js')).guardDeployStep(s, { service: s.deployment, image: s.image });
+
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);

@@ -26,6 +26,34 @@ describe('check:workflows: concurrency that never drops a rollback or promote', 
     expect(problems).toEqual([]);
   });
 
+  it('counts a deploy job that undoes its own release with the rollback action as a deploy job, not as the rollback job', () => {
+    const deployAndUndo = `
+jobs:
+  deploy:
+    runs-on: ubuntu-24.04
+    concurrency: { group: deploy-prod, cancel-in-progress: false, queue: max }
+    steps:
+      - uses: org/platform-actions/actions/ecs-deploy@v1
+      - uses: org/platform-actions/actions/rollback@v1
+`;
+    const ok = checkConcurrency(
+      new Map([
+        ['deploy.yml', wf(deployAndUndo)],
+        ['rollback.yml', wf(job('rollback', '{ group: rollback-prod, cancel-in-progress: false, queue: max }'))],
+      ]),
+      'org/platform-actions',
+    );
+    expect(ok).toEqual([]);
+    const shared = checkConcurrency(
+      new Map([
+        ['deploy.yml', wf(deployAndUndo)],
+        ['rollback.yml', wf(job('rollback', '{ group: deploy-prod, cancel-in-progress: false, queue: max }'))],
+      ]),
+      'org/platform-actions',
+    );
+    expect(shared).toEqual([expect.stringMatching(/^The rollback job's concurrency group deploy-prod is also a deploy job's/)]);
+  });
+
   it('refuses a changing job without queue: max, one that may cancel, one without a group, and rollback in the deploy group', () => {
     const problems = checkConcurrency(
       new Map([
