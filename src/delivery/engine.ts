@@ -9,6 +9,7 @@
 import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
+import { poll } from '../util/poll.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { lookAgain, ownerState, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
@@ -184,7 +185,19 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   // Nothing has changed yet: errors here propagate as they are.
   await target.preflight(options.signal);
   let recovered: RecoveryResult | undefined;
-  const existing = await target.loadRecord(options.signal);
+  let existing = await target.loadRecord(options.signal);
+  if (existing && !options.resume && isBeingRolledBack(existing, clock.now(), options.rollbackTimeoutMs ?? 600_000)) {
+    // A rollback (the rollback action, another run's recovery) is under way: wait for it rather than race it.
+    event('recover', `${target.description} is being rolled back (${describeRecord(existing)}); waiting until that is done before this rollout.`);
+    const deadline = options.rollbackTimeoutMs ?? 600_000;
+    existing = await poll(
+      async () => {
+        const now = await target.loadRecord(options.signal);
+        return !now || !isBeingRolledBack(now, clock.now(), deadline) ? { done: true, value: now } : { done: false, status: describeRecord(now) };
+      },
+      { what: `the rollback of ${target.description} to finish`, timeoutMs: deadline, initialDelayMs: 1000, maxDelayMs: 5000, clock, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+  }
   if (!options.resume && existing?.phase === 'paused') {
     refusePaused(target, existing, clock.now());
     log(`The paused ${describeRecord(existing)} ran out at ${new Date((existing.pauseUntil ?? 0) * 1000).toISOString()} without a resume: it is abandoned.`);
@@ -587,6 +600,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           : ' This run leaves the service to whoever took it over.';
     return result(status, `${message}${advice}`, { ...extraFields, yielded: y, failure: { trigger: 'yielded', detectedAt: y.at } });
   }
+}
+
+/** A record another actor is rolling back (phase rolling-back, or an abort request), written within the restore's deadline. */
+function isBeingRolledBack(record: RolloutRecord, now: number, deadlineMs: number): boolean {
+  return (record.phase === 'rolling-back' || record.abort?.id === record.id) && now - record.at * 1000 < deadlineMs;
 }
 
 /** A heartbeat that calls `beat` every `everyMs` until stopped or the signal aborts; 0 turns it off. */

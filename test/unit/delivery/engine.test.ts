@@ -601,3 +601,24 @@ describe('pause and resume across jobs', () => {
     expect(result.timeline[0]?.message).toContain('Found an unfinished rollout 4242.1-abc');
   });
 });
+
+describe('a deploy that starts while a rollback is under way', () => {
+  it('waits for the rollback to finish instead of racing it, then rolls out', async () => {
+    const { target, base, clock, lines } = setup();
+    // The rollback action took run 9999's canary over a moment ago: record rolling-back, abort request beside it.
+    target.tag = encodeRecord({ id: '9999.1-z', engine: 'memory', phase: 'rolling-back', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: Math.floor(clock.now() / 1000), run: '9999.1', lease: Math.floor(clock.now() / 1000) + 120 });
+    target.abortTag = { id: '9999.1-z', by: 'the rollback action', at: Math.floor(clock.now() / 1000) };
+    let looks = 0;
+    const load = target.loadRecord.bind(target);
+    target.loadRecord = async () => {
+      // The rollback finishes (record removed) on the third look.
+      if (++looks === 3) target.tag = undefined;
+      return load();
+    };
+    const result = await runRollout(base);
+    expect(result.status).toBe('succeeded');
+    expect(result.recovered).toBeUndefined();
+    expect(lines.some((l) => l.includes('is being rolled back') && l.includes('waiting until that is done'))).toBe(true);
+    expect(target.calls.filter((c) => c.startsWith('rollback'))).toEqual([]);
+  });
+});
