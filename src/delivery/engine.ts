@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { poll } from '../util/poll.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { lookAgain, ownerState, Serial, YieldError } from './ownership.js';
+import { lookAgain, refuseLiveOwner, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
 import { describeRecord } from './record.js';
 import type {
@@ -203,14 +203,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     log(`The paused ${describeRecord(existing)} ran out at ${new Date((existing.pauseUntil ?? 0) * 1000).toISOString()} without a resume: it is abandoned.`);
   }
   if (existing && !options.resume) {
-    const owner = await ownerState(existing, { now: clock.now(), ...(options.runId ? { runId: options.runId } : {}), ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}), log });
-    if (owner.alive) {
-      throw new UserError(
-        `${target.description} is in the middle of ${describeRecord(existing)}, and its owner is still driving it (${owner.why}). Nothing was changed.`,
-        'Wait for that run to finish (a deploy job in a queue: max concurrency group waits by itself), or stop it with the rollback action, which takes a live rollout over and returns all traffic to stable.',
-      );
-    }
-    event('recover', `Found an unfinished ${describeRecord(existing)}; ${owner.why}. Finishing it before this rollout.`);
+    const why = await refuseLiveOwner(target.description, existing, { now: clock.now(), ...(options.runId ? { runId: options.runId } : {}), ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}), log });
+    event('recover', `Found an unfinished ${describeRecord(existing)}; ${why}. Finishing it before this rollout.`);
     recovered = await recoverRollout(target, existing, { clock, ...(options.signal ? { signal: options.signal } : {}), log, ...(options.rollbackTimeoutMs ? { timeoutMs: options.rollbackTimeoutMs } : {}) });
     event('recover', `The earlier rollout ${existing.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
   }

@@ -7,7 +7,8 @@
  */
 import type { Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
-import { errorMessage } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { describeRecord } from './record.js';
 import type { RolloutRecord, Target, Yielded } from './types.js';
 
 /** Whether the owner of a record found at the start of a run may still be driving it. */
@@ -57,6 +58,21 @@ export async function ownerState(record: RolloutRecord, check: OwnerCheck): Prom
   return left > 0
     ? { alive: true, why: `its lease runs for another ${formatDuration(left)}` }
     : { alive: false, why: `its lease ran out ${formatDuration(-left)} ago` };
+}
+
+/**
+ * Before a run finishes another run's rollout: refuses (a UserError, nothing changed) while
+ * that rollout's owner may still be driving it; otherwise says why it is free to take.
+ */
+export async function refuseLiveOwner(description: string, record: RolloutRecord, check: OwnerCheck): Promise<string> {
+  const owner = await ownerState(record, check);
+  if (owner.alive) {
+    throw new UserError(
+      `${description} is in the middle of ${describeRecord(record)}, and its owner is still driving it (${owner.why}). Nothing was changed.`,
+      'Wait for that run to finish (a deploy job in a queue: max concurrency group waits by itself), or stop it with the rollback action, which takes a live rollout over and returns all traffic to stable.',
+    );
+  }
+  return owner.why;
 }
 
 /**

@@ -154,7 +154,7 @@ describe('Prometheus provider', () => {
     expect((wrongPath as UserError).message).toContain(`There is no Prometheus HTTP API at ${lab.prometheus.url}/prom (HTTP 404`);
   });
 
-  it('retries an unreachable server and leaves the check inconclusive, not failed', async () => {
+  it('retries an unreachable server, then calls the check an error of the provider (not low traffic, not a failure of the canary)', async () => {
     const port = await freePort();
     const p = createPrometheusProvider({ url: `http://127.0.0.1:${port}`, attempts: 2 });
     const err = await p.instant('up', new Date()).catch((e: unknown) => e);
@@ -163,8 +163,9 @@ describe('Prometheus provider', () => {
 
     const analysis = createAnalysis(defaultAnalysisSpec('prometheus'), { providers: { prometheus: p } });
     const run = await analysis.run(subjects('stable'), { start: since, end: new Date() });
-    expect(run.verdict).toBe('inconclusive');
-    expect(run.checks[0]?.reason).toContain('prometheus query failed: Prometheus at');
+    expect(run.verdict).toBe('error');
+    expect(run.checks[0]?.verdict).toBe('error');
+    expect(run.checks[0]?.reason).toContain('Prometheus at');
   });
 
   it('sends a bearer token and extra headers, as Managed Prometheus and Mimir need', async () => {

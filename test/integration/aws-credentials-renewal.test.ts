@@ -157,9 +157,10 @@ describe('a time budget checked before any change', () => {
     const job = new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
     const step = await job.run('ecs-deploy', { inputs: deployInputs({ steps: '10,50,100', 'step-duration': '20m', 'wait-timeout': '10m', 'job-timeout': '45' }) });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain("The rollout could take up to 1h, longer than the job's timeout-minutes (job-timeout 45m), 45m. Nothing was changed.");
+    expect(step.failure).toContain("The rollout could take up to 1h40s, longer than the job's timeout-minutes (job-timeout 45m), 45m. Nothing was changed.");
     expect(step.failure).toContain('10m: waiting for the new version to be healthy (wait-timeout 10m)');
     expect(step.failure).toContain('40m: bakes (10% for 20m, 50% for 20m)');
+    expect(step.failure).toContain("40s: runs past a bake's end until one decides (up to 2 × interval 10s × 2 steps)");
     expect(step.failure).toContain('10m: a rollback to its deadline');
     expect(step.failure).toMatch(/Shorten the bakes .* self-hosted runner/);
     for (const op of MUTATING) expect([op, proxy.count(op)]).toEqual([op, 0]);
@@ -175,7 +176,7 @@ describe('a time budget checked before any change', () => {
       env: { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' },
     });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toMatch(/The rollout could take up to 1h5m, longer than the AWS credentials, which expire at .* and cannot renew \(this step cannot request a GitHub OIDC token/);
+    expect(step.failure).toMatch(/The rollout could take up to 1h5m20s, longer than the AWS credentials, which expire at .* and cannot renew \(this step cannot request a GitHub OIDC token/);
     expect(step.failure).toContain('role-duration-seconds');
     for (const op of MUTATING) expect([op, proxy.count(op)]).toEqual([op, 0]);
     expect(proxy.count('AssumeRoleWithWebIdentity')).toBe(0);

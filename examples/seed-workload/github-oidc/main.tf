@@ -213,6 +213,28 @@ data "aws_iam_policy_document" "deploy" {
       [for s in var.services : "arn:aws:ecs:${var.region}:${local.account}:task-definition/${each.value}-${s}:*"],
     )
   }
+  # pre-deploy (a migration as a one-off task of the new revision): run and stop tasks in
+  # this environment's cluster only, and read their awslogs stream.
+  statement {
+    sid       = "PreDeployTask"
+    actions   = ["ecs:RunTask"]
+    resources = [for s in var.services : "arn:aws:ecs:${var.region}:${local.account}:task-definition/${each.value}-${s}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = ["arn:aws:ecs:${var.region}:${local.account}:cluster/${each.value}"]
+    }
+  }
+  statement {
+    sid       = "StopPreDeployTask"
+    actions   = ["ecs:StopTask"]
+    resources = ["arn:aws:ecs:${var.region}:${local.account}:task/${each.value}/*"]
+  }
+  statement {
+    sid       = "PreDeployLogs"
+    actions   = ["logs:GetLogEvents"]
+    resources = ["arn:aws:logs:${var.region}:${local.account}:log-group:*:log-stream:*"]
+  }
   # Traffic weights (task sets): this environment's load balancer only.
   statement {
     sid     = "ShiftWeights"

@@ -9,6 +9,7 @@ import { renderAnalysisMarkdown } from '../../analysis/report.js';
 import { parseAnalysisSpec, type AnalysisSpec } from '../../analysis/spec.js';
 import type { MetricProvider } from '../../analysis/types.js';
 import { refusePaused, recoverRollout, runRollout } from '../../delivery/engine.js';
+import { refuseLiveOwner } from '../../delivery/ownership.js';
 import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
 import { describePlan, planSegment } from '../../delivery/plan.js';
 import { describeRecord } from '../../delivery/record.js';
@@ -300,8 +301,11 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     // An unfinished rollout (a killed job with no post step) is finished first, by the engine that wrote it.
     let recovered: RecoveryResult | undefined;
     const { record: found } = await stateNow(kube, s, signal);
+    const runs = await runStatusChecker(s.githubToken, info);
     if (found && !s.resume) {
-      info(`Found an unfinished ${describeRecord(found)}. Finishing it before this rollout.`);
+      // Never finish a rollout that another run is still driving (GitHub's word, else the record's lease).
+      const why = await refuseLiveOwner(target.description, found, { now: Date.now(), runId, ...(runs ? { ownerAlive: runs.ownerAlive } : {}), log: info });
+      info(`Found an unfinished ${describeRecord(found)}; ${why}. Finishing it before this rollout.`);
       recovered = await recoverRollout(recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }), found, { signal, log: info });
       info(`The earlier rollout ${found.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
     }
@@ -324,8 +328,6 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
         info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
       }
     }
-    // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
-    const runs = await runStatusChecker(s.githubToken, info);
     result = await runRollout({
       target,
       plan,
