@@ -233,7 +233,8 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "PreDeployLogs"
     actions   = ["logs:GetLogEvents"]
-    resources = ["arn:aws:logs:${var.region}:${local.account}:log-group:*:log-stream:*"]
+    # The seed workload's services log to /ecs/<name> (terraform/ecs.tf).
+    resources = ["arn:aws:logs:${var.region}:${local.account}:log-group:/ecs/${each.value}:log-stream:*"]
   }
   # Traffic weights (task sets): this environment's load balancer only.
   statement {
