@@ -22,7 +22,7 @@ const TOOLS: Tool[] = [
   {
     name: 'moto_server',
     why: 'emulates the AWS APIs (ECS, ELBv2, EC2, IAM, STS, S3, CloudWatch)',
-    how: "Install it with pip install 'moto[server]' (moto 5).",
+    how: "Run npm run setup (it installs moto[server] 5.2.1 when missing).",
     found: () => onPath('moto_server') || spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' }).status === 0,
   },
   {
@@ -40,13 +40,13 @@ const TOOLS: Tool[] = [
   {
     name: 'buildah',
     why: 'builds the release images in image-build (no Docker daemon needed)',
-    how: 'Install it with apt-get install buildah.',
+    how: 'Run npm run setup (it installs the Debian packages the tests and the sandbox need).',
     found: () => onPath('buildah'),
   },
   {
     name: 'docker-registry',
     why: 'the registry the images are pushed to and deployed from, by digest',
-    how: 'Install it with apt-get install docker-registry.',
+    how: 'Run npm run setup (it installs the Debian packages the tests and the sandbox need).',
     found: () => onPath('docker-registry'),
   },
 ];
