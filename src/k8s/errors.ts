@@ -4,7 +4,7 @@
  */
 import { UserError } from '../util/errors.js';
 import { KubeApiError } from './client.js';
-import type { ResourceKind } from './resources.js';
+import type { ResourceKind } from './resource-kind.js';
 
 export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete';
 

@@ -10,7 +10,8 @@ import { parseReference } from '../image/reference.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { globToRegExp, isGlob } from '../util/glob.js';
 import type { KubeClient } from './client.js';
-import { apiVersionOf, MANIFEST_KINDS, manifestKind, resource, type Metadata, type ResourceKind } from './resources.js';
+import type { Metadata, ResourceKind } from './resource-kind.js';
+import { apiVersionOf, MANIFEST_KINDS, manifestKind, resource } from './resources.js';
 import type { Container, KubeObject, PodTemplateSpec } from './types.js';
 
 export interface Manifest {

@@ -7,23 +7,8 @@
 import type { KubeClient } from './client.js';
 import { isConflict, isNotFound } from './client.js';
 import { explainKubeError, type Verb } from './errors.js';
-import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, KubeList, ObjectMeta, Pod, ReplicaSet, Service } from './types.js';
-
-/** What every object has; the constraint of the typed operations. */
-export type Metadata = { apiVersion?: string; kind?: string; metadata?: ObjectMeta };
-
-/** A resource type: where it lives in the REST API. The type parameter is its object type. */
-export interface ResourceKind<T extends Metadata = Metadata> {
-  /** '' for the core group. */
-  group: string;
-  version: string;
-  /** The URL segment: deployments. */
-  plural: string;
-  kind: string;
-  namespaced: boolean;
-  /** Only carries T; never set. */
-  readonly _type?: T;
-}
+import type { Metadata, ResourceKind } from './resource-kind.js';
+import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, KubeList, Pod, ReplicaSet, Service } from './types.js';
 
 function kind<T extends Metadata>(group: string, version: string, plural: string, kindName: string, namespaced = true): ResourceKind<T> {
   return { group, version, plural, kind: kindName, namespaced };
