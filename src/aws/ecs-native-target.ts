@@ -742,9 +742,9 @@ export class EcsNativeTarget implements Target {
       return;
     }
     if (d.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(d);
-    const hook = d.status && FORWARD.includes(d.status) ? pausedHook(d) : undefined;
+    // A paused rollout's record keeps its deadline (pu) on the way to the restore: the hook that holds it is resolved with ROLLBACK.
+    const hook = record.pauseUntil !== undefined && d.status && FORWARD.includes(d.status) ? pausedHook(d) : undefined;
     if (hook?.hookId) {
-      // Held at a PAUSE hook (a paused canary, or a step being judged): the hook itself is resolved with ROLLBACK.
       this.log(`ECS holds deployment ${id} at its PAUSE hook: resolving it with ROLLBACK (ContinueServiceDeployment ROLLBACK); ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`);
       try {
         await continueServiceDeployment(this.options.ecs, arn, hook.hookId, 'ROLLBACK', signal);

@@ -151,9 +151,9 @@ describe('pauses of a native canary', () => {
     );
     expect(short?.hint).toBe("Raise the hook's timeoutConfiguration.timeoutInMinutes to 126 or more (ECS allows up to 20160, 14 days), or lower pause-timeout to 1h59m or less.");
     // ECS's default hook timeout is 24 hours, so the default pause-timeout (24h) never fits it.
-    expect(refusal(() => checkPauseHooks(hooks(), p, 'x', { pauseTimeoutMs: 24 * 60 * MIN }))?.hint).toMatch(/timeoutInMinutes to 1446 or more .* or lower pause-timeout to 23h54m or less/);
+    expect(refusal(() => checkPauseHooks(hooks(), p, 'x', { pauseTimeoutMs: 24 * 60 * MIN }))?.hint).toMatch(/timeoutInMinutes to 1445 or more .* or lower pause-timeout to 23h55m or less/);
     // Beyond ECS's maximum only a shorter pause helps.
-    expect(refusal(() => checkPauseHooks(hooks(20_160), p, 'x', { pauseTimeoutMs: 14 * 24 * 60 * MIN }))?.hint).toBe('ECS allows a hook timeout of at most 20160 min (14 days), so lower pause-timeout to 13d23h54m or less.');
+    expect(refusal(() => checkPauseHooks(hooks(20_160), p, 'x', { pauseTimeoutMs: 14 * 24 * 60 * MIN }))?.hint).toBe('ECS allows a hook timeout of at most 20160 min (14 days), so lower pause-timeout to 13d23h55m or less.');
     // CONTINUE would promote the paused canary by itself when the hook times out.
     expect(refusal(() => checkPauseHooks(hooks(20_000, 'CONTINUE'), p, 'x', judging))?.message).toMatch(/has timeout action CONTINUE: when it times out, ECS would move the paused canary on by itself, unapproved/);
     // Without a pause, pause-timeout does not matter.
