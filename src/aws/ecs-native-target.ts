@@ -9,7 +9,7 @@
  * revision at once. The steps are the service's own (canaryConfiguration,
  * linearConfiguration); the rollout record lives in the service tag like the other engines'.
  */
-import { UpdateServiceCommand, type DeploymentConfiguration, type ECSClient, type Service, type ServiceDeployment, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand, type DeploymentConfiguration, type DeploymentLifecycleHook, type DeploymentLifecycleHookDetail, type ECSClient, type Service, type ServiceDeployment, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { CheckResult, ExtraCheck, SubjectLabels, Subjects, Window } from '../analysis/types.js';
 import type { AbortRequest, RolloutPlan, RolloutRecord, Sides, Step, Strategy, Target, Traffic } from '../delivery/types.js';
@@ -104,6 +104,18 @@ function requestedWeights(steps: string, strategy: Strategy): number[] | undefin
 
 const sameWeights = (a: number[], b: number[]) => a.length === b.length && a.every((w, i) => Math.abs(w - (b[i] as number)) < TOLERANCE);
 
+/** Weights the steps input marks with a pause (`25:pause`, `25:10m:pause`). */
+function requestedPauses(steps: string): number[] {
+  return steps
+    .trim()
+    .split(/[\s,]+/)
+    .filter((item) => /:pause$/i.test(item))
+    .map((item) => Number(item.split(':')[0]?.replace(/%$/, '')));
+}
+
+/** ECS's maximum for a lifecycle hook's timeoutConfiguration.timeoutInMinutes (14 days; the default is 1440). */
+export const MAX_HOOK_TIMEOUT_MINUTES = 20_160;
+
 /**
  * The plan of a native rollout, from the service's deploymentConfiguration: ECS decides the
  * weights, so the `steps` input is only compared with them (and reported when it differs).
@@ -117,12 +129,33 @@ export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, i
   if (!config || !strategy) throw new Error(`not a native strategy: ${native || 'none'}`);
   const { weights, ecsBakeMs } = nativeWeights(strategy, config);
   const last = weights.length - 1;
+  const shown = weights.join(',');
+  // A pause is placed by its weight: it must be one of ECS's steps, below 100, that ECS can tell apart afterwards.
+  const pauses = requestedPauses(input.steps);
+  for (const w of pauses) {
+    const at = weights.findIndex((x) => Math.abs(x - w) < TOLERANCE);
+    if (at < 0 || at === last) {
+      const candidates = weights.slice(0, last);
+      throw new UserError(
+        `Input 'steps' (${input.steps.trim()}) pauses at ${w}%, but ECS shifts the traffic of this service by its own ${native} configuration (${shown}), ${at === last ? 'and reaching 100% is the promotion, so there would be nothing left to resume' : `which has no ${w}% step`}. Nothing was changed.`,
+        candidates.length
+          ? `Pause at one of the service's own steps below 100, e.g. steps: ${weights.map((x, i) => (i === 0 ? `${x}:pause` : String(x))).join(',')}; or change the service's deploymentConfiguration.`
+          : `${native} moves all traffic at once, so it cannot pause; use the CANARY or LINEAR strategy on the service (e.g. canaryPercent 10 and steps: 10:pause,100).`,
+      );
+    }
+    if (Math.abs(w - 50) < TOLERANCE) {
+      throw new UserError(
+        `Input 'steps' (${input.steps.trim()}) pauses at 50%: with 50% on each of the service's two target groups, a resuming job could not tell which one the new revision is in. Nothing was changed.`,
+        `Pause at another of the service's steps (${weights.slice(0, last).filter((x) => Math.abs(x - 50) >= TOLERANCE).join(', ') || 'change canaryPercent / stepPercent'}).`,
+      );
+    }
+  }
   const steps: Step[] = weights.map((weight, i) => ({
     weight,
     bakeMs: strategy === 'blue-green' ? input.stepDurationMs : i < last ? Math.max(ecsBakeMs, input.stepDurationMs) : 0,
+    ...(pauses.some((w) => Math.abs(w - weight) < TOLERANCE) ? { pause: true } : {}),
   }));
   const plan: RolloutPlan = { strategy, steps };
-  const shown = weights.join(',');
   const what =
     strategy === 'canary'
       ? `canaryConfiguration: ${weights[0]}% for ${formatDuration(ecsBakeMs)}, then 100%`
@@ -134,7 +167,7 @@ export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, i
   if (asked && !sameWeights(asked, weights)) {
     notes.push({
       level: 'warning',
-      message: `Input 'steps' (${input.steps.trim()}) is ignored: ECS shifts the traffic of this service by its own ${native} configuration (${shown}). Change the service's deploymentConfiguration.${strategy === 'linear' ? 'linearConfiguration' : strategy === 'canary' ? 'canaryConfiguration' : 'strategy'} to change the steps, or leave 'steps' empty.`,
+      message: `Input 'steps' (${input.steps.trim()}) is ignored${pauses.length ? ` but for its pause at ${pauses.map((w) => `${w}%`).join(', ')}` : ''}: ECS shifts the traffic of this service by its own ${native} configuration (${shown}). Change the service's deploymentConfiguration.${strategy === 'linear' ? 'linearConfiguration' : strategy === 'canary' ? 'canaryConfiguration' : 'strategy'} to change the steps, or leave 'steps' empty.`,
     });
   } else if (asked) {
     notes.push({ level: 'info', message: `Input 'steps' (${input.steps.trim()}) matches the service's ${native} configuration; ECS takes the weights from the service.` });
@@ -156,7 +189,7 @@ export function checkPauseHooks(
   config: DeploymentConfiguration,
   plan: RolloutPlan,
   service: string,
-  judging?: { onInconclusive: string; maxExtensionMs: number; intervalMs: number },
+  judging?: { onInconclusive?: string; maxExtensionMs?: number; intervalMs?: number; pauseTimeoutMs?: number },
 ): void {
   const pauses = (config.lifecycleHooks ?? []).filter((h) => h.targetType === 'PAUSE');
   const needs: Array<{ stage: string; why: string; bakeMs: number }> = [];
@@ -176,8 +209,8 @@ export function checkPauseHooks(
     );
   }
   // How long a step can take to judge: its bake, the extension an inconclusive bake may get, one more run.
-  const extensionMs = judging && judging.onInconclusive === 'extend' ? judging.maxExtensionMs : 0;
-  const slackMs = judging ? judging.intervalMs : 0;
+  const extensionMs = judging?.onInconclusive === 'extend' ? (judging.maxExtensionMs ?? 0) : 0;
+  const slackMs = judging?.intervalMs ?? 0;
   for (const need of needs) {
     const judgedMs = need.bakeMs + extensionMs + slackMs;
     const parts = `${formatDuration(need.bakeMs)} bake${extensionMs ? ` + ${formatDuration(extensionMs)} max-extension` : ''}${slackMs ? ` + ${formatDuration(slackMs)} for the last analysis run` : ''}`;
@@ -195,6 +228,43 @@ export function checkPauseHooks(
       throw new UserError(
         `The PAUSE hook at ${need.stage} of ECS service ${service} times out after ${minutes} min (ECS then takes its timeout action, ${action}), before the analysis of a step (up to ${formatDuration(judgedMs)}: ${parts}) can end. Nothing was changed.`,
         `Raise the hook's timeoutConfiguration.timeoutInMinutes to ${needed} or more, or shorten step-duration / max-extension.`,
+      );
+    }
+  }
+  if (judging?.pauseTimeoutMs !== undefined) checkPausedHold(pauses, plan, service, judging.pauseTimeoutMs, extensionMs + slackMs);
+}
+
+/**
+ * A paused step is held across jobs by the PAUSE hook before the next traffic step: that
+ * hook must wait at least as long as the step is judged plus pause-timeout, or ECS takes its
+ * timeout action before a resume, the rollback action or the reconciler can; and that action
+ * must be ROLLBACK, or ECS would promote an unapproved canary on its own.
+ */
+function checkPausedHold(pauses: DeploymentLifecycleHook[], plan: RolloutPlan, service: string, pauseTimeoutMs: number, judgingSlackMs: number): void {
+  const last = plan.steps.length - 1;
+  for (const step of plan.steps.filter((s, i) => s.pause && i < last)) {
+    const judgedMs = step.bakeMs + judgingSlackMs;
+    const neededMs = judgedMs + pauseTimeoutMs;
+    const needed = Math.ceil(neededMs / MINUTE);
+    const stage = 'PRE_PRODUCTION_TRAFFIC_SHIFT';
+    for (const hook of pauses.filter((h) => h.lifecycleStages?.includes(stage))) {
+      const minutes = hook.timeoutConfiguration?.timeoutInMinutes ?? 1440;
+      const action = hook.timeoutConfiguration?.action ?? 'ROLLBACK';
+      const what = `steps pause at ${step.weight}% for up to pause-timeout (${formatDuration(pauseTimeoutMs)}) after the step is judged (up to ${formatDuration(judgedMs)})`;
+      if (action === 'CONTINUE') {
+        throw new UserError(
+          `${what}, but the PAUSE hook at ${stage} of ECS service ${service} has timeout action CONTINUE: when it times out, ECS would move the paused canary on by itself, unapproved. Nothing was changed.`,
+          `Set the hook's timeoutConfiguration to { action: ROLLBACK, timeoutInMinutes: ${Math.min(needed, MAX_HOOK_TIMEOUT_MINUTES)} }${needed > MAX_HOOK_TIMEOUT_MINUTES ? ' and lower pause-timeout' : ''}, or remove the pause from steps.`,
+        );
+      }
+      if (minutes * MINUTE >= neededMs) continue;
+      const fits = minutes * MINUTE - judgedMs;
+      const lower = fits >= MINUTE ? `lower pause-timeout to ${formatDuration(Math.floor(fits / MINUTE) * MINUTE)} or less` : 'shorten the step';
+      throw new UserError(
+        `${what}, ${formatDuration(neededMs)} in all, but the PAUSE hook at ${stage} of ECS service ${service} times out after ${minutes} min (${formatDuration(minutes * MINUTE)}) and ECS would then roll the canary back before the pause ends. Nothing was changed.`,
+        needed <= MAX_HOOK_TIMEOUT_MINUTES
+          ? `Raise the hook's timeoutConfiguration.timeoutInMinutes to ${needed} or more (ECS allows up to ${MAX_HOOK_TIMEOUT_MINUTES}, 14 days), or ${lower}.`
+          : `ECS allows a hook timeout of at most ${MAX_HOOK_TIMEOUT_MINUTES} min (14 days), so ${lower}${minutes < MAX_HOOK_TIMEOUT_MINUTES ? ` (after raising timeoutInMinutes to ${MAX_HOOK_TIMEOUT_MINUTES}, pause-timeout may be up to ${formatDuration(Math.floor((MAX_HOOK_TIMEOUT_MINUTES * MINUTE - judgedMs) / MINUTE) * MINUTE)})` : ''}.`,
       );
     }
   }
@@ -542,6 +612,89 @@ export class EcsNativeTarget implements Target {
     );
   }
 
+  /**
+   * Pause: once the paused step passed, waits until ECS holds the deployment at the PAUSE
+   * hook before its next traffic step (AWAITING_ACTION), so the job ends with the canary
+   * held by ECS itself. Returns when that hook times out (epoch ms), if ECS says.
+   */
+  async holdPause(signal?: AbortSignal): Promise<number | undefined> {
+    const arn = this.deploymentArn;
+    if (!arn) throw new Error('holdPause before create');
+    const id = serviceDeploymentId(arn);
+    const hook = await this.follow<DeploymentLifecycleHookDetail>(
+      arn,
+      `ECS to hold deployment ${id} at its PAUSE hook before the next traffic step`,
+      this.stepTimeoutMs(),
+      async (d) => {
+        this.assertForward(d);
+        const held = pausedHook(d);
+        return held ? { done: true, value: held } : { done: false, status: describeDeploymentState(d) };
+      },
+      signal,
+    );
+    const expires = hook.expiresAt?.getTime();
+    this.log(
+      `ECS holds deployment ${id} at its PAUSE hook (AWAITING_ACTION${expires ? `, its timeout action ${hook.timeoutAction ?? 'ROLLBACK'} at ${new Date(expires).toISOString()}` : ''}): a resume continues it, the rollback action resolves it with ROLLBACK.`,
+    );
+    return expires;
+  }
+
+  /**
+   * Resume (and the reconciler's judging): takes up the paused rollout of `record` in a
+   * fresh process. Its service deployment must still be held at a PAUSE hook, the service
+   * must run the recorded new revision, and the production rule must split traffic as the
+   * pause left it (which target group is the new revision's follows from that). Changes nothing.
+   */
+  async adopt(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
+    await this.preflight(signal);
+    const hint = 'Run the rollback action to return all traffic to the old revision and clear the record, then deploy again.';
+    const at = record.canary.lastIndexOf('@');
+    const canaryTd = at >= 0 ? record.canary.slice(0, at) : '';
+    const arn = at >= 0 ? await this.deploymentOf(record, signal) : undefined;
+    if (!arn || !canaryTd) {
+      throw new UserError(`The paused rollout ${record.id} names no ECS service deployment with its new revision (new side '${record.canary || 'none'}'). Nothing was changed.`, hint);
+    }
+    const id = serviceDeploymentId(arn);
+    const d = await describeServiceDeployment(this.options.ecs, arn, signal);
+    const timedOut = (d.lifecycleHookDetails ?? []).find((h) => h.status === 'TIMED_OUT');
+    // Held where the pause left it: going forward, waiting at a PAUSE hook, with the recorded weight (not moved on by hand).
+    const held = d.status !== undefined && FORWARD.includes(d.status) && pausedHook(d) !== undefined && Math.abs(productionWeight(d) - record.weight) < TOLERANCE;
+    if (!held) {
+      throw new UserError(
+        `The paused rollout ${record.id} left ECS service deployment ${id} held at its PAUSE hook with ${record.weight}% of production traffic, but it is ${describeDeploymentState(d)} now${timedOut ? ` (a hook timed out, and ECS took its timeout action ${timedOut.timeoutAction ?? 'ROLLBACK'})` : ''}: it is no longer waiting for a resume where the pause left it. Nothing was changed.`,
+        timedOut ? `${hint} Keep pause-timeout below the hook's timeoutInMinutes.` : hint,
+      );
+    }
+    const live = this.service?.taskDefinition ?? '';
+    if (taskDefinitionName(live) !== taskDefinitionName(canaryTd)) {
+      throw new UserError(
+        `The paused rollout ${record.id} rolled out ${canaryTd}, but ${describeRef(this.ref)} is set to ${taskDefinitionName(live) || 'no task definition'} now: the service no longer looks as the pause left it. Nothing was changed.`,
+        hint,
+      );
+    }
+    if (this.lb) {
+      const read = await readForward(this.options.elbv2, this.lb.route, signal);
+      const p = percentages(read.weights);
+      const near = (tg: string, w: number) => Math.abs((p.get(tg) ?? 0) - w) < TOLERANCE;
+      const canary = this.lb.pair.find((tg) => near(tg, record.weight));
+      const stable = this.lb.pair.find((tg) => tg !== canary);
+      if (!canary || !stable || !near(stable, 100 - record.weight)) {
+        throw new UserError(
+          `The paused rollout ${record.id} left ${record.weight}% on the new revision, but the production ${describeRoute(this.lb.route)} holds ${describeWeights(read.weights)} now: traffic was changed while it was paused. Nothing was changed.`,
+          `Look at who changed the weights; ${hint.charAt(0).toLowerCase()}${hint.slice(1)}`,
+        );
+      }
+      this.sidesTg = { stable, canary };
+    }
+    this.deploymentArn = arn;
+    this.registeredTaskDefinitionArn = live;
+    this.previousTaskDefinitionArn = record.stable || undefined;
+    this.startedAt = this.clock.now();
+    this.log(
+      `Took up ECS service deployment ${id} of ${taskDefinitionName(live)}, held at its PAUSE hook with ${record.weight}% of production traffic${this.sidesTg ? ` in ${targetGroupName(this.sidesTg.canary)}` : ''}.`,
+    );
+  }
+
   subjects(): Subjects {
     const base = { service: this.options.service.split('/').pop() as string, cluster: this.options.cluster.split('/').pop() as string };
     if (!this.lb || !this.sidesTg) return { canary: base };
@@ -589,7 +742,22 @@ export class EcsNativeTarget implements Target {
       return;
     }
     if (d.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(d);
-    if (d.status && FORWARD.includes(d.status)) {
+    // A paused rollout's record keeps its deadline (pu) on the way to the restore: the hook that holds it is resolved with ROLLBACK.
+    const hook = record.pauseUntil !== undefined && d.status && FORWARD.includes(d.status) ? pausedHook(d) : undefined;
+    if (hook?.hookId) {
+      this.log(`ECS holds deployment ${id} at its PAUSE hook: resolving it with ROLLBACK (ContinueServiceDeployment ROLLBACK); ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`);
+      try {
+        await continueServiceDeployment(this.options.ecs, arn, hook.hookId, 'ROLLBACK', signal);
+      } catch (err) {
+        const again = await describeServiceDeployment(this.options.ecs, arn, signal);
+        if (!again.status || !FORWARD.includes(again.status)) {
+          this.log(`  the hook was resolved meanwhile: ${describeDeploymentState(again)}.`);
+        } else {
+          this.log(`  the hook could not be resolved (${errorMessage(err)}); stopping the deployment with rollback instead (StopServiceDeployment ROLLBACK).`);
+          await stopServiceDeployment(this.options.ecs, arn, signal);
+        }
+      }
+    } else if (d.status && FORWARD.includes(d.status)) {
       this.log(`Stopping ECS service deployment ${id} with rollback (StopServiceDeployment ROLLBACK): ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`);
       await stopServiceDeployment(this.options.ecs, arn, signal);
     } else {

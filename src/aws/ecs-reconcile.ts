@@ -16,6 +16,7 @@ import { errorMessage, UserError } from '../util/errors.js';
 import { ABORT_TAG, RECORD_TAG, tagValue } from './ecs.js';
 import { recordProblems } from './ecs-record-check.js';
 import { recoveryTarget } from './ecs-targets.js';
+import { EcsNativeTarget, NATIVE_LABELS } from './ecs-native-target.js';
 import { EcsTaskSetTarget, TASK_SET_LABELS } from './ecs-task-set-target.js';
 
 /** A service with something for the reconciler to look at. */
@@ -119,6 +120,15 @@ async function classify(options: EcsScanOptions, cluster: string, service: Servi
     finding.labels = TASK_SET_LABELS;
     finding.subjects = async () => {
       await target.preflight(options.signal);
+      return target.subjects();
+    };
+  }
+  if (target instanceof EcsNativeTarget && record.phase === 'paused') {
+    // A paused native canary: its sides come from the deployment held at its PAUSE hook and the production rule.
+    const behindRule = (service.loadBalancers ?? []).some((l) => l.targetGroupArn && l.advancedConfiguration?.productionListenerRule);
+    finding.labels = behindRule ? NATIVE_LABELS : ['service', 'cluster'];
+    finding.subjects = async () => {
+      await target.adopt(checked, options.signal);
       return target.subjects();
     };
   }

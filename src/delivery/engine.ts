@@ -526,8 +526,14 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
    * the deadline of a resume and no lease (no run drives it now), and the run ends.
    */
   async function pauseAt(index: number, weight: number, extraFields: Partial<RolloutResult>): Promise<RolloutResult> {
+    // The lease is still renewed while the platform comes to hold the canary.
+    const heldUntil = await target.holdPause?.(signal);
     heartbeat.stop();
-    const until = clock.now() + (options.pauseTimeoutMs ?? DEFAULT_PAUSE_TIMEOUT_MS);
+    let until = clock.now() + (options.pauseTimeoutMs ?? DEFAULT_PAUSE_TIMEOUT_MS);
+    if (heldUntil !== undefined && heldUntil < until) {
+      log(`The platform holds the canary only until ${new Date(heldUntil).toISOString()}: the pause ends then, before pause-timeout.`);
+      until = heldUntil;
+    }
     await writes.run(async () => {
       await ensureOwned();
       record = { ...record, phase: 'paused', step: index, weight: Math.max(record.weight, weight), at: nowSeconds(clock), pauseUntil: Math.floor(until / 1000) };

@@ -171,6 +171,13 @@ export interface Target {
    * throws a UserError when the live state does not fit the record.
    */
   adopt?(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
+  /**
+   * Called when a pause step's checks passed, before the record says paused: makes sure the
+   * platform itself holds the canary there (an ECS native deployment waiting at its PAUSE
+   * hook). Resolves to when (epoch ms) the platform stops holding it on its own, if it does:
+   * the pause's deadline is then no later.
+   */
+  holdPause?(signal?: AbortSignal): Promise<number | undefined>;
   /** Makes the new side the only one. Finishes an interrupted promotion from its record. */
   promote(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
   /**

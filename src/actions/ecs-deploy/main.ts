@@ -137,12 +137,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     for (const note of native.notes) (note.level === 'warning' ? warning : info)(note.message);
   }
   const basePlan: RolloutPlan = native?.plan ?? buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
-  if ((firstPause(basePlan) >= 0 || s.resume) && choice.engine !== 'ecs-task-set') {
+  if ((firstPause(basePlan) >= 0 || s.resume) && choice.engine === 'ecs-rolling') {
     throw new UserError(
-      `${s.resume ? 'resume is true' : `steps (${s.steps}) pause`}, but service ${service.serviceName} runs ${choice.engine === 'ecs-native' ? 'ECS native deployments' : 'rolling updates'}: pause and resume work with task sets (EXTERNAL controller) only in this version.`,
-      choice.engine === 'ecs-native'
-        ? 'Remove the pause from steps (or resume), or use the service\'s own PAUSE lifecycle hooks for a manual gate (see docs/actions/ecs-deploy.md, "Pause and resume").'
-        : 'Remove the pause from steps (a rolling update has no canary to hold), or move the service to the EXTERNAL controller.',
+      `${s.resume ? 'resume is true' : `steps (${s.steps}) pause`}, but service ${service.serviceName} runs rolling updates, which have no canary to hold: pause and resume work with task sets (EXTERNAL controller) and ECS native CANARY / LINEAR deployments.`,
+      'Remove the pause from steps (or resume), or move the service to the EXTERNAL controller or a native CANARY / LINEAR strategy with PAUSE hooks.',
     );
   }
 
@@ -221,9 +219,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
 
   // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
   // and a native PAUSE hook must hold each step until it is judged (extension included).
-  if (native && spec) checkPauseHooks(service.deploymentConfiguration ?? {}, plan, `${s.cluster}/${service.serviceName}`, spec);
   // A paused rollout is resumed at the step after its pause; this job runs up to the next pause (or the end).
   const paused = s.resume ? await pausedRecord(target, service.serviceName as string, signal) : undefined;
+  if (native) {
+    // A pause this job may still reach must fit the PAUSE hook that holds it (a resume does not check the pause it continues).
+    const ahead: RolloutPlan = { ...plan, steps: plan.steps.map((step, i) => (paused && i <= paused.step && step.pause ? { weight: step.weight, bakeMs: step.bakeMs } : step)) };
+    checkPauseHooks(service.deploymentConfiguration ?? {}, ahead, `${s.cluster}/${service.serviceName}`, { ...(spec ?? {}), pauseTimeoutMs: s.pauseTimeoutMs });
+  }
   if (!s.resume && !s.dryRun) refusePaused(target, await target.loadRecord(signal), Date.now());
   const segment = planSegment(plan, paused ? paused.step + 1 : 0);
   const limits = [s.jobLimit, ...[credentialsLimit()].filter((l) => l !== undefined)];

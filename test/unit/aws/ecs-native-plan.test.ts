@@ -99,3 +99,64 @@ describe('checkPauseHooks', () => {
     expect(() => checkPauseHooks(hook(25, 'ROLLBACK'), canary, 'x', { ...extend, onInconclusive: 'stop' })).not.toThrow();
   });
 });
+
+describe('pauses of a native canary', () => {
+  const hooks = (timeoutInMinutes?: number, action: 'CONTINUE' | 'ROLLBACK' = 'ROLLBACK') => ({
+    strategy: 'CANARY' as const,
+    canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 0 },
+    lifecycleHooks: [
+      {
+        targetType: 'PAUSE' as const,
+        lifecycleStages: ['PRE_PRODUCTION_TRAFFIC_SHIFT' as const, 'POST_PRODUCTION_TRAFFIC_SHIFT' as const],
+        ...(timeoutInMinutes !== undefined ? { timeoutConfiguration: { timeoutInMinutes, action } } : {}),
+      },
+    ],
+  });
+  const plan = (steps: string) => nativeRolloutPlan(hooks(60), { steps, stepDurationMs: 5 * MIN });
+  const refusal = (f: () => void): UserError | undefined => {
+    try {
+      f();
+    } catch (e) {
+      return e as UserError;
+    }
+    return undefined;
+  };
+
+  it('puts the pause on the service step of the same weight, and keeps ECS weights', () => {
+    expect(plan('10:pause,100').plan.steps).toEqual([{ weight: 10, bakeMs: 5 * MIN, pause: true }, { weight: 100, bakeMs: 0 }]);
+    // Other weights are ECS's to decide: reported, the pause kept.
+    const differing = plan('5,10:2m:pause,100');
+    expect(differing.plan.steps[0]).toEqual({ weight: 10, bakeMs: 5 * MIN, pause: true });
+    expect(differing.notes[0]?.message).toMatch(/^Input 'steps' \(5,10:2m:pause,100\) is ignored but for its pause at 10%: ECS shifts/);
+  });
+
+  it('refuses a pause at a weight the service does not step through, at 100%, or at 50/50', () => {
+    expect(refusal(() => plan('25:pause,100'))?.message).toMatch(/pauses at 25%, but ECS shifts the traffic of this service by its own CANARY configuration \(10,100\), which has no 25% step\. Nothing was changed\./);
+    expect(refusal(() => plan('25:pause,100'))?.hint).toContain('steps: 10:pause,100');
+    expect(refusal(() => plan('10,100:pause'))?.message).toMatch(/reaching 100% is the promotion/);
+    const half = refusal(() => nativeRolloutPlan({ strategy: 'LINEAR', linearConfiguration: { stepPercent: 25 } }, { steps: '25,50:pause,75,100', stepDurationMs: MIN }));
+    expect(half?.message).toMatch(/pauses at 50%: with 50% on each of the service's two target groups, a resuming job could not tell/);
+    expect(half?.hint).toContain('25, 75');
+    expect(refusal(() => nativeRolloutPlan({ strategy: 'BLUE_GREEN', bakeTimeInMinutes: 1 }, { steps: '100:pause', stepDurationMs: MIN }))?.hint).toMatch(/BLUE_GREEN moves all traffic at once, so it cannot pause/);
+  });
+
+  it('needs the PAUSE hook before the next step to outlast the judged step plus pause-timeout, with ROLLBACK', () => {
+    const p = plan('10:pause,100').plan;
+    const judging = { intervalMs: MIN, pauseTimeoutMs: 2 * 60 * MIN };
+    // 5m bake + 1m run + 2h = 126 min.
+    expect(() => checkPauseHooks(hooks(126), p, 'x', judging)).not.toThrow();
+    const short = refusal(() => checkPauseHooks(hooks(125), p, 'platform/mcp-proxy', judging));
+    expect(short?.message).toBe(
+      'steps pause at 10% for up to pause-timeout (2h) after the step is judged (up to 6m), 2h6m in all, but the PAUSE hook at PRE_PRODUCTION_TRAFFIC_SHIFT of ECS service platform/mcp-proxy times out after 125 min (2h5m) and ECS would then roll the canary back before the pause ends. Nothing was changed.',
+    );
+    expect(short?.hint).toBe("Raise the hook's timeoutConfiguration.timeoutInMinutes to 126 or more (ECS allows up to 20160, 14 days), or lower pause-timeout to 1h59m or less.");
+    // ECS's default hook timeout is 24 hours, so the default pause-timeout (24h) never fits it.
+    expect(refusal(() => checkPauseHooks(hooks(), p, 'x', { pauseTimeoutMs: 24 * 60 * MIN }))?.hint).toMatch(/timeoutInMinutes to 1445 or more .* or lower pause-timeout to 23h55m or less/);
+    // Beyond ECS's maximum only a shorter pause helps.
+    expect(refusal(() => checkPauseHooks(hooks(20_160), p, 'x', { pauseTimeoutMs: 14 * 24 * 60 * MIN }))?.hint).toBe('ECS allows a hook timeout of at most 20160 min (14 days), so lower pause-timeout to 13d23h55m or less.');
+    // CONTINUE would promote the paused canary by itself when the hook times out.
+    expect(refusal(() => checkPauseHooks(hooks(20_000, 'CONTINUE'), p, 'x', judging))?.message).toMatch(/has timeout action CONTINUE: when it times out, ECS would move the paused canary on by itself, unapproved/);
+    // Without a pause, pause-timeout does not matter.
+    expect(() => checkPauseHooks(hooks(30), plan('').plan, 'x', { pauseTimeoutMs: 24 * 60 * MIN })).not.toThrow();
+  });
+});
