@@ -10,6 +10,7 @@ import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/ty
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { poll } from '../util/poll.js';
+import { retry } from '../util/retry.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { lookAgain, refuseLiveOwner, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
@@ -644,21 +645,37 @@ async function retryUntilDone<T>(
   options: { clock: Clock; signal: AbortSignal; log: (line: string) => void; what: string; deadline: number },
 ): Promise<T> {
   const { clock, signal } = options;
-  for (let attempt = 1; ; attempt++) {
-    signal.throwIfAborted();
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof UserError) throw err;
-      const left = options.deadline - clock.now();
-      if (signal.aborted || left <= 0) {
-        const why = signal.aborted ? (signal.reason instanceof Error ? signal.reason.message : 'it was stopped') : 'its deadline passed';
-        throw new Error(`${options.what} did not succeed after ${attempt} attempt(s) (${why}); last error: ${errorMessage(err)}`, { cause: err });
-      }
-      const delay = Math.min(left, Math.min(5000, 1000 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2));
-      options.log(`  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`);
-      await clock.sleep(delay, signal);
-    }
+  let attempts = 0;
+  let last: unknown;
+  try {
+    return await retry(
+      async () => {
+        signal.throwIfAborted();
+        attempts++;
+        try {
+          return await fn();
+        } catch (err) {
+          last = err;
+          throw err;
+        }
+      },
+      {
+        attempts: Infinity,
+        deadline: options.deadline,
+        baseDelayMs: 1000,
+        maxDelayMs: 5000,
+        jitter: 'equal',
+        clock,
+        signal,
+        isRetryable: (err) => !(err instanceof UserError) && !signal.aborted,
+        onRetry: (err, attempt, delay) => options.log(`  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`),
+      },
+    );
+  } catch (err) {
+    // Only the call's own last failure is explained; a UserError and a cancelled wait pass as they are.
+    if (err !== last || err instanceof UserError) throw err;
+    const why = signal.aborted ? (signal.reason instanceof Error ? signal.reason.message : 'it was stopped') : 'its deadline passed';
+    throw new Error(`${options.what} did not succeed after ${attempts} attempt(s) (${why}); last error: ${errorMessage(err)}`, { cause: err });
   }
 }
 

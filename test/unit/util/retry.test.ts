@@ -46,4 +46,39 @@ describe('retry', () => {
       ),
     ).rejects.toThrow('failure 3');
   });
+
+  it('with a deadline, keeps trying past any count and stops once the deadline passes', async () => {
+    const clock = new FakeClock();
+    const deadline = clock.now() + 30_000;
+    let calls = 0;
+    const error = await retry(
+      async () => {
+        throw new Error(`failure ${++calls}`);
+      },
+      { attempts: Infinity, deadline, isRetryable: () => true, clock, baseDelayMs: 1000, maxDelayMs: 5000, jitter: 'equal' },
+    ).catch((err: unknown) => err);
+    expect((error as Error).message).toBe(`failure ${calls}`);
+    expect(calls).toBeGreaterThan(6);
+    expect(clock.now()).toBe(deadline);
+    // Equal jitter: each wait is at least half its backoff; the last one is cut to end at the deadline.
+    const waits = clock.sleeps.slice(0, -1);
+    waits.forEach((ms, i) => expect(ms).toBeGreaterThanOrEqual(Math.min(5000, 1000 * 2 ** i) / 2));
+    waits.forEach((ms) => expect(ms).toBeLessThanOrEqual(5000));
+  });
+
+  it('with a deadline already past, makes one attempt and throws its error', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error('refused');
+        },
+        { attempts: Infinity, deadline: clock.now() - 1, isRetryable: () => true, clock },
+      ),
+    ).rejects.toThrow('refused');
+    expect(calls).toBe(1);
+    expect(clock.sleeps).toEqual([]);
+  });
 });
