@@ -162,7 +162,13 @@ export function release(root: string, o: Options): void {
     writeFileSync(o.notesFile, notes);
     git(root, 'tag', '--annotate', '--cleanup=verbatim', '--file', o.notesFile, tag, released);
     if (hasRemote) {
-      git(root, 'push', '--quiet', o.remote, `refs/tags/${tag}`);
+      try {
+        git(root, 'push', '--quiet', o.remote, `refs/tags/${tag}`);
+      } catch (err) {
+        // Not published: forget the local tag too, so the same release can be run again.
+        git(root, 'tag', '--delete', tag);
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${tag} was not published and ${major} did not move; fix the push (a tag ruleset must let this identity create ${tag}) and release again.`, { cause: err });
+      }
       log(`Pushed ${tag} (${released}) to ${o.remote}.`);
     }
     // The moving tag follows only a release that is published, and never goes backwards.

@@ -114,6 +114,8 @@ describe('npm run release', () => {
     expect(r.stderr).toContain('refused');
     expect(git(origin, 'rev-parse', 'v1^{commit}')).toBe(v1Before);
     expect(spawnSync('git', ['rev-parse', '-q', '--verify', 'refs/tags/v1.2.0'], { cwd: origin }).status).not.toBe(0);
+    expect(r.stderr).toContain('v1.2.0 was not published and v1 did not move');
+    expect(git(clone, 'tag', '--list', 'v1.2.0')).toBe('');
     // The clone is back on its branch, clean.
     expect(git(clone, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('main');
     expect(git(clone, 'status', '--porcelain')).toBe('');

@@ -35,11 +35,22 @@ describe('moto for the integration tests', () => {
     expect(requirements).toContain(`moto[server]==${found}`);
   });
 
-  it('ci.yml installs exactly that set, resolving nothing else', () => {
-    const runs = Object.values(loadWorkflow('ci.yml').jobs).flatMap((job) => (job.steps ?? []).map((s) => s.run ?? ''));
+  it.each(['ci.yml', 'release-toolkit.yml'])('%s installs exactly that set, resolving nothing else', (file) => {
+    const runs = Object.values(loadWorkflow(file).jobs).flatMap((job) => (job.steps ?? []).map((s) => s.run ?? ''));
     const installs = runs.flatMap((r) => r.split('\n')).filter((l) => /\b(pip|pipx|uv)\b.*\binstall\b/.test(l));
     expect(installs).toHaveLength(1);
     expect(installs[0]).toContain('--no-deps -r .ci/moto-requirements.txt');
+  });
+
+  it('release-toolkit.yml runs the release from the default branch, the version passed as data', () => {
+    const doc = loadWorkflow('release-toolkit.yml');
+    const job = doc.jobs.release as unknown as { if: string; permissions: Record<string, string>; steps: Array<{ run?: string; env?: Record<string, string> }> };
+    expect(job.if).toBe("github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
+    expect(job.permissions).toEqual({ contents: 'write' });
+    const step = job.steps.find((st) => st.run?.includes('npm run release'));
+    expect(step?.env?.VERSION).toBe('${{ inputs.version }}');
+    expect(step?.run).toContain('npm run release -- "$VERSION" --repository "$GITHUB_REPOSITORY"');
+    for (const st of job.steps) expect(st.run ?? '').not.toContain('${{');
   });
 
   it('.ci/run refuses a moto other than the pinned one, saying how to install the pinned set', () => {
