@@ -4,8 +4,8 @@
 #
 #   - Debian packages listed in .ci/apt-packages.txt (Prometheus, buildah, a local OCI
 #     registry, skopeo, openssl), with apt-get: as root, or through sudo.
-#   - moto's server (the AWS API emulator of the integration tests), pinned, with pip,
-#     when no moto_server is on PATH.
+#   - moto's server (the AWS API emulator of the integration tests) at the pinned version,
+#     into .moto/ with pip when none is installed; another version is refused.
 #   - Terraform and its AWS provider mirror are checked, not installed: say where to get them.
 #   - npm ci.
 #
@@ -37,19 +37,33 @@ else
   say "Debian packages already installed: ${packages[*]}"
 fi
 
-# 2. moto's server, pinned to the version the tests were written against.
-MOTO_VERSION="5.2.1"
-if command -v moto_server >/dev/null 2>&1 || python3 -c 'import moto.server' 2>/dev/null; then
-  say "moto_server already installed"
+# 2. moto's server at the version the tests are pinned to (.ci/moto-requirements.txt lists
+#    it and everything it imports, each at an exact version, installed with --no-deps).
+moto_pin=$(sed -n 's/^moto\(\[[a-z,]*\]\)\{0,1\}==\([^ ]*\).*/\2/p' .ci/moto-requirements.txt)
+moto_version() { "$@" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true; }
+moto_found=""
+command -v python3 >/dev/null 2>&1 && moto_found=$(moto_version python3)
+if [ -z "$moto_found" ] && command -v moto_server >/dev/null 2>&1; then
+  # moto_server from a virtual environment (as ci.yml installs it): ask its own python.
+  moto_python=$(sed -n '1s/^#!//p' "$(command -v moto_server)")
+  case "$moto_python" in *python*) moto_found=$(moto_version $moto_python) ;; esac
+fi
+if [ -z "$moto_found" ] && [ -x .moto/bin/moto_server ]; then
+  moto_found=$(moto_version .moto/bin/python)
+  export PATH="$PWD/.moto/bin:$PATH"
+fi
+if [ -z "$moto_found" ]; then
+  command -v python3 >/dev/null 2>&1 || fail "python3 is missing: install it (apt-get install python3 python3-venv), then run this again."
+  say "installing moto ${moto_pin} and its pinned dependencies into .moto/ (put .moto/bin on PATH)"
+  python3 -m venv .moto || fail "python3 could not create a virtual environment: install python3-venv, then run this again."
+  .moto/bin/pip install --quiet --no-deps -r .ci/moto-requirements.txt \
+    || fail "pip could not install .ci/moto-requirements.txt (no access to PyPI?): install moto ${moto_pin} by hand, then run this again."
+  moto_found=$(moto_version .moto/bin/python)
+  say "moto ${moto_found} installed: add $PWD/.moto/bin to PATH before npm test."
+elif [ "$moto_found" != "$moto_pin" ]; then
+  fail "moto ${moto_found} is installed, but the tests are pinned to moto ${moto_pin} (.ci/moto-requirements.txt). Install the pinned set: python3 -m venv .moto && .moto/bin/pip install --no-deps -r .ci/moto-requirements.txt, then put .moto/bin on PATH."
 else
-  command -v python3 >/dev/null 2>&1 || fail "python3 is missing: install it (apt-get install python3 python3-pip), then run this again."
-  say "installing moto[server]==${MOTO_VERSION}"
-  if command -v pipx >/dev/null 2>&1; then
-    pipx install "moto[server]==${MOTO_VERSION}"
-  else
-    python3 -m pip install --user "moto[server]==${MOTO_VERSION}" \
-      || fail "pip could not install moto (an externally managed Python?): install pipx (apt-get install pipx), then run this again."
-  fi
+  say "moto ${moto_found} already installed"
 fi
 
 # 3. Terraform with the AWS provider mirror: checked only (the machine image brings them).

@@ -17,7 +17,11 @@ export function issuerHost(iss: string | undefined): string {
   return (iss || GITHUB_ISSUER).replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
-/** A trust policy that lets exactly the job behind `claims` assume `role`. */
+/**
+ * A trust policy that lets exactly the job behind `claims` assume `role`: the subject
+ * matched with StringEquals, never a pattern (a `repo:OWNER/REPO:*` admits the
+ * repository's pull requests, which run whatever code their author pushed).
+ */
 export function trustPolicyFor(role: RoleArn, claims: WebIdentityClaims, audience: string): object {
   const host = issuerHost(claims.iss);
   return {
@@ -28,12 +32,47 @@ export function trustPolicyFor(role: RoleArn, claims: WebIdentityClaims, audienc
         Principal: { Federated: `arn:${role.partition}:iam::${role.accountId}:oidc-provider/${host}` },
         Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
         Condition: {
-          StringEquals: { [`${host}:aud`]: audience },
-          StringLike: { [`${host}:sub`]: claims.sub ?? 'repo:OWNER/REPO:*' },
+          StringEquals: { [`${host}:aud`]: audience, [`${host}:sub`]: claims.sub ?? 'repo:OWNER/REPO:environment:NAME' },
         },
       },
     ],
   };
+}
+
+/**
+ * What is risky about trusting the refused subject, as lines to print before the
+ * suggested statement: a pull request's subject, or a subject without an environment
+ * (so no environment protection rule stands between a branch and the role).
+ */
+export function subjectWarnings(claims: WebIdentityClaims): string[] {
+  const sub = claims.sub ?? '';
+  const out: string[] = [];
+  if (/:pull_request(:|$)/.test(sub) || claims.event_name === 'pull_request' || claims.event_name === 'pull_request_target') {
+    out.push(
+      `WARNING: ${sub} is a pull request's subject. Every pull request of the repository has it, and it runs the code its author pushed: ` +
+        'trust it only on a role that can do no more than a pull request should (read-only plans, a quarantine image repository), never on one that deploys or pushes what production runs.',
+    );
+  } else if (!/:environment:/.test(sub)) {
+    out.push(
+      `WARNING: ${sub} names no environment, so no environment protection rule (required reviewers, deployment branches) guards this role. ` +
+        'For a role that deploys, bind the job to an environment (jobs.<id>.environment) and trust repo:OWNER/REPO:environment:NAME instead.',
+    );
+  }
+  return out;
+}
+
+/** How to bind the role to the repository's immutable ids, when the token carries them. */
+function immutableIdsAdvice(claims: WebIdentityClaims): string {
+  const repoId = claims.repository_id;
+  const ownerId = claims.repository_owner_id;
+  if (repoId === undefined || ownerId === undefined) return '';
+  return (
+    `\nNames can be reused: a renamed or deleted repository's name can be taken by someone else, who then matches this subject. ` +
+    `This repository's immutable ids are repository_id ${String(repoId)} and repository_owner_id ${String(ownerId)}. ` +
+    'IAM cannot match those claims directly; put them into the subject by customising it (PUT /repos/OWNER/REPO/actions/oidc/customization/sub ' +
+    'with use_default false and include_claim_keys ["repository_owner_id", "repository_id", "context"]), then match the new subject exactly ' +
+    `(e.g. repository_owner_id:${String(ownerId)}:repository_id:${String(repoId)}:environment:NAME).`
+  );
 }
 
 export interface FailureContext {
@@ -62,10 +101,14 @@ export function explainWebIdentityFailure(err: unknown, ctx: FailureContext): Us
       return new UserError(
         `AWS refused to let this job assume ${ctx.role.arn} (AccessDenied: ${message}).\n` +
           `The role's trust policy does not accept this job's OIDC token. ${claims}`,
-        `Make the role's trust policy (IAM → Roles → ${ctx.role.name} → Trust relationships) match these claims. ` +
-          `A statement that admits exactly this job:\n${JSON.stringify(trustPolicyFor(ctx.role, ctx.claims, ctx.audience), null, 2)}\n` +
-          'Widen the sub pattern with * for more branches or environments. A job bound to an environment has ' +
-          "sub 'repo:OWNER/REPO:environment:NAME', not ':ref:...'.",
+        [
+          ...subjectWarnings(ctx.claims),
+          `If this job should have the role, make the role's trust policy (IAM → Roles → ${ctx.role.name} → Trust relationships) admit exactly this subject. ` +
+            `A statement that admits this job and nothing else:\n${JSON.stringify(trustPolicyFor(ctx.role, ctx.claims, ctx.audience), null, 2)}\n` +
+            'For more environments or branches, list each subject (StringEquals takes a list), never a pattern: a * also admits pull requests. ' +
+            "A job bound to an environment has sub 'repo:OWNER/REPO:environment:NAME', not ':ref:...'." +
+            immutableIdsAdvice(ctx.claims),
+        ].join('\n'),
       );
     case 'InvalidIdentityToken':
       if (/no openidconnect provider/i.test(message)) {

@@ -2,6 +2,7 @@ import { httpStatus, type GitHub, type Repo } from './client.js';
 import { runContext, runUrl, type RunContext } from './context.js';
 import { mapLimit } from '../util/pool.js';
 import { errorMessage, UserError } from '../util/errors.js';
+import { isProductionName } from './environment-name.js';
 
 /**
  * GitHub Deployments as the record of what ran where. Every deploy, rollback and
@@ -142,10 +143,7 @@ export function digestOf(image: string): string | undefined {
   return /@(sha256:[a-f0-9]{64})$/.exec(image.trim())?.[1];
 }
 
-/** Names that mean the environment end users reach (decides `production_environment`). */
-export function isProductionName(environment: string): boolean {
-  return /^(prod|prd|production|live)$/i.test(environment.trim());
-}
+export { isProductionName };
 
 // ---- recording ----
 

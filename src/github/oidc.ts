@@ -21,7 +21,7 @@ export interface TokenClaims {
 }
 
 /** The claims worth showing when a cloud refuses a token; none of them is secret. */
-export const EXPLAINED_CLAIMS = ['sub', 'aud', 'repository', 'ref', 'environment', 'job_workflow_ref', 'event_name'] as const;
+export const EXPLAINED_CLAIMS = ['sub', 'aud', 'repository', 'repository_id', 'repository_owner_id', 'ref', 'environment', 'job_workflow_ref', 'event_name'] as const;
 
 export const ID_TOKEN_PERMISSION_HINT =
   'Give the job permission to request one: add\n' +

@@ -61,7 +61,7 @@ afterAll(async () => {
 beforeEach(async () => {
   proxy.reset();
   issuer.issued.length = 0;
-  issuer.job = { ...issuer.job, environment: undefined };
+  issuer.job = { ...issuer.job, environment: undefined, eventName: 'push', ref: 'refs/heads/main' };
   await iam.send(
     new CreateOpenIDConnectProviderCommand({ Url: issuer.url, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['a'.repeat(40)] }),
   );
@@ -148,11 +148,34 @@ describe('aws-auth', () => {
     expect(message).toContain('repository: acme/webapp');
     expect(message).toContain('job_workflow_ref: acme/webapp/.github/workflows/release.yml@refs/heads/main');
     // The suggested statement, applied as the role's trust policy, lets the job in.
-    const suggested = JSON.parse(/(\{[\s\S]*\})\nWiden/.exec(message)?.[1] ?? '{}') as object;
+    const suggested = JSON.parse(/(\{[\s\S]*\})\nFor more environments/.exec(message)?.[1] ?? '{}') as object;
+    expect(JSON.stringify(suggested)).not.toContain('StringLike');
+    expect(message).toContain('repository_id: 2000');
+    expect(message).toContain('repository_owner_id: 1000');
+    expect(message).toContain('repository_owner_id:1000:repository_id:2000:environment:NAME');
+    expect(message).toContain('WARNING: repo:acme/webapp:ref:refs/heads/main names no environment');
     await iam.send(new CreateRoleCommand({ RoleName: 'fixed', AssumeRolePolicyDocument: JSON.stringify(suggested) }));
     const retry = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/fixed` }) });
     expect(retry.failure).toBeUndefined();
     expect(retry.exitCode).toBe(0);
+  });
+
+  it("warns when the refused subject is a pull request's, and proposes only that exact subject", async () => {
+    await createRole('pr-refused', 'repo:acme/webapp:environment:production');
+    issuer.job = { ...issuer.job, eventName: 'pull_request', ref: 'refs/pull/7/merge' };
+    const step = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-refused` }) });
+    expect(step.exitCode).toBe(1);
+    const message = step.failure ?? '';
+    expect(message).toContain("WARNING: repo:acme/webapp:pull_request is a pull request's subject");
+    expect(message).toContain('never on one that deploys');
+    const suggested = JSON.parse(/(\{[\s\S]*\})\nFor more environments/.exec(message)?.[1] ?? '{}') as { Statement: Array<{ Condition: Record<string, Record<string, string>> }> };
+    expect(suggested.Statement[0]?.Condition).toEqual({ StringEquals: { [`${issuer.url.replace(/^https?:\/\//, '')}:aud`]: 'sts.amazonaws.com', [`${issuer.url.replace(/^https?:\/\//, '')}:sub`]: 'repo:acme/webapp:pull_request' } });
+    // The exact subject admits the pull request's job and nothing else: main's push is still refused.
+    await iam.send(new CreateRoleCommand({ RoleName: 'pr-only', AssumeRolePolicyDocument: JSON.stringify(suggested) }));
+    expect((await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }) })).exitCode).toBe(0);
+    issuer.job = { ...issuer.job, eventName: 'push', ref: 'refs/heads/main' };
+    const push = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }) });
+    expect(push.failure).toContain('AccessDenied');
   });
 
   it('says when the account has no OIDC provider for the issuer', async () => {

@@ -118,8 +118,25 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([w.targetGroups.blue]);
   }, 90_000);
 
+  it('refuses a tag-only image for a production environment before anything changes; allow-tag lets it through with a warning', async () => {
+    const byTag = inputs({ image: 'ghcr.io/open-webui/open-webui:main', analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token });
+    const step = await job(gh.env()).run('ecs-deploy', { inputs: byTag });
+    expect(step.exitCode).toBe(1);
+    expect(step.failure).toContain(`production is a production environment, and this step would deploy an image by tag only (container ${WORKLOAD.web}: ghcr.io/open-webui/open-webui:main)`);
+    expect(step.log).toContain('set allow-tag: true on this step');
+    for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource']) expect(proxy.count(op)).toBe(0);
+    expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
+
+    // Staging takes a tag (no refusal), and production takes it with allow-tag, said in a warning.
+    const staging = await job().run('ecs-deploy', { inputs: { ...byTag, environment: '', 'github-token': '' } });
+    expect(staging.failure).toBeUndefined();
+    const allowed = await job(gh.env()).run('ecs-deploy', { inputs: { ...byTag, image: 'ghcr.io/open-webui/open-webui:v0.6.6', 'allow-tag': 'true' } });
+    expect(allowed.failure).toBeUndefined();
+    expect(allowed.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'warning', message: expect.stringContaining('allow-tag: deploying to production by tag') })]));
+  }, 60_000);
+
   it('leaves a service that already runs the image alone, records that, and rolls it out again only with force', async () => {
-    const same = inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token });
+    const same = inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' });
     const step = await job(gh.env()).run('ecs-deploy', { inputs: same });
 
     expect(step.failure).toBeUndefined();

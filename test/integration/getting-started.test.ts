@@ -62,3 +62,30 @@ describe('getting started: GitHub Environments', () => {
     expect(gh.problems.filter((p) => !p.includes('the stand-in has no handler'))).toEqual([]);
   });
 });
+
+describe('getting started: the customised OIDC subject', () => {
+  it('sets a subject template GitHub accepts, with the immutable ids and job_workflow_ref', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### Tighter: the repository'), doc.indexOf('## 3.'));
+    const script = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    expect(script).toContain('gh api -X PUT');
+    const dir = mkdtempSync(join(tmpdir(), 'pa-gs-sub-'));
+    const log = join(dir, 'calls');
+    writeFileSync(
+      join(dir, 'gh'),
+      ['#!/bin/sh', 'method=GET; path=', 'while [ $# -gt 0 ]; do case "$1" in api) ;; -X) method=$2; shift ;; --input) shift ;; *) path=$1 ;; esac; shift; done', `printf '%s %s %s\\n' "$method" "$path" "$(cat | tr -d '\\n')" >> ${log}`].join('\n'),
+    );
+    chmodSync(join(dir, 'gh'), 0o755);
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const [method, path, ...rest] = readFileSync(log, 'utf8').trim().split(' ');
+    const body = JSON.parse(rest.join(' ')) as { use_default: boolean; include_claim_keys: string[] };
+    expect(method).toBe('PUT');
+    expect(body).toEqual({ use_default: false, include_claim_keys: ['repository_owner_id', 'repository_id', 'context', 'job_workflow_ref'] });
+    // GitHub's OpenAPI description accepts the request.
+    const before = gh.calls.length;
+    await fetch(`${gh.url}/${path}`, { method, headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(gh.calls.slice(before).map((c) => c.operationId)).toEqual(['actions/set-custom-oidc-sub-claim-for-repo']);
+    expect(gh.problems.filter((p) => !p.includes('the stand-in has no handler'))).toEqual([]);
+  });
+});

@@ -56,7 +56,7 @@ async function pause(extra: Record<string, string> = {}): Promise<StepResult> {
 
 describe('gke-deploy: pause and resume across jobs', () => {
   it('pauses at 25%, the post step leaves it, and a later job resumes it in a new process and promotes', async () => {
-    const paused = await pause({ environment: 'production', 'github-token': gh.token, 'pause-timeout': '3h' });
+    const paused = await pause({ environment: 'production', 'github-token': gh.token, 'pause-timeout': '3h', 'allow-tag': 'true' });
     expect(record()).toMatchObject({ phase: 'paused', weight: 25, step: 1, run: '4242.1', canary: 'web-canary' });
     expect(record()?.lease).toBeUndefined();
     expect((record()?.pauseUntil as number) * 1000).toBeGreaterThan(Date.now() + 3 * 3_600_000 - 60_000);
@@ -71,7 +71,7 @@ describe('gke-deploy: pause and resume across jobs', () => {
     expect(post.exitCode).toBe(0);
     expect(routeWeights(kube)).toEqual({ web: 75, 'web-canary': 25 });
 
-    const resumed = await job('5151').run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token, resume: 'true' }) });
+    const resumed = await job('5151').run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token, resume: 'true', 'allow-tag': 'true' }) });
     expect(resumed.failure).toBeUndefined();
     expect(resumed.outputs).toMatchObject({ status: 'succeeded', 'deployment-id': paused.outputs['deployment-id'], 'github-deployment-id': paused.outputs['github-deployment-id'] });
     expect(resumed.log).toContain('Resuming the paused canary rollout');

@@ -36,7 +36,7 @@ const inputs = (extra: Record<string, string> = {}) => ({ kubeconfig, namespace:
 describe('gke-deploy: rolling', () => {
   it('rolls out the new image, waits until every replica is updated and available, and records a GitHub Deployment', async () => {
     await seedWeb(kube);
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token }) });
+    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }) });
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-rolling', 'previous-revision': '1', revision: '2', image: IMAGES.v2 });
@@ -56,10 +56,26 @@ describe('gke-deploy: rolling', () => {
     expect(step.leaks([kube.token])).toEqual([]);
   }, 60_000);
 
+  it('refuses a tag-only image for a production environment before touching the cluster; a digest passes', async () => {
+    await seedWeb(kube);
+    const before = kube.requests.length;
+    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ environment: 'live', 'github-token': gh.token }) });
+    expect(step.exitCode).toBe(1);
+    expect(step.failure).toContain(`live is a production environment, and this step would deploy an image by tag only (image: ${IMAGES.v2})`);
+    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(kube.requests.length).toBe(before);
+    expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
+
+    const digest = `ghcr.io/acme/web@sha256:${'b'.repeat(64)}`;
+    const pinned = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ image: digest, environment: 'live', 'github-token': gh.token }) });
+    expect(pinned.failure).toBeUndefined();
+    expect(imageOf(kube)).toBe(digest);
+  }, 60_000);
+
   it('rolls back to the previous ReplicaSet on ProgressDeadlineExceeded, with the pods\' reason; the GitHub Deployment says failure (back on what ran before)', async () => {
     await seedWeb(kube, { progressDeadlineSeconds: 2 });
     kube.failImage(IMAGES.broken, 'ImagePullBackOff');
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ image: IMAGES.broken, environment: 'production', 'github-token': gh.token }) });
+    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ image: IMAGES.broken, environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }) });
 
     expect(step.exitCode).toBe(1);
     expect(step.outputs.status).toBe('rolled-back');
@@ -118,7 +134,7 @@ describe('gke-deploy: rolling', () => {
 
   it('leaves a Deployment that already runs the image alone, records that as an unchanged deployment, and rolls it out again only with force', async () => {
     await seedWeb(kube, { route: true });
-    const same = inputs({ image: IMAGES.v1, strategy: 'canary', 'http-route': 'web', steps: '50,100', 'step-duration': '1s', environment: 'production', 'github-token': gh.token });
+    const same = inputs({ image: IMAGES.v1, strategy: 'canary', 'http-route': 'web', steps: '50,100', 'step-duration': '1s', environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' });
 
     const dry = await new Job(gh.env()).run('gke-deploy', { inputs: { ...same, 'dry-run': 'true' } });
     expect(dry.summary).toContain('| **Would change** | nothing in the Deployment: it would be left alone (`force: true` rolls it out anyway) |');

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CreateRepositoryCommand, ECRClient, PutImageCommand, StartImageScanCommand } from '@aws-sdk/client-ecr';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
@@ -169,6 +171,79 @@ describe('image-scan with the trivy scanner', () => {
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain('CRITICAL CVE-2021-36159 in apk-tools');
     expect(JSON.parse(step.outputs.counts as string)).toMatchObject({ CRITICAL: 1 });
+  });
+});
+
+describe('image-scan: the Trivy in the tool cache is verified on every use', () => {
+  /** A release tarball holding a stand-in trivy that leaves a mark when it runs. */
+  function tarball(dir: string, mark: string, version: string): string {
+    const src = join(dir, `src-${version}-${Math.random().toString(16).slice(2)}`);
+    mkdirSync(src, { recursive: true });
+    writeFileSync(
+      join(src, 'trivy'),
+      [
+        '#!/bin/sh',
+        `touch ${mark}`,
+        `if [ "$1" = "--version" ]; then echo "Version: ${version}"; exit 0; fi`,
+        'while [ $# -gt 0 ]; do if [ "$1" = "--output" ]; then out="$2"; fi; shift; done',
+        `cp ${join(FIXTURES, 'image-alpine-3.10-v0.72.json')} "$out"`,
+      ].join('\n'),
+    );
+    chmodSync(join(src, 'trivy'), 0o755);
+    const out = join(dir, `trivy_${version}_Linux-64bit.tar.gz`);
+    const r = spawnSync('tar', ['-czf', out, '-C', src, 'trivy']);
+    if (r.status !== 0) throw new Error(r.stderr.toString());
+    return out;
+  }
+  /** Puts a tarball where @actions/tool-cache keeps trivy VERSION, as a finished entry. */
+  function seedCache(toolcache: string, version: string, file: string): string {
+    const dir = join(toolcache, 'trivy', version, process.arch);
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(file, join(dir, `trivy_${version}_Linux-64bit.tar.gz`));
+    writeFileSync(`${dir}.complete`, '');
+    return dir;
+  }
+  const image = `ghcr.io/acme/web@sha256:${'3'.repeat(64)}`;
+
+  it('refuses a cached Trivy whose tarball is not the release the toolkit pinned, without running it', async () => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('this test seeds the Linux-64bit asset');
+    const job = newJob();
+    const mark = join(job.dir, 'tampered-trivy-ran');
+    const toolcache = join(job.dir, 'toolcache');
+    const dir = seedCache(toolcache, '0.72.0', tarball(job.dir, mark, '0.72.0'));
+    // The unpacked binary an older image-scan cached next to it: never run either.
+    writeFileSync(join(dir, 'trivy'), `#!/bin/sh\ntouch ${mark}\necho "Version: 0.72.0"\n`);
+    chmodSync(join(dir, 'trivy'), 0o755);
+    const step = await job.run('image-scan', { inputs: { image }, env: { RUNNER_TOOL_CACHE: toolcache } });
+    expect(step.exitCode).toBe(1);
+    expect(step.failure).toContain(`The tool cache's ${join(dir, 'trivy_0.72.0_Linux-64bit.tar.gz')} has SHA-256`);
+    expect(step.failure).toContain("not the pinned bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea (this toolkit's pin). Refusing to run it.");
+    expect(step.log).toContain(`Delete ${dir}`);
+    expect(existsSync(mark)).toBe(false);
+  });
+
+  it('runs a cached Trivy whose tarball matches trivy-sha256, unpacked afresh for the job', async () => {
+    const job = newJob();
+    const mark = join(job.dir, 'trivy-ran');
+    const toolcache = join(job.dir, 'toolcache');
+    const file = tarball(job.dir, mark, '0.0.1');
+    const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+    seedCache(toolcache, '0.0.1', file);
+    const step = await job.run('image-scan', { inputs: { image, 'trivy-version': '0.0.1', 'trivy-sha256': sha }, env: { RUNNER_TOOL_CACHE: toolcache } });
+    expect(step.log).toContain(`from the tool cache: trivy_0.0.1_Linux-64bit.tar.gz verified (SHA-256 ${sha}, trivy-sha256)`);
+    expect(existsSync(mark)).toBe(true);
+    expect(step.failure).toContain('CRITICAL CVE-2021-36159 in apk-tools');
+
+    // The same cache with a trivy-sha256 that is not this tarball's: refused, not run.
+    const again = await job.run('image-scan', { inputs: { image, 'trivy-version': '0.0.1', 'trivy-sha256': 'a'.repeat(64) }, env: { RUNNER_TOOL_CACHE: toolcache } });
+    expect(again.failure).toContain(`has SHA-256 ${sha}, not the pinned ${'a'.repeat(64)} (trivy-sha256)`);
+  });
+
+  it('refuses a trivy-sha256 that contradicts the pinned hash of the version', async () => {
+    const job = newJob();
+    const step = await job.run('image-scan', { inputs: { image, 'trivy-sha256': 'a'.repeat(64) }, env: { RUNNER_TOOL_CACHE: join(job.dir, 'toolcache') } });
+    expect(step.exitCode).toBe(1);
+    expect(step.failure).toContain('contradicts the SHA-256 this toolkit pins for trivy_0.72.0_');
   });
 });
 

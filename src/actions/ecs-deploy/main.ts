@@ -40,6 +40,7 @@ import { runStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage, UserError } from '../../util/errors.js';
+import { checkPinnedForProduction } from '../../release/image-pinning.js';
 import { ROLLOUT_STATE, type RolloutState } from './post.js';
 import type { Settings } from './settings.js';
 
@@ -112,6 +113,18 @@ async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn:
   await writeSummary(heading(`✅ ${live.serviceName} on ${s.cluster.split('/').pop()} (ECS): unchanged`) + `${reason}\n\n` + facts(rows));
 }
 
+/**
+ * The images this step puts into the service: every one given by image / images, and
+ * any container whose image differs from the live revision (a task definition file).
+ * A production environment takes them by digest only (allow-tag overrides).
+ */
+function refuseTagsInProduction(s: Settings, given: Array<{ container: string; image: string }>, rendered: TaskDefinitionInput, live: TaskDefinitionInput | undefined): void {
+  const liveImage = new Map((live?.containerDefinitions ?? []).map((c) => [c.name, c.image]));
+  const introduced = (rendered.containerDefinitions ?? []).filter((c) => given.some((g) => g.container === c.name) || liveImage.get(c.name) !== c.image);
+  const images = introduced.map((c) => ({ what: `container ${c.name ?? '?'}`, image: c.image ?? '' }));
+  for (const line of checkPinnedForProduction(s.environment, images, s.allowTag)) warning(line);
+}
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
@@ -164,6 +177,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const liveTd = !s.taskDefinition ? base.td : liveArn ? registrationInput((await describeTaskDefinition(ecs, liveArn, signal)).taskDefinition) : undefined;
   const diff = liveTd ? diffTaskDefinitions(liveTd, rendered) : [];
   const image = primaryContainer(rendered, container)?.image ?? '';
+  refuseTagsInProduction(s, images, rendered, liveTd);
 
   const alarms = s.alarms.length ? new AlarmWatch(cloudwatch, s.alarms) : undefined;
   if (alarms) {

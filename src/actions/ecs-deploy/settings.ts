@@ -37,6 +37,8 @@ export interface Settings {
   preDeploy: PreDeploySettings | undefined;
   /** Roll out even when nothing would change. */
   force: boolean;
+  /** Let a production deploy use tag-only images. */
+  allowTag: boolean;
   /** Continue the paused rollout on the service instead of starting one. */
   resume: boolean;
   /** How long a pause step holds the canary for a resume (then the reconciler rolls it back). */
@@ -158,6 +160,7 @@ export function readSettings(): Settings {
     dryRun: inputs.boolean('dry-run', false),
     preDeploy: readPreDeploy(),
     force: inputs.boolean('force', false),
+    allowTag: inputs.boolean('allow-tag', false),
     resume,
     pauseTimeoutMs,
     environment,

@@ -39,6 +39,7 @@ import type { Deployment, PodTemplateSpec } from '../../k8s/types.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { ROLLOUT_STATE, type RolloutState } from './post.js';
+import { checkPinnedForProduction } from '../../release/image-pinning.js';
 import type { Settings } from './settings.js';
 
 /** Labels the GKE targets give each side, for `{{placeholders}}` in analysis queries. */
@@ -163,6 +164,7 @@ async function stateNow(kube: KubeClient, s: Settings, signal: AbortSignal): Pro
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
+  for (const line of checkPinnedForProduction(s.environment, [{ what: 'image', image: s.image }], s.allowTag)) warning(line);
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   const google = lazyGoogleTokens(setSecret);
   const connection = await connectCluster(s.cluster, { google, onToken: setSecret, signal, cwd: workspace });

@@ -40,6 +40,8 @@ export interface Settings {
   dryRun: boolean;
   /** Roll out even when the Deployment would not change. */
   force: boolean;
+  /** Let a production deploy use a tag-only image. */
+  allowTag: boolean;
   /** Continue the paused canary on the Deployment instead of starting one. */
   resume: boolean;
   /** How long a pause step holds the canary for a resume. */
@@ -139,6 +141,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     force: inputs.boolean('force', false),
+    allowTag: inputs.boolean('allow-tag', false),
     resume,
     pauseTimeoutMs,
     environment,

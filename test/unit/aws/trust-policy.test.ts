@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseRoleArn } from '../../../src/aws/arn.js';
-import { explainWebIdentityFailure, issuerHost, trustPolicyFor } from '../../../src/aws/trust-policy.js';
+import { explainWebIdentityFailure, issuerHost, subjectWarnings, trustPolicyFor } from '../../../src/aws/trust-policy.js';
 
 const role = parseRoleArn('arn:aws:iam::111111111111:role/deploy');
 const claims = { iss: 'https://token.actions.githubusercontent.com', sub: 'repo:acme/web:environment:prod', aud: 'sts.amazonaws.com' };
@@ -22,12 +22,18 @@ describe('trust policy advice', () => {
           Principal: { Federated: 'arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com' },
           Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
           Condition: {
-            StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com' },
-            StringLike: { 'token.actions.githubusercontent.com:sub': 'repo:acme/web:environment:prod' },
+            StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com', 'token.actions.githubusercontent.com:sub': 'repo:acme/web:environment:prod' },
           },
         },
       ],
     });
+  });
+
+  it('never proposes a pattern, and warns about subjects a deploy role should not trust', () => {
+    expect(JSON.stringify(trustPolicyFor(role, { sub: 'repo:acme/web:pull_request' }, 'sts.amazonaws.com'))).not.toContain('StringLike');
+    expect(subjectWarnings({ sub: 'repo:acme/web:pull_request', event_name: 'pull_request' })[0]).toContain("is a pull request's subject");
+    expect(subjectWarnings({ sub: 'repo:acme/web:ref:refs/heads/main', event_name: 'push' })[0]).toContain('names no environment');
+    expect(subjectWarnings({ sub: 'repo:acme/web:environment:prod', event_name: 'push' })).toEqual([]);
   });
 
   it.each([

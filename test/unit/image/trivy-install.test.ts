@@ -1,21 +1,21 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assetName, checksumFor, installTrivy } from '../../../src/image/trivy.js';
+import { assetName, expectedSha256, installTrivy, TRIVY_SHA256 } from '../../../src/image/trivy.js';
 
 /**
  * The download path of the pinned Trivy, against a local HTTP server that serves a
- * release the way GitHub does (…/download/vX.Y.Z/<asset> and a checksums file). The
- * tarballs are made here: what is tested is fetching, verifying, unpacking and caching,
- * not Trivy itself.
+ * release the way GitHub does (…/download/vX.Y.Z/<asset>). The tarballs are made here,
+ * so they are pinned with trivy-sha256 under a version the toolkit has no embedded pin
+ * for: what is tested is fetching, verifying, unpacking and caching, not Trivy itself.
  */
 
-const VERSION = '0.72.0';
+const VERSION = '0.0.1';
 const asset = assetName(VERSION);
 let server: Server;
 let base: string;
@@ -38,9 +38,10 @@ function makeTarball(name: string, script: string): Buffer {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const versionScript = (v: string) => `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Version: ${v}"; fi\n`;
 
-function publish(tarball: Buffer, checksum = sha(tarball)): void {
-  files.set(`/v${VERSION}/${asset}`, tarball);
-  files.set(`/v${VERSION}/trivy_${VERSION}_checksums.txt`, Buffer.from(`${'0'.repeat(64)}  trivy_${VERSION}_windows-64bit.zip\n${checksum}  ${asset}\n`));
+function publish(tarball: Buffer, version = VERSION): void {
+  files.set(`/v${version}/${assetName(version)}`, tarball);
+  // A checksums file agreeing with whatever is served: it must not count as evidence.
+  files.set(`/v${version}/trivy_${version}_checksums.txt`, Buffer.from(`${sha(tarball)}  ${assetName(version)}\n`));
 }
 
 beforeAll(async () => {
@@ -77,47 +78,55 @@ beforeEach(() => {
 });
 
 describe('installing the pinned Trivy', () => {
-  it('names the release asset for the platform', () => {
+  it('names the release asset for the platform and knows the pinned hashes', () => {
     expect(assetName('0.72.0', 'linux', 'x64')).toBe('trivy_0.72.0_Linux-64bit.tar.gz');
     expect(assetName('0.72.0', 'linux', 'arm64')).toBe('trivy_0.72.0_Linux-ARM64.tar.gz');
     expect(assetName('0.72.0', 'darwin', 'arm64')).toBe('trivy_0.72.0_macOS-ARM64.tar.gz');
     expect(() => assetName('0.72.0', 'win32', 'x64')).toThrow('cannot download Trivy for win32/x64');
-    expect(checksumFor(`${'a'.repeat(64)} *trivy_1_Linux-64bit.tar.gz\n`, 'trivy_1_Linux-64bit.tar.gz')).toBe('a'.repeat(64));
+    // Every platform the action can download for has a pin for the default version.
+    for (const suffix of ['Linux-64bit', 'Linux-ARM64', 'macOS-64bit', 'macOS-ARM64']) expect(TRIVY_SHA256['0.72.0']?.[suffix]).toMatch(/^[a-f0-9]{64}$/);
+    expect(expectedSha256('0.72.0', undefined, 'linux', 'x64')).toEqual({ sha256: 'bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea', source: 'embedded' });
+    expect(() => expectedSha256('0.72.0', 'a'.repeat(64), 'linux', 'x64')).toThrow('contradicts the SHA-256 this toolkit pins');
+    expect(() => expectedSha256('0.0.2', undefined, 'linux', 'x64')).toThrow('pins no SHA-256 for Trivy 0.0.2 on Linux-64bit, and trivy-sha256 is empty');
   });
 
-  it('downloads, verifies against the checksums file, unpacks into the tool cache, and reuses the cache', async () => {
+  it('downloads, verifies, caches the tarball, and verifies it again on every cache hit', async () => {
     const tarball = makeTarball(asset, versionScript(VERSION));
     publish(tarball);
     const log: string[] = [];
-    const first = await installTrivy({ version: VERSION, baseUrl: base, log: (l) => log.push(l) });
+    const first = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log.push(l) });
     expect(first.source).toBe('download');
-    expect(first.path.startsWith(join(dir, 'cache', 'trivy', VERSION))).toBe(true);
+    expect(first.path.startsWith(join(dir, 'temp'))).toBe(true);
     expect(spawnSync(first.path, ['--version'], { encoding: 'utf8' }).stdout).toContain(`Version: ${VERSION}`);
-    expect(log.join('\n')).toContain(`SHA-256 ${sha(tarball)}`);
+    expect(log.join('\n')).toContain(`SHA-256 ${sha(tarball)} (trivy-sha256)`);
+    expect(hits).toEqual([`/v${VERSION}/${asset}`]);
 
     hits.length = 0;
-    const second = await installTrivy({ version: VERSION, baseUrl: base });
-    expect(second).toEqual({ path: first.path, version: VERSION, source: 'tool-cache' });
+    const log2: string[] = [];
+    const second = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log2.push(l) });
+    expect(second.source).toBe('tool-cache');
+    expect(second.path).not.toBe(first.path);
+    expect(log2.join('\n')).toContain('from the tool cache');
     expect(hits).toEqual([]);
+
+    // Whatever rewrites the cached tarball afterwards is caught at the next hit.
+    const cached = join(dir, 'cache', 'trivy', VERSION, process.arch, asset);
+    writeFileSync(cached, makeTarball(asset, '#!/bin/sh\necho pwned\n'));
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball) })).rejects.toThrow(`The tool cache's ${cached} has SHA-256`);
   });
 
-  it('also checks trivy-sha256 when given', async () => {
-    const tarball = makeTarball(asset, versionScript(VERSION));
-    publish(tarball);
-    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(`not the pinned trivy-sha256 ${'f'.repeat(64)}`);
-    const ok = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball) });
-    expect(ok.source).toBe('download');
-  });
-
-  it('refuses a tarball whose checksum does not match, or that the checksums file does not list', async () => {
-    publish(makeTarball(asset, versionScript(VERSION)), 'e'.repeat(64));
-    await expect(installTrivy({ version: VERSION, baseUrl: base })).rejects.toThrow(`but trivy_${VERSION}_checksums.txt says ${'e'.repeat(64)}. Refusing to run it.`);
-    files.set(`/v${VERSION}/trivy_${VERSION}_checksums.txt`, Buffer.from(`${'0'.repeat(64)}  something-else.tar.gz\n`));
-    await expect(installTrivy({ version: VERSION, baseUrl: base })).rejects.toThrow(`lists no checksum for ${asset}`);
+  it('refuses a download that does not match the pin, whatever the checksums file says', async () => {
+    publish(makeTarball(asset, versionScript(VERSION)));
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(`not the pinned ${'f'.repeat(64)} (trivy-sha256). Refusing to run it.`);
+    publish(makeTarball('trivy_0.72.0_Linux-64bit.tar.gz', versionScript('0.72.0')), '0.72.0');
+    if (process.platform === 'linux' && process.arch === 'x64') {
+      await expect(installTrivy({ version: '0.72.0', baseUrl: base })).rejects.toThrow("not the pinned bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea (this toolkit's pin)");
+    }
+    expect(readdirSync(join(dir, 'cache'))).toEqual([]);
   });
 
   it('says when the version does not exist', async () => {
-    await expect(installTrivy({ version: VERSION, baseUrl: base })).rejects.toThrow(`Cannot download ${base}/v${VERSION}/trivy_${VERSION}_checksums.txt: HTTP 404`);
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(`Cannot download Trivy ${VERSION} (${base}/v${VERSION}/${asset})`);
   });
 
   it('uses a trivy on PATH only at exactly the pinned version', async () => {
@@ -127,10 +136,11 @@ describe('installing the pinned Trivy', () => {
     expect(hits).toEqual([]);
 
     writeFileSync(join(dir, 'bin', 'trivy'), versionScript('0.50.1'));
-    publish(makeTarball(asset, versionScript(VERSION)));
+    const tarball = makeTarball(asset, versionScript(VERSION));
+    publish(tarball);
     const log: string[] = [];
-    const pinned = await installTrivy({ version: VERSION, baseUrl: base, log: (l) => log.push(l) });
+    const pinned = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log.push(l) });
     expect(pinned.source).toBe('download');
-    expect(log[0]).toContain('Trivy on PATH is 0.50.1, not the pinned 0.72.0');
+    expect(log[0]).toContain(`Trivy on PATH is 0.50.1, not the pinned ${VERSION}`);
   });
 });

@@ -276,6 +276,8 @@ describe('the release starter workflow', () => {
     DEV_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-dev',
     STAGING_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-staging',
     PRODUCTION_DEPLOY_ROLE: 'arn:aws:iam::111111111111:role/github-deploy-production',
+    GATEWAY_IMAGE: `public.ecr.aws/aws-samples/bedrock-access-gateway@sha256:${'1'.repeat(64)}`,
+    MCPO_IMAGE: `ghcr.io/open-webui/mcpo@sha256:${'2'.repeat(64)}`,
   };
   const given = (event: string) => {
     const w = template.jobs.release?.with ?? {};
@@ -294,10 +296,21 @@ describe('the release starter workflow', () => {
     const plan = runScriptStep(stepOf(deployEcs.jobs.plan!, 'plan'), { inputs });
     expect(plan.status).toBe(0);
     expect((JSON.parse(plan.outputs.services as string) as Array<Record<string, string>>).map((e) => [e.service, e.image])).toEqual([
-      ['bedrock-access-gateway', 'public.ecr.aws/aws-samples/bedrock-access-gateway:latest'],
-      ['mcpo', 'ghcr.io/open-webui/mcpo:main'],
+      ['bedrock-access-gateway', vars.GATEWAY_IMAGE],
+      ['mcpo', vars.MCPO_IMAGE],
       ['open-webui', DIGEST],
     ]);
+  });
+
+  it('deploys third-party images only by digest, scanned before the release starts', () => {
+    const services = JSON.parse(given('push').services as string) as Array<{ service: string; image?: string }>;
+    const thirdParty = services.filter((e) => e.image !== undefined).map((e) => e.image);
+    expect(thirdParty).toEqual([vars.GATEWAY_IMAGE, vars.MCPO_IMAGE]);
+    for (const image of thirdParty) expect(image).toMatch(/@sha256:[a-f0-9]{64}$/);
+    const scan = template.jobs['third-party-images'] as unknown as { strategy: { matrix: { image: string[] } }; steps: Array<{ uses?: string; with?: Record<string, string> }> };
+    expect(scan.strategy.matrix.image.map((i) => render(i, { vars }))).toEqual(thirdParty);
+    expect(scan.steps.find((st) => st.uses?.includes('/actions/image-scan@'))?.with?.image).toBe('${{ matrix.image }}');
+    expect(template.jobs.release?.needs).toBe('third-party-images');
   });
 
   it('only builds and scans on a pull request', () => {
