@@ -1,7 +1,7 @@
 /**
  * What this repository's own CI installs from outside npm is pinned: moto and every
  * package it imports at exact versions, installed without resolving anything else, and
- * .ci/run refuses a machine whose moto is not the pinned one.
+ * the set-up (scripts/setup.sh, which .ci/run calls) refuses a machine whose moto is not the pinned one.
  */
 import { describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
@@ -53,19 +53,22 @@ describe('moto for the integration tests', () => {
     for (const st of job.steps) expect(st.run ?? '').not.toContain('${{');
   });
 
-  it('.ci/run refuses a moto other than the pinned one, saying how to install the pinned set', () => {
+  it('the set-up .ci/run calls refuses a moto other than the pinned one, saying how to install the pinned set', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pa-ci-run-'));
     mkdirSync(join(dir, '.ci'));
     writeFileSync(join(dir, '.ci/moto-requirements.txt'), REQUIREMENTS.replace('moto[server]==5.2.1', 'moto[server]==9.9.9'));
-    const script = readFileSync(join(ROOT, '.ci/run'), 'utf8');
-    // Only the moto check: the rest installs packages and runs the whole suite.
-    const check = script.slice(script.indexOf('# The tests are written against one moto'), script.indexOf('npm ci'));
+    expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toMatch(/^scripts\/setup\.sh$/m);
+    const script = readFileSync(join(ROOT, 'scripts/setup.sh'), 'utf8');
+    // Only the moto part, with the script's message helpers: the rest installs packages.
+    const helpers = script.slice(script.indexOf('say() {'), script.indexOf('# 1. Debian packages'));
+    const check = helpers + script.slice(script.indexOf("# 2. moto's server"), script.indexOf('# 3. Terraform'));
     expect(check.length).toBeGreaterThan(100);
     const r = spawnSync('bash', ['-euo', 'pipefail', '-c', check], { cwd: dir, encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('but the tests are pinned to moto 9.9.9 (.ci/moto-requirements.txt)');
     const ok = spawnSync('bash', ['-euo', 'pipefail', '-c', check], { cwd: ROOT, encoding: 'utf8' });
     expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain('moto 5.2.1 already installed');
     expect(ok.status).toBe(0);
   });
 });
