@@ -61,6 +61,7 @@ function readReport(step: StepResult): RolloutReport | undefined {
 export function rolloutFacts(step: StepResult, world: World): string[] {
   const report = readReport(step);
   const facts = [`${step.outputs.status} (${step.outputs.engine}), ${familyRevision(step.outputs['previous-task-definition-arn'])} → ${familyRevision(step.outputs['task-definition-arn'])}, ${shortDigest(step.outputs.image ?? '')}`];
+  if (step.log.includes('Resuming the paused canary rollout')) facts.push('resumed from the record the paused job left, in a new process: no new task definition or task set');
   if (report) {
     const weights = report.steps.map((s) => (s.confirmed ? `${s.confirmed.canary}%${s.analysis ? ` ${s.analysis.verdict}` : ''}` : `${s.weight}% not reached`));
     if (report.engine === 'ecs-task-set') facts.push(`weights confirmed on the listener (new side): ${weights.join(' → ')}`);
