@@ -1,10 +1,11 @@
 /**
  * The deploy jobs of release.yml: one per environment, bound to its GitHub Environment
- * (so its OIDC token names it, and the environment's gate applies), each running aws-auth
- * with that environment's role, promote from the previous environment (after the first),
- * and ecs-deploy for bedrock-access-gateway and mcpo (rolling) before open-webui (canary
- * on task sets), each recorded as a GitHub Deployment. Post steps run at the end of the
- * job, last step first, as the runner runs them.
+ * (so its OIDC token names it, and the environment's gate applies). After the first
+ * environment, a promote job checks each service's digest in the previous one. Then
+ * deploy-ecs.yml runs as its file says (workflow-job.ts): the environment gate, aws-auth
+ * with that environment's role, ecs-deploy for bedrock-access-gateway and mcpo (rolling)
+ * before open-webui (canary on task sets), the undo steps when one fails, the summary, the
+ * notification, post steps last first. Each rollout is recorded as a GitHub Deployment.
  */
 import { readFileSync } from 'node:fs';
 import type { RolloutReport } from '../../src/delivery/report.js';
@@ -13,6 +14,8 @@ import type { Stack } from './infrastructure.js';
 import type { Release } from './images.js';
 import { analysisSpec, RELEASE_DEFAULTS, SERVICES, type Profile, type Service } from './profiles.js';
 import { BREACH_ERROR_RATE, type Traffic } from './traffic.js';
+import { setWorkflowRun } from '../../test/support/github-server.js';
+import { runDeployJob } from './workflow-job.js';
 import { OWNER, REGION, REPO, type World, type WorkflowRun } from './world.js';
 
 export interface ServiceOutcome {
@@ -29,6 +32,15 @@ export interface DeployOutcome {
   /** What ecs-deploy reported per service, in deploy order (stops at a failed one). */
   services: ServiceOutcome[];
   finishedAt: number;
+  /** deploy-ecs.yml's job outputs: status, each service's status and the release it runs at the end. */
+  status: string;
+  statuses: Record<string, string>;
+  releases: Record<string, string>;
+  /** The environment gate's verdict: gated, ungated or not-required. */
+  gate: string;
+  /** Services returned to what ran before by the undo steps (on-failure: rollback-release), in order. */
+  undone: string[];
+  notified: boolean;
 }
 
 const shortDigest = (image: string) => {
@@ -49,6 +61,7 @@ function readReport(step: StepResult): RolloutReport | undefined {
 export function rolloutFacts(step: StepResult, world: World): string[] {
   const report = readReport(step);
   const facts = [`${step.outputs.status} (${step.outputs.engine}), ${familyRevision(step.outputs['previous-task-definition-arn'])} → ${familyRevision(step.outputs['task-definition-arn'])}, ${shortDigest(step.outputs.image ?? '')}`];
+  if (step.log.includes('Resuming the paused canary rollout')) facts.push('resumed from the record the paused job left, in a new process: no new task definition or task set');
   if (report) {
     const weights = report.steps.map((s) => (s.confirmed ? `${s.confirmed.canary}%${s.analysis ? ` ${s.analysis.verdict}` : ''}` : `${s.weight}% not reached`));
     if (report.engine === 'ecs-task-set') facts.push(`weights confirmed on the listener (new side): ${weights.join(' → ')}`);
@@ -94,90 +107,95 @@ export interface DeployRequest {
   breach?: Traffic;
   /** Told when the promote steps are done (the source environment may change again). */
   promoted?: () => void;
+  /** deploy-ecs.yml's pause-at: the canary pauses at this weight for a later resume. */
+  pauseAt?: string;
+  /** deploy-ecs.yml called again with resume: true (release.yml's production resume job). */
+  resume?: boolean;
+  /** The runner is SIGKILLed in open-webui's canary once its first step is confirmed. */
+  killCanary?: boolean;
+  /** The `notify` secret (the receiver's URL). */
+  notify?: string;
+}
+
+function serviceFacts(world: World, environment: string, action: string, step: StepResult): string[] {
+  if (step.signal) return [`the runner died (${step.signal}) with the canary at its first step: no post step, no undo, no summary, nothing more of this job`];
+  if (action === 'ecs-deploy') return rolloutFacts(step, world);
+  if (action === 'aws-auth') return [`${step.outputs['aws-assumed-role-arn']}, from a token with sub repo:${OWNER}/${REPO}:environment:${environment}`];
+  if (action === 'rollback') return [`${step.outputs.status}, back on ${familyRevision(step.outputs['rolled-back-to'])}`];
+  if (action === 'notify') return [`sent to ${step.outputs.sent ?? 0} target(s), ${step.outputs.failed ?? 0} failed`];
+  return [];
 }
 
 export async function deployEnvironment(world: World, profile: Profile, request: DeployRequest): Promise<DeployOutcome> {
   const { release, stack } = request;
   const environment = stack.environment;
-  const stage = `Release ${release.number}: deploy`;
+  const stage = `Release ${release.number}: ${request.resume ? 'resume' : 'deploy'}`;
   const meta = { stage, environment, release: release.number };
+  const images: Partial<Record<Service, string>> = { ...release.images };
   if (request.from) {
-    world.timeline.note(stage, `deploy-${environment} is bound to the ${environment} environment: its required reviewers are auto-approved in the sandbox.`, environment);
-  }
-  const job = world.job(release.run, `deploy-${environment}`, { environment });
-  const github = environmentDeployment(world, release.run, environment);
-  const posts: Array<{ step: StepResult; title: string }> = [];
-  const outcome: DeployOutcome = { environment, release: release.number, services: [], finishedAt: 0 };
-  let failed = false;
-  try {
-    const auth = await world.step(
-      job,
-      'aws-auth',
-      { 'role-to-assume': stack.roleArn, 'aws-region': REGION },
-      { ...meta, title: `aws-auth ${stack.roleArn.split('/').pop()}` },
-      { facts: (s) => [`${s.outputs['aws-assumed-role-arn']}, from a token with sub repo:${OWNER}/${REPO}:environment:${environment}`] },
-    );
-    posts.push({ step: auth, title: 'aws-auth' });
-
-    const images: Partial<Record<Service, string>> = {};
-    if (request.from) {
-      const wait = request.from.healthySince + parseSeconds(profile.minSoak) * 1000 + 500 - Date.now();
-      world.timeline.note(stage, `min-soak shortened to ${profile.minSoak} (release.yml: ${RELEASE_DEFAULTS.minSoak})${wait > 0 ? `; waiting ${(wait / 1000).toFixed(1)}s for it` : ''}.`, environment);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      for (const service of SERVICES) {
-        const promoted = await world.step(
-          job,
-          'promote',
-          { 'from-environment': request.from.environment, 'to-environment': environment, service, image: release.images[service] as string, 'min-soak': profile.minSoak, 'github-token': world.github.token },
-          { ...meta, title: `promote ${service} from ${request.from.environment}` },
-          { facts: (s) => [`${shortDigest(s.outputs.image ?? '')} healthy in ${request.from?.environment} (deployment #${s.outputs['source-deployment-id']}) → queued #${s.outputs['deployment-id']} in ${environment}`] },
-        );
-        images[service] = promoted.outputs.image;
-      }
-    } else {
-      Object.assign(images, release.images);
-    }
-    request.promoted?.();
-
+    const promoteJob = world.job(release.run, `promote-${environment}`, { environment });
+    const wait = request.from.healthySince + parseSeconds(profile.minSoak) * 1000 + 500 - Date.now();
+    world.timeline.note(stage, `min-soak shortened to ${profile.minSoak} (release.yml: ${RELEASE_DEFAULTS.minSoak})${wait > 0 ? `; waiting ${(wait / 1000).toFixed(1)}s for it` : ''}.`, environment);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     for (const service of SERVICES) {
-      const breaching = service === 'open-webui' && request.breach ? await request.breach.idleTargetGroup(stack) : undefined;
-      if (breaching) {
-        request.breach?.breach(breaching);
-        world.timeline.note(stage, `5xx injected: the canary's target group ${breaching.split(':').pop()?.split('/')[1]} answers ${BREACH_ERROR_RATE * 100}% 5xx in its ALB metrics.`, environment);
-      }
-      const step = await world.step(
-        job,
-        'ecs-deploy',
-        {
-          cluster: stack.cluster,
-          service,
-          'container-name': service,
-          image: images[service] as string,
-          'wait-timeout': '5m',
-          environment,
-          'github-token': world.github.token,
-          ...serviceInputs(profile, service),
-        },
-        { ...meta, title: `ecs-deploy ${service}` },
-        { expect: breaching ? 'failure' : 'success', facts: (s) => rolloutFacts(s, world) },
-      ).finally(() => breaching && request.breach?.heal(breaching));
-      posts.push({ step, title: `ecs-deploy ${service}` });
-      const report = readReport(step);
-      if (report) outcome.services.push({ service, status: step.outputs.status as string, image: step.outputs.image as string, githubDeploymentId: Number(step.outputs['github-deployment-id']), report });
-      if (step.exitCode !== 0) {
-        failed = true;
-        break;
-      }
+      const promoted = await world.step(
+        promoteJob,
+        'promote',
+        { 'from-environment': request.from.environment, 'to-environment': environment, service, image: release.images[service] as string, 'min-soak': profile.minSoak, 'github-token': world.github.token },
+        { ...meta, title: `promote ${service} from ${request.from.environment}` },
+        { facts: (s) => [`${shortDigest(s.outputs.image ?? '')} healthy in ${request.from?.environment} (deployment #${s.outputs['source-deployment-id']}) → queued #${s.outputs['deployment-id']} in ${environment}`] },
+      );
+      images[service] = promoted.outputs.image;
     }
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    for (const { step, title } of posts.reverse()) await world.step(job, step.action, {}, { ...meta, title }, { post: step });
-    github(failed ? 'failure' : 'success');
-    outcome.finishedAt = Date.now();
   }
-  return outcome;
+  request.promoted?.();
+  if (request.from || request.resume) {
+    world.timeline.note(stage, `the deploy job is bound to the ${environment} environment: its required reviewers are auto-approved in the sandbox.`, environment);
+  }
+
+  const job = world.job(release.run, request.resume ? `${environment}-resume` : `deploy-${environment}`, { environment });
+  const github = environmentDeployment(world, release.run, environment);
+  const entries = SERVICES.map((service) => ({ service, 'container-name': service, image: images[service] as string, 'wait-timeout': '5m', ...serviceInputs(profile, service) }));
+  const ran = await runDeployJob(world, job, {
+    run: release.run,
+    inputs: { environment, services: JSON.stringify(entries), cluster: stack.cluster, 'aws-region': REGION, 'role-to-assume': stack.roleArn, 'on-failure': profile.onFailure, 'pause-at': request.pauseAt ?? '', resume: request.resume ?? false },
+    secrets: request.notify ? { notify: request.notify } : {},
+    meta,
+    facts: (action, step) => serviceFacts(world, environment, action, step),
+    describe: (text) => (text === release.sha ? `release ${release.number}` : text),
+    deploy: async (service) => {
+      if (service !== 'open-webui') return {};
+      if (request.killCanary) return { expect: 'failure', killAt: /Step 1\/\d+: \d+% on the new version/ };
+      const breaching = request.breach ? await request.breach.idleTargetGroup(stack) : undefined;
+      if (!breaching) return {};
+      request.breach?.breach(breaching);
+      world.timeline.note(stage, `5xx injected: the canary's target group ${breaching.split(':').pop()?.split('/')[1]} answers ${BREACH_ERROR_RATE * 100}% 5xx in its ALB metrics.`, environment);
+      return { expect: 'failure', after: () => request.breach?.heal(breaching) };
+    },
+  });
+  if (ran.killed) {
+    // GitHub notices the lost runner and ends the job, and with it the run, as failed.
+    setWorkflowRun(world.github.store, OWNER, REPO, Number(release.run.runId), { status: 'completed', conclusion: 'failure' });
+  }
+  github(ran.outputs.status === 'succeeded' || ran.outputs.status === 'paused' ? 'success' : 'failure');
+  const services: ServiceOutcome[] = [];
+  for (const { action, with: w, step } of ran.actions) {
+    const report = action === 'ecs-deploy' && step.phase === 'main' ? readReport(step) : undefined;
+    if (report) services.push({ service: w.service as Service, status: step.outputs.status as string, image: step.outputs.image as string, githubDeploymentId: Number(step.outputs['github-deployment-id']), report });
+  }
+  const json = (text: string | undefined) => (text ? (JSON.parse(text) as Record<string, string>) : {});
+  return {
+    environment,
+    release: release.number,
+    services,
+    finishedAt: Date.now(),
+    status: ran.killed ? 'killed' : (ran.outputs.status ?? ''),
+    statuses: json(ran.outputs.statuses),
+    releases: json(ran.outputs.releases),
+    gate: ran.outputs.gate ?? '',
+    undone: ran.actions.filter((a) => a.action === 'rollback').map((a) => a.with.service as string),
+    notified: ran.actions.some((a) => a.action === 'notify'),
+  };
 }
 
 /** A manual promote.yml run: must refuse a digest whose rollout failed in the source. */

@@ -4,8 +4,11 @@
  * (test/integration/sandbox.test.ts), which runs the short profile.
  *
  *   account bootstrap (github-oidc) → Terraform per environment ‖ release 1 build-and-scan
- *   → release 1: dev → staging → production (promote, gates auto-approved)
+ *   → release 1: dev → staging → production (promote, gates auto-approved; full: production's
+ *     canary pauses at 25%, then production-promote approves and a resume job promotes it)
  *     ‖ release 2: build-and-scan → dev, where its canary breaches the SLO and is rolled back
+ *       (full: with the rest of the release, on-failure: rollback-release)
+ *     ‖ full: release 3 → dev → staging, where its runner is killed mid-canary → reconcile
  *   → a change by hand, caught by terraform-drift (short profile: while the releases roll out)
  *   → dora-report
  */
@@ -13,13 +16,16 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { forwardPercentages } from '../../test/support/ecs-workload.js';
-import { deployEnvironment, promoteRefused, restoreText, type DeployOutcome } from './delivery.js';
+import { approveAndResume, protectEnvironments, reconcileEnvironment, type ReconcileOutcome } from './controller.js';
+import { deployEnvironment, promoteRefused, type DeployOutcome } from './delivery.js';
 import { buildRelease, type Release } from './images.js';
 import { bootstrapAccount, provisionStacks, type Stack } from './infrastructure.js';
 import { changeByHand, detectDrift, doraReport, type DoraReport, type DriftOutcome } from './operations.js';
+import { NotificationReceiver, type Received } from './notifications.js';
+import { releaseNamer, summaryLines } from './outcome.js';
 import { missingPrerequisites } from './prerequisites.js';
 import { PROFILES, SERVICES, type ProfileName, type Service } from './profiles.js';
-import { seconds, Timeline, type StepRecord } from './timeline.js';
+import { Timeline, type StepRecord } from './timeline.js';
 import { Traffic } from './traffic.js';
 import { MissingPrerequisites, World } from './world.js';
 
@@ -50,6 +56,13 @@ export interface SandboxResult {
   deploys: DeployOutcome[];
   refusal?: string;
   state: EnvironmentState[];
+  /** dev read back right after release 2's deploy job. */
+  devAfterRelease2?: EnvironmentState;
+  /** The deploy job whose runner was killed mid-canary (full profile). */
+  killed?: { release: number; environment: string };
+  reconcile?: ReconcileOutcome;
+  /** What the notification receiver got. */
+  notifications: Received[];
   drift?: DriftOutcome;
   dora?: DoraReport;
   /** Requests or answers of the GitHub stand-in that GitHub's OpenAPI description rejects. */
@@ -90,7 +103,7 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
   const timeline = new Timeline(options.outputDir, print);
   const envs = profile.environments;
   print(`platform-actions sandbox · profile ${profile.name} · environments ${envs.join(' → ')} · output ${options.outputDir}`);
-  const result: SandboxResult = { profile: profile.name, environments: envs, ok: false, durationMs: 0, steps: timeline.steps, releases: [], deploys: [], state: [], problems: [], leaks: [], outputDir: options.outputDir };
+  const result: SandboxResult = { profile: profile.name, environments: envs, ok: false, durationMs: 0, steps: timeline.steps, releases: [], deploys: [], state: [], notifications: [], problems: [], leaks: [], outputDir: options.outputDir };
 
   const startedAt = timeline.now();
   const world = await World.start(timeline);
@@ -104,11 +117,20 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     facts: [`AWS ${world.proxy.url} → moto ${world.moto.endpoint}; GitHub ${world.github.url}; OIDC ${world.issuer.url}; registry ${world.registry.host}`],
   });
   const traffic = new Traffic(world, profile);
+  let receiver: NotificationReceiver | undefined;
+  const newRelease = (number: number, message: string): Release => {
+    const sha = world.commit(message);
+    const release: Release = { number, sha, run: world.run('release', 'push', sha), images: {} };
+    result.releases.push(release);
+    return release;
+  };
   try {
+    receiver = await NotificationReceiver.start(timeline, releaseNamer(result));
+    world.secrets.add(receiver.url);
+    const notify = `webhook=${receiver.url}`;
+    protectEnvironments(world, envs);
     const account = await bootstrapAccount(world, envs);
-    const release1: Release = { number: 1, sha: world.commit('Open WebUI, gateway and MCP proxy: release 1'), run: undefined as never, images: {} };
-    release1.run = world.run('release', 'push', release1.sha);
-    result.releases.push(release1);
+    const release1 = newRelease(1, 'Open WebUI, gateway and MCP proxy: release 1');
     const [stacks] = await Promise.all([provisionStacks(world, envs, account, profile.planOnMain), buildRelease(world, release1)]);
     for (const stack of stacks) traffic.start(stack);
     timeline.note(
@@ -117,7 +139,8 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     );
 
     const devDone = deferred();
-    const sourceFree = deferred();
+    // freed[i]: release 1 has been promoted out of environment i (the next release may use it).
+    const freed = stacks.map(() => deferred());
     const last = stacks.at(-1) as Stack;
     const checkDrift = async () => {
       await changeByHand(world, last);
@@ -131,31 +154,64 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     const releaseOne = (async () => {
       let from: { environment: string; healthySince: number } | undefined;
       for (const [i, stack] of stacks.entries()) {
-        const outcome = await deployEnvironment(world, profile, { release: release1, stack, from, promoted: i === 1 ? sourceFree.resolve : undefined });
+        const pauseAt = i === stacks.length - 1 ? profile.productionPauseAt : '';
+        let outcome = await deployEnvironment(world, profile, { release: release1, stack, from, promoted: freed[i - 1]?.resolve, pauseAt, notify });
         result.deploys.push(outcome);
+        if (outcome.status === 'paused') {
+          outcome = await approveAndResume(world, profile, release1, stack, outcome, notify);
+          result.deploys.push(outcome);
+        }
         from = { environment: stack.environment, healthySince: outcome.finishedAt };
         if (i === 0) devDone.resolve();
       }
     })();
     releaseOne.catch((err: unknown) => {
       devDone.reject(err);
-      sourceFree.reject(err);
+      for (const f of freed) f.reject(err);
     });
 
+    // Release 3 fixes release 2: dev, then staging, where its runner dies mid-canary.
+    const releaseThree = async (dev: string) => {
+      const release3 = newRelease(3, 'Open WebUI: release 2 fixed');
+      await buildRelease(world, release3);
+      const inDev = await deployEnvironment(world, profile, { release: release3, stack: stacks[0] as Stack, notify });
+      result.deploys.push(inDev);
+      await freed[1]?.promise;
+      const staging = stacks[1] as Stack;
+      const killed = await deployEnvironment(world, profile, { release: release3, stack: staging, from: { environment: dev, healthySince: inDev.finishedAt }, killCanary: true, notify });
+      result.deploys.push(killed);
+      result.killed = { release: 3, environment: staging.environment };
+      timeline.note(
+        'Release 3: deploy',
+        `GitHub ends the job and the run as failed once it loses the runner; no post step, undo step or notification ran. open-webui's record still names run ${release3.run.runId}, now finished.`,
+        staging.environment,
+      );
+      result.reconcile = await reconcileEnvironment(world, staging);
+      timeline.note(
+        'Reconcile (scheduled)',
+        'reconcile restores the rollout the dead run left (open-webui); bedrock-access-gateway and mcpo keep release 3, which deployed fine, until the next deploy or the rollback workflow returns them.',
+        staging.environment,
+      );
+    };
     // Release 2 is pushed once release 1 is live in dev; it may use dev once release 1
     // has been promoted out of it (concurrency is per environment, as in release.yml).
     const releaseTwo = (async () => {
       await devDone.promise;
-      const release2: Release = { number: 2, sha: world.commit('Open WebUI: release 2'), run: undefined as never, images: {} };
-      release2.run = world.run('release', 'push', release2.sha);
-      result.releases.push(release2);
+      const release2 = newRelease(2, 'Open WebUI: release 2');
       await buildRelease(world, release2);
-      await sourceFree.promise;
-      const outcome = await deployEnvironment(world, profile, { release: release2, stack: stacks[0] as Stack, breach: traffic });
+      await freed[0]?.promise;
+      const outcome = await deployEnvironment(world, profile, { release: release2, stack: stacks[0] as Stack, breach: traffic, notify });
       result.deploys.push(outcome);
-      timeline.note(`Release 2: deploy`, `deploy-${envs[0]} failed, so release.yml skips ${envs.slice(1).join(' and ')}.`);
+      result.devAfterRelease2 = await readState(world, stacks[0] as Stack);
+      const name = releaseNamer(result);
+      timeline.note(
+        'Release 2: deploy',
+        `deploy-${envs[0]} failed, so release.yml skips ${envs.slice(1).join(' and ')}; ${envs[0]} now runs ${Object.entries(result.devAfterRelease2.live).map(([service, image]) => `${service} ${name(image)}`).join(', ')} (on-failure: ${profile.onFailure}).`,
+        envs[0],
+      );
       const refused = await promoteRefused(world, profile, release2, envs[0] as string, envs[1] as string);
       result.refusal = refused.failure;
+      if (profile.killAndReconcile) await releaseThree(envs[0] as string);
     })();
     await Promise.all([releaseOne, releaseTwo]);
     await (drift ?? checkDrift());
@@ -166,8 +222,11 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     result.error = err instanceof Error ? err.message : String(err);
   } finally {
     await traffic.stop();
+    await receiver?.close();
+    result.notifications = receiver?.received ?? [];
     result.problems = [...world.github.problems];
     result.leaks = world.leaks();
+    for (const secret of world.secrets) if (secret.length >= 8 && JSON.stringify(result.notifications).includes(secret)) result.leaks.push('a notification carried a secret');
     await world.stop();
   }
   result.durationMs = timeline.now();
@@ -178,35 +237,4 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
   writeFileSync(join(options.outputDir, 'timeline.md'), timeline.markdown(`Sandbox run, profile ${profile.name}`, footer.map((l) => `    ${l}`)));
   writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, deploys: result.deploys.map(({ services, ...d }) => ({ ...d, services: services.map(({ report: _report, ...s }) => s) })) }, null, 2)}\n`);
   return result;
-}
-
-/** The end of the printed timeline: where things stand, and whether the run is clean. */
-function summaryLines(r: SandboxResult): string[] {
-  const out = [`── Outcome ${'─'.repeat(68)}`];
-  for (const s of r.state) {
-    out.push(`  ${s.environment.padEnd(11)} listener ${Object.entries(s.listener).sort(([a], [b]) => a.localeCompare(b)).map(([tg, p]) => `${tg} ${p}%`).join(', ')}`);
-    for (const [service, image] of Object.entries(s.live)) out.push(`  ${''.padEnd(11)} ${service.padEnd(23)} ${image}`);
-  }
-  const rolledBack = r.deploys.flatMap((d) => d.services.filter((s) => s.status === 'rolled-back').map((s) => ({ d, s })));
-  for (const { d, s } of rolledBack) {
-    out.push(`  rollback    release ${d.release} ${s.service} in ${d.environment}: ${s.status} on ${s.report.failure?.trigger ?? '?'}, 100% back on stable ${restoreText(s.report.failure?.recoverySeconds)} after detection`);
-  }
-  if (r.refusal) out.push(`  refused     promote of release 2's open-webui: ${(r.refusal.split('\n')[0] as string).replace(/ \(Step .*$/, '')}`);
-  if (r.drift) out.push(`  drift       ${r.drift.drifted.join(', ') || 'none'}; issues: ${r.drift.issues.map((i) => `#${i.number} ${i.state} "${i.title}"`).join(', ') || 'none'}`);
-  const mark = (v: string | undefined) => (v === 'met' ? '✓' : v === 'missed' ? '✗' : '·');
-  for (const e of r.dora?.environments ?? []) {
-    const v = e.verdicts;
-    out.push(
-      `  DORA        ${e.environment.padEnd(11)} frequency ${e.deploymentFrequency.perDay}/day ${mark(v.deploymentFrequency)}, lead time ${e.leadTime ? `${e.leadTime.medianSeconds}s` : '-'} ${mark(v.leadTime)}, ` +
-        `change failure rate ${e.changeFailureRate === null ? '-' : `${Math.round(e.changeFailureRate * 1000) / 10}%`} ${mark(v.changeFailureRate)}, time to restore ${e.timeToRestore ? `${e.timeToRestore.medianSeconds}s` : '-'} ${mark(v.timeToRestore)}`,
-    );
-  }
-  if (r.dora) out.push(`  ${''.padEnd(11)} (✓ meets, ✗ misses the seed's targets: 10+/day, < 1h, < 5%, < 10m; · no data; the sandbox's day is a few minutes long)`);
-  out.push(`  GitHub stand-in: ${r.problems.length === 0 ? 'every request and answer fits GitHub\'s OpenAPI description' : `${r.problems.length} problem(s):`}`);
-  for (const p of r.problems) out.push(`    - ${p}`);
-  out.push(`  secrets: ${r.leaks.length === 0 ? 'none in any log, summary, comment, issue or deployment' : `${r.leaks.length} leak(s):`}`);
-  for (const l of r.leaks) out.push(`    - ${l}`);
-  if (r.error) out.push('', `✗ stopped: ${r.error}`);
-  out.push('', `${r.ok ? '✓' : '✗'} sandbox ${r.profile} ${r.ok ? 'passed' : 'FAILED'} in ${seconds(r.durationMs)}; job summaries in ${r.outputDir}`);
-  return out;
 }

@@ -21,6 +21,18 @@ export interface Profile {
    * and what rollouts change is not drift); otherwise after the releases.
    */
   driftDuringRollouts: boolean;
+  /** deploy-ecs.yml's on-failure: rollback-release (its default) returns the release's other services too. */
+  onFailure: 'rollback-release' | 'stop';
+  /**
+   * release.yml's production-pause-at: release 1's production canary pauses at this weight
+   * until a later job resumes it behind the production-promote gate. Empty: no pause.
+   */
+  productionPauseAt: string;
+  /**
+   * Release 3 (release 2 fixed) goes to dev, then its staging runner is SIGKILLed mid-canary
+   * (no post step) and a scheduled reconcile run restores stable.
+   */
+  killAndReconcile: boolean;
   /** open-webui's canary: weights, bake per step, consecutive failed runs that roll back. */
   canary: { steps: string; stepDuration: string; failureLimit: number };
   /** bedrock-access-gateway's rolling update: bake after the switch (0s: none). */
@@ -39,6 +51,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
     environments: ['dev', 'staging', 'production'],
     planOnMain: true,
     driftDuringRollouts: false,
+    onFailure: 'rollback-release',
+    productionPauseAt: '25',
+    killAndReconcile: true,
     canary: { steps: '10,50,100', stepDuration: '20s', failureLimit: 2 },
     gatewayBake: '10s',
     minSoak: '15s',
@@ -50,6 +65,9 @@ export const PROFILES: Record<ProfileName, Profile> = {
     environments: ['dev', 'production'],
     planOnMain: false,
     driftDuringRollouts: true,
+    onFailure: 'stop',
+    productionPauseAt: '',
+    killAndReconcile: false,
     canary: { steps: '50,100', stepDuration: '10s', failureLimit: 1 },
     gatewayBake: '0s',
     minSoak: '2s',

@@ -144,10 +144,10 @@ export class World {
     action: string,
     inputs: Record<string, string>,
     meta: StepMeta,
-    options: { expect?: 'success' | 'failure'; facts?: (step: StepResult) => string[]; post?: StepResult } = {},
+    options: { expect?: 'success' | 'failure'; facts?: (step: StepResult) => string[]; post?: StepResult; killAt?: RegExp } = {},
   ): Promise<StepResult> {
     const startedAt = this.timeline.now();
-    const step = options.post ? await job.post(options.post) : await job.run(action, { inputs });
+    const step = options.post ? await job.post(options.post) : options.killAt ? await killed(job, action, inputs, options.killAt) : await job.run(action, { inputs });
     this.results.push({ meta, step });
     this.collectSecrets(step);
     const expect = options.expect ?? 'success';
@@ -216,6 +216,14 @@ export class World {
     await this.moto.stop();
     for (const dir of [...this.jobs.map((j) => j.dir), ...this.scratchDirs]) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The runner dies (SIGKILL: no post step, nothing more of the job) once a log line matches. */
+async function killed(job: Job, action: string, inputs: Record<string, string>, at: RegExp): Promise<StepResult> {
+  const running = job.start(action, { inputs });
+  await running.waitForLog(at, 180_000);
+  running.kill('SIGKILL');
+  return running.done;
 }
 
 /** Raised for a prerequisite the machine lacks. */

@@ -107,6 +107,32 @@ describe('sandbox (short profile)', () => {
     expect(deploy(2, 'production')).toBeUndefined();
   });
 
+  it('runs each deploy job as deploy-ecs.yml says: the environment gate read from GitHub, the summary of which release each service runs, on-failure stop leaving dev mixed', () => {
+    expect(deploy(1, 'dev')?.gate).toBe('not-required');
+    expect(deploy(1, 'production')?.gate).toBe('gated');
+    const gate = r.steps.find((s) => s.environment === 'production' && s.title === "deploy-ecs.yml: Check the environment's protection");
+    expect(gate?.facts).toEqual(['Environment production is gated: required reviewers @release-manager, team platform; deploys from protected branches only.']);
+    const sha = (n: number) => r.releases.find((x) => x.number === n)?.sha;
+    expect(deploy(1, 'production')?.releases).toEqual({ 'bedrock-access-gateway': sha(1), mcpo: sha(1), 'open-webui': sha(1) });
+    const two = deploy(2, 'dev');
+    expect(two?.status).toBe('rolled-back');
+    expect(two?.statuses).toEqual({ 'bedrock-access-gateway': 'succeeded', mcpo: 'succeeded', 'open-webui': 'rolled-back' });
+    expect(two?.releases).toEqual({ 'bedrock-access-gateway': sha(2), mcpo: sha(2), 'open-webui': 'previous' });
+    // The short profile runs on-failure: stop, so no undo step ran.
+    expect(two?.undone).toEqual([]);
+    expect(r.steps.some((s) => s.title.startsWith('rollback '))).toBe(false);
+  });
+
+  it('prints what the notify step of each deploy job sent to the local webhook receiver, with no secret in it', () => {
+    expect(r.notifications.map((n) => [n.environment, n.event])).toEqual(expect.arrayContaining([['dev', 'succeeded'], ['production', 'succeeded'], ['dev', 'rolled-back']]));
+    expect(r.notifications).toHaveLength(3);
+    const rolledBack = r.notifications.find((n) => n.event === 'rolled-back');
+    expect(rolledBack).toMatchObject({ schema: 'platform-actions/notification@1', service: 'open-webui', summary: 'Deploy to dev: rolled-back - a MIXED release, see the run' });
+    expect(JSON.parse(rolledBack?.facts.releases as string)).toMatchObject({ 'open-webui': 'previous' });
+    expect(r.notifications.find((n) => n.environment === 'production')?.facts.gate).toBe('gated');
+    expect(r.steps.filter((s) => s.title.startsWith('notification receiver got'))).toHaveLength(3);
+  });
+
   it('catches the change made by hand in production, opens an issue, and does not call the deployments’ own changes drift', () => {
     expect(r.drift?.drifted).toEqual(['infra/production']);
     const production = r.drift?.reports.find((s) => s.stack === 'infra/production');
