@@ -6,6 +6,7 @@ import AjvModule, { type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ROOT } from './runner.js';
 import { releaseHandlers } from './github-release.js';
+import { approvalHandlers } from './github-approval.js';
 
 /**
  * A stand-in for GitHub's REST API: an in-memory store plus route handlers keyed by
@@ -1077,7 +1078,7 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         http.close(() => resolve());
       }),
   };
-  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers(), ...commitStatusHandlers(server), ...releaseHandlers(server) })) server.handle(id, handler);
+  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers(), ...commitStatusHandlers(server), ...releaseHandlers(server), ...approvalHandlers(server) })) server.handle(id, handler);
 
   const send = (res: ServerResponse, r: GitHubResponse) => {
     res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'x-github-api-version-selected': '2022-11-28', ...(r.headers ?? {}) });

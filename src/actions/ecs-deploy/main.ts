@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { info, saveState, setFailed, warning } from '@actions/core';
+import { info, saveState, setFailed, setSecret, warning } from '@actions/core';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { createAnalysis, type SpecAnalysis } from '../../analysis/analysis.js';
 import { createPrometheusProvider } from '../../analysis/prometheus.js';
@@ -32,12 +32,15 @@ import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
 import { renderPausedMarkdown, renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
 import type { RolloutPlan, RolloutRecord, RolloutResult, Target } from '../../delivery/types.js';
 import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
-import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
+import { newDeploymentId, runAttemptId, runContext, runUrl } from '../../github/context.js';
+import { inputs } from '../../github/inputs.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { runStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
+import { notifier } from '../../notify/notifier.js';
+import { about, rolloutNotification } from '../../notify/rollout-events.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import { checkPinnedForProduction } from '../../release/image-pinning.js';
@@ -127,6 +130,9 @@ function refuseTagsInProduction(s: Settings, given: Array<{ container: string; i
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
+  // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollout.
+  const context = runContext();
+  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
   const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
   const ecs = ecsClient(aws);
   const elbv2 = elbv2Client(aws);
@@ -290,7 +296,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
 
   // Never backwards by accident, and a promotion still holds now that the deploy starts.
-  await (await import('../../release/release-order.js')).guardDeployStep(s, { service: service.serviceName as string, image });
+  const subject = about({ service: service.serviceName as string, environment: s.environment ?? s.cluster.split('/').pop() ?? s.cluster, release: context.sha || 'unknown', image });
+  try {
+    await (await import('../../release/release-order.js')).guardDeployStep(s, { service: service.serviceName as string, image });
+  } catch (err) {
+    await notes.send({ event: 'held', ...subject, summary: `Not deployed: ${errorMessage(err)}`.slice(0, 1000) });
+    throw err;
+  }
 
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
@@ -321,6 +333,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
   }
 
+  void notes.send({
+    event: 'started',
+    ...subject,
+    summary: paused ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(segment)}.` : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
+  });
   let result: RolloutResult;
   try {
     // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).
@@ -341,6 +358,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     });
   } catch (err) {
     await finishRecord(tracked, 'error', `ecs-deploy stopped: ${errorMessage(err)}`);
+    await notes.send({ event: 'failed', ...subject, summary: `ecs-deploy stopped: ${errorMessage(err)}`.slice(0, 1000) });
     throw err;
   }
 
@@ -381,9 +399,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   );
 
   await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  await notes.send(rolloutNotification(result, subject));
   // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
   if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
   else info(result.reason);
+  await notes.flush();
 }
 
 /** Resume: the service's paused rollout, checked to be one (the engine checks again when it takes it over). */

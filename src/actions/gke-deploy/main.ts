@@ -19,12 +19,15 @@ import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
 import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
 import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
-import { newDeploymentId, runAttemptId, runContext } from '../../github/context.js';
+import { newDeploymentId, runAttemptId, runContext, runUrl, type RunContext } from '../../github/context.js';
+import { inputs } from '../../github/inputs.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { runStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
+import { notifier, type Notifier } from '../../notify/notifier.js';
+import { about, rolloutNotification } from '../../notify/rollout-events.js';
 import { KubeBlueGreenTarget, type PreviewOutcome } from '../../k8s/blue-green-target.js';
 import { KubeCanaryTarget } from '../../k8s/canary-target.js';
 import { KubeClient } from '../../k8s/client.js';
@@ -164,19 +167,29 @@ async function stateNow(kube: KubeClient, s: Settings, signal: AbortSignal): Pro
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
+  // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollout.
+  const context = runContext();
+  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
   for (const line of checkPinnedForProduction(s.environment, [{ what: 'image', image: s.image }], s.allowTag)) warning(line);
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   const google = lazyGoogleTokens(setSecret);
   const connection = await connectCluster(s.cluster, { google, onToken: setSecret, signal, cwd: workspace });
   const kube = new KubeClient(connection, { onWarning: (w) => warning(`Kubernetes API: ${w}`) });
   try {
-    await deploy(s, ctx, kube, google);
+    await deploy(s, ctx, kube, google, { notes, context });
   } finally {
     kube.close();
+    await notes.flush();
   }
 }
 
-async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: ReturnType<typeof lazyGoogleTokens>): Promise<void> {
+async function deploy(
+  s: Settings,
+  ctx: StepContext,
+  kube: KubeClient,
+  google: ReturnType<typeof lazyGoogleTokens>,
+  { notes, context }: { notes: Notifier; context: RunContext },
+): Promise<void> {
   const { signal } = ctx;
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   const deployments = resource(kube, DEPLOYMENTS, s.namespace);
@@ -277,7 +290,13 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   }
 
   // Never backwards by accident, and a promotion still holds now that the deploy starts.
-  await (await import('../../release/release-order.js')).guardDeployStep(s, { service: s.deployment, image: s.image });
+  const subject = about({ service: s.deployment, environment: s.environment ?? s.namespace, release: context.sha || 'unknown', image: s.image });
+  try {
+    await (await import('../../release/release-order.js')).guardDeployStep(s, { service: s.deployment, image: s.image });
+  } catch (err) {
+    await notes.send({ event: 'held', ...subject, summary: `Not deployed: ${errorMessage(err)}`.slice(0, 1000) });
+    throw err;
+  }
 
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
@@ -298,6 +317,11 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     info(`Recording GitHub Deployment ${tracked.id} to ${s.environment}.`);
   }
 
+  void notes.send({
+    event: 'started',
+    ...subject,
+    summary: paused ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(planSegment(plan, paused.step + 1))}.` : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
+  });
   let result: RolloutResult;
   try {
     // An unfinished rollout (a killed job with no post step) is finished first, by the engine that wrote it.
@@ -348,6 +372,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
     if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
   } catch (err) {
     await finishRecord(tracked, 'error', `gke-deploy stopped: ${errorMessage(err)}`);
+    await notes.send({ event: 'failed', ...subject, summary: `gke-deploy stopped: ${errorMessage(err)}`.slice(0, 1000) });
     throw err;
   }
 
@@ -401,6 +426,7 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   );
 
   await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  await notes.send(rolloutNotification(result, subject));
   // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
   if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
   else info(result.reason);

@@ -1,17 +1,23 @@
-import { info } from '@actions/core';
+import { info, setSecret, warning } from '@actions/core';
 import { currentRepo, githubClient, tokenOrUndefined } from '../../github/client.js';
-import { runContext } from '../../github/context.js';
+import { runContext, runUrl } from '../../github/context.js';
+import { inputs } from '../../github/inputs.js';
 import { listDeployments, liveDeployment, loadStatuses, trackDeployment } from '../../github/deployments.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
+import { notifier } from '../../notify/notifier.js';
+import { about } from '../../notify/rollout-events.js';
 import { judgePromotion, type PromotionEvidence } from '../../release/promotion.js';
 import { renderPromotion, renderRefusal } from '../../release/promotion-report.js';
 import { formatDuration } from '../../util/duration.js';
-import { UserError } from '../../util/errors.js';
+import { errorMessage, UserError } from '../../util/errors.js';
 import type { Settings } from './settings.js';
 
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
+  // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the promotion.
+  const context = runContext();
+  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
   const token = tokenOrUndefined(s.token);
   if (!token) throw new UserError('No github-token: promote reads and writes GitHub Deployments.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`.');
   const gh = githubClient(token);
@@ -29,6 +35,11 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
     );
   } catch (err) {
     if (err instanceof UserError) await writeSummary(renderRefusal(s.from, s.to, err.message, err.hint));
+    await notes.send({
+      event: 'held',
+      ...about({ service: s.service ?? 'unknown', environment: s.to, release: s.digest ?? 'what is live', ...(s.image ? { image: s.image } : {}) }),
+      summary: `Not promoted from ${s.from}: ${errorMessage(err)}`.slice(0, 1000),
+    });
     throw err;
   }
   const image = s.image ?? evidence.image;
@@ -54,6 +65,12 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   });
   info(`Queued deployment #${tracked.id} in ${s.to} for ${image}.`);
 
+  await notes.send({
+    event: 'promoted',
+    ...about({ service: evidence.service ?? source?.service ?? 'unknown', environment: s.to, release: evidence.source.sha, image }),
+    summary: `Promoted from ${s.from} after ${formatDuration(evidence.soakMs)} healthy there; deployment #${tracked.id} in ${s.to} waits for the deploy step.`,
+    facts: [['Evidence', `deployment #${evidence.source.id} in ${s.from}`]],
+  });
   outputs.set('image', image);
   outputs.set('digest', evidence.digest);
   outputs.set('source-deployment-id', evidence.source.id);

@@ -1,15 +1,18 @@
-import { info, setFailed, warning } from '@actions/core';
+import { info, setFailed, setSecret, warning } from '@actions/core';
 import { ownerState, type OwnerState } from '../../delivery/ownership.js';
 import { carryOut, decide, type Decision, type Outcome } from '../../delivery/reconcile.js';
 import { describeRecord } from '../../delivery/record.js';
 import type { GitHub, Repo } from '../../github/client.js';
-import { runAttemptId, runContext } from '../../github/context.js';
+import { runAttemptId, runContext, runUrl } from '../../github/context.js';
+import { inputs } from '../../github/inputs.js';
 import type * as Deployments from '../../github/deployments.js';
 import { code, escapeText, facts, heading, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { runStatusChecker, type RunStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
+import { notifier } from '../../notify/notifier.js';
+import type { NotifyEvent } from '../../notify/notify.js';
 import { systemClock } from '../../util/clock.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage } from '../../util/errors.js';
@@ -57,6 +60,8 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const clock = systemClock;
   const startedAt = clock.now();
   const run = runContext();
+  // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the reconcile.
+  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(run.runId && run.repository ? { runUrl: runUrl(run) } : {}) });
   const self = runAttemptId(run);
   const by = `the reconcile workflow in run ${self || 'outside GitHub Actions'}`;
   const checker: RunStatusChecker | undefined = await runStatusChecker(s.githubToken, info);
@@ -122,6 +127,20 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     }
   }
 
+  // Tell people what the reconciler did to whose rollout (never on a dry run).
+  for (const r of rows) {
+    const event: NotifyEvent | undefined = !r.ok ? 'failed' : r.done === 'rolled-back' ? 'rolled-back' : r.done === 'promoted' ? 'promoted' : undefined;
+    if (!event || s.dryRun) continue;
+    void notes.send({
+      event,
+      service: r.where,
+      environment: s.environment ?? r.where,
+      release: `rollout ${r.rollout}`,
+      summary: `The reconciler (run ${self || 'local'}) ${!r.ok ? 'could not finish' : r.done} the ${r.state} rollout: ${r.detail}`.slice(0, 1000),
+      facts: [['Found', r.state], ...(r.ownerGoneMs !== undefined ? ([['Owner gone for', formatDuration(r.ownerGoneMs)]] as Array<[string, string]>) : [])],
+    });
+  }
+
   const acted = rows.filter((r) => ['rolled-back', 'promoted', 'retired'].includes(r.done));
   const failed = rows.filter((r) => !r.ok);
   const counts = {
@@ -162,6 +181,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       body +
       closedText,
   );
+  await notes.flush();
   if (failed.length) setFailed(`${failed.length} rollout(s) could not be finished: ${failed.map((r) => `${r.where}: ${r.detail}`).join(' ')}`);
 }
 

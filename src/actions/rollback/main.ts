@@ -1,13 +1,16 @@
-import { info, warning } from '@actions/core';
+import { info, setSecret, warning } from '@actions/core';
 import type { RollbackOptions, RollbackOutcome } from '../../delivery/rollback.js';
 import type { GitHub, Repo } from '../../github/client.js';
-import { runAttemptId, runContext } from '../../github/context.js';
+import { runAttemptId, runContext, runUrl } from '../../github/context.js';
+import { inputs } from '../../github/inputs.js';
 import type * as Deployments from '../../github/deployments.js';
 import type { DeploymentRecord } from '../../github/deployments.js';
 import { code, escapeText, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
+import { notifier } from '../../notify/notifier.js';
+import { about } from '../../notify/rollout-events.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage } from '../../util/errors.js';
 import type { RollbackTarget, Settings } from './settings.js';
@@ -26,6 +29,9 @@ async function rollbackOn(target: RollbackTarget, options: RollbackOptions): Pro
 const short = (what: string) => (what.includes(':task-definition/') ? (what.split('/').pop() as string) : what);
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
+  // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollback.
+  const context = runContext();
+  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
   const reason = s.reason.trim() || 'no reason given';
   info(`Rolling back on ${s.target.platform.toUpperCase()}: ${reason}.`);
 
@@ -57,7 +63,26 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const run = runContext();
   // Kept in a tag: letters, digits, spaces and + - = . _ : / @ only.
   const by = `the rollback action in run ${runAttemptId(run) || 'outside GitHub Actions'}${run.actor ? ` started by ${run.actor}` : ''}`;
-  const outcome = await rollbackOn(s.target, { reason, by, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
+  const named = s.target.platform === 'ecs' ? s.target.service : s.target.deployment;
+  const environment = s.environment ?? (s.target.platform === 'ecs' ? s.target.cluster : s.target.namespace);
+  let outcome: Awaited<ReturnType<typeof rollbackOn>>;
+  try {
+    outcome = await rollbackOn(s.target, { reason, by, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
+  } catch (err) {
+    await notes.send({ event: 'failed', ...about({ service: named, environment, release: context.sha || 'unknown' }), summary: `The rollback (${reason}) failed: ${errorMessage(err)}`.slice(0, 1000) });
+    throw err;
+  }
+  if (outcome.status === 'rolled-back') {
+    void notes.send({
+      event: 'rolled-back',
+      ...about({ service: outcome.service, environment, release: short(outcome.rolledBackTo), ...(outcome.image ? { image: outcome.image } : {}) }),
+      summary: `Rolled back to ${short(outcome.rolledBackTo)}: ${reason}`.slice(0, 1000),
+      facts: [
+        ['Recovery', `${Math.round(outcome.recoveryMs / 1000)} s until all traffic was back`],
+        ...(outcome.from ? ([['Was running', short(outcome.from)]] as Array<[string, string]>) : []),
+      ],
+    });
+  }
   const seconds = Math.round(outcome.recoveryMs / 1000);
   outputs.set('status', outcome.status);
   outputs.set('rolled-back-to', outcome.rolledBackTo);
@@ -97,5 +122,6 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const title = outcome.status === 'rolled-back' ? `↩️ Rolled back ${outcome.where}` : `✔️ Nothing to roll back: ${outcome.where}`;
   const done = outcome.actions.length ? `\n**What was done**\n\n${outcome.actions.map((a) => `- ${a}`).join('\n')}\n` : '';
   await writeSummary(heading(title) + facts(rows) + done);
+  await notes.flush();
   info(outcome.status === 'rolled-back' ? `Rolled back to ${short(outcome.rolledBackTo)}; recovery took ${formatDuration(outcome.recoveryMs)}.` : `Nothing to roll back: ${outcome.where} runs ${short(outcome.rolledBackTo)}.`);
 }

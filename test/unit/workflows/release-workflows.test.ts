@@ -227,8 +227,73 @@ describe('release.yml', () => {
     for (const p of ['ecs', 'gke']) {
       expect(needsOf(`dev-${p}`)).toBe('build');
       expect(needsOf(`staging-${p}`)).toEqual(['build', `dev-${p}`]);
-      expect(needsOf(`production-${p}`)).toEqual(['build', `staging-${p}`]);
+      expect(needsOf(`production-${p}`)).toEqual(['build', `staging-${p}`, 'production-approval']);
     }
+    expect(needsOf('production-approval')).toEqual(['staging-ecs', 'staging-gke']);
+  });
+
+  const APPROVAL = { ...ECS_RELEASE, approval: 'action', approvers: 'alice, acme/release-managers', 'approval-timeout': '3h' };
+  const approvedBy = (login: string): Answer => ({ result: 'success', outputs: { approved: 'true', approver: login } });
+
+  it('approval: action puts an approval job between staging and production; production deploys only once it approved, its environment check off', () => {
+    const run = simulate(release, APPROVAL, (job) => (job === 'build' ? built() : job === 'production-approval' ? approvedBy('alice') : deployed()));
+    expect(run.logs.check).toContain('production waits for an approval by alice, acme/release-managers (approval job, up to 3h)');
+    expect(run.done['production-approval']?.result).toBe('success');
+    expect(run.calls['production-ecs']).toMatchObject({ environment: 'production', image: DIGEST, gated: 'false' });
+    expect(run.calls['staging-ecs']?.gated).toBeUndefined();
+    expect(run.outputs).toMatchObject({ 'production-status': 'succeeded', 'production-approver': 'alice' });
+    const step = release.jobs['production-approval']?.steps?.[0] as { uses?: string; with?: Record<string, string> };
+    expect(step.uses).toBe('org/platform-actions/actions/approval@v1');
+    expect(step.with).toMatchObject({ approvers: '${{ inputs.approvers }}', environment: '${{ inputs.production-environment }}', timeout: '${{ inputs.approval-timeout }}', notify: '${{ secrets.notify }}' });
+    expect(release.jobs['production-approval']?.permissions).toEqual({ issues: 'write', deployments: 'write' });
+  });
+
+  it('approval: action on GKE gates deploy-gke.yml the same way', () => {
+    const run = simulate(release, { ...GKE_RELEASE, approval: 'action', approvers: 'alice' }, (job) => (job === 'build' ? built() : job === 'production-approval' ? approvedBy('alice') : deployed()));
+    expect(run.calls['production-gke']).toMatchObject({ environment: 'production', gated: 'false' });
+  });
+
+  it('a rejected or timed-out approval leaves production undeployed; a failed staging never asks', () => {
+    for (const answer of [{ result: 'failure', outputs: { approved: 'false' } }, { result: 'failure' }] as Answer[]) {
+      const run = simulate(release, APPROVAL, (job) => (job === 'build' ? built() : job === 'production-approval' ? answer : deployed()));
+      expect(run.done['production-ecs']?.result).toBe('skipped');
+      expect(run.calls['production-ecs']).toBeUndefined();
+      expect(run.outputs['production-status']).toBe('');
+    }
+    const failedStaging = simulate(release, APPROVAL, (job) => (job === 'build' ? built() : job === 'staging-ecs' ? deployed('rolled-back') : deployed()));
+    expect(failedStaging.done['production-approval']?.result).toBe('skipped');
+    expect(failedStaging.done['production-ecs']?.result).toBe('skipped');
+  });
+
+  it('approval: environment (the default) skips the approval job and leaves production to its environment gate', () => {
+    const run = simulate(release, ECS_RELEASE, (job) => (job === 'build' ? built() : deployed()));
+    expect(run.done['production-approval']?.result).toBe('skipped');
+    expect(run.calls['production-ecs']?.gated).toBe('auto');
+  });
+
+  it('passes on-failure, allow-ungated and the notify secret to every stage', () => {
+    const run = simulate(release, { ...ECS_RELEASE, 'on-failure': 'stop', 'allow-ungated': true }, (job) => (job === 'build' ? built() : deployed()));
+    for (const stage of ['dev-ecs', 'staging-ecs', 'production-ecs']) expect(run.calls[stage]).toMatchObject({ 'on-failure': 'stop', 'allow-ungated': 'true' });
+    const defaults = simulate(release, ECS_RELEASE, (job) => (job === 'build' ? built() : deployed()));
+    expect(defaults.calls['dev-ecs']).toMatchObject({ 'on-failure': 'rollback-release', 'allow-ungated': 'false' });
+    const deployJobs = Object.entries(release.jobs).filter(([, j]) => /deploy-(ecs|gke)\.yml/.test(j.uses ?? ''));
+    expect(deployJobs).toHaveLength(8);
+    for (const [, j] of deployJobs) expect((j as { secrets?: Record<string, string> }).secrets).toEqual({ notify: '${{ secrets.notify }}' });
+  });
+
+  it.each([
+    [{ approval: 'issue' }, 'approval is "issue"; use environment'],
+    [{ approval: 'action', approvers: ' , ' }, 'approval is action but approvers is empty; name who may approve production'],
+    [{ 'on-failure': 'continue' }, 'on-failure is "continue"; use rollback-release'],
+  ])('refuses %j before anything is built', (extra, message) => {
+    const run = simulate(release, { ...ECS_RELEASE, ...extra }, (job) => (job === 'build' ? built() : deployed()));
+    expect(run.logs.check).toContain(`::error title=release::${message}`);
+    expect(run.calls.build).toBeUndefined();
+  });
+
+  it('warns that approval: action does not gate the resume of paused production canaries', () => {
+    const run = simulate(release, { ...APPROVAL, 'production-pause-at': '25' }, (job) => (job === 'build' ? built() : job === 'production-approval' ? approvedBy('alice') : deployed()));
+    expect(run.logs.check).toContain('::warning title=release::approval is action and production-pause-at is set');
   });
 });
 
