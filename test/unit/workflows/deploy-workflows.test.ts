@@ -174,6 +174,15 @@ describe('deploy-ecs.yml', () => {
     ]);
     expect(run.outputs).toMatchObject({ status: 'paused', 'failed-service': '', statuses: JSON.stringify(statuses) });
     expect(run.summary?.log ?? '').not.toContain('Stopped at');
+    // A release whose canaries are held is one release, not a mix; people hear "paused", not "failed".
+    expect(run.outputs.mixed).toBe('false');
+    secrets = { notify: 'generic=https://hooks.example.com/deploys' };
+    try {
+      const told = await simulate('deploy-ecs.yml', { ...ECS, services, 'pause-at': '25' }, (name) => ({ outcome: 'success', outputs: { status: statuses[name] as string, image: DIGEST } }));
+      expect(told.notes).toEqual([expect.objectContaining({ event: 'paused', summary: 'Deploy to dev: paused' })]);
+    } finally {
+      secrets = {};
+    }
   });
 
   it('resumes the canaries with the same steps, deploying the other entries as usual', async () => {
