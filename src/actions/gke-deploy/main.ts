@@ -218,6 +218,16 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
         : new KubeBlueGreenTarget({ ...side, keepPreviousMs: s.keepPreviousMs, ...(analysis ? { preview: { analysis, durationMs: s.stepDurationMs } } : {}) });
   }
   await target.preflight(signal);
+  // Smoke checks need a new side that production traffic does not reach: the canary's or green's own Service.
+  if (spec?.smoke && !s.resume && !(target instanceof KubeBlueGreenTarget || (target instanceof KubeCanaryTarget && s.httpRoute))) {
+    throw new UserError(
+      `The analysis spec has smoke checks, but ${strategy === 'rolling' ? 'a rolling update has no new side without traffic' : 'a canary without http-route shares the stable Service, so nothing reaches the canary alone'}. Nothing was changed.`,
+      strategy === 'rolling' ? 'Use strategy canary (with http-route) or blue-green, or remove smoke: from the spec.' : 'Give http-route, use strategy blue-green (its preview Service), or remove smoke: from the spec.',
+    );
+  }
+  if (s.smokeUrl && !spec?.smoke) {
+    throw new UserError('smoke-url is set, but the analysis spec has no smoke: section, so there is nothing to check.', 'Add smoke: checks to the analysis spec (docs/analysis.md), or remove smoke-url.');
+  }
 
   let plan: RolloutPlan = strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
   if (!analysis && strategy !== 'canary') {
@@ -327,6 +337,9 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
         const applied = await applyManifests(kube, others, { namespace: s.namespace, signal });
         info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
       }
+    }
+    if (spec?.smoke && !s.resume && (target instanceof KubeBlueGreenTarget || target instanceof KubeCanaryTarget)) {
+      (await import('./smoke.js')).wireSmokeRoute(target, { kube, namespace: s.namespace, smoke: spec.smoke, deploymentId, ...(s.smokeUrl ? { url: s.smokeUrl } : {}) });
     }
     result = await runRollout({
       target,
