@@ -7,7 +7,7 @@
 import type { KubeClient } from './client.js';
 import { isConflict, isNotFound } from './client.js';
 import { explainKubeError, type Verb } from './errors.js';
-import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, KubeList, ObjectMeta, Pod, ReplicaSet, Service } from './types.js';
+import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, Job, KubeList, ObjectMeta, Pod, ReplicaSet, Service } from './types.js';
 
 /** What every object has; the constraint of the typed operations. */
 export type Metadata = { apiVersion?: string; kind?: string; metadata?: ObjectMeta };
@@ -36,6 +36,7 @@ export const PODS = kind<Pod>('', 'v1', 'pods', 'Pod');
 export const EVENTS = kind<Event>('', 'v1', 'events', 'Event');
 export const HTTPROUTES = kind<HTTPRoute>('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute');
 export const HPAS = kind<HorizontalPodAutoscaler>('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler');
+export const JOBS = kind<Job>('batch', 'v1', 'jobs', 'Job');
 
 /** Kinds a manifest may hold (apply), by apiVersion and kind. Namespaced ones only. */
 export const MANIFEST_KINDS: Array<ResourceKind<Metadata>> = [
@@ -47,7 +48,7 @@ export const MANIFEST_KINDS: Array<ResourceKind<Metadata>> = [
   kind('', 'v1', 'configmaps', 'ConfigMap'),
   kind('', 'v1', 'secrets', 'Secret'),
   kind('', 'v1', 'serviceaccounts', 'ServiceAccount'),
-  kind('batch', 'v1', 'jobs', 'Job'),
+  JOBS,
   kind('batch', 'v1', 'cronjobs', 'CronJob'),
   HPAS,
   kind('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),

@@ -290,6 +290,10 @@ async function deploy(s: Settings, ctx: StepContext, kube: KubeClient, google: R
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);
+  if (s.preDeploy && !s.resume) {
+    const container = targetContainer(source.template, s.containerName, `Deployment ${where}`).name;
+    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { kube, namespace: s.namespace, deployment: s.deployment, template: source.template, container, deploymentId, signal });
+  }
   const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
