@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { DescribeListenersCommand, DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateRuleCommand, DescribeListenersCommand, DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
 import { forwardPercentages, IMAGES, seedWorkload, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
@@ -158,6 +158,28 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     expect(listenerChanges()).toEqual(['CreateRule', 'DeleteRule', 'ModifyListener', 'ModifyListener']);
     expect(served).toEqual([{ group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] }]);
     expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+  }, 90_000);
+
+  it('is not misled by a smoke rule a dead job left, and the rollback removes it', async () => {
+    // A job killed during its smoke checks, when blue held the new side: its rule forwards to blue.
+    await clients.elbv2.send(
+      new CreateRuleCommand({
+        ListenerArn: w.listenerArn,
+        Priority: 1,
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-platform-actions-smoke', Values: ['1111.1-dead'] } }],
+        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 1 }] } }],
+      }),
+    );
+    greenStatus = 500;
+    const step = await job().run('ecs-deploy', { inputs: inputs() });
+
+    // The route is still found as the listener (the leftover rule is no route), the new task set fails and goes.
+    expect(step.outputs.status).toBe('rolled-back');
+    expect(step.failure).toContain('smoke checks failed on the new side');
+    expect(proxy.count('ModifyListener') + proxy.count('ModifyRule')).toBe(0);
+    expect(step.log).toContain('Smoke rule at priority 2');
+    const rules = (await clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: w.listenerArn }))).Rules ?? [];
+    expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([w.gatewayRuleArn]);
   }, 90_000);
 
   it('refuses smoke checks on a rolling service before changing anything', async () => {
