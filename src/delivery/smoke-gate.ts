@@ -29,8 +29,21 @@ export interface SmokeGateOptions {
 /** Makes `target.waitHealthy` run the smoke checks after the new side is healthy; returns the same target. */
 export function withSmokeGate<T extends Target>(target: T, o: SmokeGateOptions): T {
   const inner = target.waitHealthy.bind(target);
+  const gate = smokeGate(o);
   target.waitHealthy = async (signal?: AbortSignal) => {
     await inner(signal);
+    await gate(signal);
+  };
+  return target;
+}
+
+/**
+ * The gate alone: sets up the routing, runs the checks, undoes the routing, and throws
+ * when a check failed. For a target that runs it at a point of its own (blue-green: before
+ * its preview analysis).
+ */
+export function smokeGate(o: SmokeGateOptions): (signal?: AbortSignal) => Promise<void> {
+  return async (signal?: AbortSignal) => {
     let result: Awaited<ReturnType<typeof runSmokeChecks>>;
     try {
       const url = await o.newSideUrl(signal);
@@ -62,5 +75,4 @@ export function withSmokeGate<T extends Target>(target: T, o: SmokeGateOptions):
       );
     }
   };
-  return target;
 }

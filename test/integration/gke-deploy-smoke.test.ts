@@ -80,7 +80,7 @@ beforeAll(async () => {
     const service = route ? pick(route, req) : undefined;
     served.push({ service: service ?? 'none', path: req.url ?? '', header: req.headers['x-platform-actions-smoke'] as string | undefined });
     const status = service === undefined ? 404 : service === 'web' ? 200 : newSideStatus;
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'error', service }));
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'error', service, value: 0 }));
   });
   await new Promise<void>((r) => gateway.listen(0, '127.0.0.1', r));
   gatewayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
@@ -137,6 +137,20 @@ describe('gke-deploy: smoke checks on the new side before any production traffic
       { web: 1 },
     ]);
     expect(served).toEqual([{ service: 'web-canary', path: '/health', header: step.outputs['deployment-id'] }]);
+  }, 60_000);
+
+  it('checks blue-green\'s green side through the preview Service before the switch, and removes green when it fails', async () => {
+    newSideStatus = 500;
+    await seedWeb(kube, { route: true });
+    const step = await new Job().run('gke-deploy', { inputs: inputs({ strategy: 'blue-green', steps: '', 'keep-previous': '0s' }) });
+
+    expect(step.outputs.status).toBe('rolled-back');
+    expect(step.failure).toContain('smoke checks failed on the new side: health (HTTP 500');
+    const puts = routePuts();
+    expect(puts.map((rules) => rules.filter(isSmoke).map((r) => (r.backendRefs as Obj[])[0]?.name))).toEqual([['web-preview'], []]);
+    for (const rules of puts) expect(rules.filter((r) => !isSmoke(r))).toEqual(webRoute().spec.rules);
+    expect(served.map((x) => x.service)).toEqual(['web-preview', 'web-preview']);
+    expect(objectNames(kube)).toEqual({ deployments: ['web'], services: ['status', 'web'] });
   }, 60_000);
 
   it('refuses smoke checks on a canary without http-route before changing anything', async () => {

@@ -4,11 +4,13 @@
  * HTTPRoute, a rule matching `x-platform-actions-smoke: <rollout id>` routes the checks to
  * the new side's Service and is removed right after; without smoke-url they go to that
  * Service by its cluster DNS name. A failure reads to the engine as an unhealthy new
- * version: it removes the new side, and the route's weights never changed.
+ * version: it removes the new side, and the route's weights never changed. Blue-green
+ * runs them before its preview analysis.
  */
 import { info } from '@actions/core';
 import { SMOKE_HEADER, type SmokeSpec } from '../../analysis/smoke.js';
-import { withSmokeGate } from '../../delivery/smoke-gate.js';
+import { smokeGate, withSmokeGate, type SmokeGateOptions } from '../../delivery/smoke-gate.js';
+import { KubeBlueGreenTarget } from '../../k8s/blue-green-target.js';
 import type { KubeClient } from '../../k8s/client.js';
 import type { SideBySideTarget } from '../../k8s/side-by-side.js';
 import type { Target } from '../../delivery/types.js';
@@ -17,7 +19,7 @@ import { closeSmokeRoute, openSmokeRoute } from '../../k8s/smoke-route.js';
 export function wireSmokeRoute(target: SideBySideTarget & Target, o: { kube: KubeClient; namespace: string; smoke: SmokeSpec; deploymentId: string; url?: string; confirmTimeoutMs?: number }): void {
   const url = o.url ?? o.smoke.url;
   let opened: string | undefined;
-  withSmokeGate(target, {
+  const options: SmokeGateOptions = {
     spec: o.smoke,
     headers: { [SMOKE_HEADER]: o.deploymentId },
     log: info,
@@ -38,5 +40,8 @@ export function wireSmokeRoute(target: SideBySideTarget & Target, o: { kube: Kub
     release: async () => {
       if (opened) await closeSmokeRoute(o.kube, o.namespace, opened, o.deploymentId, info, AbortSignal.timeout(30_000));
     },
-  });
+  };
+  // Blue-green: before its preview analysis (cheap checks first); a canary: before its first weight.
+  if (target instanceof KubeBlueGreenTarget) target.afterReady = smokeGate(options);
+  else withSmokeGate(target, options);
 }
