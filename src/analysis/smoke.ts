@@ -26,8 +26,17 @@ export interface SmokeCheck {
   retries: number;
 }
 
+/**
+ * The header that routes a smoke request to the new side: the deploy actions add a
+ * listener rule (ECS) or an HTTPRoute rule (GKE) matching it, with the rollout's id as the
+ * value, for the time of the checks. Nothing else sends it.
+ */
+export const SMOKE_HEADER = 'x-platform-actions-smoke';
+
 export interface SmokeSpec {
   checks: SmokeCheck[];
+  /** Base URL the checks are sent to (the action's smoke-url input wins); absent: the action's default. */
+  url?: string;
   /** Between attempts of a check. */
   retryDelayMs: number;
 }
@@ -50,7 +59,8 @@ function fail(where: string, what: string, hint: string): never {
 export function buildSmokeSpec(raw: unknown): SmokeSpec {
   const top = (Array.isArray(raw) ? { checks: raw } : raw) as Record<string, unknown> | null;
   if (!top || typeof top !== 'object') fail('', 'must be a list of checks or a mapping with checks:', 'For example smoke: [{ path: /health }].');
-  for (const k of Object.keys(top)) if (!['checks', 'retry-delay', 'timeout', 'retries'].includes(k)) fail(k, 'is not a smoke setting', 'Use checks, timeout, retries, retry-delay.');
+  for (const k of Object.keys(top)) if (!['checks', 'retry-delay', 'timeout', 'retries', 'url'].includes(k)) fail(k, 'is not a smoke setting', 'Use checks, url, timeout, retries, retry-delay.');
+  const url = top.url === undefined ? undefined : checkSmokeUrl(String(top.url), 'smoke.url in the analysis spec');
   const defaults = {
     timeoutMs: top.timeout === undefined ? 5000 : parseDuration(String(top.timeout), 'smoke.timeout'),
     retries: top.retries === undefined ? 2 : Number(top.retries),
@@ -59,9 +69,24 @@ export function buildSmokeSpec(raw: unknown): SmokeSpec {
   const checks = top.checks;
   if (!Array.isArray(checks) || checks.length === 0) fail('checks', 'must list at least one check', 'For example checks: [{ path: /health, status: 200 }].');
   return {
+    ...(url ? { url } : {}),
     retryDelayMs: top['retry-delay'] === undefined ? 2000 : parseDuration(String(top['retry-delay']), 'smoke.retry-delay'),
     checks: checks.map((c, i) => buildCheck(c, i, defaults)),
   };
+}
+
+/** An http(s) base URL without credentials, query or fragment (the checks' paths are appended). */
+export function checkSmokeUrl(text: string, where: string): string {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UserError(`${where} is '${text}', not a URL.`, 'Give the base URL that reaches the service, e.g. https://chat.example.com or http://10.0.1.20:8080.');
+  }
+  if (!['http:', 'https:'].includes(u.protocol) || u.username || u.password || u.search || u.hash) {
+    throw new UserError(`${where} is '${text}': only an http(s) URL without credentials, query or fragment is accepted.`, 'Give the base URL alone (e.g. https://chat.example.com); each check adds its path, and headers carry any token.');
+  }
+  return text.replace(/\/+$/, '');
 }
 
 function buildCheck(raw: unknown, i: number, defaults: { timeoutMs: number; retries: number }): SmokeCheck {

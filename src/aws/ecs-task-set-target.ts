@@ -54,6 +54,7 @@ import { containerPorts, type TaskDefinitionInput } from './task-definition.js';
 import { markRolledBack, recordPromotion } from './ecs-last-good.js';
 import { cleanUpOrphans } from './ecs-orphans.js';
 import { checkedRecord } from './ecs-record-check.js';
+import { sweepSmokeRules } from './smoke-rule.js';
 
 export const TASK_SET_ENGINE = 'ecs-task-set';
 
@@ -116,6 +117,11 @@ export class EcsTaskSetTarget implements Target {
 
   private get ref(): ServiceRef {
     return { cluster: this.options.cluster, service: this.options.service };
+  }
+
+  /** The new task set's target group, once it is created (the smoke rule forwards there). */
+  get newSideTargetGroup(): string | undefined {
+    return this.canary ? this.layout?.green : undefined;
   }
 
   /** Blue, green, the route and the stable task set, as resolved (after preflight). */
@@ -533,6 +539,8 @@ export class EcsTaskSetTarget implements Target {
     // One call: every request goes to stable.
     await this.setWeights(0, signal, { stable: stableTg, other: otherTg });
     onRestored?.();
+    // A smoke rule left by a job that died during its smoke checks (smoke-rule.ts).
+    await sweepSmokeRules(this.options.elbv2, loadBalancerArnOf(l.route.arn), [l.blue, l.green].filter(Boolean), this.log, signal);
     if (stable.status !== 'PRIMARY' && stable.taskSetArn) {
       await this.options.ecs.send(
         new UpdateServicePrimaryTaskSetCommand({ cluster: this.options.cluster, service: this.options.service, primaryTaskSet: stable.taskSetArn }),

@@ -12,7 +12,9 @@ import {
   ModifyListenerCommand,
   ModifyRuleCommand,
   type Action,
+  type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SMOKE_HEADER } from '../analysis/smoke.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { awsClient, awsErrorCode, type AwsClientOptions } from './client.js';
 
@@ -48,6 +50,11 @@ export function loadBalancerArnOf(routeArn: string): string {
   const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener(?:-rule)?\/((?:app|net|gwy)\/[^/]+\/[^/]+)\//.exec(routeArn);
   if (!m) throw new UserError(`'${routeArn}' is not an ALB listener or listener rule ARN.`, 'Copy the ARN from the load balancer\'s Listeners tab (listener-arn) or the rule\'s page (listener-rule-arn).');
   return `${m[1]}loadbalancer/${m[2]}`;
+}
+
+/** Whether a rule matches on the smoke header: ecs-deploy's short-lived test rule (smoke-rule.ts), never a traffic route. */
+export function isSmokeRule(rule: Rule): boolean {
+  return (rule.Conditions ?? []).some((c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === SMOKE_HEADER);
 }
 
 /** `name` of a target group ARN, for logs. */
@@ -166,6 +173,7 @@ export async function findRoute(client: ElasticLoadBalancingV2Client, targetGrou
       if (!listener.ListenerArn) continue;
       const rules = (await client.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }), abort(signal))).Rules ?? [];
       for (const rule of rules) {
+        if (isSmokeRule(rule)) continue;
         if (!forwardOf(rule.Actions ?? [])?.weights.has(targetGroupArn)) continue;
         // The default rule is the listener's default actions.
         found.push(rule.IsDefault ? { kind: 'listener', arn: listener.ListenerArn } : { kind: 'rule', arn: rule.RuleArn as string });

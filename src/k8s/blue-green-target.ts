@@ -46,6 +46,8 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
   previewOutcome: PreviewOutcome | undefined;
   /** Set by promote when blue was kept. */
   kept: KeptBlue | undefined;
+  /** Runs once green is ready, before the preview analysis (gke-deploy's smoke checks); a throw makes green unhealthy. */
+  afterReady: ((signal?: AbortSignal) => Promise<void>) | undefined;
 
   constructor(private readonly bg: BlueGreenOptions) {
     super(bg);
@@ -76,6 +78,7 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
 
   async waitHealthy(signal?: AbortSignal): Promise<void> {
     await this.waitRollout(this.sideName, signal);
+    await this.afterReady?.(signal);
     if (this.bg.preview) await this.judgePreview(this.bg.preview, signal);
   }
 

@@ -99,6 +99,8 @@ export interface KubeRequest {
   /** Default application/json when there is a body. */
   contentType?: string;
   signal?: AbortSignal;
+  /** The answer is plain text (pod logs): returned as a string, not parsed. */
+  text?: boolean;
 }
 
 export interface KubeClientOptions {
@@ -180,7 +182,7 @@ export class KubeClient {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + req.path, this.base);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'platform-actions' };
+    const headers: Record<string, string> = { accept: req.text ? 'text/plain, application/json' : 'application/json', 'user-agent': 'platform-actions' };
     if (body) {
       headers['content-type'] = req.contentType ?? 'application/json';
       headers['content-length'] = String(body.length);
@@ -229,6 +231,7 @@ export class KubeClient {
       const st = parsed && typeof parsed === 'object' && (parsed as KubeStatus).kind === 'Status' ? (parsed as KubeStatus) : { message: text.slice(0, 300), code: status };
       throw new KubeApiError(req.method, url.pathname, status, st);
     }
+    if (req.text) return text as T;
     if (parsed === undefined) throw new Error(`${where}: the answer is not JSON (HTTP ${status}): ${text.slice(0, 200)}`);
     return parsed as T;
   }

@@ -11,7 +11,16 @@ import { UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { clone, HTTPROUTES, resource } from './resources.js';
-import type { HTTPBackendRef, HTTPRoute } from './types.js';
+import type { HTTPBackendRef, HTTPRoute, HTTPRouteRule } from './types.js';
+import { SMOKE_HEADER } from '../analysis/smoke.js';
+
+/**
+ * Whether a rule matches on the smoke header: gke-deploy's short-lived test rule
+ * (smoke-route.ts). It is never a traffic rule: weights are read and set without it.
+ */
+export function isSmokeRule(rule: HTTPRouteRule): boolean {
+  return ((rule.matches ?? []) as Array<{ headers?: Array<{ name?: string }> }>).some((m) => (m.headers ?? []).some((h) => h.name?.toLowerCase() === SMOKE_HEADER));
+}
 
 /** Our services' weights in one rule, and the weight of everything else in it. */
 export interface RuleWeights {
@@ -31,6 +40,7 @@ export function readWeights(route: HTTPRoute, services: string[]): RuleWeights[]
   const ns = route.metadata?.namespace;
   const out: RuleWeights[] = [];
   (route.spec?.rules ?? []).forEach((rule, index) => {
+    if (isSmokeRule(rule)) return;
     const refs = rule.backendRefs ?? [];
     if (!refs.some((r) => isOurs(r, services, ns))) return;
     const weights: Record<string, number> = {};
@@ -55,6 +65,7 @@ export function withWeights(route: HTTPRoute, weights: Record<string, number | n
   const next = clone(route);
   let touched = 0;
   for (const rule of next.spec?.rules ?? []) {
+    if (isSmokeRule(rule)) continue;
     const refs = rule.backendRefs ?? [];
     const ours = refs.filter((r) => isOurs(r, services, ns));
     if (ours.length === 0) continue;

@@ -8,7 +8,7 @@ import type { KubeClient } from './client.js';
 import { isConflict, isNotFound } from './client.js';
 import { explainKubeError, type Verb } from './errors.js';
 import type { Metadata, ResourceKind } from './resource-kind.js';
-import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, KubeList, Pod, ReplicaSet, Service } from './types.js';
+import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, Job, KubeList, Pod, ReplicaSet, Service } from './types.js';
 
 function kind<T extends Metadata>(group: string, version: string, plural: string, kindName: string, namespaced = true): ResourceKind<T> {
   return { group, version, plural, kind: kindName, namespaced };
@@ -21,6 +21,7 @@ export const PODS = kind<Pod>('', 'v1', 'pods', 'Pod');
 export const EVENTS = kind<Event>('', 'v1', 'events', 'Event');
 export const HTTPROUTES = kind<HTTPRoute>('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute');
 export const HPAS = kind<HorizontalPodAutoscaler>('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler');
+export const JOBS = kind<Job>('batch', 'v1', 'jobs', 'Job');
 
 /** Kinds a manifest may hold (apply), by apiVersion and kind. Namespaced ones only. */
 export const MANIFEST_KINDS: Array<ResourceKind<Metadata>> = [
@@ -32,7 +33,7 @@ export const MANIFEST_KINDS: Array<ResourceKind<Metadata>> = [
   kind('', 'v1', 'configmaps', 'ConfigMap'),
   kind('', 'v1', 'secrets', 'Secret'),
   kind('', 'v1', 'serviceaccounts', 'ServiceAccount'),
-  kind('batch', 'v1', 'jobs', 'Job'),
+  JOBS,
   kind('batch', 'v1', 'cronjobs', 'CronJob'),
   HPAS,
   kind('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget'),

@@ -35,6 +35,7 @@ import {
   type Track,
 } from './rollout-sides.js';
 import { annotateDeployment, DEPLOYMENT_ID_ANNOTATION, encodeLayout, KEPT_ANNOTATION, layoutOf, OWNER_LABEL, TRAFFIC_ANNOTATION, type TrafficLayout } from './rollout-state.js';
+import { closeSmokeRoute } from './smoke-route.js';
 import { KubeTarget, type KubeTargetOptions } from './target-base.js';
 import type { Deployment, HTTPRoute, PodTemplateSpec, Service } from './types.js';
 
@@ -322,8 +323,28 @@ export abstract class SideBySideTarget extends KubeTarget {
     await this.finish(layout, signal);
   }
 
-  /** After either ending: the pin off, the side Service and the annotations gone. */
+  /**
+   * Where smoke checks reach the new side alone, once it is created: its Service (and the
+   * port the route's stable backendRef uses), and the route when there is one. Undefined
+   * for a replica-ratio canary, whose pods share the stable Service.
+   */
+  async smokeBackend(signal?: AbortSignal): Promise<{ service: string; route?: string; port?: number; serviceUrl: string } | undefined> {
+    const layout = this.layout;
+    if (!layout?.sideService) return undefined;
+    const svc = await this.services.get(layout.sideService, signal);
+    let port = svc.spec?.ports?.[0]?.port;
+    if (layout.route) {
+      const route = await this.routes.get(layout.route, signal);
+      const ref = (route.spec?.rules ?? []).flatMap((r) => r.backendRefs ?? []).find((b) => b.name === layout.service && (b.kind ?? 'Service') === 'Service');
+      port = ref?.port ?? port;
+    }
+    const serviceUrl = `http://${layout.sideService}.${this.namespace}.svc.cluster.local${port && port !== 80 ? `:${port}` : ''}`;
+    return { service: layout.sideService, ...(layout.route ? { route: layout.route } : {}), ...(port !== undefined ? { port } : {}), serviceUrl };
+  }
+
+  /** After either ending: a smoke rule left on the route removed, the pin off, the side Service and the annotations gone. */
   protected async finish(layout: TrafficLayout | undefined, signal?: AbortSignal): Promise<void> {
+    if (layout?.route) await closeSmokeRoute(this.kube, this.namespace, layout.route, undefined, this.log, signal);
     if (layout && (await unpinService(this.kube, this.namespace, layout.service, signal))) this.log(`Service ${layout.service} selects by its own selector again.`);
     if (layout?.sideService && (await this.services.delete(layout.sideService, { signal }))) this.log(`Deleted Service ${layout.sideService}.`);
     await annotateDeployment(this.kube, this.namespace, this.name, { [TRAFFIC_ANNOTATION]: null, [KEPT_ANNOTATION]: null }, signal);

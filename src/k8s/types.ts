@@ -8,6 +8,7 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 export type { Deployment, DeploymentCondition, DeploymentSpec, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 export type { Container, Event, Pod, PodSpec, PodTemplateSpec, Service, ServicePort } from 'kubernetes-types/core/v1.js';
 export type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
+export type { Job } from 'kubernetes-types/batch/v1.js';
 export type { Condition, LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
 
 /** Any object with the type and object metadata every Kubernetes object has. */

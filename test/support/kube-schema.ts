@@ -13,10 +13,11 @@ import ts from 'typescript';
 import { Event, Pod, Service } from 'kubernetes-models/v1';
 import { Deployment, ReplicaSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import { ROOT } from './runner.js';
 
-export type SchemaKind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute' | 'HorizontalPodAutoscaler';
+export type SchemaKind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute' | 'HorizontalPodAutoscaler' | 'Job';
 
 const MODELS: Record<SchemaKind, new (data: never) => { validate(): void }> = {
   Deployment: Deployment as never,
@@ -26,6 +27,7 @@ const MODELS: Record<SchemaKind, new (data: never) => { validate(): void }> = {
   Event: Event as never,
   HTTPRoute: HTTPRoute as never,
   HorizontalPodAutoscaler: HorizontalPodAutoscaler as never,
+  Job: Job as never,
 };
 
 const ROOTS: Record<SchemaKind, [string, string]> = {
@@ -36,6 +38,7 @@ const ROOTS: Record<SchemaKind, [string, string]> = {
   Event: ['kubernetes-models/v1/Event', 'IEvent'],
   HTTPRoute: ['@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute', 'IHTTPRoute'],
   HorizontalPodAutoscaler: ['kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler', 'IHorizontalPodAutoscaler'],
+  Job: ['kubernetes-models/batch/v1/Job', 'IJob'],
 };
 
 let checker: { checker: ts.TypeChecker; types: Map<SchemaKind, ts.Type> } | undefined;

@@ -1,7 +1,7 @@
 /**
  * A stand-in Kubernetes API server (no real one can run here), serving exactly what the
  * k8s client uses: apps/v1 Deployments and ReplicaSets, v1 Services, Pods and Events,
- * gateway.networking.k8s.io/v1 HTTPRoutes. HTTPS with a test certificate, bearer-token
+ * gateway.networking.k8s.io/v1 HTTPRoutes, batch/v1 Jobs and pods' logs (kube-jobs.ts). HTTPS with a test certificate, bearer-token
  * or client-certificate authentication, RBAC refusals on demand.
  *
  * It keeps the API server's rules that clients trip over: resourceVersion (a write with a
@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { startControllers, type Controllers } from './kube-controller.js';
 import { schemaProblems, type SchemaKind } from './kube-schema.js';
+import { podLogAnswer, startJobController, type JobController } from './kube-jobs.js';
 
 /** A stored object: plain JSON. */
 export type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -46,6 +47,8 @@ export const RESOURCES: Resource[] = [
   { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', generation: true },
   // autoscaling/v2 HPAs: stored and listed; `autoscale` plays their controller.
   { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', generation: true },
+  // batch/v1 Jobs: kube-jobs.ts plays their controller and their pods' kubelet.
+  { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', generation: true },
 ];
 
 export interface RecordedRequest {
@@ -106,6 +109,8 @@ export interface KubeServer {
   pageSize: number;
   /** The simulated deployment and gateway controllers. */
   controllers: Controllers;
+  /** The simulated Job controller: `jobs.behave(image, { lines, runMs, exitCode })`. */
+  jobs: JobController;
   reset(): void;
   close(): Promise<void>;
 }
@@ -347,6 +352,7 @@ export async function startKubeServer(): Promise<KubeServer> {
     fault: (method, plural, status, times = 1) => faults.push({ method, plural, status, times }),
     pageSize: 500,
     controllers: undefined as unknown as Controllers,
+    jobs: undefined as unknown as JobController,
     reset: () => {
       store = new Map();
       denied = new Set();
@@ -358,9 +364,11 @@ export async function startKubeServer(): Promise<KubeServer> {
       server.requests.length = 0;
       server.pageSize = 500;
       server.controllers.reset();
+      server.jobs.reset();
     },
     close: async () => {
       server.controllers.stop();
+      server.jobs.stop();
       https.closeAllConnections();
       await new Promise((resolve) => https.close(resolve));
     },
@@ -383,6 +391,22 @@ export async function startKubeServer(): Promise<KubeServer> {
       o.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
       const pod = (o.spec.template ??= {}).spec ?? {};
       pod.restartPolicy ??= 'Always';
+      pod.dnsPolicy ??= 'ClusterFirst';
+      for (const c of pod.containers ?? []) c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
+    }
+    if (r.kind === 'Job') {
+      // What the API server fills in for a Job (its pods are selected by the Job's uid).
+      o.spec ??= {};
+      o.spec.completions ??= 1;
+      o.spec.parallelism ??= 1;
+      o.spec.backoffLimit ??= 6;
+      o.spec.completionMode ??= 'NonIndexed';
+      o.spec.suspend ??= false;
+      const uid = o.metadata.uid;
+      const tmpl = (o.spec.template ??= {});
+      tmpl.metadata = { ...tmpl.metadata, labels: { ...(tmpl.metadata?.labels ?? {}), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': o.metadata.name, 'controller-uid': uid, 'job-name': o.metadata.name } };
+      o.spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+      const pod = tmpl.spec ?? {};
       pod.dnsPolicy ??= 'ClusterFirst';
       for (const c of pod.containers ?? []) c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
     }
@@ -438,6 +462,7 @@ export async function startKubeServer(): Promise<KubeServer> {
     failure: (image: string) => failures.get(image),
   };
   server.controllers = startControllers(system);
+  server.jobs = startJobController(system);
 
   function respond(res: ServerResponse, rec: RecordedRequest, code: number, body: Obj, headers: Record<string, string> = {}) {
     rec.status = code;
@@ -464,6 +489,24 @@ export async function startKubeServer(): Promise<KubeServer> {
     const rec: RecordedRequest = { method, path: url.pathname, query, contentType, status: 0 };
     const problem = (p: string) => server.problems.push(`${method} ${url.pathname}: ${p}`);
     if (!authenticated(req)) return respond(res, rec, 401, status(401, 'Unauthorized', 'Unauthorized'));
+
+    // The pods/log subresource (GET only): plain text, not an object.
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (log) {
+      const [, logNs, podName] = log as unknown as [string, string, string];
+      if (method !== 'GET') {
+        problem('pods/log only answers GET');
+        return respond(res, rec, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      }
+      if (denied.has('get pods/log')) return respond(res, rec, 403, status(403, 'Forbidden', `pods "${podName}" is forbidden: User "${server.user}" cannot get resource "pods/log" in API group "" in the namespace "${logNs}"`, { name: podName, kind: 'pods' }));
+      const answer = podLogAnswer(store.get(key('pods', logNs, podName))?.object, query, server.jobs.logs(logNs, podName), problem);
+      if (answer.code !== 200) return respond(res, rec, answer.code, status(answer.code, answer.reason as string, answer.message as string, { name: podName, kind: 'pods' }));
+      rec.status = 200;
+      server.requests.push(rec);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(answer.text);
+      return;
+    }
 
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/namespaces\/([^/]+)\/([^/]+)(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) {

@@ -168,6 +168,7 @@ data "aws_iam_policy_document" "deploy" {
       "ecs:ListTagsForResource", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments",
       "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
       "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
+      "elasticloadbalancing:DescribeLoadBalancers",
       "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms",
     ]
     resources = ["*"]
@@ -240,6 +241,17 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid     = "ShiftWeights"
     actions = ["elasticloadbalancing:ModifyListener", "elasticloadbalancing:ModifyRule"]
+    resources = [
+      "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener/app/${each.value}/*",
+      "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener-rule/app/${each.value}/*",
+    ]
+  }
+  # Smoke checks (task sets): a header-matched test rule on this environment's load
+  # balancer, created before the first weight and deleted after the checks. CreateRule is
+  # authorised on the listener, DeleteRule on the rule.
+  statement {
+    sid     = "SmokeRule"
+    actions = ["elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"]
     resources = [
       "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener/app/${each.value}/*",
       "arn:aws:elasticloadbalancing:${var.region}:${local.account}:listener-rule/app/${each.value}/*",

@@ -237,6 +237,19 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     plan = { ...basePlan, steps: basePlan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
   }
 
+  // Smoke checks need a new side that nothing else reaches: a task set behind its own target group.
+  if (spec?.smoke && !s.resume && !(target instanceof EcsTaskSetTarget)) {
+    throw new UserError(
+      `The analysis spec has smoke checks, but service ${service.serviceName} runs ${choice.engine === 'ecs-native' ? 'ECS native deployments' : 'rolling updates'}: ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller) in this version. Nothing was changed.`,
+      choice.engine === 'ecs-native'
+        ? 'Remove smoke: from the spec, or check the new version with a POST_TEST_TRAFFIC_SHIFT lifecycle hook of the service; smoke checks as a metric (provider: web) still work during bakes.'
+        : 'Remove smoke: from the spec (a rolling update has no new side without traffic), or move the service to the EXTERNAL controller.',
+    );
+  }
+  if ((s.smokeUrl || s.smokeListenerArn) && !spec?.smoke) {
+    throw new UserError(`${s.smokeUrl ? 'smoke-url' : 'smoke-listener-arn'} is set, but the analysis spec has no smoke: section, so there is nothing to check.`, 'Add smoke: checks to the analysis spec (docs/analysis.md), or remove the input.');
+  }
+
   // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
   // and a native PAUSE hook must hold each step until it is judged (extension included).
   // A paused rollout is resumed at the step after its pause; this job runs up to the next pause (or the end).
@@ -338,6 +351,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     ...subject,
     summary: paused ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(segment)}.` : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
   });
+  if (spec?.smoke && !s.resume && target instanceof EcsTaskSetTarget && resolved) {
+    const { wireSmokeRule } = await import('./smoke.js');
+    wireSmokeRule(target, { smoke: spec.smoke, elbv2, route: resolved.route, deploymentId, ...(s.smokeUrl ? { url: s.smokeUrl } : {}), ...(s.smokeListenerArn ? { listenerArn: s.smokeListenerArn } : {}) });
+  }
+
   let result: RolloutResult;
   try {
     // Another run's record: GitHub says whether that run still drives it (its lease decides otherwise).

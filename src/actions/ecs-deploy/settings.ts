@@ -8,6 +8,7 @@ import { inputs } from '../../github/inputs.js';
 import { parseCommand } from '../../aws/run-task-input.js';
 import { readPauseSettings } from '../../github/pause-inputs.js';
 import { UserError } from '../../util/errors.js';
+import { checkSmokeUrl } from '../../analysis/smoke.js';
 
 /** Everything ecs-deploy needs to know, checked before anything touches AWS. */
 export interface Settings {
@@ -35,6 +36,10 @@ export interface Settings {
   dryRun: boolean;
   /** A one-off task run to completion before the rollout changes anything (pre-deploy*). */
   preDeploy: PreDeploySettings | undefined;
+  /** Where the smoke checks go (overrides the spec's smoke.url). */
+  smokeUrl: string | undefined;
+  /** The listener that gets the smoke rule; default the route's. */
+  smokeListenerArn: string | undefined;
   /** Roll out even when nothing would change. */
   force: boolean;
   /** Let a production deploy use tag-only images. */
@@ -127,6 +132,13 @@ export function readSettings(): Settings {
     throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
   }
 
+  const smokeUrlInput = inputs.string('smoke-url');
+  const smokeUrl = smokeUrlInput === undefined ? undefined : checkSmokeUrl(smokeUrlInput, "Input 'smoke-url'");
+  const smokeListenerArn = inputs.string('smoke-listener-arn');
+  if (smokeListenerArn && !/^arn:[^:]+:elasticloadbalancing:[^:]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/.test(smokeListenerArn)) {
+    throw new UserError(`smoke-listener-arn '${smokeListenerArn}' is not an ALB listener ARN.`, 'It looks like arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener/app/NAME/LB_ID/LISTENER_ID.');
+  }
+
   const { environment, githubToken } = readRecordSettings();
   const { resume, pauseTimeoutMs } = readPauseSettings();
   if (resume && !image && images.length === 0 && !inputs.string('task-definition')) {
@@ -159,6 +171,8 @@ export function readSettings(): Settings {
     rollbackOnFailure: inputs.boolean('rollback-on-failure', true),
     dryRun: inputs.boolean('dry-run', false),
     preDeploy: readPreDeploy(),
+    smokeUrl,
+    smokeListenerArn,
     force: inputs.boolean('force', false),
     allowTag: inputs.boolean('allow-tag', false),
     resume,

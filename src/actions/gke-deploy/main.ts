@@ -233,6 +233,16 @@ async function deploy(
         : new KubeBlueGreenTarget({ ...side, keepPreviousMs: s.keepPreviousMs, ...(analysis ? { preview: { analysis, durationMs: s.stepDurationMs } } : {}) });
   }
   await target.preflight(signal);
+  // Smoke checks need a new side that production traffic does not reach: the canary's or green's own Service.
+  if (spec?.smoke && !s.resume && !(target instanceof KubeBlueGreenTarget || (target instanceof KubeCanaryTarget && s.httpRoute))) {
+    throw new UserError(
+      `The analysis spec has smoke checks, but ${strategy === 'rolling' ? 'a rolling update has no new side without traffic' : 'a canary without http-route shares the stable Service, so nothing reaches the canary alone'}. Nothing was changed.`,
+      strategy === 'rolling' ? 'Use strategy canary (with http-route) or blue-green, or remove smoke: from the spec.' : 'Give http-route, use strategy blue-green (its preview Service), or remove smoke: from the spec.',
+    );
+  }
+  if (s.smokeUrl && !spec?.smoke) {
+    throw new UserError('smoke-url is set, but the analysis spec has no smoke: section, so there is nothing to check.', 'Add smoke: checks to the analysis spec (docs/analysis.md), or remove smoke-url.');
+  }
 
   let plan: RolloutPlan = strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
   if (!analysis && strategy !== 'canary') {
@@ -301,6 +311,10 @@ async function deploy(
   const run = runContext();
   const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);
+  if (s.preDeploy && !s.resume) {
+    const container = targetContainer(source.template, s.containerName, `Deployment ${where}`).name;
+    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { kube, namespace: s.namespace, deployment: s.deployment, template: source.template, container, deploymentId, signal });
+  }
   const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
@@ -353,6 +367,9 @@ async function deploy(
         const applied = await applyManifests(kube, others, { namespace: s.namespace, signal });
         info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
       }
+    }
+    if (spec?.smoke && !s.resume && (target instanceof KubeBlueGreenTarget || target instanceof KubeCanaryTarget)) {
+      (await import('./smoke.js')).wireSmokeRoute(target, { kube, namespace: s.namespace, smoke: spec.smoke, deploymentId, ...(s.smokeUrl ? { url: s.smokeUrl } : {}) });
     }
     result = await runRollout({
       target,

@@ -11,6 +11,8 @@ import { readPauseSettings } from '../../github/pause-inputs.js';
 import { inputs } from '../../github/inputs.js';
 import { parseReference } from '../../image/reference.js';
 import { UserError } from '../../util/errors.js';
+import { checkSmokeUrl } from '../../analysis/smoke.js';
+import { parseCommand } from '../../aws/run-task-input.js';
 
 export type GkeStrategy = 'rolling' | 'canary' | 'blue-green';
 export const GKE_STRATEGIES: readonly GkeStrategy[] = ['rolling', 'canary', 'blue-green'];
@@ -46,6 +48,10 @@ export interface Settings {
   resume: boolean;
   /** How long a pause step holds the canary for a resume. */
   pauseTimeoutMs: number;
+  /** Where the smoke checks go (overrides the spec's smoke.url). */
+  smokeUrl: string | undefined;
+  /** A Kubernetes Job of the new image run to completion before the rollout (pre-deploy*). */
+  preDeploy: { command: string[] | undefined; args: string[] | undefined; timeoutMs: number } | undefined;
   environment: string | undefined;
   githubToken: string | undefined;
 }
@@ -114,6 +120,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
   }
 
+  const smokeUrlInput = inputs.string('smoke-url');
+  const smokeUrl = smokeUrlInput === undefined ? undefined : checkSmokeUrl(smokeUrlInput, "Input 'smoke-url'");
+  const preCommand = parseCommand(inputs.string('pre-deploy'), "Input 'pre-deploy'");
+  const preArgs = parseCommand(inputs.string('pre-deploy-args'), "Input 'pre-deploy-args'");
+  const preTimeoutMs = inputs.duration('pre-deploy-timeout', '30m');
+
   const { environment, githubToken } = readRecordSettings();
   const { resume, pauseTimeoutMs } = readPauseSettings();
   if ((resume || plan.steps.some((st) => st.pause)) && strategy !== 'canary') {
@@ -144,6 +156,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     allowTag: inputs.boolean('allow-tag', false),
     resume,
     pauseTimeoutMs,
+    smokeUrl,
+    preDeploy: preCommand || preArgs ? { command: preCommand, args: preArgs, timeoutMs: preTimeoutMs } : undefined,
     environment,
     githubToken,
   };
