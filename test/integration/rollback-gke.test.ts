@@ -37,7 +37,7 @@ const rollback = (extra: Record<string, string> = {}) => ({ kubeconfig, namespac
 describe('rollback: GKE', () => {
   it('undoes a canary killed at 50% from its record, marks its GitHub Deployment failed and records the rollback', async () => {
     await seedWeb(kube, { route: true });
-    const running = job('4242').start('gke-deploy', { inputs: deploy({ strategy: 'canary', 'http-route': 'web', steps: '10:1s,50:5m,100', environment: 'production', 'github-token': gh.token }) });
+    const running = job('4242').start('gke-deploy', { inputs: deploy({ strategy: 'canary', 'http-route': 'web', steps: '10:1s,50:5m,100', environment: 'production', 'allow-tag': 'true', 'github-token': gh.token }) });
     await running.waitForLog(/^Step 2\/3: 50% on the new version/, 45_000);
     running.kill('SIGKILL');
     await running.done;
