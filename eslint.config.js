@@ -21,7 +21,10 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/actions/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/actions/**'], message: 'Domains never import an action entry.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/actions/**'], message: 'Domains never import an action entry.' }] },
+      ],
     },
   },
   {
@@ -29,7 +32,14 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: [...DOMAINS.map((d) => `**/${d}/**`), '**/actions/**', '@actions/*', '@aws-sdk/*'], message: 'util/ knows nothing domain-specific.' }] },
+        {
+          patterns: [
+            {
+              group: [...DOMAINS.map((d) => `**/${d}/**`), '**/actions/**', '@actions/*', '@aws-sdk/*'],
+              message: 'util/ knows nothing domain-specific.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -40,7 +50,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/aws/**', '**/gcp/**', '**/k8s/**', '@aws-sdk/*', '**/actions/**'], message: 'delivery/, analysis/ and release/ are cloud-neutral: take a Target or a provider instead.' },
+            {
+              group: ['**/aws/**', '**/gcp/**', '**/k8s/**', '@aws-sdk/*', '**/actions/**'],
+              message: 'delivery/, analysis/ and release/ are cloud-neutral: take a Target or a provider instead.',
+            },
           ],
         },
       ],

@@ -67,13 +67,16 @@ async function main(): Promise<void> {
       const c = join(committed, name);
       if (!existsSync(c)) problems.push(`dist/${a.id}/${name} is missing.`);
       else if (!existsSync(f)) problems.push(`dist/${a.id}/${name} is no longer produced.`);
-      else if (!readFileSync(f).equals(readFileSync(c))) problems.push(`dist/${a.id}/${name} differs from a fresh build.`);
+      else if (!readFileSync(f).equals(readFileSync(c)))
+        problems.push(`dist/${a.id}/${name} differs from a fresh build.`);
     }
   }
   rmSync(outRoot, { recursive: true, force: true });
   if (problems.length > 0) {
     console.error(problems.join('\n'));
-    console.error(`\ndist/ is out of date with ${relative(ROOT, join(ROOT, 'src'))}/: run \`npm run bundle\` and commit dist/.`);
+    console.error(
+      `\ndist/ is out of date with ${relative(ROOT, join(ROOT, 'src'))}/: run \`npm run bundle\` and commit dist/.`,
+    );
     process.exit(1);
   }
   console.log(`dist/ matches a fresh build of ${actions.length} action(s).`);

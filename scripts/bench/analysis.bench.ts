@@ -65,21 +65,39 @@ try {
   await new Promise((r) => setTimeout(r, 65_000)); // six 10 s steps of data
   const sel = 'namespace="{{namespace}}", deployment="{{deployment}}"';
   const kinds: Array<Record<string, unknown> & { judge: Record<string, unknown> }> = [
-    { query: `(sum(rate(http_requests_total{${sel}, code=~"5.."}[{{range}}])) or vector(0)) / sum(rate(http_requests_total{${sel}}[{{range}}]))`, 'count-query': `sum(increase(http_requests_total{${sel}}[{{range}}]))`, 'min-count': 100, judge: { threshold: { max: '1%' } } },
-    { query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[{{range}}])))`, judge: { relative: { tolerance: '10%' } } },
-    { query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[{{range}}])))`, step: '10s', judge: { 'mann-whitney': { 'min-samples': 5 } } },
+    {
+      query: `(sum(rate(http_requests_total{${sel}, code=~"5.."}[{{range}}])) or vector(0)) / sum(rate(http_requests_total{${sel}}[{{range}}]))`,
+      'count-query': `sum(increase(http_requests_total{${sel}}[{{range}}]))`,
+      'min-count': 100,
+      judge: { threshold: { max: '1%' } },
+    },
+    {
+      query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[{{range}}])))`,
+      judge: { relative: { tolerance: '10%' } },
+    },
+    {
+      query: `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${sel}}[{{range}}])))`,
+      step: '10s',
+      judge: { 'mann-whitney': { 'min-samples': 5 } },
+    },
   ];
   const provider = createPrometheusProvider({ url: lab.prometheus.url });
   const subjects = { canary: lab.labels('canary'), baseline: lab.labels('baseline') };
   const rows: string[][] = [];
   for (const n of [3, 12, 48]) {
-    const metrics = Array.from({ length: n }, (_, i) => ({ name: `m${i}`, provider: 'prometheus', ...(kinds[i % kinds.length] as (typeof kinds)[number]) }));
+    const metrics = Array.from({ length: n }, (_, i) => ({
+      name: `m${i}`,
+      provider: 'prometheus',
+      ...(kinds[i % kinds.length] as (typeof kinds)[number]),
+    }));
     const analysis = createAnalysis(buildSpec({ metrics }, 'bench'), { providers: { prometheus: provider } });
     const window = { start: new Date(since), end: new Date() };
     let verdicts = '';
     const ms = await time(async () => {
       const run = await analysis.run(subjects, window);
-      verdicts = ['pass', 'fail', 'inconclusive'].map((v) => `${run.checks.filter((c) => c.verdict === v).length} ${v}`).join(', ');
+      verdicts = ['pass', 'fail', 'inconclusive']
+        .map((v) => `${run.checks.filter((c) => c.verdict === v).length} ${v}`)
+        .join(', ');
     });
     // Thresholds query the canary; the others both sides; a count-query adds one a side.
     const queries = metrics.reduce((sum, m) => sum + (m.judge.threshold ? 1 : 2) * ('count-query' in m ? 2 : 1), 0);
@@ -97,7 +115,12 @@ try {
 // --- CloudWatch (moto) ----------------------------------------------------------------
 const moto = await startMoto();
 try {
-  const cw = new CloudWatchClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 't', secretAccessKey: 't' }, maxAttempts: 1 });
+  const cw = new CloudWatchClient({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    maxAttempts: 1,
+  });
   const end = Math.floor(Date.now() / 60_000) * 60_000;
   const start = end - 30 * 60_000;
   const lb = 'app/edge/50dc6c495c0c9188';
@@ -111,11 +134,22 @@ try {
       const at = new Date(start + m * 60_000 + 30_000);
       data.push({ MetricName: 'RequestCount', Dimensions: dims, Timestamp: at, Value: 300 });
       data.push({ MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims, Timestamp: at, Value: 2 });
-      data.push({ MetricName: 'TargetResponseTime', Dimensions: dims, Timestamp: at, Values: [0.1, 0.12, 0.2], Counts: [200, 90, 10] });
+      data.push({
+        MetricName: 'TargetResponseTime',
+        Dimensions: dims,
+        Timestamp: at,
+        Values: [0.1, 0.12, 0.2],
+        Counts: [200, 90, 10],
+      });
     }
-    for (let i = 0; i < data.length; i += 20) await cw.send(new PutMetricDataCommand({ Namespace: 'AWS/ApplicationELB', MetricData: data.slice(i, i + 20) }));
+    for (let i = 0; i < data.length; i += 20)
+      await cw.send(new PutMetricDataCommand({ Namespace: 'AWS/ApplicationELB', MetricData: data.slice(i, i + 20) }));
   }
-  const provider = createCloudWatchProvider({ region: 'us-east-1', credentials: { accessKeyId: 't', secretAccessKey: 't' }, env: { AWS_ENDPOINT_URL: moto.endpoint } });
+  const provider = createCloudWatchProvider({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 't', secretAccessKey: 't' },
+    env: { AWS_ENDPOINT_URL: moto.endpoint },
+  });
   const spec = buildSpec(
     {
       provider: 'cloudwatch',
@@ -129,9 +163,16 @@ try {
     'bench',
   );
   const analysis = createAnalysis(spec, { providers: { cloudwatch: provider } });
-  const subjects = { canary: { targetGroup: 'targetgroup/canary/1', loadBalancer: lb }, baseline: { targetGroup: 'targetgroup/stable/2', loadBalancer: lb } };
+  const subjects = {
+    canary: { targetGroup: 'targetgroup/canary/1', loadBalancer: lb },
+    baseline: { targetGroup: 'targetgroup/stable/2', loadBalancer: lb },
+  };
   const ms = await time(() => analysis.run(subjects, { start: new Date(start), end: new Date(end) }));
-  printTable(`One analysis run against moto's CloudWatch (30 min of ALB metrics, 3 metrics = 4 GetMetricData calls; median of ${RUNS})`, ['metrics', 'run'], [['3', `${ms.toFixed(0)} ms`]]);
+  printTable(
+    `One analysis run against moto's CloudWatch (30 min of ALB metrics, 3 metrics = 4 GetMetricData calls; median of ${RUNS})`,
+    ['metrics', 'run'],
+    [['3', `${ms.toFixed(0)} ms`]],
+  );
 } finally {
   await moto.stop();
 }

@@ -5,7 +5,15 @@
  * of a canary rollout makes.
  */
 import { startAwsProxy, type AwsProxy } from '../../test/support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, startAlbTraffic, workloadClients, WORKLOAD, type SideTraffic } from '../../test/support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  startAlbTraffic,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+} from '../../test/support/ecs-workload.js';
 import { startMoto } from '../../test/support/global-setup.js';
 import { Job } from '../../test/support/runner.js';
 import { median, printTable } from './lib.js';
@@ -26,8 +34,20 @@ metrics:
   - { name: average-latency, query: alb:average-latency, min-count: 10, judge: { threshold: { max: 500ms } } }
 `;
 
-const job = () => new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
-const inputs = (extra: Record<string, string>) => ({ cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, ...extra });
+const job = () =>
+  new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+  });
+const inputs = (extra: Record<string, string>) => ({
+  cluster: WORKLOAD.cluster,
+  service: WORKLOAD.web,
+  'container-name': WORKLOAD.web,
+  image: IMAGES.webV2,
+  ...extra,
+});
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.12 };
 
 async function reset() {
@@ -41,8 +61,15 @@ async function reset() {
 async function recovery(failureLimit: number, offsetMs: number): Promise<{ totalMs: number; engineMs: number }> {
   const w = await reset();
   let breach = false;
-  const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: breach ? { ...healthy, errors: 20 } : healthy }), { tickMs: 1000 });
-  const running = job().start('ecs-deploy', { inputs: inputs({ steps: '10,50,100', 'step-duration': '5m', analysis: spec(failureLimit) }) });
+  const traffic = startAlbTraffic(
+    clients.cloudwatch,
+    w.loadBalancerArn,
+    () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: breach ? { ...healthy, errors: 20 } : healthy }),
+    { tickMs: 1000 },
+  );
+  const running = job().start('ecs-deploy', {
+    inputs: inputs({ steps: '10,50,100', 'step-duration': '5m', analysis: spec(failureLimit) }),
+  });
   await running.waitForLog(/^Step 1\/3: 10%/);
   await new Promise((r) => setTimeout(r, offsetMs));
   breach = true;
@@ -55,8 +82,11 @@ async function recovery(failureLimit: number, offsetMs: number): Promise<{ total
   const totalMs = performance.now() - injectedAt;
   const step = await running.done;
   await traffic.stop();
-  if (step.outputs.status !== 'rolled-back') throw new Error(`expected a rollback, got ${step.outputs.status}:\n${step.log}`);
-  const report = JSON.parse((await import('node:fs')).readFileSync(step.outputs['analysis-report'] as string, 'utf8')) as { failure: { recoverySeconds: number } };
+  if (step.outputs.status !== 'rolled-back')
+    throw new Error(`expected a rollback, got ${step.outputs.status}:\n${step.log}`);
+  const report = JSON.parse(
+    (await import('node:fs')).readFileSync(step.outputs['analysis-report'] as string, 'utf8'),
+  ) as { failure: { recoverySeconds: number } };
   return { totalMs, engineMs: report.failure.recoverySeconds * 1000 };
 }
 
@@ -80,9 +110,16 @@ printTable(
 // --- API calls per phase of a successful canary -------------------------------------------
 {
   const w = await reset();
-  const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }), { tickMs: 1000 });
+  const traffic = startAlbTraffic(
+    clients.cloudwatch,
+    w.loadBalancerArn,
+    () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }),
+    { tickMs: 1000 },
+  );
   const started = performance.now();
-  const running = job().start('ecs-deploy', { inputs: inputs({ steps: '10,50,100', 'step-duration': '20s', analysis: spec(2) }) });
+  const running = job().start('ecs-deploy', {
+    inputs: inputs({ steps: '10,50,100', 'step-duration': '20s', analysis: spec(2) }),
+  });
   const milestones: Array<[string, RegExp]> = [
     ['preflight (inputs, service, task sets, listener, task definition)', /^Starting a canary rollout/],
     ['create + wait healthy (record, register, CreateTaskSet, health)', /^New version \S+ is healthy\./],
@@ -108,7 +145,11 @@ printTable(
     rows.push([name, String(calls.length), [...byOp].map(([op, n]) => `${op} ${n}`).join(', ')]);
   });
   rows.push(['whole rollout', String(proxy.calls.length), `${((performance.now() - started) / 1000).toFixed(1)} s`]);
-  printTable('AWS API calls per phase of a canary 10→50→100 (task sets, listener weights)', ['phase', 'calls', 'by operation'], rows);
+  printTable(
+    'AWS API calls per phase of a canary 10→50→100 (task sets, listener weights)',
+    ['phase', 'calls', 'by operation'],
+    rows,
+  );
 }
 
 clients.destroy();

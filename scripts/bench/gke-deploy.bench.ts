@@ -25,7 +25,10 @@ const dist = join(ROOT, 'dist', 'gke-deploy');
 
 const kube = await startKubeServer();
 const healthy = { errorRate: 0, latencyMs: 20 };
-const lab = await startMetricsLab({ namespace: NS, deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } } });
+const lab = await startMetricsLab({
+  namespace: NS,
+  deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
+});
 
 // --- size and cold start ---------------------------------------------------------------
 const files = readdirSync(dist).filter((f) => f.endsWith('.js'));
@@ -33,8 +36,27 @@ const js = files.reduce((sum, f) => sum + statSync(join(dist, f)).size, 0);
 const entry = statSync(join(dist, 'index.js')).size;
 await seedWeb(kube);
 const kubeconfig = kube.kubeconfig();
-const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, GITHUB_OUTPUT: join(temp, 'out'), GITHUB_STATE: join(temp, 'state'), GITHUB_STEP_SUMMARY: join(temp, 'summary'), RUNNER_TEMP: temp };
-const dryRun: NodeJS.ProcessEnv = { ...base, INPUT_KUBECONFIG: kubeconfig, INPUT_NAMESPACE: NS, INPUT_DEPLOYMENT: 'web', INPUT_IMAGE: IMAGES.v2, INPUT_STRATEGY: 'canary', INPUT_ANALYSIS: 'none', 'INPUT_DRY-RUN': 'true', 'INPUT_STEP-DURATION': '5m', 'INPUT_KEEP-PREVIOUS': '10m', 'INPUT_WAIT-TIMEOUT': '15m' };
+const base: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  GITHUB_OUTPUT: join(temp, 'out'),
+  GITHUB_STATE: join(temp, 'state'),
+  GITHUB_STEP_SUMMARY: join(temp, 'summary'),
+  RUNNER_TEMP: temp,
+};
+const dryRun: NodeJS.ProcessEnv = {
+  ...base,
+  INPUT_KUBECONFIG: kubeconfig,
+  INPUT_NAMESPACE: NS,
+  INPUT_DEPLOYMENT: 'web',
+  INPUT_IMAGE: IMAGES.v2,
+  INPUT_STRATEGY: 'canary',
+  INPUT_ANALYSIS: 'none',
+  'INPUT_DRY-RUN': 'true',
+  'INPUT_STEP-DURATION': '5m',
+  'INPUT_KEEP-PREVIOUS': '10m',
+  'INPUT_WAIT-TIMEOUT': '15m',
+};
 for (const f of ['out', 'state', 'summary']) writeFileSync(join(temp, f), '');
 const cases: Array<[string, string[], NodeJS.ProcessEnv]> = [
   ['node -e 0', ['-e', '0'], base],
@@ -54,13 +76,22 @@ function timeRun(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 const samples = cases.map(() => [] as number[]);
-for (let i = 0; i < RUNS; i++) for (const [j, [, args, env]] of cases.entries()) samples[j]?.push(await timeRun(args, env));
+for (let i = 0; i < RUNS; i++)
+  for (const [j, [, args, env]] of cases.entries()) samples[j]?.push(await timeRun(args, env));
 const bare = median(samples[0] ?? []);
-printTable('gke-deploy bundle (dist/gke-deploy, ncc -m, chunks minified)', ['entry chunk', 'all JS', 'target'], [[kB(entry), kB(js), '≤ 1.5 MB']]);
-printTable(`gke-deploy cold start (median of ${RUNS} interleaved runs)`, ['run', 'time', 'vs bare node', 'target'], cases.map(([name], j) => {
-  const t = median(samples[j] ?? []);
-  return [name, `${t.toFixed(0)} ms`, `${(t / bare).toFixed(2)}×`, j === 1 ? '≤ 1.5×' : ''];
-}));
+printTable(
+  'gke-deploy bundle (dist/gke-deploy, ncc -m, chunks minified)',
+  ['entry chunk', 'all JS', 'target'],
+  [[kB(entry), kB(js), '≤ 1.5 MB']],
+);
+printTable(
+  `gke-deploy cold start (median of ${RUNS} interleaved runs)`,
+  ['run', 'time', 'vs bare node', 'target'],
+  cases.map(([name], j) => {
+    const t = median(samples[j] ?? []);
+    return [name, `${t.toFixed(0)} ms`, `${(t / bare).toFixed(2)}×`, j === 1 ? '≤ 1.5×' : ''];
+  }),
+);
 
 // --- breach → 100% on stable ------------------------------------------------------------
 const spec = (failureLimit: number) => `
@@ -82,7 +113,18 @@ async function recovery(failureLimit: number, offsetMs: number): Promise<{ total
   canary.behaviour = healthy;
   await seedWeb(kube, { route: true });
   const running = new Job().start('gke-deploy', {
-    inputs: { kubeconfig: kube.kubeconfig(), namespace: NS, deployment: 'web', image: IMAGES.v2, strategy: 'canary', 'http-route': 'web', steps: '10,50,100', 'step-duration': '5m', analysis: spec(failureLimit), 'prometheus-url': lab.prometheus.url },
+    inputs: {
+      kubeconfig: kube.kubeconfig(),
+      namespace: NS,
+      deployment: 'web',
+      image: IMAGES.v2,
+      strategy: 'canary',
+      'http-route': 'web',
+      steps: '10,50,100',
+      'step-duration': '5m',
+      analysis: spec(failureLimit),
+      'prometheus-url': lab.prometheus.url,
+    },
   });
   await running.waitForLog(/^Step 1\/3: 10%/, 60_000);
   await new Promise((r) => setTimeout(r, offsetMs));
@@ -95,8 +137,11 @@ async function recovery(failureLimit: number, offsetMs: number): Promise<{ total
   }
   const totalMs = performance.now() - injectedAt;
   const step = await running.done;
-  if (step.outputs.status !== 'rolled-back') throw new Error(`expected a rollback, got ${step.outputs.status}:\n${step.log}`);
-  const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8')) as { failure: { recoverySeconds: number } };
+  if (step.outputs.status !== 'rolled-back')
+    throw new Error(`expected a rollback, got ${step.outputs.status}:\n${step.log}`);
+  const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8')) as {
+    failure: { recoverySeconds: number };
+  };
   return { totalMs, engineMs: report.failure.recoverySeconds * 1000 };
 }
 

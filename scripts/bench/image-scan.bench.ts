@@ -14,11 +14,16 @@ import { kB, median, printTable } from './lib.js';
 
 const dir = join(ROOT, 'test', 'fixtures', 'trivy');
 const reports = readdirSync(dir).filter((f) => f.endsWith('.json') && !f.includes('sarif'));
-const largest = reports.map((f) => ({ f, size: statSync(join(dir, f)).size })).sort((a, b) => b.size - a.size)[0] as { f: string; size: number };
+const largest = reports.map((f) => ({ f, size: statSync(join(dir, f)).size })).sort((a, b) => b.size - a.size)[0] as {
+  f: string;
+  size: number;
+};
 
 /** A report like centos-7's, with `count` distinct vulnerabilities across 200 packages. */
 function madeReport(count: number): string {
-  const base = JSON.parse(readFileSync(join(dir, 'centos-7.legacy.json'), 'utf8')) as { Results: Array<{ Vulnerabilities: object[] }> };
+  const base = JSON.parse(readFileSync(join(dir, 'centos-7.legacy.json'), 'utf8')) as {
+    Results: Array<{ Vulnerabilities: object[] }>;
+  };
   const template = base.Results[0]?.Vulnerabilities[1] as Record<string, unknown>;
   const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
   const vulns = Array.from({ length: count }, (_, i) => ({
@@ -32,7 +37,10 @@ function madeReport(count: number): string {
 }
 
 const ignores = parseIgnoreFile(
-  Array.from({ length: 50 }, (_, i) => `- id: CVE-2025-${10000 + i * 7}\n  reason: accepted\n  expires: ${i % 2 ? '2099-01-01' : '2020-01-01'}`).join('\n'),
+  Array.from(
+    { length: 50 },
+    (_, i) => `- id: CVE-2025-${10000 + i * 7}\n  reason: accepted\n  expires: ${i % 2 ? '2099-01-01' : '2020-01-01'}`,
+  ).join('\n'),
   'bench',
 );
 
@@ -47,7 +55,12 @@ function time(text: string, name: string): string[] {
     const report = parseTrivyReport(text, name);
     parse.push(Number(process.hrtime.bigint() - t) / 1e6);
     t = process.hrtime.bigint();
-    const result = evaluate(report, { failOn: ['CRITICAL', 'HIGH'], onlyFixed: true, ignores, now: new Date('2026-11-21T00:00:00Z') });
+    const result = evaluate(report, {
+      failOn: ['CRITICAL', 'HIGH'],
+      onlyFixed: true,
+      ignores,
+      now: new Date('2026-11-21T00:00:00Z'),
+    });
     gate.push(Number(process.hrtime.bigint() - t) / 1e6);
     t = process.hrtime.bigint();
     JSON.stringify(toSarif(report, result, ['CRITICAL', 'HIGH'], { imagePath: 'acme/web', toolVersion: '1' }));
@@ -61,5 +74,9 @@ function time(text: string, name: string): string[] {
 printTable(
   `Normalise, gate and SARIF (median of ${process.env.BENCH_RUNS ?? 31} runs; 50 ignore entries)`,
   ['report', 'size', 'findings', 'normalise', 'gate', 'SARIF'],
-  [time(readFileSync(join(dir, largest.f), 'utf8'), largest.f), time(madeReport(2000), 'made: 2,000 vulnerabilities'), time(madeReport(20000), 'made: 20,000 vulnerabilities')],
+  [
+    time(readFileSync(join(dir, largest.f), 'utf8'), largest.f),
+    time(madeReport(2000), 'made: 2,000 vulnerabilities'),
+    time(madeReport(20000), 'made: 20,000 vulnerabilities'),
+  ],
 );

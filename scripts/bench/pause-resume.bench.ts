@@ -16,7 +16,14 @@ const RUNS = Number(process.env.BENCH_RUNS_PAUSE ?? 3);
 const moto = await startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' });
 const proxy: AwsProxy = await startAwsProxy(moto.endpoint);
 const clients = workloadClients(moto.endpoint);
-const job = (runId: string) => new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId });
+const job = (runId: string) =>
+  new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+  });
 const inputs = (extra: Record<string, string> = {}) => ({
   cluster: WORKLOAD.cluster,
   service: WORKLOAD.web,
@@ -55,10 +62,26 @@ printTable(
   `Resume → first shift (ECS task sets on moto, paused at 25%, resumed to 50% then 100%, no bakes, ${RUNS} runs)`,
   ['measure', 'median', 'worst'],
   [
-    ['process start → ModifyListener to 50% sent', ms(median(samples.map((s) => s.toShiftMs))), ms(Math.max(...samples.map((s) => s.toShiftMs)))],
-    ['process start → 50% confirmed (read back)', ms(median(samples.map((s) => s.toConfirmMs))), ms(Math.max(...samples.map((s) => s.toConfirmMs)))],
-    ['process start → promoted, process ended', ms(median(samples.map((s) => s.totalMs))), ms(Math.max(...samples.map((s) => s.totalMs)))],
-    ['AWS calls before the first shift', String(median(samples.map((s) => s.callsBefore))), String(Math.max(...samples.map((s) => s.callsBefore)))],
+    [
+      'process start → ModifyListener to 50% sent',
+      ms(median(samples.map((s) => s.toShiftMs))),
+      ms(Math.max(...samples.map((s) => s.toShiftMs))),
+    ],
+    [
+      'process start → 50% confirmed (read back)',
+      ms(median(samples.map((s) => s.toConfirmMs))),
+      ms(Math.max(...samples.map((s) => s.toConfirmMs))),
+    ],
+    [
+      'process start → promoted, process ended',
+      ms(median(samples.map((s) => s.totalMs))),
+      ms(Math.max(...samples.map((s) => s.totalMs))),
+    ],
+    [
+      'AWS calls before the first shift',
+      String(median(samples.map((s) => s.callsBefore))),
+      String(Math.max(...samples.map((s) => s.callsBefore))),
+    ],
   ],
 );
 

@@ -19,8 +19,14 @@ const env = { ...process.env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' };
 for (let i = 0; i < STACKS; i++) {
   const dir = join(workspace, 'stacks', `s${i}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'main.tf'), `resource "terraform_data" "r" {\n  count = 20\n  input = "stack-${i}-\${count.index}"\n}\n`);
-  for (const args of [['init', '-input=false'], ['apply', '-auto-approve', '-input=false']]) {
+  writeFileSync(
+    join(dir, 'main.tf'),
+    `resource "terraform_data" "r" {\n  count = 20\n  input = "stack-${i}-\${count.index}"\n}\n`,
+  );
+  for (const args of [
+    ['init', '-input=false'],
+    ['apply', '-auto-approve', '-input=false'],
+  ]) {
     const r = spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`terraform ${args[0]} failed: ${r.stderr}`);
   }
@@ -42,8 +48,8 @@ function runDrift(concurrency: number): number {
       GITHUB_STATE: files[2],
       GITHUB_STEP_SUMMARY: files[3],
       GITHUB_PATH: files[4],
-      'INPUT_STACKS': 'stacks/*',
-      'INPUT_CONCURRENCY': String(concurrency),
+      INPUT_STACKS: 'stacks/*',
+      INPUT_CONCURRENCY: String(concurrency),
       'INPUT_CREATE-ISSUES': 'false',
       'INPUT_GITHUB-TOKEN': '',
     },
@@ -62,4 +68,8 @@ for (const concurrency of [1, 2, 3]) {
   rows.push([String(concurrency), `${(ms / 1000).toFixed(1)} s`, `${(serial / ms).toFixed(2)}×`]);
 }
 rmSync(root, { recursive: true, force: true });
-printTable(`terraform-drift over ${STACKS} stacks (init + refresh-only plan + plan + 2 × show each); median of ${RUNS}`, ['concurrency', 'wall time', 'speed-up'], rows);
+printTable(
+  `terraform-drift over ${STACKS} stacks (init + refresh-only plan + plan + 2 × show each); median of ${RUNS}`,
+  ['concurrency', 'wall time', 'speed-up'],
+  rows,
+);

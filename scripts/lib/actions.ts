@@ -67,7 +67,11 @@ export function listReusableWorkflows(): WorkflowInfo[] {
   return readdirSync(base)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
-    .map((f) => ({ id: f.replace(/\.ya?ml$/, ''), path: join(base, f), doc: parse(readFileSync(join(base, f), 'utf8')) as Record<string, unknown> }))
+    .map((f) => ({
+      id: f.replace(/\.ya?ml$/, ''),
+      path: join(base, f),
+      doc: parse(readFileSync(join(base, f), 'utf8')) as Record<string, unknown>,
+    }))
     .filter((w) => {
       const on = w.doc.on;
       return typeof on === 'object' && on !== null && 'workflow_call' in on;

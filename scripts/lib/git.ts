@@ -1,10 +1,24 @@
 import { spawnSync } from 'node:child_process';
 
 /** Runs a command in cwd and returns its stdout; a non-zero exit throws with its stderr. */
-export function sh(command: string, args: string[], cwd: string, options: { input?: string; inherit?: boolean } = {}): string {
-  const r = spawnSync(command, args, { cwd, encoding: 'utf8', input: options.input, stdio: options.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe', maxBuffer: 64 * 1024 * 1024 });
+export function sh(
+  command: string,
+  args: string[],
+  cwd: string,
+  options: { input?: string; inherit?: boolean } = {},
+): string {
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    input: options.input,
+    stdio: options.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.error) throw new Error(`${command} ${args.join(' ')}: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${r.status}${options.inherit ? '' : `:\n${(r.stderr || r.stdout).trim()}`}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} exited with ${r.status}${options.inherit ? '' : `:\n${(r.stderr || r.stdout).trim()}`}`,
+    );
   return options.inherit ? '' : r.stdout;
 }
 

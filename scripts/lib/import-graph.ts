@@ -14,7 +14,9 @@ export function importGraph(root: string, dir = 'src'): Map<string, string[]> {
   for (const file of files) {
     const path = join(root, dir, file);
     const text = readFileSync(path, 'utf8');
-    const targets = [...text.matchAll(IMPORT)].map((m) => relative(root, resolve(dirname(path), (m[1] ?? '').replace(/\.js$/, '.ts'))));
+    const targets = [...text.matchAll(IMPORT)].map((m) =>
+      relative(root, resolve(dirname(path), (m[1] ?? '').replace(/\.js$/, '.ts'))),
+    );
     graph.set(relative(root, path), targets);
   }
   return graph;

@@ -10,17 +10,34 @@ export interface Commit {
   body: string;
 }
 
-export function releaseNotes(version: string, previousTag: string | undefined, commits: Commit[], references: { repository: string; sha: string; count: number }): string {
-  const breaking = commits.filter((c) => /^[a-z]+(\([^)]*\))?!:/i.test(c.subject) || /^BREAKING[ -]CHANGE:/m.test(c.body));
+export function releaseNotes(
+  version: string,
+  previousTag: string | undefined,
+  commits: Commit[],
+  references: { repository: string; sha: string; count: number },
+): string {
+  const breaking = commits.filter(
+    (c) => /^[a-z]+(\([^)]*\))?!:/i.test(c.subject) || /^BREAKING[ -]CHANGE:/m.test(c.body),
+  );
   const others = commits.filter((c) => !breaking.includes(c));
   const line = (c: Commit) => `- ${c.subject} (${c.sha.slice(0, 12)})`;
   const parts = [
     `# v${version}`,
     '',
-    previousTag ? `Changes since ${previousTag}: ${commits.length} commit(s).` : `First release: ${commits.length} commit(s).`,
+    previousTag
+      ? `Changes since ${previousTag}: ${commits.length} commit(s).`
+      : `First release: ${commits.length} commit(s).`,
     '',
   ];
-  if (breaking.length) parts.push('## Breaking changes', '', ...breaking.map(line), '', 'See docs/versioning.md for what to check before moving to this release.', '');
+  if (breaking.length)
+    parts.push(
+      '## Breaking changes',
+      '',
+      ...breaking.map(line),
+      '',
+      'See docs/versioning.md for what to check before moving to this release.',
+      '',
+    );
   parts.push('## Changes', '', ...(others.length ? others.map(line) : ['- (none besides the above)']), '');
   parts.push(
     '## Pinning',

@@ -12,7 +12,8 @@ export const SOURCE_REPOSITORY = 'org/platform-actions';
 const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
 
 export function checkRepository(name: string): string {
-  if (!REPOSITORY.test(name)) throw new Error(`--repository '${name}' is not OWNER/NAME (for example acme/platform-actions).`);
+  if (!REPOSITORY.test(name))
+    throw new Error(`--repository '${name}' is not OWNER/NAME (for example acme/platform-actions).`);
   return name;
 }
 
@@ -25,7 +26,10 @@ export interface Reference {
 function pattern(source: string): RegExp {
   const escaped = source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   // A path inside the repository, then @ and a version tag (v1, v1.2.3).
-  return new RegExp(`\\b${escaped}/((?:actions/[A-Za-z0-9._-]+)|(?:\\.github/workflows/[A-Za-z0-9._-]+\\.ya?ml))@(v\\d+(?:\\.\\d+){0,2})\\b`, 'g');
+  return new RegExp(
+    `\\b${escaped}/((?:actions/[A-Za-z0-9._-]+)|(?:\\.github/workflows/[A-Za-z0-9._-]+\\.ya?ml))@(v\\d+(?:\\.\\d+){0,2})\\b`,
+    'g',
+  );
 }
 
 /** Every internal reference in a text. */
@@ -34,7 +38,11 @@ export function findReferences(text: string, source = SOURCE_REPOSITORY): Refere
 }
 
 /** Rewrites every internal reference to repository/path@sha. */
-export function rewriteReferences(text: string, target: { repository: string; sha: string }, source = SOURCE_REPOSITORY): { text: string; count: number } {
+export function rewriteReferences(
+  text: string,
+  target: { repository: string; sha: string },
+  source = SOURCE_REPOSITORY,
+): { text: string; count: number } {
   if (!/^[a-f0-9]{40}$/.test(target.sha)) throw new Error(`'${target.sha}' is not a full commit SHA.`);
   let count = 0;
   const out = text.replace(pattern(source), (_all, path: string) => {

@@ -31,14 +31,20 @@ export function checkTemplateProperties(dir: string): string[] {
       continue;
     }
     for (const key of ['name', 'description']) {
-      if (typeof props[key] !== 'string' || (props[key] as string).trim() === '') problems.push(`${where}: '${key}' must be a non-empty string.`);
+      if (typeof props[key] !== 'string' || (props[key] as string).trim() === '')
+        problems.push(`${where}: '${key}' must be a non-empty string.`);
     }
-    if (!Array.isArray(props.categories) || props.categories.length === 0 || !props.categories.every((c) => typeof c === 'string')) {
+    if (
+      !Array.isArray(props.categories) ||
+      props.categories.length === 0 ||
+      !props.categories.every((c) => typeof c === 'string')
+    ) {
       problems.push(`${where}: 'categories' must be a non-empty list of strings.`);
     }
     if (props.iconName !== undefined) {
       const icon = String(props.iconName);
-      if (!icon.startsWith('octicon ') && !existsSync(join(dir, `${icon}.svg`))) problems.push(`${where}: iconName '${icon}' is neither 'octicon NAME' nor an SVG beside the template.`);
+      if (!icon.startsWith('octicon ') && !existsSync(join(dir, `${icon}.svg`)))
+        problems.push(`${where}: iconName '${icon}' is neither 'octicon NAME' nor an SVG beside the template.`);
     }
     if (props.filePatterns !== undefined) {
       if (!Array.isArray(props.filePatterns)) problems.push(`${where}: 'filePatterns' must be a list.`);

@@ -74,7 +74,12 @@ const PERMISSION_KEYS = [
 ];
 
 /** Every string inside a value, with a path for messages. */
-function strings(value: unknown, path: string, out: Array<{ path: string; text: string; key: string }> = [], key = ''): typeof out {
+function strings(
+  value: unknown,
+  path: string,
+  out: Array<{ path: string; text: string; key: string }> = [],
+  key = '',
+): typeof out {
   if (typeof value === 'string') out.push({ path, text: value, key });
   else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${path}[${i}]`, out, key));
   else if (isObj(value)) for (const [k, v] of Object.entries(value)) strings(v, path ? `${path}.${k}` : k, out, k);
@@ -150,7 +155,8 @@ function requestedPermissions(doc: Obj): Map<string, Level> {
     for (const [k, v] of p ?? []) if (levelRank[v] > levelRank[out.get(k) ?? 'none']) out.set(k, v);
   };
   merge(permissionsOf(doc.permissions));
-  for (const job of Object.values(isObj(doc.jobs) ? doc.jobs : {})) if (isObj(job)) merge(permissionsOf(job.permissions));
+  for (const job of Object.values(isObj(doc.jobs) ? doc.jobs : {}))
+    if (isObj(job)) merge(permissionsOf(job.permissions));
   return out;
 }
 
@@ -164,7 +170,11 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
   const jobs = isObj(doc.jobs) ? (doc.jobs as Record<string, Obj>) : {};
 
   const topPermissions = permissionsOf(doc.permissions);
-  if (topPermissions?.get('id-token') === 'write') say('permissions', "id-token: write for the whole workflow; grant it only on the jobs that authenticate (aws-auth, gcp-auth).");
+  if (topPermissions?.get('id-token') === 'write')
+    say(
+      'permissions',
+      'id-token: write for the whole workflow; grant it only on the jobs that authenticate (aws-auth, gcp-auth).',
+    );
 
   /** Outputs a job declares: its `outputs:`, or the called workflow's. */
   const jobOutputs = (jobId: string): Set<string> | undefined => {
@@ -184,7 +194,13 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     where: string,
     text: string,
     key: string,
-    scope: { job?: string; needs?: string[]; steps?: Map<string, { index: number; outputs: Set<string> | null | undefined }>; before?: number; jobsOutputs?: boolean },
+    scope: {
+      job?: string;
+      needs?: string[];
+      steps?: Map<string, { index: number; outputs: Set<string> | null | undefined }>;
+      before?: number;
+      jobsOutputs?: boolean;
+    },
   ) => {
     for (const expr of expressions(text, key)) {
       for (const m of expr.matchAll(/\bsteps\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)/g)) {
@@ -192,11 +208,21 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
         stats.outputReads++;
         const step = scope.steps?.get(stepId);
         if (!scope.steps) say(where, `reads steps.${stepId}.outputs.${output} where no steps exist.`);
-        else if (!step) say(where, `reads steps.${stepId}.outputs.${output}, but job ${scope.job} has no step with id ${stepId}.`);
-        else if (scope.before !== undefined && step.index >= scope.before) say(where, `reads steps.${stepId}.outputs.${output} before step ${stepId} has run.`);
+        else if (!step)
+          say(where, `reads steps.${stepId}.outputs.${output}, but job ${scope.job} has no step with id ${stepId}.`);
+        else if (scope.before !== undefined && step.index >= scope.before)
+          say(where, `reads steps.${stepId}.outputs.${output} before step ${stepId} has run.`);
         else if (step.outputs === undefined) stats.uncheckedOutputNames++;
-        else if (step.outputs === null) say(where, `reads steps.${stepId}.outputs.${output}, but step ${stepId}'s action.yml is missing, so nothing declares it.`);
-        else if (!step.outputs.has(output)) say(where, `reads steps.${stepId}.outputs.${output}, which step ${stepId}'s action does not declare (it declares: ${[...step.outputs].join(', ') || 'none'}).`);
+        else if (step.outputs === null)
+          say(
+            where,
+            `reads steps.${stepId}.outputs.${output}, but step ${stepId}'s action.yml is missing, so nothing declares it.`,
+          );
+        else if (!step.outputs.has(output))
+          say(
+            where,
+            `reads steps.${stepId}.outputs.${output}, which step ${stepId}'s action does not declare (it declares: ${[...step.outputs].join(', ') || 'none'}).`,
+          );
       }
       for (const m of expr.matchAll(/\bneeds\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)/g)) {
         const [, jobId, output] = m as unknown as [string, string, string];
@@ -207,36 +233,60 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
         }
         const declared = jobOutputs(jobId);
         if (declared === undefined) stats.uncheckedOutputNames++;
-        else if (!declared.has(output)) say(where, `reads needs.${jobId}.outputs.${output}, which job ${jobId} does not declare (it declares: ${[...declared].join(', ') || 'none'}).`);
+        else if (!declared.has(output))
+          say(
+            where,
+            `reads needs.${jobId}.outputs.${output}, which job ${jobId} does not declare (it declares: ${[...declared].join(', ') || 'none'}).`,
+          );
       }
       for (const m of expr.matchAll(/\bjobs\.([A-Za-z_][\w-]*)\.outputs\.([A-Za-z_][\w-]*)/g)) {
         const [, jobId, output] = m as unknown as [string, string, string];
         stats.outputReads++;
-        if (!scope.jobsOutputs) say(where, `jobs.${jobId}.outputs.${output} can only be read in on.workflow_call.outputs.`);
+        if (!scope.jobsOutputs)
+          say(where, `jobs.${jobId}.outputs.${output} can only be read in on.workflow_call.outputs.`);
         const declared = jobOutputs(jobId);
         if (!(jobId in jobs)) say(where, `reads jobs.${jobId}.outputs.${output}, but there is no job ${jobId}.`);
         else if (declared === undefined) stats.uncheckedOutputNames++;
-        else if (!declared.has(output)) say(where, `reads jobs.${jobId}.outputs.${output}, which job ${jobId} does not declare (it declares: ${[...declared].join(', ') || 'none'}).`);
+        else if (!declared.has(output))
+          say(
+            where,
+            `reads jobs.${jobId}.outputs.${output}, which job ${jobId} does not declare (it declares: ${[...declared].join(', ') || 'none'}).`,
+          );
       }
       for (const m of expr.matchAll(/\binputs\.([A-Za-z_][\w-]*)/g)) {
         const input = m[1] as string;
-        if (inputs === undefined) say(where, `reads inputs.${input}, but the workflow has no workflow_call or workflow_dispatch trigger.`);
+        if (inputs === undefined)
+          say(where, `reads inputs.${input}, but the workflow has no workflow_call or workflow_dispatch trigger.`);
         else if (!inputs.has(input)) say(where, `reads inputs.${input}, which the workflow does not declare.`);
       }
       if (reusable) {
         for (const m of expr.matchAll(/\bsecrets\.([A-Za-z_][\w-]*)/g)) {
-          if (!secrets.has(m[1] as string)) say(where, `reads secrets.${m[1]}, which workflow_call does not declare (a called workflow sees only declared secrets).`);
+          if (!secrets.has(m[1] as string))
+            say(
+              where,
+              `reads secrets.${m[1]}, which workflow_call does not declare (a called workflow sees only declared secrets).`,
+            );
         }
       }
     }
   };
 
-  const checkWith = (where: string, label: string, given: Obj, declared: Record<string, { required?: boolean; default?: unknown }>) => {
+  const checkWith = (
+    where: string,
+    label: string,
+    given: Obj,
+    declared: Record<string, { required?: boolean; default?: unknown }>,
+  ) => {
     for (const k of Object.keys(given)) {
-      if (!(k in declared)) say(where, `passes input '${k}', which ${label} does not declare (it declares: ${Object.keys(declared).join(', ') || 'none'}).`);
+      if (!(k in declared))
+        say(
+          where,
+          `passes input '${k}', which ${label} does not declare (it declares: ${Object.keys(declared).join(', ') || 'none'}).`,
+        );
     }
     for (const [k, spec] of Object.entries(declared)) {
-      if (spec.required && spec.default === undefined && !(k in given)) say(where, `does not pass '${k}', which ${label} requires.`);
+      if (spec.required && spec.default === undefined && !(k in given))
+        say(where, `does not pass '${k}', which ${label} requires.`);
     }
   };
 
@@ -258,37 +308,63 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
     const needs = typeof job.needs === 'string' ? [job.needs] : Array.isArray(job.needs) ? (job.needs as string[]) : [];
     for (const n of needs) if (!(n in jobs)) say(at, `needs ${n}, which is not a job of this workflow.`);
     const perms = permissionsOf(job.permissions);
-    if (reusable && perms === undefined) say(at, 'has no permissions: block; every job of a reusable workflow states the least it needs.');
+    if (reusable && perms === undefined)
+      say(at, 'has no permissions: block; every job of a reusable workflow states the least it needs.');
 
     if (typeof job.uses === 'string') {
       const u = parseUses(job.uses, ctx);
-      if (u.kind === 'local') say(at, `calls ${job.uses}; call our workflows by full name (${ctx.publishedAs}/.github/workflows/NAME.yml@${ctx.version}).`);
-      else if (u.kind === 'third-party' && !SHA.test(u.ref ?? '')) say(at, `calls ${job.uses}; pin third-party workflows by full commit SHA.`);
-      else if (u.kind === 'ours-unknown' || u.kind === 'ours-action') say(at, `${job.uses} is not one of our reusable workflows (${ctx.publishedAs}/.github/workflows/NAME.yml).`);
+      if (u.kind === 'local')
+        say(
+          at,
+          `calls ${job.uses}; call our workflows by full name (${ctx.publishedAs}/.github/workflows/NAME.yml@${ctx.version}).`,
+        );
+      else if (u.kind === 'third-party' && !SHA.test(u.ref ?? ''))
+        say(at, `calls ${job.uses}; pin third-party workflows by full commit SHA.`);
+      else if (u.kind === 'ours-unknown' || u.kind === 'ours-action')
+        say(at, `${job.uses} is not one of our reusable workflows (${ctx.publishedAs}/.github/workflows/NAME.yml).`);
       else if (u.kind === 'ours-workflow') {
         stats.workflowCalls++;
         if (u.ref !== ctx.version) say(at, `calls ${job.uses}; use @${ctx.version}.`);
         const called = ctx.workflows.get(u.id as string);
         const calledCall = called ? workflowCall(called.doc) : undefined;
         if (!called || !calledCall) {
-          say(at, `calls ${job.uses}, but .github/workflows/${u.id} does not exist here (or has no workflow_call trigger).`);
+          say(
+            at,
+            `calls ${job.uses}, but .github/workflows/${u.id} does not exist here (or has no workflow_call trigger).`,
+          );
         } else {
-          checkWith(at, `workflow ${u.id}`, isObj(job.with) ? job.with : {}, (isObj(calledCall.inputs) ? calledCall.inputs : {}) as Record<string, { required?: boolean }>);
-          const declaredSecrets = (isObj(calledCall.secrets) ? calledCall.secrets : {}) as Record<string, { required?: boolean }>;
+          checkWith(
+            at,
+            `workflow ${u.id}`,
+            isObj(job.with) ? job.with : {},
+            (isObj(calledCall.inputs) ? calledCall.inputs : {}) as Record<string, { required?: boolean }>,
+          );
+          const declaredSecrets = (isObj(calledCall.secrets) ? calledCall.secrets : {}) as Record<
+            string,
+            { required?: boolean }
+          >;
           if (job.secrets !== 'inherit') {
             const given = isObj(job.secrets) ? job.secrets : {};
-            for (const k of Object.keys(given)) if (!(k in declaredSecrets)) say(at, `passes secret '${k}', which workflow ${u.id} does not declare.`);
-            for (const [k, spec] of Object.entries(declaredSecrets)) if (spec?.required && !(k in given)) say(at, `does not pass secret '${k}', which workflow ${u.id} requires.`);
+            for (const k of Object.keys(given))
+              if (!(k in declaredSecrets)) say(at, `passes secret '${k}', which workflow ${u.id} does not declare.`);
+            for (const [k, spec] of Object.entries(declaredSecrets))
+              if (spec?.required && !(k in given))
+                say(at, `does not pass secret '${k}', which workflow ${u.id} requires.`);
           }
           const granted = perms ?? topPermissions;
           if (granted) {
             for (const [k, level] of requestedPermissions(called.doc)) {
-              if (levelRank[level] > levelRank[granted.get(k) ?? 'none']) say(at, `grants ${k}: ${granted.get(k) ?? 'none'}, but workflow ${u.id} asks for ${k}: ${level} (the call would fail).`);
+              if (levelRank[level] > levelRank[granted.get(k) ?? 'none'])
+                say(
+                  at,
+                  `grants ${k}: ${granted.get(k) ?? 'none'}, but workflow ${u.id} asks for ${k}: ${level} (the call would fail).`,
+                );
             }
           }
         }
       }
-      for (const s of strings({ with: job.with, secrets: job.secrets, if: job.if, concurrency: job.concurrency }, at)) checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs });
+      for (const s of strings({ with: job.with, secrets: job.secrets, if: job.if, concurrency: job.concurrency }, at))
+        checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs });
       continue;
     }
 
@@ -310,19 +386,38 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
         stepIds.set(step.id, { index, outputs });
       }
     });
-    for (const s of strings({ if: job.if, env: job.env, 'runs-on': job['runs-on'], environment: job.environment, concurrency: job.concurrency, strategy: job.strategy }, at)) {
+    for (const s of strings(
+      {
+        if: job.if,
+        env: job.env,
+        'runs-on': job['runs-on'],
+        environment: job.environment,
+        concurrency: job.concurrency,
+        strategy: job.strategy,
+      },
+      at,
+    )) {
       checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs });
     }
-    if (isObj(job.outputs)) for (const s of strings(job.outputs, `${at}.outputs`)) checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs, steps: stepIds });
+    if (isObj(job.outputs))
+      for (const s of strings(job.outputs, `${at}.outputs`))
+        checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs, steps: stepIds });
 
     steps.forEach((step, index) => {
       const where = `${at}.steps[${index}]${typeof step.id === 'string' ? ` (${step.id})` : typeof step.uses === 'string' ? ` (${step.uses})` : ''}`;
       if (typeof step.uses === 'string') {
         const u = parseUses(step.uses, ctx);
-        if (u.kind === 'local') say(where, `uses ${step.uses}; in a shared workflow ./ is the caller's repository: use ${ctx.publishedAs}/actions/NAME@${ctx.version}.`);
-        else if (u.kind === 'ours-unknown' || u.kind === 'ours-workflow') say(where, `${step.uses} is not one of our actions (${ctx.publishedAs}/actions/NAME).`);
-        else if (u.kind === 'third-party' && !SHA.test(u.ref ?? '')) say(where, `uses ${step.uses}; pin third-party actions by full commit SHA (and the tag as a comment).`);
-        else if (u.kind === 'docker' && !step.uses.includes('@sha256:')) say(where, `uses ${step.uses}; pin container actions by digest.`);
+        if (u.kind === 'local')
+          say(
+            where,
+            `uses ${step.uses}; in a shared workflow ./ is the caller's repository: use ${ctx.publishedAs}/actions/NAME@${ctx.version}.`,
+          );
+        else if (u.kind === 'ours-unknown' || u.kind === 'ours-workflow')
+          say(where, `${step.uses} is not one of our actions (${ctx.publishedAs}/actions/NAME).`);
+        else if (u.kind === 'third-party' && !SHA.test(u.ref ?? ''))
+          say(where, `uses ${step.uses}; pin third-party actions by full commit SHA (and the tag as a comment).`);
+        else if (u.kind === 'docker' && !step.uses.includes('@sha256:'))
+          say(where, `uses ${step.uses}; pin container actions by digest.`);
         else if (u.kind === 'ours-action') {
           stats.actionUses++;
           if (u.ref !== ctx.version) say(where, `uses ${step.uses}; use @${ctx.version}.`);
@@ -336,21 +431,34 @@ export function checkWorkflow(name: string, doc: Obj, ctx: CheckContext, stats: 
       if (typeof step.run === 'string' && step.run.includes('${{')) {
         say(where, 'interpolates ${{ }} into run:; pass the value through env: and use "$VAR" in the script.');
       }
-      for (const s of strings({ ...step, run: undefined }, where)) checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs, steps: stepIds, before: index });
+      for (const s of strings({ ...step, run: undefined }, where))
+        checkExpressionRefs(s.path, s.text, s.key, { job: jobId, needs, steps: stepIds, before: index });
     });
 
     const idToken = (perms ?? topPermissions)?.get('id-token');
-    if (authenticates && idToken !== 'write') say(at, 'authenticates (aws-auth / gcp-auth) without permissions: id-token: write.');
-    if (!authenticates && perms?.get('id-token') === 'write') say(at, 'has id-token: write but no aws-auth / gcp-auth step; drop it.');
+    if (authenticates && idToken !== 'write')
+      say(at, 'authenticates (aws-auth / gcp-auth) without permissions: id-token: write.');
+    if (!authenticates && perms?.get('id-token') === 'write')
+      say(at, 'has id-token: write but no aws-auth / gcp-auth step; drop it.');
     if (deploys.size > 0) {
       const what = [...deploys].join(', ');
       const concurrency = job.concurrency;
       if (!isObj(concurrency)) {
-        say(at, `runs ${what} without a concurrency group with cancel-in-progress: false; give it one per environment so that two deploys to one environment never race, and a rollout is never cancelled half-way by the next run.`);
+        say(
+          at,
+          `runs ${what} without a concurrency group with cancel-in-progress: false; give it one per environment so that two deploys to one environment never race, and a rollout is never cancelled half-way by the next run.`,
+        );
       } else if (concurrency['cancel-in-progress'] !== false) {
-        say(at, `runs ${what} with cancel-in-progress: ${String(concurrency['cancel-in-progress'] ?? 'unset')}; set it to false, so that the next run waits instead of cancelling a rollout half-way.`);
+        say(
+          at,
+          `runs ${what} with cancel-in-progress: ${String(concurrency['cancel-in-progress'] ?? 'unset')}; set it to false, so that the next run waits instead of cancelling a rollout half-way.`,
+        );
       }
-      if (job.environment === undefined) say(at, `runs ${what} without environment:; bind the job to the GitHub Environment it deploys to, so that its reviewers and wait timer gate it and its OIDC subject names it.`);
+      if (job.environment === undefined)
+        say(
+          at,
+          `runs ${what} without environment:; bind the job to the GitHub Environment it deploys to, so that its reviewers and wait timer gate it and its OIDC subject names it.`,
+        );
     }
   }
   return problems;

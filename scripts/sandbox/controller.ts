@@ -25,13 +25,20 @@ export const PROTECTION: Record<string, EnvironmentSettings> = {
 
 export function protectEnvironments(world: World, environments: string[]): void {
   for (const [name, settings] of Object.entries(PROTECTION)) {
-    if (environments.includes(name) || name === 'production-promote') setEnvironment(world.github.store, OWNER, REPO, name, settings);
+    if (environments.includes(name) || name === 'production-promote')
+      setEnvironment(world.github.store, OWNER, REPO, name, settings);
   }
   world.timeline.note(
     'GitHub Environments',
     `protection set in the GitHub stand-in: ${Object.entries(PROTECTION)
-      .filter(([name]) => environments.includes(name) || (name === 'production-promote' && environments.includes('production')))
-      .map(([name, s]) => `${name}: reviewers ${(s.reviewers ?? []).map((r) => ('team' in r ? `team ${r.team}` : `@${r.login}`)).join(', ')}`)
+      .filter(
+        ([name]) =>
+          environments.includes(name) || (name === 'production-promote' && environments.includes('production')),
+      )
+      .map(
+        ([name, s]) =>
+          `${name}: reviewers ${(s.reviewers ?? []).map((r) => ('team' in r ? `team ${r.team}` : `@${r.login}`)).join(', ')}`,
+      )
       .join('; ')}; dev has none (it need not be gated). deploy-ecs.yml's gate step reads it back before each deploy.`,
   );
 }
@@ -41,7 +48,14 @@ export function protectEnvironments(world: World, environments: string[]): void 
  * reviewers (auto-approved here), whose job only says so; then the resume job calls
  * deploy-ecs.yml again with resume: true.
  */
-export async function approveAndResume(world: World, profile: Profile, release: Release, stack: Stack, paused: DeployOutcome, notify: string): Promise<DeployOutcome> {
+export async function approveAndResume(
+  world: World,
+  profile: Profile,
+  release: Release,
+  stack: Stack,
+  paused: DeployOutcome,
+  notify: string,
+): Promise<DeployOutcome> {
   const stage = `Release ${release.number}: resume`;
   const doc = loadWorkflow('release.yml');
   const promote = doc.jobs['production-promote']!;
@@ -60,11 +74,20 @@ export async function approveAndResume(world: World, profile: Profile, release: 
       startedAt,
       durationMs: world.timeline.now() - startedAt,
       ok: ran.status === 0,
-      facts: [`required reviewers @release-manager: auto-approved in the sandbox (on GitHub the job waits here, up to production-pause-timeout; 24h by default)`, ran.log.trim()],
+      facts: [
+        `required reviewers @release-manager: auto-approved in the sandbox (on GitHub the job waits here, up to production-pause-timeout; 24h by default)`,
+        ran.log.trim(),
+      ],
     },
     ran.summary,
   );
-  return deployEnvironment(world, profile, { release, stack, resume: true, pauseAt: profile.productionPauseAt, notify });
+  return deployEnvironment(world, profile, {
+    release,
+    stack,
+    resume: true,
+    pauseAt: profile.productionPauseAt,
+    notify,
+  });
 }
 
 export interface ReconcileOutcome {
@@ -77,7 +100,13 @@ export async function reconcileEnvironment(world: World, stack: Stack): Promise<
   const doc = loadWorkflow('reconcile.yml');
   const environment = stack.environment;
   const gateEnvironment = `${environment}-rollback`;
-  const inputs = callInputs(doc, { environment, clusters: JSON.stringify([stack.cluster]), 'aws-region': REGION, 'role-to-assume': stack.roleArn, 'gate-environment': gateEnvironment });
+  const inputs = callInputs(doc, {
+    environment,
+    clusters: JSON.stringify([stack.cluster]),
+    'aws-region': REGION,
+    'role-to-assume': stack.roleArn,
+    'gate-environment': gateEnvironment,
+  });
   const run = world.run('reconcile', 'schedule', world.repo.branches.get('main') as string);
   const job = world.job(run, `reconcile-${environment}`, { environment: gateEnvironment });
   job.setEvent('schedule', { schedule: '*/10 * * * *' });
@@ -95,11 +124,27 @@ export async function reconcileEnvironment(world: World, stack: Stack): Promise<
     const action = /^org\/platform-actions\/actions\/([^@/]+)@/.exec(step.uses ?? '')?.[1];
     if (!action || !condition(step.if, contexts)) continue;
     const w = renderAll(step.with, contexts);
-    const result = await world.step(job, action, w, { stage, environment, title: action === 'reconcile' ? `reconcile ${stack.cluster}` : `${action} ${stack.roleArn.split('/').pop()}` }, { facts: (s) => reconcileFacts(action, s) });
+    const result = await world.step(
+      job,
+      action,
+      w,
+      {
+        stage,
+        environment,
+        title: action === 'reconcile' ? `reconcile ${stack.cluster}` : `${action} ${stack.roleArn.split('/').pop()}`,
+      },
+      { facts: (s) => reconcileFacts(action, s) },
+    );
     done.push(result);
-    if (action === 'reconcile') outcome = { actions: JSON.parse(result.outputs.actions ?? '[]') as ReconcileOutcome['actions'], counts: JSON.parse(result.outputs.counts ?? '{}') as Record<string, number> };
+    if (action === 'reconcile')
+      outcome = {
+        actions: JSON.parse(result.outputs.actions ?? '[]') as ReconcileOutcome['actions'],
+        counts: JSON.parse(result.outputs.counts ?? '{}') as Record<string, number>,
+      };
   }
-  for (const step of done.reverse()) if (step.action === 'aws-auth') await world.step(job, 'aws-auth', {}, { stage, environment, title: 'aws-auth' }, { post: step });
+  for (const step of done.reverse())
+    if (step.action === 'aws-auth')
+      await world.step(job, 'aws-auth', {}, { stage, environment, title: 'aws-auth' }, { post: step });
   return outcome;
 }
 

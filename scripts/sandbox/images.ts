@@ -28,7 +28,11 @@ const NO_RESULTS = join(ROOT, 'test', 'fixtures', 'trivy', 'no-results.json');
 
 /** Trivy's report of an image with nothing to scan (the fixture), made out to `image`. */
 function trivyReport(image: string): string {
-  const report = JSON.parse(readFileSync(NO_RESULTS, 'utf8')) as { ArtifactName: string; CreatedAt?: string; Metadata: { RepoDigests: string[]; ImageID?: string } };
+  const report = JSON.parse(readFileSync(NO_RESULTS, 'utf8')) as {
+    ArtifactName: string;
+    CreatedAt?: string;
+    Metadata: { RepoDigests: string[]; ImageID?: string };
+  };
   report.ArtifactName = image;
   report.CreatedAt = new Date().toISOString();
   report.Metadata.RepoDigests = [image];
@@ -61,7 +65,11 @@ async function buildService(world: World, release: Release, service: Service): P
     'image-scan',
     { image, scanner: 'report', 'report-file': `scan/${service}.trivy.json`, 'fail-on': 'CRITICAL,HIGH' },
     { ...meta, title: `image-scan ${service}` },
-    { facts: (s) => [`gate ${s.outputs.passed === 'true' ? 'passed' : 'failed'}: ${s.outputs['new-findings']} finding(s) (Trivy report of a FROM scratch image)`] },
+    {
+      facts: (s) => [
+        `gate ${s.outputs.passed === 'true' ? 'passed' : 'failed'}: ${s.outputs['new-findings']} finding(s) (Trivy report of a FROM scratch image)`,
+      ],
+    },
   );
   await world.step(job, 'image-build', {}, { ...meta, title: `image-build ${service}` }, { post: built });
   return image;

@@ -9,7 +9,11 @@
  */
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeListenersCommand, DescribeLoadBalancersCommand, DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ROOT, type StepResult } from '../../test/support/runner.js';
 import { createStateBucket, MOTO_BACKEND, terraformAsync, terraformEnv } from '../../test/support/terraform.js';
 import { OWNER, REGION, REPO, SandboxError, type World } from './world.js';
@@ -53,7 +57,10 @@ export const stackName = (environment: string) => `seed-${environment}`;
 export async function bootstrapAccount(world: World, environments: string[]): Promise<AccountSetup> {
   const issuer = world.issuer.url.replace(/^https?:\/\//, '');
   return world.act(
-    { stage: 'Account bootstrap (once per account)', title: `Terraform state bucket; terraform apply examples/seed-workload/github-oidc (IAM OIDC provider for ${world.issuer.url}, a deploy role per environment)` },
+    {
+      stage: 'Account bootstrap (once per account)',
+      title: `Terraform state bucket; terraform apply examples/seed-workload/github-oidc (IAM OIDC provider for ${world.issuer.url}, a deploy role per environment)`,
+    },
     async () => {
       await createStateBucket(world.moto.endpoint);
       const dir = world.scratch('github-oidc');
@@ -73,10 +80,16 @@ export async function bootstrapAccount(world: World, environments: string[]): Pr
       const env = terraformEnv(world.proxy.url);
       await terraformAsync(dir, ['init', '-input=false', '-no-color'], env);
       await terraformAsync(dir, ['apply', '-auto-approve', '-input=false', '-no-color'], env);
-      const outputs = JSON.parse(await terraformAsync(dir, ['output', '-json'], env)) as { oidc_provider_arn: { value: string }; deploy_role_arns: { value: Record<string, string> } };
+      const outputs = JSON.parse(await terraformAsync(dir, ['output', '-json'], env)) as {
+        oidc_provider_arn: { value: string };
+        deploy_role_arns: { value: Record<string, string> };
+      };
       return { providerArn: outputs.oidc_provider_arn.value, deployRoles: outputs.deploy_role_arns.value };
     },
-    (setup) => [setup.providerArn, ...Object.entries(setup.deployRoles).map(([environment, arn]) => `${environment}: ${arn}`)],
+    (setup) => [
+      setup.providerArn,
+      ...Object.entries(setup.deployRoles).map(([environment, arn]) => `${environment}: ${arn}`),
+    ],
   );
 }
 
@@ -103,22 +116,44 @@ const planFacts = (step: StepResult) => [
  * per stack, as a matrix would). The pull request's plans are commented on it; the apply
  * jobs, bound to each environment, are auto-approved.
  */
-export async function provisionStacks(world: World, environments: string[], account: AccountSetup, planOnMain: boolean): Promise<Stack[]> {
+export async function provisionStacks(
+  world: World,
+  environments: string[],
+  account: AccountSetup,
+  planOnMain: boolean,
+): Promise<Stack[]> {
   const tfEnv = terraformEnv(world.proxy.url);
   const head = world.commit('infra: the seed workload in every environment', { branch: 'infra/seed-workload' });
-  const pr = world.github.store.createPullRequest(OWNER, REPO, { title: 'Provision the seed workload', head: 'infra/seed-workload', headSha: head }).number;
+  const pr = world.github.store.createPullRequest(OWNER, REPO, {
+    title: 'Provision the seed workload',
+    head: 'infra/seed-workload',
+    headSha: head,
+  }).number;
   const prRun = world.run('terraform', 'pull_request', head, `refs/pull/${pr}/merge`);
 
   const reviewed = new Map<string, string>();
   await Promise.all(
     environments.map(async (environment) => {
       const job = world.job(prRun, `plan (${folderOf(environment)})`, { env: tfEnv });
-      job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'infra/seed-workload', sha: head }, base: { ref: 'main' } } });
+      job.setEvent('pull_request', {
+        number: pr,
+        pull_request: {
+          number: pr,
+          labels: [],
+          head: { ref: 'infra/seed-workload', sha: head },
+          base: { ref: 'main' },
+        },
+      });
       checkoutStack(job.workspace, environment);
       const plan = await world.step(
         job,
         'terraform-plan',
-        { 'working-directory': folderOf(environment), 'backend-config': backendConfig(environment), 'github-token': world.github.token, 'fmt-check': 'fail' },
+        {
+          'working-directory': folderOf(environment),
+          'backend-config': backendConfig(environment),
+          'github-token': world.github.token,
+          'fmt-check': 'fail',
+        },
         { stage: STAGE, title: `terraform-plan ${folderOf(environment)} on PR #${pr}`, environment },
         { facts: (s) => [...planFacts(s), `commented on PR #${pr}`] },
       );
@@ -144,7 +179,12 @@ export async function provisionStacks(world: World, environments: string[], acco
         const plan = await world.step(
           planJob,
           'terraform-plan',
-          { 'working-directory': folderOf(environment), 'backend-config': backendConfig(environment), 'github-token': world.github.token, comment: 'off' },
+          {
+            'working-directory': folderOf(environment),
+            'backend-config': backendConfig(environment),
+            'github-token': world.github.token,
+            comment: 'off',
+          },
           { stage: STAGE, title: `terraform-plan ${folderOf(environment)} on main`, environment },
           { facts: planFacts },
         );
@@ -163,7 +203,11 @@ export async function provisionStacks(world: World, environments: string[], acco
         'terraform-apply',
         { 'working-directory': folderOf(environment), 'plan-file': artifact, 'github-token': world.github.token },
         { stage: STAGE, title: `terraform-apply ${folderOf(environment)}`, environment },
-        { facts: (s) => [`${planOnMain ? "applied main's plan, which means what was reviewed" : 'applied the plan reviewed'} on PR #${pr}: +${s.outputs.add} ~${s.outputs.change} -${s.outputs.destroy}`] },
+        {
+          facts: (s) => [
+            `${planOnMain ? "applied main's plan, which means what was reviewed" : 'applied the plan reviewed'} on PR #${pr}: +${s.outputs.add} ~${s.outputs.change} -${s.outputs.destroy}`,
+          ],
+        },
       );
       return readStack(world, environment, account);
     }),
@@ -174,12 +218,22 @@ export async function provisionStacks(world: World, environments: string[], acco
 export async function readStack(world: World, environment: string, account: AccountSetup): Promise<Stack> {
   const name = stackName(environment);
   const roleArn = account.deployRoles[environment];
-  if (!roleArn) throw new SandboxError(`The account setup made no deploy role for ${environment} (it has: ${Object.keys(account.deployRoles).join(', ') || 'none'}).`);
+  if (!roleArn)
+    throw new SandboxError(
+      `The account setup made no deploy role for ${environment} (it has: ${Object.keys(account.deployRoles).join(', ') || 'none'}).`,
+    );
   const elbv2 = world.clients.elbv2;
   const lb = (await elbv2.send(new DescribeLoadBalancersCommand({ Names: [name] }))).LoadBalancers?.[0];
-  const listener = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn }))).Listeners?.[0];
-  const groups = (await elbv2.send(new DescribeTargetGroupsCommand({ Names: [`${name}-webui-blue`, `${name}-webui-green`, `${name}-gateway`] }))).TargetGroups ?? [];
-  const arn = (suffix: string) => groups.find((g) => g.TargetGroupName === `${name}-${suffix}`)?.TargetGroupArn as string;
+  const listener = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: lb?.LoadBalancerArn })))
+    .Listeners?.[0];
+  const groups =
+    (
+      await elbv2.send(
+        new DescribeTargetGroupsCommand({ Names: [`${name}-webui-blue`, `${name}-webui-green`, `${name}-gateway`] }),
+      )
+    ).TargetGroups ?? [];
+  const arn = (suffix: string) =>
+    groups.find((g) => g.TargetGroupName === `${name}-${suffix}`)?.TargetGroupArn as string;
   return {
     environment,
     folder: folderOf(environment),

@@ -40,18 +40,31 @@ export class NotificationReceiver {
         }
         try {
           const m = JSON.parse(body) as Partial<Received>;
-          const got: Received = { at: timeline.now(), schema: m.schema, event: String(m.event), service: String(m.service), environment: String(m.environment), release: String(m.release), summary: String(m.summary ?? ''), facts: m.facts ?? {} };
+          const got: Received = {
+            at: timeline.now(),
+            schema: m.schema,
+            event: String(m.event),
+            service: String(m.service),
+            environment: String(m.environment),
+            release: String(m.release),
+            summary: String(m.summary ?? ''),
+            facts: m.facts ?? {},
+          };
           received.push(got);
           timeline.add({
             kind: 'world',
             // Printed with the job that sent it (the last step seen in its environment).
-            stage: [...timeline.steps].reverse().find((x) => x.environment === got.environment)?.stage ?? 'Notifications',
+            stage:
+              [...timeline.steps].reverse().find((x) => x.environment === got.environment)?.stage ?? 'Notifications',
             environment: got.environment,
             title: `notification receiver got "${got.event}" (generic webhook): ${got.summary}`,
             startedAt: got.at,
             durationMs: 0,
             ok: true,
-            facts: [`${got.service} · ${describeRelease(got.release)}`, ...Object.entries(got.facts).map(([k, v]) => `${k}: ${describeReleases(v, describeRelease)}`)],
+            facts: [
+              `${got.service} · ${describeRelease(got.release)}`,
+              ...Object.entries(got.facts).map(([k, v]) => `${k}: ${describeReleases(v, describeRelease)}`),
+            ],
           });
           res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         } catch {
@@ -60,7 +73,11 @@ export class NotificationReceiver {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return new NotificationReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, received);
+    return new NotificationReceiver(
+      server,
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
+      received,
+    );
   }
 
   close(): Promise<void> {

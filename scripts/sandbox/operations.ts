@@ -21,12 +21,28 @@ export interface OutOfBandChange {
 export async function changeByHand(world: World, stack: Stack): Promise<OutOfBandChange> {
   const name = `${stack.name}-services`;
   return world.act(
-    { stage: 'Drift', environment: stack.environment, title: `by hand, through the EC2 API: AuthorizeSecurityGroupIngress tcp/22 from 0.0.0.0/0 on ${name}` },
+    {
+      stage: 'Drift',
+      environment: stack.environment,
+      title: `by hand, through the EC2 API: AuthorizeSecurityGroupIngress tcp/22 from 0.0.0.0/0 on ${name}`,
+    },
     async () => {
-      const groups = await world.clients.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }] }));
+      const groups = await world.clients.ec2.send(
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'group-name', Values: [name] }] }),
+      );
       const id = groups.SecurityGroups?.[0]?.GroupId as string;
       await world.clients.ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({ GroupId: id, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'debugging, remove me' }] }] }),
+        new AuthorizeSecurityGroupIngressCommand({
+          GroupId: id,
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 22,
+              ToPort: 22,
+              IpRanges: [{ CidrIp: '0.0.0.0/0', Description: 'debugging, remove me' }],
+            },
+          ],
+        }),
       );
       return { environment: stack.environment, securityGroup: id, description: `tcp/22 from 0.0.0.0/0 on ${name}` };
     },
@@ -49,17 +65,40 @@ export async function detectDrift(world: World, stacks: Stack[]): Promise<DriftO
   const step = await world.step(
     job,
     'terraform-drift',
-    { stacks: 'infra/*', 'backend-config': `${MOTO_BACKEND}\nkey={stack}.tfstate`, concurrency: String(stacks.length), 'github-token': world.github.token },
+    {
+      stacks: 'infra/*',
+      'backend-config': `${MOTO_BACKEND}\nkey={stack}.tfstate`,
+      concurrency: String(stacks.length),
+      'github-token': world.github.token,
+    },
     { stage: 'Drift', title: 'terraform-drift infra/* (drift-detection.yml, nightly)' },
     {
       facts: (s) => {
-        const reports = (JSON.parse(readFileSync(s.outputs.report as string, 'utf8')) as { stacks: StackReport[] }).stacks;
-        return reports.map((r) => `${r.stack}: ${r.status}${r.drift.length ? ` (${r.drift.map((d) => `${d.address}: ${d.attributes.map((a) => a.path).slice(0, 3).join(', ')}`).join('; ')})` : ''}`);
+        const reports = (JSON.parse(readFileSync(s.outputs.report as string, 'utf8')) as { stacks: StackReport[] })
+          .stacks;
+        return reports.map(
+          (r) =>
+            `${r.stack}: ${r.status}${
+              r.drift.length
+                ? ` (${r.drift
+                    .map(
+                      (d) =>
+                        `${d.address}: ${d.attributes
+                          .map((a) => a.path)
+                          .slice(0, 3)
+                          .join(', ')}`,
+                    )
+                    .join('; ')})`
+                : ''
+            }`,
+        );
       },
     },
   );
   const reports = (JSON.parse(readFileSync(step.outputs.report as string, 'utf8')) as { stacks: StackReport[] }).stacks;
-  const issues = [...world.repo.issues.values()].filter((i) => !i.isPullRequest).map((i) => ({ number: i.number, title: i.title, body: i.body ?? '', state: i.state }));
+  const issues = [...world.repo.issues.values()]
+    .filter((i) => !i.isPullRequest)
+    .map((i) => ({ number: i.number, title: i.title, body: i.body ?? '', state: i.state }));
   for (const issue of issues) world.timeline.note('Drift', `issue #${issue.number} ${issue.state}: ${issue.title}`);
   return { drifted: JSON.parse(step.outputs['drifted-stacks'] as string) as string[], reports, issues };
 }

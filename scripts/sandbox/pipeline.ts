@@ -80,18 +80,26 @@ function deferred() {
   return { promise, resolve, reject };
 }
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn, p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1] ?? arn, p]),
+  );
 
 async function readState(world: World, stack: Stack): Promise<EnvironmentState> {
   const ecs = world.clients.ecs;
-  const services = (await ecs.send(new DescribeServicesCommand({ cluster: stack.cluster, services: [...SERVICES] }))).services ?? [];
+  const services =
+    (await ecs.send(new DescribeServicesCommand({ cluster: stack.cluster, services: [...SERVICES] }))).services ?? [];
   const live = {} as Record<Service, string>;
   for (const s of services) {
     const primary = s.taskSets?.find((t) => t.status === 'PRIMARY')?.taskDefinition ?? s.taskDefinition;
     const td = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: primary }))).taskDefinition;
     live[s.serviceName as Service] = td?.containerDefinitions?.[0]?.image ?? '';
   }
-  return { environment: stack.environment, listener: byName(await forwardPercentages(world.clients.elbv2, stack.listenerArn)), live };
+  return {
+    environment: stack.environment,
+    listener: byName(await forwardPercentages(world.clients.elbv2, stack.listenerArn)),
+    live,
+  };
 }
 
 export async function runSandbox(options: SandboxOptions): Promise<SandboxResult> {
@@ -102,19 +110,37 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
 
   const timeline = new Timeline(options.outputDir, print);
   const envs = profile.environments;
-  print(`platform-actions sandbox · profile ${profile.name} · environments ${envs.join(' → ')} · output ${options.outputDir}`);
-  const result: SandboxResult = { profile: profile.name, environments: envs, ok: false, durationMs: 0, steps: timeline.steps, releases: [], deploys: [], state: [], notifications: [], problems: [], leaks: [], outputDir: options.outputDir };
+  print(
+    `platform-actions sandbox · profile ${profile.name} · environments ${envs.join(' → ')} · output ${options.outputDir}`,
+  );
+  const result: SandboxResult = {
+    profile: profile.name,
+    environments: envs,
+    ok: false,
+    durationMs: 0,
+    steps: timeline.steps,
+    releases: [],
+    deploys: [],
+    state: [],
+    notifications: [],
+    problems: [],
+    leaks: [],
+    outputDir: options.outputDir,
+  };
 
   const startedAt = timeline.now();
   const world = await World.start(timeline);
   timeline.add({
     kind: 'world',
     stage: 'Emulated cloud',
-    title: 'moto_server, AWS proxy (STS trust checks), OIDC issuer, GitHub REST stand-in (OpenAPI-checked), docker-registry',
+    title:
+      'moto_server, AWS proxy (STS trust checks), OIDC issuer, GitHub REST stand-in (OpenAPI-checked), docker-registry',
     startedAt,
     durationMs: timeline.now() - startedAt,
     ok: true,
-    facts: [`AWS ${world.proxy.url} → moto ${world.moto.endpoint}; GitHub ${world.github.url}; OIDC ${world.issuer.url}; registry ${world.registry.host}`],
+    facts: [
+      `AWS ${world.proxy.url} → moto ${world.moto.endpoint}; GitHub ${world.github.url}; OIDC ${world.issuer.url}; registry ${world.registry.host}`,
+    ],
   });
   const traffic = new Traffic(world, profile);
   let receiver: NotificationReceiver | undefined;
@@ -131,7 +157,10 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     protectEnvironments(world, envs);
     const account = await bootstrapAccount(world, envs);
     const release1 = newRelease(1, 'Open WebUI, gateway and MCP proxy: release 1');
-    const [stacks] = await Promise.all([provisionStacks(world, envs, account, profile.planOnMain), buildRelease(world, release1)]);
+    const [stacks] = await Promise.all([
+      provisionStacks(world, envs, account, profile.planOnMain),
+      buildRelease(world, release1),
+    ]);
     for (const stack of stacks) traffic.start(stack);
     timeline.note(
       'Traffic',
@@ -155,7 +184,14 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
       let from: { environment: string; healthySince: number } | undefined;
       for (const [i, stack] of stacks.entries()) {
         const pauseAt = i === stacks.length - 1 ? profile.productionPauseAt : '';
-        let outcome = await deployEnvironment(world, profile, { release: release1, stack, from, promoted: freed[i - 1]?.resolve, pauseAt, notify });
+        let outcome = await deployEnvironment(world, profile, {
+          release: release1,
+          stack,
+          from,
+          promoted: freed[i - 1]?.resolve,
+          pauseAt,
+          notify,
+        });
         result.deploys.push(outcome);
         if (outcome.status === 'paused') {
           outcome = await approveAndResume(world, profile, release1, stack, outcome, notify);
@@ -178,7 +214,13 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
       result.deploys.push(inDev);
       await freed[1]?.promise;
       const staging = stacks[1] as Stack;
-      const killed = await deployEnvironment(world, profile, { release: release3, stack: staging, from: { environment: dev, healthySince: inDev.finishedAt }, killCanary: true, notify });
+      const killed = await deployEnvironment(world, profile, {
+        release: release3,
+        stack: staging,
+        from: { environment: dev, healthySince: inDev.finishedAt },
+        killCanary: true,
+        notify,
+      });
       result.deploys.push(killed);
       result.killed = { release: 3, environment: staging.environment };
       timeline.note(
@@ -200,13 +242,22 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
       const release2 = newRelease(2, 'Open WebUI: release 2');
       await buildRelease(world, release2);
       await freed[0]?.promise;
-      const outcome = await deployEnvironment(world, profile, { release: release2, stack: stacks[0] as Stack, breach: traffic, notify });
+      const outcome = await deployEnvironment(world, profile, {
+        release: release2,
+        stack: stacks[0] as Stack,
+        breach: traffic,
+        notify,
+      });
       result.deploys.push(outcome);
       result.devAfterRelease2 = await readState(world, stacks[0] as Stack);
       const name = releaseNamer(result);
       timeline.note(
         'Release 2: deploy',
-        `deploy-${envs[0]} failed, so release.yml skips ${envs.slice(1).join(' and ')}; ${envs[0]} now runs ${Object.entries(result.devAfterRelease2.live).map(([service, image]) => `${service} ${name(image)}`).join(', ')} (on-failure: ${profile.onFailure}).`,
+        `deploy-${envs[0]} failed, so release.yml skips ${envs.slice(1).join(' and ')}; ${envs[0]} now runs ${Object.entries(
+          result.devAfterRelease2.live,
+        )
+          .map(([service, image]) => `${service} ${name(image)}`)
+          .join(', ')} (on-failure: ${profile.onFailure}).`,
         envs[0],
       );
       const refused = await promoteRefused(world, profile, release2, envs[0] as string, envs[1] as string);
@@ -226,7 +277,9 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
     result.notifications = receiver?.received ?? [];
     result.problems = [...world.github.problems];
     result.leaks = world.leaks();
-    for (const secret of world.secrets) if (secret.length >= 8 && JSON.stringify(result.notifications).includes(secret)) result.leaks.push('a notification carried a secret');
+    for (const secret of world.secrets)
+      if (secret.length >= 8 && JSON.stringify(result.notifications).includes(secret))
+        result.leaks.push('a notification carried a secret');
     await world.stop();
   }
   result.durationMs = timeline.now();
@@ -234,7 +287,16 @@ export async function runSandbox(options: SandboxOptions): Promise<SandboxResult
 
   const footer = summaryLines(result);
   for (const line of ['', ...footer]) print(line);
-  writeFileSync(join(options.outputDir, 'timeline.md'), timeline.markdown(`Sandbox run, profile ${profile.name}`, footer.map((l) => `    ${l}`)));
-  writeFileSync(join(options.outputDir, 'result.json'), `${JSON.stringify({ ...result, deploys: result.deploys.map(({ services, ...d }) => ({ ...d, services: services.map(({ report: _report, ...s }) => s) })) }, null, 2)}\n`);
+  writeFileSync(
+    join(options.outputDir, 'timeline.md'),
+    timeline.markdown(
+      `Sandbox run, profile ${profile.name}`,
+      footer.map((l) => `    ${l}`),
+    ),
+  );
+  writeFileSync(
+    join(options.outputDir, 'result.json'),
+    `${JSON.stringify({ ...result, deploys: result.deploys.map(({ services, ...d }) => ({ ...d, services: services.map(({ report: _report, ...s }) => s) })) }, null, 2)}\n`,
+  );
   return result;
 }

@@ -7,7 +7,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../test/support/runner.js';
 
-export const ACTIONS = ['aws-auth', 'terraform-plan', 'terraform-apply', 'terraform-drift', 'image-build', 'image-scan', 'ecs-deploy', 'promote', 'dora-report'] as const;
+export const ACTIONS = [
+  'aws-auth',
+  'terraform-plan',
+  'terraform-apply',
+  'terraform-drift',
+  'image-build',
+  'image-scan',
+  'ecs-deploy',
+  'promote',
+  'dora-report',
+] as const;
 
 interface Tool {
   name: string;
@@ -22,8 +32,9 @@ const TOOLS: Tool[] = [
   {
     name: 'moto_server',
     why: 'emulates the AWS APIs (ECS, ELBv2, EC2, IAM, STS, S3, CloudWatch)',
-    how: "Run npm run setup (it installs moto[server] 5.2.1 when missing).",
-    found: () => onPath('moto_server') || spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' }).status === 0,
+    how: 'Run npm run setup (it installs moto[server] 5.2.1 when missing).',
+    found: () =>
+      onPath('moto_server') || spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' }).status === 0,
   },
   {
     name: 'terraform',
@@ -55,7 +66,9 @@ const TOOLS: Tool[] = [
 export function missingPrerequisites(): string[] {
   const problems = TOOLS.filter((t) => !t.found()).map((t) => `${t.name} is not installed: it ${t.why}. ${t.how}`);
   const unbuilt = ACTIONS.filter((id) => !existsSync(join(ROOT, 'dist', id, 'index.js')));
-  if (unbuilt.length > 0) problems.push(`The bundles of ${unbuilt.join(', ')} are missing from dist/: run npm run bundle.`);
-  if (!existsSync(join(ROOT, 'node_modules', '@octokit', 'openapi'))) problems.push('node_modules is missing or incomplete: run npm ci.');
+  if (unbuilt.length > 0)
+    problems.push(`The bundles of ${unbuilt.join(', ')} are missing from dist/: run npm run bundle.`);
+  if (!existsSync(join(ROOT, 'node_modules', '@octokit', 'openapi')))
+    problems.push('node_modules is missing or incomplete: run npm ci.');
   return problems;
 }

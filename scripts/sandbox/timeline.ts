@@ -76,7 +76,16 @@ export class Timeline {
 
   /** A line that explains what the sandbox does differently from GitHub (gates, soak). */
   note(stage: string, text: string, environment?: string): void {
-    this.add({ kind: 'note', stage, title: text, environment, startedAt: this.now(), durationMs: 0, ok: true, facts: [] });
+    this.add({
+      kind: 'note',
+      stage,
+      title: text,
+      environment,
+      startedAt: this.now(),
+      durationMs: 0,
+      ok: true,
+      facts: [],
+    });
   }
 
   heading(stage: string): void {
@@ -89,7 +98,9 @@ export class Timeline {
   private printStep(s: StepRecord): void {
     this.heading(s.stage);
     const mark = s.kind === 'note' ? 'ℹ' : s.ok ? '✓' : '✗';
-    const where = [s.release !== undefined ? `release ${s.release}` : '', s.environment ?? ''].filter(Boolean).join(' · ');
+    const where = [s.release !== undefined ? `release ${s.release}` : '', s.environment ?? '']
+      .filter(Boolean)
+      .join(' · ');
     const head = s.kind === 'note' ? '' : `${seconds(s.durationMs).padStart(5)}  `;
     this.print(`  ${clock(s.startedAt)}  ${head}${mark} ${where ? `[${where}] ` : ''}${s.title}`);
     for (const fact of s.facts) this.print(`                   ${fact}`);
@@ -98,7 +109,9 @@ export class Timeline {
   /** The whole timeline as Markdown, for sandbox-output/timeline.md. */
   markdown(title: string, footer: string[]): string {
     const rows = this.steps.map((s) => {
-      const where = [s.release !== undefined ? `release ${s.release}` : '', s.environment ?? ''].filter(Boolean).join(' · ');
+      const where = [s.release !== undefined ? `release ${s.release}` : '', s.environment ?? '']
+        .filter(Boolean)
+        .join(' · ');
       const what = s.summaryFile ? `[${s.title}](${s.summaryFile})` : s.title;
       const mark = s.kind === 'note' ? 'ℹ️' : s.ok ? '✅' : '❌';
       return `| ${s.n} | ${clock(s.startedAt)} | ${s.kind === 'note' ? '' : seconds(s.durationMs)} | ${s.stage} | ${where} | ${mark} ${what.replace(/\|/g, '\\|')} | ${s.facts.join('<br>').replace(/\|/g, '\\|')} |`;

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { condition, renderAll } from '../../test/support/expressions.js';
 import { ROOT, type Job, type StepResult } from '../../test/support/runner.js';
-import { callInputs, loadWorkflow, runScriptStepAsync, stepOf, type ScriptResult, type WorkflowStep } from '../../test/support/workflow-steps.js';
+import {
+  callInputs,
+  loadWorkflow,
+  runScriptStepAsync,
+  stepOf,
+  type ScriptResult,
+  type WorkflowStep,
+} from '../../test/support/workflow-steps.js';
 import { OWNER, REPO, SandboxError, type StepMeta, type World, type WorkflowRun } from './world.js';
 
 type Outcome = 'success' | 'failure' | 'cancelled' | 'skipped';
@@ -63,16 +70,35 @@ const hasPost = (action: string) => {
 };
 
 /** Runs a `run:` step and records it (the summary it wrote is saved like an action's). */
-async function script(world: World, step: WorkflowStep, contexts: Record<string, unknown>, meta: StepMeta, record: boolean, describe: (text: string) => string = (t) => t): Promise<ScriptResult> {
+async function script(
+  world: World,
+  step: WorkflowStep,
+  contexts: Record<string, unknown>,
+  meta: StepMeta,
+  record: boolean,
+  describe: (text: string) => string = (t) => t,
+): Promise<ScriptResult> {
   const startedAt = world.timeline.now();
-  const ran = await runScriptStepAsync(step, contexts, { GITHUB_API_URL: world.github.env().GITHUB_API_URL ?? world.github.url });
+  const ran = await runScriptStepAsync(step, contexts, {
+    GITHUB_API_URL: world.github.env().GITHUB_API_URL ?? world.github.url,
+  });
   const lines = ran.log
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => l.replace(/\b[0-9a-f]{40}\b/g, describe));
   const error = lines.find((l) => l.startsWith('::error'))?.replace(/^::error[^:]*::/, '');
   if (record || ran.status !== 0) {
-    world.timeline.add({ kind: 'action', ...meta, startedAt, durationMs: world.timeline.now() - startedAt, ok: ran.status === 0, facts: error ? [error] : lines.filter((l) => !l.startsWith('::')).slice(-1) }, ran.summary);
+    world.timeline.add(
+      {
+        kind: 'action',
+        ...meta,
+        startedAt,
+        durationMs: world.timeline.now() - startedAt,
+        ok: ran.status === 0,
+        facts: error ? [error] : lines.filter((l) => !l.startsWith('::')).slice(-1),
+      },
+      ran.summary,
+    );
   }
   return ran;
 }
@@ -80,12 +106,29 @@ async function script(world: World, step: WorkflowStep, contexts: Record<string,
 export async function runDeployJob(world: World, job: Job, call: DeployJobCall): Promise<DeployJobResult> {
   const doc = loadWorkflow(FILE);
   const inputs = callInputs(doc, call.inputs);
-  const github = { token: world.github.token, repository: `${OWNER}/${REPO}`, sha: call.run.sha, run_id: call.run.runId, server_url: 'https://github.com', event_name: call.run.event };
-  const plan = await script(world, stepOf(doc.jobs.plan!, 'plan'), { inputs, github }, { ...call.meta, title: `${FILE} plan: check and resolve the services list` }, false);
+  const github = {
+    token: world.github.token,
+    repository: `${OWNER}/${REPO}`,
+    sha: call.run.sha,
+    run_id: call.run.runId,
+    server_url: 'https://github.com',
+    event_name: call.run.event,
+  };
+  const plan = await script(
+    world,
+    stepOf(doc.jobs.plan!, 'plan'),
+    { inputs, github },
+    { ...call.meta, title: `${FILE} plan: check and resolve the services list` },
+    false,
+  );
   if (plan.status !== 0) throw new SandboxError(`${FILE}'s plan job refused the sandbox's services list:\n${plan.log}`);
   const needs = { plan: { result: 'success', outputs: plan.outputs } };
   const deployJob = doc.jobs.deploy!;
-  const env = renderAll((deployJob as { env?: Record<string, unknown> }).env, { inputs, secrets: call.secrets, github });
+  const env = renderAll((deployJob as { env?: Record<string, unknown> }).env, {
+    inputs,
+    secrets: call.secrets,
+    github,
+  });
   const steps: Record<string, StepContext> = {};
   const result: DeployJobResult = { actions: [], outputs: {}, killed: false };
   let status: 'success' | 'failure' = 'success';
@@ -96,7 +139,14 @@ export async function runDeployJob(world: World, job: Job, call: DeployJobCall):
     let outcome: Outcome = 'skipped';
     let outputs: Record<string, string> = {};
     if (runs && step.run !== undefined) {
-      const ran = await script(world, step, contexts, { ...call.meta, title: `${FILE}: ${step.name ?? step.id}` }, step.id !== 'failed', call.describe);
+      const ran = await script(
+        world,
+        step,
+        contexts,
+        { ...call.meta, title: `${FILE}: ${step.name ?? step.id}` },
+        step.id !== 'failed',
+        call.describe,
+      );
       if (step.id === 'gate') result.gate = ran;
       if (step.id === 'summary') result.summary = ran;
       outcome = ran.status === 0 ? 'success' : 'failure';
@@ -107,9 +157,21 @@ export async function runDeployJob(world: World, job: Job, call: DeployJobCall):
         const w = renderAll(step.with, contexts);
         const deploying = action === 'ecs-deploy';
         const decided: DeployStepPlan = deploying ? await call.deploy(w.service as string) : {};
-        const title = deploying ? `ecs-deploy ${w.service}` : action === 'rollback' ? `rollback ${w.service} (${step.id}: on-failure rollback-release)` : action === 'aws-auth' ? `aws-auth ${w['role-to-assume']?.split('/').pop()}` : action;
+        const title = deploying
+          ? `ecs-deploy ${w.service}`
+          : action === 'rollback'
+            ? `rollback ${w.service} (${step.id}: on-failure rollback-release)`
+            : action === 'aws-auth'
+              ? `aws-auth ${w['role-to-assume']?.split('/').pop()}`
+              : action;
         const ran = await world
-          .step(job, action, w, { ...call.meta, title }, { expect: decided.expect, killAt: decided.killAt, facts: (s) => call.facts(action, s) })
+          .step(
+            job,
+            action,
+            w,
+            { ...call.meta, title },
+            { expect: decided.expect, killAt: decided.killAt, facts: (s) => call.facts(action, s) },
+          )
           .finally(() => decided.after?.());
         result.actions.push({ id: step.id ?? action, action, with: w, step: ran });
         if (decided.killAt) {
@@ -127,7 +189,14 @@ export async function runDeployJob(world: World, job: Job, call: DeployJobCall):
   }
 
   for (const { action, with: w, step } of [...result.actions].reverse()) {
-    if (hasPost(action)) await world.step(job, action, {}, { ...call.meta, title: action === 'ecs-deploy' ? `ecs-deploy ${w.service}` : action }, { post: step });
+    if (hasPost(action))
+      await world.step(
+        job,
+        action,
+        {},
+        { ...call.meta, title: action === 'ecs-deploy' ? `ecs-deploy ${w.service}` : action },
+        { post: step },
+      );
   }
   result.outputs = renderAll(deployJob.outputs, { steps });
   return result;

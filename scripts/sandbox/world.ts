@@ -68,7 +68,12 @@ export class World {
       // Services report running tasks (moto starts none by itself).
       const moto = await startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' });
       started.push(moto);
-      const [proxy, issuer, github, registry] = await Promise.all([startAwsProxy(moto.endpoint), startOidcIssuer({ owner: OWNER, repo: REPO }), startGitHubServer(), startRegistry()]);
+      const [proxy, issuer, github, registry] = await Promise.all([
+        startAwsProxy(moto.endpoint),
+        startOidcIssuer({ owner: OWNER, repo: REPO }),
+        startGitHubServer(),
+        startRegistry(),
+      ]);
       started.push(proxy, issuer, github, registry);
       return new World(timeline, moto, proxy, issuer, github, registry);
     } catch (err) {
@@ -88,7 +93,11 @@ export class World {
   commit(message: string, options: { branch?: string; parents?: string[] } = {}): string {
     const sha = createHash('sha1').update(`${message}\n${Date.now()}\n${++this.commits}`).digest('hex');
     const parents = options.parents ?? (this.head ? [this.head] : []);
-    this.github.store.addCommit(OWNER, REPO, sha, { date: this.github.store.now(), message, parents: options.branch ? [] : parents });
+    this.github.store.addCommit(OWNER, REPO, sha, {
+      date: this.github.store.now(),
+      message,
+      parents: options.branch ? [] : parents,
+    });
     this.repo.branches.set(options.branch ?? 'main', sha);
     if (!options.branch) this.head = sha;
     return sha;
@@ -105,7 +114,14 @@ export class World {
    * the proxy (credentials come from aws-auth, or `env` for Terraform).
    */
   job(run: WorkflowRun, name: string, options: { environment?: string; env?: Record<string, string> } = {}): Job {
-    const identity: Partial<JobIdentity> = { sha: run.sha, ref: run.ref ?? 'refs/heads/main', eventName: run.event, workflow: run.workflow, runId: run.runId, environment: options.environment };
+    const identity: Partial<JobIdentity> = {
+      sha: run.sha,
+      ref: run.ref ?? 'refs/heads/main',
+      eventName: run.event,
+      workflow: run.workflow,
+      runId: run.runId,
+      environment: options.environment,
+    };
     const oidc = this.issuer.runnerEnv(identity);
     // The runner's token for the OIDC endpoint is a secret of the job like any other.
     this.secrets.add(oidc.ACTIONS_ID_TOKEN_REQUEST_TOKEN as string);
@@ -144,10 +160,19 @@ export class World {
     action: string,
     inputs: Record<string, string>,
     meta: StepMeta,
-    options: { expect?: 'success' | 'failure'; facts?: (step: StepResult) => string[]; post?: StepResult; killAt?: RegExp } = {},
+    options: {
+      expect?: 'success' | 'failure';
+      facts?: (step: StepResult) => string[];
+      post?: StepResult;
+      killAt?: RegExp;
+    } = {},
   ): Promise<StepResult> {
     const startedAt = this.timeline.now();
-    const step = options.post ? await job.post(options.post) : options.killAt ? await killed(job, action, inputs, options.killAt) : await job.run(action, { inputs });
+    const step = options.post
+      ? await job.post(options.post)
+      : options.killAt
+        ? await killed(job, action, inputs, options.killAt)
+        : await job.run(action, { inputs });
     this.results.push({ meta, step });
     this.collectSecrets(step);
     const expect = options.expect ?? 'success';
@@ -159,7 +184,18 @@ export class World {
       facts = [`(could not read the step's outputs: ${(err as Error).message})`];
     }
     if (!ok && step.failure) facts.unshift(step.failure.split('\n')[0] as string);
-    this.timeline.add({ kind: 'action', ...meta, title: options.post ? `${meta.title} (post)` : meta.title, startedAt, durationMs: this.timeline.now() - startedAt, ok, facts }, step.summary);
+    this.timeline.add(
+      {
+        kind: 'action',
+        ...meta,
+        title: options.post ? `${meta.title} (post)` : meta.title,
+        startedAt,
+        durationMs: this.timeline.now() - startedAt,
+        ok,
+        facts,
+      },
+      step.summary,
+    );
     if (ok !== (expect === 'success')) {
       throw new SandboxError(
         `${meta.title}${meta.environment ? ` in ${meta.environment}` : ''} ${ok ? 'succeeded, but the sandbox expected it to fail' : `failed (exit ${step.exitCode})`}.\n` +
@@ -173,7 +209,14 @@ export class World {
   async act<T>(meta: StepMeta, what: () => Promise<T>, facts: (value: T) => string[] = () => []): Promise<T> {
     const startedAt = this.timeline.now();
     const value = await what();
-    this.timeline.add({ kind: 'world', ...meta, startedAt, durationMs: this.timeline.now() - startedAt, ok: true, facts: facts(value) });
+    this.timeline.add({
+      kind: 'world',
+      ...meta,
+      startedAt,
+      durationMs: this.timeline.now() - startedAt,
+      ok: true,
+      facts: facts(value),
+    });
     return value;
   }
 
@@ -199,14 +242,16 @@ export class World {
     for (const { meta, step } of this.results) {
       const where = `${step.action}${step.phase === 'post' ? ' (post)' : ''}: ${meta.title}${meta.environment ? ` [${meta.environment}]` : ''}`;
       for (const line of step.leaks(secrets)) found.push(`${where}: ${line}`);
-      for (const secret of secrets) if (step.summary.includes(secret)) found.push(`${where}: the job summary shows a secret`);
+      for (const secret of secrets)
+        if (step.summary.includes(secret)) found.push(`${where}: the job summary shows a secret`);
     }
     const stored = JSON.stringify({
       issues: [...this.repo.issues.values()],
       comments: [...this.repo.comments.values()],
       deployments: [...this.repo.deployments.values()],
     });
-    for (const secret of secrets) if (stored.includes(secret)) found.push('the GitHub stand-in stored a secret (issue, comment or deployment)');
+    for (const secret of secrets)
+      if (stored.includes(secret)) found.push('the GitHub stand-in stored a secret (issue, comment or deployment)');
     return found;
   }
 
@@ -214,7 +259,8 @@ export class World {
     this.clients.destroy();
     await Promise.allSettled([this.proxy.close(), this.issuer.close(), this.github.close(), this.registry.stop()]);
     await this.moto.stop();
-    for (const dir of [...this.jobs.map((j) => j.dir), ...this.scratchDirs]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...this.jobs.map((j) => j.dir), ...this.scratchDirs])
+      rmSync(dir, { recursive: true, force: true });
   }
 }
 

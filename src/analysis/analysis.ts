@@ -63,18 +63,28 @@ function seconds(ms: number): string {
 }
 
 /** Fills `{{label}}` placeholders from a side's labels and the built-ins. */
-export function fillQuery(query: string, labels: SubjectLabels, builtins: Record<string, string>, what: string): string {
+export function fillQuery(
+  query: string,
+  labels: SubjectLabels,
+  builtins: Record<string, string>,
+  what: string,
+): string {
   for (const name of placeholdersOf(query)) {
     if (!(name in builtins) && !Object.hasOwn(labels, name)) {
       const known = [...Object.keys(labels), ...BUILTIN_PLACEHOLDERS].map((l) => `{{${l}}}`).join(', ');
-      throw new UserError(`${what} uses {{${name}}}, which this rollout does not supply.`, `Placeholders available: ${known}.`);
+      throw new UserError(
+        `${what} uses {{${name}}}, which this rollout does not supply.`,
+        `Placeholders available: ${known}.`,
+      );
     }
   }
   return query.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_, name: string) => builtins[name] ?? (labels[name] as string));
 }
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
-  return (signal?.aborted ?? false) || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'));
+  return (
+    (signal?.aborted ?? false) || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
+  );
 }
 
 /** A run's verdict: a failed check decides; otherwise a backend error; then too little data. */
@@ -86,9 +96,21 @@ function worst(verdicts: RunVerdict[]): RunVerdict {
 }
 
 /** A check whose backend failed to answer: an error with the source and message kept apart. */
-function errorCheck(name: string, source: string, what: string, err: unknown, extra: Partial<CheckResult> = {}): CheckResult {
+function errorCheck(
+  name: string,
+  source: string,
+  what: string,
+  err: unknown,
+  extra: Partial<CheckResult> = {},
+): CheckResult {
   const message = errorMessage(err);
-  return { name, verdict: 'error', reason: `${name}: ${what} failed: ${message}`, ...extra, error: { source, message } };
+  return {
+    name,
+    verdict: 'error',
+    reason: `${name}: ${what} failed: ${message}`,
+    ...extra,
+    error: { source, message },
+  };
 }
 
 class SpecAnalysisImpl implements SpecAnalysis {
@@ -129,7 +151,13 @@ class SpecAnalysisImpl implements SpecAnalysis {
     }
   }
 
-  private async evaluateMetric(metric: MetricSpec, index: number, subjects: Subjects, window: Window, signal?: AbortSignal): Promise<CheckResult> {
+  private async evaluateMetric(
+    metric: MetricSpec,
+    index: number,
+    subjects: Subjects,
+    window: Window,
+    signal?: AbortSignal,
+  ): Promise<CheckResult> {
     const kind = metric.judge.kind;
     const unit = metric.unit;
     if (kind !== 'threshold' && !subjects.baseline) {
@@ -145,7 +173,9 @@ class SpecAnalysisImpl implements SpecAnalysis {
     const sides: Side[] = kind === 'threshold' ? ['canary'] : ['canary', 'baseline'];
     let data: SideData[];
     try {
-      data = await Promise.all(sides.map((side) => this.fetchSide(metric, index, side, subjects[side] as SubjectLabels, need, window, signal)));
+      data = await Promise.all(
+        sides.map((side) => this.fetchSide(metric, index, side, subjects[side] as SubjectLabels, need, window, signal)),
+      );
     } catch (err) {
       if (err instanceof UserError || isAbort(err, signal)) throw err;
       return errorCheck(metric.name, metric.provider, `${metric.provider} query`, err, { judge: kind, unit });
@@ -154,11 +184,19 @@ class SpecAnalysisImpl implements SpecAnalysis {
     const result = this.judge(metric, sides, data, canary, baseline, need);
     // Too little data because the provider left part of the window out: say so.
     const excluded = [...new Set(data.map((d) => d.excluded).filter((e): e is string => !!e))];
-    if (result.verdict === 'inconclusive' && excluded.length > 0) return { ...result, reason: `${result.reason}; ${excluded.join('; ')}` };
+    if (result.verdict === 'inconclusive' && excluded.length > 0)
+      return { ...result, reason: `${result.reason}; ${excluded.join('; ')}` };
     return result;
   }
 
-  private judge(metric: MetricSpec, sides: Side[], data: SideData[], canary: SideData, baseline: SideData | undefined, need: MetricNeed): CheckResult {
+  private judge(
+    metric: MetricSpec,
+    sides: Side[],
+    data: SideData[],
+    canary: SideData,
+    baseline: SideData | undefined,
+    need: MetricNeed,
+  ): CheckResult {
     const kind = metric.judge.kind;
     const unit = metric.unit;
 
@@ -210,8 +248,15 @@ class SpecAnalysisImpl implements SpecAnalysis {
     const main = provider.query({ query, window, stepSeconds: metric.stepSeconds, need, labels }, signal);
     let countPromise: Promise<number | undefined> | undefined;
     if (metric.countQuery) {
-      const countText = fillQuery(metric.countQuery, labels, { ...builtins, range: seconds(windowMs) }, `The analysis spec's metrics[${index}].count-query (${metric.name}), for the ${side},`);
-      countPromise = provider.query({ query: countText, window, stepSeconds: metric.stepSeconds, need: 'value', labels }, signal).then((r) => r.value);
+      const countText = fillQuery(
+        metric.countQuery,
+        labels,
+        { ...builtins, range: seconds(windowMs) },
+        `The analysis spec's metrics[${index}].count-query (${metric.name}), for the ${side},`,
+      );
+      countPromise = provider
+        .query({ query: countText, window, stepSeconds: metric.stepSeconds, need: 'value', labels }, signal)
+        .then((r) => r.value);
     }
     const [result, countFromQuery] = await Promise.all([main, countPromise]);
     const count = metric.countQuery ? (countFromQuery ?? 0) : result.count;
@@ -221,7 +266,12 @@ class SpecAnalysisImpl implements SpecAnalysis {
         'Add a count-query that returns the number of requests in the window (e.g. sum(increase(http_requests_total{...}[{{range}}]))), or remove min-count.',
       );
     }
-    return { value: result.value, samples: result.samples, ...(count !== undefined ? { count } : {}), ...(result.excluded ? { excluded: result.excluded } : {}) };
+    return {
+      value: result.value,
+      samples: result.samples,
+      ...(count !== undefined ? { count } : {}),
+      ...(result.excluded ? { excluded: result.excluded } : {}),
+    };
   }
 
   async bake(options: BakeOptions): Promise<BakeResult> {
@@ -244,7 +294,11 @@ class SpecAnalysisImpl implements SpecAnalysis {
       if (wait > 0) await clock.sleep(wait, signal);
       const now = clock.now();
       const start = spec.lookbackMs !== undefined ? Math.max(since, now - spec.lookbackMs) : since;
-      const run = await this.run(subjects, { start: new Date(Math.min(start, now)), end: new Date(now), notBefore }, signal);
+      const run = await this.run(
+        subjects,
+        { start: new Date(Math.min(start, now)), end: new Date(now), notBefore },
+        signal,
+      );
       runs.push(run);
       options.onRun?.(run);
 
@@ -254,7 +308,11 @@ class SpecAnalysisImpl implements SpecAnalysis {
       if (run.verdict === 'fail') {
         failures++;
         if (failures >= this.failureLimit) {
-          return { verdict: 'fail', reason: `${this.failureLimit === 1 ? 'A run' : `${failures} consecutive runs`} failed: ${reasons(run, 'fail')}`, runs };
+          return {
+            verdict: 'fail',
+            reason: `${this.failureLimit === 1 ? 'A run' : `${failures} consecutive runs`} failed: ${reasons(run, 'fail')}`,
+            runs,
+          };
         }
       } else if (run.verdict === 'pass') {
         failures = 0;
@@ -269,15 +327,27 @@ class SpecAnalysisImpl implements SpecAnalysis {
         const span = formatDuration(clock.now() - since);
         if (run.verdict === 'pass') {
           const tally = summarise(runs);
-          return { verdict: 'pass', reason: `Passed: ${plural(runs.length, 'run')} over ${span}${tally}; last run: ${reasons(run, 'pass')}`, runs };
+          return {
+            verdict: 'pass',
+            reason: `Passed: ${plural(runs.length, 'run')} over ${span}${tally}; last run: ${reasons(run, 'pass')}`,
+            runs,
+          };
         }
         if (run.verdict === 'inconclusive' && !(spec.onInconclusive === 'extend' && !extended)) {
           const why = reasons(run, 'inconclusive');
           if (extended) {
-            return { verdict: 'inconclusive', reason: `Still inconclusive after extending the bake by ${formatDuration(spec.maxExtensionMs)}: ${why}`, runs };
+            return {
+              verdict: 'inconclusive',
+              reason: `Still inconclusive after extending the bake by ${formatDuration(spec.maxExtensionMs)}: ${why}`,
+              runs,
+            };
           }
           if (spec.onInconclusive === 'continue') {
-            return { verdict: 'pass', reason: `Inconclusive at the end of the bake (${why}); continuing because on-inconclusive is continue`, runs };
+            return {
+              verdict: 'pass',
+              reason: `Inconclusive at the end of the bake (${why}); continuing because on-inconclusive is continue`,
+              runs,
+            };
           }
           return { verdict: 'inconclusive', reason: `Inconclusive at the end of the bake: ${why}`, runs };
         }
@@ -297,9 +367,17 @@ class SpecAnalysisImpl implements SpecAnalysis {
 }
 
 /** The bake's verdict when error-limit consecutive runs had a backend error. */
-function backendFailed(run: AnalysisRun, errored: CheckResult[], consecutive: number, limit: number, runs: AnalysisRun[]): BakeResult {
+function backendFailed(
+  run: AnalysisRun,
+  errored: CheckResult[],
+  consecutive: number,
+  limit: number,
+  runs: AnalysisRun[],
+): BakeResult {
   const sources = [...new Set(errored.map((c) => c.error?.source ?? c.name))];
-  const message = [...new Set(errored.map((c) => `${c.error?.source ?? c.name}: ${c.error?.message ?? c.reason}`))].join('; ');
+  const message = [
+    ...new Set(errored.map((c) => `${c.error?.source ?? c.name}: ${c.error?.message ?? c.reason}`)),
+  ].join('; ');
   const backendFailure: BackendFailure = { sources, consecutive, message };
   const runsText = limit === 1 ? 'in a run' : `in ${consecutive} consecutive runs`;
   return {
@@ -321,6 +399,10 @@ function summarise(runs: AnalysisRun[]): string {
   const failed = runs.filter((r) => r.verdict === 'fail').length;
   const inconclusive = runs.filter((r) => r.verdict === 'inconclusive').length;
   const errored = runs.filter((r) => r.checks.some((c) => c.verdict === 'error')).length;
-  const parts = [failed ? `${failed} failed` : '', errored ? `${errored} with a backend error` : '', inconclusive ? `${inconclusive} inconclusive` : ''].filter(Boolean);
+  const parts = [
+    failed ? `${failed} failed` : '',
+    errored ? `${errored} with a backend error` : '',
+    inconclusive ? `${inconclusive} inconclusive` : '',
+  ].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }

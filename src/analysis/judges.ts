@@ -34,17 +34,33 @@ export function judgeThreshold(metric: MetricSpec & { judge: ThresholdJudge }, c
     return { ...base(metric, 'inconclusive', `${metric.name}: no data for the canary yet`), ...numbers };
   }
   if (max !== undefined && value > max) {
-    return { ...base(metric, 'fail', `${metric.name} ${fmt(value)} > ${fmt(max)}${countNote(canary.count)}`), ...numbers, threshold: max };
+    return {
+      ...base(metric, 'fail', `${metric.name} ${fmt(value)} > ${fmt(max)}${countNote(canary.count)}`),
+      ...numbers,
+      threshold: max,
+    };
   }
   if (min !== undefined && value < min) {
-    return { ...base(metric, 'fail', `${metric.name} ${fmt(value)} < ${fmt(min)} (minimum)${countNote(canary.count)}`), ...numbers, threshold: min };
+    return {
+      ...base(metric, 'fail', `${metric.name} ${fmt(value)} < ${fmt(min)} (minimum)${countNote(canary.count)}`),
+      ...numbers,
+      threshold: min,
+    };
   }
   const bound = max !== undefined ? `≤ ${fmt(max)}` : `≥ ${fmt(min)}`;
   const both = max !== undefined && min !== undefined ? `within ${fmt(min)}–${fmt(max)}` : bound;
-  return { ...base(metric, 'pass', `${metric.name} ${fmt(value)} ${both}${countNote(canary.count)}`), ...numbers, threshold: max ?? min };
+  return {
+    ...base(metric, 'pass', `${metric.name} ${fmt(value)} ${both}${countNote(canary.count)}`),
+    ...numbers,
+    threshold: max ?? min,
+  };
 }
 
-export function judgeRelative(metric: MetricSpec & { judge: RelativeJudge }, canary: SideData, baseline: SideData): CheckResult {
+export function judgeRelative(
+  metric: MetricSpec & { judge: RelativeJudge },
+  canary: SideData,
+  baseline: SideData,
+): CheckResult {
   const { tolerance, margin, direction } = metric.judge;
   const fmt = (v: number | undefined) => formatValue(v, metric.unit);
   const c = canary.value;
@@ -52,10 +68,17 @@ export function judgeRelative(metric: MetricSpec & { judge: RelativeJudge }, can
   const numbers = {
     canary: c,
     baseline: b,
-    ...(canary.count !== undefined || baseline.count !== undefined ? { count: { canary: canary.count, baseline: baseline.count } } : {}),
+    ...(canary.count !== undefined || baseline.count !== undefined
+      ? { count: { canary: canary.count, baseline: baseline.count } }
+      : {}),
   };
   if (c === undefined || b === undefined) {
-    const missing = c === undefined && b === undefined ? 'the canary or the baseline' : c === undefined ? 'the canary' : 'the baseline';
+    const missing =
+      c === undefined && b === undefined
+        ? 'the canary or the baseline'
+        : c === undefined
+          ? 'the canary'
+          : 'the baseline';
     return { ...base(metric, 'inconclusive', `${metric.name}: no data for ${missing} yet`), ...numbers };
   }
   const upper = b + Math.abs(b) * tolerance + margin;
@@ -63,14 +86,22 @@ export function judgeRelative(metric: MetricSpec & { judge: RelativeJudge }, can
   const allowance = `${+(tolerance * 100).toFixed(2)}%${margin ? ` + ${fmt(margin)}` : ''}`;
   if ((direction === 'increase' || direction === 'both') && c > upper) {
     return {
-      ...base(metric, 'fail', `${metric.name} canary ${fmt(c)} > baseline ${fmt(b)} + ${allowance} (limit ${fmt(upper)})`),
+      ...base(
+        metric,
+        'fail',
+        `${metric.name} canary ${fmt(c)} > baseline ${fmt(b)} + ${allowance} (limit ${fmt(upper)})`,
+      ),
       ...numbers,
       threshold: upper,
     };
   }
   if ((direction === 'decrease' || direction === 'both') && c < lower) {
     return {
-      ...base(metric, 'fail', `${metric.name} canary ${fmt(c)} < baseline ${fmt(b)} − ${allowance} (limit ${fmt(lower)})`),
+      ...base(
+        metric,
+        'fail',
+        `${metric.name} canary ${fmt(c)} < baseline ${fmt(b)} − ${allowance} (limit ${fmt(lower)})`,
+      ),
       ...numbers,
       threshold: lower,
     };
@@ -82,13 +113,22 @@ export function judgeRelative(metric: MetricSpec & { judge: RelativeJudge }, can
   };
 }
 
-const ALTERNATIVE: Record<MannWhitneyJudge['direction'], Alternative> = { increase: 'greater', decrease: 'less', both: 'two-sided' };
+const ALTERNATIVE: Record<MannWhitneyJudge['direction'], Alternative> = {
+  increase: 'greater',
+  decrease: 'less',
+  both: 'two-sided',
+};
 
-export function judgeMannWhitney(metric: MetricSpec & { judge: MannWhitneyJudge }, canary: SideData, baseline: SideData): CheckResult {
+export function judgeMannWhitney(
+  metric: MetricSpec & { judge: MannWhitneyJudge },
+  canary: SideData,
+  baseline: SideData,
+): CheckResult {
   const { confidence, minSamples, direction, tolerance } = metric.judge;
   const fmt = (v: number | undefined) => formatValue(v, metric.unit);
   // Ranks only need order: +Inf (e.g. a quantile beyond the last histogram bucket) ranks highest.
-  const usable = (v: number[]) => v.filter((n) => !Number.isNaN(n)).map((n) => (Number.isFinite(n) ? n : Math.sign(n) * Number.MAX_VALUE));
+  const usable = (v: number[]) =>
+    v.filter((n) => !Number.isNaN(n)).map((n) => (Number.isFinite(n) ? n : Math.sign(n) * Number.MAX_VALUE));
   const x = usable(canary.samples);
   const y = usable(baseline.samples);
   const mx = x.length ? median(x) : undefined;
@@ -96,7 +136,11 @@ export function judgeMannWhitney(metric: MetricSpec & { judge: MannWhitneyJudge 
   const numbers = { canary: mx, baseline: my, samples: { canary: x.length, baseline: y.length } };
   if (x.length < minSamples || y.length < minSamples) {
     return {
-      ...base(metric, 'inconclusive', `${metric.name}: ${x.length} canary and ${y.length} baseline samples, need ${minSamples} each`),
+      ...base(
+        metric,
+        'inconclusive',
+        `${metric.name}: ${x.length} canary and ${y.length} baseline samples, need ${minSamples} each`,
+      ),
       ...numbers,
     };
   }
@@ -113,7 +157,11 @@ export function judgeMannWhitney(metric: MetricSpec & { judge: MannWhitneyJudge 
   const relative = my !== undefined && mx !== undefined && my !== 0 ? (mx - my) / Math.abs(my) : Infinity;
   if (tolerance > 0 && Math.abs(relative) <= tolerance) {
     return {
-      ...base(metric, 'pass', `${metric.name}: significant but within ${+(tolerance * 100).toFixed(2)}% tolerance, ${medians} (${stats})`),
+      ...base(
+        metric,
+        'pass',
+        `${metric.name}: significant but within ${+(tolerance * 100).toFixed(2)}% tolerance, ${medians} (${stats})`,
+      ),
       ...result,
     };
   }

@@ -42,16 +42,28 @@ function fail(where: string, what: string, hint: string): never {
 
 /** Reads a `load:` value (already parsed YAML), refusing anything above the caps. */
 export function buildLoadSpec(raw: unknown): LoadSpec {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('', 'must be a mapping', 'For example load: { rps: 5, paths: [/health] }.');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    fail('', 'must be a mapping', 'For example load: { rps: 5, paths: [/health] }.');
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KEYS.includes(k)) fail(k, 'is not a load setting', `Use: ${KEYS.join(', ')}.`);
   const num = (key: string, dflt: number, max: number) => {
     const v = o[key] === undefined ? dflt : Number(o[key]);
-    if (!Number.isFinite(v) || v <= 0 || v > max || (key !== 'rps' && !Number.isInteger(v))) fail(key, `must be a number above 0 and at most ${max}`, `The cap keeps a mistake from becoming a load test of production; ${max} is the most.`);
+    if (!Number.isFinite(v) || v <= 0 || v > max || (key !== 'rps' && !Number.isInteger(v)))
+      fail(
+        key,
+        `must be a number above 0 and at most ${max}`,
+        `The cap keeps a mistake from becoming a load test of production; ${max} is the most.`,
+      );
     return v;
   };
-  const paths = o.paths === undefined ? ['/'] : Array.isArray(o.paths) ? o.paths.map(String) : fail('paths', 'must be a list', 'For example paths: [/health, /api/config].');
-  if (paths.length === 0 || paths.some((p) => !p.startsWith('/'))) fail('paths', 'must list paths starting with /', 'Read-only paths only: /health, /api/config.');
+  const paths =
+    o.paths === undefined
+      ? ['/']
+      : Array.isArray(o.paths)
+        ? o.paths.map(String)
+        : fail('paths', 'must be a list', 'For example paths: [/health, /api/config].');
+  if (paths.length === 0 || paths.some((p) => !p.startsWith('/')))
+    fail('paths', 'must list paths starting with /', 'Read-only paths only: /health, /api/config.');
   const headers = (o.headers ?? {}) as Record<string, unknown>;
   return {
     rps: num('rps', 5, LOAD_CAPS.rps),
@@ -105,10 +117,13 @@ export function boundedLoad(spec: LoadSpec, options: { fetch?: typeof fetch; clo
     counts.sent++;
     sentAll++;
     try {
-      const res = await doFetch(new URL(path, target.baseUrl.replace(/\/?$/, '/')).toString().replace(/\/\/(?=[^/]*$)/, '/'), {
-        headers: { 'user-agent': 'platform-actions-load', ...spec.headers, ...(target.headers ?? {}) },
-        signal: AbortSignal.any([stop, AbortSignal.timeout(spec.timeoutMs)]),
-      });
+      const res = await doFetch(
+        new URL(path, target.baseUrl.replace(/\/?$/, '/')).toString().replace(/\/\/(?=[^/]*$)/, '/'),
+        {
+          headers: { 'user-agent': 'platform-actions-load', ...spec.headers, ...(target.headers ?? {}) },
+          signal: AbortSignal.any([stop, AbortSignal.timeout(spec.timeoutMs)]),
+        },
+      );
       await res.arrayBuffer().catch(() => undefined);
       if (res.status < 400) counts.ok++;
       else counts.failed++;
@@ -164,7 +179,12 @@ export function boundedLoad(spec: LoadSpec, options: { fetch?: typeof fetch; clo
  * stopped the moment the bake returns (or its signal aborts: rollback, cancel). After
  * each bake `onBake` hears what was sent so far.
  */
-export function withLoad(analysis: Analysis, load: LoadGenerator, targetsFor: (subjects: Subjects) => LoadTarget[], onBake: (counts: Record<string, SideCounts>) => void): Analysis {
+export function withLoad(
+  analysis: Analysis,
+  load: LoadGenerator,
+  targetsFor: (subjects: Subjects) => LoadTarget[],
+  onBake: (counts: Record<string, SideCounts>) => void,
+): Analysis {
   return {
     intervalMs: analysis.intervalMs,
     failureLimit: analysis.failureLimit,

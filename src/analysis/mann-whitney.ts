@@ -35,9 +35,13 @@ export function midRanks(values: readonly number[]): { ranks: number[]; tieGroup
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
   const tieGroups: number[] = [];
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i + 1;
-    while (j < order.length && (order[j] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]) j++;
+    while (
+      j < order.length &&
+      (order[j] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]
+    )
+      j++;
     const rank = (i + 1 + j) / 2; // mean of ranks i+1 .. j
     for (let k = i; k < j; k++) ranks[(order[k] as readonly [number, number])[1]] = rank;
     if (j - i > 1) tieGroups.push(j - i);
@@ -69,7 +73,12 @@ export function mannWhitneyU(
 
   if (method === 'exact' || (method === 'auto' && n <= EXACT_LIMIT)) {
     const { atLeast, atMost } = exactTails(ranks, n1, r1);
-    const pValue = alternative === 'greater' ? atLeast : alternative === 'less' ? atMost : Math.min(1, 2 * Math.min(atLeast, atMost));
+    const pValue =
+      alternative === 'greater'
+        ? atLeast
+        : alternative === 'less'
+          ? atMost
+          : Math.min(1, 2 * Math.min(atLeast, atMost));
     return { u, n1, n2, pValue, method: 'exact', ties };
   }
 
@@ -108,7 +117,11 @@ function exactTails(ranks: readonly number[], n1: number, r1: number): { atLeast
   const useComplement = n1 > n - n1;
   const k = useComplement ? n - n1 : n1;
   const observed = useComplement ? total - Math.round(r1 * 2) : Math.round(r1 * 2);
-  const maxSum = doubled.slice().sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0);
+  const maxSum = doubled
+    .slice()
+    .sort((a, b) => b - a)
+    .slice(0, k)
+    .reduce((a, b) => a + b, 0);
   // ways[j][s]: number of j-element subsets of the items seen so far with doubled sum s,
   // kept as a fraction of C(n, k) so large n cannot overflow.
   const ways = Array.from({ length: k + 1 }, () => new Float64Array(maxSum + 1));
@@ -141,7 +154,9 @@ function exactTails(ranks: readonly number[], n1: number, r1: number): { atLeast
   // In terms of the complement's sum the direction flips.
   const geSmall = (above + equal) / all;
   const leSmall = (below + equal) / all;
-  return useComplement ? { atLeast: Math.min(1, leSmall), atMost: Math.min(1, geSmall) } : { atLeast: Math.min(1, geSmall), atMost: Math.min(1, leSmall) };
+  return useComplement
+    ? { atLeast: Math.min(1, leSmall), atMost: Math.min(1, geSmall) }
+    : { atLeast: Math.min(1, geSmall), atMost: Math.min(1, leSmall) };
 }
 
 // ---------------------------------------------------------------------------------------

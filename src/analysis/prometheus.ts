@@ -59,17 +59,29 @@ export function normalisePrometheusUrl(url: string): string {
   try {
     parsed = new URL(url.trim());
   } catch {
-    throw new UserError(`The Prometheus URL '${url}' is not a URL.`, 'Write the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
+    throw new UserError(
+      `The Prometheus URL '${url}' is not a URL.`,
+      'Write the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
+    );
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UserError(`The Prometheus URL '${url}' must start with http:// or https://.`, 'Write the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
+    throw new UserError(
+      `The Prometheus URL '${url}' must start with http:// or https://.`,
+      'Write the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
+    );
   }
   if (parsed.username || parsed.password) {
-    throw new UserError('The Prometheus URL must not contain credentials.', 'Pass a bearer token or headers instead, so they are kept secret.');
+    throw new UserError(
+      'The Prometheus URL must not contain credentials.',
+      'Pass a bearer token or headers instead, so they are kept secret.',
+    );
   }
   parsed.search = '';
   parsed.hash = '';
-  return parsed.toString().replace(/\/+$/, '').replace(/\/api\/v1(\/query(_range)?)?$/, '');
+  return parsed
+    .toString()
+    .replace(/\/+$/, '')
+    .replace(/\/api\/v1(\/query(_range)?)?$/, '');
 }
 
 function seconds(date: Date): string {
@@ -92,7 +104,11 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
   const doFetch = options.fetch ?? fetch;
 
   async function headers(): Promise<Record<string, string>> {
-    const h: Record<string, string> = { accept: 'application/json', 'user-agent': 'platform-actions', ...(options.headers ?? {}) };
+    const h: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': 'platform-actions',
+      ...(options.headers ?? {}),
+    };
     if (options.token !== undefined) {
       const token = typeof options.token === 'function' ? await options.token() : options.token;
       if (token) h.authorization = `Bearer ${token}`;
@@ -100,21 +116,32 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
     return h;
   }
 
-  async function call(path: '/api/v1/query' | '/api/v1/query_range', params: Record<string, string>, signal?: AbortSignal): Promise<ApiBody['data']> {
+  async function call(
+    path: '/api/v1/query' | '/api/v1/query_range',
+    params: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<ApiBody['data']> {
     const url = `${base}${path}?${new URLSearchParams(params).toString()}`;
     const query = params.query as string;
     const once = async (): Promise<ApiBody['data']> => {
       const timeout = AbortSignal.timeout(timeoutMs);
       let res: Response;
       try {
-        res = await doFetch(url, { headers: await headers(), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        res = await doFetch(url, {
+          headers: await headers(),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
       } catch (err) {
         if (signal?.aborted) throw err;
         const code = (err as { cause?: { code?: string } }).cause?.code;
         if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-          throw new UserError(`The Prometheus host in ${base} does not resolve (${code}).`, 'Check the Prometheus URL: the runner must be able to reach it.');
+          throw new UserError(
+            `The Prometheus host in ${base} does not resolve (${code}).`,
+            'Check the Prometheus URL: the runner must be able to reach it.',
+          );
         }
-        if (timeout.aborted) throw new TransientPrometheusError(`Prometheus at ${base} did not answer within ${timeoutMs / 1000}s`);
+        if (timeout.aborted)
+          throw new TransientPrometheusError(`Prometheus at ${base} did not answer within ${timeoutMs / 1000}s`);
         throw new TransientPrometheusError(`Prometheus at ${base} is unreachable (${code ?? errorMessage(err)})`);
       }
       const text = await res.text();
@@ -144,21 +171,35 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
         );
       }
       if (res.status === 429 || res.status >= 500) {
-        throw new TransientPrometheusError(`Prometheus at ${base} answered HTTP ${res.status}${body?.error ? `: ${body.error}` : ''}`);
+        throw new TransientPrometheusError(
+          `Prometheus at ${base} answered HTTP ${res.status}${body?.error ? `: ${body.error}` : ''}`,
+        );
       }
       if (!res.ok || !body || body.status !== 'success' || !body.data) {
         throw new Error(`Prometheus at ${base} gave an unexpected answer (HTTP ${res.status}): ${text.slice(0, 200)}`);
       }
       return body.data;
     };
-    return retry(once, { attempts, isRetryable: (err) => err instanceof TransientPrometheusError, baseDelayMs: 500, maxDelayMs: 4000, clock, signal });
+    return retry(once, {
+      attempts,
+      isRetryable: (err) => err instanceof TransientPrometheusError,
+      baseDelayMs: 500,
+      maxDelayMs: 4000,
+      clock,
+      signal,
+    });
   }
 
   function single(result: Series[], query: string): Series | undefined {
     if (result.length > 1) {
       const shown = result
         .slice(0, 3)
-        .map((s) => `{${Object.entries(s.metric).map(([k, v]) => `${k}="${v}"`).join(', ')}}`)
+        .map(
+          (s) =>
+            `{${Object.entries(s.metric)
+              .map(([k, v]) => `${k}="${v}"`)
+              .join(', ')}}`,
+        )
         .join(', ');
       throw new UserError(
         `The Prometheus query returned ${result.length} series (${shown}${result.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
@@ -174,18 +215,35 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
     let text: string | undefined;
     if (data.resultType === 'scalar') text = (data.result as [number, string])[1];
     else if (data.resultType === 'vector') text = single(data.result as Series[], query)?.value?.[1];
-    else throw new UserError(`The Prometheus query returned a ${data.resultType}, not a number. Query: ${query}`, 'Write a query that returns one number (an instant vector of one series, or a scalar).');
+    else
+      throw new UserError(
+        `The Prometheus query returned a ${data.resultType}, not a number. Query: ${query}`,
+        'Write a query that returns one number (an instant vector of one series, or a scalar).',
+      );
     if (text === undefined) return undefined;
     const value = parseNumber(text);
     return Number.isNaN(value) ? undefined : value;
   }
 
-  async function range(query: string, start: Date, end: Date, stepSeconds: number, signal?: AbortSignal): Promise<number[]> {
+  async function range(
+    query: string,
+    start: Date,
+    end: Date,
+    stepSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<number[]> {
     if (start.getTime() > end.getTime()) return [];
-    const data = await call('/api/v1/query_range', { query, start: seconds(start), end: seconds(end), step: `${stepSeconds}s` }, signal);
+    const data = await call(
+      '/api/v1/query_range',
+      { query, start: seconds(start), end: seconds(end), step: `${stepSeconds}s` },
+      signal,
+    );
     if (!data) return [];
     if (data.resultType !== 'matrix') {
-      throw new UserError(`The Prometheus range query returned a ${data.resultType}, not a series. Query: ${query}`, 'Write a query that returns one series.');
+      throw new UserError(
+        `The Prometheus range query returned a ${data.resultType}, not a series. Query: ${query}`,
+        'Write a query that returns one series.',
+      );
     }
     const series = single(data.result as Series[], query);
     return (series?.values ?? []).map(([, v]) => parseNumber(v)).filter((v) => !Number.isNaN(v));

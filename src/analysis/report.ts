@@ -61,7 +61,10 @@ export interface AnalysisReport {
 export function describeJudge(judge: JudgeSpec, unit: CheckResult['unit'] = 'none'): string {
   switch (judge.kind) {
     case 'threshold':
-      return [judge.min !== undefined ? `≥ ${formatValue(judge.min, unit)}` : '', judge.max !== undefined ? `≤ ${formatValue(judge.max, unit)}` : '']
+      return [
+        judge.min !== undefined ? `≥ ${formatValue(judge.min, unit)}` : '',
+        judge.max !== undefined ? `≤ ${formatValue(judge.max, unit)}` : '',
+      ]
         .filter(Boolean)
         .join(' and ');
     case 'relative':
@@ -87,7 +90,12 @@ export function analysisReport(result: BakeResult, spec?: AnalysisSpec): Analysi
             errorLimit: spec.errorLimit,
             ...(spec.lookbackMs !== undefined ? { lookback: formatDuration(spec.lookbackMs) } : {}),
             onInconclusive: spec.onInconclusive,
-            metrics: spec.metrics.map((m) => ({ name: m.name, provider: m.provider, query: m.query, judge: `${m.judge.kind}: ${describeJudge(m.judge, m.unit)}` })),
+            metrics: spec.metrics.map((m) => ({
+              name: m.name,
+              provider: m.provider,
+              query: m.query,
+              judge: `${m.judge.kind}: ${describeJudge(m.judge, m.unit)}`,
+            })),
           },
         }
       : {}),
@@ -101,7 +109,9 @@ function cell(check: CheckResult | undefined): string {
   if (check.verdict === 'error') return `${icon} error`;
   if (check.canary === undefined) return icon;
   const value = formatValue(check.canary, check.unit);
-  return check.baseline !== undefined ? `${icon} ${escapeText(value)} / ${escapeText(formatValue(check.baseline, check.unit))}` : `${icon} ${escapeText(value)}`;
+  return check.baseline !== undefined
+    ? `${icon} ${escapeText(value)} / ${escapeText(formatValue(check.baseline, check.unit))}`
+    : `${icon} ${escapeText(value)}`;
 }
 
 function offset(run: AnalysisRun, origin: number): string {
@@ -119,14 +129,21 @@ export interface RenderOptions {
 /** The Markdown for a job summary: verdict, timeline, the last run's numbers, and the spec. */
 export function renderAnalysisMarkdown(result: BakeResult, options: RenderOptions = {}): string {
   const title = options.title ?? 'Analysis';
-  const out: string[] = [`#### ${escapeText(title)}: ${VERDICT_ICON[result.verdict]} ${result.verdict}\n`, `${escapeText(result.reason)}\n`];
+  const out: string[] = [
+    `#### ${escapeText(title)}: ${VERDICT_ICON[result.verdict]} ${result.verdict}\n`,
+    `${escapeText(result.reason)}\n`,
+  ];
   const runs = result.runs;
   if (runs.length === 0) return out.join('\n');
   const tally = tallyRuns(runs);
   if (tally.withBackendError > 0 || tally.inconclusive > 0) {
     const parts = [
-      tally.withBackendError > 0 ? `${VERDICT_ICON.error} ${tally.withBackendError} of ${runs.length} runs had a metrics backend error (the backend failed to answer; not low traffic)` : '',
-      tally.inconclusive > 0 ? `${VERDICT_ICON.inconclusive} ${tally.inconclusive} of ${runs.length} runs had too little data to judge` : '',
+      tally.withBackendError > 0
+        ? `${VERDICT_ICON.error} ${tally.withBackendError} of ${runs.length} runs had a metrics backend error (the backend failed to answer; not low traffic)`
+        : '',
+      tally.inconclusive > 0
+        ? `${VERDICT_ICON.inconclusive} ${tally.inconclusive} of ${runs.length} runs had too little data to judge`
+        : '',
     ].filter(Boolean);
     out.push(`${parts.join('. ')}.\n`);
   }
@@ -143,7 +160,12 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
   const rows = shown.map((run) => {
     if (!run) return ['…', `${runs.length - max} runs not shown`, '', ...names.map(() => '')];
     const index = runs.indexOf(run) + 1;
-    return [String(index), offset(run, origin), `${VERDICT_ICON[run.verdict]} ${run.verdict}`, ...names.map((n) => cell(run.checks.find((c) => c.name === n)))];
+    return [
+      String(index),
+      offset(run, origin),
+      `${VERDICT_ICON[run.verdict]} ${run.verdict}`,
+      ...names.map((n) => cell(run.checks.find((c) => c.name === n))),
+    ];
   });
   out.push(table(['#', 'at', 'run', ...names.map(escapeText)], rows));
   out.push('Cells show canary / baseline. Times are from the start of the traffic being judged.\n');
@@ -163,7 +185,12 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
 
   if (options.spec) {
     const spec = options.spec;
-    const specRows = spec.metrics.map((m) => [escapeText(m.name), escapeText(m.provider), `<code>${escapeText(m.query)}</code>`, escapeText(describeJudge(m.judge, m.unit))]);
+    const specRows = spec.metrics.map((m) => [
+      escapeText(m.name),
+      escapeText(m.provider),
+      `<code>${escapeText(m.query)}</code>`,
+      escapeText(describeJudge(m.judge, m.unit)),
+    ]);
     const head =
       `Spec: ${escapeText(spec.source)}; every ${formatDuration(spec.intervalMs)}, fails after ${spec.failureLimit} consecutive failed runs` +
       ` or ${spec.errorLimit} consecutive runs with a metrics backend error` +
@@ -177,7 +204,8 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
 const whole = (n: number | undefined) => (n === undefined ? '?' : String(Math.round(n)));
 
 function evidence(c: CheckResult): string {
-  if (c.samples) return `${c.samples.canary}${c.samples.baseline !== undefined ? ` / ${c.samples.baseline}` : ''} samples`;
+  if (c.samples)
+    return `${c.samples.canary}${c.samples.baseline !== undefined ? ` / ${c.samples.baseline}` : ''} samples`;
   const count = c.count as NonNullable<CheckResult['count']>;
   return `${whole(count.canary)}${count.baseline !== undefined ? ` / ${whole(count.baseline)}` : ''}`;
 }

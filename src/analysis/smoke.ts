@@ -49,7 +49,18 @@ export interface SmokeResult {
   detail: string;
 }
 
-const CHECK_KEYS = ['name', 'method', 'path', 'status', 'body-contains', 'json', 'headers', 'body', 'timeout', 'retries'];
+const CHECK_KEYS = [
+  'name',
+  'method',
+  'path',
+  'status',
+  'body-contains',
+  'json',
+  'headers',
+  'body',
+  'timeout',
+  'retries',
+];
 
 function fail(where: string, what: string, hint: string): never {
   throw new UserError(`In the analysis spec, smoke.${where} ${what}.`, hint);
@@ -58,19 +69,25 @@ function fail(where: string, what: string, hint: string): never {
 /** Reads the spec's `smoke:` value (already parsed YAML). */
 export function buildSmokeSpec(raw: unknown): SmokeSpec {
   const top = (Array.isArray(raw) ? { checks: raw } : raw) as Record<string, unknown> | null;
-  if (!top || typeof top !== 'object') fail('', 'must be a list of checks or a mapping with checks:', 'For example smoke: [{ path: /health }].');
-  for (const k of Object.keys(top)) if (!['checks', 'retry-delay', 'timeout', 'retries', 'url'].includes(k)) fail(k, 'is not a smoke setting', 'Use checks, url, timeout, retries, retry-delay.');
+  if (!top || typeof top !== 'object')
+    fail('', 'must be a list of checks or a mapping with checks:', 'For example smoke: [{ path: /health }].');
+  for (const k of Object.keys(top))
+    if (!['checks', 'retry-delay', 'timeout', 'retries', 'url'].includes(k))
+      fail(k, 'is not a smoke setting', 'Use checks, url, timeout, retries, retry-delay.');
   const url = top.url === undefined ? undefined : checkSmokeUrl(String(top.url), 'smoke.url in the analysis spec');
   const defaults = {
     timeoutMs: top.timeout === undefined ? 5000 : parseDuration(String(top.timeout), 'smoke.timeout'),
     retries: top.retries === undefined ? 2 : Number(top.retries),
   };
-  if (!Number.isInteger(defaults.retries) || defaults.retries < 0 || defaults.retries > 20) fail('retries', 'must be a whole number from 0 to 20', 'For example retries: 3.');
+  if (!Number.isInteger(defaults.retries) || defaults.retries < 0 || defaults.retries > 20)
+    fail('retries', 'must be a whole number from 0 to 20', 'For example retries: 3.');
   const checks = top.checks;
-  if (!Array.isArray(checks) || checks.length === 0) fail('checks', 'must list at least one check', 'For example checks: [{ path: /health, status: 200 }].');
+  if (!Array.isArray(checks) || checks.length === 0)
+    fail('checks', 'must list at least one check', 'For example checks: [{ path: /health, status: 200 }].');
   return {
     ...(url ? { url } : {}),
-    retryDelayMs: top['retry-delay'] === undefined ? 2000 : parseDuration(String(top['retry-delay']), 'smoke.retry-delay'),
+    retryDelayMs:
+      top['retry-delay'] === undefined ? 2000 : parseDuration(String(top['retry-delay']), 'smoke.retry-delay'),
     checks: checks.map((c, i) => buildCheck(c, i, defaults)),
   };
 }
@@ -81,31 +98,55 @@ export function checkSmokeUrl(text: string, where: string): string {
   try {
     u = new URL(text);
   } catch {
-    throw new UserError(`${where} is '${text}', not a URL.`, 'Give the base URL that reaches the service, e.g. https://chat.example.com or http://10.0.1.20:8080.');
+    throw new UserError(
+      `${where} is '${text}', not a URL.`,
+      'Give the base URL that reaches the service, e.g. https://chat.example.com or http://10.0.1.20:8080.',
+    );
   }
   if (!['http:', 'https:'].includes(u.protocol) || u.username || u.password || u.search || u.hash) {
-    throw new UserError(`${where} is '${text}': only an http(s) URL without credentials, query or fragment is accepted.`, 'Give the base URL alone (e.g. https://chat.example.com); each check adds its path, and headers carry any token.');
+    throw new UserError(
+      `${where} is '${text}': only an http(s) URL without credentials, query or fragment is accepted.`,
+      'Give the base URL alone (e.g. https://chat.example.com); each check adds its path, and headers carry any token.',
+    );
   }
   return text.replace(/\/+$/, '');
 }
 
 function buildCheck(raw: unknown, i: number, defaults: { timeoutMs: number; retries: number }): SmokeCheck {
   const at = `checks[${i}]`;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail(at, 'must be a mapping', 'For example { name: health, path: /health }.');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    fail(at, 'must be a mapping', 'For example { name: health, path: /health }.');
   const c = raw as Record<string, unknown>;
-  for (const k of Object.keys(c)) if (!CHECK_KEYS.includes(k)) fail(`${at}.${k}`, 'is not a check field', `Use: ${CHECK_KEYS.join(', ')}.`);
+  for (const k of Object.keys(c))
+    if (!CHECK_KEYS.includes(k)) fail(`${at}.${k}`, 'is not a check field', `Use: ${CHECK_KEYS.join(', ')}.`);
   const path = String(c.path ?? '');
-  if (!path.startsWith('/')) fail(`${at}.path`, `is '${path}', not a path starting with /`, 'The base URL of the new side is supplied by the rollout; write only the path, e.g. /health.');
+  if (!path.startsWith('/'))
+    fail(
+      `${at}.path`,
+      `is '${path}', not a path starting with /`,
+      'The base URL of the new side is supplied by the rollout; write only the path, e.g. /health.',
+    );
   const method = String(c.method ?? 'GET').toUpperCase();
-  if (!['GET', 'HEAD', 'POST'].includes(method)) fail(`${at}.method`, `is '${method}'`, 'Smoke checks use GET, HEAD or POST (never anything that changes data you cannot lose).');
+  if (!['GET', 'HEAD', 'POST'].includes(method))
+    fail(
+      `${at}.method`,
+      `is '${method}'`,
+      'Smoke checks use GET, HEAD or POST (never anything that changes data you cannot lose).',
+    );
   const status = (Array.isArray(c.status) ? c.status : [c.status ?? 200]).map(Number);
-  if (status.some((s) => !Number.isInteger(s) || s < 100 || s > 599)) fail(`${at}.status`, 'must be HTTP status codes', 'For example status: 200 or status: [200, 204].');
+  if (status.some((s) => !Number.isInteger(s) || s < 100 || s > 599))
+    fail(`${at}.status`, 'must be HTTP status codes', 'For example status: 200 or status: [200, 204].');
   let json: SmokeCheck['json'];
   if (c.json !== undefined) {
     const j = c.json as Record<string, unknown>;
-    if (!j || typeof j !== 'object' || typeof j.path !== 'string') fail(`${at}.json`, 'needs a path', "For example json: { path: $.status, equals: ok }.");
+    if (!j || typeof j !== 'object' || typeof j.path !== 'string')
+      fail(`${at}.json`, 'needs a path', 'For example json: { path: $.status, equals: ok }.');
     const equals = j.equals as string | number | boolean | undefined;
-    json = { path: j.path, steps: parseJsonPath(j.path, `smoke.${at}.json.path`), ...(equals !== undefined ? { equals } : { exists: true }) };
+    json = {
+      path: j.path,
+      steps: parseJsonPath(j.path, `smoke.${at}.json.path`),
+      ...(equals !== undefined ? { equals } : { exists: true }),
+    };
   }
   const headers = (c.headers ?? {}) as Record<string, unknown>;
   const retries = c.retries === undefined ? defaults.retries : Number(c.retries);
@@ -123,23 +164,38 @@ function buildCheck(raw: unknown, i: number, defaults: { timeoutMs: number; retr
   };
 }
 
-async function attempt(check: SmokeCheck, baseUrl: string, extraHeaders: Record<string, string>, doFetch: typeof fetch, signal?: AbortSignal): Promise<string | undefined> {
+async function attempt(
+  check: SmokeCheck,
+  baseUrl: string,
+  extraHeaders: Record<string, string>,
+  doFetch: typeof fetch,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const timeout = AbortSignal.timeout(check.timeoutMs);
   let res: Response;
   try {
     res = await doFetch(new URL(check.path, baseUrl.replace(/\/?$/, '/')).toString().replace(/\/\/(?=[^/]*$)/, '/'), {
       method: check.method,
-      headers: { 'user-agent': 'platform-actions-smoke', ...extraHeaders, ...check.headers, ...(check.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        'user-agent': 'platform-actions-smoke',
+        ...extraHeaders,
+        ...check.headers,
+        ...(check.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(check.body !== undefined ? { body: check.body } : {}),
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (err) {
     if (signal?.aborted) throw err;
-    return timeout.aborted ? `no answer within ${check.timeoutMs / 1000}s` : `unreachable (${(err as { cause?: { code?: string; message?: string } }).cause?.code ?? (err as { cause?: { message?: string } }).cause?.message ?? errorMessage(err)})`;
+    return timeout.aborted
+      ? `no answer within ${check.timeoutMs / 1000}s`
+      : `unreachable (${(err as { cause?: { code?: string; message?: string } }).cause?.code ?? (err as { cause?: { message?: string } }).cause?.message ?? errorMessage(err)})`;
   }
   const text = check.method === 'HEAD' ? '' : await res.text();
-  if (!check.status.includes(res.status)) return `HTTP ${res.status}, expected ${check.status.join(' or ')}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
-  if (check.bodyContains !== undefined && !text.includes(check.bodyContains)) return `HTTP ${res.status}, but the body does not contain '${check.bodyContains}'`;
+  if (!check.status.includes(res.status))
+    return `HTTP ${res.status}, expected ${check.status.join(' or ')}${text ? `: ${text.slice(0, 120).replace(/\s+/g, ' ')}` : ''}`;
+  if (check.bodyContains !== undefined && !text.includes(check.bodyContains))
+    return `HTTP ${res.status}, but the body does not contain '${check.bodyContains}'`;
   if (check.json) {
     let doc: unknown;
     try {
@@ -154,7 +210,8 @@ async function attempt(check: SmokeCheck, baseUrl: string, extraHeaders: Record<
       return errorMessage(err);
     }
     if (check.json.exists && (found === undefined || found === null)) return `${check.json.path} is missing`;
-    if (check.json.equals !== undefined && String(found) !== String(check.json.equals)) return `${check.json.path} is ${JSON.stringify(found)}, expected ${JSON.stringify(check.json.equals)}`;
+    if (check.json.equals !== undefined && String(found) !== String(check.json.equals))
+      return `${check.json.path} is ${JSON.stringify(found)}, expected ${JSON.stringify(check.json.equals)}`;
   }
   return undefined;
 }
@@ -166,7 +223,13 @@ async function attempt(check: SmokeCheck, baseUrl: string, extraHeaders: Record<
 export async function runSmokeChecks(
   spec: SmokeSpec,
   baseUrl: string,
-  options: { headers?: Record<string, string>; fetch?: typeof fetch; clock?: Clock; signal?: AbortSignal; log?: (line: string) => void } = {},
+  options: {
+    headers?: Record<string, string>;
+    fetch?: typeof fetch;
+    clock?: Clock;
+    signal?: AbortSignal;
+    log?: (line: string) => void;
+  } = {},
 ): Promise<{ passed: boolean; results: SmokeResult[] }> {
   const clock = options.clock ?? systemClock;
   const results: SmokeResult[] = [];
@@ -179,7 +242,12 @@ export async function runSmokeChecks(
       if (!problem) break;
     }
     const attempts = Math.min(n + 1, check.retries + 1);
-    results.push({ name: check.name, passed: !problem, attempts, detail: problem ?? `${check.method} ${check.path}: passed` });
+    results.push({
+      name: check.name,
+      passed: !problem,
+      attempts,
+      detail: problem ?? `${check.method} ${check.path}: passed`,
+    });
     options.log?.(`smoke ${check.name}: ${problem ? `failed after ${attempts} attempt(s): ${problem}` : 'passed'}`);
   }
   return { passed: results.every((r) => r.passed), results };

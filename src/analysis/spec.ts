@@ -155,7 +155,10 @@ export interface CloudMonitoringDefaults {
 }
 
 /** The platform SLO as a spec, for a provider that has one (cloudwatch, prometheus, cloud-monitoring). */
-export function defaultAnalysisSpec(provider: string, options: { prometheus?: PrometheusDefaults; cloudMonitoring?: CloudMonitoringDefaults } = {}): AnalysisSpec {
+export function defaultAnalysisSpec(
+  provider: string,
+  options: { prometheus?: PrometheusDefaults; cloudMonitoring?: CloudMonitoringDefaults } = {},
+): AnalysisSpec {
   const base = {
     failureLimit: SPEC_DEFAULTS.failureLimit,
     errorLimit: SPEC_DEFAULTS.errorLimit,
@@ -169,8 +172,24 @@ export function defaultAnalysisSpec(provider: string, options: { prometheus?: Pr
       ...base,
       intervalMs: 60_000,
       metrics: [
-        { name: 'error-rate', provider, query: 'alb:error-rate', minCount: SLO.minRequests, stepSeconds: 60, unit: 'ratio', judge: threshold(SLO.errorRate) },
-        { name: 'p95-latency', provider, query: 'alb:p95-latency', minCount: SLO.minRequests, stepSeconds: 60, unit: 'seconds', judge: threshold(SLO.p95LatencySeconds) },
+        {
+          name: 'error-rate',
+          provider,
+          query: 'alb:error-rate',
+          minCount: SLO.minRequests,
+          stepSeconds: 60,
+          unit: 'ratio',
+          judge: threshold(SLO.errorRate),
+        },
+        {
+          name: 'p95-latency',
+          provider,
+          query: 'alb:p95-latency',
+          minCount: SLO.minRequests,
+          stepSeconds: 60,
+          unit: 'seconds',
+          judge: threshold(SLO.p95LatencySeconds),
+        },
       ],
     };
   }
@@ -261,7 +280,11 @@ class SpecReader {
 
   mapping(value: unknown, path: string, allowed: readonly string[]): Mapping {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      this.fail(path, `must be a mapping (key: value lines), not ${describe(value)}`, `Allowed keys: ${allowed.join(', ')}.`);
+      this.fail(
+        path,
+        `must be a mapping (key: value lines), not ${describe(value)}`,
+        `Allowed keys: ${allowed.join(', ')}.`,
+      );
     }
     const obj = value as Mapping;
     for (const key of Object.keys(obj)) {
@@ -270,7 +293,9 @@ class SpecReader {
         this.fail(
           join(path, key),
           'is not a known field',
-          near ? `Did you mean '${near}'? Allowed here: ${allowed.join(', ')}.` : `Allowed here: ${allowed.join(', ')}.`,
+          near
+            ? `Did you mean '${near}'? Allowed here: ${allowed.join(', ')}.`
+            : `Allowed here: ${allowed.join(', ')}.`,
         );
       }
     }
@@ -289,10 +314,14 @@ class SpecReader {
   duration(obj: Mapping, key: string, path: string, fallback: string | undefined, minMs: number): number | undefined {
     const value = obj[key];
     const hint = `Write a duration such as 30s, 2m or 1h30m (at least ${formatDuration(minMs)}).`;
-    if (value === undefined || value === null) return fallback === undefined ? undefined : (tryParseDuration(fallback) as number);
-    const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? tryParseDuration(value) : undefined;
-    if (ms === undefined || !Number.isFinite(ms)) this.fail(join(path, key), `must be a duration, not ${describe(value)}`, hint);
-    if (ms < minMs) this.fail(join(path, key), `must be at least ${formatDuration(minMs)}, not ${formatDuration(ms)}`, hint);
+    if (value === undefined || value === null)
+      return fallback === undefined ? undefined : (tryParseDuration(fallback) as number);
+    const ms =
+      typeof value === 'number' ? value * 1000 : typeof value === 'string' ? tryParseDuration(value) : undefined;
+    if (ms === undefined || !Number.isFinite(ms))
+      this.fail(join(path, key), `must be a duration, not ${describe(value)}`, hint);
+    if (ms < minMs)
+      this.fail(join(path, key), `must be at least ${formatDuration(minMs)}, not ${formatDuration(ms)}`, hint);
     if (ms > MAX_DURATION_MS) this.fail(join(path, key), `must be at most 24h, not ${formatDuration(ms)}`, hint);
     return ms;
   }
@@ -302,9 +331,18 @@ class SpecReader {
     if (value === undefined || value === null) return fallback;
     const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
     if (typeof n !== 'number' || !Number.isInteger(n)) {
-      this.fail(join(path, key), `must be a whole number, not ${describe(value)}`, `Write a whole number between ${min} and ${max}, e.g. ${fallback || min}.`);
+      this.fail(
+        join(path, key),
+        `must be a whole number, not ${describe(value)}`,
+        `Write a whole number between ${min} and ${max}, e.g. ${fallback || min}.`,
+      );
     }
-    if (n < min || n > max) this.fail(join(path, key), `must be between ${min} and ${max}, not ${n}`, `Write a whole number between ${min} and ${max}.`);
+    if (n < min || n > max)
+      this.fail(
+        join(path, key),
+        `must be between ${min} and ${max}, not ${n}`,
+        `Write a whole number between ${min} and ${max}.`,
+      );
     return n;
   }
 
@@ -324,11 +362,20 @@ class SpecReader {
   }
 
   /** A fraction: 0.1 or `10%`, within bounds. */
-  fraction(obj: Mapping, key: string, path: string, fallback: number, min: number, max: number, minExclusive = false): number {
+  fraction(
+    obj: Mapping,
+    key: string,
+    path: string,
+    fallback: number,
+    min: number,
+    max: number,
+    minExclusive = false,
+  ): number {
     const value = obj[key];
     if (value === undefined || value === null) return fallback;
     const q = parseQuantity(value);
-    const ok = q !== undefined && q.unit !== 'seconds' && (minExclusive ? q.value > min : q.value >= min) && q.value <= max;
+    const ok =
+      q !== undefined && q.unit !== 'seconds' && (minExclusive ? q.value > min : q.value >= min) && q.value <= max;
     if (!ok) {
       this.fail(
         join(path, key),
@@ -343,7 +390,11 @@ class SpecReader {
     const value = obj[key];
     if (value === undefined || value === null) return fallback;
     if (typeof value !== 'string' || !choices.includes(value as T)) {
-      this.fail(join(path, key), `must be one of ${choices.join(', ')}, not ${describe(value)}`, `Write one of: ${choices.join(', ')}.`);
+      this.fail(
+        join(path, key),
+        `must be one of ${choices.join(', ')}, not ${describe(value)}`,
+        `Write one of: ${choices.join(', ')}.`,
+      );
     }
     return value as T;
   }
@@ -369,7 +420,19 @@ export function parseQuantity(value: unknown): Quantity | undefined {
   return undefined;
 }
 
-const TOP_KEYS = ['interval', 'failure-limit', 'error-limit', 'lookback', 'on-inconclusive', 'max-extension', 'step', 'provider', 'min-count', 'metrics', 'smoke'] as const;
+const TOP_KEYS = [
+  'interval',
+  'failure-limit',
+  'error-limit',
+  'lookback',
+  'on-inconclusive',
+  'max-extension',
+  'step',
+  'provider',
+  'min-count',
+  'metrics',
+  'smoke',
+] as const;
 const METRIC_KEYS = ['name', 'provider', 'query', 'count-query', 'min-count', 'step', 'unit', 'judge'] as const;
 const JUDGE_KINDS = ['threshold', 'relative', 'mann-whitney'] as const;
 const DIRECTIONS = ['increase', 'decrease', 'both'] as const;
@@ -386,9 +449,15 @@ export function parseAnalysisSpec(input: string, options: ParseSpecOptions = {})
   const inputName = options.inputName ?? 'analysis';
   if (text === '' || text === 'default') {
     if (!options.defaultProvider) {
-      throw new UserError(`Input '${inputName}' is empty and there is no default analysis here.`, 'Write an analysis spec (see docs/analysis.md).');
+      throw new UserError(
+        `Input '${inputName}' is empty and there is no default analysis here.`,
+        'Write an analysis spec (see docs/analysis.md).',
+      );
     }
-    const spec = defaultAnalysisSpec(options.defaultProvider, { prometheus: options.prometheus, cloudMonitoring: options.cloudMonitoring });
+    const spec = defaultAnalysisSpec(options.defaultProvider, {
+      prometheus: options.prometheus,
+      cloudMonitoring: options.cloudMonitoring,
+    });
     checkAgainstOptions(spec, new SpecReader(spec.source), options);
     return spec;
   }
@@ -430,18 +499,31 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
   const lookbackMs = r.duration(top, 'lookback', '', undefined, MIN_STEP_MS);
   const onInconclusive = r.choice(top, 'on-inconclusive', '', POLICIES, SPEC_DEFAULTS.onInconclusive);
   if (top['max-extension'] !== undefined && onInconclusive !== 'extend') {
-    r.fail('max-extension', 'only applies with on-inconclusive: extend', "Add 'on-inconclusive: extend' or remove max-extension.");
+    r.fail(
+      'max-extension',
+      'only applies with on-inconclusive: extend',
+      "Add 'on-inconclusive: extend' or remove max-extension.",
+    );
   }
   const maxExtensionMs = r.duration(top, 'max-extension', '', SPEC_DEFAULTS.maxExtension, MIN_INTERVAL_MS) as number;
   const stepMs = r.duration(top, 'step', '', SPEC_DEFAULTS.step, MIN_STEP_MS) as number;
-  const defaultProvider = r.string(top, 'provider', '', 'Write the provider most metrics use: cloudwatch, prometheus or cloud-monitoring.');
+  const defaultProvider = r.string(
+    top,
+    'provider',
+    '',
+    'Write the provider most metrics use: cloudwatch, prometheus or cloud-monitoring.',
+  );
   const defaultMinCount = r.integer(top, 'min-count', '', 0, 0, 1e9);
 
   const rawMetrics = top.metrics;
   if (!Array.isArray(rawMetrics) || rawMetrics.length === 0) {
     r.fail(
       'metrics',
-      rawMetrics === undefined || rawMetrics === null ? 'is missing' : Array.isArray(rawMetrics) ? 'is empty' : `must be a list, not ${describe(rawMetrics)}`,
+      rawMetrics === undefined || rawMetrics === null
+        ? 'is missing'
+        : Array.isArray(rawMetrics)
+          ? 'is empty'
+          : `must be a list, not ${describe(rawMetrics)}`,
       "List what to judge under 'metrics:', each with name, provider, query and judge; or leave the input empty for the platform SLO defaults.",
     );
   }
@@ -450,18 +532,50 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
     const path = `metrics[${i}]`;
     const m = r.mapping(item, path, METRIC_KEYS);
     const name = r.string(m, 'name', path, 'Give every metric a short name, e.g. error-rate.');
-    if (name === undefined) r.fail(`${path}.name`, 'is missing', 'Give every metric a short name, e.g. error-rate or p95-latency.');
-    if (!NAME.test(name)) r.fail(`${path}.name`, `must be letters, digits, '.', '_' or '-' (up to 63), not ${describe(name)}`, 'For example: error-rate, p95_latency.');
-    if (seen.has(name)) r.fail(`${path}.name`, `repeats '${name}'`, 'Give every metric a different name: the report and the verdicts refer to them by name.');
+    if (name === undefined)
+      r.fail(`${path}.name`, 'is missing', 'Give every metric a short name, e.g. error-rate or p95-latency.');
+    if (!NAME.test(name))
+      r.fail(
+        `${path}.name`,
+        `must be letters, digits, '.', '_' or '-' (up to 63), not ${describe(name)}`,
+        'For example: error-rate, p95_latency.',
+      );
+    if (seen.has(name))
+      r.fail(
+        `${path}.name`,
+        `repeats '${name}'`,
+        'Give every metric a different name: the report and the verdicts refer to them by name.',
+      );
     seen.add(name);
-    const provider = r.string(m, 'provider', path, 'Write the provider: cloudwatch, prometheus or cloud-monitoring.') ?? defaultProvider;
+    const provider =
+      r.string(m, 'provider', path, 'Write the provider: cloudwatch, prometheus or cloud-monitoring.') ??
+      defaultProvider;
     if (provider === undefined) {
-      r.fail(`${path}.provider`, 'is missing', "Write the provider for this metric (e.g. 'provider: prometheus'), or one 'provider:' at the top level for all metrics.");
+      r.fail(
+        `${path}.provider`,
+        'is missing',
+        "Write the provider for this metric (e.g. 'provider: prometheus'), or one 'provider:' at the top level for all metrics.",
+      );
     }
-    const query = r.string(m, 'query', path, 'Write the query, e.g. alb:error-rate for CloudWatch or a PromQL expression.');
-    if (query === undefined) r.fail(`${path}.query`, 'is missing', 'Write the query, e.g. alb:error-rate for CloudWatch or a PromQL expression.');
+    const query = r.string(
+      m,
+      'query',
+      path,
+      'Write the query, e.g. alb:error-rate for CloudWatch or a PromQL expression.',
+    );
+    if (query === undefined)
+      r.fail(
+        `${path}.query`,
+        'is missing',
+        'Write the query, e.g. alb:error-rate for CloudWatch or a PromQL expression.',
+      );
     checkPlaceholders(r, `${path}.query`, query);
-    const countQuery = r.string(m, 'count-query', path, 'Write a query returning the number of requests, e.g. sum(increase(http_requests_total{...}[{{range}}])).');
+    const countQuery = r.string(
+      m,
+      'count-query',
+      path,
+      'Write a query returning the number of requests, e.g. sum(increase(http_requests_total{...}[{{range}}])).',
+    );
     if (countQuery !== undefined) checkPlaceholders(r, `${path}.count-query`, countQuery);
     const minCount = r.integer(m, 'min-count', path, defaultMinCount, 0, 1e9);
     const stepSeconds = Math.round((r.duration(m, 'step', path, undefined, MIN_STEP_MS) ?? stepMs) / 1000);
@@ -486,11 +600,17 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
 }
 
 function parseJudge(r: SpecReader, raw: unknown, path: string): { judge: JudgeSpec; unit?: MetricUnit } {
-  const hint = 'Write exactly one of: threshold: { max: 1% }, relative: { tolerance: 10% }, mann-whitney: { confidence: 0.95 }.';
+  const hint =
+    'Write exactly one of: threshold: { max: 1% }, relative: { tolerance: 10% }, mann-whitney: { confidence: 0.95 }.';
   if (raw === undefined || raw === null) r.fail(path, 'is missing', hint);
   const j = r.mapping(raw, path, JUDGE_KINDS);
   const kinds = Object.keys(j);
-  if (kinds.length !== 1) r.fail(path, kinds.length === 0 ? 'names no judge' : `names ${kinds.length} judges (${kinds.join(', ')})`, `${hint} Use two metrics to judge one query two ways.`);
+  if (kinds.length !== 1)
+    r.fail(
+      path,
+      kinds.length === 0 ? 'names no judge' : `names ${kinds.length} judges (${kinds.join(', ')})`,
+      `${hint} Use two metrics to judge one query two ways.`,
+    );
   const kind = kinds[0] as JudgeKind;
   const p = `${path}.${kind}`;
   const body = j[kind] ?? {};
@@ -498,8 +618,14 @@ function parseJudge(r: SpecReader, raw: unknown, path: string): { judge: JudgeSp
     const t = r.mapping(body, p, ['max', 'min']);
     const max = r.quantity(t, 'max', p);
     const min = r.quantity(t, 'min', p);
-    if (!max && !min) r.fail(p, 'needs max or min', 'For example threshold: { max: 1% } for an error rate, or { max: 500ms } for a latency.');
-    if (max && min && min.value >= max.value) r.fail(`${p}.min`, `(${min.value}) must be below max (${max.value})`, 'Swap them, or drop one.');
+    if (!max && !min)
+      r.fail(
+        p,
+        'needs max or min',
+        'For example threshold: { max: 1% } for an error rate, or { max: 500ms } for a latency.',
+      );
+    if (max && min && min.value >= max.value)
+      r.fail(`${p}.min`, `(${min.value}) must be below max (${max.value})`, 'Swap them, or drop one.');
     return {
       judge: { kind, ...(max ? { max: max.value } : {}), ...(min ? { min: min.value } : {}) },
       unit: max?.unit ?? min?.unit,
@@ -509,7 +635,12 @@ function parseJudge(r: SpecReader, raw: unknown, path: string): { judge: JudgeSp
     const t = r.mapping(body, p, ['tolerance', 'margin', 'direction']);
     const tolerance = r.fraction(t, 'tolerance', p, SPEC_DEFAULTS.relativeTolerance, 0, 100);
     const margin = r.quantity(t, 'margin', p);
-    if (margin && margin.value < 0) r.fail(`${p}.margin`, 'must not be negative', 'Write an absolute allowance such as 0.1% or 20ms, or leave it out.');
+    if (margin && margin.value < 0)
+      r.fail(
+        `${p}.margin`,
+        'must not be negative',
+        'Write an absolute allowance such as 0.1% or 20ms, or leave it out.',
+      );
     const direction = r.choice(t, 'direction', p, DIRECTIONS, 'increase');
     return { judge: { kind, tolerance, margin: margin?.value ?? 0, direction }, unit: margin?.unit };
   }
@@ -531,7 +662,11 @@ export function placeholdersOf(query: string): string[] {
 function checkPlaceholders(r: SpecReader, path: string, query: string): void {
   for (const name of placeholdersOf(query)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      r.fail(path, `has a placeholder '{{${name}}}' that is not a label name`, 'Placeholders are {{label}} with a label of the rollout (e.g. {{deployment}}, {{targetGroup}}) or {{range}}, {{window}}, {{step}}.');
+      r.fail(
+        path,
+        `has a placeholder '{{${name}}}' that is not a label name`,
+        'Placeholders are {{label}} with a label of the rollout (e.g. {{deployment}}, {{targetGroup}}) or {{range}}, {{window}}, {{step}}.',
+      );
     }
   }
   const open = (query.match(/\{\{/g) ?? []).length;
@@ -549,7 +684,10 @@ function checkAgainstOptions(spec: AnalysisSpec, r: SpecReader, options: ParseSp
       );
     }
     if (options.labels) {
-      for (const [field, q] of [['query', m.query], ['count-query', m.countQuery]] as const) {
+      for (const [field, q] of [
+        ['query', m.query],
+        ['count-query', m.countQuery],
+      ] as const) {
         for (const name of placeholdersOf(q ?? '')) {
           if (!options.labels.includes(name) && !(BUILTIN_PLACEHOLDERS as readonly string[]).includes(name)) {
             r.fail(
@@ -584,7 +722,10 @@ function pct(n: number): string {
 
 /** The allowed key closest to `key`: camelCase/snake_case spellings or at most two edits away. */
 function suggest(key: string, allowed: readonly string[]): string | undefined {
-  const kebab = key.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/_/g, '-').toLowerCase();
+  const kebab = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
   if (allowed.includes(kebab)) return kebab;
   let best: string | undefined;
   let bestDistance = 3;

@@ -61,14 +61,22 @@ const KEYS = ['url', 'method', 'header', 'body', 'value', 'count', 'samples'] as
 export function parseJsonPath(path: string, what: string): PathStep[] {
   const steps: PathStep[] = [];
   let rest = path.trim();
-  if (!rest.startsWith('$')) throw new UserError(`${what} '${path}' is not a JSON path.`, "Start it with $, e.g. $.series[0].pointlist[-1][1] or $.results[0]['average.duration'].");
+  if (!rest.startsWith('$'))
+    throw new UserError(
+      `${what} '${path}' is not a JSON path.`,
+      "Start it with $, e.g. $.series[0].pointlist[-1][1] or $.results[0]['average.duration'].",
+    );
   rest = rest.slice(1);
   while (rest.length > 0) {
     let m: RegExpExecArray | null;
     if ((m = /^\.([A-Za-z_$][\w$-]*)/.exec(rest))) steps.push(m[1] as string);
     else if ((m = /^\[(-?\d+)\]/.exec(rest))) steps.push(Number(m[1]));
     else if ((m = /^\['([^']*)'\]/.exec(rest)) || (m = /^\["([^"]*)"\]/.exec(rest))) steps.push(m[1] as string);
-    else throw new UserError(`${what} '${path}' cannot be read at '${rest}'.`, "Use .name, ['name with dots'], [index] or [-1] for the last element.");
+    else
+      throw new UserError(
+        `${what} '${path}' cannot be read at '${rest}'.`,
+        "Use .name, ['name with dots'], [index] or [-1] for the last element.",
+      );
     rest = rest.slice(m[0].length);
   }
   return steps;
@@ -83,31 +91,53 @@ export function parseWebRequest(text: string, what = 'The web query'): WebReques
     const at = line.indexOf(':');
     const key = at > 0 ? line.slice(0, at).trim().toLowerCase() : '';
     if (!(KEYS as readonly string[]).includes(key)) {
-      throw new UserError(`${what} has the line '${line}', which is not one of ${KEYS.join(', ')} followed by ':'.`, 'Write one key: value per line, e.g. url: https://..., value: $.data[0].value.');
+      throw new UserError(
+        `${what} has the line '${line}', which is not one of ${KEYS.join(', ')} followed by ':'.`,
+        'Write one key: value per line, e.g. url: https://..., value: $.data[0].value.',
+      );
     }
     fields.set(key, [...(fields.get(key) ?? []), line.slice(at + 1).trim()]);
   }
   const one = (key: string): string | undefined => {
     const v = fields.get(key);
-    if (v && v.length > 1) throw new UserError(`${what} gives ${key} ${v.length} times.`, `Give ${key} once (header may repeat).`);
+    if (v && v.length > 1)
+      throw new UserError(`${what} gives ${key} ${v.length} times.`, `Give ${key} once (header may repeat).`);
     return v?.[0];
   };
   const url = one('url');
   if (!url) throw new UserError(`${what} has no url.`, 'Add a line url: https://... (the metrics API endpoint).');
-  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new UserError(`${what}: url '${url}' is not an http(s) URL.`, 'Write the full endpoint, e.g. https://api.datadoghq.com/api/v1/query?...');
-  if (/\$\{env\./.test(url)) throw new UserError(`${what}: url uses \${env.…}; secrets go in headers or the body, where they are never printed.`, 'Move the key into a header, e.g. header: DD-API-KEY: ${env.DD_API_KEY}.');
+  if (!/^https?:\/\/[^\s]+$/.test(url))
+    throw new UserError(
+      `${what}: url '${url}' is not an http(s) URL.`,
+      'Write the full endpoint, e.g. https://api.datadoghq.com/api/v1/query?...',
+    );
+  if (/\$\{env\./.test(url))
+    throw new UserError(
+      `${what}: url uses \${env.…}; secrets go in headers or the body, where they are never printed.`,
+      'Move the key into a header, e.g. header: DD-API-KEY: ${env.DD_API_KEY}.',
+    );
   const method = (one('method') ?? 'GET').toUpperCase();
-  if (method !== 'GET' && method !== 'POST') throw new UserError(`${what}: method '${method}' is not GET or POST.`, 'Metrics APIs are read with GET, or POST with a query body (New Relic NerdGraph).');
+  if (method !== 'GET' && method !== 'POST')
+    throw new UserError(
+      `${what}: method '${method}' is not GET or POST.`,
+      'Metrics APIs are read with GET, or POST with a query body (New Relic NerdGraph).',
+    );
   const body = one('body');
-  if (body !== undefined && method === 'GET') throw new UserError(`${what} has a body but method GET.`, 'Add method: POST.');
+  if (body !== undefined && method === 'GET')
+    throw new UserError(`${what} has a body but method GET.`, 'Add method: POST.');
   const headers = (fields.get('header') ?? []).map((h): [string, string] => {
     const at = h.indexOf(':');
     const name = at > 0 ? h.slice(0, at).trim() : '';
-    if (!/^[A-Za-z0-9-]+$/.test(name)) throw new UserError(`${what}: header '${h}' is not Name: value.`, 'For example header: Api-Key: ${env.NEW_RELIC_API_KEY}.');
+    if (!/^[A-Za-z0-9-]+$/.test(name))
+      throw new UserError(
+        `${what}: header '${h}' is not Name: value.`,
+        'For example header: Api-Key: ${env.NEW_RELIC_API_KEY}.',
+      );
     return [name, h.slice(at + 1).trim()];
   });
   const valuePath = one('value');
-  if (!valuePath) throw new UserError(`${what} has no value path.`, 'Add a line value: $.path.to.the.number in the JSON answer.');
+  if (!valuePath)
+    throw new UserError(`${what} has no value path.`, 'Add a line value: $.path.to.the.number in the JSON answer.');
   const countPath = one('count');
   const samplesPath = one('samples');
   return {
@@ -130,16 +160,27 @@ export function followPath(doc: unknown, steps: PathStep[], path: string): unkno
   let walked = '$';
   for (const step of steps) {
     if (typeof step === 'number') {
-      if (!Array.isArray(at)) throw new UserError(`The answer has no list at ${walked} (value path ${path}); it is ${describe(at)}.`, 'Fix the JSON path in the query against a real answer of the API.');
+      if (!Array.isArray(at))
+        throw new UserError(
+          `The answer has no list at ${walked} (value path ${path}); it is ${describe(at)}.`,
+          'Fix the JSON path in the query against a real answer of the API.',
+        );
       const i = step < 0 ? at.length + step : step;
       if (i < 0 || i >= at.length) return undefined;
       at = at[i];
       walked += `[${step}]`;
     } else {
-      if (!at || typeof at !== 'object' || Array.isArray(at)) throw new UserError(`The answer has no object at ${walked} (path ${path}); it is ${describe(at)}.`, 'Fix the JSON path in the query against a real answer of the API.');
+      if (!at || typeof at !== 'object' || Array.isArray(at))
+        throw new UserError(
+          `The answer has no object at ${walked} (path ${path}); it is ${describe(at)}.`,
+          'Fix the JSON path in the query against a real answer of the API.',
+        );
       if (!(step in (at as Record<string, unknown>))) {
         const keys = Object.keys(at as Record<string, unknown>).slice(0, 8);
-        throw new UserError(`The answer has no '${step}' at ${walked} (path ${path}); there it has ${keys.length ? keys.join(', ') : 'no keys'}.`, 'Fix the JSON path in the query against a real answer of the API.');
+        throw new UserError(
+          `The answer has no '${step}' at ${walked} (path ${path}); there it has ${keys.length ? keys.join(', ') : 'no keys'}.`,
+          'Fix the JSON path in the query against a real answer of the API.',
+        );
       }
       at = (at as Record<string, unknown>)[step];
       walked += `.${step}`;
@@ -155,7 +196,11 @@ function describe(v: unknown): string {
 function toNumber(v: unknown, path: string): number | undefined {
   if (v === null || v === undefined) return undefined;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || Number.isNaN(n)) throw new UserError(`The value at ${path} is ${JSON.stringify(v).slice(0, 60)}, not a number.`, 'Point the path at a number (for a [time, value] pair, add [1]).');
+  if (typeof n !== 'number' || Number.isNaN(n))
+    throw new UserError(
+      `The value at ${path} is ${JSON.stringify(v).slice(0, 60)}, not a number.`,
+      'Point the path at a number (for a [time, value] pair, add [1]).',
+    );
   return n;
 }
 
@@ -173,13 +218,25 @@ function fill(text: string, window: MetricQuery['window'], env: NodeJS.ProcessEn
   };
   return text.replace(/\$\{([A-Za-z_][\w.]*)\}/g, (_all, name: string) => {
     if (name.startsWith('env.')) {
-      if (!env) throw new UserError(`${what} uses \${${name}} where secrets are not allowed.`, 'Use ${env.NAME} in headers or the body only.');
+      if (!env)
+        throw new UserError(
+          `${what} uses \${${name}} where secrets are not allowed.`,
+          'Use ${env.NAME} in headers or the body only.',
+        );
       const v = env[name.slice(4)];
-      if (v === undefined || v === '') throw new UserError(`${what} uses \${${name}}, and the step has no such variable (or it is empty).`, `Pass it to the step: env: { ${name.slice(4)}: \${{ secrets.${name.slice(4)} }} }.`);
+      if (v === undefined || v === '')
+        throw new UserError(
+          `${what} uses \${${name}}, and the step has no such variable (or it is empty).`,
+          `Pass it to the step: env: { ${name.slice(4)}: \${{ secrets.${name.slice(4)} }} }.`,
+        );
       return v;
     }
     const v = values[name];
-    if (v === undefined) throw new UserError(`${what} uses \${${name}}, which is not a window placeholder.`, 'Use ${start}, ${end}, ${start_ms}, ${end_ms}, ${start_iso}, ${end_iso} or ${env.NAME}.');
+    if (v === undefined)
+      throw new UserError(
+        `${what} uses \${${name}}, which is not a window placeholder.`,
+        'Use ${start}, ${end}, ${start_ms}, ${end_ms}, ${start_iso}, ${end_iso} or ${env.NAME}.',
+      );
     return v;
   });
 }
@@ -207,35 +264,68 @@ export function createWebProvider(options: WebProviderOptions = {}): MetricProvi
         const timeout = AbortSignal.timeout(timeoutMs);
         let res: Response;
         try {
-          res = await doFetch(url, { method: req.method, headers, body, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+          res = await doFetch(url, {
+            method: req.method,
+            headers,
+            body,
+            signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+          });
         } catch (err) {
           if (signal?.aborted) throw err;
           const code = (err as { cause?: { code?: string } }).cause?.code;
-          if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') throw new UserError(`The metrics host of ${shown} does not resolve (${code}).`, 'Check the url in the query: the runner must reach it.');
+          if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+            throw new UserError(
+              `The metrics host of ${shown} does not resolve (${code}).`,
+              'Check the url in the query: the runner must reach it.',
+            );
           if (timeout.aborted) throw new TransientWebError(`${shown} did not answer within ${timeoutMs / 1000}s`);
           throw new TransientWebError(`${shown} is unreachable (${code ?? errorMessage(err)})`);
         }
         const text = await res.text();
         if (res.status === 401 || res.status === 403) {
-          throw new UserError(`${shown} refused the request (HTTP ${res.status}).`, 'Check the key headers and that the secret they read (${env.NAME}) is passed to the step and may read metrics.');
+          throw new UserError(
+            `${shown} refused the request (HTTP ${res.status}).`,
+            'Check the key headers and that the secret they read (${env.NAME}) is passed to the step and may read metrics.',
+          );
         }
-        if (res.status === 429 || res.status >= 500) throw new TransientWebError(`${shown} answered HTTP ${res.status}`);
-        if (!res.ok) throw new UserError(`${shown} answered HTTP ${res.status}: ${text.slice(0, 200)}`, 'Fix the url, method or body of the query.');
+        if (res.status === 429 || res.status >= 500)
+          throw new TransientWebError(`${shown} answered HTTP ${res.status}`);
+        if (!res.ok)
+          throw new UserError(
+            `${shown} answered HTTP ${res.status}: ${text.slice(0, 200)}`,
+            'Fix the url, method or body of the query.',
+          );
         try {
           return JSON.parse(text) as unknown;
         } catch {
-          throw new UserError(`${shown} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`, 'Point url at the JSON API endpoint.');
+          throw new UserError(
+            `${shown} answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`,
+            'Point url at the JSON API endpoint.',
+          );
         }
       };
-      const doc = await retry(once, { attempts, isRetryable: (err) => err instanceof TransientWebError, baseDelayMs: 500, maxDelayMs: 4000, clock, signal });
+      const doc = await retry(once, {
+        attempts,
+        isRetryable: (err) => err instanceof TransientWebError,
+        baseDelayMs: 500,
+        maxDelayMs: 4000,
+        clock,
+        signal,
+      });
 
       const value = toNumber(followPath(doc, req.value, req.valuePath), req.valuePath);
       // A count path that finds no data point means nothing was counted.
-      const count = req.count ? (toNumber(followPath(doc, req.count, req.countPath as string), req.countPath as string) ?? 0) : undefined;
+      const count = req.count
+        ? (toNumber(followPath(doc, req.count, req.countPath as string), req.countPath as string) ?? 0)
+        : undefined;
       let samples: number[] = [];
       if (req.samples) {
         const raw = followPath(doc, req.samples, req.samplesPath as string);
-        if (raw !== undefined && raw !== null && !Array.isArray(raw)) throw new UserError(`The answer at ${req.samplesPath} is ${describe(raw)}, not a list.`, 'Point samples at a list of numbers or of [time, value] pairs.');
+        if (raw !== undefined && raw !== null && !Array.isArray(raw))
+          throw new UserError(
+            `The answer at ${req.samplesPath} is ${describe(raw)}, not a list.`,
+            'Point samples at a list of numbers or of [time, value] pairs.',
+          );
         samples = ((raw as unknown[] | undefined) ?? [])
           .map((p) => toNumber(Array.isArray(p) ? p[p.length - 1] : p, req.samplesPath as string))
           .filter((n): n is number => n !== undefined);

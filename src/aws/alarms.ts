@@ -3,7 +3,12 @@
  * change) and none may be in ALARM while the rollout is judged. Used as an analysis
  * `ExtraCheck` during bakes and by the rolling engine while ECS deploys (`AlarmWatch`).
  */
-import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm, type CompositeAlarm } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  type MetricAlarm,
+  type CompositeAlarm,
+} from '@aws-sdk/client-cloudwatch';
 import type { CheckResult, ExtraCheck, Window } from '../analysis/types.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { awsClient, awsErrorCode, type AwsClientOptions } from './client.js';
@@ -19,7 +24,11 @@ export interface AlarmState {
 }
 
 /** The alarms' current states; a UserError names those that do not exist. */
-export async function describeAlarms(client: CloudWatchClient, names: string[], signal?: AbortSignal): Promise<AlarmState[]> {
+export async function describeAlarms(
+  client: CloudWatchClient,
+  names: string[],
+  signal?: AbortSignal,
+): Promise<AlarmState[]> {
   const found: Array<MetricAlarm | CompositeAlarm> = [];
   try {
     // DescribeAlarms takes at most 100 names a call.
@@ -27,7 +36,11 @@ export async function describeAlarms(client: CloudWatchClient, names: string[], 
       let NextToken: string | undefined;
       do {
         const res = await client.send(
-          new DescribeAlarmsCommand({ AlarmNames: names.slice(i, i + 100), AlarmTypes: ['MetricAlarm', 'CompositeAlarm'], NextToken }),
+          new DescribeAlarmsCommand({
+            AlarmNames: names.slice(i, i + 100),
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+            NextToken,
+          }),
           signal ? { abortSignal: signal } : {},
         );
         found.push(...(res.MetricAlarms ?? []), ...(res.CompositeAlarms ?? []));
@@ -37,7 +50,11 @@ export async function describeAlarms(client: CloudWatchClient, names: string[], 
   } catch (err) {
     const code = awsErrorCode(err);
     if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-      throw new UserError(`CloudWatch refused DescribeAlarms (${code}): ${errorMessage(err)}`, 'Allow cloudwatch:DescribeAlarms to the deploy role.', { cause: err });
+      throw new UserError(
+        `CloudWatch refused DescribeAlarms (${code}): ${errorMessage(err)}`,
+        'Allow cloudwatch:DescribeAlarms to the deploy role.',
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -97,10 +114,18 @@ export class AlarmWatch {
       name: 'alarms',
       evaluate: async (_window: Window, signal?: AbortSignal): Promise<CheckResult> => {
         const firing = await this.firing(signal);
-        if (firing.length > 0) return { name: 'alarms', verdict: 'fail', reason: describeFiring(firing), judge: 'alarm' };
+        if (firing.length > 0)
+          return { name: 'alarms', verdict: 'fail', reason: describeFiring(firing), judge: 'alarm' };
         const excused = this.excusedNames;
-        const note = excused.length ? `; ${excused.join(', ')} in ALARM since before the rollout, not counted until it clears` : '';
-        return { name: 'alarms', verdict: 'pass', reason: `no alarm in ALARM (${this.names.join(', ')})${note}`, judge: 'alarm' };
+        const note = excused.length
+          ? `; ${excused.join(', ')} in ALARM since before the rollout, not counted until it clears`
+          : '';
+        return {
+          name: 'alarms',
+          verdict: 'pass',
+          reason: `no alarm in ALARM (${this.names.join(', ')})${note}`,
+          judge: 'alarm',
+        };
       },
     };
   }

@@ -9,7 +9,8 @@ export interface RoleArn {
   name: string;
 }
 
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-z]|aws-eusc):iam::(\d{12}):role\/((?:[\w+=,.@-]+\/)*)([\w+=,.@-]{1,64})$/;
 
 /** Parses an IAM role ARN, or says what a valid one looks like. */
 export function parseRoleArn(text: string, what = 'role-to-assume'): RoleArn {
@@ -17,7 +18,7 @@ export function parseRoleArn(text: string, what = 'role-to-assume'): RoleArn {
   if (!m) {
     throw new UserError(
       `${what} '${text}' is not an IAM role ARN.`,
-      'Use the full ARN, for example arn:aws:iam::111111111111:role/github-deploy (copy it from the role\'s page in the IAM console).',
+      "Use the full ARN, for example arn:aws:iam::111111111111:role/github-deploy (copy it from the role's page in the IAM console).",
     );
   }
   const [, partition, accountId, path, name] = m as unknown as [string, string, string, string, string];

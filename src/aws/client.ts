@@ -23,7 +23,10 @@ const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 /** Checks a region name before any call, so a typo is not a network error. */
 export function assertRegion(region: string, what = 'aws-region'): string {
   if (!REGION.test(region)) {
-    throw new UserError(`${what} '${region}' is not an AWS region name.`, 'Use a region code such as us-east-1 or eu-west-2.');
+    throw new UserError(
+      `${what} '${region}' is not an AWS region name.`,
+      'Use a region code such as us-east-1 or eu-west-2.',
+    );
   }
   return region;
 }
@@ -35,7 +38,10 @@ export function assertRegion(region: string, what = 'aws-region'): string {
 export function resolveRegion(input: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const region = input ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (!region) {
-    throw new UserError('No AWS region: aws-region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set.', 'Set aws-region, or run aws-auth (which exports AWS_REGION) earlier in the job.');
+    throw new UserError(
+      'No AWS region: aws-region is empty and neither AWS_REGION nor AWS_DEFAULT_REGION is set.',
+      'Set aws-region, or run aws-auth (which exports AWS_REGION) earlier in the job.',
+    );
   }
   return assertRegion(region);
 }
@@ -93,7 +99,6 @@ function onExpiredToken(client: WithStack, provider: RenewingCredentials | undef
     { step: 'initialize', name: 'platformActionsExpiredToken' },
   );
 }
-
 
 /**
  * The one way to make an AWS SDK v3 client: region checked, standard retry mode

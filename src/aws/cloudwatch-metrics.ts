@@ -35,7 +35,12 @@
  * spanning the window (percentiles) start at the first whole minute after `notBefore`.
  * The result's `excluded` says what was left out.
  */
-import { CloudWatchClient, GetMetricDataCommand, type MetricDataQuery, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+  type MetricDataResult,
+} from '@aws-sdk/client-cloudwatch';
 import type { MetricProvider, MetricQuery, MetricResult, SubjectLabels } from '../analysis/types.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { awsClient, awsErrorCode, type AwsClientOptions } from './client.js';
@@ -62,7 +67,8 @@ export interface ParsedCloudWatchQuery {
   standardResolution: boolean;
 }
 
-const STAT = /^(SampleCount|Average|Sum|Minimum|Maximum|IQM|p(?:100|\d{1,2}(?:\.\d+)?)|(?:tm|wm|tc|ts)\d{1,2}(?:\.\d+)?|(?:TM|WM|TC|TS|PR)\([^)]*\))$/;
+const STAT =
+  /^(SampleCount|Average|Sum|Minimum|Maximum|IQM|p(?:100|\d{1,2}(?:\.\d+)?)|(?:tm|wm|tc|ts)\d{1,2}(?:\.\d+)?|(?:TM|WM|TC|TS|PR)\([^)]*\))$/;
 const ADDITIVE = new Set(['Sum', 'SampleCount']);
 const ALB = 'AWS/ApplicationELB';
 
@@ -115,7 +121,10 @@ function parseSelector(text: string, query: string): Dimension[] {
   return splitOutside(inner, /,/y).map((pair) => {
     const m = /^\s*([A-Za-z0-9_.:-]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*$/.exec(pair);
     if (!m) {
-      throw new UserError(`The CloudWatch query has a dimension that is not Name="value": '${pair.trim()}'. Query: ${query}`, SYNTAX_HINT);
+      throw new UserError(
+        `The CloudWatch query has a dimension that is not Name="value": '${pair.trim()}'. Query: ${query}`,
+        SYNTAX_HINT,
+      );
     }
     return { Name: m[1] as string, Value: (m[2] as string).replace(/\\(.)/g, '$1') };
   });
@@ -155,7 +164,12 @@ function parseShorthand(text: string, labels: SubjectLabels | undefined, query: 
   const dims = () => albDimensions(m[2], labels, query);
   const ref = (metric: string, stat: string): StatRef => ({ namespace: ALB, metric, stat, dimensions: dims() });
   const requests = () => ref('RequestCount', 'Sum');
-  const ratioOf = (metric: string): ParsedCloudWatchQuery => ({ numerator: ref(metric, 'Sum'), denominator: requests(), count: requests(), standardResolution: true });
+  const ratioOf = (metric: string): ParsedCloudWatchQuery => ({
+    numerator: ref(metric, 'Sum'),
+    denominator: requests(),
+    count: requests(),
+    standardResolution: true,
+  });
   switch (name) {
     case 'error-rate':
     case '5xx-rate':
@@ -170,7 +184,8 @@ function parseShorthand(text: string, labels: SubjectLabels | undefined, query: 
       return { numerator: requests(), count: requests(), standardResolution: true };
   }
   const pct = /^(p\d{1,2}(?:\.\d+)?)-latency$/.exec(name);
-  if (pct) return { numerator: ref('TargetResponseTime', pct[1] as string), count: requests(), standardResolution: true };
+  if (pct)
+    return { numerator: ref('TargetResponseTime', pct[1] as string), count: requests(), standardResolution: true };
   throw new UserError(`'alb:${name}' is not an ALB shorthand. Query: ${query}`, SYNTAX_HINT);
 }
 
@@ -178,7 +193,8 @@ function parseStat(text: string, query: string): StatRef {
   const brace = text.indexOf('{');
   const head = (brace >= 0 ? text.slice(0, brace) : text).trim();
   const selector = brace >= 0 ? text.slice(brace) : undefined;
-  if (selector !== undefined && !selector.trim().endsWith('}')) throw new UserError(`The CloudWatch query has an unclosed {. Query: ${query}`, SYNTAX_HINT);
+  if (selector !== undefined && !selector.trim().endsWith('}'))
+    throw new UserError(`The CloudWatch query has an unclosed {. Query: ${query}`, SYNTAX_HINT);
   const words = head.split(/\s+/).filter(Boolean);
   if (words.length !== 3) {
     throw new UserError(`'${text.trim()}' is not NAMESPACE METRIC STAT {dimensions}. Query: ${query}`, SYNTAX_HINT);
@@ -198,7 +214,8 @@ export function parseCloudWatchQuery(query: string, labels?: SubjectLabels): Par
   const text = query.trim();
   if (text.startsWith('alb:')) return parseShorthand(text, labels, query);
   const parts = splitOutside(text, /\s+\/\s+/y);
-  if (parts.length > 2) throw new UserError(`A CloudWatch query divides at most two statistics. Query: ${query}`, SYNTAX_HINT);
+  if (parts.length > 2)
+    throw new UserError(`A CloudWatch query divides at most two statistics. Query: ${query}`, SYNTAX_HINT);
   const numerator = parseStat(parts[0] as string, query);
   const denominator = parts[1] !== undefined ? parseStat(parts[1], query) : undefined;
   const standardResolution = [numerator, denominator].every((r) => !r || r.namespace.startsWith('AWS/'));
@@ -237,18 +254,37 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
   const client = options.client ?? awsClient(CloudWatchClient, 'CloudWatch', options);
   const name = options.name ?? 'cloudwatch';
 
-  async function fetchSeries(queries: Array<{ id: string; ref: StatRef; period: number }>, start: Date, end: Date, text: string, signal?: AbortSignal): Promise<Map<string, Series>> {
+  async function fetchSeries(
+    queries: Array<{ id: string; ref: StatRef; period: number }>,
+    start: Date,
+    end: Date,
+    text: string,
+    signal?: AbortSignal,
+  ): Promise<Map<string, Series>> {
     const out = new Map<string, Series>(queries.map((q) => [q.id, { timestamps: [], values: [] }]));
     const MetricDataQueries: MetricDataQuery[] = queries.map((q) => ({
       Id: q.id,
-      MetricStat: { Metric: { Namespace: q.ref.namespace, MetricName: q.ref.metric, Dimensions: q.ref.dimensions }, Period: q.period, Stat: q.ref.stat },
+      MetricStat: {
+        Metric: { Namespace: q.ref.namespace, MetricName: q.ref.metric, Dimensions: q.ref.dimensions },
+        Period: q.period,
+        Stat: q.ref.stat,
+      },
       ReturnData: true,
     }));
     let NextToken: string | undefined;
     do {
       let results: MetricDataResult[];
       try {
-        const res = await client.send(new GetMetricDataCommand({ StartTime: start, EndTime: end, MetricDataQueries, ScanBy: 'TimestampAscending', NextToken }), { abortSignal: signal });
+        const res = await client.send(
+          new GetMetricDataCommand({
+            StartTime: start,
+            EndTime: end,
+            MetricDataQueries,
+            ScanBy: 'TimestampAscending',
+            NextToken,
+          }),
+          { abortSignal: signal },
+        );
         results = res.MetricDataResults ?? [];
         NextToken = res.NextToken;
       } catch (err) {
@@ -256,10 +292,15 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
       }
       for (const r of results) {
         if (r.StatusCode === 'Forbidden') {
-          throw new UserError(`CloudWatch refused to return ${r.Label ?? r.Id} (Forbidden). Query: ${text}`, 'Allow cloudwatch:GetMetricData to the deploy role.');
+          throw new UserError(
+            `CloudWatch refused to return ${r.Label ?? r.Id} (Forbidden). Query: ${text}`,
+            'Allow cloudwatch:GetMetricData to the deploy role.',
+          );
         }
         if (r.StatusCode === 'InternalError') {
-          throw new Error(`CloudWatch could not compute ${r.Label ?? r.Id}: ${(r.Messages ?? []).map((m) => m.Value).join('; ') || 'InternalError'}`);
+          throw new Error(
+            `CloudWatch could not compute ${r.Label ?? r.Id}: ${(r.Messages ?? []).map((m) => m.Value).join('; ') || 'InternalError'}`,
+          );
         }
         const series = out.get(r.Id ?? '');
         if (!series) continue;
@@ -274,7 +315,9 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
     } while (NextToken);
     for (const s of out.values()) {
       // Pages each hold ascending runs; keep the series ordered overall.
-      const order = s.timestamps.map((_, i) => i).sort((a, b) => (s.timestamps[a] as number) - (s.timestamps[b] as number));
+      const order = s.timestamps
+        .map((_, i) => i)
+        .sort((a, b) => (s.timestamps[a] as number) - (s.timestamps[b] as number));
       s.timestamps = order.map((i) => s.timestamps[i] as number);
       s.values = order.map((i) => s.values[i] as number);
     }
@@ -331,25 +374,37 @@ export function createCloudWatchProvider(options: CloudWatchProviderOptions): Me
         ids.set(k, entry);
       }
       const [stepSeries, windowSeries] = await Promise.all([
-        queries.length ? fetchSeries(queries, new Date(start), new Date(end), q.query, signal) : new Map<string, Series>(),
-        windowQueries.length ? fetchSeries(windowQueries, new Date(wholeStart), new Date(end), q.query, signal) : new Map<string, Series>(),
+        queries.length
+          ? fetchSeries(queries, new Date(start), new Date(end), q.query, signal)
+          : new Map<string, Series>(),
+        windowQueries.length
+          ? fetchSeries(windowQueries, new Date(wholeStart), new Date(end), q.query, signal)
+          : new Map<string, Series>(),
       ]);
       const series = new Map<string, Series>([...stepSeries, ...windowSeries]);
       if (mixed) {
         // AWS stamps the minute it rounded the start down to: never this rollout's alone.
         for (const [id, s] of series) {
           const keep = s.timestamps.map((t) => t >= notBefore);
-          series.set(id, { timestamps: s.timestamps.filter((_, i) => keep[i]), values: s.values.filter((_, i) => keep[i]) });
+          series.set(id, {
+            timestamps: s.timestamps.filter((_, i) => keep[i]),
+            values: s.values.filter((_, i) => keep[i]),
+          });
         }
       }
 
-      const stepOf = (ref: StatRef): Series => series.get(ids.get(key(ref))?.step ?? '') ?? { timestamps: [], values: [] };
+      const stepOf = (ref: StatRef): Series =>
+        series.get(ids.get(key(ref))?.step ?? '') ?? { timestamps: [], values: [] };
       const valueOf = (ref: StatRef): number | undefined => {
         const entry = ids.get(key(ref)) ?? {};
         if (ADDITIVE.has(ref.stat) || ref.stat === 'Minimum' || ref.stat === 'Maximum') {
           const values = stepOf(ref).values;
           if (values.length === 0) return undefined;
-          return ADDITIVE.has(ref.stat) ? sum(values) : ref.stat === 'Minimum' ? Math.min(...values) : Math.max(...values);
+          return ADDITIVE.has(ref.stat)
+            ? sum(values)
+            : ref.stat === 'Minimum'
+              ? Math.min(...values)
+              : Math.max(...values);
         }
         if (entry.sum && entry.n) {
           const total = sum(series.get(entry.sum)?.values ?? []);
@@ -404,10 +459,17 @@ function explain(err: unknown, query: string): Error {
     );
   }
   if (code && /^(InvalidParameter|MissingParameter|Validation|InvalidNextToken)/.test(code)) {
-    return new UserError(`CloudWatch rejected the query (${code}): ${errorMessage(err)}. Query: ${query}`, SYNTAX_HINT, { cause: err });
+    return new UserError(
+      `CloudWatch rejected the query (${code}): ${errorMessage(err)}. Query: ${query}`,
+      SYNTAX_HINT,
+      { cause: err },
+    );
   }
   if (err instanceof SyntaxError || (err as { name?: string }).name === 'SyntaxError') {
-    return new Error(`the CloudWatch endpoint answered something that is not a CloudWatch response (${errorMessage(err).split('\n')[0]})`, { cause: err });
+    return new Error(
+      `the CloudWatch endpoint answered something that is not a CloudWatch response (${errorMessage(err).split('\n')[0]})`,
+      { cause: err },
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

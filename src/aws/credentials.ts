@@ -81,8 +81,17 @@ function isRoleSettings(v: unknown): v is RoleSettings {
   if (typeof s.roleArn !== 'string' || !/^arn:[\w-]+:iam::\d{12}:role\//.test(s.roleArn)) return false;
   if (typeof s.sessionName !== 'string' || typeof s.region !== 'string' || typeof s.audience !== 'string') return false;
   if (typeof s.durationSeconds !== 'number' || s.durationSeconds < 900 || s.durationSeconds > 43200) return false;
-  if (typeof s.expiration !== 'string' || Number.isNaN(Date.parse(s.expiration)) || typeof s.keyFingerprint !== 'string') return false;
-  if (s.managedPolicyArns !== undefined && (!Array.isArray(s.managedPolicyArns) || s.managedPolicyArns.some((a) => typeof a !== 'string'))) return false;
+  if (
+    typeof s.expiration !== 'string' ||
+    Number.isNaN(Date.parse(s.expiration)) ||
+    typeof s.keyFingerprint !== 'string'
+  )
+    return false;
+  if (
+    s.managedPolicyArns !== undefined &&
+    (!Array.isArray(s.managedPolicyArns) || s.managedPolicyArns.some((a) => typeof a !== 'string'))
+  )
+    return false;
   if (s.source === 'role-chaining' && s.chainedFrom !== undefined && !isRoleSettings(s.chainedFrom)) return false;
   return true;
 }
@@ -96,7 +105,8 @@ export interface Session {
 }
 
 /** Whether, and why not, the credentials of this step can renew. */
-export type Renewability = { renewable: true; settings: RoleSettings } | { renewable: false; why: string; settings?: RoleSettings };
+export type Renewability =
+  { renewable: true; settings: RoleSettings } | { renewable: false; why: string; settings?: RoleSettings };
 
 /**
  * Decides whether this step renews: the settings are there, the environment still holds
@@ -105,11 +115,18 @@ export type Renewability = { renewable: true; settings: RoleSettings } | { renew
 export function renewability(env: NodeJS.ProcessEnv = process.env): Renewability {
   const settings = parseRoleSettings(env[ROLE_SETTINGS_VARIABLE]);
   if (!settings) {
-    return { renewable: false, why: `they were not exported by platform-actions aws-auth (${ROLE_SETTINGS_VARIABLE} is not set)` };
+    return {
+      renewable: false,
+      why: `they were not exported by platform-actions aws-auth (${ROLE_SETTINGS_VARIABLE} is not set)`,
+    };
   }
   const key = env.AWS_ACCESS_KEY_ID;
   if (!key || keyFingerprint(key) !== settings.keyFingerprint) {
-    return { renewable: false, why: 'the credentials in the environment are not the ones aws-auth exported (another step replaced them)', settings };
+    return {
+      renewable: false,
+      why: 'the credentials in the environment are not the ones aws-auth exported (another step replaced them)',
+      settings,
+    };
   }
   const why = sourceProblem(settings, env);
   return why ? { renewable: false, why, settings } : { renewable: true, settings };
@@ -121,8 +138,10 @@ function sourceProblem(settings: RoleSettings, env: NodeJS.ProcessEnv): string |
       ? undefined
       : 'this step cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set: the job needs permissions: id-token: write)';
   }
-  if (settings.source === 'web-identity-token-file') return settings.tokenFile ? undefined : 'no web identity token file is recorded';
-  if (!settings.chainedFrom) return 'the session was assumed by role chaining from credentials that did not come from aws-auth';
+  if (settings.source === 'web-identity-token-file')
+    return settings.tokenFile ? undefined : 'no web identity token file is recorded';
+  if (!settings.chainedFrom)
+    return 'the session was assumed by role chaining from credentials that did not come from aws-auth';
   return sourceProblem(settings.chainedFrom, env);
 }
 
@@ -150,15 +169,24 @@ async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<
   const transient = (err: unknown) => !(err instanceof UserError);
   return retry(
     async () => {
-      const res = await fetch(url, { headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}`, accept: 'application/json' } });
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${env.ACTIONS_ID_TOKEN_REQUEST_TOKEN}`, accept: 'application/json' },
+      });
       if (!res.ok) {
         const text = await res.text().catch(() => '');
-        const err = new Error(`GitHub's OIDC token endpoint answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
-        if (res.status < 500 && res.status !== 429) throw new UserError(`Renewing the AWS session: ${err.message}.`, 'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.');
+        const err = new Error(
+          `GitHub's OIDC token endpoint answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+        );
+        if (res.status < 500 && res.status !== 429)
+          throw new UserError(
+            `Renewing the AWS session: ${err.message}.`,
+            'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.',
+          );
         throw err;
       }
       const value = ((await res.json()) as { value?: unknown }).value;
-      if (typeof value !== 'string' || value === '') throw new Error('GitHub\'s OIDC token endpoint answered without a token');
+      if (typeof value !== 'string' || value === '')
+        throw new Error("GitHub's OIDC token endpoint answered without a token");
       mask(value);
       return value;
     },
@@ -166,7 +194,11 @@ async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<
   );
 }
 
-async function defaultAssume(settings: RoleSettings, auth: { webIdentityToken: string } | { credentials: Session }, env: NodeJS.ProcessEnv): Promise<Session> {
+async function defaultAssume(
+  settings: RoleSettings,
+  auth: { webIdentityToken: string } | { credentials: Session },
+  env: NodeJS.ProcessEnv,
+): Promise<Session> {
   const sts = await import('./sts.js');
   const endpointEnv = settings.stsEndpoint ? { ...env, AWS_ENDPOINT_URL_STS: settings.stsEndpoint } : env;
   const request = {
@@ -178,7 +210,8 @@ async function defaultAssume(settings: RoleSettings, auth: { webIdentityToken: s
   };
   // Throttling and 5xx are retried by the SDK (standard mode, 5 attempts with backoff).
   const client = { region: settings.region, maxAttempts: 5, env: endpointEnv, renew: false as const };
-  if ('webIdentityToken' in auth) return sts.assumeRoleWithWebIdentity(client, { ...request, webIdentityToken: auth.webIdentityToken });
+  if ('webIdentityToken' in auth)
+    return sts.assumeRoleWithWebIdentity(client, { ...request, webIdentityToken: auth.webIdentityToken });
   const { accessKeyId, secretAccessKey, sessionToken } = auth.credentials;
   return sts.assumeRole({ ...client, credentials: { accessKeyId, secretAccessKey, sessionToken } }, request);
 }
@@ -204,7 +237,8 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
   const clock = options.clock ?? systemClock;
   const early = options.renewBeforeMs ?? RENEW_BEFORE_MS;
   const mintToken = options.mintToken ?? ((audience: string) => githubIdToken(audience, env));
-  const assume = options.assume ?? ((s: RoleSettings, auth: Parameters<typeof defaultAssume>[1]) => defaultAssume(s, auth, env));
+  const assume =
+    options.assume ?? ((s: RoleSettings, auth: Parameters<typeof defaultAssume>[1]) => defaultAssume(s, auth, env));
 
   // The session aws-auth exported serves until it is near its end.
   let cached: AwsCredentialIdentity | undefined =
@@ -225,7 +259,8 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
       const from = await mint(s.chainedFrom as RoleSettings);
       return assume(s, { credentials: from });
     }
-    const token = s.source === 'web-identity-token-file' ? await readTokenFile(s.tokenFile as string) : await mintToken(s.audience);
+    const token =
+      s.source === 'web-identity-token-file' ? await readTokenFile(s.tokenFile as string) : await mintToken(s.audience);
     return assume(s, { webIdentityToken: token });
   };
 
@@ -245,11 +280,19 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
     mask(session.secretAccessKey);
     mask(session.sessionToken);
     renewals++;
-    options.log?.(`Renewed the AWS session of ${settings.roleArn} (${settings.sessionName}); it now expires at ${session.expiration.toISOString()} (${formatDuration(session.expiration.getTime() - clock.now())} from now).`);
-    return { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken, expiration: session.expiration };
+    options.log?.(
+      `Renewed the AWS session of ${settings.roleArn} (${settings.sessionName}); it now expires at ${session.expiration.toISOString()} (${formatDuration(session.expiration.getTime() - clock.now())} from now).`,
+    );
+    return {
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+      sessionToken: session.sessionToken,
+      expiration: session.expiration,
+    };
   };
 
-  const fresh = (c: AwsCredentialIdentity | undefined): c is AwsCredentialIdentity => !!c && (!c.expiration || c.expiration.getTime() - clock.now() > early);
+  const fresh = (c: AwsCredentialIdentity | undefined): c is AwsCredentialIdentity =>
+    !!c && (!c.expiration || c.expiration.getTime() - clock.now() > early);
 
   const provider = (async () => {
     if (fresh(cached)) return cached;
@@ -286,9 +329,16 @@ async function readTokenFile(path: string): Promise<string> {
   try {
     token = (await readFile(path, 'utf8')).trim();
   } catch (err) {
-    throw new UserError(`Renewing the AWS session: cannot read the web identity token file '${path}': ${errorMessage(err)}`, 'Keep the token file in place (and refreshed) for the whole job.');
+    throw new UserError(
+      `Renewing the AWS session: cannot read the web identity token file '${path}': ${errorMessage(err)}`,
+      'Keep the token file in place (and refreshed) for the whole job.',
+    );
   }
-  if (!token) throw new UserError(`Renewing the AWS session: the web identity token file '${path}' is empty.`, 'Keep the token file in place (and refreshed) for the whole job.');
+  if (!token)
+    throw new UserError(
+      `Renewing the AWS session: the web identity token file '${path}' is empty.`,
+      'Keep the token file in place (and refreshed) for the whole job.',
+    );
   mask(token);
   return token;
 }
@@ -301,13 +351,20 @@ const providers = new Map<string, RenewingCredentials>();
  * SDK's default chain, i.e. the environment, exactly as without aws-auth's settings).
  * One provider per process and settings, so every client shares its renewals.
  */
-export function jobCredentials(env: NodeJS.ProcessEnv = process.env, options: Omit<RenewOptions, 'env'> = {}): RenewingCredentials | undefined {
+export function jobCredentials(
+  env: NodeJS.ProcessEnv = process.env,
+  options: Omit<RenewOptions, 'env'> = {},
+): RenewingCredentials | undefined {
   const r = renewability(env);
   if (!r.renewable) return undefined;
   const key = `${env[ROLE_SETTINGS_VARIABLE]}\n${env.AWS_ACCESS_KEY_ID}`;
   let provider = providers.get(key);
   if (!provider) {
-    provider = renewingCredentials(r.settings, { log: (line) => process.stdout.write(`${line}${EOL}`), ...options, env });
+    provider = renewingCredentials(r.settings, {
+      log: (line) => process.stdout.write(`${line}${EOL}`),
+      ...options,
+      env,
+    });
     providers.set(key, provider);
   }
   return provider;
@@ -360,16 +417,22 @@ export function cannotRenewHint(env: NodeJS.ProcessEnv = process.env): string {
  * time budget: aws-auth's recorded expiration, or AWS_CREDENTIAL_EXPIRATION (which other
  * credential tools export). Undefined when they renew, or when nothing says when they end.
  */
-export function credentialsLimit(env: NodeJS.ProcessEnv = process.env, now = Date.now()): { what: string; ms: number; remedy: string } | undefined {
+export function credentialsLimit(
+  env: NodeJS.ProcessEnv = process.env,
+  now = Date.now(),
+): { what: string; ms: number; remedy: string } | undefined {
   const r = renewability(env);
   if (r.renewable) return undefined;
-  const expiresAt = r.settings && env.AWS_ACCESS_KEY_ID && keyFingerprint(env.AWS_ACCESS_KEY_ID) === r.settings.keyFingerprint ? Date.parse(r.settings.expiration) : Date.parse(env.AWS_CREDENTIAL_EXPIRATION ?? '');
+  const expiresAt =
+    r.settings && env.AWS_ACCESS_KEY_ID && keyFingerprint(env.AWS_ACCESS_KEY_ID) === r.settings.keyFingerprint
+      ? Date.parse(r.settings.expiration)
+      : Date.parse(env.AWS_CREDENTIAL_EXPIRATION ?? '');
   if (Number.isNaN(expiresAt)) return undefined;
   return {
     what: `the AWS credentials, which expire at ${new Date(expiresAt).toISOString()} and cannot renew (${r.why})`,
     ms: Math.max(0, expiresAt - now),
     remedy:
       'Let the session renew itself: run platform-actions aws-auth in this job with permissions: id-token: write. ' +
-      'Or give aws-auth a role-duration-seconds that covers the whole rollout (the role\'s MaxSessionDuration must allow it), or shorten the rollout.',
+      "Or give aws-auth a role-duration-seconds that covers the whole rollout (the role's MaxSessionDuration must allow it), or shorten the rollout.",
   };
 }

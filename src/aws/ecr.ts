@@ -28,7 +28,12 @@ export function ecrClient(region: string, maxAttempts = 3): ECRClient {
 
 function explainAccess(err: unknown, action: string, resource: string): unknown {
   const code = awsErrorCode(err);
-  if (code === 'AccessDeniedException' || code === 'AccessDenied' || code === 'UnrecognizedClientException' || code === 'ExpiredTokenException') {
+  if (
+    code === 'AccessDeniedException' ||
+    code === 'AccessDenied' ||
+    code === 'UnrecognizedClientException' ||
+    code === 'ExpiredTokenException'
+  ) {
     return new UserError(
       `AWS refused ${action} on ${resource} (${code}: ${errorMessage(err)}).`,
       code === 'AccessDeniedException' || code === 'AccessDenied'
@@ -38,7 +43,11 @@ function explainAccess(err: unknown, action: string, resource: string): unknown 
     );
   }
   if (awsErrorCode(err) === undefined && /Could not load credentials/i.test(errorMessage(err))) {
-    return new UserError(`No AWS credentials for ${action}: ${errorMessage(err)}.`, 'Run aws-auth earlier in the same job (credentials cannot pass between jobs).', { cause: err });
+    return new UserError(
+      `No AWS credentials for ${action}: ${errorMessage(err)}.`,
+      'Run aws-auth earlier in the same job (credentials cannot pass between jobs).',
+      { cause: err },
+    );
   }
   return err;
 }
@@ -48,9 +57,11 @@ function explainAccess(err: unknown, action: string, resource: string): unknown 
  * the token it came in), ready for `login --password-stdin`.
  */
 export async function ecrLogin(client: ECRClient, registry: string, accountId: string): Promise<EcrLogin> {
-  const out = await client.send(new GetAuthorizationTokenCommand({ registryIds: [accountId] })).catch((err: unknown) => {
-    throw explainAccess(err, 'ecr:GetAuthorizationToken', `registry ${registry}`);
-  });
+  const out = await client
+    .send(new GetAuthorizationTokenCommand({ registryIds: [accountId] }))
+    .catch((err: unknown) => {
+      throw explainAccess(err, 'ecr:GetAuthorizationToken', `registry ${registry}`);
+    });
   const data = out.authorizationData?.[0];
   if (!data?.authorizationToken) throw new UserError(`ECR returned no authorization token for ${registry}.`);
   setSecret(data.authorizationToken);
@@ -59,7 +70,12 @@ export async function ecrLogin(client: ECRClient, registry: string, accountId: s
   if (colon <= 0) throw new UserError(`ECR returned an authorization token for ${registry} that is not user:password.`);
   const password = decoded.slice(colon + 1);
   setSecret(password);
-  return { registry, username: decoded.slice(0, colon), password, ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}) };
+  return {
+    registry,
+    username: decoded.slice(0, colon),
+    password,
+    ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
+  };
 }
 
 export interface EcrFindingsRequest {
@@ -97,15 +113,30 @@ function failure(status: string, description: string | undefined, what: string):
         'Basic scanning covers OS packages of supported distributions only (not scratch or distroless-style images without a package database). Use scanner: trivy, or turn on enhanced scanning (Amazon Inspector) for the registry.',
       );
     case 'FAILED':
-      return new UserError(`The ECR scan of ${what} failed.${said}`, 'Re-run the job; if it fails again, scan with scanner: trivy.');
+      return new UserError(
+        `The ECR scan of ${what} failed.${said}`,
+        'Re-run the job; if it fails again, scan with scanner: trivy.',
+      );
     case 'SCAN_ELIGIBILITY_EXPIRED':
-      return new UserError(`ECR no longer scans ${what} (SCAN_ELIGIBILITY_EXPIRED).${said}`, "The registry's enhanced scanning duration for pushed images has lapsed: push the image again or lengthen the scan duration in the registry's scanning configuration.");
+      return new UserError(
+        `ECR no longer scans ${what} (SCAN_ELIGIBILITY_EXPIRED).${said}`,
+        "The registry's enhanced scanning duration for pushed images has lapsed: push the image again or lengthen the scan duration in the registry's scanning configuration.",
+      );
     case 'FINDINGS_UNAVAILABLE':
-      return new UserError(`ECR has no findings for ${what} (FINDINGS_UNAVAILABLE).${said}`, 'The image may have been deleted or archived, or Inspector lost track of it; push it again.');
+      return new UserError(
+        `ECR has no findings for ${what} (FINDINGS_UNAVAILABLE).${said}`,
+        'The image may have been deleted or archived, or Inspector lost track of it; push it again.',
+      );
     case 'LIMIT_EXCEEDED':
-      return new UserError(`ECR refused to scan ${what} (LIMIT_EXCEEDED).${said}`, 'Basic scanning allows one scan per image per 24 hours; use the existing findings or scanner: trivy.');
+      return new UserError(
+        `ECR refused to scan ${what} (LIMIT_EXCEEDED).${said}`,
+        'Basic scanning allows one scan per image per 24 hours; use the existing findings or scanner: trivy.',
+      );
     case 'IMAGE_ARCHIVED':
-      return new UserError(`${what} is archived in ECR and is not scanned (IMAGE_ARCHIVED).${said}`, 'Restore the image before scanning it.');
+      return new UserError(
+        `${what} is archived in ECR and is not scanned (IMAGE_ARCHIVED).${said}`,
+        'Restore the image before scanning it.',
+      );
     default:
       return new UserError(`ECR reports scan status ${status} for ${what}.${said}`);
   }
@@ -154,10 +185,18 @@ export async function ecrScanFindings(client: ECRClient, req: EcrFindingsRequest
         }
         if (code === 'ScanNotFoundException') return { done: false, status: 'scan not visible yet' };
         if (code === 'ImageNotFoundException') {
-          throw new UserError(`ECR has no image ${what}.`, 'Check the image reference: it must be the digest image-build pushed to this repository.', { cause: err });
+          throw new UserError(
+            `ECR has no image ${what}.`,
+            'Check the image reference: it must be the digest image-build pushed to this repository.',
+            { cause: err },
+          );
         }
         if (code === 'RepositoryNotFoundException') {
-          throw new UserError(`ECR repository ${req.repository} does not exist in registry ${req.registryId}.`, undefined, { cause: err });
+          throw new UserError(
+            `ECR repository ${req.repository} does not exist in registry ${req.registryId}.`,
+            undefined,
+            { cause: err },
+          );
         }
         throw explainAccess(err, 'ecr:DescribeImageScanFindings', what);
       }
@@ -166,20 +205,31 @@ export async function ecrScanFindings(client: ECRClient, req: EcrFindingsRequest
       const description = first.imageScanStatus?.description;
       const scanned = first.imageScanFindings;
       if (WAITING.has(status)) return { done: false, status: `${status}${description ? ` (${description})` : ''}` };
-      if (status === 'ACTIVE' && !scanned?.imageScanCompletedAt && !(scanned?.enhancedFindings?.length || scanned?.findings?.length)) {
+      if (
+        status === 'ACTIVE' &&
+        !scanned?.imageScanCompletedAt &&
+        !(scanned?.enhancedFindings?.length || scanned?.findings?.length)
+      ) {
         return { done: false, status: 'ACTIVE, first scan not completed yet' };
       }
       if (status !== 'COMPLETE' && status !== 'ACTIVE') throw failure(status, description, what);
       const findings = pages.flatMap((p) => p.imageScanFindings?.findings ?? []);
       const enhancedFindings = pages.flatMap((p) => p.imageScanFindings?.enhancedFindings ?? []);
-      const mode = enhancedFindings.length > 0 || status === 'ACTIVE' || pages.some((p) => p.imageScanFindings?.enhancedFindings !== undefined) ? 'enhanced' : 'basic';
+      const mode =
+        enhancedFindings.length > 0 ||
+        status === 'ACTIVE' ||
+        pages.some((p) => p.imageScanFindings?.enhancedFindings !== undefined)
+          ? 'enhanced'
+          : 'basic';
       return {
         done: true,
         value: {
           status,
           mode,
           ...(scanned?.imageScanCompletedAt ? { completedAt: scanned.imageScanCompletedAt.toISOString() } : {}),
-          ...(scanned?.vulnerabilitySourceUpdatedAt ? { vulnerabilitySourceUpdatedAt: scanned.vulnerabilitySourceUpdatedAt.toISOString() } : {}),
+          ...(scanned?.vulnerabilitySourceUpdatedAt
+            ? { vulnerabilitySourceUpdatedAt: scanned.vulnerabilitySourceUpdatedAt.toISOString() }
+            : {}),
           findings,
           enhancedFindings,
           severityCounts: (scanned?.findingSeverityCounts ?? {}) as Record<string, number>,
@@ -206,7 +256,14 @@ export async function ecrScanFindings(client: ECRClient, req: EcrFindingsRequest
 
 async function startScan(client: ECRClient, req: EcrFindingsRequest, what: string): Promise<void> {
   try {
-    await client.send(new StartImageScanCommand({ registryId: req.registryId, repositoryName: req.repository, imageId: { imageDigest: req.digest } }), { abortSignal: req.signal });
+    await client.send(
+      new StartImageScanCommand({
+        registryId: req.registryId,
+        repositoryName: req.repository,
+        imageId: { imageDigest: req.digest },
+      }),
+      { abortSignal: req.signal },
+    );
   } catch (err) {
     const code = awsErrorCode(err);
     if (code === 'UnsupportedImageTypeException') throw failure('UNSUPPORTED_IMAGE', errorMessage(err), what);

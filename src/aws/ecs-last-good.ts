@@ -20,9 +20,22 @@
  * tag always wins. Writes here are best effort: they happen after traffic moved, and a
  * failure is logged, never turned into a failed rollout.
  */
-import { ListTaskDefinitionsCommand, TagResourceCommand, UntagResourceCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
+import {
+  ListTaskDefinitionsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type ECSClient,
+  type Service,
+} from '@aws-sdk/client-ecs';
 import { errorMessage, UserError } from '../util/errors.js';
-import { describeTaskDefinition, explainEcsError, listTags, tagValue, taskDefinitionArn, taskDefinitionName } from './ecs.js';
+import {
+  describeTaskDefinition,
+  explainEcsError,
+  listTags,
+  tagValue,
+  taskDefinitionArn,
+  taskDefinitionName,
+} from './ecs.js';
 
 export const LAST_GOOD_TAG = 'platform-actions:last-good';
 export const SERVED_TAG = 'platform-actions:served';
@@ -47,7 +60,14 @@ export interface TaskDefinitionRef {
 
 export function parseTaskDefinitionRef(text: string): TaskDefinitionRef | undefined {
   const arn = ARN.exec(text);
-  if (arn) return { partition: arn[1] as string, region: arn[2] as string, account: arn[3] as string, family: arn[4] as string, revision: Number(arn[5]) };
+  if (arn)
+    return {
+      partition: arn[1] as string,
+      region: arn[2] as string,
+      account: arn[3] as string,
+      family: arn[4] as string,
+      revision: Number(arn[5]),
+    };
   const name = NAME.exec(text);
   return name ? { family: name[1] as string, revision: Number(name[2]) } : undefined;
 }
@@ -86,17 +106,35 @@ export function encodeHistory(entries: string[]): string {
 }
 
 async function tagTaskDefinition(ecs: ECSClient, arn: string, key: string, signal?: AbortSignal): Promise<void> {
-  await ecs.send(new TagResourceCommand({ resourceArn: arn, tags: [{ key, value: String(Math.floor(Date.now() / 1000)) }] }), abort(signal));
+  await ecs.send(
+    new TagResourceCommand({ resourceArn: arn, tags: [{ key, value: String(Math.floor(Date.now() / 1000)) }] }),
+    abort(signal),
+  );
 }
 
-async function writeHistory(ecs: ECSClient, serviceArn: string, entries: string[], signal?: AbortSignal): Promise<void> {
+async function writeHistory(
+  ecs: ECSClient,
+  serviceArn: string,
+  entries: string[],
+  signal?: AbortSignal,
+): Promise<void> {
   const value = encodeHistory(entries);
-  if (value) await ecs.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: LAST_GOOD_TAG, value }] }), abort(signal));
+  if (value)
+    await ecs.send(
+      new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: LAST_GOOD_TAG, value }] }),
+      abort(signal),
+    );
   else await ecs.send(new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [LAST_GOOD_TAG] }), abort(signal));
 }
 
 /** The service's list, only entries of `family` (others are reported to `log` and ignored). */
-export async function readHistory(ecs: ECSClient, serviceArn: string, family: string | undefined, log?: (line: string) => void, signal?: AbortSignal): Promise<{ entries: string[]; present: boolean }> {
+export async function readHistory(
+  ecs: ECSClient,
+  serviceArn: string,
+  family: string | undefined,
+  log?: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<{ entries: string[]; present: boolean }> {
   const text = tagValue(await listTags(ecs, serviceArn, signal), LAST_GOOD_TAG);
   const { entries, problems } = parseHistory(text);
   const foreign = family ? entries.filter((e) => familyOf(e) !== family) : [];
@@ -125,18 +163,33 @@ export async function recordPromotion(
   if (!NAME.test(name)) return;
   try {
     const { entries } = await readHistory(ecs, serviceArn, familyOf(name), undefined, signal);
-    const seed = entries.length === 0 && before && NAME.test(taskDefinitionName(before)) && taskDefinitionName(before) !== name ? [taskDefinitionName(before)] : [];
+    const seed =
+      entries.length === 0 && before && NAME.test(taskDefinitionName(before)) && taskDefinitionName(before) !== name
+        ? [taskDefinitionName(before)]
+        : [];
     await writeHistory(ecs, serviceArn, [name, ...entries.filter((e) => e !== name), ...seed], signal);
-    for (const td of [name, ...seed]) await tagTaskDefinition(ecs, taskDefinitionArn(td, serviceArn), SERVED_TAG, signal);
-    await ecs.send(new UntagResourceCommand({ resourceArn: taskDefinitionArn(name, serviceArn), tagKeys: [ROLLED_BACK_TAG] }), abort(signal));
+    for (const td of [name, ...seed])
+      await tagTaskDefinition(ecs, taskDefinitionArn(td, serviceArn), SERVED_TAG, signal);
+    await ecs.send(
+      new UntagResourceCommand({ resourceArn: taskDefinitionArn(name, serviceArn), tagKeys: [ROLLED_BACK_TAG] }),
+      abort(signal),
+    );
     log(`Recorded ${name} as the service's last known good revision (${LAST_GOOD_TAG}).`);
   } catch (err) {
-    log(`Could not record ${name} as the last known good revision (${errorMessage(err)}); the rollback action's to: previous falls back to older information.`);
+    log(
+      `Could not record ${name} as the last known good revision (${errorMessage(err)}); the rollback action's to: previous falls back to older information.`,
+    );
   }
 }
 
 /** A rollout of `taskDefinition` was rolled back: tag it so `previous` never returns to it. Best effort. */
-export async function markRolledBack(ecs: ECSClient, serviceArn: string, taskDefinition: string, log: (line: string) => void = () => undefined, signal?: AbortSignal): Promise<void> {
+export async function markRolledBack(
+  ecs: ECSClient,
+  serviceArn: string,
+  taskDefinition: string,
+  log: (line: string) => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<void> {
   const name = taskDefinitionName(taskDefinition.replace(/@.*$/, ''));
   if (!NAME.test(name)) return;
   try {
@@ -162,14 +215,19 @@ export async function recordReturn(
   const to = taskDefinitionName(change.to);
   const now = taskDefinitionName(change.copy ?? change.to);
   try {
-    if (change.from && taskDefinitionName(change.from) !== to) await markRolledBack(ecs, serviceArn, change.from, log, signal);
+    if (change.from && taskDefinitionName(change.from) !== to)
+      await markRolledBack(ecs, serviceArn, change.from, log, signal);
     const { entries } = await readHistory(ecs, serviceArn, familyOf(now), undefined, signal);
     const at = entries.indexOf(to);
     const older = at >= 0 ? entries.slice(at + 1) : entries.filter((e) => e !== taskDefinitionName(change.from ?? ''));
     await writeHistory(ecs, serviceArn, [now, ...older.filter((e) => e !== now)], signal);
     await tagTaskDefinition(ecs, taskDefinitionArn(now, serviceArn), SERVED_TAG, signal);
     // An explicit return to a revision once rolled back is an operator's decision that it is good.
-    if (change.explicit) await ecs.send(new UntagResourceCommand({ resourceArn: taskDefinitionArn(now, serviceArn), tagKeys: [ROLLED_BACK_TAG] }), abort(signal));
+    if (change.explicit)
+      await ecs.send(
+        new UntagResourceCommand({ resourceArn: taskDefinitionArn(now, serviceArn), tagKeys: [ROLLED_BACK_TAG] }),
+        abort(signal),
+      );
   } catch (err) {
     log(`Could not update the service's ${LAST_GOOD_TAG} list (${errorMessage(err)}).`);
   }
@@ -186,7 +244,8 @@ async function tagsOf(ecs: ECSClient, arn: string, signal?: AbortSignal): Promis
   }
 }
 
-const when = (epoch: string | undefined) => (epoch && /^\d+$/.test(epoch) ? ` at ${new Date(Number(epoch) * 1000).toISOString()}` : '');
+const when = (epoch: string | undefined) =>
+  epoch && /^\d+$/.test(epoch) ? ` at ${new Date(Number(epoch) * 1000).toISOString()}` : '';
 
 export interface Resolved {
   /** Full task definition ARN. */
@@ -196,12 +255,25 @@ export interface Resolved {
 }
 
 /** ACTIVE revisions of a family, newest first by revision number (whatever order ECS lists them in). */
-async function activeRevisions(ecs: ECSClient, family: string, signal?: AbortSignal): Promise<Array<{ arn: string; revision: number }>> {
+async function activeRevisions(
+  ecs: ECSClient,
+  family: string,
+  signal?: AbortSignal,
+): Promise<Array<{ arn: string; revision: number }>> {
   const out: Array<{ arn: string; revision: number }> = [];
   let nextToken: string | undefined;
   try {
     do {
-      const res = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: 'ACTIVE', sort: 'DESC', maxResults: 100, ...(nextToken ? { nextToken } : {}) }), abort(signal));
+      const res = await ecs.send(
+        new ListTaskDefinitionsCommand({
+          familyPrefix: family,
+          status: 'ACTIVE',
+          sort: 'DESC',
+          maxResults: 100,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+        abort(signal),
+      );
       for (const arn of res.taskDefinitionArns ?? []) {
         const ref = parseTaskDefinitionRef(arn);
         if (ref?.family === family) out.push({ arn, revision: ref.revision });
@@ -221,7 +293,13 @@ async function activeRevisions(ecs: ECSClient, family: string, signal?: AbortSig
  * below the live one that is not tagged rolled back. With a list that has nothing before
  * the live revision: refused, naming what was rolled back, since going there is a decision.
  */
-export async function resolvePrevious(ecs: ECSClient, service: Service, live: string, log: (line: string) => void, signal?: AbortSignal): Promise<Resolved> {
+export async function resolvePrevious(
+  ecs: ECSClient,
+  service: Service,
+  live: string,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<Resolved> {
   const serviceArn = service.serviceArn as string;
   const liveName = taskDefinitionName(live);
   const family = familyOf(liveName);
@@ -249,9 +327,12 @@ export async function resolvePrevious(ecs: ECSClient, service: Service, live: st
     }
     // Nothing good before the live one: name what was rolled back since, so going there is an explicit choice.
     const newer: string[] = [];
-    for (const r of (await activeRevisions(ecs, family, signal)).filter((r) => taskDefinitionName(r.arn) !== liveName).slice(0, 10)) {
+    for (const r of (await activeRevisions(ecs, family, signal))
+      .filter((r) => taskDefinitionName(r.arn) !== liveName)
+      .slice(0, 10)) {
       const tags = await tagsOf(ecs, r.arn, signal);
-      if (tags?.has(ROLLED_BACK_TAG)) newer.push(`${taskDefinitionName(r.arn)} (rolled back${when(tags.get(ROLLED_BACK_TAG))})`);
+      if (tags?.has(ROLLED_BACK_TAG))
+        newer.push(`${taskDefinitionName(r.arn)} (rolled back${when(tags.get(ROLLED_BACK_TAG))})`);
     }
     throw new UserError(
       `to: previous has nothing to return to: the service's ${LAST_GOOD_TAG} list (${entries.join(', ')}) holds no revision that completed a rollout before the live ${liveName}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}. ${newer.length ? `Rolled back on this service: ${newer.join(', ')}; returning to one of them is a new decision, not a rollback of the last change.` : ''}`.trim(),
@@ -283,10 +364,21 @@ export async function resolvePrevious(ecs: ECSClient, service: Service, live: st
  * account and region, and (unless allowAny) a revision the service ran successfully
  * before: in the last-good list or tagged served by a promotion.
  */
-export async function checkExplicitTarget(ecs: ECSClient, service: Service, live: string | undefined, to: string, allowAny: boolean, signal?: AbortSignal): Promise<Resolved> {
+export async function checkExplicitTarget(
+  ecs: ECSClient,
+  service: Service,
+  live: string | undefined,
+  to: string,
+  allowAny: boolean,
+  signal?: AbortSignal,
+): Promise<Resolved> {
   const serviceArn = service.serviceArn as string;
   const ref = parseTaskDefinitionRef(to);
-  if (!ref) throw new UserError(`to: '${to}' is not a task definition ARN or family:revision.`, 'Give FAMILY:REVISION or a task definition ARN. Nothing was changed.');
+  if (!ref)
+    throw new UserError(
+      `to: '${to}' is not a task definition ARN or family:revision.`,
+      'Give FAMILY:REVISION or a task definition ARN. Nothing was changed.',
+    );
   const where = serviceLocation(serviceArn);
   if (ref.account && (ref.account !== where.account || ref.region !== where.region)) {
     throw new UserError(
@@ -305,13 +397,19 @@ export async function checkExplicitTarget(ecs: ECSClient, service: Service, live
   const arn = taskDefinitionArn(name, serviceArn);
   const described = await describeTaskDefinition(ecs, ref.account ? to : name, signal);
   const tags = new Map(described.tags.map((t) => [t.key ?? '', t.value ?? '']));
-  if (live && taskDefinitionName(live) === name) return { arn: described.taskDefinition.taskDefinitionArn ?? arn, why: `to: ${name} is what the service runs.` };
+  if (live && taskDefinitionName(live) === name)
+    return { arn: described.taskDefinition.taskDefinitionArn ?? arn, why: `to: ${name} is what the service runs.` };
   if (allowAny) {
-    return { arn: described.taskDefinition.taskDefinitionArn ?? arn, why: `to: ${name}, accepted without checking the service ran it before (allow-any-revision: true).` };
+    return {
+      arn: described.taskDefinition.taskDefinitionArn ?? arn,
+      why: `to: ${name}, accepted without checking the service ran it before (allow-any-revision: true).`,
+    };
   }
   const { entries } = await readHistory(ecs, serviceArn, family, undefined, signal);
   if (entries.includes(name) || tags.has(SERVED_TAG)) {
-    const note = tags.has(ROLLED_BACK_TAG) ? ` It was rolled back${when(tags.get(ROLLED_BACK_TAG))}; returning to it is your explicit choice.` : '';
+    const note = tags.has(ROLLED_BACK_TAG)
+      ? ` It was rolled back${when(tags.get(ROLLED_BACK_TAG))}; returning to it is your explicit choice.`
+      : '';
     return {
       arn: described.taskDefinition.taskDefinitionArn ?? arn,
       why: `to: ${name}, which completed a rollout on this service before (${entries.includes(name) ? `in its ${LAST_GOOD_TAG} list` : `tagged ${SERVED_TAG}${when(tags.get(SERVED_TAG))}`}).${note}`,

@@ -9,10 +9,28 @@
  * revision at once. The steps are the service's own (canaryConfiguration,
  * linearConfiguration); the rollout record lives in the service tag like the other engines'.
  */
-import { UpdateServiceCommand, type DeploymentConfiguration, type DeploymentLifecycleHook, type DeploymentLifecycleHookDetail, type ECSClient, type Service, type ServiceDeployment, type UpdateServiceCommandOutput } from '@aws-sdk/client-ecs';
+import {
+  UpdateServiceCommand,
+  type DeploymentConfiguration,
+  type DeploymentLifecycleHook,
+  type DeploymentLifecycleHookDetail,
+  type ECSClient,
+  type Service,
+  type ServiceDeployment,
+  type UpdateServiceCommandOutput,
+} from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { CheckResult, ExtraCheck, SubjectLabels, Subjects, Window } from '../analysis/types.js';
-import type { AbortRequest, RolloutPlan, RolloutRecord, Sides, Step, Strategy, Target, Traffic } from '../delivery/types.js';
+import type {
+  AbortRequest,
+  RolloutPlan,
+  RolloutRecord,
+  Sides,
+  Step,
+  Strategy,
+  Target,
+  Traffic,
+} from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -44,7 +62,16 @@ import {
   stageIndex,
   stopServiceDeployment,
 } from './ecs-service-deployments.js';
-import { describeRoute, describeWeights, loadBalancerArnOf, percentages, readForward, targetGroupName, targetHealth, type TrafficRoute } from './elbv2.js';
+import {
+  describeRoute,
+  describeWeights,
+  loadBalancerArnOf,
+  percentages,
+  readForward,
+  targetGroupName,
+  targetHealth,
+  type TrafficRoute,
+} from './elbv2.js';
 import type { TaskDefinitionInput } from './task-definition.js';
 import { markRolledBack, recordPromotion } from './ecs-last-good.js';
 import { checkedRecord } from './ecs-record-check.js';
@@ -75,7 +102,10 @@ export interface NativePlan {
 function nativeWeights(strategy: Strategy, config: DeploymentConfiguration): { weights: number[]; ecsBakeMs: number } {
   if (strategy === 'canary') {
     const p = config.canaryConfiguration?.canaryPercent ?? 5;
-    return { weights: p >= 100 ? [100] : [Math.round(p * 10) / 10, 100], ecsBakeMs: (config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) * MINUTE };
+    return {
+      weights: p >= 100 ? [100] : [Math.round(p * 10) / 10, 100],
+      ecsBakeMs: (config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) * MINUTE,
+    };
   }
   if (strategy === 'linear') {
     const tenths = Math.round((config.linearConfiguration?.stepPercent ?? 10) * 10);
@@ -89,7 +119,10 @@ function nativeWeights(strategy: Strategy, config: DeploymentConfiguration): { w
 
 /** Weights written in the steps input (bakes and % dropped; a single linear increment expanded). */
 function requestedWeights(steps: string, strategy: Strategy): number[] | undefined {
-  const items = steps.trim().split(/[\s,]+/).filter(Boolean);
+  const items = steps
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
   if (items.length === 0) return undefined;
   const weights = items.map((item) => Number(item.split(':')[0]?.replace(/%$/, '')));
   if (weights.some((w) => !Number.isFinite(w))) return undefined;
@@ -102,7 +135,8 @@ function requestedWeights(steps: string, strategy: Strategy): number[] | undefin
   return weights;
 }
 
-const sameWeights = (a: number[], b: number[]) => a.length === b.length && a.every((w, i) => Math.abs(w - (b[i] as number)) < TOLERANCE);
+const sameWeights = (a: number[], b: number[]) =>
+  a.length === b.length && a.every((w, i) => Math.abs(w - (b[i] as number)) < TOLERANCE);
 
 /** Weights the steps input marks with a pause (`25:pause`, `25:10m:pause`). */
 function requestedPauses(steps: string): number[] {
@@ -123,7 +157,10 @@ export const MAX_HOOK_TIMEOUT_MINUTES = 20_160;
  * step-duration (the PAUSE hook holds the deployment for the difference); blue-green is
  * judged for step-duration after the switch, while the old revision still runs.
  */
-export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, input: { steps: string; stepDurationMs: number }): NativePlan {
+export function nativeRolloutPlan(
+  config: DeploymentConfiguration | undefined,
+  input: { steps: string; stepDurationMs: number },
+): NativePlan {
   const native = config?.strategy ?? '';
   const strategy = NATIVE[native];
   if (!config || !strategy) throw new Error(`not a native strategy: ${native || 'none'}`);
@@ -146,7 +183,12 @@ export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, i
     if (Math.abs(w - 50) < TOLERANCE) {
       throw new UserError(
         `Input 'steps' (${input.steps.trim()}) pauses at 50%: with 50% on each of the service's two target groups, a resuming job could not tell which one the new revision is in. Nothing was changed.`,
-        `Pause at another of the service's steps (${weights.slice(0, last).filter((x) => Math.abs(x - 50) >= TOLERANCE).join(', ') || 'change canaryPercent / stepPercent'}).`,
+        `Pause at another of the service's steps (${
+          weights
+            .slice(0, last)
+            .filter((x) => Math.abs(x - 50) >= TOLERANCE)
+            .join(', ') || 'change canaryPercent / stepPercent'
+        }).`,
       );
     }
   }
@@ -170,7 +212,10 @@ export function nativeRolloutPlan(config: DeploymentConfiguration | undefined, i
       message: `Input 'steps' (${input.steps.trim()}) is ignored${pauses.length ? ` but for its pause at ${pauses.map((w) => `${w}%`).join(', ')}` : ''}: ECS shifts the traffic of this service by its own ${native} configuration (${shown}). Change the service's deploymentConfiguration.${strategy === 'linear' ? 'linearConfiguration' : strategy === 'canary' ? 'canaryConfiguration' : 'strategy'} to change the steps, or leave 'steps' empty.`,
     });
   } else if (asked) {
-    notes.push({ level: 'info', message: `Input 'steps' (${input.steps.trim()}) matches the service's ${native} configuration; ECS takes the weights from the service.` });
+    notes.push({
+      level: 'info',
+      message: `Input 'steps' (${input.steps.trim()}) matches the service's ${native} configuration; ECS takes the weights from the service.`,
+    });
   }
   if (strategy !== 'blue-green' && last > 0) {
     notes.push({
@@ -195,12 +240,20 @@ export function checkPauseHooks(
   const needs: Array<{ stage: string; why: string; bakeMs: number }> = [];
   const judged = plan.steps.slice(0, -1);
   if (judged.length > 0) {
-    needs.push({ stage: 'PRE_PRODUCTION_TRAFFIC_SHIFT', why: `hold each step (${judged.map((s) => `${s.weight}%`).join(', ')}) until its analysis has passed`, bakeMs: Math.max(...judged.map((s) => s.bakeMs)) });
+    needs.push({
+      stage: 'PRE_PRODUCTION_TRAFFIC_SHIFT',
+      why: `hold each step (${judged.map((s) => `${s.weight}%`).join(', ')}) until its analysis has passed`,
+      bakeMs: Math.max(...judged.map((s) => s.bakeMs)),
+    });
   }
   const lastStep = plan.steps[plan.steps.length - 1] as Step;
-  if (lastStep.bakeMs > 0) needs.push({ stage: 'POST_PRODUCTION_TRAFFIC_SHIFT', why: 'hold the deployment after the switch until its analysis has passed, while the old revision still runs', bakeMs: lastStep.bakeMs });
-  const example =
-    `lifecycleHooks: [{ targetType: PAUSE, lifecycleStages: [${needs.map((n) => n.stage).join(', ')}], timeoutConfiguration: { timeoutInMinutes: 60, action: ROLLBACK } }]`;
+  if (lastStep.bakeMs > 0)
+    needs.push({
+      stage: 'POST_PRODUCTION_TRAFFIC_SHIFT',
+      why: 'hold the deployment after the switch until its analysis has passed, while the old revision still runs',
+      bakeMs: lastStep.bakeMs,
+    });
+  const example = `lifecycleHooks: [{ targetType: PAUSE, lifecycleStages: [${needs.map((n) => n.stage).join(', ')}], timeoutConfiguration: { timeoutInMinutes: 60, action: ROLLBACK } }]`;
   const missing = needs.filter((n) => !pauses.some((h) => h.lifecycleStages?.includes(n.stage as never)));
   if (missing.length > 0) {
     throw new UserError(
@@ -231,7 +284,8 @@ export function checkPauseHooks(
       );
     }
   }
-  if (judging?.pauseTimeoutMs !== undefined) checkPausedHold(pauses, plan, service, judging.pauseTimeoutMs, extensionMs + slackMs);
+  if (judging?.pauseTimeoutMs !== undefined)
+    checkPausedHold(pauses, plan, service, judging.pauseTimeoutMs, extensionMs + slackMs);
 }
 
 /**
@@ -240,7 +294,13 @@ export function checkPauseHooks(
  * timeout action before a resume, the rollback action or the reconciler can; and that action
  * must be ROLLBACK, or ECS would promote an unapproved canary on its own.
  */
-function checkPausedHold(pauses: DeploymentLifecycleHook[], plan: RolloutPlan, service: string, pauseTimeoutMs: number, judgingSlackMs: number): void {
+function checkPausedHold(
+  pauses: DeploymentLifecycleHook[],
+  plan: RolloutPlan,
+  service: string,
+  pauseTimeoutMs: number,
+  judgingSlackMs: number,
+): void {
   const last = plan.steps.length - 1;
   for (const step of plan.steps.filter((s, i) => s.pause && i < last)) {
     const judgedMs = step.bakeMs + judgingSlackMs;
@@ -259,7 +319,10 @@ function checkPausedHold(pauses: DeploymentLifecycleHook[], plan: RolloutPlan, s
       }
       if (minutes * MINUTE >= neededMs) continue;
       const fits = minutes * MINUTE - judgedMs;
-      const lower = fits >= MINUTE ? `lower pause-timeout to ${formatDuration(Math.floor(fits / MINUTE) * MINUTE)} or less` : 'shorten the step';
+      const lower =
+        fits >= MINUTE
+          ? `lower pause-timeout to ${formatDuration(Math.floor(fits / MINUTE) * MINUTE)} or less`
+          : 'shorten the step';
       throw new UserError(
         `${what}, ${formatDuration(neededMs)} in all, but the PAUSE hook at ${stage} of ECS service ${service} times out after ${minutes} min (${formatDuration(minutes * MINUTE)}) and ECS would then roll the canary back before the pause ends. Nothing was changed.`,
         needed <= MAX_HOOK_TIMEOUT_MINUTES
@@ -341,17 +404,25 @@ export class EcsNativeTarget implements Target {
     }
     assertTaggable(service);
     this.previousTaskDefinitionArn = service.taskDefinition;
-    const lb = (service.loadBalancers ?? []).find((l) => l.targetGroupArn && l.advancedConfiguration?.alternateTargetGroupArn && l.advancedConfiguration.productionListenerRule);
+    const lb = (service.loadBalancers ?? []).find(
+      (l) =>
+        l.targetGroupArn &&
+        l.advancedConfiguration?.alternateTargetGroupArn &&
+        l.advancedConfiguration.productionListenerRule,
+    );
     if (lb) {
       const ruleArn = lb.advancedConfiguration?.productionListenerRule as string;
       const route: TrafficRoute = { kind: ruleArn.includes(':listener-rule/') ? 'rule' : 'listener', arn: ruleArn };
-      const pair: [string, string] = [lb.targetGroupArn as string, lb.advancedConfiguration?.alternateTargetGroupArn as string];
+      const pair: [string, string] = [
+        lb.targetGroupArn as string,
+        lb.advancedConfiguration?.alternateTargetGroupArn as string,
+      ];
       const forward = await readForward(this.options.elbv2, route, signal);
       const missing = pair.filter((tg) => !forward.weights.has(tg));
       if (missing.length > 0) {
         throw new UserError(
           `The production ${describeRoute(route)} of ${describeRef(this.ref)} does not forward to ${missing.map(targetGroupName).join(' and ')}, so ECS could not shift traffic between ${pair.map(targetGroupName).join(' and ')}.`,
-          'Make the rule forward to both the service\'s target group and its alternateTargetGroupArn (weights 100 and 0).',
+          "Make the rule forward to both the service's target group and its alternateTargetGroupArn (weights 100 and 0).",
         );
       }
       this.lb = { route, loadBalancerArn: loadBalancerArnOf(route.arn), pair };
@@ -359,7 +430,7 @@ export class EcsNativeTarget implements Target {
     } else if ((service.loadBalancers ?? []).some((l) => l.targetGroupArn)) {
       throw new UserError(
         `ECS service ${describeRef(this.ref)} uses the ${config.strategy} strategy behind a target group without advancedConfiguration (alternateTargetGroupArn, productionListenerRule), so ECS has no second target group to shift traffic to.`,
-        'Give the service\'s load balancer an advancedConfiguration with the alternate target group, the production listener rule and the role ECS uses to change it.',
+        "Give the service's load balancer an advancedConfiguration with the alternate target group, the production listener rule and the role ECS uses to change it.",
       );
     }
     if (this.options.plan) checkPauseHooks(config, this.options.plan, describeRef(this.ref));
@@ -406,14 +477,16 @@ export class EcsNativeTarget implements Target {
     await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).requestAbort(request, signal);
   }
 
-
   /** UpdateService to a task definition; returns the ARN of the service deployment it started. */
   private async startDeployment(taskDefinition: string, signal?: AbortSignal): Promise<string> {
     const before = (await describeService(this.options.ecs, this.ref, signal)).currentServiceDeployment;
     const since = this.clock.now();
     let res: UpdateServiceCommandOutput;
     try {
-      res = await this.options.ecs.send(new UpdateServiceCommand({ cluster: this.options.cluster, service: this.options.service, taskDefinition }), signal ? { abortSignal: signal } : {});
+      res = await this.options.ecs.send(
+        new UpdateServiceCommand({ cluster: this.options.cluster, service: this.options.service, taskDefinition }),
+        signal ? { abortSignal: signal } : {},
+      );
     } catch (err) {
       throw explainEcsError(err, `Updating service ${describeRef(this.ref)}`);
     }
@@ -422,10 +495,21 @@ export class EcsNativeTarget implements Target {
     if (started && started !== before) return started;
     return poll(
       async () => {
-        const found = (await inFlightDeployments(this.options.ecs, this.ref, signal)).find((d) => d.serviceDeploymentArn !== before && (d.createdAt?.getTime() ?? since) >= since - 60_000);
-        return found?.serviceDeploymentArn ? { done: true, value: found.serviceDeploymentArn } : { done: false, status: 'no new service deployment listed yet' };
+        const found = (await inFlightDeployments(this.options.ecs, this.ref, signal)).find(
+          (d) => d.serviceDeploymentArn !== before && (d.createdAt?.getTime() ?? since) >= since - 60_000,
+        );
+        return found?.serviceDeploymentArn
+          ? { done: true, value: found.serviceDeploymentArn }
+          : { done: false, status: 'no new service deployment listed yet' };
       },
-      { what: `ECS to list the service deployment UpdateService started for ${describeRef(this.ref)}`, timeoutMs: 60_000, initialDelayMs: 500, maxDelayMs: 5000, clock: this.clock, ...(signal ? { signal } : {}) },
+      {
+        what: `ECS to list the service deployment UpdateService started for ${describeRef(this.ref)}`,
+        timeoutMs: 60_000,
+        initialDelayMs: 500,
+        maxDelayMs: 5000,
+        clock: this.clock,
+        ...(signal ? { signal } : {}),
+      },
     );
   }
 
@@ -455,15 +539,24 @@ export class EcsNativeTarget implements Target {
         );
       }
     }
-    const tags = [...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG), { key: DEPLOYMENT_TAG, value: deploymentId }];
+    const tags = [
+      ...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG),
+      { key: DEPLOYMENT_TAG, value: deploymentId },
+    ];
     const arn = await registerTaskDefinition(this.options.ecs, { ...td, tags }, signal);
     this.registeredTaskDefinitionArn = arn;
     this.deploymentArn = await this.startDeployment(arn, signal);
-    const where = this.lb && this.sidesTg ? `; ECS moves ${describeRoute(this.lb.route)} from ${targetGroupName(this.sidesTg.stable)} to ${targetGroupName(this.sidesTg.canary)}` : '';
+    const where =
+      this.lb && this.sidesTg
+        ? `; ECS moves ${describeRoute(this.lb.route)} from ${targetGroupName(this.sidesTg.stable)} to ${targetGroupName(this.sidesTg.canary)}`
+        : '';
     this.log(
       `Registered task definition ${taskDefinitionName(arn)}; UpdateService started ECS service deployment ${serviceDeploymentId(this.deploymentArn)} (${this.strategyName}) from ${taskDefinitionName(live.taskDefinition ?? '?')}${where}.`,
     );
-    return { stable: taskDefinitionName(live.taskDefinition ?? ''), canary: `${taskDefinitionName(arn)}@${serviceDeploymentId(this.deploymentArn)}` };
+    return {
+      stable: taskDefinitionName(live.taskDefinition ?? ''),
+      canary: `${taskDefinitionName(arn)}@${serviceDeploymentId(this.deploymentArn)}`,
+    };
   }
 
   /** The service deployment a record names (`family:rev@id`), or the one this target started. */
@@ -474,7 +567,9 @@ export class EcsNativeTarget implements Target {
     if (!record) return undefined;
     // Written before UpdateService returned: a deployment started since then is this rollout's.
     const since = record.at * 1000 - 60_000;
-    return (await inFlightDeployments(this.options.ecs, this.ref, signal)).find((d) => (d.createdAt?.getTime() ?? 0) >= since)?.serviceDeploymentArn;
+    return (await inFlightDeployments(this.options.ecs, this.ref, signal)).find(
+      (d) => (d.createdAt?.getTime() ?? 0) >= since,
+    )?.serviceDeploymentArn;
   }
 
   /** Throws when ECS stopped moving the deployment forward (it rolls back, was stopped, or a hook timed out). */
@@ -483,7 +578,7 @@ export class EcsNativeTarget implements Target {
     if (timedOut) {
       throw new UserError(
         `A lifecycle hook of ECS service deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} timed out (ECS then took its timeout action, ${timedOut.timeoutAction ?? 'ROLLBACK'}), so a step went unjudged.`,
-        'Raise the PAUSE hook\'s timeoutConfiguration.timeoutInMinutes above the longest step.',
+        "Raise the PAUSE hook's timeoutConfiguration.timeoutInMinutes above the longest step.",
       );
     }
     if (d.status === 'SUCCESSFUL' || (d.status && FORWARD.includes(d.status))) return;
@@ -491,10 +586,13 @@ export class EcsNativeTarget implements Target {
     if (d.status?.startsWith('ROLLBACK')) {
       throw new UserError(
         `ECS is rolling deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} back itself (${d.status}): ${reason}.`,
-        'ECS rolls back on its own when one of the service\'s deployment alarms fires, the circuit breaker trips, or a hook fails or times out with action ROLLBACK.',
+        "ECS rolls back on its own when one of the service's deployment alarms fires, the circuit breaker trips, or a hook fails or times out with action ROLLBACK.",
       );
     }
-    throw new UserError(`ECS service deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} was stopped (${d.status}): ${reason}.`, 'Someone or something else stopped it; look at the service\'s deployments tab.');
+    throw new UserError(
+      `ECS service deployment ${serviceDeploymentId(d.serviceDeploymentArn ?? '')} was stopped (${d.status}): ${reason}.`,
+      "Someone or something else stopped it; look at the service's deployments tab.",
+    );
   }
 
   /** Traffic on the new revision, read back from the production rule (or, without one, as ECS reports it). */
@@ -502,18 +600,33 @@ export class EcsNativeTarget implements Target {
     const sides = this.sidesTg;
     if (!this.lb || !sides) {
       const w = productionWeight(d);
-      return { canary: w, stable: Math.round((100 - w) * 100) / 100, detail: `ECS reports ${w}% of production traffic on the new revision` };
+      return {
+        canary: w,
+        stable: Math.round((100 - w) * 100) / 100,
+        detail: `ECS reports ${w}% of production traffic on the new revision`,
+      };
     }
     const read = await readForward(this.options.elbv2, this.lb.route, signal);
     const p = percentages(read.weights);
-    return { canary: p.get(sides.canary) ?? 0, stable: p.get(sides.stable) ?? 0, detail: `${describeRoute(this.lb.route)}: ${describeWeights(read.weights)}` };
+    return {
+      canary: p.get(sides.canary) ?? 0,
+      stable: p.get(sides.stable) ?? 0,
+      detail: `${describeRoute(this.lb.route)}: ${describeWeights(read.weights)}`,
+    };
   }
 
   /**
    * Follows a deployment until `look` is done. Whenever it reports a pause that is in the
    * way, the PAUSE hook is continued and the following starts afresh (short delays again).
    */
-  private async follow<T>(arn: string, what: string, timeoutMs: number, look: (d: ServiceDeployment) => Promise<Look<T>>, signal?: AbortSignal, why = ''): Promise<T> {
+  private async follow<T>(
+    arn: string,
+    what: string,
+    timeoutMs: number,
+    look: (d: ServiceDeployment) => Promise<Look<T>>,
+    signal?: AbortSignal,
+    why = '',
+  ): Promise<T> {
     const deadline = this.clock.now() + timeoutMs;
     let last = '';
     for (;;) {
@@ -534,7 +647,8 @@ export class EcsNativeTarget implements Target {
             if (status !== last) this.log(`  waiting: ${status}`);
             last = status;
           },
-          timeoutHint: 'ECS did not get there in time: see the service deployment and the service events below, or raise wait-timeout.',
+          timeoutHint:
+            'ECS did not get there in time: see the service deployment and the service events below, or raise wait-timeout.',
         },
       );
       if ('paused' in outcome) {
@@ -547,7 +661,9 @@ export class EcsNativeTarget implements Target {
 
   /** Continues a PAUSE hook; a hook resolved meanwhile (timeout, someone else) is not an error. */
   private async resume(arn: string, hookId: string, stage: string, why: string, signal?: AbortSignal): Promise<void> {
-    this.log(`ECS holds deployment ${serviceDeploymentId(arn)} at ${stage}: continuing it${why ? ` ${why}` : ''} (ContinueServiceDeployment CONTINUE).`);
+    this.log(
+      `ECS holds deployment ${serviceDeploymentId(arn)} at ${stage}: continuing it${why ? ` ${why}` : ''} (ContinueServiceDeployment CONTINUE).`,
+    );
     try {
       await continueServiceDeployment(this.options.ecs, arn, hookId, 'CONTINUE', signal);
     } catch (err) {
@@ -559,7 +675,11 @@ export class EcsNativeTarget implements Target {
 
   private stepTimeoutMs(): number {
     const c = this.service?.deploymentConfiguration;
-    const ecsBake = Math.max(c?.canaryConfiguration?.canaryBakeTimeInMinutes ?? 0, c?.linearConfiguration?.stepBakeTimeInMinutes ?? 0) * MINUTE;
+    const ecsBake =
+      Math.max(
+        c?.canaryConfiguration?.canaryBakeTimeInMinutes ?? 0,
+        c?.linearConfiguration?.stepBakeTimeInMinutes ?? 0,
+      ) * MINUTE;
     return this.options.waitTimeoutMs + ecsBake;
   }
 
@@ -576,13 +696,20 @@ export class EcsNativeTarget implements Target {
         const hook = pausedHook(d);
         const stage = stageIndex(d.lifecycleStage);
         // Pauses before the new tasks exist are not ours to judge.
-        if (hook?.hookId && stage < stageIndex('POST_SCALE_UP')) return { paused: hook.hookId, stage: d.lifecycleStage ?? '?' };
+        if (hook?.hookId && stage < stageIndex('POST_SCALE_UP'))
+          return { paused: hook.hookId, stage: d.lifecycleStage ?? '?' };
         const target = d.targetServiceRevision;
-        const tasksUp = stage >= stageIndex('POST_SCALE_UP') && (target?.requestedTaskCount === undefined || (target.runningTaskCount ?? 0) >= target.requestedTaskCount);
+        const tasksUp =
+          stage >= stageIndex('POST_SCALE_UP') &&
+          (target?.requestedTaskCount === undefined || (target.runningTaskCount ?? 0) >= target.requestedTaskCount);
         if (!tasksUp) return { done: false, status: describeDeploymentState(d) };
         if (this.sidesTg) {
           const health = await targetHealth(this.options.elbv2, this.sidesTg.canary, signal);
-          if (health.problems.length > 0) return { done: false, status: `${describeDeploymentState(d)}; ${targetGroupName(this.sidesTg.canary)}: ${health.problems.slice(0, 3).join('; ')}` };
+          if (health.problems.length > 0)
+            return {
+              done: false,
+              status: `${describeDeploymentState(d)}; ${targetGroupName(this.sidesTg.canary)}: ${health.problems.slice(0, 3).join('; ')}`,
+            };
         }
         return { done: true, value: undefined };
       },
@@ -602,7 +729,8 @@ export class EcsNativeTarget implements Target {
         this.assertForward(d);
         const t = await this.traffic(d, signal);
         const settled = Math.abs(t.canary + t.stable - 100) <= TOLERANCE;
-        if (settled && t.canary >= weight - TOLERANCE) return { done: true, value: { ...t, detail: `${t.detail}; ECS: ${d.status} at ${d.lifecycleStage ?? '?'}` } };
+        if (settled && t.canary >= weight - TOLERANCE)
+          return { done: true, value: { ...t, detail: `${t.detail}; ECS: ${d.status} at ${d.lifecycleStage ?? '?'}` } };
         const hook = pausedHook(d);
         if (hook?.hookId) return { paused: hook.hookId, stage: d.lifecycleStage ?? '?' };
         return { done: false, status: `${describeDeploymentState(d)}; ${t.detail}` };
@@ -647,18 +775,26 @@ export class EcsNativeTarget implements Target {
    */
   async adopt(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     await this.preflight(signal);
-    const hint = 'Run the rollback action to return all traffic to the old revision and clear the record, then deploy again.';
+    const hint =
+      'Run the rollback action to return all traffic to the old revision and clear the record, then deploy again.';
     const at = record.canary.lastIndexOf('@');
     const canaryTd = at >= 0 ? record.canary.slice(0, at) : '';
     const arn = at >= 0 ? await this.deploymentOf(record, signal) : undefined;
     if (!arn || !canaryTd) {
-      throw new UserError(`The paused rollout ${record.id} names no ECS service deployment with its new revision (new side '${record.canary || 'none'}'). Nothing was changed.`, hint);
+      throw new UserError(
+        `The paused rollout ${record.id} names no ECS service deployment with its new revision (new side '${record.canary || 'none'}'). Nothing was changed.`,
+        hint,
+      );
     }
     const id = serviceDeploymentId(arn);
     const d = await describeServiceDeployment(this.options.ecs, arn, signal);
     const timedOut = (d.lifecycleHookDetails ?? []).find((h) => h.status === 'TIMED_OUT');
     // Held where the pause left it: going forward, waiting at a PAUSE hook, with the recorded weight (not moved on by hand).
-    const held = d.status !== undefined && FORWARD.includes(d.status) && pausedHook(d) !== undefined && Math.abs(productionWeight(d) - record.weight) < TOLERANCE;
+    const held =
+      d.status !== undefined &&
+      FORWARD.includes(d.status) &&
+      pausedHook(d) !== undefined &&
+      Math.abs(productionWeight(d) - record.weight) < TOLERANCE;
     if (!held) {
       throw new UserError(
         `The paused rollout ${record.id} left ECS service deployment ${id} held at its PAUSE hook with ${record.weight}% of production traffic, but it is ${describeDeploymentState(d)} now${timedOut ? ` (a hook timed out, and ECS took its timeout action ${timedOut.timeoutAction ?? 'ROLLBACK'})` : ''}: it is no longer waiting for a resume where the pause left it. Nothing was changed.`,
@@ -696,9 +832,16 @@ export class EcsNativeTarget implements Target {
   }
 
   subjects(): Subjects {
-    const base = { service: this.options.service.split('/').pop() as string, cluster: this.options.cluster.split('/').pop() as string };
+    const base = {
+      service: this.options.service.split('/').pop() as string,
+      cluster: this.options.cluster.split('/').pop() as string,
+    };
     if (!this.lb || !this.sidesTg) return { canary: base };
-    const side = (tg: string): SubjectLabels => ({ targetGroup: tg, loadBalancer: (this.lb as LoadBalancerLayout).loadBalancerArn, ...base });
+    const side = (tg: string): SubjectLabels => ({
+      targetGroup: tg,
+      loadBalancer: (this.lb as LoadBalancerLayout).loadBalancerArn,
+      ...base,
+    });
     return { canary: side(this.sidesTg.canary), baseline: side(this.sidesTg.stable) };
   }
 
@@ -721,7 +864,15 @@ export class EcsNativeTarget implements Target {
       'to let ECS finish: every step passed',
     );
     const promoted = record.canary.replace(/@[^@]*$/, '');
-    if (promoted) await recordPromotion(this.options.ecs, await this.serviceArn(signal), promoted, record.stable || undefined, this.log, signal);
+    if (promoted)
+      await recordPromotion(
+        this.options.ecs,
+        await this.serviceArn(signal),
+        promoted,
+        record.stable || undefined,
+        this.log,
+        signal,
+      );
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -735,7 +886,11 @@ export class EcsNativeTarget implements Target {
     const d = await describeServiceDeployment(this.options.ecs, arn, signal);
     if (d.status === 'SUCCESSFUL' || d.status === 'STOPPED') {
       // Finished (or stopped where it was) before it could be taken back: deploy the old revision again.
-      if (!record.stable) throw new UserError(`Deployment ${id} ${d.status === 'SUCCESSFUL' ? 'completed' : 'was stopped'}, and the record does not say which task definition ran before.`, 'Run the rollback action with to: the task definition ARN to return to.');
+      if (!record.stable)
+        throw new UserError(
+          `Deployment ${id} ${d.status === 'SUCCESSFUL' ? 'completed' : 'was stopped'}, and the record does not say which task definition ran before.`,
+          'Run the rollback action with to: the task definition ARN to return to.',
+        );
       this.log(`ECS service deployment ${id} is ${d.status}: deploying ${record.stable} again.`);
       await this.revert(taskDefinitionArn(record.stable, await this.serviceArn(signal)), signal, onRestored);
       await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
@@ -745,7 +900,9 @@ export class EcsNativeTarget implements Target {
     // A paused rollout's record keeps its deadline (pu) on the way to the restore: the hook that holds it is resolved with ROLLBACK.
     const hook = record.pauseUntil !== undefined && d.status && FORWARD.includes(d.status) ? pausedHook(d) : undefined;
     if (hook?.hookId) {
-      this.log(`ECS holds deployment ${id} at its PAUSE hook: resolving it with ROLLBACK (ContinueServiceDeployment ROLLBACK); ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`);
+      this.log(
+        `ECS holds deployment ${id} at its PAUSE hook: resolving it with ROLLBACK (ContinueServiceDeployment ROLLBACK); ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`,
+      );
       try {
         await continueServiceDeployment(this.options.ecs, arn, hook.hookId, 'ROLLBACK', signal);
       } catch (err) {
@@ -753,12 +910,16 @@ export class EcsNativeTarget implements Target {
         if (!again.status || !FORWARD.includes(again.status)) {
           this.log(`  the hook was resolved meanwhile: ${describeDeploymentState(again)}.`);
         } else {
-          this.log(`  the hook could not be resolved (${errorMessage(err)}); stopping the deployment with rollback instead (StopServiceDeployment ROLLBACK).`);
+          this.log(
+            `  the hook could not be resolved (${errorMessage(err)}); stopping the deployment with rollback instead (StopServiceDeployment ROLLBACK).`,
+          );
           await stopServiceDeployment(this.options.ecs, arn, signal);
         }
       }
     } else if (d.status && FORWARD.includes(d.status)) {
-      this.log(`Stopping ECS service deployment ${id} with rollback (StopServiceDeployment ROLLBACK): ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`);
+      this.log(
+        `Stopping ECS service deployment ${id} with rollback (StopServiceDeployment ROLLBACK): ECS returns all production traffic to ${record.stable || 'the old revision'} at once.`,
+      );
       await stopServiceDeployment(this.options.ecs, arn, signal);
     } else {
       this.log(`ECS service deployment ${id} is already ${d.status}.`);
@@ -773,7 +934,9 @@ export class EcsNativeTarget implements Target {
         if (now.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(now);
         if (!restored) {
           // The target groups are known only to the process that started the deployment; otherwise ECS's own figure.
-          const back = ownSides ? (await this.traffic(now, signal)).stable >= 100 - TOLERANCE : now.status?.startsWith('ROLLBACK') && productionWeight(now) <= TOLERANCE;
+          const back = ownSides
+            ? (await this.traffic(now, signal)).stable >= 100 - TOLERANCE
+            : now.status?.startsWith('ROLLBACK') && productionWeight(now) <= TOLERANCE;
           if (back && now.status !== 'IN_PROGRESS' && now.status !== 'PENDING') {
             restored = true;
             onRestored?.();
@@ -801,11 +964,15 @@ export class EcsNativeTarget implements Target {
    */
   async revert(taskDefinition: string, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
     const arn = await this.startDeployment(taskDefinition, signal);
-    this.log(`ECS service deployment ${serviceDeploymentId(arn)} returns ${describeRef(this.ref)} to ${taskDefinitionName(taskDefinition)}; ecs-deploy continues each pause.`);
+    this.log(
+      `ECS service deployment ${serviceDeploymentId(arn)} returns ${describeRef(this.ref)} to ${taskDefinitionName(taskDefinition)}; ecs-deploy continues each pause.`,
+    );
     await this.follow<void>(
       arn,
       `ECS to finish deploying ${taskDefinitionName(taskDefinition)} (deployment ${serviceDeploymentId(arn)})`,
-      this.options.waitTimeoutMs + (this.service?.deploymentConfiguration?.bakeTimeInMinutes ?? 0) * MINUTE + this.stepTimeoutMs(),
+      this.options.waitTimeoutMs +
+        (this.service?.deploymentConfiguration?.bakeTimeInMinutes ?? 0) * MINUTE +
+        this.stepTimeoutMs(),
       async (d) => {
         if (d.status === 'SUCCESSFUL') return { done: true, value: undefined };
         this.assertForward(d);
@@ -829,14 +996,30 @@ export class EcsNativeTarget implements Target {
       name: 'ecs-deployment',
       evaluate: async (_window: Window, signal?: AbortSignal): Promise<CheckResult> => {
         const arn = this.deploymentArn;
-        if (!arn) return { name: 'ecs-deployment', verdict: 'pass', reason: 'no ECS service deployment started yet', judge: 'ecs' };
+        if (!arn)
+          return {
+            name: 'ecs-deployment',
+            verdict: 'pass',
+            reason: 'no ECS service deployment started yet',
+            judge: 'ecs',
+          };
         const d = await describeServiceDeployment(this.options.ecs, arn, signal);
         try {
           this.assertForward(d);
         } catch (err) {
-          return { name: 'ecs-deployment', verdict: 'fail', reason: err instanceof UserError ? err.message : errorMessage(err), judge: 'ecs' };
+          return {
+            name: 'ecs-deployment',
+            verdict: 'fail',
+            reason: err instanceof UserError ? err.message : errorMessage(err),
+            judge: 'ecs',
+          };
         }
-        return { name: 'ecs-deployment', verdict: 'pass', reason: `ECS service deployment ${serviceDeploymentId(arn)} ${d.status}${d.lifecycleStage ? ` at ${d.lifecycleStage}` : ''}`, judge: 'ecs' };
+        return {
+          name: 'ecs-deployment',
+          verdict: 'pass',
+          reason: `ECS service deployment ${serviceDeploymentId(arn)} ${d.status}${d.lifecycleStage ? ` at ${d.lifecycleStage}` : ''}`,
+          judge: 'ecs',
+        };
       },
     };
   }
@@ -854,16 +1037,34 @@ export class EcsNativeTarget implements Target {
     if (arn) {
       await tryAdd('the service deployment', async () => {
         const d = await describeServiceDeployment(this.options.ecs, arn, signal);
-        return [`ECS service deployment ${serviceDeploymentId(arn)}: ${describeDeploymentState(d)}`, ...(d.rollback?.reason ? [`rollback: ${d.rollback.reason}`] : [])];
+        return [
+          `ECS service deployment ${serviceDeploymentId(arn)}: ${describeDeploymentState(d)}`,
+          ...(d.rollback?.reason ? [`rollback: ${d.rollback.reason}`] : []),
+        ];
       });
     }
-    await tryAdd('the service events', async () => recentEvents(await describeService(this.options.ecs, this.ref, signal), { since: this.startedAt, limit: 5 }));
+    await tryAdd('the service events', async () =>
+      recentEvents(await describeService(this.options.ecs, this.ref, signal), { since: this.startedAt, limit: 5 }),
+    );
     const td = this.registeredTaskDefinitionArn;
     await tryAdd('stopped tasks', () =>
-      stoppedTaskReasons(this.options.ecs, { cluster: this.options.cluster, serviceName: this.options.service.split('/').pop() as string, ...(td ? { taskDefinitionArn: td } : {}) }, signal),
+      stoppedTaskReasons(
+        this.options.ecs,
+        {
+          cluster: this.options.cluster,
+          serviceName: this.options.service.split('/').pop() as string,
+          ...(td ? { taskDefinitionArn: td } : {}),
+        },
+        signal,
+      ),
     );
     const canary = this.sidesTg?.canary;
-    if (canary) await tryAdd('target health', async () => (await targetHealth(this.options.elbv2, canary, signal)).problems.map((p) => `target ${p} in ${targetGroupName(canary)}`));
+    if (canary)
+      await tryAdd('target health', async () =>
+        (await targetHealth(this.options.elbv2, canary, signal)).problems.map(
+          (p) => `target ${p} in ${targetGroupName(canary)}`,
+        ),
+      );
     return out;
   }
 }

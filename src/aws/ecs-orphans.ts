@@ -17,7 +17,16 @@ import { UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
 import { awsErrorCode } from './client.js';
 import { DEPLOYMENT_TAG, describeRef, describeTaskSets, tagValue, taskDefinitionName, type ServiceRef } from './ecs.js';
-import { describeRoute, describeWeights, findRoute, percentages, readForward, setForwardWeights, targetGroupName, type TrafficRoute } from './elbv2.js';
+import {
+  describeRoute,
+  describeWeights,
+  findRoute,
+  percentages,
+  readForward,
+  setForwardWeights,
+  targetGroupName,
+  type TrafficRoute,
+} from './elbv2.js';
 
 export interface OrphanOptions extends ServiceRef {
   ecs: ECSClient;
@@ -45,7 +54,12 @@ const targetGroupOf = (ts: TaskSet) => ts.loadBalancers?.find((lb) => lb.targetG
 
 /** This toolkit's task sets that are not PRIMARY and not named in `keep`. */
 export function orphanTaskSets(taskSets: TaskSet[], keep: string[] = []): TaskSet[] {
-  return taskSets.filter((t) => t.status !== 'PRIMARY' && tagValue(t.tags, DEPLOYMENT_TAG) !== undefined && !keep.some((k) => (t.id ?? '').endsWith(k)));
+  return taskSets.filter(
+    (t) =>
+      t.status !== 'PRIMARY' &&
+      tagValue(t.tags, DEPLOYMENT_TAG) !== undefined &&
+      !keep.some((k) => (t.id ?? '').endsWith(k)),
+  );
 }
 
 /** Finds orphans, puts all traffic on the primary's target group (one call, confirmed) and deletes them. */
@@ -58,32 +72,48 @@ export async function cleanUpOrphans(options: OrphanOptions): Promise<OrphanClea
   if (orphans.length === 0) return { deleted: [], restored: false };
   const primary = taskSets.find((t) => t.status === 'PRIMARY');
   const primaryTg = primary ? targetGroupOf(primary) : undefined;
-  const names = orphans.map((t) => `${t.id} (${taskDefinitionName(t.taskDefinition ?? '?')}, ${t.status}, ${DEPLOYMENT_TAG} ${tagValue(t.tags, DEPLOYMENT_TAG)})`).join(', ');
+  const names = orphans
+    .map(
+      (t) =>
+        `${t.id} (${taskDefinitionName(t.taskDefinition ?? '?')}, ${t.status}, ${DEPLOYMENT_TAG} ${tagValue(t.tags, DEPLOYMENT_TAG)})`,
+    )
+    .join(', ');
   if (!primary || !primaryTg) {
     throw new UserError(
       `ECS service ${describeRef(ref)} has task sets left from an unrecorded rollout (${names}) but no primary task set behind a target group to put the traffic on, so they are left alone.`,
       'Make the task set to keep primary (aws ecs update-service-primary-task-set) and give its target group 100% on the listener; then delete the others (aws ecs delete-task-set).',
     );
   }
-  log(`Found task sets left from an unrecorded rollout: ${names}. Confirming all traffic is on the primary task set ${primary.id} (${targetGroupName(primaryTg)}) before removing them.`);
+  log(
+    `Found task sets left from an unrecorded rollout: ${names}. Confirming all traffic is on the primary task set ${primary.id} (${targetGroupName(primaryTg)}) before removing them.`,
+  );
   const route = options.route ?? (await findRoute(elbv2, primaryTg, signal));
   let restored = false;
   let detail: string | undefined;
   if (route) {
     const current = await readForward(elbv2, route, signal);
     if ((percentages(current.weights).get(primaryTg) ?? 0) !== 100) {
-      log(`${describeRoute(route)} sends ${describeWeights(current.weights)}: putting all traffic on ${targetGroupName(primaryTg)} in one change.`);
+      log(
+        `${describeRoute(route)} sends ${describeWeights(current.weights)}: putting all traffic on ${targetGroupName(primaryTg)} in one change.`,
+      );
       // The same target groups, the primary's at 100: one call.
       const order = [...current.weights.keys()];
       if (!order.includes(primaryTg)) order.unshift(primaryTg);
-      await setForwardWeights(elbv2, current, order.map((tg) => ({ targetGroupArn: tg, weight: tg === primaryTg ? 100 : 0 })), signal);
+      await setForwardWeights(
+        elbv2,
+        current,
+        order.map((tg) => ({ targetGroupArn: tg, weight: tg === primaryTg ? 100 : 0 })),
+        signal,
+      );
       restored = true;
     }
     detail = await poll(
       async () => {
         const read = await readForward(elbv2, route, signal);
         const shown = `${describeRoute(route)}: ${describeWeights(read.weights)}`;
-        return (percentages(read.weights).get(primaryTg) ?? 0) === 100 ? { done: true, value: shown } : { done: false, status: shown };
+        return (percentages(read.weights).get(primaryTg) ?? 0) === 100
+          ? { done: true, value: shown }
+          : { done: false, status: shown };
       },
       {
         what: `${describeRoute(route)} to send all traffic to ${targetGroupName(primaryTg)}`,
@@ -96,12 +126,22 @@ export async function cleanUpOrphans(options: OrphanOptions): Promise<OrphanClea
     );
     log(`Confirmed ${detail}.`);
   } else {
-    log(`No listener or rule forwards to ${targetGroupName(primaryTg)}: the left-over task sets receive no traffic through it.`);
+    log(
+      `No listener or rule forwards to ${targetGroupName(primaryTg)}: the left-over task sets receive no traffic through it.`,
+    );
   }
   const deleted: string[] = [];
   for (const t of orphans) {
     try {
-      await ecs.send(new DeleteTaskSetCommand({ cluster: options.cluster, service: options.service, taskSet: t.taskSetArn ?? (t.id as string), force: true }), signal ? { abortSignal: signal } : {});
+      await ecs.send(
+        new DeleteTaskSetCommand({
+          cluster: options.cluster,
+          service: options.service,
+          taskSet: t.taskSetArn ?? (t.id as string),
+          force: true,
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
     } catch (err) {
       if (awsErrorCode(err) !== 'TaskSetNotFoundException') throw err;
     }

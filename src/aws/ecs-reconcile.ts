@@ -53,12 +53,20 @@ export interface EcsScanOptions {
 const abort = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
 
 /** Every service ARN of a cluster (ListServices, 100 a page). */
-async function listServices(ecs: ECSClient, cluster: string, count: () => void, signal?: AbortSignal): Promise<string[]> {
+async function listServices(
+  ecs: ECSClient,
+  cluster: string,
+  count: () => void,
+  signal?: AbortSignal,
+): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
   do {
     count();
-    const res = await ecs.send(new ListServicesCommand({ cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) }), abort(signal));
+    const res = await ecs.send(
+      new ListServicesCommand({ cluster, maxResults: 100, ...(nextToken ? { nextToken } : {}) }),
+      abort(signal),
+    );
     arns.push(...(res.serviceArns ?? []));
     nextToken = res.nextToken;
   } while (nextToken);
@@ -80,12 +88,19 @@ export async function scanEcs(options: EcsScanOptions): Promise<EcsScan> {
     try {
       arns = await listServices(ecs, cluster, count, signal);
     } catch (err) {
-      throw new UserError(`Listing the services of ECS cluster ${cluster} failed: ${errorMessage(err)}.`, 'Check the clusters input and aws-region, and that the role may ecs:ListServices and ecs:DescribeServices there.', { cause: err });
+      throw new UserError(
+        `Listing the services of ECS cluster ${cluster} failed: ${errorMessage(err)}.`,
+        'Check the clusters input and aws-region, and that the role may ecs:ListServices and ecs:DescribeServices there.',
+        { cause: err },
+      );
     }
     services += arns.length;
     for (let i = 0; i < arns.length; i += 10) {
       count();
-      const res = await ecs.send(new DescribeServicesCommand({ cluster, services: arns.slice(i, i + 10), include: ['TAGS'] }), abort(signal));
+      const res = await ecs.send(
+        new DescribeServicesCommand({ cluster, services: arns.slice(i, i + 10), include: ['TAGS'] }),
+        abort(signal),
+      );
       for (const service of res.services ?? []) {
         if (service.status !== 'ACTIVE') continue;
         const text = tagValue(service.tags, RECORD_TAG);
@@ -97,12 +112,23 @@ export async function scanEcs(options: EcsScanOptions): Promise<EcsScan> {
   return { findings, services, calls };
 }
 
-async function classify(options: EcsScanOptions, cluster: string, service: Service, text: string, count: () => void, log: (line: string) => void): Promise<EcsFinding> {
+async function classify(
+  options: EcsScanOptions,
+  cluster: string,
+  service: Service,
+  text: string,
+  count: () => void,
+  log: (line: string) => void,
+): Promise<EcsFinding> {
   const name = service.serviceName ?? '';
   const base = { cluster, service: name, serviceArn: service.serviceArn ?? '' };
   const record = decodeRecord(text);
   const shown = JSON.stringify(text.length > 120 ? `${text.slice(0, 120)}…` : text);
-  if (!record) return { ...base, problem: `the ${RECORD_TAG} tag holds ${shown}, which is not a rollout record this version can read` };
+  if (!record)
+    return {
+      ...base,
+      problem: `the ${RECORD_TAG} tag holds ${shown}, which is not a rollout record this version can read`,
+    };
   const ref = { cluster, service: name };
   let problems: string[];
   try {
@@ -111,10 +137,18 @@ async function classify(options: EcsScanOptions, cluster: string, service: Servi
   } catch (err) {
     return { ...base, problem: `the record could not be checked against the service (${errorMessage(err)})` };
   }
-  if (problems.length) return { ...base, problem: `the record ${shown} does not match the service: ${problems.join('; ')}` };
+  if (problems.length)
+    return { ...base, problem: `the record ${shown} does not match the service: ${problems.join('; ')}` };
   const request = decodeAbort(tagValue(service.tags, ABORT_TAG));
   const checked = request?.id === record.id ? { ...record, abort: request } : record;
-  const target = recoveryTarget(record.engine, { ecs: options.ecs, elbv2: options.elbv2, ...(options.cloudwatch ? { cloudwatch: options.cloudwatch } : {}), ...ref, waitTimeoutMs: options.waitTimeoutMs, log });
+  const target = recoveryTarget(record.engine, {
+    ecs: options.ecs,
+    elbv2: options.elbv2,
+    ...(options.cloudwatch ? { cloudwatch: options.cloudwatch } : {}),
+    ...ref,
+    waitTimeoutMs: options.waitTimeoutMs,
+    log,
+  });
   const finding: EcsFinding = { ...base, record: checked, target };
   if (target instanceof EcsTaskSetTarget) {
     finding.labels = TASK_SET_LABELS;
@@ -125,7 +159,9 @@ async function classify(options: EcsScanOptions, cluster: string, service: Servi
   }
   if (target instanceof EcsNativeTarget && record.phase === 'paused') {
     // A paused native canary: its sides come from the deployment held at its PAUSE hook and the production rule.
-    const behindRule = (service.loadBalancers ?? []).some((l) => l.targetGroupArn && l.advancedConfiguration?.productionListenerRule);
+    const behindRule = (service.loadBalancers ?? []).some(
+      (l) => l.targetGroupArn && l.advancedConfiguration?.productionListenerRule,
+    );
     finding.labels = behindRule ? NATIVE_LABELS : ['service', 'cluster'];
     finding.subjects = async () => {
       await target.adopt(checked, options.signal);

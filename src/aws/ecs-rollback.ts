@@ -31,7 +31,16 @@ import { systemClock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { cloudWatchClient } from './alarms.js';
-import { describeRef, describeService, describeTaskDefinition, describeTaskSets, ecsClient, serviceRecordStore, taskDefinitionName, type ServiceRef } from './ecs.js';
+import {
+  describeRef,
+  describeService,
+  describeTaskDefinition,
+  describeTaskSets,
+  ecsClient,
+  serviceRecordStore,
+  taskDefinitionName,
+  type ServiceRef,
+} from './ecs.js';
 import { checkExplicitTarget, recordReturn, resolvePrevious } from './ecs-last-good.js';
 import { cleanUpOrphans, orphanTaskSets } from './ecs-orphans.js';
 import { loadServiceRecord, recordRemedy } from './ecs-record-check.js';
@@ -60,7 +69,12 @@ export interface EcsRollbackRequest extends ServiceRef, RollbackOptions {
 const MAX_ATTEMPTS = 5;
 
 /** What the service runs: its task definition, or (EXTERNAL controller) its primary task set's. */
-async function liveTaskDefinition(ecs: ECSClient, ref: ServiceRef, service: Service, signal?: AbortSignal): Promise<string | undefined> {
+async function liveTaskDefinition(
+  ecs: ECSClient,
+  ref: ServiceRef,
+  service: Service,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   if (service.deploymentController?.type === 'EXTERNAL') {
     return (await describeTaskSets(ecs, ref, signal)).find((t) => t.status === 'PRIMARY')?.taskDefinition;
   }
@@ -92,14 +106,25 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   const record = loaded.kind === 'record' ? loaded.record : undefined;
   const from = await liveTaskDefinition(ecs, ref, service, signal);
   // An explicit to: must be the service's own, and one it ran before (unless allow-any-revision).
-  const explicit = request.to ? await checkExplicitTarget(ecs, service, from, request.to, request.allowAnyRevision ?? false, signal) : undefined;
+  const explicit = request.to
+    ? await checkExplicitTarget(ecs, service, from, request.to, request.allowAnyRevision ?? false, signal)
+    : undefined;
   if (explicit) log(explicit.why);
   const to = explicit?.arn;
   // A garbled record with task sets it left behind: recovered from the live state, never from the text.
-  const orphans = loaded.kind === 'garbled' && engine === TASK_SET_ENGINE ? orphanTaskSets(await describeTaskSets(ecs, ref, signal)) : [];
-  if (loaded.kind === 'garbled') log(`Warning: ${loaded.problem}${orphans.length ? '' : ` ${recordRemedy(service, 'garbled')}`}`);
+  const orphans =
+    loaded.kind === 'garbled' && engine === TASK_SET_ENGINE
+      ? orphanTaskSets(await describeTaskSets(ecs, ref, signal))
+      : [];
+  if (loaded.kind === 'garbled')
+    log(`Warning: ${loaded.problem}${orphans.length ? '' : ` ${recordRemedy(service, 'garbled')}`}`);
   // A deployment ECS already takes back is waited for; one going forward is stopped with rollback.
-  const inFlight = !record && engine === NATIVE_ENGINE ? (await inFlightDeployments(ecs, ref, signal)).filter((d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status))) : [];
+  const inFlight =
+    !record && engine === NATIVE_ENGINE
+      ? (await inFlightDeployments(ecs, ref, signal)).filter(
+          (d) => d.status && (FORWARD.includes(d.status) || ROLLING_BACK.includes(d.status)),
+        )
+      : [];
   const common = { ecs, elbv2, cloudwatch, ...ref, waitTimeoutMs: request.waitTimeoutMs, log };
 
   const timer = new RecoveryTimer(clock, name, request.beforeChange);
@@ -117,16 +142,25 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     log(`Found an unfinished ${describeRecord(record)}.`);
     await timer.begin();
     const target = recoveryTarget(record.engine, common);
-    await askToStop(target, record, { ...(request.by ? { by: request.by } : {}), clock, ...(signal ? { signal } : {}), log });
+    await askToStop(target, record, {
+      ...(request.by ? { by: request.by } : {}),
+      clock,
+      ...(signal ? { signal } : {}),
+      log,
+    });
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
     try {
       await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
-      act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
+      act(
+        `Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`,
+      );
     } catch (err) {
       if (record.phase !== 'promoting' || !(err instanceof UserError)) throw err;
       // The old version is gone already: finish the promotion, then deploy the old version again below.
-      log(`The promotion of ${record.canary} had gone too far to take back (${err.describe()}); finishing it, then deploying ${record.stable} again.`);
+      log(
+        `The promotion of ${record.canary} had gone too far to take back (${err.describe()}); finishing it, then deploying ${record.stable} again.`,
+      );
       await recoverRollout(target, record, { clock, ...(signal ? { signal } : {}), log });
       timer.forgetRestore();
     }
@@ -135,7 +169,16 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     const id = serviceDeploymentId(d?.serviceDeploymentArn ?? '');
     await timer.begin();
     const target = new EcsNativeTarget(common);
-    const synthetic: RolloutRecord = { id: `rollback-${id}`, engine: NATIVE_ENGINE, phase: 'rolling-back', stable: '', canary: `@${id}`, weight: 0, step: 0, at: Math.floor(clock.now() / 1000) };
+    const synthetic: RolloutRecord = {
+      id: `rollback-${id}`,
+      engine: NATIVE_ENGINE,
+      phase: 'rolling-back',
+      stable: '',
+      canary: `@${id}`,
+      weight: 0,
+      step: 0,
+      at: Math.floor(clock.now() / 1000),
+    };
     await target.rollback(synthetic, signal, timer.restored);
     act(
       d?.status && ROLLING_BACK.includes(d.status)
@@ -150,11 +193,17 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   let wanted = to;
   if (!wanted && !record && inFlight.length === 0 && orphans.length === 0) {
     // Nothing was unfinished: the last known good version before the live one.
-    const old = engine === ROLLING_ENGINE ? (now.deployments ?? []).find((d) => d.status === 'ACTIVE' && d.taskDefinition !== live)?.taskDefinition : undefined;
-    if (!live) throw new UserError(`ECS service ${describeRef(ref)} runs no task definition, so there is nothing to roll back.`);
+    const old =
+      engine === ROLLING_ENGINE
+        ? (now.deployments ?? []).find((d) => d.status === 'ACTIVE' && d.taskDefinition !== live)?.taskDefinition
+        : undefined;
+    if (!live)
+      throw new UserError(`ECS service ${describeRef(ref)} runs no task definition, so there is nothing to roll back.`);
     if (old) {
       wanted = old;
-      act(`to: previous is ${taskDefinitionName(old)}: the rolling deployment from it to ${taskDefinitionName(live)} was still in flight.`);
+      act(
+        `to: previous is ${taskDefinitionName(old)}: the rolling deployment from it to ${taskDefinitionName(live)} was still in flight.`,
+      );
     } else {
       const previous = await resolvePrevious(ecs, now, live, log, signal);
       wanted = previous.arn;
@@ -171,12 +220,25 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
     await timer.begin();
     if (engine === ROLLING_ENGINE) {
       const target = new EcsRollingTarget(common);
-      const record: RolloutRecord = { id: request.deploymentId, engine: ROLLING_ENGINE, phase: 'rolling-back', stable: wanted, canary: live ?? '', weight: 100, step: 0, at: Math.floor(clock.now() / 1000) };
+      const record: RolloutRecord = {
+        id: request.deploymentId,
+        engine: ROLLING_ENGINE,
+        phase: 'rolling-back',
+        stable: wanted,
+        canary: live ?? '',
+        weight: 100,
+        step: 0,
+        at: Math.floor(clock.now() / 1000),
+      };
       await target.rollback(record, signal, timer.restored);
-      act(`Updated the service back to ${taskDefinitionName(wanted)} (a rolling update) and waited until ECS had replaced every task.`);
+      act(
+        `Updated the service back to ${taskDefinitionName(wanted)} (a rolling update) and waited until ECS had replaced every task.`,
+      );
     } else if (engine === NATIVE_ENGINE) {
       await new EcsNativeTarget(common).revert(wanted, signal, timer.restored);
-      act(`Deployed ${taskDefinitionName(wanted)} again with the service's ${now.deploymentConfiguration?.strategy} strategy, every pause continued, until ECS reported it SUCCESSFUL.`);
+      act(
+        `Deployed ${taskDefinitionName(wanted)} again with the service's ${now.deploymentConfiguration?.strategy} strategy, every pause continued, until ECS reported it SUCCESSFUL.`,
+      );
     } else {
       // Task sets: a new task set of the old task definition, all traffic on it at once.
       const described = await describeTaskDefinition(ecs, wanted, signal);
@@ -194,20 +256,36 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
           if (e.kind === 'shift' && e.weight === 100) timer.restored();
         },
       });
-      if (result.status !== 'succeeded') throw new UserError(`Returning ${describeRef(ref)} to ${taskDefinitionName(wanted)} failed: ${result.reason}`);
+      if (result.status !== 'succeeded')
+        throw new UserError(`Returning ${describeRef(ref)} to ${taskDefinitionName(wanted)} failed: ${result.reason}`);
       const copy = target.registeredTaskDefinitionArn as string;
-      act(`Switched all traffic at once to a new task set of ${taskDefinitionName(copy)} (the task definition of ${taskDefinitionName(wanted)}, registered again) and deleted the task set of ${taskDefinitionName(live ?? '?')}.`);
+      act(
+        `Switched all traffic at once to a new task set of ${taskDefinitionName(copy)} (the task definition of ${taskDefinitionName(wanted)}, registered again) and deleted the task set of ${taskDefinitionName(live ?? '?')}.`,
+      );
       wanted = copy;
     }
     usedEngine = engine;
     // What ran is rolled back; the list of what completed a rollout now starts with what runs again.
-    await recordReturn(ecs, now.serviceArn as string, { from: live, to: returnedTo, copy: wanted !== returnedTo ? wanted : undefined, explicit: explicit !== undefined }, log, signal);
+    await recordReturn(
+      ecs,
+      now.serviceArn as string,
+      {
+        from: live,
+        to: returnedTo,
+        copy: wanted !== returnedTo ? wanted : undefined,
+        explicit: explicit !== undefined,
+      },
+      log,
+      signal,
+    );
     rolledBackTo = wanted;
   } else if (wanted && !timer.changed) {
     log(`${describeRef(ref)} already runs ${taskDefinitionName(wanted)}: nothing to roll back.`);
   }
   if (!rolledBackTo && live) rolledBackTo = live;
-  const after = !timer.changed ? rolledBackTo : (await liveTaskDefinition(ecs, ref, await describeService(ecs, ref, signal), signal)) ?? rolledBackTo;
+  const after = !timer.changed
+    ? rolledBackTo
+    : ((await liveTaskDefinition(ecs, ref, await describeService(ecs, ref, signal), signal)) ?? rolledBackTo);
 
   let image: string | undefined;
   try {
@@ -222,10 +300,29 @@ export async function rollbackEcsService(request: EcsRollbackRequest): Promise<R
   cloudwatch.destroy();
 
   if (!timer.changed) {
-    return { status: 'nothing-to-do', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs: 0, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
+    return {
+      status: 'nothing-to-do',
+      rolledBackTo: after,
+      ...(from ? { from } : {}),
+      recoveryMs: 0,
+      actions,
+      service: name,
+      where,
+      engine: usedEngine,
+      ...(image ? { image } : {}),
+    };
   }
   const recoveryMs = timer.recoveryMs();
   log(`Back on ${taskDefinitionName(after)} ${formatDuration(recoveryMs)} after the first change.`);
-  return { status: 'rolled-back', rolledBackTo: after, ...(from ? { from } : {}), recoveryMs, actions, service: name, where, engine: usedEngine, ...(image ? { image } : {}) };
+  return {
+    status: 'rolled-back',
+    rolledBackTo: after,
+    ...(from ? { from } : {}),
+    recoveryMs,
+    actions,
+    service: name,
+    where,
+    engine: usedEngine,
+    ...(image ? { image } : {}),
+  };
 }
-

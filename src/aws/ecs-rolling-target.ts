@@ -7,7 +7,10 @@
  * task definition and waiting for that deployment. There is no baseline to compare with.
  */
 import { UpdateServiceCommand, type Deployment, type ECSClient, type Service } from '@aws-sdk/client-ecs';
-import { DescribeTargetGroupsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetGroupsCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SubjectLabels, Subjects } from '../analysis/types.js';
 import type { AbortRequest, RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -53,7 +56,12 @@ export interface RollingTargetOptions extends ServiceRef {
 /** "PRIMARY web:7 COMPLETED 2/2 running" for logs. */
 function describeDeployments(deployments: Deployment[]): string {
   return deployments
-    .map((d) => `${d.status} ${taskDefinitionName(d.taskDefinition ?? '?')} ${d.rolloutState ?? ''} ${d.runningCount ?? 0}/${d.desiredCount ?? 0} running${d.failedTasks ? `, ${d.failedTasks} failed` : ''}`.replace(/\s+/g, ' '))
+    .map((d) =>
+      `${d.status} ${taskDefinitionName(d.taskDefinition ?? '?')} ${d.rolloutState ?? ''} ${d.runningCount ?? 0}/${d.desiredCount ?? 0} running${d.failedTasks ? `, ${d.failedTasks} failed` : ''}`.replace(
+        /\s+/g,
+        ' ',
+      ),
+    )
     .join('; ');
 }
 
@@ -89,15 +97,23 @@ export class EcsRollingTarget implements Target {
     if (controller !== 'ECS') {
       throw new UserError(
         `ECS service ${describeRef(this.ref)} uses the ${controller} deployment controller; a rolling update needs the ECS controller.`,
-        controller === 'EXTERNAL' ? 'Use strategy canary, linear or blue-green (task sets) for this service.' : 'ecs-deploy does not drive CodeDeploy deployments.',
+        controller === 'EXTERNAL'
+          ? 'Use strategy canary, linear or blue-green (task sets) for this service.'
+          : 'ecs-deploy does not drive CodeDeploy deployments.',
       );
     }
     assertTaggable(service);
     this.previousTaskDefinitionArn = service.taskDefinition;
     const tg = service.loadBalancers?.find((lb) => lb.targetGroupArn)?.targetGroupArn;
-    this.labels = { service: service.serviceName ?? this.options.service, cluster: this.options.cluster.split('/').pop() as string };
+    this.labels = {
+      service: service.serviceName ?? this.options.service,
+      cluster: this.options.cluster.split('/').pop() as string,
+    };
     if (tg && this.options.elbv2) {
-      const res = await this.options.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg] }), signal ? { abortSignal: signal } : {});
+      const res = await this.options.elbv2.send(
+        new DescribeTargetGroupsCommand({ TargetGroupArns: [tg] }),
+        signal ? { abortSignal: signal } : {},
+      );
       const lb = res.TargetGroups?.[0]?.LoadBalancerArns?.[0];
       this.labels.targetGroup = tg;
       if (lb) this.labels.loadBalancer = lb;
@@ -132,7 +148,6 @@ export class EcsRollingTarget implements Target {
     await serviceRecordStore(this.options.ecs, await this.serviceArn(signal)).requestAbort(request, signal);
   }
 
-
   private async update(taskDefinition: string, signal?: AbortSignal): Promise<void> {
     try {
       await this.options.ecs.send(
@@ -151,16 +166,25 @@ export class EcsRollingTarget implements Target {
     // Read the live task definition again: an earlier rollout may just have been undone.
     const live = await describeService(this.options.ecs, this.ref, signal);
     this.previousTaskDefinitionArn = live.taskDefinition;
-    const tags = [...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG), { key: DEPLOYMENT_TAG, value: deploymentId }];
+    const tags = [
+      ...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG),
+      { key: DEPLOYMENT_TAG, value: deploymentId },
+    ];
     const arn = await registerTaskDefinition(this.options.ecs, { ...td, tags }, signal);
     this.registeredTaskDefinitionArn = arn;
-    this.log(`Registered task definition ${taskDefinitionName(arn)}; updating ${describeRef(this.ref)} from ${taskDefinitionName(live.taskDefinition ?? '?')}.`);
+    this.log(
+      `Registered task definition ${taskDefinitionName(arn)}; updating ${describeRef(this.ref)} from ${taskDefinitionName(live.taskDefinition ?? '?')}.`,
+    );
     await this.update(arn, signal);
     return { stable: taskDefinitionName(live.taskDefinition ?? ''), canary: taskDefinitionName(arn) };
   }
 
   /** Waits until ECS has finished deploying `arn`: one deployment, COMPLETED, all tasks running. */
-  private async waitDeployed(arn: string, options: { alarms: boolean; what: string }, signal?: AbortSignal): Promise<Service> {
+  private async waitDeployed(
+    arn: string,
+    options: { alarms: boolean; what: string },
+    signal?: AbortSignal,
+  ): Promise<Service> {
     return poll(
       async () => {
         const service = await describeService(this.options.ecs, this.ref, signal);
@@ -174,7 +198,9 @@ export class EcsRollingTarget implements Target {
         const deployments = service.deployments ?? [];
         const primary = deployments.find((d) => d.status === 'PRIMARY');
         if (primary?.rolloutState === 'FAILED') {
-          throw new UserError(`ECS stopped the deployment (rollout FAILED): ${primary.rolloutStateReason ?? 'no reason given'}.`);
+          throw new UserError(
+            `ECS stopped the deployment (rollout FAILED): ${primary.rolloutStateReason ?? 'no reason given'}.`,
+          );
         }
         if (options.alarms && this.options.alarms) {
           const firing = await this.options.alarms.firing(signal);
@@ -197,7 +223,8 @@ export class EcsRollingTarget implements Target {
         clock: this.clock,
         ...(signal ? { signal } : {}),
         onWait: ({ status }) => this.log(`  waiting: ${status}`),
-        timeoutHint: 'The deployment never settled: ECS may be replacing tasks that fail their health checks (see why below), or wait-timeout is too short.',
+        timeoutHint:
+          'The deployment never settled: ECS may be replacing tasks that fail their health checks (see why below), or wait-timeout is too short.',
       },
     );
   }
@@ -212,7 +239,11 @@ export class EcsRollingTarget implements Target {
     if (weight !== 100) throw new Error(`a rolling update moves all traffic at once; step ${weight}% is not possible`);
     const service = await describeService(this.options.ecs, this.ref, signal);
     const primary = (service.deployments ?? []).find((d) => d.status === 'PRIMARY');
-    return { canary: 100, stable: 0, detail: `${describeRef(this.ref)} runs ${taskDefinitionName(service.taskDefinition ?? '?')} (${primary?.runningCount ?? service.runningCount ?? 0}/${primary?.desiredCount ?? service.desiredCount ?? 0} tasks)` };
+    return {
+      canary: 100,
+      stable: 0,
+      detail: `${describeRef(this.ref)} runs ${taskDefinitionName(service.taskDefinition ?? '?')} (${primary?.runningCount ?? service.runningCount ?? 0}/${primary?.desiredCount ?? service.desiredCount ?? 0} tasks)`,
+    };
   }
 
   subjects(): Subjects {
@@ -221,7 +252,15 @@ export class EcsRollingTarget implements Target {
 
   async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     // UpdateService already replaced every task; nothing is left to remove but the record of what completed.
-    if (record.canary) await recordPromotion(this.options.ecs, await this.serviceArn(signal), record.canary, record.stable || undefined, this.log, signal);
+    if (record.canary)
+      await recordPromotion(
+        this.options.ecs,
+        await this.serviceArn(signal),
+        record.canary,
+        record.stable || undefined,
+        this.log,
+        signal,
+      );
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
@@ -233,9 +272,14 @@ export class EcsRollingTarget implements Target {
       this.log(`Updating ${describeRef(this.ref)} back to ${taskDefinitionName(previous)}.`);
       await this.update(previous, signal);
     }
-    await this.waitDeployed(previous, { alarms: false, what: `ECS to finish the rollback to ${taskDefinitionName(previous)}` }, signal);
+    await this.waitDeployed(
+      previous,
+      { alarms: false, what: `ECS to finish the rollback to ${taskDefinitionName(previous)}` },
+      signal,
+    );
     onRestored?.();
-    if (record.canary && taskDefinitionName(record.canary) !== taskDefinitionName(previous)) await markRolledBack(this.options.ecs, arn, record.canary, this.log, signal);
+    if (record.canary && taskDefinitionName(record.canary) !== taskDefinitionName(previous))
+      await markRolledBack(this.options.ecs, arn, record.canary, this.log, signal);
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {
@@ -251,18 +295,30 @@ export class EcsRollingTarget implements Target {
       const service = await describeService(this.options.ecs, this.ref, signal);
       const primary = (service.deployments ?? []).find((d) => d.status === 'PRIMARY');
       return [
-        ...(primary?.rolloutStateReason ? [`deployment ${primary.id} ${primary.rolloutState}: ${primary.rolloutStateReason}`] : []),
+        ...(primary?.rolloutStateReason
+          ? [`deployment ${primary.id} ${primary.rolloutState}: ${primary.rolloutStateReason}`]
+          : []),
         ...recentEvents(service, { since: this.startedAt, limit: 5 }),
       ];
     });
     const arn = this.registeredTaskDefinitionArn;
     await tryAdd('stopped tasks', () =>
-      stoppedTaskReasons(this.options.ecs, { cluster: this.options.cluster, serviceName: this.options.service.split('/').pop() as string, ...(arn ? { taskDefinitionArn: arn } : {}) }, signal),
+      stoppedTaskReasons(
+        this.options.ecs,
+        {
+          cluster: this.options.cluster,
+          serviceName: this.options.service.split('/').pop() as string,
+          ...(arn ? { taskDefinitionArn: arn } : {}),
+        },
+        signal,
+      ),
     );
     const tg = this.labels.targetGroup;
     if (tg && this.options.elbv2) {
       const elbv2 = this.options.elbv2;
-      await tryAdd('target health', async () => (await targetHealth(elbv2, tg, signal)).problems.map((p) => `target ${p} in ${targetGroupName(tg)}`));
+      await tryAdd('target health', async () =>
+        (await targetHealth(elbv2, tg, signal)).problems.map((p) => `target ${p} in ${targetGroupName(tg)}`),
+      );
     }
     return out;
   }

@@ -21,7 +21,13 @@ import { awsErrorCode } from './client.js';
 import { describeRef, explainEcsError, type ServiceRef } from './ecs.js';
 
 /** States of a deployment ECS is still working on (forward or back). */
-export const IN_FLIGHT: readonly ServiceDeploymentStatus[] = ['PENDING', 'IN_PROGRESS', 'STOP_REQUESTED', 'ROLLBACK_REQUESTED', 'ROLLBACK_IN_PROGRESS'];
+export const IN_FLIGHT: readonly ServiceDeploymentStatus[] = [
+  'PENDING',
+  'IN_PROGRESS',
+  'STOP_REQUESTED',
+  'ROLLBACK_REQUESTED',
+  'ROLLBACK_IN_PROGRESS',
+];
 /** States in which a deployment moves forward, towards the new revision. */
 export const FORWARD: readonly ServiceDeploymentStatus[] = ['PENDING', 'IN_PROGRESS'];
 /** States of a deployment ECS is taking back. */
@@ -67,22 +73,40 @@ export function serviceDeploymentId(arn: string): string {
 function explain(err: unknown, what: string): Error {
   const code = awsErrorCode(err);
   if (code === 'ServiceDeploymentNotFoundException') {
-    return new UserError(`${what}: ECS knows no such service deployment (${errorMessage(err)}).`, 'It may belong to another region or account; check aws-region.', { cause: err });
+    return new UserError(
+      `${what}: ECS knows no such service deployment (${errorMessage(err)}).`,
+      'It may belong to another region or account; check aws-region.',
+      { cause: err },
+    );
   }
   if (code === 'UnsupportedFeatureException') {
-    return new UserError(`${what}: ${errorMessage(err)}.`, 'Service deployments and lifecycle hooks are not available in this region.', { cause: err });
+    return new UserError(
+      `${what}: ${errorMessage(err)}.`,
+      'Service deployments and lifecycle hooks are not available in this region.',
+      { cause: err },
+    );
   }
   return explainEcsError(err, what);
 }
 
 /** Deployments of a service ECS is still working on, newest first. */
-export async function inFlightDeployments(client: ECSClient, ref: ServiceRef, signal?: AbortSignal): Promise<ServiceDeploymentBrief[]> {
+export async function inFlightDeployments(
+  client: ECSClient,
+  ref: ServiceRef,
+  signal?: AbortSignal,
+): Promise<ServiceDeploymentBrief[]> {
   const found: ServiceDeploymentBrief[] = [];
   let nextToken: string | undefined;
   try {
     do {
       const res = await client.send(
-        new ListServiceDeploymentsCommand({ cluster: ref.cluster, service: ref.service, status: [...IN_FLIGHT], maxResults: 20, ...(nextToken ? { nextToken } : {}) }),
+        new ListServiceDeploymentsCommand({
+          cluster: ref.cluster,
+          service: ref.service,
+          status: [...IN_FLIGHT],
+          maxResults: 20,
+          ...(nextToken ? { nextToken } : {}),
+        }),
         abort(signal),
       );
       found.push(...(res.serviceDeployments ?? []));
@@ -95,7 +119,11 @@ export async function inFlightDeployments(client: ECSClient, ref: ServiceRef, si
 }
 
 /** One service deployment, which must exist. */
-export async function describeServiceDeployment(client: ECSClient, arn: string, signal?: AbortSignal): Promise<ServiceDeployment> {
+export async function describeServiceDeployment(
+  client: ECSClient,
+  arn: string,
+  signal?: AbortSignal,
+): Promise<ServiceDeployment> {
   let res;
   try {
     res = await client.send(new DescribeServiceDeploymentsCommand({ serviceDeploymentArns: [arn] }), abort(signal));
@@ -105,19 +133,26 @@ export async function describeServiceDeployment(client: ECSClient, arn: string, 
   const found = res.serviceDeployments?.find((d) => d.serviceDeploymentArn === arn) ?? res.serviceDeployments?.[0];
   if (!found) {
     const reason = res.failures?.[0]?.reason ?? 'MISSING';
-    throw new UserError(`ECS did not describe service deployment ${serviceDeploymentId(arn)} (${reason}).`, 'The deployment may have been made before service deployments were recorded (October 2024), or in another region.');
+    throw new UserError(
+      `ECS did not describe service deployment ${serviceDeploymentId(arn)} (${reason}).`,
+      'The deployment may have been made before service deployments were recorded (October 2024), or in another region.',
+    );
   }
   return found;
 }
 
 /** The PAUSE hook the deployment waits at, if it does. */
 export function pausedHook(deployment: ServiceDeployment): DeploymentLifecycleHookDetail | undefined {
-  return (deployment.lifecycleHookDetails ?? []).find((h) => h.targetType === 'PAUSE' && h.status === 'AWAITING_ACTION' && h.hookId);
+  return (deployment.lifecycleHookDetails ?? []).find(
+    (h) => h.targetType === 'PAUSE' && h.status === 'AWAITING_ACTION' && h.hookId,
+  );
 }
 
 /** Percentage of production traffic ECS reports on the new revision (a snapshot). */
 export function productionWeight(deployment: ServiceDeployment): number {
-  return deployment.targetServiceRevision?.requestedProductionTrafficWeight ?? (deployment.status === 'SUCCESSFUL' ? 100 : 0);
+  return (
+    deployment.targetServiceRevision?.requestedProductionTrafficWeight ?? (deployment.status === 'SUCCESSFUL' ? 100 : 0)
+  );
 }
 
 /** "IN_PROGRESS at PRODUCTION_TRAFFIC_SHIFT, 10% of production traffic, 2/2 tasks, paused at a PAUSE hook" for logs. */
@@ -126,7 +161,9 @@ export function describeDeploymentState(d: ServiceDeployment): string {
   const parts = [
     `${d.status ?? 'UNKNOWN'}${d.lifecycleStage ? ` at ${d.lifecycleStage}` : ''}`,
     `${productionWeight(d)}% of production traffic on the new revision`,
-    ...(target?.requestedTaskCount !== undefined ? [`${target.runningTaskCount ?? 0}/${target.requestedTaskCount} new tasks running`] : []),
+    ...(target?.requestedTaskCount !== undefined
+      ? [`${target.runningTaskCount ?? 0}/${target.requestedTaskCount} new tasks running`]
+      : []),
     ...(pausedHook(d) ? ['paused at a PAUSE hook'] : []),
     ...(d.statusReason ? [d.statusReason] : []),
   ];
@@ -142,7 +179,10 @@ export async function continueServiceDeployment(
   signal?: AbortSignal,
 ): Promise<void> {
   try {
-    await client.send(new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action }), abort(signal));
+    await client.send(
+      new ContinueServiceDeploymentCommand({ serviceDeploymentArn: arn, hookId, action }),
+      abort(signal),
+    );
   } catch (err) {
     throw explain(err, `Continuing service deployment ${serviceDeploymentId(arn)} (${action})`);
   }
@@ -151,7 +191,10 @@ export async function continueServiceDeployment(
 /** Stops a deployment and has ECS roll it back to the revision that ran before it. */
 export async function stopServiceDeployment(client: ECSClient, arn: string, signal?: AbortSignal): Promise<void> {
   try {
-    await client.send(new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }), abort(signal));
+    await client.send(
+      new StopServiceDeploymentCommand({ serviceDeploymentArn: arn, stopType: 'ROLLBACK' }),
+      abort(signal),
+    );
   } catch (err) {
     throw explain(err, `Stopping service deployment ${serviceDeploymentId(arn)} with rollback`);
   }

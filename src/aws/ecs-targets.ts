@@ -32,12 +32,23 @@ export function recoveryTarget(engine: string, options: RecoveryTargetOptions): 
   const common = { ecs, cluster, service, waitTimeoutMs, ...(options.log ? { log: options.log } : {}) };
   switch (engine) {
     case TASK_SET_ENGINE:
-      return new EcsTaskSetTarget({ ...common, elbv2, ...(options.route ? { route: options.route } : {}), ...(options.targetGroups?.length ? { targetGroups: options.targetGroups } : {}) });
+      return new EcsTaskSetTarget({
+        ...common,
+        elbv2,
+        ...(options.route ? { route: options.route } : {}),
+        ...(options.targetGroups?.length ? { targetGroups: options.targetGroups } : {}),
+      });
     case NATIVE_ENGINE:
       return new EcsNativeTarget({ ...common, elbv2 });
     case ROLLING_ENGINE:
-      return new EcsRollingTarget({ ...common, elbv2, ...(options.cloudwatch ? { cloudwatch: options.cloudwatch } : {}) });
+      return new EcsRollingTarget({
+        ...common,
+        elbv2,
+        ...(options.cloudwatch ? { cloudwatch: options.cloudwatch } : {}),
+      });
     default:
-      throw new Error(`the rollout record names engine '${engine}', which this version does not know (known: ${ECS_ENGINES.join(', ')})`);
+      throw new Error(
+        `the rollout record names engine '${engine}', which this version does not know (known: ${ECS_ENGINES.join(', ')})`,
+      );
   }
 }

@@ -125,9 +125,19 @@ export class EcsTaskSetTarget implements Target {
   }
 
   /** Blue, green, the route and the stable task set, as resolved (after preflight). */
-  get resolved(): { route: TrafficRoute; blue: string; green: string; stableTaskSet: string; taskDefinitionArn: string | undefined } | undefined {
+  get resolved():
+    | { route: TrafficRoute; blue: string; green: string; stableTaskSet: string; taskDefinitionArn: string | undefined }
+    | undefined {
     const l = this.layout;
-    return l ? { route: l.route, blue: l.blue, green: l.green, stableTaskSet: taskSetId(l.stable.id ?? ''), taskDefinitionArn: l.stable.taskDefinition } : undefined;
+    return l
+      ? {
+          route: l.route,
+          blue: l.blue,
+          green: l.green,
+          stableTaskSet: taskSetId(l.stable.id ?? ''),
+          taskDefinitionArn: l.stable.taskDefinition,
+        }
+      : undefined;
   }
 
   /** Reads the service, its task sets and the route, and checks they fit together. */
@@ -155,7 +165,7 @@ export class EcsTaskSetTarget implements Target {
     if (!stableLb || !blue || !stableLb.containerName || stableLb.containerPort === undefined) {
       throw new UserError(
         `The primary task set ${stable.id} of ${describeRef(this.ref)} is not behind a target group, so there is no traffic to shift.`,
-        'Give the service\'s task sets a load balancer (target group, container name and port).',
+        "Give the service's task sets a load balancer (target group, container name and port).",
       );
     }
 
@@ -165,7 +175,7 @@ export class EcsTaskSetTarget implements Target {
       if (!route) {
         throw new UserError(
           `No listener or listener rule forwards to ${targetGroupName(blue)}, the target group of the primary task set.`,
-          'Give listener-arn or listener-rule-arn: the listener or rule that sends the service\'s traffic.',
+          "Give listener-arn or listener-rule-arn: the listener or rule that sends the service's traffic.",
         );
       }
       if (!this.layout) this.log(`Shifting ${describeRoute(route)}, which forwards to ${targetGroupName(blue)}.`);
@@ -178,7 +188,9 @@ export class EcsTaskSetTarget implements Target {
     let pair = this.options.targetGroups;
     if (pair && pair.length > 0) {
       if (pair.length !== 2 || pair[0] === pair[1]) {
-        throw new UserError(`target-groups must name two different target groups (blue,green), not ${pair.length === 2 ? 'the same one twice' : pair.length}.`);
+        throw new UserError(
+          `target-groups must name two different target groups (blue,green), not ${pair.length === 2 ? 'the same one twice' : pair.length}.`,
+        );
       }
       const foreign = forwarded.filter((tg) => !pair?.includes(tg));
       if (!pair.some((tg) => forwarded.includes(tg)) || foreign.length > 0) {
@@ -199,7 +211,7 @@ export class EcsTaskSetTarget implements Target {
     if (!pair.includes(blue)) {
       throw new UserError(
         `The primary task set ${stable.id} is in target group ${targetGroupName(blue)}, which is not one of ${pair.map(targetGroupName).join(', ')}.`,
-        'target-groups and the listener must include the target group the service\'s primary task set is registered in.',
+        "target-groups and the listener must include the target group the service's primary task set is registered in.",
       );
     }
     const green = pair.find((tg) => tg !== blue) as string;
@@ -220,7 +232,16 @@ export class EcsTaskSetTarget implements Target {
         );
       }
     }
-    return { service, stable, route, forward, blue, green, containerName: stableLb.containerName, containerPort: stableLb.containerPort };
+    return {
+      service,
+      stable,
+      route,
+      forward,
+      blue,
+      green,
+      containerName: stableLb.containerName,
+      containerPort: stableLb.containerPort,
+    };
   }
 
   async preflight(signal?: AbortSignal): Promise<void> {
@@ -254,7 +275,6 @@ export class EcsTaskSetTarget implements Target {
     await (await this.records()).requestAbort(request, signal);
   }
 
-
   async create(deploymentId: string, signal?: AbortSignal): Promise<Sides> {
     const td = this.options.taskDefinition;
     if (!td) throw new Error('EcsTaskSetTarget.create needs a task definition');
@@ -268,7 +288,16 @@ export class EcsTaskSetTarget implements Target {
     const squatter = taskSets.find((t) => t !== mine && t.status !== 'PRIMARY' && targetGroupOf(t) === l.green);
     if (squatter && tagValue(squatter.tags, DEPLOYMENT_TAG) !== undefined) {
       // Left by a rollout whose record is gone or garbled: traffic back on the primary, then removed.
-      await cleanUpOrphans({ ...this.ref, ecs: this.options.ecs, elbv2: this.options.elbv2, route: l.route, ...(mine?.id ? { keep: [taskSetId(mine.id)] } : {}), clock: this.clock, log: this.log, ...(signal ? { signal } : {}) });
+      await cleanUpOrphans({
+        ...this.ref,
+        ecs: this.options.ecs,
+        elbv2: this.options.elbv2,
+        route: l.route,
+        ...(mine?.id ? { keep: [taskSetId(mine.id)] } : {}),
+        clock: this.clock,
+        log: this.log,
+        ...(signal ? { signal } : {}),
+      });
       l.forward = await readForward(this.options.elbv2, l.route, signal);
     } else if (squatter) {
       throw new UserError(
@@ -277,7 +306,9 @@ export class EcsTaskSetTarget implements Target {
       );
     }
     if ((percentages(l.forward.weights).get(l.green) ?? 0) > 0 && !mine) {
-      this.log(`${targetGroupName(l.green)} has traffic but no task set serves it: putting all traffic on ${targetGroupName(l.blue)} before creating the new task set.`);
+      this.log(
+        `${targetGroupName(l.green)} has traffic but no task set serves it: putting all traffic on ${targetGroupName(l.blue)} before creating the new task set.`,
+      );
       await this.setWeights(0, signal);
     }
     if (mine) {
@@ -285,7 +316,10 @@ export class EcsTaskSetTarget implements Target {
       this.registeredTaskDefinitionArn = mine.taskDefinition;
       this.log(`Task set ${mine.id} of this deployment exists already; using it.`);
     } else {
-      const tags = [...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG), { key: DEPLOYMENT_TAG, value: deploymentId }];
+      const tags = [
+        ...(td.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG),
+        { key: DEPLOYMENT_TAG, value: deploymentId },
+      ];
       const arn = await registerTaskDefinition(this.options.ecs, { ...td, tags }, signal);
       this.registeredTaskDefinitionArn = arn;
       this.log(`Registered task definition ${taskDefinitionName(arn)}.`);
@@ -298,9 +332,15 @@ export class EcsTaskSetTarget implements Target {
             taskDefinition: arn,
             externalId: deploymentId,
             clientToken: deploymentId.slice(0, 36),
-            loadBalancers: [{ targetGroupArn: l.green, containerName: l.containerName, containerPort: l.containerPort }],
+            loadBalancers: [
+              { targetGroupArn: l.green, containerName: l.containerName, containerPort: l.containerPort },
+            ],
             ...(s.networkConfiguration ? { networkConfiguration: s.networkConfiguration } : {}),
-            ...(s.capacityProviderStrategy?.length ? { capacityProviderStrategy: s.capacityProviderStrategy } : s.launchType ? { launchType: s.launchType } : {}),
+            ...(s.capacityProviderStrategy?.length
+              ? { capacityProviderStrategy: s.capacityProviderStrategy }
+              : s.launchType
+                ? { launchType: s.launchType }
+                : {}),
             ...(s.platformVersion && s.launchType === 'FARGATE' ? { platformVersion: s.platformVersion } : {}),
             ...(s.serviceRegistries?.length ? { serviceRegistries: s.serviceRegistries } : {}),
             scale: { unit: 'PERCENT', value: 100 },
@@ -313,7 +353,9 @@ export class EcsTaskSetTarget implements Target {
       } catch (err) {
         throw explainEcsError(err, `Creating the new task set of ${describeRef(this.ref)}`);
       }
-      this.log(`Created task set ${this.canary.id} (${taskDefinitionName(arn)}) in ${targetGroupName(l.green)}, with no traffic yet.`);
+      this.log(
+        `Created task set ${this.canary.id} (${taskDefinitionName(arn)}) in ${targetGroupName(l.green)}, with no traffic yet.`,
+      );
     }
     return { stable: taskSetId(l.stable.id as string), canary: taskSetId(this.canary.id as string) };
   }
@@ -326,8 +368,17 @@ export class EcsTaskSetTarget implements Target {
     await poll(
       async () => {
         const ts = (await describeTaskSets(this.options.ecs, this.ref, signal)).find((t) => t.id === id);
-        if (!ts) throw new UserError(`The new task set ${id} disappeared while starting.`, 'Something else deleted it; look at the service\'s events.');
-        const stopped = await stoppedTaskReasons(this.options.ecs, { cluster: this.options.cluster, startedBy: id }, signal, 3);
+        if (!ts)
+          throw new UserError(
+            `The new task set ${id} disappeared while starting.`,
+            "Something else deleted it; look at the service's events.",
+          );
+        const stopped = await stoppedTaskReasons(
+          this.options.ecs,
+          { cluster: this.options.cluster, startedBy: id },
+          signal,
+          3,
+        );
         if (stopped.length >= 3) throw new UserError(`Tasks of the new task set keep stopping: ${stopped.join('; ')}`);
         const health = await targetHealth(this.options.elbv2, l.green, signal);
         const desired = ts.computedDesiredCount;
@@ -360,19 +411,42 @@ export class EcsTaskSetTarget implements Target {
     if (!l) return {};
     const read = await readForward(this.options.elbv2, l.route, signal);
     const p = percentages(read.weights);
-    const traffic: Traffic = { canary: p.get(l.green) ?? 0, stable: p.get(l.blue) ?? 0, detail: `${describeRoute(l.route)}: ${describeWeights(read.weights)}` };
+    const traffic: Traffic = {
+      canary: p.get(l.green) ?? 0,
+      stable: p.get(l.blue) ?? 0,
+      detail: `${describeRoute(l.route)}: ${describeWeights(read.weights)}`,
+    };
     const id = this.canary?.id;
     if (!id) return { traffic };
     const ts = (await describeTaskSets(this.options.ecs, this.ref, signal)).find((t) => t.id === id);
-    if (!ts || ts.status === 'DRAINING') return { traffic, canaryReady: false, reason: `the new task set ${id} ${ts ? 'is draining' : 'no longer exists'} (someone else deleted it?)` };
-    if (ts.runningCount !== undefined && ts.runningCount < 1) return { traffic, canaryReady: false, reason: `the new task set ${id} runs no task (${ts.runningCount} running)` };
+    if (!ts || ts.status === 'DRAINING')
+      return {
+        traffic,
+        canaryReady: false,
+        reason: `the new task set ${id} ${ts ? 'is draining' : 'no longer exists'} (someone else deleted it?)`,
+      };
+    if (ts.runningCount !== undefined && ts.runningCount < 1)
+      return {
+        traffic,
+        canaryReady: false,
+        reason: `the new task set ${id} runs no task (${ts.runningCount} running)`,
+      };
     const health = await targetHealth(this.options.elbv2, l.green, signal);
-    if (health.healthy < 1) return { traffic, canaryReady: false, reason: `no healthy target in ${targetGroupName(l.green)}${health.problems.length ? ` (${health.problems.slice(0, 3).join('; ')})` : ''}` };
+    if (health.healthy < 1)
+      return {
+        traffic,
+        canaryReady: false,
+        reason: `no healthy target in ${targetGroupName(l.green)}${health.problems.length ? ` (${health.problems.slice(0, 3).join('; ')})` : ''}`,
+      };
     return { traffic, canaryReady: true };
   }
 
   /** One ModifyListener / ModifyRule call: `canaryWeight`% to green, the rest to blue; then read back until confirmed. */
-  private async setWeights(canaryWeight: number, signal?: AbortSignal, toward?: { stable: string; other: string }): Promise<Traffic> {
+  private async setWeights(
+    canaryWeight: number,
+    signal?: AbortSignal,
+    toward?: { stable: string; other: string },
+  ): Promise<Traffic> {
     const l = this.layout as Layout;
     const stableTg = toward?.stable ?? l.blue;
     const otherTg = toward?.other ?? l.green;
@@ -380,7 +454,11 @@ export class EcsTaskSetTarget implements Target {
     const now = percentages(current.weights);
     if (current.weights.size === 2 && now.get(otherTg) === canaryWeight && now.get(stableTg) === 100 - canaryWeight) {
       // Already there (an interrupted promotion or rollback being finished): no change to make.
-      return { canary: canaryWeight, stable: 100 - canaryWeight, detail: `${describeRoute(l.route)}: ${describeWeights(current.weights)}` };
+      return {
+        canary: canaryWeight,
+        stable: 100 - canaryWeight,
+        detail: `${describeRoute(l.route)}: ${describeWeights(current.weights)}`,
+      };
     }
     // Keep the order the listener shows the target groups in, so the change reads as a weight change only.
     const order = [...current.weights.keys()].filter((tg) => tg === stableTg || tg === otherTg);
@@ -424,7 +502,13 @@ export class EcsTaskSetTarget implements Target {
 
   private labels(tg: string, ts: string): SubjectLabels {
     const l = this.layout as Layout;
-    return { targetGroup: tg, loadBalancer: loadBalancerArnOf(l.route.arn), taskSet: ts, service: this.options.service.split('/').pop() as string, cluster: this.options.cluster.split('/').pop() as string };
+    return {
+      targetGroup: tg,
+      loadBalancer: loadBalancerArnOf(l.route.arn),
+      taskSet: ts,
+      service: this.options.service.split('/').pop() as string,
+      cluster: this.options.cluster.split('/').pop() as string,
+    };
   }
 
   subjects(): Subjects {
@@ -440,13 +524,19 @@ export class EcsTaskSetTarget implements Target {
   private async sidesOf(record: RolloutRecord, signal?: AbortSignal) {
     const taskSets = await describeTaskSets(this.options.ecs, this.ref, signal);
     const byId = (id: string) => (id ? taskSets.find((t) => taskSetId(t.id ?? '') === id) : undefined);
-    const canaries = taskSets.filter((t) => (record.canary && taskSetId(t.id ?? '') === record.canary) || (record.id && t.externalId === record.id));
+    const canaries = taskSets.filter(
+      (t) => (record.canary && taskSetId(t.id ?? '') === record.canary) || (record.id && t.externalId === record.id),
+    );
     const stable = byId(record.stable) ?? taskSets.find((t) => t.status === 'PRIMARY' && !canaries.includes(t));
     if (!this.layout) {
       const tg = stable ? targetGroupOf(stable) : canaries.map(targetGroupOf).find(Boolean);
       let route = this.options.route;
       if (!route && tg) route = await findRoute(this.options.elbv2, tg, signal);
-      if (!route) throw new UserError(`Cannot tell which listener or rule carries the traffic of ${describeRef(this.ref)}.`, 'Give listener-arn or listener-rule-arn.');
+      if (!route)
+        throw new UserError(
+          `Cannot tell which listener or rule carries the traffic of ${describeRef(this.ref)}.`,
+          'Give listener-arn or listener-rule-arn.',
+        );
       const forward = await readForward(this.options.elbv2, route, signal);
       const pair = this.options.targetGroups?.length ? this.options.targetGroups : [...forward.weights.keys()];
       const blue = (stable && targetGroupOf(stable)) ?? (pair[0] as string);
@@ -483,7 +573,7 @@ export class EcsTaskSetTarget implements Target {
     if (canary.status === 'PRIMARY' || targetGroupOf(canary) !== l.green) {
       throw new UserError(
         `The paused rollout's task set ${canary.id} is ${canary.status === 'PRIMARY' ? 'already the primary task set' : `in ${targetGroupName(targetGroupOf(canary) ?? '?')}, not ${targetGroupName(l.green)}`}: the service no longer looks as the pause left it. Nothing was changed.`,
-        'Look at the service\'s task sets and listener weights, then run the rollback action.',
+        "Look at the service's task sets and listener weights, then run the rollback action.",
       );
     }
     this.canary = canary;
@@ -493,29 +583,49 @@ export class EcsTaskSetTarget implements Target {
   async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     const { taskSets, canaries } = await this.sidesOf(record, signal);
     const canary = canaries.find((t) => taskSetId(t.id ?? '') === record.canary) ?? canaries[0];
-    if (!canary?.taskSetArn) throw new Error(`The new task set ${record.canary} no longer exists, so it cannot be promoted.`);
+    if (!canary?.taskSetArn)
+      throw new Error(`The new task set ${record.canary} no longer exists, so it cannot be promoted.`);
     const l = this.layout as Layout;
     const canaryTg = targetGroupOf(canary) as string;
     const otherTg = canaryTg === l.blue ? l.green : l.blue;
     await this.setWeights(100, signal, { stable: otherTg, other: canaryTg });
     if (canary.status !== 'PRIMARY') {
       await this.options.ecs.send(
-        new UpdateServicePrimaryTaskSetCommand({ cluster: this.options.cluster, service: this.options.service, primaryTaskSet: canary.taskSetArn }),
+        new UpdateServicePrimaryTaskSetCommand({
+          cluster: this.options.cluster,
+          service: this.options.service,
+          primaryTaskSet: canary.taskSetArn,
+        }),
         signal ? { abortSignal: signal } : {},
       );
       this.log(`Task set ${canary.id} is now the primary task set.`);
     }
-    const before = taskSets.filter((t) => t !== canary && (taskSetId(t.id ?? '') === record.stable || t.status === 'PRIMARY'));
+    const before = taskSets.filter(
+      (t) => t !== canary && (taskSetId(t.id ?? '') === record.stable || t.status === 'PRIMARY'),
+    );
     for (const old of before) {
       await this.deleteTaskSet(old, signal);
     }
-    if (canary.taskDefinition) await recordPromotion(this.options.ecs, l.service.serviceArn as string, canary.taskDefinition, before[0]?.taskDefinition, this.log, signal);
+    if (canary.taskDefinition)
+      await recordPromotion(
+        this.options.ecs,
+        l.service.serviceArn as string,
+        canary.taskDefinition,
+        before[0]?.taskDefinition,
+        this.log,
+        signal,
+      );
   }
 
   private async deleteTaskSet(ts: TaskSet, signal?: AbortSignal): Promise<void> {
     try {
       await this.options.ecs.send(
-        new DeleteTaskSetCommand({ cluster: this.options.cluster, service: this.options.service, taskSet: ts.taskSetArn ?? (ts.id as string), force: true }),
+        new DeleteTaskSetCommand({
+          cluster: this.options.cluster,
+          service: this.options.service,
+          taskSet: ts.taskSetArn ?? (ts.id as string),
+          force: true,
+        }),
         signal ? { abortSignal: signal } : {},
       );
       this.log(`Deleted task set ${ts.id} (${taskDefinitionName(ts.taskDefinition ?? '')}).`);
@@ -530,7 +640,7 @@ export class EcsTaskSetTarget implements Target {
     if (!stable) {
       throw new UserError(
         `There is no stable task set of ${describeRef(this.ref)} to return traffic to (the record names ${record.stable || 'none'}).`,
-        'Look at the service\'s task sets; make the one to keep primary and give it 100% on the listener.',
+        "Look at the service's task sets; make the one to keep primary and give it 100% on the listener.",
       );
     }
     const l = this.layout as Layout;
@@ -540,15 +650,27 @@ export class EcsTaskSetTarget implements Target {
     await this.setWeights(0, signal, { stable: stableTg, other: otherTg });
     onRestored?.();
     // A smoke rule left by a job that died during its smoke checks (smoke-rule.ts).
-    await sweepSmokeRules(this.options.elbv2, loadBalancerArnOf(l.route.arn), [l.blue, l.green].filter(Boolean), this.log, signal);
+    await sweepSmokeRules(
+      this.options.elbv2,
+      loadBalancerArnOf(l.route.arn),
+      [l.blue, l.green].filter(Boolean),
+      this.log,
+      signal,
+    );
     if (stable.status !== 'PRIMARY' && stable.taskSetArn) {
       await this.options.ecs.send(
-        new UpdateServicePrimaryTaskSetCommand({ cluster: this.options.cluster, service: this.options.service, primaryTaskSet: stable.taskSetArn }),
+        new UpdateServicePrimaryTaskSetCommand({
+          cluster: this.options.cluster,
+          service: this.options.service,
+          primaryTaskSet: stable.taskSetArn,
+        }),
         signal ? { abortSignal: signal } : {},
       );
     }
     for (const c of canaries) if (c !== stable) await this.deleteTaskSet(c, signal);
-    for (const c of canaries) if (c !== stable && c.taskDefinition) await markRolledBack(this.options.ecs, l.service.serviceArn as string, c.taskDefinition, this.log, signal);
+    for (const c of canaries)
+      if (c !== stable && c.taskDefinition)
+        await markRolledBack(this.options.ecs, l.service.serviceArn as string, c.taskDefinition, this.log, signal);
   }
 
   async diagnose(signal?: AbortSignal): Promise<string[]> {
@@ -562,9 +684,19 @@ export class EcsTaskSetTarget implements Target {
         out.push(`could not read ${what}: ${errorMessage(err)}`);
       }
     };
-    if (id) await tryAdd('stopped tasks', () => stoppedTaskReasons(this.options.ecs, { cluster: this.options.cluster, startedBy: id }, signal));
-    if (l) await tryAdd('target health', async () => (await targetHealth(this.options.elbv2, l.green, signal)).problems.map((p) => `target ${p} in ${targetGroupName(l.green)}`));
-    await tryAdd('service events', async () => recentEvents(await describeService(this.options.ecs, this.ref, signal), { since: this.startedAt, limit: 5 }));
+    if (id)
+      await tryAdd('stopped tasks', () =>
+        stoppedTaskReasons(this.options.ecs, { cluster: this.options.cluster, startedBy: id }, signal),
+      );
+    if (l)
+      await tryAdd('target health', async () =>
+        (await targetHealth(this.options.elbv2, l.green, signal)).problems.map(
+          (p) => `target ${p} in ${targetGroupName(l.green)}`,
+        ),
+      );
+    await tryAdd('service events', async () =>
+      recentEvents(await describeService(this.options.ecs, this.ref, signal), { since: this.startedAt, limit: 5 }),
+    );
     return out;
   }
 }

@@ -54,16 +54,30 @@ export function describeRef(ref: ServiceRef): string {
 export function explainEcsError(err: unknown, what: string): Error {
   const code = awsErrorCode(err);
   if (code === 'ClusterNotFoundException') {
-    return new UserError(`${what}: the cluster does not exist (${errorMessage(err)}).`, 'Check the cluster input and aws-region.', { cause: err });
+    return new UserError(
+      `${what}: the cluster does not exist (${errorMessage(err)}).`,
+      'Check the cluster input and aws-region.',
+      { cause: err },
+    );
   }
   if (code === 'ServiceNotFoundException' || code === 'ServiceNotActiveException') {
-    return new UserError(`${what}: ${errorMessage(err)}.`, 'Check the service input (its name, not its ARN, or the ARN of a service in this cluster).', { cause: err });
+    return new UserError(
+      `${what}: ${errorMessage(err)}.`,
+      'Check the service input (its name, not its ARN, or the ARN of a service in this cluster).',
+      { cause: err },
+    );
   }
   if (code === 'AccessDeniedException' || code === 'AccessDenied') {
-    return new UserError(`${what}: access denied (${errorMessage(err)}).`, 'Grant the deploy role the ECS permissions listed in docs/actions/ecs-deploy.md.', { cause: err });
+    return new UserError(
+      `${what}: access denied (${errorMessage(err)}).`,
+      'Grant the deploy role the ECS permissions listed in docs/actions/ecs-deploy.md.',
+      { cause: err },
+    );
   }
   if (code === 'InvalidParameterException' || code === 'ClientException') {
-    return new UserError(`${what}: ECS refused the request (${code}: ${errorMessage(err)}).`, undefined, { cause: err });
+    return new UserError(`${what}: ECS refused the request (${code}: ${errorMessage(err)}).`, undefined, {
+      cause: err,
+    });
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -72,7 +86,10 @@ export function explainEcsError(err: unknown, what: string): Error {
 export async function describeService(client: ECSClient, ref: ServiceRef, signal?: AbortSignal): Promise<Service> {
   let res;
   try {
-    res = await client.send(new DescribeServicesCommand({ cluster: ref.cluster, services: [ref.service], include: ['TAGS'] }), send.abort(signal));
+    res = await client.send(
+      new DescribeServicesCommand({ cluster: ref.cluster, services: [ref.service], include: ['TAGS'] }),
+      send.abort(signal),
+    );
   } catch (err) {
     throw explainEcsError(err, `Reading service ${describeRef(ref)}`);
   }
@@ -90,7 +107,10 @@ export async function describeService(client: ECSClient, ref: ServiceRef, signal
 /** Every task set of a service (EXTERNAL controller), including the draining ones. */
 export async function describeTaskSets(client: ECSClient, ref: ServiceRef, signal?: AbortSignal): Promise<TaskSet[]> {
   try {
-    const res = await client.send(new DescribeTaskSetsCommand({ cluster: ref.cluster, service: ref.service, include: ['TAGS'] }), send.abort(signal));
+    const res = await client.send(
+      new DescribeTaskSetsCommand({ cluster: ref.cluster, service: ref.service, include: ['TAGS'] }),
+      send.abort(signal),
+    );
     return res.taskSets ?? [];
   } catch (err) {
     throw explainEcsError(err, `Reading the task sets of ${describeRef(ref)}`);
@@ -125,17 +145,26 @@ export function serviceRecordStore(client: ECSClient, serviceArn: string) {
       if (record) {
         const { abort: _abort, ...stored } = record;
         const text = encodeRecord(stored);
-        await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: text }] }), send.abort(signal));
+        await client.send(
+          new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: RECORD_TAG, value: text }] }),
+          send.abort(signal),
+        );
         return text;
       }
-      await client.send(new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [RECORD_TAG] }), send.abort(signal));
+      await client.send(
+        new UntagResourceCommand({ resourceArn: serviceArn, tagKeys: [RECORD_TAG] }),
+        send.abort(signal),
+      );
       return undefined;
     },
     async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
       return decodeAbort(tagValue(await listTags(client, serviceArn, signal), ABORT_TAG));
     },
     async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
-      await client.send(new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: ABORT_TAG, value: encodeAbort(request) }] }), send.abort(signal));
+      await client.send(
+        new TagResourceCommand({ resourceArn: serviceArn, tags: [{ key: ABORT_TAG, value: encodeAbort(request) }] }),
+        send.abort(signal),
+      );
     },
   };
 }
@@ -160,15 +189,26 @@ export interface DescribedTaskDefinition {
 }
 
 /** A task definition by family, family:revision or ARN. */
-export async function describeTaskDefinition(client: ECSClient, which: string, signal?: AbortSignal): Promise<DescribedTaskDefinition> {
+export async function describeTaskDefinition(
+  client: ECSClient,
+  which: string,
+  signal?: AbortSignal,
+): Promise<DescribedTaskDefinition> {
   try {
-    const res = await client.send(new DescribeTaskDefinitionCommand({ taskDefinition: which, include: ['TAGS'] }), send.abort(signal));
+    const res = await client.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: which, include: ['TAGS'] }),
+      send.abort(signal),
+    );
     if (!res.taskDefinition) throw new Error(`ECS returned no task definition for ${which}`);
     return { taskDefinition: res.taskDefinition, tags: res.tags ?? [] };
   } catch (err) {
     const code = awsErrorCode(err);
     if (code === 'ClientException' || code === 'InvalidParameterException') {
-      throw new UserError(`Task definition '${which}' was not found (${errorMessage(err)}).`, 'Give a family, family:revision or task definition ARN that exists in this account and region, or a JSON file.', { cause: err });
+      throw new UserError(
+        `Task definition '${which}' was not found (${errorMessage(err)}).`,
+        'Give a family, family:revision or task definition ARN that exists in this account and region, or a JSON file.',
+        { cause: err },
+      );
     }
     throw explainEcsError(err, `Reading task definition ${which}`);
   }
@@ -182,7 +222,11 @@ export async function describeTaskDefinition(client: ECSClient, which: string, s
 const registeredForDeployment = new Map<string, string>();
 
 /** Registers a new revision; returns its ARN. */
-export async function registerTaskDefinition(client: ECSClient, input: RegisterTaskDefinitionCommandInput, signal?: AbortSignal): Promise<string> {
+export async function registerTaskDefinition(
+  client: ECSClient,
+  input: RegisterTaskDefinitionCommandInput,
+  signal?: AbortSignal,
+): Promise<string> {
   const key = tagValue(input.tags, DEPLOYMENT_TAG) !== undefined ? JSON.stringify(input) : undefined;
   const known = key ? registeredForDeployment.get(key) : undefined;
   if (known) return known;
@@ -191,7 +235,11 @@ export async function registerTaskDefinition(client: ECSClient, input: RegisterT
   return arn;
 }
 
-async function registerOnce(client: ECSClient, input: RegisterTaskDefinitionCommandInput, signal?: AbortSignal): Promise<string> {
+async function registerOnce(
+  client: ECSClient,
+  input: RegisterTaskDefinitionCommandInput,
+  signal?: AbortSignal,
+): Promise<string> {
   let res;
   try {
     res = await client.send(new RegisterTaskDefinitionCommand(input), send.abort(signal));
@@ -246,7 +294,10 @@ export async function stoppedTaskReasons(
     .map((t) => {
       const containers = (t.containers ?? [])
         .filter((c) => c.exitCode !== undefined || c.reason)
-        .map((c) => `container ${c.name}: ${[c.exitCode !== undefined ? `exit ${c.exitCode}` : '', c.reason ?? ''].filter(Boolean).join(', ')}`);
+        .map(
+          (c) =>
+            `container ${c.name}: ${[c.exitCode !== undefined ? `exit ${c.exitCode}` : '', c.reason ?? ''].filter(Boolean).join(', ')}`,
+        );
       const id = (t.taskArn ?? '').split('/').pop();
       return `task ${id} stopped: ${t.stoppedReason || t.stopCode || 'no reason given'}${containers.length ? ` (${containers.join('; ')})` : ''}`;
     });

@@ -47,14 +47,22 @@ export function describeRoute(route: TrafficRoute): string {
 
 /** The load balancer ARN a listener or rule ARN belongs to. */
 export function loadBalancerArnOf(routeArn: string): string {
-  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener(?:-rule)?\/((?:app|net|gwy)\/[^/]+\/[^/]+)\//.exec(routeArn);
-  if (!m) throw new UserError(`'${routeArn}' is not an ALB listener or listener rule ARN.`, 'Copy the ARN from the load balancer\'s Listeners tab (listener-arn) or the rule\'s page (listener-rule-arn).');
+  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener(?:-rule)?\/((?:app|net|gwy)\/[^/]+\/[^/]+)\//.exec(
+    routeArn,
+  );
+  if (!m)
+    throw new UserError(
+      `'${routeArn}' is not an ALB listener or listener rule ARN.`,
+      "Copy the ARN from the load balancer's Listeners tab (listener-arn) or the rule's page (listener-rule-arn).",
+    );
   return `${m[1]}loadbalancer/${m[2]}`;
 }
 
 /** Whether a rule matches on the smoke header: ecs-deploy's short-lived test rule (smoke-rule.ts), never a traffic route. */
 export function isSmokeRule(rule: Rule): boolean {
-  return (rule.Conditions ?? []).some((c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === SMOKE_HEADER);
+  return (rule.Conditions ?? []).some(
+    (c) => c.Field === 'http-header' && c.HttpHeaderConfig?.HttpHeaderName?.toLowerCase() === SMOKE_HEADER,
+  );
 }
 
 /** `name` of a target group ARN, for logs. */
@@ -64,11 +72,24 @@ export function targetGroupName(arn: string): string {
 
 function explain(err: unknown, what: string): Error {
   const code = awsErrorCode(err);
-  if (code === 'ListenerNotFound' || code === 'RuleNotFound' || code === 'TargetGroupNotFound' || code === 'LoadBalancerNotFound') {
-    return new UserError(`${what}: ${code} (${errorMessage(err)}).`, 'Check listener-arn, listener-rule-arn, target-groups and aws-region.', { cause: err });
+  if (
+    code === 'ListenerNotFound' ||
+    code === 'RuleNotFound' ||
+    code === 'TargetGroupNotFound' ||
+    code === 'LoadBalancerNotFound'
+  ) {
+    return new UserError(
+      `${what}: ${code} (${errorMessage(err)}).`,
+      'Check listener-arn, listener-rule-arn, target-groups and aws-region.',
+      { cause: err },
+    );
   }
   if (code === 'AccessDenied' || code === 'AccessDeniedException') {
-    return new UserError(`${what}: access denied (${errorMessage(err)}).`, 'Grant the deploy role the elasticloadbalancing permissions listed in docs/actions/ecs-deploy.md.', { cause: err });
+    return new UserError(
+      `${what}: access denied (${errorMessage(err)}).`,
+      'Grant the deploy role the elasticloadbalancing permissions listed in docs/actions/ecs-deploy.md.',
+      { cause: err },
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -88,7 +109,11 @@ function forwardOf(actions: Action[]): { index: number; weights: Map<string, num
 }
 
 /** Reads the route's actions and its forward action's target groups and weights. */
-export async function readForward(client: ElasticLoadBalancingV2Client, route: TrafficRoute, signal?: AbortSignal): Promise<WeightedForward> {
+export async function readForward(
+  client: ElasticLoadBalancingV2Client,
+  route: TrafficRoute,
+  signal?: AbortSignal,
+): Promise<WeightedForward> {
   let actions: Action[];
   try {
     if (route.kind === 'listener') {
@@ -105,7 +130,7 @@ export async function readForward(client: ElasticLoadBalancingV2Client, route: T
   if (!forward) {
     throw new UserError(
       `${describeRoute(route)} does not forward to target groups (its actions: ${actions.map((a) => a.Type).join(', ') || 'none'}).`,
-      'Point listener-arn or listener-rule-arn at the listener or rule whose forward action sends traffic to the service\'s target groups.',
+      "Point listener-arn or listener-rule-arn at the listener or rule whose forward action sends traffic to the service's target groups.",
     );
   }
   return { route, actions, forwardIndex: forward.index, weights: forward.weights };
@@ -138,14 +163,19 @@ export async function setForwardWeights(
     return {
       ...rest,
       ForwardConfig: {
-        ...(a.ForwardConfig?.TargetGroupStickinessConfig ? { TargetGroupStickinessConfig: a.ForwardConfig.TargetGroupStickinessConfig } : {}),
+        ...(a.ForwardConfig?.TargetGroupStickinessConfig
+          ? { TargetGroupStickinessConfig: a.ForwardConfig.TargetGroupStickinessConfig }
+          : {}),
         TargetGroups: weights.map((w) => ({ TargetGroupArn: w.targetGroupArn, Weight: w.weight })),
       },
     };
   });
   try {
     if (current.route.kind === 'listener') {
-      await client.send(new ModifyListenerCommand({ ListenerArn: current.route.arn, DefaultActions: actions }), abort(signal));
+      await client.send(
+        new ModifyListenerCommand({ ListenerArn: current.route.arn, DefaultActions: actions }),
+        abort(signal),
+      );
     } else {
       await client.send(new ModifyRuleCommand({ RuleArn: current.route.arn, Actions: actions }), abort(signal));
     }
@@ -158,25 +188,38 @@ export async function setForwardWeights(
  * Finds the one listener default action or rule of the target group's load balancers
  * that forwards to it. Undefined when there is none; a UserError when there are several.
  */
-export async function findRoute(client: ElasticLoadBalancingV2Client, targetGroupArn: string, signal?: AbortSignal): Promise<TrafficRoute | undefined> {
+export async function findRoute(
+  client: ElasticLoadBalancingV2Client,
+  targetGroupArn: string,
+  signal?: AbortSignal,
+): Promise<TrafficRoute | undefined> {
   let lbs: string[];
   try {
-    const res = await client.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn] }), abort(signal));
+    const res = await client.send(
+      new DescribeTargetGroupsCommand({ TargetGroupArns: [targetGroupArn] }),
+      abort(signal),
+    );
     lbs = res.TargetGroups?.[0]?.LoadBalancerArns ?? [];
   } catch (err) {
     throw explain(err, `Reading target group ${targetGroupName(targetGroupArn)}`);
   }
   const found: TrafficRoute[] = [];
   for (const lb of lbs) {
-    const listeners = (await client.send(new DescribeListenersCommand({ LoadBalancerArn: lb }), abort(signal))).Listeners ?? [];
+    const listeners =
+      (await client.send(new DescribeListenersCommand({ LoadBalancerArn: lb }), abort(signal))).Listeners ?? [];
     for (const listener of listeners) {
       if (!listener.ListenerArn) continue;
-      const rules = (await client.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }), abort(signal))).Rules ?? [];
+      const rules =
+        (await client.send(new DescribeRulesCommand({ ListenerArn: listener.ListenerArn }), abort(signal))).Rules ?? [];
       for (const rule of rules) {
         if (isSmokeRule(rule)) continue;
         if (!forwardOf(rule.Actions ?? [])?.weights.has(targetGroupArn)) continue;
         // The default rule is the listener's default actions.
-        found.push(rule.IsDefault ? { kind: 'listener', arn: listener.ListenerArn } : { kind: 'rule', arn: rule.RuleArn as string });
+        found.push(
+          rule.IsDefault
+            ? { kind: 'listener', arn: listener.ListenerArn }
+            : { kind: 'rule', arn: rule.RuleArn as string },
+        );
       }
       if (!rules.some((r) => r.IsDefault) && forwardOf(listener.DefaultActions ?? [])?.weights.has(targetGroupArn)) {
         found.push({ kind: 'listener', arn: listener.ListenerArn });
@@ -201,7 +244,11 @@ export interface TargetHealthSummary {
 }
 
 /** Health of a target group's registered targets; draining targets are not counted. */
-export async function targetHealth(client: ElasticLoadBalancingV2Client, targetGroupArn: string, signal?: AbortSignal): Promise<TargetHealthSummary> {
+export async function targetHealth(
+  client: ElasticLoadBalancingV2Client,
+  targetGroupArn: string,
+  signal?: AbortSignal,
+): Promise<TargetHealthSummary> {
   const res = await client.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }), abort(signal));
   const targets = (res.TargetHealthDescriptions ?? []).filter((d) => d.TargetHealth?.State !== 'draining');
   const healthy = targets.filter((d) => d.TargetHealth?.State === 'healthy').length;

@@ -67,7 +67,12 @@ export class LogsReader {
   constructor(options: LogsReaderOptions) {
     const env = options.env ?? process.env;
     this.url = new URL(endpointFor('CloudWatch Logs', env) ?? `https://logs.${options.region}.amazonaws.com`);
-    this.signer = new SignatureV4({ service: 'logs', region: options.region, credentials: options.credentials, sha256: Sha256 });
+    this.signer = new SignatureV4({
+      service: 'logs',
+      region: options.region,
+      credentials: options.credentials,
+      sha256: Sha256,
+    });
     this.attempts = options.attempts ?? 4;
   }
 
@@ -95,11 +100,19 @@ export class LogsReader {
     try {
       parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     } catch {
-      throw new LogsError('InvalidResponse', res.status, `CloudWatch Logs answered HTTP ${res.status} with a body that is not JSON`);
+      throw new LogsError(
+        'InvalidResponse',
+        res.status,
+        `CloudWatch Logs answered HTTP ${res.status} with a body that is not JSON`,
+      );
     }
     if (!res.ok) {
       const type = String(res.headers.get('x-amzn-errortype') ?? parsed.__type ?? `HTTP${res.status}`);
-      throw new LogsError(type.split(':')[0]?.split('#').pop() ?? type, res.status, String(parsed.message ?? parsed.Message ?? text.slice(0, 200)));
+      throw new LogsError(
+        type.split(':')[0]?.split('#').pop() ?? type,
+        res.status,
+        String(parsed.message ?? parsed.Message ?? text.slice(0, 200)),
+      );
     }
     return parsed;
   }
@@ -109,7 +122,8 @@ export class LogsReader {
     return retry(() => this.call(operation, body, signal), {
       attempts: this.attempts,
       signal,
-      isRetryable: (err) => err instanceof LogsError ? RETRYABLE.has(err.code) || err.status >= 500 : err instanceof TypeError,
+      isRetryable: (err) =>
+        err instanceof LogsError ? RETRYABLE.has(err.code) || err.status >= 500 : err instanceof TypeError,
     });
   }
 
@@ -117,8 +131,17 @@ export class LogsReader {
    * The events after `token` (from the start of the stream without one) and the token to
    * read on from; the token stays the same when nothing new was written.
    */
-  async forward(group: string, stream: string, token: string | undefined, signal?: AbortSignal): Promise<{ events: LogEvent[]; token: string | undefined }> {
-    const out = await this.send('GetLogEvents', { logGroupName: group, logStreamName: stream, startFromHead: true, ...(token ? { nextToken: token } : {}) }, signal);
+  async forward(
+    group: string,
+    stream: string,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<{ events: LogEvent[]; token: string | undefined }> {
+    const out = await this.send(
+      'GetLogEvents',
+      { logGroupName: group, logStreamName: stream, startFromHead: true, ...(token ? { nextToken: token } : {}) },
+      signal,
+    );
     const events = Array.isArray(out.events) ? (out.events as Array<Record<string, unknown>>) : [];
     return {
       events: events.map((e) => ({ timestamp: Number(e.timestamp ?? 0), message: String(e.message ?? '') })),

@@ -100,12 +100,28 @@ export interface RunTaskOptions {
 }
 
 /** The placement of a service's tasks: from the service, or for an EXTERNAL service from its primary task set. */
-export async function servicePlacement(ecs: ECSClient, cluster: string, service: string, signal?: AbortSignal): Promise<Placement> {
+export async function servicePlacement(
+  ecs: ECSClient,
+  cluster: string,
+  service: string,
+  signal?: AbortSignal,
+): Promise<Placement> {
   const svc = await describeService(ecs, { cluster, service }, signal);
-  let from: { networkConfiguration?: NetworkConfiguration; capacityProviderStrategy?: CapacityProviderStrategyItem[]; launchType?: LaunchType; platformVersion?: string } = svc;
+  let from: {
+    networkConfiguration?: NetworkConfiguration;
+    capacityProviderStrategy?: CapacityProviderStrategyItem[];
+    launchType?: LaunchType;
+    platformVersion?: string;
+  } = svc;
   let source = `service ${svc.serviceName}`;
   if (svc.deploymentController?.type === 'EXTERNAL') {
-    const sets = (await ecs.send(new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }), signal ? { abortSignal: signal } : {})).taskSets ?? [];
+    const sets =
+      (
+        await ecs.send(
+          new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }),
+          signal ? { abortSignal: signal } : {},
+        )
+      ).taskSets ?? [];
     const primary = sets.find((t) => t.status === 'PRIMARY') ?? sets[0];
     if (primary) {
       from = primary;
@@ -115,28 +131,48 @@ export async function servicePlacement(ecs: ECSClient, cluster: string, service:
   const network = from.networkConfiguration?.awsvpcConfiguration ? from.networkConfiguration : undefined;
   return {
     ...(network ? { networkConfiguration: network } : {}),
-    ...(from.capacityProviderStrategy?.length ? { capacityProviderStrategy: from.capacityProviderStrategy } : from.launchType ? { launchType: from.launchType } : {}),
+    ...(from.capacityProviderStrategy?.length
+      ? { capacityProviderStrategy: from.capacityProviderStrategy }
+      : from.launchType
+        ? { launchType: from.launchType }
+        : {}),
     ...(from.platformVersion && from.platformVersion !== 'LATEST' ? { platformVersion: from.platformVersion } : {}),
     source,
   };
 }
 
 /** The task definition a service runs now (for an EXTERNAL service, its primary task set's). */
-export async function serviceTaskDefinition(ecs: ECSClient, cluster: string, service: string, signal?: AbortSignal): Promise<string> {
+export async function serviceTaskDefinition(
+  ecs: ECSClient,
+  cluster: string,
+  service: string,
+  signal?: AbortSignal,
+): Promise<string> {
   const svc = await describeService(ecs, { cluster, service }, signal);
   let td = svc.taskDefinition;
   if (svc.deploymentController?.type === 'EXTERNAL') {
-    const sets = (await ecs.send(new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }), signal ? { abortSignal: signal } : {})).taskSets ?? [];
+    const sets =
+      (
+        await ecs.send(
+          new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }),
+          signal ? { abortSignal: signal } : {},
+        )
+      ).taskSets ?? [];
     td = (sets.find((t) => t.status === 'PRIMARY') ?? sets[0])?.taskDefinition ?? td;
   }
-  if (!td) throw new UserError(`Service ${service} runs no task definition to start a task of.`, 'Set task-definition.');
+  if (!td)
+    throw new UserError(`Service ${service} runs no task definition to start a task of.`, 'Set task-definition.');
   return td;
 }
 
 function mainContainer(defs: ContainerDefinition[], wanted: string | undefined, td: string): ContainerDefinition {
   if (wanted) {
     const found = defs.find((c) => c.name === wanted);
-    if (!found) throw new UserError(`Task definition ${td} has no container '${wanted}' (it has ${defs.map((c) => c.name).join(', ')}).`, 'Set container-name to one of those.');
+    if (!found)
+      throw new UserError(
+        `Task definition ${td} has no container '${wanted}' (it has ${defs.map((c) => c.name).join(', ')}).`,
+        'Set container-name to one of those.',
+      );
     return found;
   }
   const essential = defs.filter((c) => c.essential !== false);
@@ -157,7 +193,12 @@ export function awslogsStream(def: ContainerDefinition, taskArn: string): LogStr
   return { group, stream: `${prefix}/${def.name}/${taskArn.split('/').pop()}` };
 }
 
-function mergeOverrides(base: TaskOverride | undefined, container: string, command: string[] | undefined, environment: KeyValuePair[] | undefined): TaskOverride | undefined {
+function mergeOverrides(
+  base: TaskOverride | undefined,
+  container: string,
+  command: string[] | undefined,
+  environment: KeyValuePair[] | undefined,
+): TaskOverride | undefined {
   if (!command && !environment?.length) return base;
   const overrides: TaskOverride = { ...(base ?? {}) };
   const list = [...(overrides.containerOverrides ?? [])];
@@ -175,20 +216,36 @@ function mergeOverrides(base: TaskOverride | undefined, container: string, comma
   return overrides;
 }
 
-function describeStop(task: Task, container: string, essential: Set<string>): { exitCode: number | undefined; failure: string | undefined } {
+function describeStop(
+  task: Task,
+  container: string,
+  essential: Set<string>,
+): { exitCode: number | undefined; failure: string | undefined } {
   const reason = task.stoppedReason?.trim() || task.stopCode || 'ECS gave no reason';
   const containers = task.containers ?? [];
   const main = containers.find((c) => c.name === container);
   const exitCode = main?.exitCode ?? undefined;
-  const failed = containers.filter((c) => (c.name === container || essential.has(c.name ?? '')) && c.exitCode !== undefined && c.exitCode !== null && c.exitCode !== 0);
+  const failed = containers.filter(
+    (c) =>
+      (c.name === container || essential.has(c.name ?? '')) &&
+      c.exitCode !== undefined &&
+      c.exitCode !== null &&
+      c.exitCode !== 0,
+  );
   const essentialFailed = failed.find((c) => c.name === container) ?? failed[0];
   if (essentialFailed) {
     const why = essentialFailed.reason ? `, ${essentialFailed.reason}` : '';
-    return { exitCode: essentialFailed.exitCode ?? exitCode, failure: `container ${essentialFailed.name} exited with code ${essentialFailed.exitCode}${why}; the task stopped: ${reason}` };
+    return {
+      exitCode: essentialFailed.exitCode ?? exitCode,
+      failure: `container ${essentialFailed.name} exited with code ${essentialFailed.exitCode}${why}; the task stopped: ${reason}`,
+    };
   }
   if (exitCode === undefined || exitCode === null) {
     const why = main?.reason ? ` (container ${container}: ${main.reason})` : '';
-    return { exitCode: undefined, failure: `container ${container} never ran to an exit code; the task stopped: ${reason}${why}` };
+    return {
+      exitCode: undefined,
+      failure: `container ${container} never ran to an exit code; the task stopped: ${reason}${why}`,
+    };
   }
   return { exitCode, failure: undefined };
 }
@@ -201,7 +258,10 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
   const tdName = taskDefinitionName(td.taskDefinitionArn ?? req.taskDefinition);
   const container = mainContainer(td.containerDefinitions ?? [], req.containerName, tdName);
   if (req.command && req.overrides?.containerOverrides?.some((c) => c.name === container.name && c.command)) {
-    throw new UserError('command is set, and overrides also has a command for the same container.', 'Give the command in one place.');
+    throw new UserError(
+      'command is set, and overrides also has a command for the same container.',
+      'Give the command in one place.',
+    );
   }
 
   const fromService = req.service ? await servicePlacement(o.ecs, req.cluster, req.service, o.signal) : undefined;
@@ -243,7 +303,11 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
         count: 1,
         startedBy: req.startedBy.slice(0, 128),
         ...(placement.networkConfiguration ? { networkConfiguration: placement.networkConfiguration } : {}),
-        ...(placement.capacityProviderStrategy?.length ? { capacityProviderStrategy: placement.capacityProviderStrategy } : placement.launchType ? { launchType: placement.launchType } : {}),
+        ...(placement.capacityProviderStrategy?.length
+          ? { capacityProviderStrategy: placement.capacityProviderStrategy }
+          : placement.launchType
+            ? { launchType: placement.launchType }
+            : {}),
         ...(placement.platformVersion ? { platformVersion: placement.platformVersion } : {}),
         ...(overrides ? { overrides } : {}),
       }),
@@ -254,7 +318,9 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
   }
   const task = run.tasks?.[0];
   if (!task?.taskArn) {
-    const failures = (run.failures ?? []).map((f) => `${f.arn ? `${f.arn}: ` : ''}${f.reason ?? 'no reason'}${f.detail ? ` (${f.detail})` : ''}`);
+    const failures = (run.failures ?? []).map(
+      (f) => `${f.arn ? `${f.arn}: ` : ''}${f.reason ?? 'no reason'}${f.detail ? ` (${f.detail})` : ''}`,
+    );
     throw new UserError(
       `ECS did not start a task of ${tdName}: ${failures.join('; ') || 'it returned neither a task nor a failure'}.`,
       'RESOURCE:* means the cluster has no capacity that fits (CPU, memory, ENIs); AGENT or MISSING an EC2 instance problem. Fix the capacity or the placement, then re-run.',
@@ -264,7 +330,9 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
   const taskId = taskArn.split('/').pop() as string;
   const stream = awslogsStream(container, taskArn);
   o.hooks.started?.(taskArn, stream);
-  o.hooks.info(`Started task ${taskId} of ${tdName}${stream ? `; following log stream ${stream.group} ${stream.stream}` : `; container ${container.name} has no awslogs log configuration with a stream prefix, so its output is not shown here`}.`);
+  o.hooks.info(
+    `Started task ${taskId} of ${tdName}${stream ? `; following log stream ${stream.group} ${stream.stream}` : `; container ${container.name} has no awslogs log configuration with a stream prefix, so its output is not shown here`}.`,
+  );
 
   let token: string | undefined;
   let lines = 0;
@@ -285,20 +353,29 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
       if (code === 'ResourceNotFoundException') return read; // the stream appears when the container starts
       if (o.signal?.aborted) throw err;
       logsFailed = true;
-      o.hooks.warning(`Reading the task's log stream failed (${errorMessage(err)}); the task is still followed, its output is not. Check that the role may logs:GetLogEvents on ${stream.group}.`);
+      o.hooks.warning(
+        `Reading the task's log stream failed (${errorMessage(err)}); the task is still followed, its output is not. Check that the role may logs:GetLogEvents on ${stream.group}.`,
+      );
     }
     lines += read;
     return read;
   };
 
   const describe = async (signal?: AbortSignal): Promise<Task | undefined> =>
-    (await o.ecs.send(new DescribeTasksCommand({ cluster: req.cluster, tasks: [taskArn] }), signal ? { abortSignal: signal } : {})).tasks?.[0];
+    (
+      await o.ecs.send(
+        new DescribeTasksCommand({ cluster: req.cluster, tasks: [taskArn] }),
+        signal ? { abortSignal: signal } : {},
+      )
+    ).tasks?.[0];
 
   const stopAndWait = async (reason: string): Promise<Task | undefined> => {
     try {
       await o.ecs.send(new StopTaskCommand({ cluster: req.cluster, task: taskArn, reason: reason.slice(0, 255) }));
     } catch (err) {
-      o.hooks.warning(`Stopping task ${taskId} failed (${errorMessage(err)}); stop it in the ECS console or with aws ecs stop-task --cluster ${req.cluster} --task ${taskId}.`);
+      o.hooks.warning(
+        `Stopping task ${taskId} failed (${errorMessage(err)}); stop it in the ECS console or with aws ecs stop-task --cluster ${req.cluster} --task ${taskId}.`,
+      );
       return undefined;
     }
     const until = clock.now() + (o.stopWaitMs ?? 60_000);
@@ -353,12 +430,14 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
 
   // awslogs delivers with a delay: read on until the stream has been quiet twice in a row.
   const drainUntil = clock.now() + (o.drainMs ?? 6000);
-  for (let quiet = 0; stream && quiet < 2 && clock.now() < drainUntil; ) {
+  for (let quiet = 0; stream && quiet < 2 && clock.now() < drainUntil;) {
     quiet = (await readLogs()) === 0 ? quiet + 1 : 0;
     if (quiet < 2) await clock.sleep(Math.min(1000, Math.max(0, drainUntil - clock.now())));
   }
 
-  const essential = new Set((td.containerDefinitions ?? []).filter((c) => c.essential !== false).map((c) => c.name as string));
+  const essential = new Set(
+    (td.containerDefinitions ?? []).filter((c) => c.essential !== false).map((c) => c.name as string),
+  );
   const verdict = describeStop(stopped, container.name as string, essential);
   return {
     taskArn,

@@ -25,8 +25,14 @@ const abort = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
 /** The listener a route belongs to (a rule's ARN holds its listener's). */
 export function listenerOf(route: TrafficRoute): string {
   if (route.kind === 'listener') return route.arn;
-  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener-rule\/(app\/[^/]+\/[^/]+\/[^/]+)\/[^/]+$/.exec(route.arn);
-  if (!m) throw new UserError(`'${route.arn}' is not an ALB listener rule ARN.`, 'Copy the ARN from the rule\'s page (listener-rule-arn).');
+  const m = /^(arn:[^:]+:elasticloadbalancing:[^:]*:[^:]*:)listener-rule\/(app\/[^/]+\/[^/]+\/[^/]+)\/[^/]+$/.exec(
+    route.arn,
+  );
+  if (!m)
+    throw new UserError(
+      `'${route.arn}' is not an ALB listener rule ARN.`,
+      "Copy the ARN from the rule's page (listener-rule-arn).",
+    );
   return `${m[1]}listener/${m[2]}`;
 }
 
@@ -40,16 +46,27 @@ function explain(err: unknown, what: string): Error {
     );
   }
   if (code === 'TooManyRules' || code === 'PriorityInUse' || code === 'TooManyConditionValues') {
-    return new UserError(`${what}: ${code} (${errorMessage(err)}).`, 'Free a rule (and a priority) on the listener, or give smoke-listener-arn: a test listener for the smoke rule.', { cause: err });
+    return new UserError(
+      `${what}: ${code} (${errorMessage(err)}).`,
+      'Free a rule (and a priority) on the listener, or give smoke-listener-arn: a test listener for the smoke rule.',
+      { cause: err },
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }
 
-async function rulesOf(elbv2: ElasticLoadBalancingV2Client, listenerArn: string, signal?: AbortSignal): Promise<Rule[]> {
+async function rulesOf(
+  elbv2: ElasticLoadBalancingV2Client,
+  listenerArn: string,
+  signal?: AbortSignal,
+): Promise<Rule[]> {
   const rules: Rule[] = [];
   let marker: string | undefined;
   do {
-    const res = await elbv2.send(new DescribeRulesCommand({ ListenerArn: listenerArn, ...(marker ? { Marker: marker } : {}) }), abort(signal));
+    const res = await elbv2.send(
+      new DescribeRulesCommand({ ListenerArn: listenerArn, ...(marker ? { Marker: marker } : {}) }),
+      abort(signal),
+    );
     rules.push(...(res.Rules ?? []));
     marker = res.NextMarker;
   } while (marker);
@@ -75,12 +92,24 @@ export interface SmokeRuleOptions {
  * is one. Returns the listener's own URL (protocol, load balancer DNS name, port), the
  * default for smoke-url. Idempotent: a rule of this rollout is reused.
  */
-export async function openSmokeRule(o: SmokeRuleOptions, signal?: AbortSignal): Promise<{ ruleArn: string; listenerUrl: string }> {
+export async function openSmokeRule(
+  o: SmokeRuleOptions,
+  signal?: AbortSignal,
+): Promise<{ ruleArn: string; listenerUrl: string }> {
   let listenerUrl: string;
   let rules: Rule[];
   try {
-    const listener = (await o.elbv2.send(new DescribeListenersCommand({ ListenerArns: [o.listenerArn] }), abort(signal))).Listeners?.[0];
-    const lb = listener?.LoadBalancerArn ? (await o.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener.LoadBalancerArn] }), abort(signal))).LoadBalancers?.[0] : undefined;
+    const listener = (
+      await o.elbv2.send(new DescribeListenersCommand({ ListenerArns: [o.listenerArn] }), abort(signal))
+    ).Listeners?.[0];
+    const lb = listener?.LoadBalancerArn
+      ? (
+          await o.elbv2.send(
+            new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener.LoadBalancerArn] }),
+            abort(signal),
+          )
+        ).LoadBalancers?.[0]
+      : undefined;
     const protocol = (listener?.Protocol ?? 'HTTP').toLowerCase();
     const port = listener?.Port;
     listenerUrl = `${protocol}://${lb?.DNSName ?? 'unknown-load-balancer'}${port && !((protocol === 'http' && port === 80) || (protocol === 'https' && port === 443)) ? `:${port}` : ''}`;
@@ -88,7 +117,9 @@ export async function openSmokeRule(o: SmokeRuleOptions, signal?: AbortSignal): 
   } catch (err) {
     throw explain(err, `Reading listener ${o.listenerArn.split('/').slice(-3).join('/')} for the smoke rule`);
   }
-  const mine = rules.find((r) => isSmokeRule(r) && r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(o.deploymentId)));
+  const mine = rules.find(
+    (r) => isSmokeRule(r) && r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(o.deploymentId)),
+  );
   if (mine?.RuleArn) return { ruleArn: mine.RuleArn, listenerUrl };
   const taken = new Set(rules.filter((r) => !r.IsDefault).map((r) => Number(r.Priority)));
   let priority = 1;
@@ -97,7 +128,7 @@ export async function openSmokeRule(o: SmokeRuleOptions, signal?: AbortSignal): 
   if (production && Number(production.Priority) < priority) {
     throw new UserError(
       `The smoke rule must come before the service's listener rule (priority ${production.Priority}), and every priority below it is taken.`,
-      'Leave a priority free below the service\'s rule, or give smoke-listener-arn: a test listener (e.g. port 8443) for the smoke rule.',
+      "Leave a priority free below the service's rule, or give smoke-listener-arn: a test listener (e.g. port 8443) for the smoke rule.",
     );
   }
   try {
@@ -105,14 +136,20 @@ export async function openSmokeRule(o: SmokeRuleOptions, signal?: AbortSignal): 
       new CreateRuleCommand({
         ListenerArn: o.listenerArn,
         Priority: priority,
-        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SMOKE_HEADER, Values: [o.deploymentId] } }],
-        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: o.targetGroupArn, Weight: 1 }] } }],
+        Conditions: [
+          { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SMOKE_HEADER, Values: [o.deploymentId] } },
+        ],
+        Actions: [
+          { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: o.targetGroupArn, Weight: 1 }] } },
+        ],
       }),
       abort(signal),
     );
     const ruleArn = res.Rules?.[0]?.RuleArn;
     if (!ruleArn) throw new Error('CreateRule returned no rule');
-    o.log(`Smoke rule at priority ${priority}: requests with ${SMOKE_HEADER}: ${o.deploymentId} go to ${targetGroupName(o.targetGroupArn)} (the new task set) only; production weights unchanged.`);
+    o.log(
+      `Smoke rule at priority ${priority}: requests with ${SMOKE_HEADER}: ${o.deploymentId} go to ${targetGroupName(o.targetGroupArn)} (the new task set) only; production weights unchanged.`,
+    );
     return { ruleArn, listenerUrl };
   } catch (err) {
     throw explain(err, 'Creating the smoke rule');
@@ -132,7 +169,11 @@ export async function removeSmokeRules(
       isSmokeRule(r) &&
       (which.deploymentId
         ? r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(which.deploymentId as string))
-        : r.Actions?.some((a) => [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)].some((tg) => tg && which.targetGroups.includes(tg)))),
+        : r.Actions?.some((a) =>
+            [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)].some(
+              (tg) => tg && which.targetGroups.includes(tg),
+            ),
+          )),
   );
   for (const r of rules) {
     try {
@@ -151,11 +192,22 @@ export async function removeSmokeRules(
  * service's target groups (a job that died during its smoke checks). Never fails the
  * caller: a leftover rule only routes requests carrying the smoke header.
  */
-export async function sweepSmokeRules(elbv2: ElasticLoadBalancingV2Client, loadBalancerArn: string, targetGroups: string[], log: (line: string) => void, signal?: AbortSignal): Promise<void> {
+export async function sweepSmokeRules(
+  elbv2: ElasticLoadBalancingV2Client,
+  loadBalancerArn: string,
+  targetGroups: string[],
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<void> {
   try {
-    const listeners = (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }), abort(signal))).Listeners ?? [];
-    for (const l of listeners) if (l.ListenerArn) await removeSmokeRules(elbv2, l.ListenerArn, { targetGroups }, log, signal);
+    const listeners =
+      (await elbv2.send(new DescribeListenersCommand({ LoadBalancerArn: loadBalancerArn }), abort(signal))).Listeners ??
+      [];
+    for (const l of listeners)
+      if (l.ListenerArn) await removeSmokeRules(elbv2, l.ListenerArn, { targetGroups }, log, signal);
   } catch (err) {
-    log(`Could not look for a smoke rule left on the load balancer (${errorMessage(err)}); one would only route requests carrying ${SMOKE_HEADER}. Delete it by hand if you find it.`);
+    log(
+      `Could not look for a smoke rule left on the load balancer (${errorMessage(err)}); one would only route requests carrying ${SMOKE_HEADER}. Delete it by hand if you find it.`,
+    );
   }
 }

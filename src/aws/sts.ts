@@ -41,7 +41,10 @@ export interface CallerIdentity {
  */
 function isIdpHiccup(err: unknown): boolean {
   const code = awsErrorCode(err);
-  return code === 'IDPCommunicationError' || (code === 'InvalidIdentityToken' && /verification key/i.test(String((err as Error).message)));
+  return (
+    code === 'IDPCommunicationError' ||
+    (code === 'InvalidIdentityToken' && /verification key/i.test(String((err as Error).message)))
+  );
 }
 
 function policyFields(req: AssumeRoleRequest) {
@@ -55,7 +58,12 @@ function policyFields(req: AssumeRoleRequest) {
 }
 
 function toSession(credentials: Credentials | undefined, assumedRoleArn: string | undefined): AwsSession {
-  if (!credentials?.AccessKeyId || !credentials.SecretAccessKey || !credentials.SessionToken || !credentials.Expiration) {
+  if (
+    !credentials?.AccessKeyId ||
+    !credentials.SecretAccessKey ||
+    !credentials.SessionToken ||
+    !credentials.Expiration
+  ) {
     throw new Error('STS answered without complete credentials.');
   }
   return {
@@ -76,7 +84,10 @@ export async function assumeRoleWithWebIdentity(
   const sts = awsClient(STSClient, 'STS', { ...client, renew: false });
   try {
     const out = await retry(
-      () => sts.send(new AssumeRoleWithWebIdentityCommand({ ...policyFields(req), WebIdentityToken: req.webIdentityToken })),
+      () =>
+        sts.send(
+          new AssumeRoleWithWebIdentityCommand({ ...policyFields(req), WebIdentityToken: req.webIdentityToken }),
+        ),
       { attempts: client.maxAttempts ?? 3, isRetryable: isIdpHiccup, baseDelayMs: 1000 },
     );
     return toSession(out.Credentials, out.AssumedRoleUser?.Arn);

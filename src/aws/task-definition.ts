@@ -12,7 +12,17 @@ import { errorMessage, UserError } from '../util/errors.js';
 export type TaskDefinitionInput = RegisterTaskDefinitionCommandInput;
 
 /** Fields DescribeTaskDefinition returns that RegisterTaskDefinition does not take. */
-const READ_ONLY = ['taskDefinitionArn', 'revision', 'status', 'requiresAttributes', 'compatibilities', 'registeredAt', 'registeredBy', 'deregisteredAt', 'deleteRequestedAt'] as const;
+const READ_ONLY = [
+  'taskDefinitionArn',
+  'revision',
+  'status',
+  'requiresAttributes',
+  'compatibilities',
+  'registeredAt',
+  'registeredBy',
+  'deregisteredAt',
+  'deleteRequestedAt',
+] as const;
 
 /** A RegisterTaskDefinition request holding what `td` holds. */
 export function registrationInput(td: TaskDefinition | Record<string, unknown>): TaskDefinitionInput {
@@ -30,7 +40,10 @@ export function readTaskDefinitionFile(path: string): TaskDefinitionInput {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(`Cannot read the task definition file '${path}': ${errorMessage(err)}.`, 'Check out the repository before this step and give the path relative to the workspace.');
+    throw new UserError(
+      `Cannot read the task definition file '${path}': ${errorMessage(err)}.`,
+      'Check out the repository before this step and give the path relative to the workspace.',
+    );
   }
   let parsed: unknown;
   try {
@@ -40,7 +53,13 @@ export function readTaskDefinitionFile(path: string): TaskDefinitionInput {
   }
   const body = (parsed as { taskDefinition?: unknown })?.taskDefinition ?? parsed;
   const td = body as { family?: unknown; containerDefinitions?: unknown };
-  if (!td || typeof td !== 'object' || typeof td.family !== 'string' || !Array.isArray(td.containerDefinitions) || td.containerDefinitions.length === 0) {
+  if (
+    !td ||
+    typeof td !== 'object' ||
+    typeof td.family !== 'string' ||
+    !Array.isArray(td.containerDefinitions) ||
+    td.containerDefinitions.length === 0
+  ) {
     throw new UserError(
       `The task definition file '${path}' has no family or no containerDefinitions.`,
       'Write it in the shape RegisterTaskDefinition takes (family, containerDefinitions, ...), or save `aws ecs describe-task-definition` output.',
@@ -74,7 +93,10 @@ function containerOf(td: TaskDefinitionInput, name: string, source: string, inpu
   const container = (td.containerDefinitions ?? []).find((c) => c.name === name);
   if (!container) {
     const names = (td.containerDefinitions ?? []).map((c) => c.name).join(', ');
-    throw new UserError(`${input} names container '${name}', which task definition ${source} does not have (it has: ${names || 'none'}).`, `Use one of: ${names}.`);
+    throw new UserError(
+      `${input} names container '${name}', which task definition ${source} does not have (it has: ${names || 'none'}).`,
+      `Use one of: ${names}.`,
+    );
   }
   return container;
 }
@@ -82,9 +104,16 @@ function containerOf(td: TaskDefinitionInput, name: string, source: string, inpu
 /** A copy of `base` with the images and environment variables put in. */
 export function renderTaskDefinition(base: TaskDefinitionInput, options: RenderOptions): TaskDefinitionInput {
   const td: TaskDefinitionInput = JSON.parse(JSON.stringify(base)) as TaskDefinitionInput;
-  for (const { container, image } of options.images) containerOf(td, container, options.source, `Container name '${container}' (container-name or images)`).image = image;
+  for (const { container, image } of options.images)
+    containerOf(td, container, options.source, `Container name '${container}' (container-name or images)`).image =
+      image;
   if (options.environment && options.environment.variables.length > 0) {
-    const c = containerOf(td, options.environment.container, options.source, 'environment-variables (for container-name)');
+    const c = containerOf(
+      td,
+      options.environment.container,
+      options.source,
+      'environment-variables (for container-name)',
+    );
     const env = [...(c.environment ?? [])];
     for (const v of options.environment.variables) {
       const i = env.findIndex((e) => e.name === v.name);
@@ -99,7 +128,11 @@ export function renderTaskDefinition(base: TaskDefinitionInput, options: RenderO
 /** The container whose image is the deploy's `image` output: the named one, else the first essential one. */
 export function primaryContainer(td: TaskDefinitionInput, name?: string): ContainerDefinition | undefined {
   const containers = td.containerDefinitions ?? [];
-  return (name ? containers.find((c) => c.name === name) : undefined) ?? containers.find((c) => c.essential !== false) ?? containers[0];
+  return (
+    (name ? containers.find((c) => c.name === name) : undefined) ??
+    containers.find((c) => c.essential !== false) ??
+    containers[0]
+  );
 }
 
 type Flat = Map<string, string>;
@@ -109,15 +142,26 @@ function flatten(value: unknown, path: string, out: Flat): void {
   if (Array.isArray(value)) {
     if (value.length === 0) return;
     // Name/value pairs (environment, secrets, tags) read best as name=value.
-    if (value.every((v) => v && typeof v === 'object' && 'name' in v && ('value' in v || 'valueFrom' in v) && Object.keys(v).length === 2)) {
-      for (const v of value as Array<{ name: string; value?: string; valueFrom?: string }>) out.set(`${path}.${v.name}`, String(v.value ?? v.valueFrom));
+    if (
+      value.every(
+        (v) =>
+          v &&
+          typeof v === 'object' &&
+          'name' in v &&
+          ('value' in v || 'valueFrom' in v) &&
+          Object.keys(v).length === 2,
+      )
+    ) {
+      for (const v of value as Array<{ name: string; value?: string; valueFrom?: string }>)
+        out.set(`${path}.${v.name}`, String(v.value ?? v.valueFrom));
       return;
     }
     value.forEach((v, i) => flatten(v, `${path}[${i}]`, out));
     return;
   }
   if (typeof value === 'object') {
-    for (const [k, v] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) flatten(v, path ? `${path}.${k}` : k, out);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      flatten(v, path ? `${path}.${k}` : k, out);
     return;
   }
   out.set(path, String(value));

@@ -32,7 +32,10 @@ export function trustPolicyFor(role: RoleArn, claims: WebIdentityClaims, audienc
         Principal: { Federated: `arn:${role.partition}:iam::${role.accountId}:oidc-provider/${host}` },
         Action: ['sts:AssumeRoleWithWebIdentity', 'sts:TagSession'],
         Condition: {
-          StringEquals: { [`${host}:aud`]: audience, [`${host}:sub`]: claims.sub ?? 'repo:OWNER/REPO:environment:NAME' },
+          StringEquals: {
+            [`${host}:aud`]: audience,
+            [`${host}:sub`]: claims.sub ?? 'repo:OWNER/REPO:environment:NAME',
+          },
         },
       },
     ],
@@ -47,7 +50,11 @@ export function trustPolicyFor(role: RoleArn, claims: WebIdentityClaims, audienc
 export function subjectWarnings(claims: WebIdentityClaims): string[] {
   const sub = claims.sub ?? '';
   const out: string[] = [];
-  if (/:pull_request(:|$)/.test(sub) || claims.event_name === 'pull_request' || claims.event_name === 'pull_request_target') {
+  if (
+    /:pull_request(:|$)/.test(sub) ||
+    claims.event_name === 'pull_request' ||
+    claims.event_name === 'pull_request_target'
+  ) {
     out.push(
       `WARNING: ${sub} is a pull request's subject. Every pull request of the repository has it, and it runs the code its author pushed: ` +
         'trust it only on a role that can do no more than a pull request should (read-only plans, a quarantine image repository), never on one that deploys or pushes what production runs.',
@@ -140,7 +147,10 @@ export function explainWebIdentityFailure(err: unknown, ctx: FailureContext): Us
       return new UserError(`STS rejected the request: ${message}`);
     case 'MalformedPolicyDocument':
     case 'MalformedPolicyDocumentException':
-      return new UserError(`STS rejected inline-session-policy: ${message}`, 'Check the policy JSON against the IAM policy grammar.');
+      return new UserError(
+        `STS rejected inline-session-policy: ${message}`,
+        'Check the policy JSON against the IAM policy grammar.',
+      );
     case 'PackedPolicyTooLarge':
     case 'PackedPolicyTooLargeException':
       return new UserError(

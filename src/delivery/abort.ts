@@ -11,11 +11,18 @@ import { isRecordSafe } from './record.js';
 
 /** Who asks, reduced to the characters a resource tag can hold, at most 120 of them. */
 function tagSafe(text: string): string {
-  return text.replace(/[^A-Za-z0-9 +\-=._:/@]/g, '').replace(/\s+/g, ' ').trim().slice(0, 120) || 'someone';
+  return (
+    text
+      .replace(/[^A-Za-z0-9 +\-=._:/@]/g, '')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 120) || 'someone'
+  );
 }
 
 export function encodeAbort(request: AbortRequest): string {
-  if (!isRecordSafe(request.id)) throw new Error(`abort request id has characters a tag cannot hold: ${JSON.stringify(request.id)}`);
+  if (!isRecordSafe(request.id))
+    throw new Error(`abort request id has characters a tag cannot hold: ${JSON.stringify(request.id)}`);
   return `v1 id=${request.id} t=${Math.floor(request.at)} by=${tagSafe(request.by)}`;
 }
 

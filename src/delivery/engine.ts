@@ -117,7 +117,12 @@ function nowSeconds(clock: Clock): number {
  * A signal for cleanup work: it outlives the job's signal (a rollback must finish after a
  * cancel), but gives up `graceMs` after the job's signal aborts, or after `timeoutMs`.
  */
-function cleanupSignal(jobSignal: AbortSignal | undefined, timeoutMs: number, graceMs: number, clock: Clock): { signal: AbortSignal; deadline: number; dispose(): void } {
+function cleanupSignal(
+  jobSignal: AbortSignal | undefined,
+  timeoutMs: number,
+  graceMs: number,
+  clock: Clock,
+): { signal: AbortSignal; deadline: number; dispose(): void } {
   const controller = new AbortController();
   const timers: Array<ReturnType<typeof setTimeout>> = [];
   const later = (ms: number, why: string) => {
@@ -169,7 +174,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   };
   const startedAt = clock.now();
   const steps: StepOutcome[] = [];
-  const result = (status: RolloutResult['status'], reason: string, extra: Partial<RolloutResult> = {}): RolloutResult => ({
+  const result = (
+    status: RolloutResult['status'],
+    reason: string,
+    extra: Partial<RolloutResult> = {},
+  ): RolloutResult => ({
     status,
     reason,
     // A resumed rollout keeps the id it started with.
@@ -189,25 +198,52 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   let existing = await target.loadRecord(options.signal);
   if (existing && !options.resume && isBeingRolledBack(existing, clock.now(), options.rollbackTimeoutMs ?? 600_000)) {
     // A rollback (the rollback action, another run's recovery) is under way: wait for it rather than race it.
-    event('recover', `${target.description} is being rolled back (${describeRecord(existing)}); waiting until that is done before this rollout.`);
+    event(
+      'recover',
+      `${target.description} is being rolled back (${describeRecord(existing)}); waiting until that is done before this rollout.`,
+    );
     const deadline = options.rollbackTimeoutMs ?? 600_000;
     existing = await poll(
       async () => {
         const now = await target.loadRecord(options.signal);
-        return !now || !isBeingRolledBack(now, clock.now(), deadline) ? { done: true, value: now } : { done: false, status: describeRecord(now) };
+        return !now || !isBeingRolledBack(now, clock.now(), deadline)
+          ? { done: true, value: now }
+          : { done: false, status: describeRecord(now) };
       },
-      { what: `the rollback of ${target.description} to finish`, timeoutMs: deadline, initialDelayMs: 1000, maxDelayMs: 5000, clock, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        what: `the rollback of ${target.description} to finish`,
+        timeoutMs: deadline,
+        initialDelayMs: 1000,
+        maxDelayMs: 5000,
+        clock,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
   }
   if (!options.resume && existing?.phase === 'paused') {
     refusePaused(target, existing, clock.now());
-    log(`The paused ${describeRecord(existing)} ran out at ${new Date((existing.pauseUntil ?? 0) * 1000).toISOString()} without a resume: it is abandoned.`);
+    log(
+      `The paused ${describeRecord(existing)} ran out at ${new Date((existing.pauseUntil ?? 0) * 1000).toISOString()} without a resume: it is abandoned.`,
+    );
   }
   if (existing && !options.resume) {
-    const why = await refuseLiveOwner(target.description, existing, { now: clock.now(), ...(options.runId ? { runId: options.runId } : {}), ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}), log });
+    const why = await refuseLiveOwner(target.description, existing, {
+      now: clock.now(),
+      ...(options.runId ? { runId: options.runId } : {}),
+      ...(options.ownerAlive ? { ownerAlive: options.ownerAlive } : {}),
+      log,
+    });
     event('recover', `Found an unfinished ${describeRecord(existing)}; ${why}. Finishing it before this rollout.`);
-    recovered = await recoverRollout(target, existing, { clock, ...(options.signal ? { signal: options.signal } : {}), log, ...(options.rollbackTimeoutMs ? { timeoutMs: options.rollbackTimeoutMs } : {}) });
-    event('recover', `The earlier rollout ${existing.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
+    recovered = await recoverRollout(target, existing, {
+      clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+      log,
+      ...(options.rollbackTimeoutMs ? { timeoutMs: options.rollbackTimeoutMs } : {}),
+    });
+    event(
+      'recover',
+      `The earlier rollout ${existing.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`,
+    );
   }
 
   let record: RolloutRecord = {
@@ -260,7 +296,9 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         await write({}, takeover.signal);
       } catch (err) {
         if (err instanceof YieldError || takeover.signal.aborted) return;
-        log(`Could not renew the rollout's lease (${errorMessage(err)}); trying again in ${formatDuration(heartbeatMs)}.`);
+        log(
+          `Could not renew the rollout's lease (${errorMessage(err)}); trying again in ${formatDuration(heartbeatMs)}.`,
+        );
       }
     });
   };
@@ -274,7 +312,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   async function resumeFrom(paused: RolloutRecord | undefined): Promise<RolloutResult> {
     const hint = 'Deploy with resume: false to start a new rollout, or run the rollback action to undo what is there.';
     if (!paused) {
-      throw new UserError(`${target.description} has no paused rollout to resume (no rollout record on it). Nothing was changed.`, hint);
+      throw new UserError(
+        `${target.description} has no paused rollout to resume (no rollout record on it). Nothing was changed.`,
+        hint,
+      );
     }
     if (paused.phase !== 'paused') {
       throw new UserError(
@@ -285,7 +326,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       );
     }
     if (paused.abort?.id === paused.id) {
-      throw new UserError(`The paused ${describeRecord(paused)} was asked to stop by ${paused.abort.by}. Nothing was changed.`, 'Let the rollback finish (run the rollback action again if it did not), then deploy again.');
+      throw new UserError(
+        `The paused ${describeRecord(paused)} was asked to stop by ${paused.abort.by}. Nothing was changed.`,
+        'Let the rollback finish (run the rollback action again if it did not), then deploy again.',
+      );
     }
     if (paused.pauseUntil !== undefined && paused.pauseUntil * 1000 <= clock.now()) {
       throw new UserError(
@@ -300,7 +344,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         'Give the resuming job the same steps input as the job that paused it.',
       );
     }
-    if (!target.adopt) throw new UserError(`${target.description}: the ${target.engine} engine cannot resume a paused rollout. Nothing was changed.`, 'Run the rollback action to undo it.');
+    if (!target.adopt)
+      throw new UserError(
+        `${target.description}: the ${target.engine} engine cannot resume a paused rollout. Nothing was changed.`,
+        'Run the rollback action to undo it.',
+      );
     await target.adopt(paused, options.signal);
     await options.resume?.verify?.(paused, options.signal);
     if (target.observe) {
@@ -312,10 +360,17 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         );
       }
       if (seen.canaryReady === false) {
-        throw new UserError(`The paused canary cannot take more traffic: ${seen.reason ?? 'it has no healthy capacity'}. Nothing was changed.`, 'Run the rollback action to return all traffic to stable, then deploy again.');
+        throw new UserError(
+          `The paused canary cannot take more traffic: ${seen.reason ?? 'it has no healthy capacity'}. Nothing was changed.`,
+          'Run the rollback action to return all traffic to stable, then deploy again.',
+        );
       }
     }
-    record = { ...paused, ...(options.runId ? { run: options.runId } : {}), ...(options.githubDeployment !== undefined ? { githubDeployment: options.githubDeployment } : {}) };
+    record = {
+      ...paused,
+      ...(options.runId ? { run: options.runId } : {}),
+      ...(options.githubDeployment !== undefined ? { githubDeployment: options.githubDeployment } : {}),
+    };
     delete record.pauseUntil;
     delete record.abort;
     expected = paused.weight;
@@ -325,7 +380,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   }
 
   async function drive(resuming: boolean, paused?: RolloutRecord): Promise<RolloutResult> {
-    const extra: Partial<RolloutResult> = { ...(recovered ? { recovered } : {}), ...(paused ? { resumedFrom: paused } : {}) };
+    const extra: Partial<RolloutResult> = {
+      ...(recovered ? { recovered } : {}),
+      ...(paused ? { resumedFrom: paused } : {}),
+    };
     if (!resuming) {
       // Written before anything changes; if this fails, nothing was touched.
       await write({}, signal, false);
@@ -333,7 +391,13 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       // Taking the record over: this run and its lease, checked against what was read (no one else resumed it meanwhile).
       await writes.run(async () => {
         const live = await target.loadRecord(signal);
-        if (!live || live.id !== record.id || live.phase !== 'paused' || live.run !== paused?.run || live.at !== paused?.at) {
+        if (
+          !live ||
+          live.id !== record.id ||
+          live.phase !== 'paused' ||
+          live.run !== paused?.run ||
+          live.at !== paused?.at
+        ) {
           throw new UserError(
             `The record of ${record.id} changed while this job was taking it over (${live ? describeRecord(live) : 'it was removed'}): someone else resumed or rolled it back. Nothing was changed.`,
             'Look at the other run; do not resume twice.',
@@ -357,7 +421,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           record.weight,
         );
       } else {
-        event('start', `Starting a ${plan.strategy} rollout (${deploymentId}) of ${target.description}: ${describePlan(plan)}.`);
+        event(
+          'start',
+          `Starting a ${plan.strategy} rollout (${deploymentId}) of ${target.description}: ${describePlan(plan)}.`,
+        );
         const sides = await target.create(deploymentId, options.signal);
         await save({ stable: sides.stable, canary: sides.canary });
         event('created', `New version ${sides.canary} created beside ${sides.stable}; waiting until it is healthy.`);
@@ -365,7 +432,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           await target.waitHealthy(signal);
         } catch (err) {
           if (signal.aborted) throw err;
-          throw new RolloutFailure('unhealthy', `The new version did not become healthy: ${err instanceof UserError ? err.describe() : errorMessage(err)}`);
+          throw new RolloutFailure(
+            'unhealthy',
+            `The new version did not become healthy: ${err instanceof UserError ? err.describe() : errorMessage(err)}`,
+          );
         }
         healthy = true;
         event('healthy', `New version ${sides.canary} is healthy.`);
@@ -377,7 +447,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         if (step.weight > 0 && target.observe) {
           const seen = await target.observe(signal);
           if (seen.canaryReady === false) {
-            throw new RolloutFailure('unhealthy', `The new version cannot take ${step.weight}% of traffic: ${seen.reason ?? 'it has no healthy capacity'}.`);
+            throw new RolloutFailure(
+              'unhealthy',
+              `The new version cannot take ${step.weight}% of traffic: ${seen.reason ?? 'it has no healthy capacity'}.`,
+            );
           }
         }
         await save({ phase: 'shifting', step: index, weight: Math.max(record.weight, step.weight) });
@@ -405,7 +478,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           if (pauseHere) return await pauseAt(index, traffic.canary, extra);
           continue;
         }
-        event('analysis', `Judging ${traffic.canary}% for ${formatDuration(step.bakeMs)}, a run every ${formatDuration(analysis.intervalMs)}.`);
+        event(
+          'analysis',
+          `Judging ${traffic.canary}% for ${formatDuration(step.bakeMs)}, a run every ${formatDuration(analysis.intervalMs)}.`,
+        );
         let runs = 0;
         const bake: BakeResult = await analysis.bake({
           subjects: subjectsAt(target, traffic.canary),
@@ -419,7 +495,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         });
         outcome.bake = bake;
         event('analysis', `Step ${index + 1} analysis: ${bake.verdict}. ${bake.reason}`);
-        if (bake.verdict !== 'pass') throw new RolloutFailure('analysis', `Step ${index + 1} (${traffic.canary}%) analysis ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'}: ${bake.reason}`);
+        if (bake.verdict !== 'pass')
+          throw new RolloutFailure(
+            'analysis',
+            `Step ${index + 1} (${traffic.canary}%) analysis ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'}: ${bake.reason}`,
+          );
         if (step.pause && index < plan.steps.length - 1) return await pauseAt(index, traffic.canary, extra);
       }
 
@@ -428,7 +508,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       event('promote', `Every step passed: promoting ${record.canary}.`);
       await target.promote(record, options.signal);
       await writes.run(() => target.saveRecord(undefined, options.signal));
-      event('promote', target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`, 100);
+      event(
+        'promote',
+        target.describePromotion?.(record) ?? `Promoted: ${record.canary} takes all traffic; ${record.stable} removed.`,
+        100,
+      );
       return result(
         'succeeded',
         resuming
@@ -439,7 +523,12 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     } catch (err) {
       heartbeat.stop();
       const detectedAt = clock.now();
-      const where = stepIndex >= 0 ? ` at step ${stepIndex + 1} (${plan.steps[stepIndex]?.weight}%)` : healthy ? '' : ' before the new version was healthy';
+      const where =
+        stepIndex >= 0
+          ? ` at step ${stepIndex + 1} (${plan.steps[stepIndex]?.weight}%)`
+          : healthy
+            ? ''
+            : ' before the new version was healthy';
       if (!yielded && !(err instanceof YieldError) && !options.signal?.aborted) {
         // A failure of our own: before undoing anything, make sure the rollout is still ours to undo.
         try {
@@ -452,7 +541,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       const y = yielded ?? (err instanceof YieldError ? err.yielded : undefined);
       if (y) return yieldTo(y, where, extra);
 
-      const trigger: FailureTrigger = err instanceof RolloutFailure ? err.trigger : options.signal?.aborted ? 'cancelled' : 'error';
+      const trigger: FailureTrigger =
+        err instanceof RolloutFailure ? err.trigger : options.signal?.aborted ? 'cancelled' : 'error';
       const why =
         err instanceof RolloutFailure
           ? err.message
@@ -465,7 +555,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
       if ((trigger === 'unhealthy' || trigger === 'analysis') && target.diagnose) {
         try {
           diagnosis = await target.diagnose(options.signal);
-          if (diagnosis.length) log(`Why the new version looks unhealthy:\n${diagnosis.map((d) => `  - ${d}`).join('\n')}`);
+          if (diagnosis.length)
+            log(`Why the new version looks unhealthy:\n${diagnosis.map((d) => `  - ${d}`).join('\n')}`);
         } catch (diagErr) {
           log(`Could not read why the new version is unhealthy: ${errorMessage(diagErr)}`);
         }
@@ -478,11 +569,22 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         } catch (saveErr) {
           log(`Could not mark the rollout as held: ${errorMessage(saveErr)}`);
         }
-        event('note', `rollback-on-failure is false: traffic stays where it is (up to ${record.weight}% on ${record.canary}) for you to look at. Run the rollback action to undo it.`);
-        return result('failed', `${why} Traffic was left as it is because rollback-on-failure is false.`, { ...extra, failure });
+        event(
+          'note',
+          `rollback-on-failure is false: traffic stays where it is (up to ${record.weight}% on ${record.canary}) for you to look at. Run the rollback action to undo it.`,
+        );
+        return result('failed', `${why} Traffic was left as it is because rollback-on-failure is false.`, {
+          ...extra,
+          failure,
+        });
       }
 
-      const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
+      const cleanup = cleanupSignal(
+        options.signal,
+        options.rollbackTimeoutMs ?? 600_000,
+        options.cancelGraceMs ?? 6_000,
+        clock,
+      );
       let restoredAt: number | undefined;
       try {
         try {
@@ -491,7 +593,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           // The restore matters more than the record: go on, the record still says what to undo.
           log(`Could not mark the record rolling-back (${errorMessage(saveErr)}); restoring stable anyway.`);
         }
-        event('rollback', `Rolling back: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
+        event(
+          'rollback',
+          `Rolling back: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`,
+        );
         await restore(target, record, {
           clock,
           signal: cleanup.signal,
@@ -500,20 +605,40 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
           onRestored: () => {
             if (restoredAt !== undefined) return;
             restoredAt = clock.now();
-            event('restored', `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`, 0);
+            event(
+              'restored',
+              `All traffic is back on ${record.stable || 'the stable version'} (${formatDuration(clock.now() - detectedAt)} after the failure was detected).`,
+              0,
+            );
           },
         });
         restoredAt ??= clock.now();
-        await retryUntilDone(() => target.saveRecord(undefined, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
-        event('rollback', `Rolled back: ${record.canary || 'the new version'} removed.`);
-        return result('rolled-back', `${why} Rolled back to ${record.stable || 'the stable version'}; traffic restored ${formatDuration(restoredAt - detectedAt)} after detection.`, {
-          ...extra,
-          failure: { ...failure, restoredAt, recoveryMs: restoredAt - detectedAt },
+        await retryUntilDone(() => target.saveRecord(undefined, cleanup.signal), {
+          clock,
+          signal: cleanup.signal,
+          deadline: cleanup.deadline,
+          log,
+          what: 'removing the rollout record',
         });
+        event('rollback', `Rolled back: ${record.canary || 'the new version'} removed.`);
+        return result(
+          'rolled-back',
+          `${why} Rolled back to ${record.stable || 'the stable version'}; traffic restored ${formatDuration(restoredAt - detectedAt)} after detection.`,
+          {
+            ...extra,
+            failure: { ...failure, restoredAt, recoveryMs: restoredAt - detectedAt },
+          },
+        );
       } catch (rollbackErr) {
         const message = `The rollback did not finish: ${rollbackErr instanceof UserError ? rollbackErr.describe() : errorMessage(rollbackErr)}. The rollout record stays on the resource, so the post step, the rollback action or the next run finishes it.`;
         event('error', message);
-        return result('failed', `${why} ${message}`, { ...extra, failure: { ...failure, ...(restoredAt !== undefined ? { restoredAt, recoveryMs: restoredAt - detectedAt } : {}) } });
+        return result('failed', `${why} ${message}`, {
+          ...extra,
+          failure: {
+            ...failure,
+            ...(restoredAt !== undefined ? { restoredAt, recoveryMs: restoredAt - detectedAt } : {}),
+          },
+        });
       } finally {
         cleanup.dispose();
       }
@@ -532,20 +657,37 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     heartbeat.stop();
     let until = clock.now() + (options.pauseTimeoutMs ?? DEFAULT_PAUSE_TIMEOUT_MS);
     if (heldUntil !== undefined && heldUntil < until) {
-      log(`The platform holds the canary only until ${new Date(heldUntil).toISOString()}: the pause ends then, before pause-timeout.`);
+      log(
+        `The platform holds the canary only until ${new Date(heldUntil).toISOString()}: the pause ends then, before pause-timeout.`,
+      );
       until = heldUntil;
     }
     await writes.run(async () => {
       await ensureOwned();
-      record = { ...record, phase: 'paused', step: index, weight: Math.max(record.weight, weight), at: nowSeconds(clock), pauseUntil: Math.floor(until / 1000) };
+      record = {
+        ...record,
+        phase: 'paused',
+        step: index,
+        weight: Math.max(record.weight, weight),
+        at: nowSeconds(clock),
+        pauseUntil: Math.floor(until / 1000),
+      };
       delete record.lease;
       await target.saveRecord(record, signal);
     });
-    event('note', `Paused at step ${index + 1}/${plan.steps.length} with ${weight}% on ${record.canary}: every check so far passed. A later job resumes it (resume: true) before ${new Date(until).toISOString()}, or the rollback action aborts it.`, weight);
-    return result('paused', `Paused at step ${index + 1}/${plan.steps.length}: ${weight}% on ${record.canary} after its checks passed, held until ${new Date(until).toISOString()} for a resume (${describePlan({ ...plan, steps: plan.steps.slice(index + 1) })} left).`, {
-      ...extraFields,
-      paused: { until, nextStep: index + 1, weight },
-    });
+    event(
+      'note',
+      `Paused at step ${index + 1}/${plan.steps.length} with ${weight}% on ${record.canary}: every check so far passed. A later job resumes it (resume: true) before ${new Date(until).toISOString()}, or the rollback action aborts it.`,
+      weight,
+    );
+    return result(
+      'paused',
+      `Paused at step ${index + 1}/${plan.steps.length}: ${weight}% on ${record.canary} after its checks passed, held until ${new Date(until).toISOString()} for a resume (${describePlan({ ...plan, steps: plan.steps.slice(index + 1) })} left).`,
+      {
+        ...extraFields,
+        paused: { until, nextStep: index + 1, weight },
+      },
+    );
   }
 
   /**
@@ -564,10 +706,24 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
     }
     if (!found) return;
     if (found.kind === 'aborted' || found.kind === 'gone') {
-      event('note', `${found.message} This rollout's last shift may have landed after that: putting all traffic back on stable in one call.`);
-      const cleanup = cleanupSignal(options.signal, options.rollbackTimeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
+      event(
+        'note',
+        `${found.message} This rollout's last shift may have landed after that: putting all traffic back on stable in one call.`,
+      );
+      const cleanup = cleanupSignal(
+        options.signal,
+        options.rollbackTimeoutMs ?? 600_000,
+        options.cancelGraceMs ?? 6_000,
+        clock,
+      );
       try {
-        await retryUntilDone(() => target.shift(0, cleanup.signal), { clock, signal: cleanup.signal, deadline: cleanup.deadline, log, what: 'putting traffic back on stable' });
+        await retryUntilDone(() => target.shift(0, cleanup.signal), {
+          clock,
+          signal: cleanup.signal,
+          deadline: cleanup.deadline,
+          log,
+          what: 'putting traffic back on stable',
+        });
         event('restored', 'All traffic is back on stable after the late shift.', 0);
       } finally {
         cleanup.dispose();
@@ -599,7 +755,11 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
         : y.kind === 'traffic'
           ? ' The record is marked held: look at the weights, then run the rollback action (or deploy again) when the service is as it should be.'
           : ' This run leaves the service to whoever took it over.';
-    return result(status, `${message}${advice}`, { ...extraFields, yielded: y, failure: { trigger: 'yielded', detectedAt: y.at } });
+    return result(status, `${message}${advice}`, {
+      ...extraFields,
+      yielded: y,
+      failure: { trigger: 'yielded', detectedAt: y.at },
+    });
   }
 }
 
@@ -609,7 +769,12 @@ function isBeingRolledBack(record: RolloutRecord, now: number, deadlineMs: numbe
 }
 
 /** A heartbeat that calls `beat` every `everyMs` until stopped or the signal aborts; 0 turns it off. */
-function startHeartbeat(everyMs: number, clock: Clock, signal: AbortSignal, beat: () => Promise<void>): { stop(): void } {
+function startHeartbeat(
+  everyMs: number,
+  clock: Clock,
+  signal: AbortSignal,
+  beat: () => Promise<void>,
+): { stop(): void } {
   if (everyMs <= 0) return { stop: () => undefined };
   const stopped = new AbortController();
   const both = AbortSignal.any([signal, stopped.signal]);
@@ -668,14 +833,24 @@ async function retryUntilDone<T>(
         clock,
         signal,
         isRetryable: (err) => !(err instanceof UserError) && !signal.aborted,
-        onRetry: (err, attempt, delay) => options.log(`  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`),
+        onRetry: (err, attempt, delay) =>
+          options.log(
+            `  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`,
+          ),
       },
     );
   } catch (err) {
     // Only the call's own last failure is explained; a UserError and a cancelled wait pass as they are.
     if (err !== last || err instanceof UserError) throw err;
-    const why = signal.aborted ? (signal.reason instanceof Error ? signal.reason.message : 'it was stopped') : 'its deadline passed';
-    throw new Error(`${options.what} did not succeed after ${attempts} attempt(s) (${why}); last error: ${errorMessage(err)}`, { cause: err });
+    const why = signal.aborted
+      ? signal.reason instanceof Error
+        ? signal.reason.message
+        : 'it was stopped'
+      : 'its deadline passed';
+    throw new Error(
+      `${options.what} did not succeed after ${attempts} attempt(s) (${why}); last error: ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -685,7 +860,10 @@ async function retryUntilDone<T>(
  * before anything is removed) or the signal's deadline passes.
  */
 async function restore(target: Target, record: RolloutRecord, options: RestoreOptions): Promise<void> {
-  await retryUntilDone(() => target.rollback(record, options.signal, options.onRestored), { ...options, what: `returning all traffic to ${record.stable || 'stable'}` });
+  await retryUntilDone(() => target.rollback(record, options.signal, options.onRestored), {
+    ...options,
+    what: `returning all traffic to ${record.stable || 'stable'}`,
+  });
 }
 
 export interface RecoverOptions {
@@ -705,7 +883,11 @@ export interface RecoverOptions {
  * (every check had passed), anything else is rolled back. Each is retried with backoff
  * until it holds or its deadline passes. Removes the record.
  */
-export async function recoverRollout(target: Target, record: RolloutRecord, options: RecoverOptions = {}): Promise<RecoveryResult> {
+export async function recoverRollout(
+  target: Target,
+  record: RolloutRecord,
+  options: RecoverOptions = {},
+): Promise<RecoveryResult> {
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => undefined);
   const started = clock.now();
@@ -714,11 +896,25 @@ export async function recoverRollout(target: Target, record: RolloutRecord, opti
   try {
     if (record.phase === 'promoting') {
       log(`Completing the interrupted promotion of ${record.canary} (its checks had passed).`);
-      await retryUntilDone(() => target.promote(record, signal), { clock, signal, deadline: cleanup.deadline, log, what: `promoting ${record.canary}` });
-      await retryUntilDone(() => target.saveRecord(undefined, signal), { clock, signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
+      await retryUntilDone(() => target.promote(record, signal), {
+        clock,
+        signal,
+        deadline: cleanup.deadline,
+        log,
+        what: `promoting ${record.canary}`,
+      });
+      await retryUntilDone(() => target.saveRecord(undefined, signal), {
+        clock,
+        signal,
+        deadline: cleanup.deadline,
+        log,
+        what: 'removing the rollout record',
+      });
       return { record, action: 'promoted', durationMs: clock.now() - started };
     }
-    log(`Rolling back ${record.id}: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`);
+    log(
+      `Rolling back ${record.id}: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`,
+    );
     const rollingBack: RolloutRecord = { ...record, phase: 'rolling-back', at: nowSeconds(clock) };
     delete rollingBack.abort;
     try {
@@ -726,8 +922,20 @@ export async function recoverRollout(target: Target, record: RolloutRecord, opti
     } catch (err) {
       log(`Could not mark the record rolling-back (${errorMessage(err)}); restoring stable anyway.`);
     }
-    await restore(target, rollingBack, { clock, signal, deadline: cleanup.deadline, log, ...(options.onRestored ? { onRestored: options.onRestored } : {}) });
-    await retryUntilDone(() => target.saveRecord(undefined, signal), { clock, signal, deadline: cleanup.deadline, log, what: 'removing the rollout record' });
+    await restore(target, rollingBack, {
+      clock,
+      signal,
+      deadline: cleanup.deadline,
+      log,
+      ...(options.onRestored ? { onRestored: options.onRestored } : {}),
+    });
+    await retryUntilDone(() => target.saveRecord(undefined, signal), {
+      clock,
+      signal,
+      deadline: cleanup.deadline,
+      log,
+      what: 'removing the rollout record',
+    });
     return { record, action: 'rolled-back', durationMs: clock.now() - started };
   } finally {
     cleanup.dispose();
@@ -745,7 +953,10 @@ export interface InterruptionOptions extends RecoverOptions {
  * false) is left as the user asked, and so is a paused one (it waits for a resume).
  * Returns undefined when there was nothing to do.
  */
-export async function recoverInterrupted(target: Target, options: InterruptionOptions = {}): Promise<RecoveryResult | undefined> {
+export async function recoverInterrupted(
+  target: Target,
+  options: InterruptionOptions = {},
+): Promise<RecoveryResult | undefined> {
   const log = options.log ?? (() => undefined);
   const record = await target.loadRecord(options.signal);
   if (!record) return undefined;
@@ -758,7 +969,9 @@ export async function recoverInterrupted(target: Target, options: InterruptionOp
     return undefined;
   }
   if (record.phase === 'held') {
-    log(`Found ${describeRecord(record)}: left as it is because rollback-on-failure is false. Run the rollback action to undo it.`);
+    log(
+      `Found ${describeRecord(record)}: left as it is because rollback-on-failure is false. Run the rollback action to undo it.`,
+    );
     return undefined;
   }
   if (record.phase === 'paused') {

@@ -41,7 +41,8 @@ export async function ownerState(record: RolloutRecord, check: OwnerCheck): Prom
   if (record.run && check.runId) {
     const theirs = runParts(record.run);
     const mine = runParts(check.runId);
-    if (theirs.id === mine.id && theirs.attempt !== mine.attempt) return { alive: false, why: `it was written by attempt ${theirs.attempt} of this run, which has ended` };
+    if (theirs.id === mine.id && theirs.attempt !== mine.attempt)
+      return { alive: false, why: `it was written by attempt ${theirs.attempt} of this run, which has ended` };
     if (record.run === check.runId) return { alive: false, why: 'it was written earlier in this job' };
   }
   if (record.run && check.ownerAlive) {
@@ -50,7 +51,9 @@ export async function ownerState(record: RolloutRecord, check: OwnerCheck): Prom
       if (alive === true) return { alive: true, why: `GitHub reports run ${record.run} as still in progress` };
       if (alive === false) return { alive: false, why: `GitHub reports run ${record.run} as finished` };
     } catch (err) {
-      check.log?.(`Could not ask GitHub whether run ${record.run} is still going (${errorMessage(err)}); deciding by the record's lease.`);
+      check.log?.(
+        `Could not ask GitHub whether run ${record.run} is still going (${errorMessage(err)}); deciding by the record's lease.`,
+      );
     }
   }
   if (record.lease === undefined) return { alive: false, why: 'it carries no lease (written by an older version)' };
@@ -92,16 +95,35 @@ export async function lookAgain(
   const live = await target.loadRecord(signal);
   if (!live) {
     const abort = await target.loadAbort?.(signal);
-    if (abort?.id === mine.id) return { kind: 'aborted', at, message: `Aborted by ${abort.by} at ${new Date(abort.at * 1000).toISOString()}.` };
+    if (abort?.id === mine.id)
+      return { kind: 'aborted', at, message: `Aborted by ${abort.by} at ${new Date(abort.at * 1000).toISOString()}.` };
     if (!recordKept) return undefined;
   }
-  if (!live) return { kind: 'gone', at, message: `The rollout record of ${mine.id} was removed from the service by someone else (the rollback action, another run or a hand edit).` };
-  if (live.abort?.id === mine.id) return { kind: 'aborted', at, message: `Aborted by ${live.abort.by} at ${new Date(live.abort.at * 1000).toISOString()}.` };
+  if (!live)
+    return {
+      kind: 'gone',
+      at,
+      message: `The rollout record of ${mine.id} was removed from the service by someone else (the rollback action, another run or a hand edit).`,
+    };
+  if (live.abort?.id === mine.id)
+    return {
+      kind: 'aborted',
+      at,
+      message: `Aborted by ${live.abort.by} at ${new Date(live.abort.at * 1000).toISOString()}.`,
+    };
   if (live.id !== mine.id) {
-    return { kind: 'taken', at, message: `The service now carries the record of rollout ${live.id}${live.run ? ` (run ${live.run})` : ''}, not this one: another run took the service over.` };
+    return {
+      kind: 'taken',
+      at,
+      message: `The service now carries the record of rollout ${live.id}${live.run ? ` (run ${live.run})` : ''}, not this one: another run took the service over.`,
+    };
   }
   if (live.phase === 'rolling-back' && mine.phase !== 'rolling-back') {
-    return { kind: 'aborted', at, message: `Someone else started rolling rollout ${mine.id} back${live.run && live.run !== mine.run ? ` (run ${live.run})` : ''}.` };
+    return {
+      kind: 'aborted',
+      at,
+      message: `Someone else started rolling rollout ${mine.id} back${live.run && live.run !== mine.run ? ` (run ${live.run})` : ''}.`,
+    };
   }
   if (expectedWeight !== undefined && target.observe) {
     const seen = await target.observe(signal);

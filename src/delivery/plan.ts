@@ -50,15 +50,24 @@ export function buildPlan(input: PlanInput): RolloutPlan {
     if (pause) {
       throw new UserError(
         `Input '${name}' (${text}) is a linear increment with a pause, so it is not clear at which weight to pause.`,
-        `Write the weights out and mark the one to pause at, e.g. ${[increment, 2 * increment].filter((w) => w < 100).map((w, i) => (i === 0 ? `${w}:pause` : String(w))).join(',')},100.`,
+        `Write the weights out and mark the one to pause at, e.g. ${[increment, 2 * increment]
+          .filter((w) => w < 100)
+          .map((w, i) => (i === 0 ? `${w}:pause` : String(w)))
+          .join(',')},100.`,
       );
     }
     parsed.length = 0;
-    for (let w = increment; w < 100; w += increment) parsed.push({ weight: Math.round(w * 100) / 100, bakeMs, pause: false });
+    for (let w = increment; w < 100; w += increment)
+      parsed.push({ weight: Math.round(w * 100) / 100, bakeMs, pause: false });
     parsed.push({ weight: 100, bakeMs: undefined, pause: false });
   }
 
-  checkWeights(parsed.map((p) => p.weight), input.strategy, name, text || DEFAULT_STEPS[input.strategy].join(','));
+  checkWeights(
+    parsed.map((p) => p.weight),
+    input.strategy,
+    name,
+    text || DEFAULT_STEPS[input.strategy].join(','),
+  );
   const pauseAtEnd = parsed.findIndex((p, i) => p.pause && i === parsed.length - 1);
   if (pauseAtEnd >= 0) {
     throw new UserError(
@@ -72,7 +81,11 @@ export function buildPlan(input: PlanInput): RolloutPlan {
   const last = parsed.length - 1;
   const steps: Step[] = parsed.map((p, i) => {
     const judgedByDefault = i < last || input.strategy === 'rolling' || input.strategy === 'blue-green';
-    return { weight: p.weight, bakeMs: p.bakeMs ?? (judgedByDefault ? input.stepDurationMs : 0), ...(p.pause ? { pause: true } : {}) };
+    return {
+      weight: p.weight,
+      bakeMs: p.bakeMs ?? (judgedByDefault ? input.stepDurationMs : 0),
+      ...(p.pause ? { pause: true } : {}),
+    };
   });
   return { strategy: input.strategy, steps };
 }
@@ -95,24 +108,35 @@ function parseItem(item: string, name: string): Parsed {
   // `25:pause`: the lazy bake group takes "pause" when no bake is given.
   const pause = m[3] !== undefined || m[2]?.toLowerCase() === 'pause';
   const bakeText = m[3] !== undefined ? m[2] : m[2]?.toLowerCase() === 'pause' ? undefined : m[2];
-  const bakeMs = bakeText !== undefined ? parseDuration(bakeText, `The bake of step '${item}' in '${name}'`) : undefined;
+  const bakeMs =
+    bakeText !== undefined ? parseDuration(bakeText, `The bake of step '${item}' in '${name}'`) : undefined;
   return { weight, bakeMs, pause };
 }
 
 function checkWeights(weights: number[], strategy: Strategy, name: string, shown: string): void {
-  const hint = 'Write percentages of traffic for the new version, each above the one before, ending at 100: e.g. 10,50,100.';
+  const hint =
+    'Write percentages of traffic for the new version, each above the one before, ending at 100: e.g. 10,50,100.';
   for (const w of weights) {
     if (!Number.isInteger(w) || w < 1 || w > 100) {
-      throw new UserError(`Input '${name}' (${shown}) has weight ${w}; weights are whole percentages from 1 to 100.`, hint);
+      throw new UserError(
+        `Input '${name}' (${shown}) has weight ${w}; weights are whole percentages from 1 to 100.`,
+        hint,
+      );
     }
   }
   for (let i = 1; i < weights.length; i++) {
     if ((weights[i] as number) <= (weights[i - 1] as number)) {
-      throw new UserError(`Input '${name}' (${shown}) is not increasing: ${weights[i]} comes after ${weights[i - 1]}.`, hint);
+      throw new UserError(
+        `Input '${name}' (${shown}) is not increasing: ${weights[i]} comes after ${weights[i - 1]}.`,
+        hint,
+      );
     }
   }
   if (weights[weights.length - 1] !== 100) {
-    throw new UserError(`Input '${name}' (${shown}) ends at ${weights[weights.length - 1]}%, not 100%: the rollout would never finish.`, hint);
+    throw new UserError(
+      `Input '${name}' (${shown}) ends at ${weights[weights.length - 1]}%, not 100%: the rollout would never finish.`,
+      hint,
+    );
   }
   if ((strategy === 'rolling' || strategy === 'blue-green') && weights.length !== 1) {
     throw new UserError(
@@ -124,7 +148,9 @@ function checkWeights(weights: number[], strategy: Strategy, name: string, shown
 
 /** "10% for 5m → 25% for 5m, then pause → 100%" */
 export function describePlan(plan: RolloutPlan): string {
-  return plan.steps.map((s) => `${s.weight}%${s.bakeMs > 0 ? ` for ${formatDuration(s.bakeMs)}` : ''}${s.pause ? ', then pause' : ''}`).join(' → ');
+  return plan.steps
+    .map((s) => `${s.weight}%${s.bakeMs > 0 ? ` for ${formatDuration(s.bakeMs)}` : ''}${s.pause ? ', then pause' : ''}`)
+    .join(' → ');
 }
 
 /**

@@ -58,21 +58,47 @@ export function decide({ found, owner, ownerEndedAt, now }: DecideInput): Decisi
     if (!found.kept) return { action: 'leave', why: 'Nothing unfinished.' };
     const left = found.kept.until * 1000 - now;
     return left > 0
-      ? { action: 'leave', why: `Blue of rollout ${found.kept.id} is kept for instant revert for another ${formatDuration(left)}.` }
-      : { action: 'retire', why: `Blue of rollout ${found.kept.id} was kept until ${iso(found.kept.until)} (${formatDuration(-left)} ago): retiring it.` };
+      ? {
+          action: 'leave',
+          why: `Blue of rollout ${found.kept.id} is kept for instant revert for another ${formatDuration(left)}.`,
+        }
+      : {
+          action: 'retire',
+          why: `Blue of rollout ${found.kept.id} was kept until ${iso(found.kept.until)} (${formatDuration(-left)} ago): retiring it.`,
+        };
   }
-  if (record.phase === 'held') return { action: 'report', why: 'Held for a human after a failed check (rollback-on-failure false): run the rollback action or deploy again once you have looked.' };
+  if (record.phase === 'held')
+    return {
+      action: 'report',
+      why: 'Held for a human after a failed check (rollback-on-failure false): run the rollback action or deploy again once you have looked.',
+    };
   if (record.phase === 'paused') {
     if (record.pauseUntil !== undefined && record.pauseUntil * 1000 <= now) {
-      return { action: 'roll-back', why: `Paused until ${iso(record.pauseUntil)}, ${formatDuration(now - record.pauseUntil * 1000)} ago, and nobody resumed it: rolling back.`, ownerGoneAt: record.pauseUntil * 1000 };
+      return {
+        action: 'roll-back',
+        why: `Paused until ${iso(record.pauseUntil)}, ${formatDuration(now - record.pauseUntil * 1000)} ago, and nobody resumed it: rolling back.`,
+        ownerGoneAt: record.pauseUntil * 1000,
+      };
     }
-    return { action: 'judge', why: `Paused at ${record.weight}%${record.pauseUntil !== undefined ? ` until ${iso(record.pauseUntil)}` : ''}: judging the last analysis interval.` };
+    return {
+      action: 'judge',
+      why: `Paused at ${record.weight}%${record.pauseUntil !== undefined ? ` until ${iso(record.pauseUntil)}` : ''}: judging the last analysis interval.`,
+    };
   }
   if (!owner) return { action: 'report', why: 'Whether its owner is still driving it is not known: left alone.' };
   if (owner.alive) return { action: 'leave', why: `Its owner is still driving it: ${owner.why}.` };
   const goneAt = ownerEndedAt ?? (record.lease !== undefined ? record.lease * 1000 : record.at * 1000);
-  if (record.phase === 'promoting') return { action: 'promote', why: `Its owner is gone (${owner.why}) while promoting, after every check passed: finishing the promotion.`, ownerGoneAt: goneAt };
-  return { action: 'roll-back', why: `Its owner is gone (${owner.why}) with the rollout ${record.phase} at up to ${record.weight}%: rolling back.`, ownerGoneAt: goneAt };
+  if (record.phase === 'promoting')
+    return {
+      action: 'promote',
+      why: `Its owner is gone (${owner.why}) while promoting, after every check passed: finishing the promotion.`,
+      ownerGoneAt: goneAt,
+    };
+  return {
+    action: 'roll-back',
+    why: `Its owner is gone (${owner.why}) with the rollout ${record.phase} at up to ${record.weight}%: rolling back.`,
+    ownerGoneAt: goneAt,
+  };
 }
 
 function iso(epochSeconds: number): string {
@@ -109,7 +135,13 @@ export interface CarryOutOptions {
 }
 
 /** Judges a paused canary over the last interval: the run's verdict and one line. */
-export async function judgePaused(analysis: Analysis, subjects: Subjects, record: RolloutRecord, clock: Clock, signal?: AbortSignal): Promise<{ run: AnalysisRun; line: string }> {
+export async function judgePaused(
+  analysis: Analysis,
+  subjects: Subjects,
+  record: RolloutRecord,
+  clock: Clock,
+  signal?: AbortSignal,
+): Promise<{ run: AnalysisRun; line: string }> {
   const end = new Date(clock.now());
   const start = new Date(end.getTime() - analysis.intervalMs);
   const run = await analysis.run(subjects, { start, end }, signal);
@@ -119,17 +151,31 @@ export async function judgePaused(analysis: Analysis, subjects: Subjects, record
 }
 
 /** Carries a decision out (or, in a dry run, says what it would do). Never throws: failures come back as `ok: false`. */
-export async function carryOut(decision: Decision, record: RolloutRecord | undefined, options: CarryOutOptions): Promise<Outcome> {
+export async function carryOut(
+  decision: Decision,
+  record: RolloutRecord | undefined,
+  options: CarryOutOptions,
+): Promise<Outcome> {
   const { clock, log } = options;
   let action = decision.action;
   let detail = decision.why;
   try {
     if (action === 'judge') {
       if (!record) return { done: 'left', detail, ok: true };
-      if (!options.analysis || !options.subjects) return { done: 'left', detail: `${detail} No analysis applies (give the analysis input): left paused until its deadline.`, ok: true };
+      if (!options.analysis || !options.subjects)
+        return {
+          done: 'left',
+          detail: `${detail} No analysis applies (give the analysis input): left paused until its deadline.`,
+          ok: true,
+        };
       const judged = await judgePaused(options.analysis, await options.subjects(), record, clock, options.signal);
       log(`  ${judged.line}`);
-      if (judged.run.verdict !== 'fail') return { done: `judged-${judged.run.verdict}`, detail: `Paused canary judged ${judged.line}; left paused.`, ok: judged.run.verdict !== 'error' };
+      if (judged.run.verdict !== 'fail')
+        return {
+          done: `judged-${judged.run.verdict}`,
+          detail: `Paused canary judged ${judged.line}; left paused.`,
+          ok: judged.run.verdict !== 'error',
+        };
       action = 'roll-back';
       detail = `Paused canary judged ${judged.line}: rolling back.`;
     }
@@ -137,15 +183,24 @@ export async function carryOut(decision: Decision, record: RolloutRecord | undef
     if (action === 'report') return { done: 'reported', detail, ok: true };
     if (options.dryRun) return { done: `would-${action}`, detail: `Dry run: ${detail}`, ok: true };
     if (action === 'retire') {
-      if (!options.retire) return { done: 'reported', detail: `${detail} This platform cannot retire it here.`, ok: false };
+      if (!options.retire)
+        return { done: 'reported', detail: `${detail} This platform cannot retire it here.`, ok: false };
       await options.retire(options.signal);
       return { done: 'retired', detail, ok: true };
     }
-    if (!record || !options.target) return { done: 'reported', detail: `${detail} No target to act through.`, ok: false };
+    if (!record || !options.target)
+      return { done: 'reported', detail: `${detail} No target to act through.`, ok: false };
     let restoredAt: number | undefined;
-    if (action === 'roll-back') await askToStop(options.target, record, { by: options.by, clock, ...(options.signal ? { signal: options.signal } : {}), log });
+    if (action === 'roll-back')
+      await askToStop(options.target, record, {
+        by: options.by,
+        clock,
+        ...(options.signal ? { signal: options.signal } : {}),
+        log,
+      });
     // The engine promotes a promoting record and rolls anything else back: make the phase say what was decided.
-    const toRecover: RolloutRecord = action === 'promote' ? record : record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
+    const toRecover: RolloutRecord =
+      action === 'promote' ? record : record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
     const result = await recoverRollout(options.target, toRecover, {
       clock,
       log,
@@ -163,6 +218,10 @@ export async function carryOut(decision: Decision, record: RolloutRecord | undef
       ok: true,
     };
   } catch (err) {
-    return { done: 'failed', detail: `${detail} It did not finish: ${errorMessage(err)}. The record stays, so the next reconcile run (or the rollback action) tries again.`, ok: false };
+    return {
+      done: 'failed',
+      detail: `${detail} It did not finish: ${errorMessage(err)}. The record stays, so the next reconcile run (or the rollback action) tries again.`,
+      ok: false,
+    };
   }
 }

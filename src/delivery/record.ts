@@ -32,10 +32,13 @@ export function encodeRecord(record: RolloutRecord): string {
     ...(record.run ? ([['r', record.run]] as Array<[string, string]>) : []),
     ...(record.lease !== undefined ? ([['l', String(record.lease)]] as Array<[string, string]>) : []),
     ...(record.pauseUntil !== undefined ? ([['pu', String(record.pauseUntil)]] as Array<[string, string]>) : []),
-    ...(record.githubDeployment !== undefined ? ([['gd', String(record.githubDeployment)]] as Array<[string, string]>) : []),
+    ...(record.githubDeployment !== undefined
+      ? ([['gd', String(record.githubDeployment)]] as Array<[string, string]>)
+      : []),
   ];
   for (const [key, value] of fields) {
-    if (!isRecordSafe(value)) throw new Error(`rollout record field ${key} has characters a tag cannot hold: ${JSON.stringify(value)}`);
+    if (!isRecordSafe(value))
+      throw new Error(`rollout record field ${key} has characters a tag cannot hold: ${JSON.stringify(value)}`);
   }
   return ['v1', ...fields.map(([k, v]) => `${k}=${v}`)].join(' ');
 }
@@ -61,7 +64,15 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
   if (pauseUntil !== undefined && !Number.isFinite(pauseUntil)) return undefined;
   // A Deployment id is a positive integer; anything else is dropped (the record stays usable).
   const gd = f.has('gd') && /^\d{1,15}$/.test(f.get('gd') as string) ? Number(f.get('gd')) : undefined;
-  if (!f.get('id') || !f.get('e') || !phase || !PHASES.includes(phase) || !Number.isFinite(weight) || !Number.isInteger(step) || !Number.isFinite(at)) {
+  if (
+    !f.get('id') ||
+    !f.get('e') ||
+    !phase ||
+    !PHASES.includes(phase) ||
+    !Number.isFinite(weight) ||
+    !Number.isInteger(step) ||
+    !Number.isFinite(at)
+  ) {
     return undefined;
   }
   return {
@@ -81,7 +92,8 @@ export function decodeRecord(text: string | undefined): RolloutRecord | undefine
 }
 
 /** What a stored record text holds: nothing, a record, or text that is not one (garbled or forged). */
-export type RecordText = { kind: 'none' } | { kind: 'record'; record: RolloutRecord } | { kind: 'unreadable'; text: string };
+export type RecordText =
+  { kind: 'none' } | { kind: 'record'; record: RolloutRecord } | { kind: 'unreadable'; text: string };
 
 export function readRecordText(text: string | undefined): RecordText {
   if (!text) return { kind: 'none' };
@@ -99,7 +111,7 @@ export function describeRecord(record: RolloutRecord): string {
         ? `held after a failed check with up to ${record.weight}% on the new version`
         : record.phase === 'paused'
           ? `paused at step ${record.step + 1} with ${record.weight}% on the new version${record.pauseUntil ? ` until ${new Date(record.pauseUntil * 1000).toISOString()}` : ''}`
-        : `${record.phase} at step ${record.step + 1} with up to ${record.weight}% on the new version`;
+          : `${record.phase} at step ${record.step + 1} with up to ${record.weight}% on the new version`;
   const lease = record.lease !== undefined ? `, lease until ${new Date(record.lease * 1000).toISOString()}` : '';
   return `rollout ${record.id} (${record.engine}), ${where}${record.canary ? ` (${record.canary}; stable ${record.stable || 'unknown'})` : ''}, written${record.run ? ` by run ${record.run}` : ''} at ${when}${lease}`;
 }

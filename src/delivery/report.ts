@@ -3,14 +3,25 @@
  * verdicts, the timeline, each bake's analysis) and the JSON written to the
  * `analysis-report` file.
  */
-import { analysisReport, renderAnalysisMarkdown, tallyRuns, VERDICT_ICON, type AnalysisReport } from '../analysis/report.js';
+import {
+  analysisReport,
+  renderAnalysisMarkdown,
+  tallyRuns,
+  VERDICT_ICON,
+  type AnalysisReport,
+} from '../analysis/report.js';
 import type { AnalysisSpec } from '../analysis/spec.js';
 import { code, escapeText, facts, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
 import { describeRecord } from './record.js';
 import type { RolloutResult, RolloutStatus, StepOutcome } from './types.js';
 
-export const STATUS_ICON: Record<RolloutStatus, string> = { succeeded: '✅', 'rolled-back': '↩️', failed: '❌', paused: '⏸️' };
+export const STATUS_ICON: Record<RolloutStatus, string> = {
+  succeeded: '✅',
+  'rolled-back': '↩️',
+  failed: '❌',
+  paused: '⏸️',
+};
 
 export interface RolloutReport {
   version: 1;
@@ -22,9 +33,19 @@ export interface RolloutReport {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  steps: Array<{ weight: number; confirmed?: { canary: number; stable: number; at: string; detail?: string }; analysis?: AnalysisReport }>;
+  steps: Array<{
+    weight: number;
+    confirmed?: { canary: number; stable: number; at: string; detail?: string };
+    analysis?: AnalysisReport;
+  }>;
   timeline: Array<{ at: string; kind: string; message: string; weight?: number }>;
-  failure?: { trigger: string; detectedAt: string; restoredAt?: string; recoverySeconds?: number; diagnosis?: string[] };
+  failure?: {
+    trigger: string;
+    detectedAt: string;
+    restoredAt?: string;
+    recoverySeconds?: number;
+    diagnosis?: string[];
+  };
   recovered?: { id: string; action: string; durationSeconds: number };
 }
 
@@ -45,11 +66,23 @@ export function rolloutReport(result: RolloutResult, spec?: AnalysisSpec): Rollo
     steps: result.steps.map((s) => ({
       weight: s.weight,
       ...(s.traffic && s.confirmedAt !== undefined
-        ? { confirmed: { canary: s.traffic.canary, stable: s.traffic.stable, at: iso(s.confirmedAt), ...(s.traffic.detail ? { detail: s.traffic.detail } : {}) } }
+        ? {
+            confirmed: {
+              canary: s.traffic.canary,
+              stable: s.traffic.stable,
+              at: iso(s.confirmedAt),
+              ...(s.traffic.detail ? { detail: s.traffic.detail } : {}),
+            },
+          }
         : {}),
       ...(s.bake ? { analysis: analysisReport(s.bake, spec) } : {}),
     })),
-    timeline: result.timeline.map((e) => ({ at: iso(e.at), kind: e.kind, message: e.message, ...(e.weight !== undefined ? { weight: e.weight } : {}) })),
+    timeline: result.timeline.map((e) => ({
+      at: iso(e.at),
+      kind: e.kind,
+      message: e.message,
+      ...(e.weight !== undefined ? { weight: e.weight } : {}),
+    })),
     ...(result.failure
       ? {
           failure: {
@@ -61,14 +94,23 @@ export function rolloutReport(result: RolloutResult, spec?: AnalysisSpec): Rollo
           },
         }
       : {}),
-    ...(result.recovered ? { recovered: { id: result.recovered.record.id, action: result.recovered.action, durationSeconds: seconds(result.recovered.durationMs) } } : {}),
+    ...(result.recovered
+      ? {
+          recovered: {
+            id: result.recovered.record.id,
+            action: result.recovered.action,
+            durationSeconds: seconds(result.recovered.durationMs),
+          },
+        }
+      : {}),
   };
 }
 
 function stepVerdict(step: StepOutcome): string {
   if (!step.bake) return step.traffic ? 'no bake' : '';
   const bake = step.bake;
-  if (bake.backendFailure) return `${VERDICT_ICON.fail} fail: metrics backend (${escapeText(bake.backendFailure.sources.join(', '))}) failed in ${bake.backendFailure.consecutive} runs`;
+  if (bake.backendFailure)
+    return `${VERDICT_ICON.fail} fail: metrics backend (${escapeText(bake.backendFailure.sources.join(', '))}) failed in ${bake.backendFailure.consecutive} runs`;
   const tally = tallyRuns(bake.runs);
   const notes = [
     tally.withBackendError ? `${VERDICT_ICON.error} ${tally.withBackendError} with a backend error` : '',
@@ -87,7 +129,10 @@ export interface RolloutMarkdownOptions {
 
 /** The job summary of one rollout. */
 export function renderRolloutMarkdown(result: RolloutResult, options: RolloutMarkdownOptions): string {
-  const out: string[] = [`### ${STATUS_ICON[result.status]} ${escapeText(options.title)}: ${result.status}\n`, `${escapeText(result.reason)}\n`];
+  const out: string[] = [
+    `### ${STATUS_ICON[result.status]} ${escapeText(options.title)}: ${result.status}\n`,
+    `${escapeText(result.reason)}\n`,
+  ];
   const rows: Array<[string, string]> = [
     ['Engine', code(result.engine)],
     ['Strategy', result.strategy],
@@ -95,8 +140,16 @@ export function renderRolloutMarkdown(result: RolloutResult, options: RolloutMar
     ['Duration', formatDuration(result.finishedAt - result.startedAt)],
     ...(options.facts ?? []),
   ];
-  if (result.failure?.recoveryMs !== undefined) rows.push(['Time to restore', `${formatDuration(result.failure.recoveryMs)} from detection to all traffic on stable`]);
-  if (result.recovered) rows.push(['Cleaned up first', escapeText(`${describeRecord(result.recovered.record)}: ${result.recovered.action}`)]);
+  if (result.failure?.recoveryMs !== undefined)
+    rows.push([
+      'Time to restore',
+      `${formatDuration(result.failure.recoveryMs)} from detection to all traffic on stable`,
+    ]);
+  if (result.recovered)
+    rows.push([
+      'Cleaned up first',
+      escapeText(`${describeRecord(result.recovered.record)}: ${result.recovered.action}`),
+    ]);
   out.push(facts(rows));
 
   if (result.steps.length > 0) {
@@ -116,14 +169,28 @@ export function renderRolloutMarkdown(result: RolloutResult, options: RolloutMar
   }
 
   out.push('<details><summary>Timeline</summary>\n');
-  out.push(table(['at', 'event', 'new version'], result.timeline.map((e) => [`+${formatDuration(e.at - result.startedAt)}`, escapeText(e.message), e.weight !== undefined ? `${e.weight}%` : ''])));
+  out.push(
+    table(
+      ['at', 'event', 'new version'],
+      result.timeline.map((e) => [
+        `+${formatDuration(e.at - result.startedAt)}`,
+        escapeText(e.message),
+        e.weight !== undefined ? `${e.weight}%` : '',
+      ]),
+    ),
+  );
   out.push('</details>\n');
 
   const baked = result.steps.filter((s) => s.bake);
   for (const step of baked) {
     // The spec is the same for every bake: show it once, under the last.
     const spec = step === baked[baked.length - 1] && options.spec ? { spec: options.spec } : {};
-    out.push(renderAnalysisMarkdown(step.bake as NonNullable<StepOutcome['bake']>, { title: `Step ${step.index + 1} (${step.traffic?.canary ?? step.weight}%)`, ...spec }));
+    out.push(
+      renderAnalysisMarkdown(step.bake as NonNullable<StepOutcome['bake']>, {
+        title: `Step ${step.index + 1} (${step.traffic?.canary ?? step.weight}%)`,
+        ...spec,
+      }),
+    );
   }
   return out.join('\n');
 }

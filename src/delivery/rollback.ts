@@ -98,13 +98,21 @@ export class RecoveryTimer {
  * driving it yields instead of shifting on; harmless when the owner is gone. A failure to
  * ask does not stop the restore.
  */
-export async function askToStop(target: Target, record: RolloutRecord, options: { by?: string; clock: Clock; signal?: AbortSignal; log: (line: string) => void }): Promise<void> {
+export async function askToStop(
+  target: Target,
+  record: RolloutRecord,
+  options: { by?: string; clock: Clock; signal?: AbortSignal; log: (line: string) => void },
+): Promise<void> {
   if (!target.requestAbort) return;
   const by = options.by ?? 'the rollback action';
   try {
     await target.requestAbort({ id: record.id, by, at: Math.floor(options.clock.now() / 1000) }, options.signal);
-    options.log(`Asked rollout ${record.id} to stop (${by}): a run still driving it yields at its next check, without touching traffic.`);
+    options.log(
+      `Asked rollout ${record.id} to stop (${by}): a run still driving it yields at its next check, without touching traffic.`,
+    );
   } catch (err) {
-    options.log(`Could not ask rollout ${record.id} to stop (${err instanceof Error ? err.message : String(err)}); restoring stable anyway.`);
+    options.log(
+      `Could not ask rollout ${record.id} to stop (${err instanceof Error ? err.message : String(err)}); restoring stable anyway.`,
+    );
   }
 }

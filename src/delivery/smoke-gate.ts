@@ -47,14 +47,22 @@ export function smokeGate(o: SmokeGateOptions): (signal?: AbortSignal) => Promis
     let result: Awaited<ReturnType<typeof runSmokeChecks>>;
     try {
       const url = await o.newSideUrl(signal);
-      o.log(`Smoke checks on the new side (${url}) before any production traffic: ${o.spec.checks.map((c) => c.name).join(', ')}.`);
-      result = await runSmokeChecks(o.spec, url, { ...(o.headers ? { headers: o.headers } : {}), ...(signal ? { signal } : {}), log: o.log });
+      o.log(
+        `Smoke checks on the new side (${url}) before any production traffic: ${o.spec.checks.map((c) => c.name).join(', ')}.`,
+      );
+      result = await runSmokeChecks(o.spec, url, {
+        ...(o.headers ? { headers: o.headers } : {}),
+        ...(signal ? { signal } : {}),
+        log: o.log,
+      });
     } catch (err) {
       if (o.release) {
         try {
           await o.release();
         } catch (releaseErr) {
-          o.log(`Could not undo the smoke checks' test routing (${errorMessage(releaseErr)}); the rollback removes it.`);
+          o.log(
+            `Could not undo the smoke checks' test routing (${errorMessage(releaseErr)}); the rollback removes it.`,
+          );
         }
       }
       throw err;

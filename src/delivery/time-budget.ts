@@ -23,7 +23,13 @@ export interface BudgetPlan {
   /** How many such waits the rollout can have (1; ECS native waits again at every step). Default 1. */
   waits?: number;
   /** The analysis, when one judges the bakes. */
-  analysis?: { onInconclusive: string; maxExtensionMs: number; intervalMs: number; failureLimit?: number; errorLimit?: number };
+  analysis?: {
+    onInconclusive: string;
+    maxExtensionMs: number;
+    intervalMs: number;
+    failureLimit?: number;
+    errorLimit?: number;
+  };
   /** Time the restore may take if the last step fails. Default 10 min. */
   rollbackDeadlineMs?: number;
 }
@@ -38,17 +44,28 @@ export interface WorstCase {
 export function worstCase(p: BudgetPlan): WorstCase {
   const parts: Array<[string, number]> = [];
   const waits = p.waits ?? 1;
-  if (p.waitTimeoutMs > 0) parts.push([`waiting for the new version to be healthy (wait-timeout ${formatDuration(p.waitTimeoutMs)}${waits > 1 ? ` × ${waits}` : ''})`, p.waitTimeoutMs * waits]);
+  if (p.waitTimeoutMs > 0)
+    parts.push([
+      `waiting for the new version to be healthy (wait-timeout ${formatDuration(p.waitTimeoutMs)}${waits > 1 ? ` × ${waits}` : ''})`,
+      p.waitTimeoutMs * waits,
+    ]);
   const bakes = planDurationMs(p.plan);
   const baked = p.plan.steps.filter((s) => s.bakeMs > 0);
-  if (bakes > 0) parts.push([`bakes (${baked.map((s) => `${s.weight}% for ${formatDuration(s.bakeMs)}`).join(', ')})`, bakes]);
+  if (bakes > 0)
+    parts.push([`bakes (${baked.map((s) => `${s.weight}% for ${formatDuration(s.bakeMs)}`).join(', ')})`, bakes]);
   if (p.analysis && p.analysis.onInconclusive === 'extend' && baked.length > 0 && p.analysis.maxExtensionMs > 0) {
-    parts.push([`analysis extensions (max-extension ${formatDuration(p.analysis.maxExtensionMs)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`, p.analysis.maxExtensionMs * baked.length]);
+    parts.push([
+      `analysis extensions (max-extension ${formatDuration(p.analysis.maxExtensionMs)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`,
+      p.analysis.maxExtensionMs * baked.length,
+    ]);
   }
   // A bake never ends on a failed or errored run below its limit: it runs on, one interval at a time, until a run decides.
   const overrunRuns = p.analysis ? Math.max(p.analysis.failureLimit ?? 1, p.analysis.errorLimit ?? 1) - 1 : 0;
   if (overrunRuns > 0 && baked.length > 0) {
-    parts.push([`runs past a bake's end until one decides (up to ${overrunRuns} × interval ${formatDuration(p.analysis?.intervalMs ?? 0)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`, overrunRuns * (p.analysis?.intervalMs ?? 0) * baked.length]);
+    parts.push([
+      `runs past a bake's end until one decides (up to ${overrunRuns} × interval ${formatDuration(p.analysis?.intervalMs ?? 0)} × ${baked.length} step${baked.length > 1 ? 's' : ''})`,
+      overrunRuns * (p.analysis?.intervalMs ?? 0) * baked.length,
+    ]);
   }
   const rollback = p.rollbackDeadlineMs ?? DEFAULT_ROLLBACK_DEADLINE_MS;
   if (rollback > 0) parts.push([`a rollback to its deadline`, rollback]);
@@ -69,19 +86,38 @@ export interface TimeLimit {
  * 6 h of GitHub-hosted runners unless the runner says it is self-hosted. Without the input,
  * 360 minutes is assumed (GitHub's default timeout-minutes), and `assumed` says so.
  */
-export function jobLimit(jobTimeout: string | undefined, env: NodeJS.ProcessEnv = process.env): TimeLimit & { assumed: boolean } {
+export function jobLimit(
+  jobTimeout: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): TimeLimit & { assumed: boolean } {
   const selfHosted = env.RUNNER_ENVIRONMENT === 'self-hosted';
   const remedy =
     'Shorten the bakes (step-duration, or per step as in 10:5m,50:10m,100), use fewer steps, lower wait-timeout or max-extension' +
-    (selfHosted ? ', or raise the job\'s timeout-minutes (and job-timeout with it).' : ', raise the job\'s timeout-minutes (and job-timeout with it) up to 360, or run the job on a self-hosted runner (no 6 h cap).');
+    (selfHosted
+      ? ", or raise the job's timeout-minutes (and job-timeout with it)."
+      : ", raise the job's timeout-minutes (and job-timeout with it) up to 360, or run the job on a self-hosted runner (no 6 h cap).");
   if (jobTimeout === undefined || jobTimeout.trim() === '') {
-    return { what: 'the 360 minutes a job gets by default (job-timeout is not set, so GitHub\'s default timeout-minutes and the 6 h cap of hosted runners are assumed)', ms: HOSTED_RUNNER_CAP_MS, remedy, assumed: true };
+    return {
+      what: "the 360 minutes a job gets by default (job-timeout is not set, so GitHub's default timeout-minutes and the 6 h cap of hosted runners are assumed)",
+      ms: HOSTED_RUNNER_CAP_MS,
+      remedy,
+      assumed: true,
+    };
   }
   const text = jobTimeout.trim();
   const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 60_000 : parseDuration(text, "Input 'job-timeout'");
-  if (!(ms > 0)) throw new UserError(`Input 'job-timeout' is '${text}', which is not a positive time.`, "Give the job's timeout-minutes (e.g. 60) or a duration (e.g. 90m, 2h).");
+  if (!(ms > 0))
+    throw new UserError(
+      `Input 'job-timeout' is '${text}', which is not a positive time.`,
+      "Give the job's timeout-minutes (e.g. 60) or a duration (e.g. 90m, 2h).",
+    );
   if (!selfHosted && ms > HOSTED_RUNNER_CAP_MS) {
-    return { what: `the 6 h cap of GitHub-hosted runners (job-timeout ${formatDuration(ms)} is longer; only self-hosted runners run longer jobs)`, ms: HOSTED_RUNNER_CAP_MS, remedy, assumed: false };
+    return {
+      what: `the 6 h cap of GitHub-hosted runners (job-timeout ${formatDuration(ms)} is longer; only self-hosted runners run longer jobs)`,
+      ms: HOSTED_RUNNER_CAP_MS,
+      remedy,
+      assumed: false,
+    };
   }
   return { what: `the job's timeout-minutes (job-timeout ${formatDuration(ms)})`, ms, remedy, assumed: false };
 }

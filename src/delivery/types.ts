@@ -204,7 +204,18 @@ export interface Yielded {
   at: number;
 }
 
-export type TimelineKind = 'recover' | 'start' | 'created' | 'healthy' | 'shift' | 'analysis' | 'promote' | 'rollback' | 'restored' | 'error' | 'note';
+export type TimelineKind =
+  | 'recover'
+  | 'start'
+  | 'created'
+  | 'healthy'
+  | 'shift'
+  | 'analysis'
+  | 'promote'
+  | 'rollback'
+  | 'restored'
+  | 'error'
+  | 'note';
 
 export interface TimelineEvent {
   /** Epoch milliseconds. */

@@ -14,7 +14,11 @@ import { exchangeToken, parseProviderName, type ProviderName } from './workload-
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 
 /** Variables that name the credentials file, in the order we look at them. */
-export const CREDENTIALS_VARIABLES = ['GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE', 'GOOGLE_GHA_CREDS_PATH'];
+export const CREDENTIALS_VARIABLES = [
+  'GOOGLE_APPLICATION_CREDENTIALS',
+  'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE',
+  'GOOGLE_GHA_CREDS_PATH',
+];
 
 /** Renew this long before a token expires. */
 const EARLY_MS = 5 * 60_000;
@@ -35,7 +39,10 @@ export interface TokenSourceOptions {
   onToken?: (token: string) => void;
 }
 
-type CredentialSource = ExternalAccountConfig['credential_source'] & { file?: string; format?: { type: 'json' | 'text'; subject_token_field_name?: string } };
+type CredentialSource = ExternalAccountConfig['credential_source'] & {
+  file?: string;
+  format?: { type: 'json' | 'text'; subject_token_field_name?: string };
+};
 
 interface CredentialsFile {
   type?: string;
@@ -60,7 +67,10 @@ async function subjectToken(source: Partial<CredentialSource>, file: string, sig
     try {
       res = await fetch(source.url, { headers: source.headers ?? {}, signal });
     } catch (err) {
-      throw new Error(`Cannot fetch the subject token for ${file} from ${new URL(source.url).host}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, { cause: err });
+      throw new Error(
+        `Cannot fetch the subject token for ${file} from ${new URL(source.url).host}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`,
+        { cause: err },
+      );
     }
     text = await res.text();
     if (!res.ok) {
@@ -72,7 +82,10 @@ async function subjectToken(source: Partial<CredentialSource>, file: string, sig
   } else if (source.file) {
     text = readFileSync(source.file, 'utf8');
   } else {
-    throw new UserError(`The credentials file ${file} has a credential_source platform-actions cannot read (only url and file sources).`, 'Create it with gcp-auth.');
+    throw new UserError(
+      `The credentials file ${file} has a credential_source platform-actions cannot read (only url and file sources).`,
+      'Create it with gcp-auth.',
+    );
   }
   if (source.format?.type === 'json') {
     const field = source.format.subject_token_field_name ?? 'value';
@@ -87,7 +100,10 @@ function readCredentials(path: string): CredentialsFile {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as CredentialsFile;
   } catch (err) {
-    throw new UserError(`Cannot read the Google credentials file ${path}: ${errorMessage(err)}`, 'Run gcp-auth earlier in this job; its post step deletes the file at the end of the job.');
+    throw new UserError(
+      `Cannot read the Google credentials file ${path}: ${errorMessage(err)}`,
+      'Run gcp-auth earlier in this job; its post step deletes the file at the end of the job.',
+    );
   }
 }
 
@@ -103,11 +119,19 @@ export function googleTokenSource(options: TokenSourceOptions = {}): GoogleToken
       'Authenticate with gcp-auth (keyless) instead of a service account key.',
     );
   }
-  if (!['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'].includes(creds.subject_token_type ?? '')) {
-    throw new UserError(`The credentials file ${path} exchanges a ${creds.subject_token_type} token; platform-actions supports OIDC (JWT) subject tokens only.`);
+  if (
+    !['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'].includes(
+      creds.subject_token_type ?? '',
+    )
+  ) {
+    throw new UserError(
+      `The credentials file ${path} exchanges a ${creds.subject_token_type} token; platform-actions supports OIDC (JWT) subject tokens only.`,
+    );
   }
   const provider: ProviderName = parseProviderName(creds.audience ?? '');
-  const impersonation = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(creds.service_account_impersonation_url ?? '');
+  const impersonation = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(
+    creds.service_account_impersonation_url ?? '',
+  );
   const serviceAccount = impersonation ? decodeURIComponent(impersonation[1] as string) : undefined;
   const scopes = options.scopes ?? [CLOUD_PLATFORM_SCOPE];
   const lifetimeSeconds = creds.service_account_impersonation?.token_lifetime_seconds ?? 3600;
@@ -122,7 +146,12 @@ export function googleTokenSource(options: TokenSourceOptions = {}): GoogleToken
     let token = federated.accessToken;
     let expiresAt = federated.expiresAt.getTime();
     if (serviceAccount) {
-      const t = await generateAccessToken(federated.accessToken, serviceAccount, { scopes, lifetimeSeconds, delegates: [], signal }).catch((err: unknown) => {
+      const t = await generateAccessToken(federated.accessToken, serviceAccount, {
+        scopes,
+        lifetimeSeconds,
+        delegates: [],
+        signal,
+      }).catch((err: unknown) => {
         throw explainImpersonationFailure(err, provider, serviceAccount, env.GITHUB_REPOSITORY ?? '') ?? err;
       });
       options.onToken?.(t.accessToken);

@@ -26,13 +26,42 @@ import { GoogleApiError, googleJson } from './http.js';
 
 /** Aggregation.Aligner values (Monitoring API v3). */
 export const ALIGNERS = [
-  'ALIGN_NONE', 'ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_INTERPOLATE', 'ALIGN_NEXT_OLDER', 'ALIGN_MIN', 'ALIGN_MAX', 'ALIGN_MEAN', 'ALIGN_COUNT', 'ALIGN_SUM', 'ALIGN_STDDEV',
-  'ALIGN_COUNT_TRUE', 'ALIGN_COUNT_FALSE', 'ALIGN_FRACTION_TRUE', 'ALIGN_PERCENTILE_99', 'ALIGN_PERCENTILE_95', 'ALIGN_PERCENTILE_50', 'ALIGN_PERCENTILE_05', 'ALIGN_PERCENT_CHANGE',
+  'ALIGN_NONE',
+  'ALIGN_DELTA',
+  'ALIGN_RATE',
+  'ALIGN_INTERPOLATE',
+  'ALIGN_NEXT_OLDER',
+  'ALIGN_MIN',
+  'ALIGN_MAX',
+  'ALIGN_MEAN',
+  'ALIGN_COUNT',
+  'ALIGN_SUM',
+  'ALIGN_STDDEV',
+  'ALIGN_COUNT_TRUE',
+  'ALIGN_COUNT_FALSE',
+  'ALIGN_FRACTION_TRUE',
+  'ALIGN_PERCENTILE_99',
+  'ALIGN_PERCENTILE_95',
+  'ALIGN_PERCENTILE_50',
+  'ALIGN_PERCENTILE_05',
+  'ALIGN_PERCENT_CHANGE',
 ] as const;
 /** Aggregation.Reducer values (Monitoring API v3). */
 export const REDUCERS = [
-  'REDUCE_NONE', 'REDUCE_MEAN', 'REDUCE_MIN', 'REDUCE_MAX', 'REDUCE_SUM', 'REDUCE_STDDEV', 'REDUCE_COUNT', 'REDUCE_COUNT_TRUE', 'REDUCE_COUNT_FALSE', 'REDUCE_FRACTION_TRUE',
-  'REDUCE_PERCENTILE_99', 'REDUCE_PERCENTILE_95', 'REDUCE_PERCENTILE_50', 'REDUCE_PERCENTILE_05',
+  'REDUCE_NONE',
+  'REDUCE_MEAN',
+  'REDUCE_MIN',
+  'REDUCE_MAX',
+  'REDUCE_SUM',
+  'REDUCE_STDDEV',
+  'REDUCE_COUNT',
+  'REDUCE_COUNT_TRUE',
+  'REDUCE_COUNT_FALSE',
+  'REDUCE_FRACTION_TRUE',
+  'REDUCE_PERCENTILE_99',
+  'REDUCE_PERCENTILE_95',
+  'REDUCE_PERCENTILE_50',
+  'REDUCE_PERCENTILE_05',
 ] as const;
 export type Aligner = (typeof ALIGNERS)[number];
 export type Reducer = (typeof REDUCERS)[number];
@@ -81,22 +110,42 @@ function splitOutside(text: string, separator: string): string[] {
 function parsePart(text: string, query: string): MonitoringPart {
   const [filter, ...ops] = splitOutside(text, '|').map((s) => s.trim());
   if (!filter) throw new UserError(`The Cloud Monitoring query has an empty filter. Query: ${query}`, SYNTAX_HINT);
-  if (!/\bmetric\.type\s*=/.test(filter)) throw new UserError(`The Cloud Monitoring filter must select a metric.type. Query: ${query}`, SYNTAX_HINT);
+  if (!/\bmetric\.type\s*=/.test(filter))
+    throw new UserError(`The Cloud Monitoring filter must select a metric.type. Query: ${query}`, SYNTAX_HINT);
   const [aligner, reducer, ...rest] = ops.map((o) => o.toUpperCase());
-  if (!aligner) throw new UserError(`The Cloud Monitoring query needs an aligner after the filter (| ALIGN_RATE, | ALIGN_DELTA, | ALIGN_MEAN, ...). Query: ${query}`, SYNTAX_HINT);
+  if (!aligner)
+    throw new UserError(
+      `The Cloud Monitoring query needs an aligner after the filter (| ALIGN_RATE, | ALIGN_DELTA, | ALIGN_MEAN, ...). Query: ${query}`,
+      SYNTAX_HINT,
+    );
   if (!(ALIGNERS as readonly string[]).includes(aligner) || aligner === 'ALIGN_NONE') {
-    throw new UserError(`'${aligner}' is not a Cloud Monitoring aligner. Query: ${query}`, `Use one of ${ALIGNERS.filter((a) => a !== 'ALIGN_NONE').join(', ')}.`);
+    throw new UserError(
+      `'${aligner}' is not a Cloud Monitoring aligner. Query: ${query}`,
+      `Use one of ${ALIGNERS.filter((a) => a !== 'ALIGN_NONE').join(', ')}.`,
+    );
   }
   if (reducer !== undefined && !(REDUCERS as readonly string[]).includes(reducer)) {
-    throw new UserError(`'${reducer}' is not a Cloud Monitoring reducer. Query: ${query}`, `Use one of ${REDUCERS.join(', ')}.`);
+    throw new UserError(
+      `'${reducer}' is not a Cloud Monitoring reducer. Query: ${query}`,
+      `Use one of ${REDUCERS.join(', ')}.`,
+    );
   }
-  if (rest.length) throw new UserError(`The Cloud Monitoring query has more than an aligner and a reducer after the filter. Query: ${query}`, SYNTAX_HINT);
-  return { filter, aligner: aligner as Aligner, ...(reducer && reducer !== 'REDUCE_NONE' ? { reducer: reducer as Reducer } : {}) };
+  if (rest.length)
+    throw new UserError(
+      `The Cloud Monitoring query has more than an aligner and a reducer after the filter. Query: ${query}`,
+      SYNTAX_HINT,
+    );
+  return {
+    filter,
+    aligner: aligner as Aligner,
+    ...(reducer && reducer !== 'REDUCE_NONE' ? { reducer: reducer as Reducer } : {}),
+  };
 }
 
 export function parseMonitoringQuery(query: string): ParsedMonitoringQuery {
   const parts = splitOutside(query.trim(), ' / ');
-  if (parts.length > 2) throw new UserError(`A Cloud Monitoring query divides at most two queries. Query: ${query}`, SYNTAX_HINT);
+  if (parts.length > 2)
+    throw new UserError(`A Cloud Monitoring query divides at most two queries. Query: ${query}`, SYNTAX_HINT);
   const numerator = parsePart(parts[0] as string, query);
   return parts[1] === undefined ? { numerator } : { numerator, denominator: parsePart(parts[1], query) };
 }
@@ -128,7 +177,8 @@ function numberOf(v: TypedValue | undefined): number | undefined {
   if (v.doubleValue !== undefined) return Number(v.doubleValue);
   if (v.int64Value !== undefined) return Number(v.int64Value);
   if (v.boolValue !== undefined) return v.boolValue ? 1 : 0;
-  if (v.distributionValue) return v.distributionValue.mean ?? (Number(v.distributionValue.count ?? 0) === 0 ? undefined : 0);
+  if (v.distributionValue)
+    return v.distributionValue.mean ?? (Number(v.distributionValue.count ?? 0) === 0 ? undefined : 0);
   return undefined;
 }
 
@@ -146,15 +196,27 @@ export interface CloudMonitoringOptions {
 
 function explain(err: unknown, project: string, query: string): unknown {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500 || err.httpStatus === 429) return err;
-  if (err.httpStatus === 400) return new UserError(`Cloud Monitoring rejected the query (${err.code}): ${err.detail}. Query: ${query}`, SYNTAX_HINT);
+  if (err.httpStatus === 400)
+    return new UserError(
+      `Cloud Monitoring rejected the query (${err.code}): ${err.detail}. Query: ${query}`,
+      SYNTAX_HINT,
+    );
   if (err.httpStatus === 403) {
     return new UserError(
       `Cloud Monitoring refused to list time series in project ${project} (${err.code}: ${err.detail}).`,
       'Grant the identity from gcp-auth roles/monitoring.viewer on the project, and check that the Cloud Monitoring API is enabled.',
     );
   }
-  if (err.httpStatus === 404) return new UserError(`Cloud Monitoring does not know project ${project} (${err.detail}).`, 'Check the project id of the analysis.');
-  if (err.httpStatus === 401) return new UserError(`Cloud Monitoring did not accept the access token (${err.detail}).`, 'Run gcp-auth earlier in this job.');
+  if (err.httpStatus === 404)
+    return new UserError(
+      `Cloud Monitoring does not know project ${project} (${err.detail}).`,
+      'Check the project id of the analysis.',
+    );
+  if (err.httpStatus === 401)
+    return new UserError(
+      `Cloud Monitoring did not accept the access token (${err.detail}).`,
+      'Run gcp-auth earlier in this job.',
+    );
   return err;
 }
 
@@ -162,7 +224,14 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
   const name = options.name ?? 'cloud-monitoring';
 
   /** One series (reduced, or the only one the filter selects), by the end time of each period. */
-  async function series(part: MonitoringPart, end: Date, periodSeconds: number, periods: number, query: string, signal?: AbortSignal): Promise<Points> {
+  async function series(
+    part: MonitoringPart,
+    end: Date,
+    periodSeconds: number,
+    periods: number,
+    query: string,
+    signal?: AbortSignal,
+  ): Promise<Points> {
     const start = new Date(end.getTime() - periodSeconds * periods * 1000);
     const base = `${googleEndpoint('monitoring')}/v3/projects/${encodeURIComponent(options.project)}/timeSeries`;
     const found: TimeSeries[] = [];
@@ -178,7 +247,10 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
         view: 'FULL',
         ...(pageToken ? { pageToken } : {}),
       });
-      const res = await googleJson<ListTimeSeriesResponse>(`${base}?${params.toString()}`, { token: await options.token(signal), signal }).catch((err: unknown) => {
+      const res = await googleJson<ListTimeSeriesResponse>(`${base}?${params.toString()}`, {
+        token: await options.token(signal),
+        signal,
+      }).catch((err: unknown) => {
         throw explain(err, options.project, query);
       });
       found.push(...(res.timeSeries ?? []));
@@ -187,7 +259,12 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
     if (found.length > 1) {
       const shown = found
         .slice(0, 3)
-        .map((s) => `{${Object.entries({ ...s.resource?.labels, ...s.metric?.labels }).map(([k, v]) => `${k}="${v}"`).join(', ')}}`)
+        .map(
+          (s) =>
+            `{${Object.entries({ ...s.resource?.labels, ...s.metric?.labels })
+              .map(([k, v]) => `${k}="${v}"`)
+              .join(', ')}}`,
+        )
         .join(', ');
       throw new UserError(
         `The Cloud Monitoring query returned ${found.length} time series (${shown}${found.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
@@ -227,7 +304,9 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
       };
       const parts = [parsed.numerator, parsed.denominator].filter((p): p is MonitoringPart => p !== undefined);
       // A period without errors has no error series at all: zero, when the numerator counts.
-      const zeroWhenMissing = ['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_COUNT'].includes(parsed.numerator.aligner);
+      const zeroWhenMissing = ['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_COUNT'].includes(
+        parsed.numerator.aligner,
+      );
 
       let value: number | undefined;
       let count: number | undefined;
@@ -236,7 +315,9 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
         if (countOf(parsed.denominator ?? parsed.numerator, 0, 60) !== undefined) count = 0;
       } else if (need !== 'samples') {
         const period = alignmentSeconds(windowSeconds);
-        const [num, den] = await Promise.all(parts.map(async (p) => [...(await series(p, end, period, 1, q.query, signal)).values()][0]));
+        const [num, den] = await Promise.all(
+          parts.map(async (p) => [...(await series(p, end, period, 1, q.query, signal)).values()][0]),
+        );
         if (!parsed.denominator) value = num;
         else if (den !== undefined && den !== 0) {
           const n = num ?? (zeroWhenMissing ? 0 : undefined);
@@ -249,7 +330,8 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
         const period = alignmentSeconds(q.stepSeconds);
         const periods = Math.min(Math.max(1, Math.floor(windowSeconds / period)), Math.floor(ownSeconds / period));
         if (periods === 0) tooEarly(period);
-        const [num, den]: Array<Points | undefined> = periods === 0 ? [] : await Promise.all(parts.map((p) => series(p, end, period, periods, q.query, signal)));
+        const [num, den]: Array<Points | undefined> =
+          periods === 0 ? [] : await Promise.all(parts.map((p) => series(p, end, period, periods, q.query, signal)));
         const times = [...(den ?? num ?? new Map()).keys()].sort((a, b) => a - b);
         samples = times.flatMap((t) => {
           const n = num?.get(t);
@@ -270,6 +352,14 @@ export function managedPrometheusUrl(project: string): string {
 }
 
 /** The `prometheus` provider pointed at Google Managed Prometheus, with a fresh access token per request. */
-export function managedPrometheusProvider(options: { project: string; token: () => Promise<string>; name?: string }): PrometheusProvider {
-  return createPrometheusProvider({ url: managedPrometheusUrl(options.project), token: options.token, name: options.name ?? 'prometheus' });
+export function managedPrometheusProvider(options: {
+  project: string;
+  token: () => Promise<string>;
+  name?: string;
+}): PrometheusProvider {
+  return createPrometheusProvider({
+    url: managedPrometheusUrl(options.project),
+    token: options.token,
+    name: options.name ?? 'prometheus',
+  });
 }

@@ -26,7 +26,12 @@ interface ClusterResource {
   privateClusterConfig?: { enablePrivateEndpoint?: boolean; privateEndpoint?: string; publicEndpoint?: string };
   controlPlaneEndpointsConfig?: {
     dnsEndpointConfig?: { endpoint?: string; allowExternalTraffic?: boolean };
-    ipEndpointsConfig?: { enabled?: boolean; enablePublicEndpoint?: boolean; publicEndpoint?: string; privateEndpoint?: string };
+    ipEndpointsConfig?: {
+      enabled?: boolean;
+      enablePublicEndpoint?: boolean;
+      publicEndpoint?: string;
+      privateEndpoint?: string;
+    };
   };
 }
 
@@ -49,12 +54,33 @@ const FULL_NAME = /^projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/(
 /** Checks the three inputs (cluster may be a full resource name, which then supplies the others). */
 export function clusterRef(project: string | undefined, location: string | undefined, cluster: string): ClusterRef {
   const full = FULL_NAME.exec(cluster.trim());
-  const ref = full ? { project: full[1] as string, location: full[2] as string, cluster: full[3] as string } : { project: project ?? '', location: location ?? '', cluster: cluster.trim() };
-  if (!ref.project) throw new UserError('A GKE cluster needs project-id.', 'Set project-id (or run gcp-auth with project-id earlier, which exports it), or write cluster as projects/P/locations/L/clusters/NAME.');
-  if (!PROJECT.test(ref.project)) throw new UserError(`project-id '${ref.project}' is not a project id.`, 'Project ids are 6 to 30 lowercase letters, digits and hyphens, starting with a letter.');
-  if (!ref.location) throw new UserError('A GKE cluster needs location: its region (us-central1) or, for a zonal cluster, its zone (us-central1-a).');
-  if (!LOCATION.test(ref.location)) throw new UserError(`location '${ref.location}' is not a Google Cloud region or zone.`, 'Write a region such as europe-west1 or a zone such as europe-west1-b.');
-  if (!CLUSTER.test(ref.cluster)) throw new UserError(`cluster '${ref.cluster}' is not a GKE cluster name.`, 'Cluster names are up to 40 lowercase letters, digits and hyphens, starting with a letter.');
+  const ref = full
+    ? { project: full[1] as string, location: full[2] as string, cluster: full[3] as string }
+    : { project: project ?? '', location: location ?? '', cluster: cluster.trim() };
+  if (!ref.project)
+    throw new UserError(
+      'A GKE cluster needs project-id.',
+      'Set project-id (or run gcp-auth with project-id earlier, which exports it), or write cluster as projects/P/locations/L/clusters/NAME.',
+    );
+  if (!PROJECT.test(ref.project))
+    throw new UserError(
+      `project-id '${ref.project}' is not a project id.`,
+      'Project ids are 6 to 30 lowercase letters, digits and hyphens, starting with a letter.',
+    );
+  if (!ref.location)
+    throw new UserError(
+      'A GKE cluster needs location: its region (us-central1) or, for a zonal cluster, its zone (us-central1-a).',
+    );
+  if (!LOCATION.test(ref.location))
+    throw new UserError(
+      `location '${ref.location}' is not a Google Cloud region or zone.`,
+      'Write a region such as europe-west1 or a zone such as europe-west1-b.',
+    );
+  if (!CLUSTER.test(ref.cluster))
+    throw new UserError(
+      `cluster '${ref.cluster}' is not a GKE cluster name.`,
+      'Cluster names are up to 40 lowercase letters, digits and hyphens, starting with a letter.',
+    );
   return ref;
 }
 
@@ -62,7 +88,10 @@ function explain(err: unknown, ref: ClusterRef): unknown {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500 || err.httpStatus === 429) return err;
   const name = `${ref.project}/${ref.location}/${ref.cluster}`;
   if (/SERVICE_DISABLED|has not been used|is disabled/i.test(`${err.code} ${err.detail}`)) {
-    return new UserError(`The Kubernetes Engine API is not enabled in project ${ref.project} (${err.detail}).`, `Enable it: gcloud services enable container.googleapis.com --project ${ref.project}`);
+    return new UserError(
+      `The Kubernetes Engine API is not enabled in project ${ref.project} (${err.detail}).`,
+      `Enable it: gcloud services enable container.googleapis.com --project ${ref.project}`,
+    );
   }
   if (err.httpStatus === 403) {
     return new UserError(
@@ -76,7 +105,11 @@ function explain(err: unknown, ref: ClusterRef): unknown {
       `List them with: gcloud container clusters list --project ${ref.project}. Regional clusters take the region as location, zonal ones the zone.`,
     );
   }
-  if (err.httpStatus === 401) return new UserError(`Google did not accept the access token (${err.detail}).`, 'Run gcp-auth earlier in this job.');
+  if (err.httpStatus === 401)
+    return new UserError(
+      `Google did not accept the access token (${err.detail}).`,
+      'Run gcp-auth earlier in this job.',
+    );
   return new UserError(`The Container API rejected the request for ${name} (${err.code}: ${err.detail}).`);
 }
 
@@ -91,7 +124,10 @@ export async function clusterAccess(ref: ClusterRef, token: string, signal?: Abo
   const description = `GKE cluster ${ref.project}/${ref.location}/${ref.cluster}`;
   const status = c.status ?? 'STATUS_UNSPECIFIED';
   if (!USABLE.has(status)) {
-    throw new UserError(`${description} is ${status}${c.statusMessage ? ` (${c.statusMessage})` : ''}, so it cannot take a deploy now.`, 'Wait until it is RUNNING (gcloud container clusters describe), then run the job again.');
+    throw new UserError(
+      `${description} is ${status}${c.statusMessage ? ` (${c.statusMessage})` : ''}, so it cannot take a deploy now.`,
+      'Wait until it is RUNNING (gcloud container clusters describe), then run the job again.',
+    );
   }
   const ip = c.controlPlaneEndpointsConfig?.ipEndpointsConfig;
   const dns = c.controlPlaneEndpointsConfig?.dnsEndpointConfig?.endpoint;
@@ -100,6 +136,13 @@ export async function clusterAccess(ref: ClusterRef, token: string, signal?: Abo
     return { server: `https://${dns}`, status, version: c.currentMasterVersion, description };
   }
   const ca = c.masterAuth?.clusterCaCertificate;
-  if (!c.endpoint || !ca) throw new Error(`The Container API described ${description} without an endpoint or CA certificate.`);
-  return { server: `https://${c.endpoint}`, caPem: Buffer.from(ca, 'base64').toString('utf8'), status, version: c.currentMasterVersion, description };
+  if (!c.endpoint || !ca)
+    throw new Error(`The Container API described ${description} without an endpoint or CA certificate.`);
+  return {
+    server: `https://${c.endpoint}`,
+    caPem: Buffer.from(ca, 'base64').toString('utf8'),
+    status,
+    version: c.currentMasterVersion,
+    description,
+  };
 }

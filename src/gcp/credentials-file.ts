@@ -15,7 +15,11 @@ export interface ExternalAccountConfig {
   audience: string;
   subject_token_type: string;
   token_url: string;
-  credential_source: { url: string; headers: Record<string, string>; format: { type: 'json'; subject_token_field_name: string } };
+  credential_source: {
+    url: string;
+    headers: Record<string, string>;
+    format: { type: 'json'; subject_token_field_name: string };
+  };
   service_account_impersonation_url?: string;
   service_account_impersonation?: { token_lifetime_seconds: number };
 }
@@ -58,9 +62,16 @@ function inside(dir: string, parent: string): boolean {
  * Writes the file with mode 0600 under the runner's temp folder, never under the
  * workspace: there a `docker build .` or an artifact upload would carry it away.
  */
-export async function writeCredentialsFile(config: ExternalAccountConfig, runnerTemp: string | undefined, workspace: string | undefined): Promise<string> {
+export async function writeCredentialsFile(
+  config: ExternalAccountConfig,
+  runnerTemp: string | undefined,
+  workspace: string | undefined,
+): Promise<string> {
   if (!runnerTemp) {
-    throw new UserError('RUNNER_TEMP is not set, so there is no safe place for the credentials file.', 'Run this action on a GitHub Actions runner, or set create-credentials-file: false.');
+    throw new UserError(
+      'RUNNER_TEMP is not set, so there is no safe place for the credentials file.',
+      'Run this action on a GitHub Actions runner, or set create-credentials-file: false.',
+    );
   }
   if (workspace && inside(runnerTemp, workspace)) {
     throw new UserError(

@@ -11,7 +11,8 @@ import { googleTokenSource, type GoogleTokenSource } from './access-token.js';
 import { clusterAccess, type ClusterRef } from './container.js';
 
 /** Where the cluster is: a GKE cluster by name, or a kubeconfig (undefined path: KUBECONFIG or ~/.kube/config). */
-export type ClusterTarget = { kind: 'gke'; ref: ClusterRef } | { kind: 'kubeconfig'; path: string | undefined; context?: string };
+export type ClusterTarget =
+  { kind: 'gke'; ref: ClusterRef } | { kind: 'kubeconfig'; path: string | undefined; context?: string };
 
 /** Google access tokens, the credentials file read only when a token is first needed. */
 export interface LazyGoogleTokens {
@@ -20,7 +21,10 @@ export interface LazyGoogleTokens {
   readonly used: boolean;
 }
 
-export function lazyGoogleTokens(onToken: (token: string) => void, env: NodeJS.ProcessEnv = process.env): LazyGoogleTokens {
+export function lazyGoogleTokens(
+  onToken: (token: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): LazyGoogleTokens {
   let source: GoogleTokenSource | undefined;
   return {
     token: (signal) => {
@@ -63,7 +67,12 @@ export interface ConnectOptions {
 export async function connectCluster(target: ClusterTarget, options: ConnectOptions): Promise<KubeConnection> {
   if (target.kind === 'gke') {
     const access = await clusterAccess(target.ref, await options.google.token(options.signal), options.signal);
-    const connection = connectionTo({ server: access.server, caPem: access.caPem, token: () => options.google.token(), description: access.description });
+    const connection = connectionTo({
+      server: access.server,
+      caPem: access.caPem,
+      token: () => options.google.token(),
+      description: access.description,
+    });
     return maskedConnection(connection, options.onToken);
   }
   const connection = loadKubeconfig({
@@ -75,4 +84,3 @@ export async function connectCluster(target: ClusterTarget, options: ConnectOpti
   });
   return maskedConnection(connection, options.onToken);
 }
-

@@ -18,7 +18,8 @@ export class GoogleApiError extends Error {
 function parseError(url: string, status: number, text: string): GoogleApiError {
   try {
     const body = JSON.parse(text) as { error?: unknown; error_description?: string };
-    if (typeof body.error === 'string') return new GoogleApiError(url, status, body.error, body.error_description ?? '');
+    if (typeof body.error === 'string')
+      return new GoogleApiError(url, status, body.error, body.error_description ?? '');
     if (body.error && typeof body.error === 'object') {
       const e = body.error as { status?: string; message?: string; code?: number };
       return new GoogleApiError(url, status, e.status ?? String(e.code ?? status), e.message ?? '');
@@ -64,7 +65,10 @@ export async function googleJson<T>(url: string, request: GoogleRequest = {}): P
           signal: request.signal,
         });
       } catch (err) {
-        throw new TypeError(`Cannot reach ${new URL(url).host}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`, { cause: err });
+        throw new TypeError(
+          `Cannot reach ${new URL(url).host}: ${errorMessage((err as { cause?: unknown }).cause ?? err)}`,
+          { cause: err },
+        );
       }
       const text = await res.text();
       if (!res.ok) throw parseError(url, res.status, text);

@@ -3,7 +3,8 @@ import { googleEndpoint } from './endpoints.js';
 import { GoogleApiError, googleJson } from './http.js';
 import { repositoryPrincipalSet, type ProviderName } from './workload-identity.js';
 
-const SERVICE_ACCOUNT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[a-z0-9-]+@(developer|appspot|cloudbuild)\.gserviceaccount\.com$|^[\w.-]+@[\w.-]+\.gserviceaccount\.com$/;
+const SERVICE_ACCOUNT =
+  /^[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com$|^[a-z0-9-]+@(developer|appspot|cloudbuild)\.gserviceaccount\.com$|^[\w.-]+@[\w.-]+\.gserviceaccount\.com$/;
 
 export function isServiceAccountEmail(text: string): boolean {
   return SERVICE_ACCOUNT.test(text);
@@ -29,15 +30,20 @@ export async function generateAccessToken(
   serviceAccount: string,
   options: { scopes: string[]; lifetimeSeconds: number; delegates: string[]; signal?: AbortSignal },
 ): Promise<ImpersonatedToken> {
-  const out = await googleJson<{ accessToken?: string; expireTime?: string }>(url(serviceAccount, 'generateAccessToken'), {
-    token: federatedToken,
-    body: {
-      scope: options.scopes,
-      lifetime: `${options.lifetimeSeconds}s`,
-      ...(options.delegates.length ? { delegates: options.delegates.map((d) => `projects/-/serviceAccounts/${d}`) } : {}),
+  const out = await googleJson<{ accessToken?: string; expireTime?: string }>(
+    url(serviceAccount, 'generateAccessToken'),
+    {
+      token: federatedToken,
+      body: {
+        scope: options.scopes,
+        lifetime: `${options.lifetimeSeconds}s`,
+        ...(options.delegates.length
+          ? { delegates: options.delegates.map((d) => `projects/-/serviceAccounts/${d}`) }
+          : {}),
+      },
+      signal: options.signal,
     },
-    signal: options.signal,
-  });
+  );
   if (!out.accessToken || !out.expireTime) throw new Error('IAM Credentials answered without accessToken/expireTime.');
   return { accessToken: out.accessToken, expiresAt: new Date(out.expireTime) };
 }
@@ -53,7 +59,9 @@ export async function generateIdToken(
     body: {
       audience: options.audience,
       includeEmail: options.includeEmail,
-      ...(options.delegates.length ? { delegates: options.delegates.map((d) => `projects/-/serviceAccounts/${d}`) } : {}),
+      ...(options.delegates.length
+        ? { delegates: options.delegates.map((d) => `projects/-/serviceAccounts/${d}`) }
+        : {}),
     },
     signal: options.signal,
   });
@@ -62,7 +70,12 @@ export async function generateIdToken(
 }
 
 /** Explains an impersonation refusal: usually a missing roles/iam.workloadIdentityUser binding. */
-export function explainImpersonationFailure(err: unknown, provider: ProviderName, serviceAccount: string, repository: string): UserError | undefined {
+export function explainImpersonationFailure(
+  err: unknown,
+  provider: ProviderName,
+  serviceAccount: string,
+  repository: string,
+): UserError | undefined {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500) return undefined;
   if (err.httpStatus === 403 || err.code === 'PERMISSION_DENIED') {
     return new UserError(
@@ -75,7 +88,10 @@ export function explainImpersonationFailure(err: unknown, provider: ProviderName
     );
   }
   if (err.httpStatus === 404 || err.code === 'NOT_FOUND') {
-    return new UserError(`Google has no service account ${serviceAccount} (${err.detail}).`, 'Check the service-account input.');
+    return new UserError(
+      `Google has no service account ${serviceAccount} (${err.detail}).`,
+      'Check the service-account input.',
+    );
   }
   if (err.httpStatus === 400) {
     return new UserError(

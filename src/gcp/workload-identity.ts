@@ -81,7 +81,13 @@ export function suggestedCondition(claims: Record<string, unknown>): string {
 }
 
 /** Turns an STS refusal into what to change in the provider, with this job's claims. */
-export function explainExchangeFailure(err: unknown, provider: ProviderName, audience: string, claims: Record<string, unknown>, claimsText: string): UserError | undefined {
+export function explainExchangeFailure(
+  err: unknown,
+  provider: ProviderName,
+  audience: string,
+  claims: Record<string, unknown>,
+  claimsText: string,
+): UserError | undefined {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500) return undefined;
   const detail = err.detail;
   const job = `This job's token carries:\n${claimsText}`;
@@ -107,7 +113,7 @@ export function explainExchangeFailure(err: unknown, provider: ProviderName, aud
   if (/issuer|signature|jwks|verif/i.test(detail)) {
     return new UserError(
       `Google could not verify this job's token against the provider's issuer (${err.code}: ${detail}).`,
-      'The provider\'s issuer URI must be https://token.actions.githubusercontent.com (or your enterprise\'s issuer).',
+      "The provider's issuer URI must be https://token.actions.githubusercontent.com (or your enterprise's issuer).",
     );
   }
   return new UserError(`Google STS refused the token exchange (${err.code}: ${detail}).\n${job}`);

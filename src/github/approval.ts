@@ -24,9 +24,17 @@ export function parseApprovers(items: readonly string[]): Approver[] {
     const team = TEAM.exec(item);
     if (team) out.push({ kind: 'team', org: team[1] as string, slug: (team[2] as string).toLowerCase() });
     else if (LOGIN.test(item)) out.push({ kind: 'user', login: item });
-    else throw new UserError(`approvers has '${raw}', which is neither a GitHub login nor an org/team slug.`, 'List logins (alice) and teams (acme/release-managers), separated by commas or newlines.');
+    else
+      throw new UserError(
+        `approvers has '${raw}', which is neither a GitHub login nor an org/team slug.`,
+        'List logins (alice) and teams (acme/release-managers), separated by commas or newlines.',
+      );
   }
-  if (out.length === 0) throw new UserError('approvers is empty: nobody could approve.', 'Name at least one user or org/team who may approve, e.g. approvers: acme/release-managers.');
+  if (out.length === 0)
+    throw new UserError(
+      'approvers is empty: nobody could approve.',
+      'Name at least one user or org/team who may approve, e.g. approvers: acme/release-managers.',
+    );
   return out;
 }
 
@@ -43,7 +51,11 @@ export interface Command {
  * optionally followed by text. Anything else (quotes, commands later in the text) is not one.
  */
 export function parseCommand(body: string): Command | undefined {
-  const first = body.split(/\r?\n/).find((line) => line.trim() !== '')?.trim() ?? '';
+  const first =
+    body
+      .split(/\r?\n/)
+      .find((line) => line.trim() !== '')
+      ?.trim() ?? '';
   const m = /^\/(approve|reject)(?:\s+(.*))?$/i.exec(first);
   if (!m) return undefined;
   return { decision: (m[1] as string).toLowerCase() as Command['decision'], reason: (m[2] ?? '').trim().slice(0, 500) };
@@ -95,7 +107,10 @@ export interface JudgeContext {
  * it did not. A reject needs the same standing as an approve, except that the person who
  * triggered the run may always stop it.
  */
-export async function judge(comments: readonly CommentSeen[], ctx: JudgeContext): Promise<{ decision: Decision | undefined; ignored: Ignored[] }> {
+export async function judge(
+  comments: readonly CommentSeen[],
+  ctx: JudgeContext,
+): Promise<{ decision: Decision | undefined; ignored: Ignored[] }> {
   const ignored: Ignored[] = [];
   const actors = new Set(ctx.actors.filter(Boolean).map((a) => a.toLowerCase()));
   for (const c of comments) {
@@ -127,7 +142,10 @@ export async function judge(comments: readonly CommentSeen[], ctx: JudgeContext)
         continue;
       }
     }
-    return { decision: { decision: command.decision, login, reason: command.reason, commentUrl: c.url, at: c.createdAt }, ignored };
+    return {
+      decision: { decision: command.decision, login, reason: command.reason, commentUrl: c.url, at: c.createdAt },
+      ignored,
+    };
   }
   return { decision: undefined, ignored };
 }
@@ -136,7 +154,12 @@ export async function judge(comments: readonly CommentSeen[], ctx: JudgeContext)
  * An `authority` lookup against GitHub, cached per login: the collaborator permission
  * API, and for teams the team membership API (a token that may read the org's members).
  */
-export function githubAuthority(gh: GitHub, repo: Repo, approvers: readonly Approver[], warn: (text: string) => void): (login: string) => Promise<Authority> {
+export function githubAuthority(
+  gh: GitHub,
+  repo: Repo,
+  approvers: readonly Approver[],
+  warn: (text: string) => void,
+): (login: string) => Promise<Authority> {
   const cache = new Map<string, Promise<Authority>>();
   const lookup = async (login: string): Promise<Authority> => {
     let permission = 'none';
@@ -151,12 +174,18 @@ export function githubAuthority(gh: GitHub, repo: Repo, approvers: readonly Appr
     for (const team of approvers) {
       if (team.kind !== 'team') continue;
       try {
-        const { data } = await gh.rest.teams.getMembershipForUserInOrg({ org: team.org, team_slug: team.slug, username: login });
+        const { data } = await gh.rest.teams.getMembershipForUserInOrg({
+          org: team.org,
+          team_slug: team.slug,
+          username: login,
+        });
         if (data.state === 'active') return { permission, listedAs: describeApprover(team) };
       } catch (err) {
         const status = httpStatus(err);
         if (status === 403 || status === 401) {
-          warn(`GitHub refused to show the members of ${describeApprover(team)} (HTTP ${status}): pass a github-token that may read the organization's members (a GitHub App token with members: read), or name the approvers one by one.`);
+          warn(
+            `GitHub refused to show the members of ${describeApprover(team)} (HTTP ${status}): pass a github-token that may read the organization's members (a GitHub App token with members: read), or name the approvers one by one.`,
+          );
         } else if (status !== 404) throw err;
       }
     }
@@ -179,5 +208,13 @@ export async function commentsAfter(gh: GitHub, repo: Repo, issue: number, after
   return all
     .filter((c) => c.id > afterId)
     .sort((a, b) => a.id - b.id)
-    .map((c) => ({ id: c.id, login: c.user?.login ?? '', type: c.user?.type ?? 'User', body: c.body ?? '', createdAt: c.created_at, updatedAt: c.updated_at, url: c.html_url }));
+    .map((c) => ({
+      id: c.id,
+      login: c.user?.login ?? '',
+      type: c.user?.type ?? 'User',
+      body: c.body ?? '',
+      createdAt: c.created_at,
+      updatedAt: c.updated_at,
+      url: c.html_url,
+    }));
 }

@@ -40,7 +40,10 @@ function retryable(err: unknown): boolean {
  */
 export function githubClient(token: string, env: NodeJS.ProcessEnv = process.env): GitHub {
   if (!token) {
-    throw new UserError('No GitHub token was given.', 'Pass github-token: ${{ github.token }} (the default) and give the job the permissions it needs.');
+    throw new UserError(
+      'No GitHub token was given.',
+      'Pass github-token: ${{ github.token }} (the default) and give the job the permissions it needs.',
+    );
   }
   setSecret(token);
   const octokit = new Octokit({
@@ -64,7 +67,9 @@ export function explainGitHubError(err: unknown, what: string): UserError {
       : status === 401
         ? 'The token is not valid: check github-token.'
         : undefined;
-  return new UserError(`GitHub refused to ${what}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, hint, { cause: err });
+  return new UserError(`GitHub refused to ${what}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, hint, {
+    cause: err,
+  });
 }
 
 /**

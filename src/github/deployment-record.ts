@@ -26,7 +26,10 @@ export function readRecordSettings(what = 'the GitHub Deployment'): RecordSettin
   const token = inputs.string('github-token');
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   if (environment && !githubToken) {
-    throw new UserError(`environment is set but github-token is empty, so ${what} cannot be recorded.`, 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.');
+    throw new UserError(
+      `environment is set but github-token is empty, so ${what} cannot be recorded.`,
+      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.',
+    );
   }
   return { environment, githubToken };
 }
@@ -39,7 +42,10 @@ async function connect(s: RecordSettings) {
 }
 
 /** Opens the step's deployment (in_progress, or promote's queued one taken over); undefined when nothing is recorded. */
-export async function startRecord(s: RecordSettings, options: Omit<TrackOptions, 'environment'>): Promise<TrackedDeployment | undefined> {
+export async function startRecord(
+  s: RecordSettings,
+  options: Omit<TrackOptions, 'environment'>,
+): Promise<TrackedDeployment | undefined> {
   const c = await connect(s);
   return c ? c.deployments.trackDeployment(c.gh, c.repo, { ...options, environment: c.environment }) : undefined;
 }
@@ -49,10 +55,15 @@ export async function startRecord(s: RecordSettings, options: Omit<TrackOptions,
  * `recordUnchanged`). Returns the deployment's id, or undefined when nothing was recorded
  * (a refusal is a warning: nothing was changed either way).
  */
-export async function recordUnchangedStep(s: RecordSettings, options: Omit<TrackOptions, 'environment'> & { finished: string }): Promise<number | undefined> {
+export async function recordUnchangedStep(
+  s: RecordSettings,
+  options: Omit<TrackOptions, 'environment'> & { finished: string },
+): Promise<number | undefined> {
   try {
     const c = await connect(s);
-    return c ? (await c.deployments.recordUnchanged(c.gh, c.repo, { ...options, environment: c.environment })).id : undefined;
+    return c
+      ? (await c.deployments.recordUnchanged(c.gh, c.repo, { ...options, environment: c.environment })).id
+      : undefined;
   } catch (err) {
     const { warning } = await import('@actions/core');
     warning(`Could not record the GitHub Deployment: ${errorMessage(err)}`);
@@ -68,16 +79,24 @@ export type OpenDeployment = Pick<TrackedDeployment, 'id' | 'update' | 'finish'>
  * step stopped. A paused rollout is not finished: its deployment stays `in_progress`, with
  * the description saying until when it waits for a resume.
  */
-export async function finishRecord(tracked: OpenDeployment | undefined, outcome: 'succeeded' | 'rolled-back' | 'failed' | 'error' | 'paused', description: string): Promise<void> {
+export async function finishRecord(
+  tracked: OpenDeployment | undefined,
+  outcome: 'succeeded' | 'rolled-back' | 'failed' | 'error' | 'paused',
+  description: string,
+): Promise<void> {
   if (!tracked) return;
   const { warning } = await import('@actions/core');
   if (outcome === 'paused') {
-    await tracked.update('in_progress', description).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+    await tracked
+      .update('in_progress', description)
+      .catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
     return;
   }
   const { finalStateOf } = await import('./deployments.js');
   const state: FinalState = outcome === 'error' ? 'error' : finalStateOf(outcome);
-  await tracked.finish(state, description).catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
+  await tracked
+    .finish(state, description)
+    .catch((e: unknown) => warning(`Could not update the GitHub Deployment: ${errorMessage(e)}`));
 }
 
 /**
@@ -93,7 +112,12 @@ export async function resumeRecord(
   const c = await connect(s);
   if (!c) return undefined;
   if (id === undefined) return c.deployments.trackDeployment(c.gh, c.repo, { ...options, environment: c.environment });
-  const set = (state: Parameters<typeof c.deployments.setDeploymentStatus>[3], description: string) => c.deployments.setDeploymentStatus(c.gh, c.repo, id, state, description);
+  const set = (state: Parameters<typeof c.deployments.setDeploymentStatus>[3], description: string) =>
+    c.deployments.setDeploymentStatus(c.gh, c.repo, id, state, description);
   await set('in_progress', options.resuming);
-  return { id, update: (state, description) => set(state, description), finish: (state, description) => set(state, description) };
+  return {
+    id,
+    update: (state, description) => set(state, description),
+    finish: (state, description) => set(state, description),
+  };
 }

@@ -204,7 +204,9 @@ function deploymentError(err: unknown, what: string): UserError {
         : status === 422
           ? 'Check that the ref (the commit the image was built from) exists in this repository and that the environment name is valid.'
           : undefined;
-  return new UserError(`GitHub refused to ${what}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, hint, { cause: err });
+  return new UserError(`GitHub refused to ${what}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, hint, {
+    cause: err,
+  });
 }
 
 /**
@@ -213,7 +215,11 @@ function deploymentError(err: unknown, what: string): UserError {
  * over and closed), so the environment's record stays true and dora-report does not count
  * it as a change.
  */
-export async function recordUnchanged(gh: GitHub, repo: Repo, options: TrackOptions & { finished: string }): Promise<TrackedDeployment> {
+export async function recordUnchanged(
+  gh: GitHub,
+  repo: Repo,
+  options: TrackOptions & { finished: string },
+): Promise<TrackedDeployment> {
   const { finished, ...track } = options;
   const tracked = await trackDeployment(gh, repo, { ...track, payload: { ...track.payload, unchanged: true } });
   await tracked.finish('success', finished);
@@ -265,9 +271,14 @@ export async function setDeploymentStatus(
 export async function trackDeployment(gh: GitHub, repo: Repo, options: TrackOptions): Promise<TrackedDeployment> {
   const run = options.run ?? runContext();
   const environment = options.environment.trim();
-  if (!environment) throw new UserError('No environment was given for the GitHub Deployment.', 'Set the environment input (for example production).');
+  if (!environment)
+    throw new UserError(
+      'No environment was given for the GitHub Deployment.',
+      'Set the environment input (for example production).',
+    );
   const ref = (options.ref ?? run.sha).trim();
-  if (!ref) throw new UserError('No commit to record the deployment against: GITHUB_SHA is empty and no ref was given.');
+  if (!ref)
+    throw new UserError('No commit to record the deployment against: GITHUB_SHA is empty and no ref was given.');
   const logUrl = options.logUrl ?? runLogUrl(run);
   const image = options.image.trim();
   const digest = options.payload?.digest ?? digestOf(image);
@@ -320,7 +331,14 @@ export async function trackDeployment(gh: GitHub, repo: Repo, options: TrackOpti
     sha = created.data.sha;
   }
   const deploymentId = id;
-  await setDeploymentStatus(gh, repo, deploymentId, initial, options.statusDescription ?? `Deploying ${image}`, statusOptions);
+  await setDeploymentStatus(
+    gh,
+    repo,
+    deploymentId,
+    initial,
+    options.statusDescription ?? `Deploying ${image}`,
+    statusOptions,
+  );
   return {
     id: deploymentId,
     environment,
@@ -347,7 +365,10 @@ async function findQueuedPromotion(
 ): Promise<DeploymentRecord | undefined> {
   const recent = await listDeployments(gh, repo, { environment, limit: 20, statuses: false });
   const candidates = recent.filter(
-    (d) => d.payload?.promotion?.run_id === runId && d.payload.digest === digest && (!service || !d.payload.service || d.payload.service === service),
+    (d) =>
+      d.payload?.promotion?.run_id === runId &&
+      d.payload.digest === digest &&
+      (!service || !d.payload.service || d.payload.service === service),
   );
   await loadStatuses(gh, repo, candidates);
   return candidates.find((d) => currentState(d) === 'queued' || currentState(d) === 'pending');
@@ -438,7 +459,8 @@ function toStatus(s: ApiStatus): DeploymentStatusRecord {
 export async function listDeployments(gh: GitHub, repo: Repo, options: ListOptions): Promise<DeploymentRecord[]> {
   const since = options.since === undefined ? undefined : time(options.since);
   const found: DeploymentRecord[] = [];
-  const keep = (r: DeploymentRecord) => (options.includeForeign || r.payload) && (!options.service || r.payload?.service === options.service);
+  const keep = (r: DeploymentRecord) =>
+    (options.includeForeign || r.payload) && (!options.service || r.payload?.service === options.service);
   try {
     await gh.paginate(
       gh.rest.repos.listDeployments,
@@ -468,14 +490,23 @@ export async function listDeployments(gh: GitHub, repo: Repo, options: ListOptio
 }
 
 /** Loads the statuses of deployments listed without them (4 requests at a time). */
-export async function loadStatuses(gh: GitHub, repo: Repo, deployments: readonly DeploymentRecord[], trustedCreator = DEFAULT_DEPLOYER): Promise<void> {
+export async function loadStatuses(
+  gh: GitHub,
+  repo: Repo,
+  deployments: readonly DeploymentRecord[],
+  trustedCreator = DEFAULT_DEPLOYER,
+): Promise<void> {
   await mapLimit(
     deployments.filter((d) => !d.statusesLoaded),
     4,
     async (d) => {
       let statuses: ApiStatus[];
       try {
-        statuses = await gh.paginate(gh.rest.repos.listDeploymentStatuses, { ...repo, deployment_id: d.id, per_page: 100 });
+        statuses = await gh.paginate(gh.rest.repos.listDeploymentStatuses, {
+          ...repo,
+          deployment_id: d.id,
+          per_page: 100,
+        });
       } catch (err) {
         throw deploymentError(err, `list the statuses of deployment ${d.id}`);
       }

@@ -31,7 +31,12 @@ export function pullRequestFromEvent(payload: EventPayload): number | undefined 
  * The pull request a run belongs to: from the event, or (on a push, e.g. after a
  * merge) the pull request that brought `sha` in.
  */
-export async function findPullRequest(gh: GitHub, repo: Repo, payload: EventPayload, sha: string | undefined): Promise<number | undefined> {
+export async function findPullRequest(
+  gh: GitHub,
+  repo: Repo,
+  payload: EventPayload,
+  sha: string | undefined,
+): Promise<number | undefined> {
   const fromEvent = pullRequestFromEvent(payload);
   if (fromEvent !== undefined || !sha) return fromEvent;
   const { data } = await gh.rest.repos.listPullRequestsAssociatedWithCommit({ ...repo, commit_sha: sha, per_page: 10 });
@@ -46,7 +51,12 @@ export async function pullRequestLabels(gh: GitHub, repo: Repo, number: number):
 }
 
 /** Events whose code and inputs come from a pull request's author, not from a writer. */
-const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target', 'pull_request_review', 'pull_request_review_comment']);
+const PULL_REQUEST_EVENTS = new Set([
+  'pull_request',
+  'pull_request_target',
+  'pull_request_review',
+  'pull_request_review_comment',
+]);
 
 /**
  * Where a run stands towards what production uses: a pull request's run must not write it,
@@ -74,7 +84,12 @@ export function runTrust(env: NodeJS.ProcessEnv = process.env, payload: EventPay
  * The pull request of a run with its head commit: from a pull request event's payload, or
  * on a push (after a merge) from the pull request that brought `sha` in.
  */
-export async function findPullRequestHead(gh: GitHub, repo: Repo, payload: EventPayload, sha: string | undefined): Promise<{ number: number; headSha: string | undefined } | undefined> {
+export async function findPullRequestHead(
+  gh: GitHub,
+  repo: Repo,
+  payload: EventPayload,
+  sha: string | undefined,
+): Promise<{ number: number; headSha: string | undefined } | undefined> {
   const fromEvent = pullRequestFromEvent(payload);
   if (fromEvent !== undefined) return { number: fromEvent, headSha: payload.pull_request?.head?.sha };
   if (!sha) return undefined;

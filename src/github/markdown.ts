@@ -54,7 +54,10 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** A two-column key/value table. */
 export function facts(entries: Array<[string, string]>): string {
-  return table(['', ''], entries.map(([k, v]) => [`**${k}**`, v]));
+  return table(
+    ['', ''],
+    entries.map(([k, v]) => [`**${k}**`, v]),
+  );
 }
 
 /** A collapsible block; `open` shows it expanded. */

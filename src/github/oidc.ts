@@ -21,7 +21,17 @@ export interface TokenClaims {
 }
 
 /** The claims worth showing when a cloud refuses a token; none of them is secret. */
-export const EXPLAINED_CLAIMS = ['sub', 'aud', 'repository', 'repository_id', 'repository_owner_id', 'ref', 'environment', 'job_workflow_ref', 'event_name'] as const;
+export const EXPLAINED_CLAIMS = [
+  'sub',
+  'aud',
+  'repository',
+  'repository_id',
+  'repository_owner_id',
+  'ref',
+  'environment',
+  'job_workflow_ref',
+  'event_name',
+] as const;
 
 export const ID_TOKEN_PERMISSION_HINT =
   'Give the job permission to request one: add\n' +
@@ -35,7 +45,10 @@ export const ID_TOKEN_PERMISSION_HINT =
  */
 export async function requestIdToken(audience: string): Promise<string> {
   if (!process.env.ACTIONS_ID_TOKEN_REQUEST_URL || !process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) {
-    throw new UserError('This job cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set).', ID_TOKEN_PERMISSION_HINT);
+    throw new UserError(
+      'This job cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set).',
+      ID_TOKEN_PERMISSION_HINT,
+    );
   }
   let token: string;
   try {
@@ -57,7 +70,10 @@ export async function readIdTokenFile(path: string): Promise<string> {
   try {
     token = (await readFile(path, 'utf8')).trim();
   } catch (err) {
-    throw new UserError(`Cannot read the web identity token file '${path}': ${errorMessage(err)}`, 'Check the path of web-identity-token-file.');
+    throw new UserError(
+      `Cannot read the web identity token file '${path}': ${errorMessage(err)}`,
+      'Check the path of web-identity-token-file.',
+    );
   }
   if (token === '') throw new UserError(`The web identity token file '${path}' is empty.`);
   setSecret(token);
@@ -82,6 +98,9 @@ export function decodeClaims(jwt: string): TokenClaims {
 /** `claim: value` lines for the claims a trust condition can match. */
 export function describeClaims(claims: TokenClaims): string {
   return EXPLAINED_CLAIMS.filter((name) => claims[name] !== undefined)
-    .map((name) => `  ${name}: ${Array.isArray(claims[name]) ? (claims[name] as string[]).join(', ') : String(claims[name])}`)
+    .map(
+      (name) =>
+        `  ${name}: ${Array.isArray(claims[name]) ? (claims[name] as string[]).join(', ') : String(claims[name])}`,
+    )
     .join('\n');
 }

@@ -28,13 +28,25 @@ export function parseRunRef(run: string): { id: number; attempt: number } | unde
 }
 
 /** What GitHub's run object says about one attempt of it. */
-export function statusOfAttempt(run: { status?: string | null; conclusion?: string | null; run_attempt?: number; updated_at?: string }, attempt: number): RunStatus {
+export function statusOfAttempt(
+  run: { status?: string | null; conclusion?: string | null; run_attempt?: number; updated_at?: string },
+  attempt: number,
+): RunStatus {
   const updated = run.updated_at ? Date.parse(run.updated_at) : undefined;
   const endedAt = updated !== undefined && Number.isFinite(updated) ? updated : undefined;
   if (run.run_attempt !== undefined && run.run_attempt > attempt) {
-    return { alive: false, detail: `attempt ${attempt} was superseded by attempt ${run.run_attempt}`, ...(endedAt !== undefined ? { endedAt } : {}) };
+    return {
+      alive: false,
+      detail: `attempt ${attempt} was superseded by attempt ${run.run_attempt}`,
+      ...(endedAt !== undefined ? { endedAt } : {}),
+    };
   }
-  if (run.status === 'completed') return { alive: false, detail: `completed (${run.conclusion ?? 'no conclusion'})`, ...(endedAt !== undefined ? { endedAt } : {}) };
+  if (run.status === 'completed')
+    return {
+      alive: false,
+      detail: `completed (${run.conclusion ?? 'no conclusion'})`,
+      ...(endedAt !== undefined ? { endedAt } : {}),
+    };
   return { alive: true, detail: run.status ?? 'unknown status' };
 }
 
@@ -81,11 +93,15 @@ export class RunStatusChecker {
   }
 
   /** What runRollout's `ownerAlive` option takes. */
-  readonly ownerAlive = async (record: { run?: string }): Promise<boolean | undefined> => (record.run ? (await this.status(record.run))?.alive : undefined);
+  readonly ownerAlive = async (record: { run?: string }): Promise<boolean | undefined> =>
+    record.run ? (await this.status(record.run))?.alive : undefined;
 }
 
 /** A checker from a token, loading Octokit only when there is one. */
-export async function runStatusChecker(token: string | undefined, log?: (line: string) => void): Promise<RunStatusChecker | undefined> {
+export async function runStatusChecker(
+  token: string | undefined,
+  log?: (line: string) => void,
+): Promise<RunStatusChecker | undefined> {
   if (!token) return undefined;
   const { currentRepo, githubClient } = await import('./client.js');
   return new RunStatusChecker(githubClient(token), currentRepo(), log);

@@ -42,14 +42,29 @@ export interface TrustedStatus {
  * The newest status of `context` on `sha` written by `author`, and the logins of any
  * others that wrote the same context (to say they were ignored).
  */
-export async function trustedStatus(gh: GitHub, repo: Repo, sha: string, context: string, author: string): Promise<{ status: TrustedStatus | undefined; ignored: string[] }> {
+export async function trustedStatus(
+  gh: GitHub,
+  repo: Repo,
+  sha: string,
+  context: string,
+  author: string,
+): Promise<{ status: TrustedStatus | undefined; ignored: string[] }> {
   const statuses = await gh.paginate(gh.rest.repos.listCommitStatusesForRef, { ...repo, ref: sha, per_page: 100 });
   const mine = statuses.filter((s) => s.context === context);
   // GitHub lists the newest first.
   const trusted = mine.find((s) => s.creator?.login === author);
-  const ignored = [...new Set(mine.filter((s) => s.creator?.login !== author).map((s) => s.creator?.login ?? 'an unknown user'))];
+  const ignored = [
+    ...new Set(mine.filter((s) => s.creator?.login !== author).map((s) => s.creator?.login ?? 'an unknown user')),
+  ];
   return {
-    status: trusted ? { description: trusted.description ?? '', targetUrl: trusted.target_url ?? undefined, creator: author, createdAt: trusted.created_at } : undefined,
+    status: trusted
+      ? {
+          description: trusted.description ?? '',
+          targetUrl: trusted.target_url ?? undefined,
+          creator: author,
+          createdAt: trusted.created_at,
+        }
+      : undefined,
     ignored,
   };
 }

@@ -11,7 +11,7 @@ export async function writeSummary(markdown: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
   let text = markdown.endsWith('\n') ? markdown : `${markdown}\n`;
   if (Buffer.byteLength(text) > SUMMARY_LIMIT_BYTES) {
-    text = truncateUtf8(text, SUMMARY_LIMIT_BYTES) + '\n\n_Summary cut at GitHub\'s 1 MiB limit._\n';
+    text = truncateUtf8(text, SUMMARY_LIMIT_BYTES) + "\n\n_Summary cut at GitHub's 1 MiB limit._\n";
     warning('The job summary was longer than 1 MiB and was cut; the full report is in the step outputs.');
   }
   await summary.addRaw(text).write();

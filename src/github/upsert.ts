@@ -13,10 +13,22 @@ export interface CommentRef {
  * The newest comment on an issue or PR that carries our hidden marker; with `author`, only
  * a comment that login wrote (anyone can write a comment with our marker in it).
  */
-export async function findComment(gh: GitHub, repo: Repo, issueNumber: number, markerId: string, author?: string): Promise<CommentRef | undefined> {
+export async function findComment(
+  gh: GitHub,
+  repo: Repo,
+  issueNumber: number,
+  markerId: string,
+  author?: string,
+): Promise<CommentRef | undefined> {
   const tag = marker(markerId);
-  const comments = await gh.paginate(gh.rest.issues.listComments, { ...repo, issue_number: issueNumber, per_page: 100 });
-  const found = comments.filter((c) => (c.body ?? '').includes(tag) && (author === undefined || c.user?.login === author)).pop();
+  const comments = await gh.paginate(gh.rest.issues.listComments, {
+    ...repo,
+    issue_number: issueNumber,
+    per_page: 100,
+  });
+  const found = comments
+    .filter((c) => (c.body ?? '').includes(tag) && (author === undefined || c.user?.login === author))
+    .pop();
   return found ? { id: found.id, body: found.body ?? '', url: found.html_url } : undefined;
 }
 
@@ -50,7 +62,12 @@ export interface IssueRef {
 }
 
 /** The issue carrying our marker, open ones first, among issues with `label`. */
-export async function findIssue(gh: GitHub, repo: Repo, markerId: string, label: string | undefined): Promise<IssueRef | undefined> {
+export async function findIssue(
+  gh: GitHub,
+  repo: Repo,
+  markerId: string,
+  label: string | undefined,
+): Promise<IssueRef | undefined> {
   const tag = marker(markerId);
   const issues = await gh.paginate(gh.rest.issues.listForRepo, {
     ...repo,
@@ -60,7 +77,14 @@ export async function findIssue(gh: GitHub, repo: Repo, markerId: string, label:
   });
   const ours = issues.filter((i) => !i.pull_request && (i.body ?? '').includes(tag));
   const pick = ours.find((i) => i.state === 'open') ?? ours[0];
-  return pick ? { number: pick.number, body: pick.body ?? '', state: pick.state === 'closed' ? 'closed' : 'open', url: pick.html_url } : undefined;
+  return pick
+    ? {
+        number: pick.number,
+        body: pick.body ?? '',
+        state: pick.state === 'closed' ? 'closed' : 'open',
+        url: pick.html_url,
+      }
+    : undefined;
 }
 
 /**
@@ -70,14 +94,21 @@ export async function findIssue(gh: GitHub, repo: Repo, markerId: string, label:
 export async function upsertIssue(
   gh: GitHub,
   repo: Repo,
-  opts: { markerId: string; title: string; body: string; labels: string[]; isCurrent?: (existingBody: string) => boolean },
+  opts: {
+    markerId: string;
+    title: string;
+    body: string;
+    labels: string[];
+    isCurrent?: (existingBody: string) => boolean;
+  },
 ): Promise<{ issue: IssueRef; action: 'created' | 'reopened' | 'updated' | 'unchanged' }> {
   const existing = await findIssue(gh, repo, opts.markerId, opts.labels[0]);
   if (!existing) {
     const { data } = await gh.rest.issues.create({ ...repo, title: opts.title, body: opts.body, labels: opts.labels });
     return { issue: { number: data.number, body: opts.body, state: 'open', url: data.html_url }, action: 'created' };
   }
-  if (existing.state === 'open' && (opts.isCurrent?.(existing.body) ?? existing.body === opts.body)) return { issue: existing, action: 'unchanged' };
+  if (existing.state === 'open' && (opts.isCurrent?.(existing.body) ?? existing.body === opts.body))
+    return { issue: existing, action: 'unchanged' };
   const { data } = await gh.rest.issues.update({
     ...repo,
     issue_number: existing.number,
@@ -85,7 +116,10 @@ export async function upsertIssue(
     body: opts.body,
     ...(existing.state === 'closed' ? { state: 'open' as const } : {}),
   });
-  return { issue: { number: data.number, body: opts.body, state: 'open', url: data.html_url }, action: existing.state === 'closed' ? 'reopened' : 'updated' };
+  return {
+    issue: { number: data.number, body: opts.body, state: 'open', url: data.html_url },
+    action: existing.state === 'closed' ? 'reopened' : 'updated',
+  };
 }
 
 /** Closes an issue with a comment saying why. */

@@ -92,7 +92,12 @@ export class BuildahBuilder implements Builder {
   }
 
   async login(registry: string, username: string, password: string): Promise<void> {
-    await mustRun('buildah', ['login', ...this.tlsArgs(registry), '--username', username, '--password-stdin', registry], `Logging in to ${registry}`, { input: password });
+    await mustRun(
+      'buildah',
+      ['login', ...this.tlsArgs(registry), '--username', username, '--password-stdin', registry],
+      `Logging in to ${registry}`,
+      { input: password },
+    );
   }
 
   async logout(registry: string): Promise<void> {
@@ -121,7 +126,10 @@ export class BuildahBuilder implements Builder {
       if (spec.push && spec.cache.write) args.push('--cache-to', spec.cache.repository);
       args.push(...this.tlsArgs(spec.cache.repository.split('/')[0] as string));
     } else if (spec.cache.kind === 'gha') {
-      throw new UserError('cache: gha needs docker buildx; buildah has no GitHub Actions cache backend.', 'Use cache: registry (buildah pushes cache layers to a repository) or builder: docker.');
+      throw new UserError(
+        'cache: gha needs docker buildx; buildah has no GitHub Actions cache backend.',
+        'Use cache: registry (buildah pushes cache layers to a repository) or builder: docker.',
+      );
     }
     args.push(spec.context);
     await mustRun('buildah', args, 'The build', { signal });
@@ -138,7 +146,9 @@ export class BuildahBuilder implements Builder {
       await mustRun('buildah', push, `Pushing ${withTag(spec.image, tag)}`, { signal }, pushHint);
       const digest = readTrim(digestfile);
       if (digest && pushedDigest && digest !== pushedDigest) {
-        throw new UserError(`buildah pushed ${tag} as ${digest} but the first tag as ${pushedDigest}; the tags would point at different images.`);
+        throw new UserError(
+          `buildah pushed ${tag} as ${digest} but the first tag as ${pushedDigest}; the tags would point at different images.`,
+        );
       }
       pushedDigest ??= digest;
     }
@@ -151,7 +161,12 @@ export class DockerBuilder implements Builder {
   constructor(readonly version: string) {}
 
   async login(registry: string, username: string, password: string): Promise<void> {
-    await mustRun('docker', ['login', '--username', username, '--password-stdin', registry], `Logging in to ${registry}`, { input: password });
+    await mustRun(
+      'docker',
+      ['login', '--username', username, '--password-stdin', registry],
+      `Logging in to ${registry}`,
+      { input: password },
+    );
   }
 
   async logout(registry: string): Promise<void> {
@@ -181,7 +196,13 @@ export class DockerBuilder implements Builder {
 
   async build(spec: BuildSpec, signal?: AbortSignal): Promise<BuildResult> {
     const metadataFile = join(spec.workDir, 'metadata.json');
-    await mustRun('docker', DockerBuilder.buildArgs(spec, metadataFile), 'The build', { signal }, spec.push ? pushHint : undefined);
+    await mustRun(
+      'docker',
+      DockerBuilder.buildArgs(spec, metadataFile),
+      'The build',
+      { signal },
+      spec.push ? pushHint : undefined,
+    );
     let metadata: Record<string, unknown> = {};
     try {
       metadata = JSON.parse(readFileSync(metadataFile, 'utf8')) as Record<string, unknown>;
@@ -200,7 +221,10 @@ export class DockerBuilder implements Builder {
 /** A Docker daemon that answers, with buildx: its version; otherwise undefined. */
 export async function dockerAvailable(): Promise<string | undefined> {
   try {
-    const server = await runTool('docker', ['version', '--format', '{{.Server.Version}}'], { silent: true, timeoutMs: 10_000 });
+    const server = await runTool('docker', ['version', '--format', '{{.Server.Version}}'], {
+      silent: true,
+      timeoutMs: 10_000,
+    });
     if (server.code !== 0 || server.stdout.trim() === '') return undefined;
     const buildx = await runTool('docker', ['buildx', 'version'], { silent: true, timeoutMs: 10_000 });
     return buildx.code === 0 ? `${server.stdout.trim()} (${buildx.stdout.trim()})` : undefined;
@@ -233,7 +257,9 @@ export async function chooseBuilder(wanted: 'auto' | BuilderKind): Promise<Build
   const buildah = await buildahAvailable();
   if (buildah) return new BuildahBuilder(buildah);
   throw new UserError(
-    wanted === 'buildah' ? 'builder is buildah, but buildah is not installed on this runner.' : 'No Docker daemon answered and buildah is not installed: there is nothing to build with.',
+    wanted === 'buildah'
+      ? 'builder is buildah, but buildah is not installed on this runner.'
+      : 'No Docker daemon answered and buildah is not installed: there is nothing to build with.',
     'Install buildah (`sudo apt-get install -y buildah`) or run on a runner with Docker.',
   );
 }

@@ -34,7 +34,13 @@ export function authFilePaths(env: NodeJS.ProcessEnv = process.env): string[] {
 
 /** Keys a registry may be stored under (Docker Hub has its historical spellings). */
 function keysFor(registry: string): string[] {
-  const keys = [registry, `https://${registry}`, `http://${registry}`, `https://${registry}/v1/`, `https://${registry}/v2/`];
+  const keys = [
+    registry,
+    `https://${registry}`,
+    `http://${registry}`,
+    `https://${registry}/v1/`,
+    `https://${registry}/v2/`,
+  ];
   if (registry === 'docker.io' || registry === 'registry-1.docker.io' || registry === 'index.docker.io') {
     keys.push('https://index.docker.io/v1/', 'index.docker.io', 'docker.io', 'registry-1.docker.io');
   }
@@ -51,7 +57,11 @@ function readAuthFile(path: string): AuthFile | undefined {
 }
 
 /** Asks a docker credential helper (`docker-credential-NAME get`, server on stdin). */
-export function fromHelper(helper: string, registry: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCredentials | undefined> {
+export function fromHelper(
+  helper: string,
+  registry: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RegistryCredentials | undefined> {
   return new Promise((resolve) => {
     const child = spawn(`docker-credential-${helper}`, ['get'], { stdio: ['pipe', 'pipe', 'ignore'], env });
     let out = '';
@@ -72,7 +82,10 @@ export function fromHelper(helper: string, registry: string, env: NodeJS.Process
 }
 
 /** The first credentials found for a registry, or undefined (anonymous access). */
-export async function findCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<RegistryCredentials | undefined> {
+export async function findCredentials(
+  registry: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RegistryCredentials | undefined> {
   const keys = keysFor(registry);
   for (const path of authFilePaths(env)) {
     const file = readAuthFile(path);

@@ -92,7 +92,9 @@ function enhanced(f: EcrEnhancedFinding, target: string): Finding[] {
     severity: normaliseSeverity(f.severity),
     ...(f.title && f.title !== id ? { title: f.title } : {}),
     ...(f.description ? { description: f.description } : {}),
-    ...(details?.sourceUrl || f.remediation?.recommendation?.url ? { url: details?.sourceUrl ?? f.remediation?.recommendation?.url } : {}),
+    ...(details?.sourceUrl || f.remediation?.recommendation?.url
+      ? { url: details?.sourceUrl ?? f.remediation?.recommendation?.url }
+      : {}),
     ...(cvss > 0 ? { cvss } : {}),
     ...(f.status === 'SUPPRESSED' ? { suppressed: true } : {}),
     target,
@@ -124,12 +126,17 @@ export function normaliseEcr(result: EcrScanResult): ScanReport {
       : result.findings.map((f) => basic(f, target)).filter((f): f is Finding => f !== undefined);
   const notes: string[] = [];
   if (result.mode === 'basic' && findings.length > 0) {
-    notes.push('ECR basic scanning does not report fixed versions: only-fixed cannot tell fixable findings from the rest, so every finding counts.');
+    notes.push(
+      'ECR basic scanning does not report fixed versions: only-fixed cannot tell fixable findings from the rest, so every finding counts.',
+    );
   }
-  if (result.vulnerabilitySourceUpdatedAt) notes.push(`Vulnerability data as of ${result.vulnerabilitySourceUpdatedAt}.`);
+  if (result.vulnerabilitySourceUpdatedAt)
+    notes.push(`Vulnerability data as of ${result.vulnerabilitySourceUpdatedAt}.`);
   return {
     source: result.mode === 'enhanced' ? 'ecr-enhanced' : 'ecr-basic',
-    scanner: { name: result.mode === 'enhanced' ? 'Amazon Inspector (ECR enhanced scanning)' : 'Amazon ECR basic scanning' },
+    scanner: {
+      name: result.mode === 'enhanced' ? 'Amazon Inspector (ECR enhanced scanning)' : 'Amazon ECR basic scanning',
+    },
     artifact: target,
     digests: [result.digest],
     ...(result.completedAt ? { createdAt: result.completedAt } : {}),

@@ -30,7 +30,10 @@ export function parseSeverity(text: string, what: string): Severity {
   const upper = text.trim().toUpperCase();
   if ((SEVERITIES as readonly string[]).includes(upper)) return upper as Severity;
   if (SEVERITY_ALIASES[upper]) return SEVERITY_ALIASES[upper];
-  throw new UserError(`${what}: '${text}' is not a severity.`, `Use any of ${SEVERITIES.join(', ')} (comma separated), or 'none' to never fail.`);
+  throw new UserError(
+    `${what}: '${text}' is not a severity.`,
+    `Use any of ${SEVERITIES.join(', ')} (comma separated), or 'none' to never fail.`,
+  );
 }
 
 export type FindingKind = 'vulnerability' | 'misconfiguration' | 'secret';

@@ -1,4 +1,12 @@
-import { countBySeverity, findingKey, sortFindings, type Counts, type Finding, type ScanReport, type Severity } from './findings.js';
+import {
+  countBySeverity,
+  findingKey,
+  sortFindings,
+  type Counts,
+  type Finding,
+  type ScanReport,
+  type Severity,
+} from './findings.js';
 import { ignoreMatches, isExpired, type IgnoreEntry } from './ignore.js';
 
 /**
@@ -66,7 +74,12 @@ export function evaluate(report: ScanReport, policy: Policy): GateResult {
     const entry = active.find((e) => ignoreMatches(e, f));
     const lapsed = expired.find((e) => ignoreMatches(e, f));
     if (lapsed) expiredMatches.set(lapsed, (expiredMatches.get(lapsed) ?? 0) + 1);
-    const note = (e: IgnoreEntry, wasExpired: boolean) => ({ reason: e.reason, ...(e.expires ? { expires: e.expires } : {}), line: e.line, expired: wasExpired });
+    const note = (e: IgnoreEntry, wasExpired: boolean) => ({
+      reason: e.reason,
+      ...(e.expires ? { expires: e.expires } : {}),
+      line: e.line,
+      expired: wasExpired,
+    });
     let verdict: Verdict;
     if (!isNew) verdict = 'baseline';
     else if (f.suppressed) verdict = 'suppressed';
@@ -78,7 +91,11 @@ export function evaluate(report: ScanReport, policy: Policy): GateResult {
     return {
       ...f,
       verdict,
-      ...(entry && verdict === 'ignored' ? { ignore: note(entry, false) } : lapsed && !entry ? { ignore: note(lapsed, true) } : {}),
+      ...(entry && verdict === 'ignored'
+        ? { ignore: note(entry, false) }
+        : lapsed && !entry
+          ? { ignore: note(lapsed, true) }
+          : {}),
     };
   });
 

@@ -55,7 +55,8 @@ export function parseIgnoreFile(text: string, what: string): IgnoreEntry[] {
     const e = doc.errors[0] as { message: string; linePos?: Array<{ line: number }> };
     throw new UserError(`${what} is not valid YAML (line ${e.linePos?.[0]?.line ?? '?'}): ${e.message.split('\n')[0]}`);
   }
-  const hint = 'Write a list under `ignores:`, each entry with id, reason and optionally package and expires (YYYY-MM-DD).';
+  const hint =
+    'Write a list under `ignores:`, each entry with id, reason and optionally package and expires (YYYY-MM-DD).';
   let list: Node | null = doc.contents as Node | null;
   if (list === null) return [];
   if (isMap(list)) {
@@ -74,19 +75,28 @@ export function parseIgnoreFile(text: string, what: string): IgnoreEntry[] {
     const entry: Record<string, string> = {};
     for (const pair of item.items) {
       const key = String((pair.key as { value?: unknown })?.value ?? pair.key);
-      if (!KEYS.includes(key)) throw new UserError(`${where}: unknown key '${key}'.`, `Allowed keys: ${KEYS.join(', ')}.`);
+      if (!KEYS.includes(key))
+        throw new UserError(`${where}: unknown key '${key}'.`, `Allowed keys: ${KEYS.join(', ')}.`);
       const value = (pair.value as { value?: unknown } | null)?.value;
-      if (value === null || value === undefined || typeof value === 'object') throw new UserError(`${where}: '${key}' must be a single value.`, hint);
+      if (value === null || value === undefined || typeof value === 'object')
+        throw new UserError(`${where}: '${key}' must be a single value.`, hint);
       entry[key] = String(value).trim();
     }
     if (!entry.id) throw new UserError(`${where}: the entry has no id.`, hint);
     if (!entry.reason) {
-      throw new UserError(`${where}: the entry for ${entry.id} has no reason.`, 'Say why the finding is accepted; the reason is shown in the job summary and the report.');
+      throw new UserError(
+        `${where}: the entry for ${entry.id} has no reason.`,
+        'Say why the finding is accepted; the reason is shown in the job summary and the report.',
+      );
     }
     let expiresAt: Date | undefined;
     if (entry.expires !== undefined) {
       expiresAt = parseExpiry(entry.expires);
-      if (!expiresAt) throw new UserError(`${where}: expires '${entry.expires}' is not a date.`, 'Write it as YYYY-MM-DD (valid through that day, UTC) or a full ISO 8601 timestamp.');
+      if (!expiresAt)
+        throw new UserError(
+          `${where}: expires '${entry.expires}' is not a date.`,
+          'Write it as YYYY-MM-DD (valid through that day, UTC) or a full ISO 8601 timestamp.',
+        );
     }
     return {
       id: entry.id,

@@ -11,7 +11,18 @@ import { isValidTag } from './reference.js';
 
 export const DEFAULT_TAGS = ['sha-{{sha}}', '{{branch}}', '{{semver}}'];
 
-export const TAG_VARIABLES = ['sha', 'long-sha', 'branch', 'tag', 'version', 'semver', 'major', 'minor', 'pr', 'run-number'] as const;
+export const TAG_VARIABLES = [
+  'sha',
+  'long-sha',
+  'branch',
+  'tag',
+  'version',
+  'semver',
+  'major',
+  'minor',
+  'pr',
+  'run-number',
+] as const;
 type Variable = (typeof TAG_VARIABLES)[number];
 
 export interface Semver {
@@ -23,14 +34,21 @@ export interface Semver {
   version: string;
 }
 
-const SEMVER = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+const SEMVER =
+  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
 
 export function parseSemver(text: string): Semver | undefined {
   const m = SEMVER.exec(text);
   if (!m) return undefined;
   const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const prerelease = m[4];
-  return { major, minor, patch, ...(prerelease ? { prerelease } : {}), version: `${major}.${minor}.${patch}${prerelease ? `-${prerelease}` : ''}` };
+  return {
+    major,
+    minor,
+    patch,
+    ...(prerelease ? { prerelease } : {}),
+    version: `${major}.${minor}.${patch}${prerelease ? `-${prerelease}` : ''}`,
+  };
 }
 
 /** Makes any text a valid tag: invalid characters become '-', at most 128 characters. */
@@ -144,7 +162,10 @@ export function parseKeyValues(lines: string[], what: string, keyPattern: RegExp
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq).trim() : '';
     if (!key || !keyPattern.test(key)) {
-      throw new UserError(`${what}: '${line}' is not key=value.`, `Write one ${what === 'labels' ? 'label' : 'argument'} per line as KEY=value.`);
+      throw new UserError(
+        `${what}: '${line}' is not key=value.`,
+        `Write one ${what === 'labels' ? 'label' : 'argument'} per line as KEY=value.`,
+      );
     }
     return [key, line.slice(eq + 1)];
   });

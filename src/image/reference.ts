@@ -29,7 +29,8 @@ export type RegistryKind =
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
 const ECR = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
 const ECR_DUALSTACK = /^(\d{12})\.dkr-ecr(?:-fips)?\.([a-z0-9-]+)\.on\.aws$/;
 const ARTIFACT_REGISTRY = /^([a-z0-9-]+)-docker\.pkg\.dev$/;
@@ -48,8 +49,10 @@ export function isDigest(text: string): boolean {
 /** Parses any reference; `what` names the input in errors. */
 export function parseReference(text: string, what: string): ImageRef {
   const value = text.trim();
-  const bad = (why: string, hint = 'Write it as registry/path[:tag][@sha256:...], for example ghcr.io/acme/web or 111111111111.dkr.ecr.us-east-1.amazonaws.com/web.') =>
-    new UserError(`${what} '${value}' is not a valid image reference: ${why}.`, hint);
+  const bad = (
+    why: string,
+    hint = 'Write it as registry/path[:tag][@sha256:...], for example ghcr.io/acme/web or 111111111111.dkr.ecr.us-east-1.amazonaws.com/web.',
+  ) => new UserError(`${what} '${value}' is not a valid image reference: ${why}.`, hint);
   if (value === '') throw bad('it is empty');
   if (/\s/.test(value)) throw bad('it contains white space');
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw bad('drop the URL scheme; image references have none');
@@ -68,7 +71,8 @@ export function parseReference(text: string, what: string): ImageRef {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad(`'${tag}' is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
+    if (!TAG.test(tag))
+      throw bad(`'${tag}' is not a valid tag (letters, digits, _ . -, at most 128, not starting with . or -)`);
   }
   const parts = rest.split('/');
   let registry = DOCKER_HUB;
@@ -78,7 +82,8 @@ export function parseReference(text: string, what: string): ImageRef {
     parts.shift();
     if (!HOST.test(registry)) throw bad(`'${registry}' is not a registry host`);
   }
-  if (parts.length === 0 || parts.some((p) => p === '')) throw bad('the repository path is empty or has an empty component');
+  if (parts.length === 0 || parts.some((p) => p === ''))
+    throw bad('the repository path is empty or has an empty component');
   for (const p of parts) {
     if (!COMPONENT.test(p)) {
       throw bad(
@@ -134,7 +139,8 @@ export function registryKind(registry: string): RegistryKind {
   if (ar) return { kind: 'artifact-registry', location: ar[1] as string };
   if (host === 'gcr.io' || host.endsWith('.gcr.io')) return { kind: 'gcr' };
   if (host === 'ghcr.io') return { kind: 'ghcr' };
-  if (host === DOCKER_HUB || host === 'index.docker.io' || host === 'registry-1.docker.io') return { kind: 'docker-hub' };
+  if (host === DOCKER_HUB || host === 'index.docker.io' || host === 'registry-1.docker.io')
+    return { kind: 'docker-hub' };
   return { kind: 'other' };
 }
 
@@ -143,7 +149,10 @@ export function registryKind(registry: string): RegistryKind {
  * as insecure by default (a `registry` service container on localhost:5000, for example).
  */
 export function isLoopbackRegistry(registry: string): boolean {
-  const host = registry.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  const host = registry
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase();
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 

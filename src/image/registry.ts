@@ -70,7 +70,8 @@ export function parseChallenge(header: string): { scheme: string; params: Record
   const space = header.indexOf(' ');
   const scheme = (space < 0 ? header : header.slice(0, space)).toLowerCase();
   const params: Record<string, string> = {};
-  for (const m of header.slice(space + 1).matchAll(/([a-zA-Z_]+)="([^"]*)"/g)) params[(m[1] as string).toLowerCase()] = m[2] as string;
+  for (const m of header.slice(space + 1).matchAll(/([a-zA-Z_]+)="([^"]*)"/g))
+    params[(m[1] as string).toLowerCase()] = m[2] as string;
   return { scheme, params };
 }
 
@@ -137,9 +138,14 @@ export class RegistryClient {
     const res = await this.http.get(url.toString(), headers);
     const body = await res.readBody();
     if (res.message.statusCode !== 200) {
-      throw new RegistryHttpError(res.message.statusCode ?? 0, `the token service ${url.host} answered HTTP ${res.message.statusCode}: ${body.slice(0, 200)}`);
+      throw new RegistryHttpError(
+        res.message.statusCode ?? 0,
+        `the token service ${url.host} answered HTTP ${res.message.statusCode}: ${body.slice(0, 200)}`,
+      );
     }
-    const token = (JSON.parse(body) as { token?: string; access_token?: string }).token ?? (JSON.parse(body) as { access_token?: string }).access_token;
+    const token =
+      (JSON.parse(body) as { token?: string; access_token?: string }).token ??
+      (JSON.parse(body) as { access_token?: string }).access_token;
     if (!token) return false;
     const bearer = `Bearer ${token}`;
     if (this.authorization === bearer) return false;
@@ -147,7 +153,12 @@ export class RegistryClient {
     return true;
   }
 
-  private async send(method: 'GET' | 'HEAD', path: string, repository: string, headers: OutgoingHttpHeaders): Promise<{ res: HttpClientResponse; body: Buffer }> {
+  private async send(
+    method: 'GET' | 'HEAD',
+    path: string,
+    repository: string,
+    headers: OutgoingHttpHeaders,
+  ): Promise<{ res: HttpClientResponse; body: Buffer }> {
     const url = `${this.base}${path}`;
     const once = async () => {
       const all = { ...headers, ...(this.authorization ? { authorization: this.authorization } : {}) };
@@ -164,7 +175,10 @@ export class RegistryClient {
         }
         const status = r.res.message.statusCode ?? 0;
         if (status >= 200 && status < 300) return r;
-        throw new RegistryHttpError(status, `${method} ${path} answered HTTP ${status}${r.body.length ? `: ${r.body.toString('utf8').slice(0, 300)}` : ''}`);
+        throw new RegistryHttpError(
+          status,
+          `${method} ${path} answered HTTP ${status}${r.body.length ? `: ${r.body.toString('utf8').slice(0, 300)}` : ''}`,
+        );
       },
       {
         attempts: this.options.attempts ?? 3,
@@ -185,17 +199,32 @@ export class RegistryClient {
           { cause: err },
         );
       }
-      if (err.status === 404) return new UserError(`Registry ${this.registry} has no ${repository} manifest for that reference: ${err.message}`, undefined, { cause: err });
-      return new UserError(`Registry ${this.registry} failed: ${err.message}`, 'This is usually temporary: re-run the job.', { cause: err });
+      if (err.status === 404)
+        return new UserError(
+          `Registry ${this.registry} has no ${repository} manifest for that reference: ${err.message}`,
+          undefined,
+          { cause: err },
+        );
+      return new UserError(
+        `Registry ${this.registry} failed: ${err.message}`,
+        'This is usually temporary: re-run the job.',
+        { cause: err },
+      );
     }
-    return new UserError(`Cannot reach registry ${this.registry} (${this.base}): ${errorMessage(err)}`, 'Check the registry name, the network and any proxy settings of the runner.', {
-      cause: err,
-    });
+    return new UserError(
+      `Cannot reach registry ${this.registry} (${this.base}): ${errorMessage(err)}`,
+      'Check the registry name, the network and any proxy settings of the runner.',
+      {
+        cause: err,
+      },
+    );
   }
 
   /** The digest, media type and size a tag or digest points at. */
   async resolve(repository: string, reference: string): Promise<Descriptor> {
-    const { res, body } = await this.send('HEAD', `/v2/${repository}/manifests/${reference}`, repository, { accept: MANIFEST_TYPES.join(', ') });
+    const { res, body } = await this.send('HEAD', `/v2/${repository}/manifests/${reference}`, repository, {
+      accept: MANIFEST_TYPES.join(', '),
+    });
     const digest = res.message.headers['docker-content-digest'];
     const mediaType = String(res.message.headers['content-type'] ?? '').split(';')[0] as string;
     const size = Number(res.message.headers['content-length'] ?? body.length);
@@ -206,10 +235,14 @@ export class RegistryClient {
   }
 
   async manifest(repository: string, reference: string): Promise<Manifest> {
-    const { res, body } = await this.send('GET', `/v2/${repository}/manifests/${reference}`, repository, { accept: MANIFEST_TYPES.join(', ') });
+    const { res, body } = await this.send('GET', `/v2/${repository}/manifests/${reference}`, repository, {
+      accept: MANIFEST_TYPES.join(', '),
+    });
     const digest = sha256(body);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new UserError(`Registry ${this.registry} returned a manifest whose digest ${digest} is not the ${reference} asked for.`);
+      throw new UserError(
+        `Registry ${this.registry} returned a manifest whose digest ${digest} is not the ${reference} asked for.`,
+      );
     }
     const json = JSON.parse(body.toString('utf8')) as Manifest['json'];
     const mediaType = json.mediaType ?? (String(res.message.headers['content-type'] ?? '').split(';')[0] as string);
@@ -218,7 +251,8 @@ export class RegistryClient {
 
   async blob(repository: string, digest: string): Promise<Buffer> {
     const { body } = await this.send('GET', `/v2/${repository}/blobs/${digest}`, repository, {});
-    if (sha256(body) !== digest) throw new UserError(`Registry ${this.registry} returned a blob that does not match ${digest}.`);
+    if (sha256(body) !== digest)
+      throw new UserError(`Registry ${this.registry} returned a blob that does not match ${digest}.`);
     return body;
   }
 
@@ -249,7 +283,9 @@ export class RegistryClient {
         // BuildKit's attestation manifests are listed as unknown/unknown.
         if (p?.os === 'unknown' && p.architecture === 'unknown') continue;
         const child = await this.manifest(repository, d.digest);
-        platforms.push(await single(child, p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined));
+        platforms.push(
+          await single(child, p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : undefined),
+        );
       }
     } else {
       platforms.push(await single(top));

@@ -13,7 +13,12 @@ import type { GateResult, JudgedFinding } from './gate.js';
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 
 /** GitHub maps security-severity to its labels: ≥9 critical, ≥7 high, ≥4 medium, >0 low. */
-const SECURITY_SEVERITY: Partial<Record<Severity, string>> = { CRITICAL: '9.5', HIGH: '8.0', MEDIUM: '5.5', LOW: '2.0' };
+const SECURITY_SEVERITY: Partial<Record<Severity, string>> = {
+  CRITICAL: '9.5',
+  HIGH: '8.0',
+  MEDIUM: '5.5',
+  LOW: '2.0',
+};
 
 type Level = 'error' | 'warning' | 'note';
 
@@ -33,13 +38,24 @@ function isUri(text: string | undefined): text is string {
 }
 
 function ruleName(f: JudgedFinding): string {
-  return f.kind === 'vulnerability' ? 'PackageVulnerability' : f.kind === 'misconfiguration' ? 'Misconfiguration' : 'Secret';
+  return f.kind === 'vulnerability'
+    ? 'PackageVulnerability'
+    : f.kind === 'misconfiguration'
+      ? 'Misconfiguration'
+      : 'Secret';
 }
 
 function describe(f: JudgedFinding): string {
   const lines = [`${f.id} (${f.severity})`];
   if (f.package) lines.push(`Package: ${f.package} ${f.installedVersion ?? ''}`.trimEnd());
-  if (f.kind === 'vulnerability') lines.push(f.fixedVersion ? `Fixed in: ${f.fixedVersion}` : f.fixable === 'no' ? 'No fix available yet' : 'Fix status not reported by the scanner');
+  if (f.kind === 'vulnerability')
+    lines.push(
+      f.fixedVersion
+        ? `Fixed in: ${f.fixedVersion}`
+        : f.fixable === 'no'
+          ? 'No fix available yet'
+          : 'Fix status not reported by the scanner',
+    );
   else if (f.fixedVersion) lines.push(`Resolution: ${f.fixedVersion}`);
   if (f.title) lines.push(f.title);
   lines.push(`Target: ${f.target}`);
@@ -57,7 +73,9 @@ export interface SarifOptions {
 
 export function toSarif(report: ScanReport, gate: GateResult, failOn: Severity[], options: SarifOptions): object {
   const wanted = new Set(failOn);
-  const included = gate.findings.filter((f) => f.verdict !== 'baseline' && (wanted.size === 0 || wanted.has(f.severity)));
+  const included = gate.findings.filter(
+    (f) => f.verdict !== 'baseline' && (wanted.size === 0 || wanted.has(f.severity)),
+  );
 
   const rules: object[] = [];
   const ruleIndex = new Map<string, number>();
@@ -71,8 +89,14 @@ export function toSarif(report: ScanReport, gate: GateResult, failOn: Severity[]
       shortDescription: { text: f.title ?? f.id },
       fullDescription: { text: f.description ?? f.title ?? f.id },
       ...(isUri(f.url) ? { helpUri: f.url } : {}),
-      help: { text: `${f.id}: ${f.title ?? f.description ?? ''}`.trim(), markdown: `**${f.id}** (${f.severity})${isUri(f.url) ? ` [details](${f.url})` : ''}\n\n${f.description ?? f.title ?? ''}` },
-      defaultConfiguration: { level: f.severity === 'CRITICAL' || f.severity === 'HIGH' ? 'error' : f.severity === 'MEDIUM' ? 'warning' : 'note' },
+      help: {
+        text: `${f.id}: ${f.title ?? f.description ?? ''}`.trim(),
+        markdown: `**${f.id}** (${f.severity})${isUri(f.url) ? ` [details](${f.url})` : ''}\n\n${f.description ?? f.title ?? ''}`,
+      },
+      defaultConfiguration: {
+        level:
+          f.severity === 'CRITICAL' || f.severity === 'HIGH' ? 'error' : f.severity === 'MEDIUM' ? 'warning' : 'note',
+      },
       properties: {
         tags: ['security', f.kind, f.severity],
         precision: 'very-high',
@@ -104,7 +128,8 @@ export function toSarif(report: ScanReport, gate: GateResult, failOn: Severity[]
               {
                 kind: 'external',
                 status: 'accepted',
-                justification: f.verdict === 'suppressed' ? 'Suppressed by a rule in the scanner' : (f.ignore?.reason ?? 'Ignored'),
+                justification:
+                  f.verdict === 'suppressed' ? 'Suppressed by a rule in the scanner' : (f.ignore?.reason ?? 'Ignored'),
               },
             ],
           }
@@ -132,7 +157,10 @@ export function toSarif(report: ScanReport, gate: GateResult, failOn: Severity[]
             informationUri: 'https://github.com/org/platform-actions/blob/main/docs/actions/image-scan.md',
             version: options.toolVersion,
             rules,
-            properties: { scanner: report.scanner.name, ...(report.scanner.version ? { scannerVersion: report.scanner.version } : {}) },
+            properties: {
+              scanner: report.scanner.name,
+              ...(report.scanner.version ? { scannerVersion: report.scanner.version } : {}),
+            },
           },
         },
         automationDetails: { id: `image-scan/${options.imagePath}/` },

@@ -48,7 +48,11 @@ export function runTool(command: string, args: string[], options: ToolOptions = 
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       if (err.name === 'AbortError') return reject(options.signal?.reason ?? err);
-      reject(err.code === 'ENOENT' ? new UserError(`'${command}' is not installed on this runner (not found on PATH).`) : new Error(`${command}: ${errorMessage(err)}`));
+      reject(
+        err.code === 'ENOENT'
+          ? new UserError(`'${command}' is not installed on this runner (not found on PATH).`)
+          : new Error(`${command}: ${errorMessage(err)}`),
+      );
     });
     child.on('close', (code) => {
       if (timer) clearTimeout(timer);
@@ -70,7 +74,10 @@ export async function mustRun(
   const result = await runTool(command, args, options);
   if (result.code !== 0) {
     const tail = (result.stderr || result.stdout).trim().split('\n').slice(-8).join('\n');
-    throw new UserError(`${what} failed (${command} exited with ${result.code ?? 'a signal'}):\n${tail}`, typeof hint === 'function' ? hint(tail) : hint);
+    throw new UserError(
+      `${what} failed (${command} exited with ${result.code ?? 'a signal'}):\n${tail}`,
+      typeof hint === 'function' ? hint(tail) : hint,
+    );
   }
   return result;
 }

@@ -52,7 +52,10 @@ export function parseTrivyReport(text: string, what: string): ScanReport {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new UserError(`${what} is not JSON: ${(err as Error).message}.`, 'Produce it with `trivy image --format json --output FILE IMAGE`.');
+    throw new UserError(
+      `${what} is not JSON: ${(err as Error).message}.`,
+      'Produce it with `trivy image --format json --output FILE IMAGE`.',
+    );
   }
   return normaliseTrivy(doc, what);
 }
@@ -70,13 +73,20 @@ export function normaliseTrivy(doc: unknown, what: string): ScanReport {
     notes.push('Report in the format of Trivy before 0.20 (a bare list of results).');
   } else if (isObject(doc)) {
     if ('runs' in doc && 'version' in doc) {
-      throw new UserError(`${what} is a SARIF file, not a Trivy JSON report.`, 'Run Trivy with `--format json`; image-scan writes SARIF itself (sarif-file).');
+      throw new UserError(
+        `${what} is a SARIF file, not a Trivy JSON report.`,
+        'Run Trivy with `--format json`; image-scan writes SARIF itself (sarif-file).',
+      );
     }
     if (!('SchemaVersion' in doc) && !('Results' in doc) && !('ArtifactName' in doc)) {
-      throw new UserError(`${what} does not look like a Trivy JSON report (no SchemaVersion, ArtifactName or Results).`, 'Produce it with `trivy image --format json --output FILE IMAGE`.');
+      throw new UserError(
+        `${what} does not look like a Trivy JSON report (no SchemaVersion, ArtifactName or Results).`,
+        'Produce it with `trivy image --format json --output FILE IMAGE`.',
+      );
     }
     const schema = doc.SchemaVersion;
-    if (schema !== undefined && schema !== 2) notes.push(`Trivy report SchemaVersion ${String(schema)}; read as version 2.`);
+    if (schema !== undefined && schema !== 2)
+      notes.push(`Trivy report SchemaVersion ${String(schema)}; read as version 2.`);
     results = doc.Results;
     meta = isObject(doc.Metadata) ? doc.Metadata : {};
     version = isObject(doc.Trivy) ? str(doc.Trivy.Version) : undefined;
@@ -87,7 +97,9 @@ export function normaliseTrivy(doc: unknown, what: string): ScanReport {
   }
 
   if (results === undefined || results === null) {
-    notes.push('The report has no Results: Trivy found nothing it could scan (no OS packages or lock files), so there are no findings.');
+    notes.push(
+      'The report has no Results: Trivy found nothing it could scan (no OS packages or lock files), so there are no findings.',
+    );
     results = [];
   }
   if (!Array.isArray(results)) throw new UserError(`${what}: Results is not a list.`);
@@ -135,12 +147,16 @@ export function normaliseTrivy(doc: unknown, what: string): ScanReport {
         id,
         severity: normaliseSeverity(str(m.Severity)),
         ...(str(m.Title) ? { title: str(m.Title) } : {}),
-        ...(str(m.Message) ?? str(m.Description) ? { description: str(m.Message) ?? str(m.Description) } : {}),
+        ...((str(m.Message) ?? str(m.Description)) ? { description: str(m.Message) ?? str(m.Description) } : {}),
         ...(str(m.PrimaryURL) ? { url: str(m.PrimaryURL) } : {}),
         ...(str(m.Resolution) ? { fixedVersion: str(m.Resolution) } : {}),
         fixable: 'yes',
         target,
-        location: { path: target, ...(num(cause.StartLine) ? { startLine: num(cause.StartLine) } : {}), ...(num(cause.EndLine) ? { endLine: num(cause.EndLine) } : {}) },
+        location: {
+          path: target,
+          ...(num(cause.StartLine) ? { startLine: num(cause.StartLine) } : {}),
+          ...(num(cause.EndLine) ? { endLine: num(cause.EndLine) } : {}),
+        },
       });
     }
     const secrets = result.Secrets ?? [];
@@ -156,7 +172,11 @@ export function normaliseTrivy(doc: unknown, what: string): ScanReport {
         ...(str(s.Category) ? { description: `${str(s.Category)} secret` } : {}),
         fixable: 'yes',
         target,
-        location: { path: target, ...(num(s.StartLine) ? { startLine: num(s.StartLine) } : {}), ...(num(s.EndLine) ? { endLine: num(s.EndLine) } : {}) },
+        location: {
+          path: target,
+          ...(num(s.StartLine) ? { startLine: num(s.StartLine) } : {}),
+          ...(num(s.EndLine) ? { endLine: num(s.EndLine) } : {}),
+        },
       });
     }
     if (Array.isArray(result.Licenses) && result.Licenses.length > 0) {
@@ -165,7 +185,9 @@ export function normaliseTrivy(doc: unknown, what: string): ScanReport {
   });
 
   const os = isObject(meta.OS) ? [str(meta.OS.Family), str(meta.OS.Name)].filter(Boolean).join(' ') : '';
-  const digests = Array.isArray(meta.RepoDigests) ? (meta.RepoDigests as unknown[]).map(str).filter((d): d is string => Boolean(d)) : [];
+  const digests = Array.isArray(meta.RepoDigests)
+    ? (meta.RepoDigests as unknown[]).map(str).filter((d): d is string => Boolean(d))
+    : [];
   return {
     source: 'trivy',
     scanner: { name: 'Trivy', ...(version ? { version } : {}) },

@@ -46,12 +46,20 @@ export interface TrivyInstall {
 export function platformSuffix(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
   const os = platform === 'linux' ? 'Linux' : platform === 'darwin' ? 'macOS' : undefined;
   const cpu = arch === 'x64' ? '64bit' : arch === 'arm64' ? 'ARM64' : undefined;
-  if (!os || !cpu) throw new UserError(`image-scan cannot download Trivy for ${platform}/${arch}.`, 'Run on Linux or macOS (x64 or arm64), or put trivy on PATH.');
+  if (!os || !cpu)
+    throw new UserError(
+      `image-scan cannot download Trivy for ${platform}/${arch}.`,
+      'Run on Linux or macOS (x64 or arm64), or put trivy on PATH.',
+    );
   return `${os}-${cpu}`;
 }
 
 /** Trivy's release asset for this platform, e.g. trivy_0.72.0_Linux-64bit.tar.gz. */
-export function assetName(version: string, platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
+export function assetName(
+  version: string,
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): string {
   return `trivy_${version}_${platformSuffix(platform, arch)}.tar.gz`;
 }
 
@@ -60,7 +68,12 @@ export function assetName(version: string, platform: NodeJS.Platform = process.p
  * without one. A trivy-sha256 that contradicts the embedded pin is refused: the same
  * release asset cannot have two hashes.
  */
-export function expectedSha256(version: string, given: string | undefined, platform: NodeJS.Platform = process.platform, arch: string = process.arch): { sha256: string; source: 'embedded' | 'trivy-sha256' } {
+export function expectedSha256(
+  version: string,
+  given: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): { sha256: string; source: 'embedded' | 'trivy-sha256' } {
   const suffix = platformSuffix(platform, arch);
   const embedded = TRIVY_SHA256[version]?.[suffix];
   const wanted = given?.toLowerCase();
@@ -116,7 +129,11 @@ export interface InstallOptions {
 async function unpack(tarball: string, asset: string): Promise<string> {
   const dir = await extractTar(tarball);
   const path = join(dir, 'trivy');
-  if (!existsSync(path)) throw new UserError(`${asset} holds no trivy executable.`, 'Check trivy-version and trivy-sha256: this is not a Trivy release tarball.');
+  if (!existsSync(path))
+    throw new UserError(
+      `${asset} holds no trivy executable.`,
+      'Check trivy-version and trivy-sha256: this is not a Trivy release tarball.',
+    );
   return path;
 }
 
@@ -137,16 +154,23 @@ export async function installTrivy(options: InstallOptions): Promise<TrivyInstal
         `Something other than image-scan wrote the runner's tool cache. Delete ${cached} and find out what wrote it (on a self-hosted runner, any job that ran there could have); the next run downloads and verifies the release again.`,
       );
     }
-    log(`Using Trivy ${version} from the tool cache: ${asset} verified (SHA-256 ${actual}, ${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}).`);
+    log(
+      `Using Trivy ${version} from the tool cache: ${asset} verified (SHA-256 ${actual}, ${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}).`,
+    );
     return { path: await unpack(join(cached, asset), asset), version, source: 'tool-cache' };
   }
-  if (cached) log(`The tool cache's Trivy ${version} holds no release tarball to verify (written by an older image-scan?): downloading it again.`);
+  if (cached)
+    log(
+      `The tool cache's Trivy ${version} holds no release tarball to verify (written by an older image-scan?): downloading it again.`,
+    );
 
   const path = await onPath();
   if (path) {
     const found = await trivyVersion(path);
     if (found === version) {
-      log(`Using Trivy ${version} found on PATH (${path}): installed by an earlier step of this job, so not checked against the pin.`);
+      log(
+        `Using Trivy ${version} found on PATH (${path}): installed by an earlier step of this job, so not checked against the pin.`,
+      );
       return { path, version, source: 'path' };
     }
     log(`Trivy on PATH is ${found ?? 'of unknown version'}, not the pinned ${version}: downloading ${version}.`);
@@ -159,7 +183,11 @@ export async function installTrivy(options: InstallOptions): Promise<TrivyInstal
   try {
     tarball = await downloadTool(`${base}/${asset}`);
   } catch (err) {
-    throw new UserError(`Cannot download Trivy ${version} (${base}/${asset}): ${errorMessage(err)}`, `Check that Trivy ${version} exists (trivy-version) and the runner can reach ${new URL(base).host}.`, { cause: err });
+    throw new UserError(
+      `Cannot download Trivy ${version} (${base}/${asset}): ${errorMessage(err)}`,
+      `Check that Trivy ${version} exists (trivy-version) and the runner can reach ${new URL(base).host}.`,
+      { cause: err },
+    );
   }
   const actual = await sha256File(tarball);
   if (actual !== pin.sha256) {

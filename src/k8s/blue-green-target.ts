@@ -17,7 +17,15 @@ import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/ty
 import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
-import { TEMPLATE_HASH_LABEL, annotateDeployment, encodeKept, KEPT_ANNOTATION, keptOf, type KeptBlue, type TrafficLayout } from './rollout-state.js';
+import {
+  TEMPLATE_HASH_LABEL,
+  annotateDeployment,
+  encodeKept,
+  KEPT_ANNOTATION,
+  keptOf,
+  type KeptBlue,
+  type TrafficLayout,
+} from './rollout-state.js';
 import { currentRevision, hashOf, pinService } from './rollout-sides.js';
 import { describeRuleWeights, SideBySideTarget, type SideBySideOptions } from './side-by-side.js';
 
@@ -86,12 +94,22 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
     const { analysis } = preview;
     const subjects: Subjects = { canary: this.labels('green') };
     const since = this.clock.now();
-    this.log(`Judging the green side on Service ${this.sideServiceName} before the switch: a first look after ${formatDuration(analysis.intervalMs)} tells whether the preview has traffic.`);
+    this.log(
+      `Judging the green side on Service ${this.sideServiceName} before the switch: a first look after ${formatDuration(analysis.intervalMs)} tells whether the preview has traffic.`,
+    );
     await this.clock.sleep(analysis.intervalMs, signal);
-    const first: AnalysisRun = await analysis.run(subjects, { start: new Date(since), end: new Date(this.clock.now()) }, signal);
+    const first: AnalysisRun = await analysis.run(
+      subjects,
+      { start: new Date(since), end: new Date(this.clock.now()) },
+      signal,
+    );
     const reasons = (run: AnalysisRun) => run.checks.map((c) => c.reason).join('; ');
     if (first.verdict === 'inconclusive') {
-      this.previewOutcome = { verdict: 'skipped', reason: `The preview had too little to judge (${reasons(first)}); green is judged after the switch, with blue still there.`, bake: { verdict: 'inconclusive', reason: reasons(first), runs: [first] } };
+      this.previewOutcome = {
+        verdict: 'skipped',
+        reason: `The preview had too little to judge (${reasons(first)}); green is judged after the switch, with blue still there.`,
+        bake: { verdict: 'inconclusive', reason: reasons(first), runs: [first] },
+      };
       this.log(this.previewOutcome.reason);
       return;
     }
@@ -99,15 +117,39 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
     const remaining = preview.durationMs - (this.clock.now() - since);
     const bake: BakeResult =
       remaining >= 1000
-        ? await analysis.bake({ subjects, durationMs: remaining, since: new Date(since), clock: this.clock, ...(signal ? { signal } : {}) })
-        : { verdict: first.verdict === 'error' ? 'inconclusive' : first.verdict, reason: first.verdict === 'pass' ? `1 run: ${reasons(first)}` : `The run failed: ${first.checks.filter((c) => c.verdict !== 'pass').map((c) => c.reason).join('; ')}`, runs: [] };
+        ? await analysis.bake({
+            subjects,
+            durationMs: remaining,
+            since: new Date(since),
+            clock: this.clock,
+            ...(signal ? { signal } : {}),
+          })
+        : {
+            verdict: first.verdict === 'error' ? 'inconclusive' : first.verdict,
+            reason:
+              first.verdict === 'pass'
+                ? `1 run: ${reasons(first)}`
+                : `The run failed: ${first.checks
+                    .filter((c) => c.verdict !== 'pass')
+                    .map((c) => c.reason)
+                    .join('; ')}`,
+            runs: [],
+          };
     const all: BakeResult = { ...bake, runs: [first, ...bake.runs] };
     if (bake.verdict === 'pass') {
-      this.previewOutcome = { verdict: 'pass', reason: `The green side passed on the preview: ${bake.reason}`, bake: all };
+      this.previewOutcome = {
+        verdict: 'pass',
+        reason: `The green side passed on the preview: ${bake.reason}`,
+        bake: all,
+      };
       this.log(this.previewOutcome.reason);
       return;
     }
-    this.previewOutcome = { verdict: 'fail', reason: `The green side ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'} on the preview Service ${this.sideServiceName}, before any production traffic reached it: ${bake.reason}`, bake: all };
+    this.previewOutcome = {
+      verdict: 'fail',
+      reason: `The green side ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'} on the preview Service ${this.sideServiceName}, before any production traffic reached it: ${bake.reason}`,
+      bake: all,
+    };
     throw new UserError(this.previewOutcome.reason);
   }
 
@@ -121,15 +163,31 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
       const green = w[layout.sideService as string] ?? 0;
       const blue = w[layout.service] ?? 0;
       const share = green + blue > 0 ? Math.round((100 * green) / (green + blue)) : 0;
-      return { canary: share, stable: 100 - share, detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}, accepted by its Gateways` };
+      return {
+        canary: share,
+        stable: 100 - share,
+        detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}, accepted by its Gateways`,
+      };
     }
-    const green = await currentRevision(this.kube, this.namespace, await this.deployments.get(this.sideName, signal), signal);
+    const green = await currentRevision(
+      this.kube,
+      this.namespace,
+      await this.deployments.get(this.sideName, signal),
+      signal,
+    );
     if (!green) throw new Error(`${this.ref(this.sideName)} has no current ReplicaSet`);
     await pinService(this.kube, this.namespace, layout.service, hashOf(green), signal);
     const svc = await this.services.get(layout.service, signal);
     const selected = svc.spec?.selector?.[TEMPLATE_HASH_LABEL];
-    if (selected !== hashOf(green)) throw new UserError(`Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} after the switch, not green's ${hashOf(green)}: something else changed it.`);
-    return { canary: 100, stable: 0, detail: `Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} (ReplicaSet ${green.replicaSet} of ${this.sideName})` };
+    if (selected !== hashOf(green))
+      throw new UserError(
+        `Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} after the switch, not green's ${hashOf(green)}: something else changed it.`,
+      );
+    return {
+      canary: 100,
+      stable: 0,
+      detail: `Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} (ReplicaSet ${green.replicaSet} of ${this.sideName})`,
+    };
   }
 
   subjects(): Subjects {
@@ -142,10 +200,17 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
       await this.converge(record, signal);
       return;
     }
-    const kept: KeptBlue = { id: record.id, blue: record.stable, green: record.canary || this.sideName, until: Math.ceil((this.clock.now() + this.bg.keepPreviousMs) / 1000) };
+    const kept: KeptBlue = {
+      id: record.id,
+      blue: record.stable,
+      green: record.canary || this.sideName,
+      until: Math.ceil((this.clock.now() + this.bg.keepPreviousMs) / 1000),
+    };
     await annotateDeployment(this.kube, this.namespace, this.name, { [KEPT_ANNOTATION]: encodeKept(kept) }, signal);
     this.kept = kept;
-    this.log(`Blue (ReplicaSet ${kept.blue} of ${this.ref()}) stays at full size, without traffic, for instant revert until ${new Date(kept.until * 1000).toISOString()} (keep-previous ${formatDuration(this.bg.keepPreviousMs)}); the next gke-deploy run retires it, the rollback action switches back to it.`);
+    this.log(
+      `Blue (ReplicaSet ${kept.blue} of ${this.ref()}) stays at full size, without traffic, for instant revert until ${new Date(kept.until * 1000).toISOString()} (keep-previous ${formatDuration(this.bg.keepPreviousMs)}); the next gke-deploy run retires it, the rollback action switches back to it.`,
+    );
   }
 
   describePromotion(record: RolloutRecord): string {
@@ -159,7 +224,10 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
       record,
       async (layout) => {
         if (layout.mode === 'route') {
-          const rules = await this.setWeights({ [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-preview`]: null }, signal);
+          const rules = await this.setWeights(
+            { [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-preview`]: null },
+            signal,
+          );
           this.log(`HTTPRoute ${layout.route}: ${describeRuleWeights(rules)} (confirmed).`);
         } else if (layout.pinned) {
           await pinService(this.kube, this.namespace, layout.service, layout.pinned, signal);
@@ -177,7 +245,16 @@ export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
   }
 
   private keptRecord(kept: KeptBlue, phase: RolloutRecord['phase']): RolloutRecord {
-    return { id: kept.id, engine: this.engine, phase, stable: kept.blue, canary: kept.green, weight: 100, step: 0, at: kept.until };
+    return {
+      id: kept.id,
+      engine: this.engine,
+      phase,
+      stable: kept.blue,
+      canary: kept.green,
+      weight: 100,
+      step: 0,
+      at: kept.until,
+    };
   }
 
   /** Retires a kept blue: the stable Deployment takes green's template, traffic returns to it, green goes. */

@@ -46,7 +46,7 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
   }
 
   protected get mode(): TrafficLayout['mode'] {
-    return (this.layout?.mode ?? (this.side.route ? 'route' : 'replicas'));
+    return this.layout?.mode ?? (this.side.route ? 'route' : 'replicas');
   }
 
   protected initialReplicas(): number {
@@ -56,7 +56,9 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
   override async preflight(signal?: AbortSignal): Promise<void> {
     await super.preflight(signal);
     if (!this.side.route) {
-      this.log(`No http-route: the canary's pods join Service ${this.serviceName} beside the stable ones and traffic follows the ratio of pods, so each weight is approximate (the nearest ratio of whole pods).`);
+      this.log(
+        `No http-route: the canary's pods join Service ${this.serviceName} beside the stable ones and traffic follows the ratio of pods, so each weight is approximate (the nearest ratio of whole pods).`,
+      );
     }
   }
 
@@ -76,15 +78,24 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
       const stableNow = (await this.deployments.get(this.name, signal)).spec?.replicas ?? layout.replicas;
       const replicas = canaryReplicasFor(Math.max(layout.replicas, stableNow), weight);
       if (await this.scale(this.sideName, replicas, signal)) {
-        this.log(`Scaling ${this.ref(this.sideName)} to ${replicas} replica${replicas === 1 ? '' : 's'} for ${weight}% of the traffic.`);
+        this.log(
+          `Scaling ${this.ref(this.sideName)} to ${replicas} replica${replicas === 1 ? '' : 's'} for ${weight}% of the traffic.`,
+        );
         await this.waitRollout(this.sideName, signal);
       }
-      const rules = await this.setWeights({ [layout.service]: 100 - weight, [layout.sideService as string]: weight }, signal);
+      const rules = await this.setWeights(
+        { [layout.service]: 100 - weight, [layout.sideService as string]: weight },
+        signal,
+      );
       const w = rules[0]?.weights ?? {};
       const canary = w[layout.sideService as string] ?? 0;
       const stable = w[layout.service] ?? 0;
       const share = canary + stable > 0 ? Math.round((100 * canary) / (canary + stable)) : 0;
-      return { canary: share, stable: 100 - share, detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}, accepted by its Gateways` };
+      return {
+        canary: share,
+        stable: 100 - share,
+        detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}, accepted by its Gateways`,
+      };
     }
     // Replica ratio: canary up first (and ready), then stable down, so capacity never drops.
     const split = replicaSplit(layout.replicas, weight);
@@ -92,8 +103,12 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
     await this.waitReplicas(this.sideName, signal);
     await this.scale(this.name, split.stable, signal);
     await this.waitReplicas(this.name, signal);
-    if (await unpinService(this.kube, this.namespace, layout.service, signal)) this.log(`Service ${layout.service} now selects the canary's pods beside the stable ones.`);
-    const [canary, stable] = await Promise.all([this.deployments.get(this.sideName, signal), this.deployments.get(this.name, signal)]);
+    if (await unpinService(this.kube, this.namespace, layout.service, signal))
+      this.log(`Service ${layout.service} now selects the canary's pods beside the stable ones.`);
+    const [canary, stable] = await Promise.all([
+      this.deployments.get(this.sideName, signal),
+      this.deployments.get(this.name, signal),
+    ]);
     const c = canary.status?.availableReplicas ?? 0;
     const s = stable.status?.availableReplicas ?? 0;
     const share = c + s > 0 ? Math.round((100 * c) / (c + s)) : 0;
@@ -151,13 +166,20 @@ export class KubeCanaryTarget extends SideBySideTarget implements Target {
       async (layout) => {
         this.layout ??= layout;
         if (layout.mode === 'route') {
-          const rules = await this.setWeights({ [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-canary`]: null }, signal);
+          const rules = await this.setWeights(
+            { [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-canary`]: null },
+            signal,
+          );
           this.log(`HTTPRoute ${layout.route}: ${describeRuleWeights(rules)} (confirmed).`);
         } else {
           // Stable back to its replicas (an HPA's count, if one scaled it higher); the canary's pods go next, and with them its traffic.
           const hpa = await this.autoscaler(signal);
           const live = await this.deployments.get(this.name, signal);
-          scaledUp = await this.scale(this.name, hpa ? Math.max(layout.replicas, live.spec?.replicas ?? 1) : layout.replicas, signal);
+          scaledUp = await this.scale(
+            this.name,
+            hpa ? Math.max(layout.replicas, live.spec?.replicas ?? 1) : layout.replicas,
+            signal,
+          );
         }
       },
       signal,

@@ -42,9 +42,21 @@ export interface KubeConnection {
 }
 
 /** A connection to an API server found some other way (GKE's Container API). */
-export function connectionTo(options: { server: string; caPem?: string; token: () => Promise<string>; description: string; namespace?: string }): KubeConnection {
+export function connectionTo(options: {
+  server: string;
+  caPem?: string;
+  token: () => Promise<string>;
+  description: string;
+  namespace?: string;
+}): KubeConnection {
   const server = /^https?:\/\//.test(options.server) ? options.server : `https://${options.server}`;
-  return { server, ca: options.caPem, credentials: async () => ({ token: await options.token() }), description: options.description, namespace: options.namespace };
+  return {
+    server,
+    ca: options.caPem,
+    credentials: async () => ({ token: await options.token() }),
+    description: options.description,
+    namespace: options.namespace,
+  };
 }
 
 /** The API server refused or failed a request; `status` is its Status object. */
@@ -173,7 +185,14 @@ export class KubeClient {
 
   /** Sends one request (with retries) and returns the parsed JSON answer. */
   async request<T>(req: KubeRequest): Promise<T> {
-    return retry(() => this.once<T>(req), { attempts: this.attempts, isRetryable: retryable(req.method), baseDelayMs: 300, maxDelayMs: 5000, clock: this.clock, signal: req.signal });
+    return retry(() => this.once<T>(req), {
+      attempts: this.attempts,
+      isRetryable: retryable(req.method),
+      baseDelayMs: 300,
+      maxDelayMs: 5000,
+      clock: this.clock,
+      signal: req.signal,
+    });
   }
 
   private async once<T>(req: KubeRequest): Promise<T> {
@@ -182,7 +201,10 @@ export class KubeClient {
     const url = new URL(this.base.pathname.replace(/\/$/, '') + req.path, this.base);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const body = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
-    const headers: Record<string, string> = { accept: req.text ? 'text/plain, application/json' : 'application/json', 'user-agent': 'platform-actions' };
+    const headers: Record<string, string> = {
+      accept: req.text ? 'text/plain, application/json' : 'application/json',
+      'user-agent': 'platform-actions',
+    };
     if (body) {
       headers['content-type'] = req.contentType ?? 'application/json';
       headers['content-length'] = String(body.length);
@@ -191,35 +213,60 @@ export class KubeClient {
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const where = `${req.method} ${url.pathname}`;
 
-    const { status, text, warnings } = await new Promise<{ status: number; text: string; warnings: string[] }>((resolve, reject) => {
-      const r = send(url, { method: req.method, headers, agent: this.agent(creds), signal: req.signal, timeout: this.timeoutMs }, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const w = res.headers.warning;
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), warnings: w === undefined ? [] : Array.isArray(w) ? w : String(w).split(/,(?=\s*\d{3} )/) });
-        });
-        res.on('error', (err) => reject(new KubeConnectionError(`${where}: the answer broke off (${errorMessage(err)})`, false, { cause: err })));
-      });
-      r.on('timeout', () => r.destroy(new Error(`no answer within ${this.timeoutMs / 1000}s`)));
-      r.on('error', (err: NodeJS.ErrnoException) => {
-        if (req.signal?.aborted) return reject(req.signal.reason);
-        const code = err.code ?? '';
-        if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL/.test(code)) {
-          return reject(
-            new UserError(
-              `The Kubernetes API at ${this.connection.server} presented a certificate we do not trust (${code}: ${err.message}).`,
-              `The certificate must be signed by the cluster CA from ${this.connection.description}; check that the kubeconfig's certificate-authority(-data) or the cluster belongs to this server.`,
+    const { status, text, warnings } = await new Promise<{ status: number; text: string; warnings: string[] }>(
+      (resolve, reject) => {
+        const r = send(
+          url,
+          { method: req.method, headers, agent: this.agent(creds), signal: req.signal, timeout: this.timeoutMs },
+          (res: IncomingMessage) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              const w = res.headers.warning;
+              resolve({
+                status: res.statusCode ?? 0,
+                text: Buffer.concat(chunks).toString('utf8'),
+                warnings: w === undefined ? [] : Array.isArray(w) ? w : String(w).split(/,(?=\s*\d{3} )/),
+              });
+            });
+            res.on('error', (err) =>
+              reject(
+                new KubeConnectionError(`${where}: the answer broke off (${errorMessage(err)})`, false, { cause: err }),
+              ),
+            );
+          },
+        );
+        r.on('timeout', () => r.destroy(new Error(`no answer within ${this.timeoutMs / 1000}s`)));
+        r.on('error', (err: NodeJS.ErrnoException) => {
+          if (req.signal?.aborted) return reject(req.signal.reason);
+          const code = err.code ?? '';
+          if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL/.test(code)) {
+            return reject(
+              new UserError(
+                `The Kubernetes API at ${this.connection.server} presented a certificate we do not trust (${code}: ${err.message}).`,
+                `The certificate must be signed by the cluster CA from ${this.connection.description}; check that the kubeconfig's certificate-authority(-data) or the cluster belongs to this server.`,
+              ),
+            );
+          }
+          if (code === 'ENOTFOUND') {
+            return reject(
+              new UserError(
+                `The Kubernetes API host in ${this.connection.server} does not resolve (ENOTFOUND).`,
+                `Check the server of ${this.connection.description}; the runner must be able to reach it.`,
+              ),
+            );
+          }
+          reject(
+            new KubeConnectionError(
+              `Cannot reach the Kubernetes API at ${this.connection.server}: ${code || errorMessage(err)}`,
+              code === 'ECONNREFUSED',
+              { cause: err },
             ),
           );
-        }
-        if (code === 'ENOTFOUND') {
-          return reject(new UserError(`The Kubernetes API host in ${this.connection.server} does not resolve (ENOTFOUND).`, `Check the server of ${this.connection.description}; the runner must be able to reach it.`));
-        }
-        reject(new KubeConnectionError(`Cannot reach the Kubernetes API at ${this.connection.server}: ${code || errorMessage(err)}`, code === 'ECONNREFUSED', { cause: err }));
-      });
-      r.end(body);
-    });
+        });
+        r.end(body);
+      },
+    );
     for (const w of warnings) this.options.onWarning?.(warningText(w.trim()));
     let parsed: unknown;
     try {
@@ -228,11 +275,15 @@ export class KubeClient {
       parsed = undefined;
     }
     if (status >= 400) {
-      const st = parsed && typeof parsed === 'object' && (parsed as KubeStatus).kind === 'Status' ? (parsed as KubeStatus) : { message: text.slice(0, 300), code: status };
+      const st =
+        parsed && typeof parsed === 'object' && (parsed as KubeStatus).kind === 'Status'
+          ? (parsed as KubeStatus)
+          : { message: text.slice(0, 300), code: status };
       throw new KubeApiError(req.method, url.pathname, status, st);
     }
     if (req.text) return text as T;
-    if (parsed === undefined) throw new Error(`${where}: the answer is not JSON (HTTP ${status}): ${text.slice(0, 200)}`);
+    if (parsed === undefined)
+      throw new Error(`${where}: the answer is not JSON (HTTP ${status}): ${text.slice(0, 200)}`);
     return parsed as T;
   }
 

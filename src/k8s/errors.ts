@@ -20,7 +20,10 @@ export const RBAC_RULES: Array<{ apiGroup: string; resources: string[]; verbs: V
 
 /** The rules above as a Role's `rules:` in YAML, for hints and docs. */
 export function rbacRulesYaml(): string {
-  return RBAC_RULES.map((r) => `- apiGroups: ["${r.apiGroup}"]\n  resources: [${r.resources.map((x) => `"${x}"`).join(', ')}]\n  verbs: [${r.verbs.map((v) => `"${v}"`).join(', ')}]`).join('\n');
+  return RBAC_RULES.map(
+    (r) =>
+      `- apiGroups: ["${r.apiGroup}"]\n  resources: [${r.resources.map((x) => `"${x}"`).join(', ')}]\n  verbs: [${r.verbs.map((v) => `"${v}"`).join(', ')}]`,
+  ).join('\n');
 }
 
 export interface Operation {
@@ -38,7 +41,9 @@ function resourceName(kind: ResourceKind): string {
 
 function what(op: Operation): string {
   const ns = op.namespace ? `${op.namespace}/` : '';
-  return op.name ? `${op.kind.kind} ${ns}${op.name}` : `${op.kind.kind}s${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
+  return op.name
+    ? `${op.kind.kind} ${ns}${op.name}`
+    : `${op.kind.kind}s${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
 /** Turns an API error into a UserError where the user can fix the cause; otherwise returns it as it is. */
@@ -65,7 +70,11 @@ export function explainKubeError(err: unknown, op: Operation): unknown {
     case 404: {
       const details = err.status.details ?? {};
       if (details.kind === 'namespaces') {
-        return new UserError(`Namespace ${details.name ?? op.namespace} does not exist in ${op.cluster}.`, 'Check the namespace input, or create the namespace first.', { cause: err });
+        return new UserError(
+          `Namespace ${details.name ?? op.namespace} does not exist in ${op.cluster}.`,
+          'Check the namespace input, or create the namespace first.',
+          { cause: err },
+        );
       }
       if (details.name) {
         return new UserError(
@@ -85,7 +94,9 @@ export function explainKubeError(err: unknown, op: Operation): unknown {
     }
     case 400:
     case 422: {
-      const causes = (err.status.details?.causes ?? []).map((c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`);
+      const causes = (err.status.details?.causes ?? []).map(
+        (c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`,
+      );
       return new UserError(
         `Kubernetes rejected ${what(op)} (${err.reason || err.httpStatus}): ${message}${causes.length ? `\n${causes.join('\n')}` : ''}`,
         'Fix the object (the manifest, or the inputs it was made from); `kubectl apply --dry-run=server -f FILE` shows the same check.',
@@ -94,7 +105,11 @@ export function explainKubeError(err: unknown, op: Operation): unknown {
     }
     case 409:
       if (err.reason === 'AlreadyExists') {
-        return new UserError(`${what(op)} already exists.`, 'Delete it, or let platform-actions update it instead of creating it.', { cause: err });
+        return new UserError(
+          `${what(op)} already exists.`,
+          'Delete it, or let platform-actions update it instead of creating it.',
+          { cause: err },
+        );
       }
   }
   return err;

@@ -19,7 +19,14 @@ export const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 export const PRE_DEPLOY_LABEL = 'platform-actions/pre-deploy';
 
 /** Waiting reasons a pod does not recover from by itself: the Job fails at once instead of at its deadline. */
-const STUCK = ['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError', 'CreateContainerError', 'RunContainerError'];
+const STUCK = [
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+];
 
 export interface JobOptions {
   namespace: string;
@@ -53,11 +60,16 @@ export interface JobResult {
 /** A DNS label (Job names become pod labels): the owner, `pre-deploy` and a hash of the rollout id. */
 export function jobName(owner: string, deploymentId: string): string {
   const hash = createHash('sha256').update(deploymentId).digest('hex').slice(0, 8);
-  return `${owner.slice(0, 40).replace(/[^a-z0-9-]/g, '-').replace(/-+$/, '')}-pre-deploy-${hash}`;
+  return `${owner
+    .slice(0, 40)
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+$/, '')}-pre-deploy-${hash}`;
 }
 
 /** The Job object: the target container of the template, overridden, as a run-to-completion pod. */
-export function jobObject(o: Pick<JobOptions, 'owner' | 'deploymentId' | 'template' | 'container' | 'command' | 'args' | 'timeoutMs'>): Job {
+export function jobObject(
+  o: Pick<JobOptions, 'owner' | 'deploymentId' | 'template' | 'container' | 'command' | 'args' | 'timeoutMs'>,
+): Job {
   const name = jobName(o.owner, o.deploymentId);
   const spec = clone(o.template.spec ?? { containers: [] });
   const source = spec.containers.find((c) => c.name === o.container);
@@ -76,17 +88,29 @@ export function jobObject(o: Pick<JobOptions, 'owner' | 'deploymentId' | 'templa
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name, labels: { ...labels, 'platform-actions/owner': o.owner }, annotations: { 'platform-actions/deployment-id': o.deploymentId } },
+    metadata: {
+      name,
+      labels: { ...labels, 'platform-actions/owner': o.owner },
+      annotations: { 'platform-actions/deployment-id': o.deploymentId },
+    },
     spec: {
       backoffLimit: 0,
       activeDeadlineSeconds: Math.max(1, Math.ceil(o.timeoutMs / 1000)),
       ttlSecondsAfterFinished: 3600,
-      template: { metadata: { labels, ...(o.template.metadata?.annotations ? { annotations: o.template.metadata.annotations } : {}) }, spec },
+      template: {
+        metadata: {
+          labels,
+          ...(o.template.metadata?.annotations ? { annotations: o.template.metadata.annotations } : {}),
+        },
+        spec,
+      },
     },
   };
 }
 
-function describeTerminated(t: NonNullable<NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number]['state']>['terminated']): string {
+function describeTerminated(
+  t: NonNullable<NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number]['state']>['terminated'],
+): string {
   if (!t) return '';
   return `exited with code ${t.exitCode}${t.reason ? ` (${t.reason}${t.message ? `: ${t.message.trim().slice(0, 200)}` : ''})` : ''}`;
 }
@@ -109,7 +133,9 @@ export async function runJob(kube: KubeClient, o: JobOptions): Promise<JobResult
     await jobs.delete(name, { propagationPolicy: 'Background', ...(o.signal ? { signal: o.signal } : {}) });
   }
   await jobs.create(job, { ...(o.signal ? { signal: o.signal } : {}) });
-  o.info(`Started Job ${name} (container ${o.container}${o.command ? `: ${JSON.stringify(o.command)}` : ''}${o.args ? ` ${JSON.stringify(o.args)}` : ''}); its deadline is ${formatDuration(o.timeoutMs)}.`);
+  o.info(
+    `Started Job ${name} (container ${o.container}${o.command ? `: ${JSON.stringify(o.command)}` : ''}${o.args ? ` ${JSON.stringify(o.args)}` : ''}); its deadline is ${formatDuration(o.timeoutMs)}.`,
+  );
 
   let lastStamp = '';
   let podName: string | undefined;
@@ -120,7 +146,11 @@ export async function runJob(kube: KubeClient, o: JobOptions): Promise<JobResult
       text = await kube.request<string>({
         method: 'GET',
         path: `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(podName)}/log`,
-        query: { container: o.container, timestamps: 'true', ...(lastStamp ? { sinceTime: `${lastStamp.slice(0, 19)}Z` } : {}) },
+        query: {
+          container: o.container,
+          timestamps: 'true',
+          ...(lastStamp ? { sinceTime: `${lastStamp.slice(0, 19)}Z` } : {}),
+        },
         text: true,
         ...(signal ? { signal } : {}),
       });
@@ -147,9 +177,12 @@ export async function runJob(kube: KubeClient, o: JobOptions): Promise<JobResult
       o.info(`Could not read the rest of the Job's log: ${errorMessage(err)}`);
     }
     try {
-      if (await jobs.delete(name, { propagationPolicy: 'Background', signal: cleanup })) o.info(`Deleted Job ${name} and its pod.`);
+      if (await jobs.delete(name, { propagationPolicy: 'Background', signal: cleanup }))
+        o.info(`Deleted Job ${name} and its pod.`);
     } catch (err) {
-      o.info(`Could not delete Job ${name} (${errorMessage(err)}); its ttlSecondsAfterFinished removes it within the hour after it finished.`);
+      o.info(
+        `Could not delete Job ${name} (${errorMessage(err)}); its ttlSecondsAfterFinished removes it within the hour after it finished.`,
+      );
     }
     return { name, durationMs: clock.now() - started, ...result };
   };
@@ -158,30 +191,61 @@ export async function runJob(kube: KubeClient, o: JobOptions): Promise<JobResult
     for (let delay = 500; ; delay = Math.min(2000, delay * 1.5)) {
       await clock.sleep(delay, o.signal);
       const live = await jobs.find(name, o.signal);
-      if (!live) return await finish({ succeeded: false, timedOut: false, detail: `Job ${name} was deleted by someone else while it ran` });
-      const list = await pods.list({ labelSelector: `${JOB_NAME_LABEL}=${name}`, ...(o.signal ? { signal: o.signal } : {}) });
+      if (!live)
+        return await finish({
+          succeeded: false,
+          timedOut: false,
+          detail: `Job ${name} was deleted by someone else while it ran`,
+        });
+      const list = await pods.list({
+        labelSelector: `${JOB_NAME_LABEL}=${name}`,
+        ...(o.signal ? { signal: o.signal } : {}),
+      });
       const pod = list[0];
       if (pod?.metadata?.name) podName = pod.metadata.name;
       const status = pod?.status?.containerStatuses?.find((c) => c.name === o.container);
       if (status?.state?.running || status?.state?.terminated) await readLog(o.signal);
       const terminated = status?.state?.terminated;
-      const failed = live.status?.conditions?.find((c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True');
-      const complete = live.status?.conditions?.find((c) => (c.type === 'Complete' || c.type === 'SuccessCriteriaMet') && c.status === 'True');
+      const failed = live.status?.conditions?.find(
+        (c) => (c.type === 'Failed' || c.type === 'FailureTarget') && c.status === 'True',
+      );
+      const complete = live.status?.conditions?.find(
+        (c) => (c.type === 'Complete' || c.type === 'SuccessCriteriaMet') && c.status === 'True',
+      );
       if (terminated && (terminated.exitCode !== 0 || complete)) {
         const ok = terminated.exitCode === 0;
-        return await finish({ succeeded: ok, exitCode: terminated.exitCode, timedOut: false, detail: `container ${o.container} ${describeTerminated(terminated)}` });
+        return await finish({
+          succeeded: ok,
+          exitCode: terminated.exitCode,
+          timedOut: false,
+          detail: `container ${o.container} ${describeTerminated(terminated)}`,
+        });
       }
       if (complete) return await finish({ succeeded: true, exitCode: 0, timedOut: false, detail: 'the Job completed' });
       if (failed) {
         const timedOut = failed.reason === 'DeadlineExceeded';
-        return await finish({ succeeded: false, timedOut, detail: timedOut ? `it was still running after ${formatDuration(o.timeoutMs)} (DeadlineExceeded); the Job was stopped` : `the Job failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})` });
+        return await finish({
+          succeeded: false,
+          timedOut,
+          detail: timedOut
+            ? `it was still running after ${formatDuration(o.timeoutMs)} (DeadlineExceeded); the Job was stopped`
+            : `the Job failed (${failed.reason ?? 'Failed'}${failed.message ? `: ${failed.message}` : ''})`,
+        });
       }
       const waiting = status?.state?.waiting;
       if (waiting?.reason && STUCK.includes(waiting.reason)) {
-        return await finish({ succeeded: false, timedOut: false, detail: `its pod never started: ${waiting.reason}${waiting.message ? ` (${waiting.message.slice(0, 200)})` : ''}` });
+        return await finish({
+          succeeded: false,
+          timedOut: false,
+          detail: `its pod never started: ${waiting.reason}${waiting.message ? ` (${waiting.message.slice(0, 200)})` : ''}`,
+        });
       }
       if (clock.now() - started > o.timeoutMs + 10_000) {
-        return await finish({ succeeded: false, timedOut: true, detail: `it was still ${status?.state?.running ? 'running' : `waiting (${waiting?.reason ?? pod?.status?.phase ?? 'no pod yet'})`} after ${formatDuration(o.timeoutMs)}; the Job was stopped` });
+        return await finish({
+          succeeded: false,
+          timedOut: true,
+          detail: `it was still ${status?.state?.running ? 'running' : `waiting (${waiting?.reason ?? pod?.status?.phase ?? 'no pod yet'})`} after ${formatDuration(o.timeoutMs)}; the Job was stopped`,
+        });
       }
     }
   } catch (err) {

@@ -86,11 +86,20 @@ function readConfig(path: string): KubeconfigFile {
   try {
     doc = parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new UserError(`Cannot read the kubeconfig ${path}: ${errorMessage(err)}`, 'Pass the path of a kubeconfig file (YAML, as kubectl writes it).');
+    throw new UserError(
+      `Cannot read the kubeconfig ${path}: ${errorMessage(err)}`,
+      'Pass the path of a kubeconfig file (YAML, as kubectl writes it).',
+    );
   }
   const d = (doc ?? {}) as Partial<KubeconfigFile>;
   if (typeof d !== 'object' || Array.isArray(d)) throw new UserError(`The kubeconfig ${path} is not a YAML mapping.`);
-  return { path, clusters: d.clusters ?? [], users: d.users ?? [], contexts: d.contexts ?? [], 'current-context': d['current-context'] };
+  return {
+    path,
+    clusters: d.clusters ?? [],
+    users: d.users ?? [],
+    contexts: d.contexts ?? [],
+    'current-context': d['current-context'],
+  };
 }
 
 /** The files to read, in order: the first file to name an entry wins, as with kubectl. */
@@ -98,11 +107,18 @@ function configPaths(options: KubeconfigOptions): string[] {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   if (options.path) return [resolve(cwd, options.path)];
-  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter(Boolean).map((p) => resolve(cwd, p));
+  if (env.KUBECONFIG)
+    return env.KUBECONFIG.split(delimiter)
+      .filter(Boolean)
+      .map((p) => resolve(cwd, p));
   return [resolve(env.HOME ?? homedir(), '.kube', 'config')];
 }
 
-function pick<T>(files: KubeconfigFile[], list: 'clusters' | 'users' | 'contexts', name: string): { entry: T; file: KubeconfigFile } | undefined {
+function pick<T>(
+  files: KubeconfigFile[],
+  list: 'clusters' | 'users' | 'contexts',
+  name: string,
+): { entry: T; file: KubeconfigFile } | undefined {
   const key = list === 'clusters' ? 'cluster' : list === 'users' ? 'user' : 'context';
   for (const file of files) {
     const hit = file[list].find((e) => e.name === name);
@@ -121,7 +137,9 @@ function readPem(file: KubeconfigFile, path: string, what: string): string {
   try {
     return readFileSync(full, 'utf8');
   } catch (err) {
-    throw new UserError(`The kubeconfig ${file.path} names ${what} ${full}, which cannot be read (${errorMessage(err)}).`);
+    throw new UserError(
+      `The kubeconfig ${file.path} names ${what} ${full}, which cannot be read (${errorMessage(err)}).`,
+    );
   }
 }
 
@@ -134,7 +152,12 @@ interface ExecCredential {
 }
 
 /** Runs an exec credential plugin (client.authentication.k8s.io) and keeps its answer until it expires. */
-function execCredentials(exec: ExecConfig, file: KubeconfigFile, cluster: ClusterEntry, env: NodeJS.ProcessEnv): () => Promise<KubeCredentials> {
+function execCredentials(
+  exec: ExecConfig,
+  file: KubeconfigFile,
+  cluster: ClusterEntry,
+  env: NodeJS.ProcessEnv,
+): () => Promise<KubeCredentials> {
   let cached: { creds: KubeCredentials; until: number } | undefined;
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
   return async () => {
@@ -145,7 +168,13 @@ function execCredentials(exec: ExecConfig, file: KubeconfigFile, cluster: Cluste
       spec: {
         interactive: false,
         ...(exec.provideClusterInfo
-          ? { cluster: { server: cluster.server, 'certificate-authority-data': cluster['certificate-authority-data'], 'insecure-skip-tls-verify': cluster['insecure-skip-tls-verify'] } }
+          ? {
+              cluster: {
+                server: cluster.server,
+                'certificate-authority-data': cluster['certificate-authority-data'],
+                'insecure-skip-tls-verify': cluster['insecure-skip-tls-verify'],
+              },
+            }
           : {}),
       },
     };
@@ -161,8 +190,11 @@ function execCredentials(exec: ExecConfig, file: KubeconfigFile, cluster: Cluste
           new UserError(
             missing
               ? `The kubeconfig's credential plugin ${command} is not installed on this runner.`
-              : `The kubeconfig's credential plugin ${command} failed: ${String(errOut || errorMessage(err)).trim().slice(0, 500)}`,
-            exec.installHint ?? 'Install the plugin in an earlier step, or give the kubeconfig a user that authenticates with a token.',
+              : `The kubeconfig's credential plugin ${command} failed: ${String(errOut || errorMessage(err))
+                  .trim()
+                  .slice(0, 500)}`,
+            exec.installHint ??
+              'Install the plugin in an earlier step, or give the kubeconfig a user that authenticates with a token.',
           ),
         );
       });
@@ -171,13 +203,18 @@ function execCredentials(exec: ExecConfig, file: KubeconfigFile, cluster: Cluste
     try {
       out = JSON.parse(stdout) as ExecCredential;
     } catch {
-      throw new UserError(`The credential plugin ${command} printed something that is not an ExecCredential.`, 'It must print a client.authentication.k8s.io ExecCredential as JSON.');
+      throw new UserError(
+        `The credential plugin ${command} printed something that is not an ExecCredential.`,
+        'It must print a client.authentication.k8s.io ExecCredential as JSON.',
+      );
     }
     const s = out.status ?? {};
     if (!s.token && !(s.clientCertificateData && s.clientKeyData)) {
       throw new UserError(`The credential plugin ${command} returned neither a token nor a client certificate.`);
     }
-    const creds: KubeCredentials = s.token ? { token: s.token } : { cert: s.clientCertificateData, key: s.clientKeyData };
+    const creds: KubeCredentials = s.token
+      ? { token: s.token }
+      : { cert: s.clientCertificateData, key: s.clientKeyData };
     cached = { creds, until: s.expirationTimestamp ? Date.parse(s.expirationTimestamp) : Number.POSITIVE_INFINITY };
     return creds;
   };
@@ -194,11 +231,26 @@ function googleCredentials(options: KubeconfigOptions, user: string): () => Prom
   return async () => ({ token: await source() });
 }
 
-function userCredentials(u: UserEntry, name: string, file: KubeconfigFile, cluster: ClusterEntry, options: KubeconfigOptions): () => Promise<KubeCredentials> {
+function userCredentials(
+  u: UserEntry,
+  name: string,
+  file: KubeconfigFile,
+  cluster: ClusterEntry,
+  options: KubeconfigOptions,
+): () => Promise<KubeCredentials> {
   const env = options.env ?? process.env;
-  const certificate = u['client-certificate-data'] ? b64(u['client-certificate-data']) : u['client-certificate'] ? readPem(file, u['client-certificate'], 'the client certificate') : undefined;
-  const key = u['client-key-data'] ? b64(u['client-key-data']) : u['client-key'] ? readPem(file, u['client-key'], 'the client key') : undefined;
-  if (certificate && !key) throw new UserError(`The kubeconfig user ${name} has a client certificate but no client key.`);
+  const certificate = u['client-certificate-data']
+    ? b64(u['client-certificate-data'])
+    : u['client-certificate']
+      ? readPem(file, u['client-certificate'], 'the client certificate')
+      : undefined;
+  const key = u['client-key-data']
+    ? b64(u['client-key-data'])
+    : u['client-key']
+      ? readPem(file, u['client-key'], 'the client key')
+      : undefined;
+  if (certificate && !key)
+    throw new UserError(`The kubeconfig user ${name} has a client certificate but no client key.`);
   const tls = certificate ? { cert: certificate, key } : {};
   if (u.token) {
     const token = u.token;
@@ -213,17 +265,30 @@ function userCredentials(u: UserEntry, name: string, file: KubeconfigFile, clust
   if (u.exec?.command) return execCredentials(u.exec, file, cluster, env);
   if (u['auth-provider']?.name === 'oidc') {
     const token = u['auth-provider'].config?.['id-token'];
-    if (!token) throw new UserError(`The kubeconfig user ${name} uses the oidc auth-provider without an id-token.`, 'Put a current id-token in it, or use an exec plugin such as kubelogin.');
+    if (!token)
+      throw new UserError(
+        `The kubeconfig user ${name} uses the oidc auth-provider without an id-token.`,
+        'Put a current id-token in it, or use an exec plugin such as kubelogin.',
+      );
     return async () => ({ ...tls, token });
   }
   if (u['auth-provider']?.name) {
-    throw new UserError(`The kubeconfig user ${name} uses the ${u['auth-provider'].name} auth-provider, which platform-actions does not support.`, 'Use a token, a client certificate or an exec credential plugin instead.');
+    throw new UserError(
+      `The kubeconfig user ${name} uses the ${u['auth-provider'].name} auth-provider, which platform-actions does not support.`,
+      'Use a token, a client certificate or an exec credential plugin instead.',
+    );
   }
   if (u.username || u.password) {
-    throw new UserError(`The kubeconfig user ${name} uses a username and password; Kubernetes removed basic authentication in 1.19.`, 'Use a token, a client certificate or an exec credential plugin.');
+    throw new UserError(
+      `The kubeconfig user ${name} uses a username and password; Kubernetes removed basic authentication in 1.19.`,
+      'Use a token, a client certificate or an exec credential plugin.',
+    );
   }
   if (certificate) return async () => tls;
-  throw new UserError(`The kubeconfig user ${name} has no credentials we can use.`, 'Give it a token, tokenFile, client certificate and key, or an exec credential plugin.');
+  throw new UserError(
+    `The kubeconfig user ${name} has no credentials we can use.`,
+    'Give it a token, tokenFile, client certificate and key, or an exec credential plugin.',
+  );
 }
 
 /** The connection the kubeconfig's current (or named) context describes. */
@@ -239,19 +304,41 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): KubeConnection 
   const files = existing.map(readConfig);
   const first = files[0] as KubeconfigFile;
   const contextName = options.context ?? files.find((f) => f['current-context'])?.['current-context'];
-  if (!contextName) throw new UserError(`The kubeconfig ${first.path} has no current-context.`, 'Set one with `kubectl config use-context NAME`, or write current-context: in the file.');
+  if (!contextName)
+    throw new UserError(
+      `The kubeconfig ${first.path} has no current-context.`,
+      'Set one with `kubectl config use-context NAME`, or write current-context: in the file.',
+    );
   const context = pick<ContextEntry>(files, 'contexts', contextName);
-  if (!context) throw new UserError(`The kubeconfig ${first.path} has no context named ${contextName}.`, `Contexts: ${files.flatMap((f) => f.contexts.map((c) => c.name)).join(', ') || 'none'}.`);
+  if (!context)
+    throw new UserError(
+      `The kubeconfig ${first.path} has no context named ${contextName}.`,
+      `Contexts: ${files.flatMap((f) => f.contexts.map((c) => c.name)).join(', ') || 'none'}.`,
+    );
   const clusterName = context.entry.cluster ?? '';
   const cluster = pick<ClusterEntry>(files, 'clusters', clusterName);
-  if (!cluster?.entry.server) throw new UserError(`The kubeconfig context ${contextName} names the cluster '${clusterName}', which has no server in ${first.path}.`);
+  if (!cluster?.entry.server)
+    throw new UserError(
+      `The kubeconfig context ${contextName} names the cluster '${clusterName}', which has no server in ${first.path}.`,
+    );
   const c = cluster.entry;
-  if (c['proxy-url']) throw new UserError(`The kubeconfig cluster ${clusterName} uses proxy-url, which platform-actions does not support.`, 'Reach the API server directly (GKE: a public or DNS endpoint, or a runner inside the network).');
+  if (c['proxy-url'])
+    throw new UserError(
+      `The kubeconfig cluster ${clusterName} uses proxy-url, which platform-actions does not support.`,
+      'Reach the API server directly (GKE: a public or DNS endpoint, or a runner inside the network).',
+    );
   const userName = context.entry.user ?? '';
   const user = pick<UserEntry>(files, 'users', userName);
-  if (!user) throw new UserError(`The kubeconfig context ${contextName} names the user '${userName}', which is not in ${first.path}.`);
+  if (!user)
+    throw new UserError(
+      `The kubeconfig context ${contextName} names the user '${userName}', which is not in ${first.path}.`,
+    );
 
-  const ca = c['certificate-authority-data'] ? b64(c['certificate-authority-data']) : c['certificate-authority'] ? readPem(cluster.file, c['certificate-authority'], 'the CA file') : undefined;
+  const ca = c['certificate-authority-data']
+    ? b64(c['certificate-authority-data'])
+    : c['certificate-authority']
+      ? readPem(cluster.file, c['certificate-authority'], 'the CA file')
+      : undefined;
   return {
     server: c.server as string,
     ca,

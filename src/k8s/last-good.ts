@@ -41,12 +41,18 @@ export function readHistory(d: Deployment | undefined): HistoryRead {
   try {
     value = JSON.parse(text);
   } catch {
-    return { ok: false, problem: `annotation ${HISTORY_ANNOTATION} is not JSON: ${JSON.stringify(text.slice(0, 120))}` };
+    return {
+      ok: false,
+      problem: `annotation ${HISTORY_ANNOTATION} is not JSON: ${JSON.stringify(text.slice(0, 120))}`,
+    };
   }
   const v = value as Partial<RevisionHistory> | null;
   const list = (x: unknown) => Array.isArray(x) && x.every((h) => typeof h === 'string' && HASH.test(h));
   if (!v || typeof v !== 'object' || v.v !== 1 || !list(v.good) || !list(v.bad)) {
-    return { ok: false, problem: `annotation ${HISTORY_ANNOTATION} is not a revision history this version wrote (${JSON.stringify(text.slice(0, 120))})` };
+    return {
+      ok: false,
+      problem: `annotation ${HISTORY_ANNOTATION} is not a revision history this version wrote (${JSON.stringify(text.slice(0, 120))})`,
+    };
   }
   return { ok: true, history: { v: 1, good: v.good as string[], bad: v.bad as string[] } };
 }
@@ -55,7 +61,13 @@ export function hashOfRevision(r: Revision): string | undefined {
   return r.template.metadata?.labels?.[TEMPLATE_HASH_LABEL];
 }
 
-async function write(kube: KubeClient, namespace: string, name: string, change: (h: RevisionHistory) => RevisionHistory, signal?: AbortSignal): Promise<void> {
+async function write(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  change: (h: RevisionHistory) => RevisionHistory,
+  signal?: AbortSignal,
+): Promise<void> {
   const d = await resource(kube, DEPLOYMENTS, namespace).get(name, signal);
   const read = readHistory(d);
   // A garbled value is replaced: what it said cannot be used anyway, and the gke-deploy that writes here has checked the rest of the state.
@@ -67,19 +79,42 @@ async function write(kube: KubeClient, namespace: string, name: string, change: 
 }
 
 /** The Deployment's current template completed a rollout. Returns its hash (undefined when the controller has no ReplicaSet for it). */
-export async function markGood(kube: KubeClient, namespace: string, name: string, signal?: AbortSignal): Promise<string | undefined> {
+export async function markGood(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const d = await resource(kube, DEPLOYMENTS, namespace).get(name, signal);
   const current = (await revisions(kube, namespace, d, signal)).find((r) => r.revision === revisionOf(d));
   const hash = current && hashOfRevision(current);
   if (!hash) return undefined;
-  await write(kube, namespace, name, (h) => ({ v: 1, good: [...h.good.filter((x) => x !== hash), hash], bad: h.bad.filter((x) => x !== hash) }), signal);
+  await write(
+    kube,
+    namespace,
+    name,
+    (h) => ({ v: 1, good: [...h.good.filter((x) => x !== hash), hash], bad: h.bad.filter((x) => x !== hash) }),
+    signal,
+  );
   return hash;
 }
 
 /** The template with this hash was rolled back: never "previous" again, and an explicit `to:` needs allow-any-revision. */
-export async function markRolledBack(kube: KubeClient, namespace: string, name: string, hash: string | undefined, signal?: AbortSignal): Promise<void> {
+export async function markRolledBack(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  hash: string | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
   if (!hash) return;
-  await write(kube, namespace, name, (h) => ({ v: 1, good: h.good.filter((x) => x !== hash), bad: [...h.bad.filter((x) => x !== hash), hash] }), signal);
+  await write(
+    kube,
+    namespace,
+    name,
+    (h) => ({ v: 1, good: h.good.filter((x) => x !== hash), bad: [...h.bad.filter((x) => x !== hash), hash] }),
+    signal,
+  );
 }
 
 export type RevisionStanding = 'completed' | 'rolled-back' | 'unrecorded';
@@ -97,7 +132,11 @@ export function standingOf(history: RevisionHistory | undefined, r: Revision): R
  * the live one; when none is recorded (a Deployment rolled out before this version), the
  * newest earlier revision that was not rolled back. Undefined when neither exists.
  */
-export function previousGood(history: RevisionHistory | undefined, all: Revision[], current: Revision | undefined): { revision: Revision; standing: RevisionStanding } | undefined {
+export function previousGood(
+  history: RevisionHistory | undefined,
+  all: Revision[],
+  current: Revision | undefined,
+): { revision: Revision; standing: RevisionStanding } | undefined {
   const others = all.filter((r) => r.replicaSet !== current?.replicaSet);
   for (const hash of [...(history?.good ?? [])].reverse()) {
     const r = others.find((x) => hashOfRevision(x) === hash);

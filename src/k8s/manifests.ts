@@ -31,10 +31,20 @@ export function manifestFiles(paths: string[], cwd: string): string[] {
     const full = resolve(cwd, p);
     if (isGlob(basename(full))) {
       const dir = dirname(full);
-      if (isGlob(dir)) throw new UserError(`manifests: '${p}' has wildcards in a folder name; only the file name may have them.`, 'Write e.g. k8s/*.yaml.');
+      if (isGlob(dir))
+        throw new UserError(
+          `manifests: '${p}' has wildcards in a folder name; only the file name may have them.`,
+          'Write e.g. k8s/*.yaml.',
+        );
       const re = globToRegExp(basename(full), '/');
-      const hits = safeList(dir, p).filter((f) => re.test(f)).sort();
-      if (hits.length === 0) throw new UserError(`manifests: '${p}' matches no file.`, 'Check the pattern; paths are relative to the workspace (check out the repository first).');
+      const hits = safeList(dir, p)
+        .filter((f) => re.test(f))
+        .sort();
+      if (hits.length === 0)
+        throw new UserError(
+          `manifests: '${p}' matches no file.`,
+          'Check the pattern; paths are relative to the workspace (check out the repository first).',
+        );
       files.push(...hits.map((f) => join(dir, f)));
       continue;
     }
@@ -42,9 +52,18 @@ export function manifestFiles(paths: string[], cwd: string): string[] {
     try {
       stat = statSync(full);
     } catch {
-      throw new UserError(`manifests: '${p}' does not exist (looked at ${full}).`, 'Paths are relative to the workspace: check out the repository before this step.');
+      throw new UserError(
+        `manifests: '${p}' does not exist (looked at ${full}).`,
+        'Paths are relative to the workspace: check out the repository before this step.',
+      );
     }
-    if (stat.isDirectory()) files.push(...safeList(full, p).filter((f) => MANIFEST_FILE.test(f)).sort().map((f) => join(full, f)));
+    if (stat.isDirectory())
+      files.push(
+        ...safeList(full, p)
+          .filter((f) => MANIFEST_FILE.test(f))
+          .sort()
+          .map((f) => join(full, f)),
+      );
     else files.push(full);
   }
   return [...new Set(files)];
@@ -70,7 +89,10 @@ export function readManifests(files: string[]): Manifest[] {
       if (doc.errors.length) throw new UserError(`${where} is not valid YAML: ${doc.errors[0]?.message}`);
       const value = doc.toJS() as unknown;
       if (value === null || value === undefined) return;
-      const items = (value as KubeObject).kind === 'List' && Array.isArray((value as { items?: unknown }).items) ? ((value as { items: unknown[] }).items) : [value];
+      const items =
+        (value as KubeObject).kind === 'List' && Array.isArray((value as { items?: unknown }).items)
+          ? (value as { items: unknown[] }).items
+          : [value];
       for (const item of items) out.push(check(item, file, i + 1, where));
     });
   }
@@ -78,7 +100,8 @@ export function readManifests(files: string[]): Manifest[] {
 }
 
 function check(value: unknown, file: string, document: number, where: string): Manifest {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${where} is not a Kubernetes object (a mapping with apiVersion, kind and metadata).`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UserError(`${where} is not a Kubernetes object (a mapping with apiVersion, kind and metadata).`);
   const o = value as KubeObject;
   const k = manifestKind(o.apiVersion, o.kind);
   if (!k) {
@@ -88,7 +111,11 @@ function check(value: unknown, file: string, document: number, where: string): M
     );
   }
   if (!o.metadata?.name) throw new UserError(`${where}: the ${o.kind} has no metadata.name.`);
-  if (o.metadata.generateName) throw new UserError(`${where}: the ${o.kind} uses generateName, which cannot be applied.`, 'Give it a fixed metadata.name.');
+  if (o.metadata.generateName)
+    throw new UserError(
+      `${where}: the ${o.kind} uses generateName, which cannot be applied.`,
+      'Give it a fixed metadata.name.',
+    );
   return { file, document, kind: k, object: o };
 }
 
@@ -100,7 +127,9 @@ function podTemplates(m: Manifest): PodTemplateSpec[] {
     const t = (spec.jobTemplate as { spec?: { template?: PodTemplateSpec } } | undefined)?.spec?.template;
     return t ? [t] : [];
   }
-  return ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(m.kind.kind) && spec.template ? [spec.template as PodTemplateSpec] : [];
+  return ['Deployment', 'StatefulSet', 'DaemonSet', 'Job'].includes(m.kind.kind) && spec.template
+    ? [spec.template as PodTemplateSpec]
+    : [];
 }
 
 function repositoryOf(image: string): string | undefined {
@@ -125,10 +154,16 @@ export interface Substitution {
  * or its only container), and into every other container whose image is the same
  * repository (an init container, a migration Job). Changes the objects in place.
  */
-export function substituteImage(manifests: Manifest[], image: string, target: { deployment: string; containerName?: string }): Substitution[] {
+export function substituteImage(
+  manifests: Manifest[],
+  image: string,
+  target: { deployment: string; containerName?: string },
+): Substitution[] {
   const repo = repositoryOf(image);
   const done: Substitution[] = [];
-  const targetManifest = manifests.find((m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === target.deployment);
+  const targetManifest = manifests.find(
+    (m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === target.deployment,
+  );
   for (const m of manifests) {
     const where = `${m.file}${m.document > 1 ? ` (document ${m.document})` : ''}`;
     const name = `${m.kind.kind}/${m.object.metadata?.name}`;
@@ -137,10 +172,16 @@ export function substituteImage(manifests: Manifest[], image: string, target: { 
       let chosen: Container | undefined;
       if (m === targetManifest) {
         const main = t.spec?.containers ?? [];
-        chosen = target.containerName ? main.find((c) => c.name === target.containerName) : main.length === 1 ? main[0] : undefined;
+        chosen = target.containerName
+          ? main.find((c) => c.name === target.containerName)
+          : main.length === 1
+            ? main[0]
+            : undefined;
         if (!chosen) {
           throw new UserError(
-            target.containerName ? `${where}: Deployment ${target.deployment} has no container named ${target.containerName}.` : `${where}: Deployment ${target.deployment} has ${main.length} containers; which one gets the image?`,
+            target.containerName
+              ? `${where}: Deployment ${target.deployment} has no container named ${target.containerName}.`
+              : `${where}: Deployment ${target.deployment} has ${main.length} containers; which one gets the image?`,
             `Set container-name to one of: ${main.map((c) => c.name).join(', ') || '(none)'}.`,
           );
         }
@@ -156,7 +197,23 @@ export function substituteImage(manifests: Manifest[], image: string, target: { 
 }
 
 /** Order of apply: what others refer to goes first. */
-const ORDER = ['ServiceAccount', 'ConfigMap', 'Secret', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy', 'Ingress', 'HTTPRoute', 'PodMonitoring'];
+const ORDER = [
+  'ServiceAccount',
+  'ConfigMap',
+  'Secret',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'CronJob',
+  'HorizontalPodAutoscaler',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+  'Ingress',
+  'HTTPRoute',
+  'PodMonitoring',
+];
 
 export interface Applied {
   kind: string;
@@ -168,7 +225,11 @@ export interface Applied {
 }
 
 /** Applies every manifest (server-side apply, field manager platform-actions), in dependency order. */
-export async function applyManifests(kube: KubeClient, manifests: Manifest[], options: { namespace: string; dryRun?: boolean; signal?: AbortSignal }): Promise<Applied[]> {
+export async function applyManifests(
+  kube: KubeClient,
+  manifests: Manifest[],
+  options: { namespace: string; dryRun?: boolean; signal?: AbortSignal },
+): Promise<Applied[]> {
   const rank = (m: Manifest) => {
     const i = ORDER.indexOf(m.kind.kind);
     return i < 0 ? ORDER.length : i;
@@ -177,8 +238,17 @@ export async function applyManifests(kube: KubeClient, manifests: Manifest[], op
   const applied: Applied[] = [];
   for (const { m } of sorted) {
     const namespace = m.object.metadata?.namespace ?? options.namespace;
-    const out = await resource(kube, m.kind, namespace).apply(m.object, { dryRun: options.dryRun, signal: options.signal });
-    applied.push({ kind: m.kind.kind, namespace, name: m.object.metadata?.name ?? '', generation: out.metadata?.generation, resourceVersion: out.metadata?.resourceVersion });
+    const out = await resource(kube, m.kind, namespace).apply(m.object, {
+      dryRun: options.dryRun,
+      signal: options.signal,
+    });
+    applied.push({
+      kind: m.kind.kind,
+      namespace,
+      name: m.object.metadata?.name ?? '',
+      generation: out.metadata?.generation,
+      resourceVersion: out.metadata?.resourceVersion,
+    });
   }
   return applied;
 }

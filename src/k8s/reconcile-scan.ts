@@ -41,11 +41,22 @@ function hasState(d: Deployment): boolean {
 function subjectsOf(namespace: string, name: string, layout: TrafficLayout): Subjects {
   return {
     baseline: { namespace, deployment: name, service: layout.service, track: 'stable' },
-    canary: { namespace, deployment: layout.side, service: layout.mode === 'replicas' ? layout.service : (layout.sideService ?? layout.service), track: 'canary' },
+    canary: {
+      namespace,
+      deployment: layout.side,
+      service: layout.mode === 'replicas' ? layout.service : (layout.sideService ?? layout.service),
+      track: 'canary',
+    },
   };
 }
 
-export async function scanKube(options: { kube: KubeClient; namespaces: string[]; waitTimeoutMs: number; log?: (line: string) => void; signal?: AbortSignal }): Promise<KubeScan> {
+export async function scanKube(options: {
+  kube: KubeClient;
+  namespaces: string[];
+  waitTimeoutMs: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}): Promise<KubeScan> {
   const { kube, signal } = options;
   const log = options.log ?? (() => undefined);
   const findings: KubeFinding[] = [];
@@ -69,7 +80,8 @@ export async function scanKube(options: { kube: KubeClient; namespaces: string[]
       if (state.record) {
         finding.record = state.record;
         finding.target = recoveryTarget(state.record.engine, common);
-        if (state.layout && state.record.engine !== BLUE_GREEN_ENGINE) finding.subjects = subjectsOf(namespace, name, state.layout);
+        if (state.layout && state.record.engine !== BLUE_GREEN_ENGINE)
+          finding.subjects = subjectsOf(namespace, name, state.layout);
       } else if (state.kept) {
         const kept = state.kept;
         finding.kept = { id: kept.id, until: kept.until };

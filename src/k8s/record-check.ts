@@ -69,7 +69,8 @@ export class UntrustedStateError extends UserError {
 }
 
 function sameSelector(a: LabelSelector | undefined, b: LabelSelector | undefined): boolean {
-  const norm = (s: LabelSelector | undefined) => JSON.stringify({ m: Object.entries(s?.matchLabels ?? {}).sort(), e: s?.matchExpressions ?? [] });
+  const norm = (s: LabelSelector | undefined) =>
+    JSON.stringify({ m: Object.entries(s?.matchLabels ?? {}).sort(), e: s?.matchExpressions ?? [] });
   return norm(a) === norm(b);
 }
 
@@ -77,29 +78,46 @@ function sameSelector(a: LabelSelector | undefined, b: LabelSelector | undefined
  * Reads the state off `d` and checks it against the live objects. Returns it when there is
  * none or it holds; throws UntrustedStateError otherwise. `who` is what refuses ("gke-deploy").
  */
-export async function checkedState(kube: KubeClient, namespace: string, d: Deployment, who: string, signal?: AbortSignal): Promise<CheckedState> {
+export async function checkedState(
+  kube: KubeClient,
+  namespace: string,
+  d: Deployment,
+  who: string,
+  signal?: AbortSignal,
+): Promise<CheckedState> {
   const name = d.metadata?.name ?? '';
   const annotations = d.metadata?.annotations ?? {};
   const rawRecord = annotations[ROLLOUT_ANNOTATION];
   const rawLayout = annotations[TRAFFIC_ANNOTATION];
   const rawKept = annotations[KEPT_ANNOTATION];
-  if (rawRecord === undefined && rawLayout === undefined && rawKept === undefined) return { record: undefined, layout: undefined, kept: undefined };
+  if (rawRecord === undefined && rawLayout === undefined && rawKept === undefined)
+    return { record: undefined, layout: undefined, kept: undefined };
 
   const problems: string[] = [];
   const record = decodeRecord(rawRecord);
   const layout = layoutOf(d);
   const kept = keptOf(d);
-  if (rawRecord !== undefined && !record) problems.push(`annotation ${ROLLOUT_ANNOTATION} cannot be parsed as a rollout record: ${JSON.stringify(rawRecord.slice(0, 160))}`);
-  if (rawLayout !== undefined && !layout) problems.push(`annotation ${TRAFFIC_ANNOTATION} cannot be parsed: ${JSON.stringify(rawLayout.slice(0, 160))}`);
-  if (rawKept !== undefined && !kept) problems.push(`annotation ${KEPT_ANNOTATION} cannot be parsed: ${JSON.stringify(rawKept.slice(0, 160))}`);
-  if (record && !(record.engine in SIDES)) problems.push(`the record names engine ${JSON.stringify(record.engine)}, which is not one of ${Object.keys(SIDES).join(', ')}`);
+  if (rawRecord !== undefined && !record)
+    problems.push(
+      `annotation ${ROLLOUT_ANNOTATION} cannot be parsed as a rollout record: ${JSON.stringify(rawRecord.slice(0, 160))}`,
+    );
+  if (rawLayout !== undefined && !layout)
+    problems.push(`annotation ${TRAFFIC_ANNOTATION} cannot be parsed: ${JSON.stringify(rawLayout.slice(0, 160))}`);
+  if (rawKept !== undefined && !kept)
+    problems.push(`annotation ${KEPT_ANNOTATION} cannot be parsed: ${JSON.stringify(rawKept.slice(0, 160))}`);
+  if (record && !(record.engine in SIDES))
+    problems.push(
+      `the record names engine ${JSON.stringify(record.engine)}, which is not one of ${Object.keys(SIDES).join(', ')}`,
+    );
 
   const history = await revisions(kube, namespace, d, signal);
   const replicaSets = resource(kube, REPLICASETS, namespace);
   /** Checks that `rs` names a ReplicaSet of this Deployment. */
   const ownReplicaSet = async (rs: string, what: string): Promise<Revision | undefined> => {
     if (rs.includes('/')) {
-      problems.push(`${what} is ${JSON.stringify(rs)}, which names another namespace; a rollout of ${namespace}/${name} only has ReplicaSets in ${namespace}`);
+      problems.push(
+        `${what} is ${JSON.stringify(rs)}, which names another namespace; a rollout of ${namespace}/${name} only has ReplicaSets in ${namespace}`,
+      );
       return undefined;
     }
     const own = history.find((r) => r.replicaSet === rs);
@@ -126,11 +144,15 @@ export async function checkedState(kube: KubeClient, namespace: string, d: Deplo
   const ids = new Set([record?.id, kept?.id].filter((x): x is string => !!x));
   for (const s of sideNames) {
     if (s.includes('/')) {
-      problems.push(`the ${side?.track ?? 'new'} side is ${JSON.stringify(s)}, which names another namespace; platform-actions only puts ${expectedSides.join(' or ')} beside ${namespace}/${name}`);
+      problems.push(
+        `the ${side?.track ?? 'new'} side is ${JSON.stringify(s)}, which names another namespace; platform-actions only puts ${expectedSides.join(' or ')} beside ${namespace}/${name}`,
+      );
       continue;
     }
     if (!expectedSides.includes(s)) {
-      problems.push(`the ${side?.track ?? 'new'} side is Deployment ${s}; for ${name} platform-actions only ever makes ${expectedSides.join(' or ')}`);
+      problems.push(
+        `the ${side?.track ?? 'new'} side is Deployment ${s}; for ${name} platform-actions only ever makes ${expectedSides.join(' or ')}`,
+      );
       continue;
     }
     const live = await resource(kube, DEPLOYMENTS, namespace).find(s, signal);
@@ -138,13 +160,25 @@ export async function checkedState(kube: KubeClient, namespace: string, d: Deplo
     const labels = live.metadata?.labels ?? {};
     const track = s.endsWith('-canary') ? 'canary' : 'green';
     const wrong: string[] = [];
-    if (labels[OWNER_LABEL] !== name) wrong.push(`label ${OWNER_LABEL} is ${labels[OWNER_LABEL] === undefined ? 'missing' : JSON.stringify(labels[OWNER_LABEL])}, not ${name}`);
-    if (labels[TRACK_LABEL] !== track) wrong.push(`label ${TRACK_LABEL} is ${labels[TRACK_LABEL] === undefined ? 'missing' : JSON.stringify(labels[TRACK_LABEL])}, not ${track}`);
-    const want = { ...(d.spec?.selector ?? {}), matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), [TRACK_LABEL]: track } };
-    if (!sameSelector(live.spec?.selector, want)) wrong.push(`its selector is not ${name}'s plus ${TRACK_LABEL}=${track}`);
+    if (labels[OWNER_LABEL] !== name)
+      wrong.push(
+        `label ${OWNER_LABEL} is ${labels[OWNER_LABEL] === undefined ? 'missing' : JSON.stringify(labels[OWNER_LABEL])}, not ${name}`,
+      );
+    if (labels[TRACK_LABEL] !== track)
+      wrong.push(
+        `label ${TRACK_LABEL} is ${labels[TRACK_LABEL] === undefined ? 'missing' : JSON.stringify(labels[TRACK_LABEL])}, not ${track}`,
+      );
+    const want = {
+      ...(d.spec?.selector ?? {}),
+      matchLabels: { ...(d.spec?.selector?.matchLabels ?? {}), [TRACK_LABEL]: track },
+    };
+    if (!sameSelector(live.spec?.selector, want))
+      wrong.push(`its selector is not ${name}'s plus ${TRACK_LABEL}=${track}`);
     const id = live.metadata?.annotations?.[DEPLOYMENT_ID_ANNOTATION];
-    if (ids.size && (!id || !ids.has(id))) wrong.push(`it was made by rollout ${id ?? 'unknown'}, not ${[...ids].join(' / ')}`);
-    if (wrong.length) problems.push(`Deployment ${s} is not the ${track} side platform-actions made for ${name}: ${wrong.join('; ')}`);
+    if (ids.size && (!id || !ids.has(id)))
+      wrong.push(`it was made by rollout ${id ?? 'unknown'}, not ${[...ids].join(' / ')}`);
+    if (wrong.length)
+      problems.push(`Deployment ${s} is not the ${track} side platform-actions made for ${name}: ${wrong.join('; ')}`);
   }
 
   // The stable side and a kept blue: ReplicaSets of this Deployment.
@@ -159,15 +193,30 @@ export async function checkedState(kube: KubeClient, namespace: string, d: Deplo
       ['stableWeight', layout.stableWeight, 1_000],
     ];
     for (const [field, value, max] of numbers) {
-      if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > max)) problems.push(`the traffic layout's ${field} is ${JSON.stringify(value)}, not a whole number from 0 to ${max}`);
+      if (value !== undefined && (!Number.isInteger(value) || value < 0 || value > max))
+        problems.push(`the traffic layout's ${field} is ${JSON.stringify(value)}, not a whole number from 0 to ${max}`);
     }
-    if (!['route', 'replicas', 'selector'].includes(layout.mode)) problems.push(`the traffic layout's mode is ${JSON.stringify(layout.mode)}`);
-    for (const [field, value] of [['service', layout.service], ['sideService', layout.sideService], ['route', layout.route]] as const) {
-      if (value !== undefined && (typeof value !== 'string' || !NAME.test(value))) problems.push(`the traffic layout's ${field} is ${JSON.stringify(value)}, not the name of an object in ${namespace}`);
+    if (!['route', 'replicas', 'selector'].includes(layout.mode))
+      problems.push(`the traffic layout's mode is ${JSON.stringify(layout.mode)}`);
+    for (const [field, value] of [
+      ['service', layout.service],
+      ['sideService', layout.sideService],
+      ['route', layout.route],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'string' || !NAME.test(value)))
+        problems.push(
+          `the traffic layout's ${field} is ${JSON.stringify(value)}, not the name of an object in ${namespace}`,
+        );
     }
-    if (layout.mode === 'route' && (!layout.route || !layout.sideService)) problems.push('the traffic layout moves traffic by route but names no HTTPRoute or no side Service');
-    if (layout.pinned !== undefined && !history.some((r) => r.template.metadata?.labels?.[TEMPLATE_HASH_LABEL] === layout.pinned)) {
-      problems.push(`the traffic layout pinned ${TEMPLATE_HASH_LABEL}=${JSON.stringify(layout.pinned)}, which is no ReplicaSet of ${name}`);
+    if (layout.mode === 'route' && (!layout.route || !layout.sideService))
+      problems.push('the traffic layout moves traffic by route but names no HTTPRoute or no side Service');
+    if (
+      layout.pinned !== undefined &&
+      !history.some((r) => r.template.metadata?.labels?.[TEMPLATE_HASH_LABEL] === layout.pinned)
+    ) {
+      problems.push(
+        `the traffic layout pinned ${TEMPLATE_HASH_LABEL}=${JSON.stringify(layout.pinned)}, which is no ReplicaSet of ${name}`,
+      );
     }
     if (typeof layout.service === 'string' && NAME.test(layout.service)) {
       const svc = await services.find(layout.service, signal);
@@ -178,16 +227,26 @@ export async function checkedState(kube: KubeClient, namespace: string, d: Deplo
       }
       if (layout.sideService) {
         const suffixes = [`${layout.service}-canary`, `${layout.service}-preview`];
-        if (!suffixes.includes(layout.sideService)) problems.push(`the traffic layout's side Service is ${layout.sideService}; platform-actions only makes ${suffixes.join(' or ')}`);
+        if (!suffixes.includes(layout.sideService))
+          problems.push(
+            `the traffic layout's side Service is ${layout.sideService}; platform-actions only makes ${suffixes.join(' or ')}`,
+          );
         else {
           const sideSvc = await services.find(layout.sideService, signal);
-          if (sideSvc && sideSvc.metadata?.labels?.[OWNER_LABEL] !== name) problems.push(`Service ${layout.sideService} was not made by platform-actions for ${name} (label ${OWNER_LABEL} is ${JSON.stringify(sideSvc.metadata?.labels?.[OWNER_LABEL] ?? null)})`);
+          if (sideSvc && sideSvc.metadata?.labels?.[OWNER_LABEL] !== name)
+            problems.push(
+              `Service ${layout.sideService} was not made by platform-actions for ${name} (label ${OWNER_LABEL} is ${JSON.stringify(sideSvc.metadata?.labels?.[OWNER_LABEL] ?? null)})`,
+            );
         }
       }
       if (layout.route && NAME.test(layout.route)) {
         const route = await resource(kube, HTTPROUTES, namespace).find(layout.route, signal);
-        if (!route) problems.push(`the traffic layout names HTTPRoute ${layout.route}, which does not exist in ${namespace}`);
-        else if (readWeights(route, [layout.service]).length === 0) problems.push(`HTTPRoute ${layout.route} has no rule that routes to Service ${layout.service}, the stable Service the layout names`);
+        if (!route)
+          problems.push(`the traffic layout names HTTPRoute ${layout.route}, which does not exist in ${namespace}`);
+        else if (readWeights(route, [layout.service]).length === 0)
+          problems.push(
+            `HTTPRoute ${layout.route} has no rule that routes to Service ${layout.service}, the stable Service the layout names`,
+          );
       }
     }
   }
@@ -206,7 +265,10 @@ function cleanup(namespace: string, name: string, layout: TrafficLayout | undefi
   const steps = [
     `Someone or something wrote these annotations by hand, or an older tool left them. Look first: kubectl get deployment ${name} ${n} -o jsonpath='{.metadata.annotations}'; kubectl get deployments,services ${n} -l ${OWNER_LABEL}=${name}.`,
   ];
-  if (layout?.route && DNS_LABEL.test(layout.route)) steps.push(`Make sure HTTPRoute ${layout.route} sends all traffic to Service ${DNS_LABEL.test(layout.service) ? layout.service : name}: kubectl edit httproute ${layout.route} ${n}.`);
+  if (layout?.route && DNS_LABEL.test(layout.route))
+    steps.push(
+      `Make sure HTTPRoute ${layout.route} sends all traffic to Service ${DNS_LABEL.test(layout.service) ? layout.service : name}: kubectl edit httproute ${layout.route} ${n}.`,
+    );
   steps.push(
     `If Service ${name} has the annotation platform-actions/pinned-selector, take ${TEMPLATE_HASH_LABEL} out of its selector and remove that annotation: kubectl edit service ${name} ${n}.`,
     `Delete what platform-actions made beside ${name}, if it is there: kubectl delete deployment ${name}-canary ${name}-green ${n} --ignore-not-found.`,

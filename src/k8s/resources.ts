@@ -8,9 +8,25 @@ import type { KubeClient } from './client.js';
 import { isConflict, isNotFound } from './client.js';
 import { explainKubeError, type Verb } from './errors.js';
 import type { Metadata, ResourceKind } from './resource-kind.js';
-import type { Deployment, Event, HorizontalPodAutoscaler, HTTPRoute, Job, KubeList, Pod, ReplicaSet, Service } from './types.js';
+import type {
+  Deployment,
+  Event,
+  HorizontalPodAutoscaler,
+  HTTPRoute,
+  Job,
+  KubeList,
+  Pod,
+  ReplicaSet,
+  Service,
+} from './types.js';
 
-function kind<T extends Metadata>(group: string, version: string, plural: string, kindName: string, namespaced = true): ResourceKind<T> {
+function kind<T extends Metadata>(
+  group: string,
+  version: string,
+  plural: string,
+  kindName: string,
+  namespaced = true,
+): ResourceKind<T> {
   return { group, version, plural, kind: kindName, namespaced };
 }
 
@@ -20,7 +36,12 @@ export const SERVICES = kind<Service>('', 'v1', 'services', 'Service');
 export const PODS = kind<Pod>('', 'v1', 'pods', 'Pod');
 export const EVENTS = kind<Event>('', 'v1', 'events', 'Event');
 export const HTTPROUTES = kind<HTTPRoute>('gateway.networking.k8s.io', 'v1', 'httproutes', 'HTTPRoute');
-export const HPAS = kind<HorizontalPodAutoscaler>('autoscaling', 'v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler');
+export const HPAS = kind<HorizontalPodAutoscaler>(
+  'autoscaling',
+  'v2',
+  'horizontalpodautoscalers',
+  'HorizontalPodAutoscaler',
+);
 export const JOBS = kind<Job>('batch', 'v1', 'jobs', 'Job');
 
 /** Kinds a manifest may hold (apply), by apiVersion and kind. Namespaced ones only. */
@@ -53,7 +74,9 @@ export function manifestKind(apiVersion: string | undefined, kindName: string | 
 
 export function collectionPath(k: ResourceKind, namespace: string | undefined): string {
   const prefix = k.group ? `/apis/${k.group}/${k.version}` : `/api/${k.version}`;
-  return k.namespaced ? `${prefix}/namespaces/${encodeURIComponent(namespace ?? 'default')}/${k.plural}` : `${prefix}/${k.plural}`;
+  return k.namespaced
+    ? `${prefix}/namespaces/${encodeURIComponent(namespace ?? 'default')}/${k.plural}`
+    : `${prefix}/${k.plural}`;
 }
 
 export interface WriteOptions {
@@ -108,7 +131,13 @@ export class ResourceApi<T extends Metadata> {
     try {
       return await fn();
     } catch (err) {
-      throw explainKubeError(err, { verb, kind: this.kind, namespace: this.namespace, name, cluster: this.client.connection.description });
+      throw explainKubeError(err, {
+        verb,
+        kind: this.kind,
+        namespace: this.namespace,
+        name,
+        cluster: this.client.connection.description,
+      });
     }
   }
 
@@ -127,7 +156,13 @@ export class ResourceApi<T extends Metadata> {
       return await this.client.request<T>({ method: 'GET', path: this.path(name), signal });
     } catch (err) {
       if (isNotFound(err) && err.status.details?.name) return undefined;
-      throw explainKubeError(err, { verb: 'get', kind: this.kind, namespace: this.namespace, name, cluster: this.client.connection.description });
+      throw explainKubeError(err, {
+        verb: 'get',
+        kind: this.kind,
+        namespace: this.namespace,
+        name,
+        cluster: this.client.connection.description,
+      });
     }
   }
 
@@ -140,7 +175,12 @@ export class ResourceApi<T extends Metadata> {
         const page = await this.client.request<KubeList<T>>({
           method: 'GET',
           path: this.path(),
-          query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: '500', continue: token },
+          query: {
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+            limit: '500',
+            continue: token,
+          },
           signal: options.signal,
         });
         items.push(...(page.items ?? []));
@@ -151,19 +191,47 @@ export class ResourceApi<T extends Metadata> {
   }
 
   create(object: T, options: WriteOptions = {}): Promise<T> {
-    const body = { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, ...object, metadata: { ...object.metadata, namespace: this.namespace } };
-    return this.call('create', object.metadata?.name, () => this.client.request<T>({ method: 'POST', path: this.path(), query: this.writeQuery(options), body, signal: options.signal }));
+    const body = {
+      apiVersion: apiVersionOf(this.kind),
+      kind: this.kind.kind,
+      ...object,
+      metadata: { ...object.metadata, namespace: this.namespace },
+    };
+    return this.call('create', object.metadata?.name, () =>
+      this.client.request<T>({
+        method: 'POST',
+        path: this.path(),
+        query: this.writeQuery(options),
+        body,
+        signal: options.signal,
+      }),
+    );
   }
 
   /** PUT: with metadata.resourceVersion set, a 409 Conflict when the object changed since it was read. */
   replace(object: T, options: WriteOptions = {}): Promise<T> {
     const name = object.metadata?.name ?? '';
-    return this.call('update', name, () => this.client.request<T>({ method: 'PUT', path: this.path(name), query: this.writeQuery(options), body: object, signal: options.signal }));
+    return this.call('update', name, () =>
+      this.client.request<T>({
+        method: 'PUT',
+        path: this.path(name),
+        query: this.writeQuery(options),
+        body: object,
+        signal: options.signal,
+      }),
+    );
   }
 
   patch(name: string, patch: unknown, type: PatchType, options: WriteOptions = {}): Promise<T> {
     return this.call('patch', name, () =>
-      this.client.request<T>({ method: 'PATCH', path: this.path(name), query: this.writeQuery(options), body: patch, contentType: PATCH_CONTENT[type], signal: options.signal }),
+      this.client.request<T>({
+        method: 'PATCH',
+        path: this.path(name),
+        query: this.writeQuery(options),
+        body: patch,
+        contentType: PATCH_CONTENT[type],
+        signal: options.signal,
+      }),
     );
   }
 
@@ -173,7 +241,12 @@ export class ResourceApi<T extends Metadata> {
    */
   apply(object: T, options: WriteOptions & { fieldManager?: string } = {}): Promise<T> {
     const name = object.metadata?.name ?? '';
-    const body = { apiVersion: apiVersionOf(this.kind), kind: this.kind.kind, ...object, metadata: { ...object.metadata, namespace: this.namespace } };
+    const body = {
+      apiVersion: apiVersionOf(this.kind),
+      kind: this.kind.kind,
+      ...object,
+      metadata: { ...object.metadata, namespace: this.namespace },
+    };
     return this.call('patch', name, () =>
       this.client.request<T>({
         method: 'PATCH',
@@ -187,7 +260,10 @@ export class ResourceApi<T extends Metadata> {
   }
 
   /** Deletes the object; false when there was nothing to delete. */
-  async delete(name: string, options: WriteOptions & { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {}): Promise<boolean> {
+  async delete(
+    name: string,
+    options: WriteOptions & { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {},
+  ): Promise<boolean> {
     try {
       await this.client.request({
         method: 'DELETE',
@@ -199,7 +275,13 @@ export class ResourceApi<T extends Metadata> {
       return true;
     } catch (err) {
       if (isNotFound(err) && err.status.details?.name) return false;
-      throw explainKubeError(err, { verb: 'delete', kind: this.kind, namespace: this.namespace, name, cluster: this.client.connection.description });
+      throw explainKubeError(err, {
+        verb: 'delete',
+        kind: this.kind,
+        namespace: this.namespace,
+        name,
+        cluster: this.client.connection.description,
+      });
     }
   }
 
@@ -208,7 +290,11 @@ export class ResourceApi<T extends Metadata> {
    * wrote in between (409 Conflict), read again and redo the change. `mutate` gets a copy
    * and returns the new object, or undefined for "no change needed".
    */
-  async update(name: string, mutate: (live: T) => T | undefined | Promise<T | undefined>, options: WriteOptions & { attempts?: number } = {}): Promise<UpdateResult<T>> {
+  async update(
+    name: string,
+    mutate: (live: T) => T | undefined | Promise<T | undefined>,
+    options: WriteOptions & { attempts?: number } = {},
+  ): Promise<UpdateResult<T>> {
     const attempts = options.attempts ?? 5;
     for (let conflicts = 0; ; conflicts++) {
       const live = await this.get(name, options.signal);
@@ -219,18 +305,34 @@ export class ResourceApi<T extends Metadata> {
         return { object: await this.replaceRaw(next, options), changed: true, conflicts };
       } catch (err) {
         if (!isConflict(err) || conflicts + 1 >= attempts) {
-          throw explainKubeError(err, { verb: 'update', kind: this.kind, namespace: this.namespace, name, cluster: this.client.connection.description });
+          throw explainKubeError(err, {
+            verb: 'update',
+            kind: this.kind,
+            namespace: this.namespace,
+            name,
+            cluster: this.client.connection.description,
+          });
         }
       }
     }
   }
 
   private replaceRaw(object: T, options: WriteOptions): Promise<T> {
-    return this.client.request<T>({ method: 'PUT', path: this.path(object.metadata?.name ?? ''), query: this.writeQuery(options), body: object, signal: options.signal });
+    return this.client.request<T>({
+      method: 'PUT',
+      path: this.path(object.metadata?.name ?? ''),
+      query: this.writeQuery(options),
+      body: object,
+      signal: options.signal,
+    });
   }
 }
 
 /** Typed access to one resource type in one namespace. */
-export function resource<T extends Metadata>(client: KubeClient, kind: ResourceKind<T>, namespace: string): ResourceApi<T> {
+export function resource<T extends Metadata>(
+  client: KubeClient,
+  kind: ResourceKind<T>,
+  namespace: string,
+): ResourceApi<T> {
   return new ResourceApi(client, kind, namespace);
 }

@@ -28,7 +28,14 @@ import { BLUE_GREEN_ENGINE, KubeBlueGreenTarget } from './blue-green-target.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource } from './resources.js';
 import { ROLLING_ENGINE } from './rolling-target.js';
-import { hashOfRevision, HISTORY_ANNOTATION, markRolledBack, previousGood, readHistory, standingOf } from './last-good.js';
+import {
+  hashOfRevision,
+  HISTORY_ANNOTATION,
+  markRolledBack,
+  previousGood,
+  readHistory,
+  standingOf,
+} from './last-good.js';
 import { checkedState } from './record-check.js';
 import { revisionOf, revisions, rollbackTo, waitForRollout, type Revision } from './rollout.js';
 import { recoveryTarget } from './targets.js';
@@ -90,7 +97,9 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   if (asked && asked.replicaSet !== live?.replicaSet && !request.allowAnyRevision) {
     const standing = standingOf(good, asked);
     if (standing !== 'completed') {
-      const completed = history.filter((r) => standingOf(good, r) === 'completed' && r.replicaSet !== live?.replicaSet).map((r) => r.revision);
+      const completed = history
+        .filter((r) => standingOf(good, r) === 'completed' && r.replicaSet !== live?.replicaSet)
+        .map((r) => r.revision);
       throw new UserError(
         `Revision ${asked.revision} of ${ref} (${Object.values(asked.images).join(', ')}) ${standing === 'rolled-back' ? 'was rolled back' : 'is not recorded as having completed a rollout'}, so it is not returned to without allow-any-revision: true.`,
         `${completed.length ? `Revisions that completed a rollout: ${completed.join(', ')}; give one of those, or previous.` : 'Give previous.'} To return to revision ${asked.revision} anyway, set allow-any-revision: true, from a workflow whose environment has required reviewers.`,
@@ -107,11 +116,20 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
     // The rollback action takes a rollout back, even one whose promotion was under way.
     const back: RolloutRecord = record.phase === 'promoting' ? { ...record, phase: 'rolling-back' } : record;
     const target = recoveryTarget(record.engine, common);
-    await askToStop(target, record, { ...(request.by ? { by: request.by } : {}), clock, ...(signal ? { signal } : {}), log });
+    await askToStop(target, record, {
+      ...(request.by ? { by: request.by } : {}),
+      clock,
+      ...(signal ? { signal } : {}),
+      log,
+    });
     await recoverRollout(target, back, { clock, ...(signal ? { signal } : {}), log, onRestored: timer.restored });
-    act(`Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`);
+    act(
+      `Undid rollout ${record.id} (${record.engine}) from its record: all traffic back on ${record.stable || 'the stable version'}, ${record.canary || 'the new version'} removed.`,
+    );
   } else if (kept) {
-    log(`Blue of rollout ${kept.id} (ReplicaSet ${kept.blue}) is kept${kept.until * 1000 > clock.now() ? ` until ${new Date(kept.until * 1000).toISOString()}` : ''}: switching back to it.`);
+    log(
+      `Blue of rollout ${kept.id} (ReplicaSet ${kept.blue}) is kept${kept.until * 1000 > clock.now() ? ` until ${new Date(kept.until * 1000).toISOString()}` : ''}: switching back to it.`,
+    );
     await timer.begin();
     await new KubeBlueGreenTarget({ ...common, keepPreviousMs: 0 }).revert(kept, signal, timer.restored);
     act(`Switched all traffic back to blue (ReplicaSet ${kept.blue}) in one change and removed ${kept.green}.`);
@@ -126,7 +144,9 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   else if (!record && !kept) {
     const previous = previousGood(good, nowHistory, current);
     if (!previous) {
-      const rolledBack = nowHistory.filter((r) => r.replicaSet !== current?.replicaSet && standingOf(good, r) === 'rolled-back').map((r) => r.revision);
+      const rolledBack = nowHistory
+        .filter((r) => r.replicaSet !== current?.replicaSet && standingOf(good, r) === 'rolled-back')
+        .map((r) => r.revision);
       throw new UserError(
         `${ref} runs revision ${revisionOf(now)}, and no other revision in its history completed a rollout${rolledBack.length ? ` (revision${rolledBack.length > 1 ? 's' : ''} ${rolledBack.join(', ')} ${rolledBack.length > 1 ? 'were' : 'was'} rolled back)` : ''}, so there is no previous version to return to.`,
         rolledBack.length
@@ -143,16 +163,25 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   }
   if (target) {
     if (current?.replicaSet === target.replicaSet) {
-      log(`${ref} already runs the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}): nothing to roll back.`);
+      log(
+        `${ref} already runs the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}): nothing to roll back.`,
+      );
     } else {
       await timer.begin();
       log(`Putting the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}) back into ${ref}.`);
       if (current) await markRolledBack(kube, namespace, name, hashOfRevision(current), signal);
       await rollbackTo(kube, namespace, name, target, signal);
-      await waitForRollout(kube, namespace, name, { timeoutMs: request.waitTimeoutMs, clock, ...(signal ? { signal } : {}), onProgress: (m) => log(`  ${ref}: ${m}`) });
+      await waitForRollout(kube, namespace, name, {
+        timeoutMs: request.waitTimeoutMs,
+        clock,
+        ...(signal ? { signal } : {}),
+        onProgress: (m) => log(`  ${ref}: ${m}`),
+      });
       timer.restored();
       engine = ROLLING_ENGINE;
-      act(`Put the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}, ${Object.values(target.images).join(', ')}) back into ${ref} and waited until every replica ran it.`);
+      act(
+        `Put the template of revision ${target.revision} (ReplicaSet ${target.replicaSet}, ${Object.values(target.images).join(', ')}) back into ${ref} and waited until every replica ran it.`,
+      );
     }
   }
 

@@ -46,10 +46,19 @@ export class KubeRollingTarget extends KubeTarget implements Target {
   async preflight(signal?: AbortSignal): Promise<void> {
     const d = await this.deployments.find(this.name, signal);
     if (d?.spec?.paused) {
-      throw new UserError(`${this.ref()} is paused, so a rolling update would never progress.`, `Resume it (kubectl rollout resume deployment/${this.name} -n ${this.namespace}), then deploy again.`);
+      throw new UserError(
+        `${this.ref()} is paused, so a rolling update would never progress.`,
+        `Resume it (kubectl rollout resume deployment/${this.name} -n ${this.namespace}), then deploy again.`,
+      );
     }
-    if (!d && !this.rolling.manifests?.some((m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === this.name)) {
-      throw new UserError(`${this.ref()} does not exist.`, 'Check deployment and namespace, or pass manifests that create it.');
+    if (
+      !d &&
+      !this.rolling.manifests?.some((m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === this.name)
+    ) {
+      throw new UserError(
+        `${this.ref()} does not exist.`,
+        'Check deployment and namespace, or pass manifests that create it.',
+      );
     }
     this.previousRevision = d ? revisionOf(d) : 0;
   }
@@ -68,11 +77,16 @@ export class KubeRollingTarget extends KubeTarget implements Target {
     if (manifests?.length) {
       for (const m of manifests) {
         if (m.kind.kind === 'Deployment' && m.object.metadata?.name === this.name) {
-          m.object.metadata.annotations = { ...(m.object.metadata.annotations ?? {}), [DEPLOYMENT_ID_ANNOTATION]: deploymentId };
+          m.object.metadata.annotations = {
+            ...(m.object.metadata.annotations ?? {}),
+            [DEPLOYMENT_ID_ANNOTATION]: deploymentId,
+          };
         }
       }
       const applied = await applyManifests(this.kube, manifests, { namespace: this.namespace, signal });
-      this.log(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}.`);
+      this.log(
+        `Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}.`,
+      );
     } else {
       const template = this.rolling.template;
       if (!template) throw new Error('KubeRollingTarget.create needs a pod template or manifests');
@@ -80,7 +94,10 @@ export class KubeRollingTarget extends KubeTarget implements Target {
         this.name,
         (d) => {
           d.spec = { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(template) };
-          d.metadata = { ...d.metadata, annotations: { ...(d.metadata?.annotations ?? {}), [DEPLOYMENT_ID_ANNOTATION]: deploymentId } };
+          d.metadata = {
+            ...d.metadata,
+            annotations: { ...(d.metadata?.annotations ?? {}), [DEPLOYMENT_ID_ANNOTATION]: deploymentId },
+          };
           return d;
         },
         { signal },
@@ -93,13 +110,33 @@ export class KubeRollingTarget extends KubeTarget implements Target {
         const d = await this.deployments.get(this.name, signal);
         const observed = (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1);
         const rs = observed ? await currentRevision(this.kube, this.namespace, d, signal) : undefined;
-        return rs ? { done: true, value: { d, rs } } : { done: false, status: observed ? 'no ReplicaSet for the new template yet' : `generation ${d.metadata?.generation} not observed yet` };
+        return rs
+          ? { done: true, value: { d, rs } }
+          : {
+              done: false,
+              status: observed
+                ? 'no ReplicaSet for the new template yet'
+                : `generation ${d.metadata?.generation} not observed yet`,
+            };
       },
-      { what: `the deployment controller to take in the new template of ${this.ref()}`, timeoutMs: Math.min(this.options.waitTimeoutMs, 120_000), initialDelayMs: 200, maxDelayMs: 2000, clock: this.clock, ...(signal ? { signal } : {}) },
+      {
+        what: `the deployment controller to take in the new template of ${this.ref()}`,
+        timeoutMs: Math.min(this.options.waitTimeoutMs, 120_000),
+        initialDelayMs: 200,
+        maxDelayMs: 2000,
+        clock: this.clock,
+        ...(signal ? { signal } : {}),
+      },
     );
     this.newRevision = revisionOf(after.d);
-    if (before && before.replicaSet === after.rs.replicaSet) this.log(`${this.ref()} already runs this pod template (ReplicaSet ${before.replicaSet}); nothing new rolls out.`);
-    else this.log(`${this.ref()} rolls out ReplicaSet ${after.rs.replicaSet} (revision ${this.newRevision})${before ? ` in place of ${before.replicaSet} (revision ${before.revision})` : ''}.`);
+    if (before && before.replicaSet === after.rs.replicaSet)
+      this.log(
+        `${this.ref()} already runs this pod template (ReplicaSet ${before.replicaSet}); nothing new rolls out.`,
+      );
+    else
+      this.log(
+        `${this.ref()} rolls out ReplicaSet ${after.rs.replicaSet} (revision ${this.newRevision})${before ? ` in place of ${before.replicaSet} (revision ${before.revision})` : ''}.`,
+      );
     return { stable: before?.replicaSet ?? '', canary: after.rs.replicaSet };
   }
 
@@ -110,11 +147,22 @@ export class KubeRollingTarget extends KubeTarget implements Target {
   async shift(weight: number, signal?: AbortSignal): Promise<Traffic> {
     if (weight !== 100) throw new Error(`a rolling update moves all traffic at once; step ${weight}% is not possible`);
     const d = await this.deployments.get(this.name, signal);
-    return { canary: 100, stable: 0, detail: `${this.ref()} revision ${revisionOf(d)}: ${d.status?.availableReplicas ?? 0}/${d.spec?.replicas ?? 1} replicas updated and available` };
+    return {
+      canary: 100,
+      stable: 0,
+      detail: `${this.ref()} revision ${revisionOf(d)}: ${d.status?.availableReplicas ?? 0}/${d.spec?.replicas ?? 1} replicas updated and available`,
+    };
   }
 
   subjects(): Subjects {
-    return { canary: { namespace: this.namespace, deployment: this.name, service: this.rolling.service ?? this.name, track: 'stable' } };
+    return {
+      canary: {
+        namespace: this.namespace,
+        deployment: this.name,
+        service: this.rolling.service ?? this.name,
+        track: 'stable',
+      },
+    };
   }
 
   async promote(_record?: RolloutRecord, signal?: AbortSignal): Promise<void> {
@@ -142,7 +190,9 @@ export class KubeRollingTarget extends KubeTarget implements Target {
     const current = await currentRevision(this.kube, this.namespace, d, signal);
     if (current?.replicaSet !== back.replicaSet) {
       if (current) await markRolledBack(this.kube, this.namespace, this.name, hashOfRevision(current), signal);
-      this.log(`Putting the template of ReplicaSet ${back.replicaSet} (revision ${back.revision}) back into ${this.ref()}.`);
+      this.log(
+        `Putting the template of ReplicaSet ${back.replicaSet} (revision ${back.revision}) back into ${this.ref()}.`,
+      );
       await rollbackTo(this.kube, this.namespace, this.name, back, signal);
     }
     await this.waitRollout(this.name, signal);

@@ -17,14 +17,25 @@ import { UserError } from '../util/errors.js';
 import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { clone, DEPLOYMENTS, PODS, resource, SERVICES } from './resources.js';
-import { DEPLOYMENT_ID_ANNOTATION, OWNER_LABEL, PINNED_ANNOTATION, TEMPLATE_HASH_LABEL, TRACK_LABEL } from './rollout-state.js';
+import {
+  DEPLOYMENT_ID_ANNOTATION,
+  OWNER_LABEL,
+  PINNED_ANNOTATION,
+  TEMPLATE_HASH_LABEL,
+  TRACK_LABEL,
+} from './rollout-state.js';
 import { revisionOf, revisions, rolloutProgress, selectorString, type Revision } from './rollout.js';
 import type { Deployment, LabelSelector, PodTemplateSpec, Service } from './types.js';
 
 export type Track = 'canary' | 'green';
 
 /** The ReplicaSet of the Deployment's current revision (what its pods run), if the controller made it. */
-export async function currentRevision(kube: KubeClient, namespace: string, d: Deployment, signal?: AbortSignal): Promise<Revision | undefined> {
+export async function currentRevision(
+  kube: KubeClient,
+  namespace: string,
+  d: Deployment,
+  signal?: AbortSignal,
+): Promise<Revision | undefined> {
   const history = await revisions(kube, namespace, d, signal);
   return history.find((r) => r.revision === revisionOf(d));
 }
@@ -39,7 +50,11 @@ export function hashOf(r: Revision): string {
 /** Refuses a Deployment whose own rollout is not finished: a canary beside it would compare against a moving target. */
 export function assertSettled(d: Deployment, namespace: string): void {
   const name = d.metadata?.name;
-  if (d.spec?.paused) throw new UserError(`Deployment ${namespace}/${name} is paused.`, `Resume it (kubectl rollout resume deployment/${name} -n ${namespace}) or deploy with strategy rolling.`);
+  if (d.spec?.paused)
+    throw new UserError(
+      `Deployment ${namespace}/${name} is paused.`,
+      `Resume it (kubectl rollout resume deployment/${name} -n ${namespace}) or deploy with strategy rolling.`,
+    );
   const p = rolloutProgress(d);
   if (p.state !== 'done') {
     throw new UserError(
@@ -66,9 +81,15 @@ function withLabel(selector: LabelSelector | undefined, key: string, value: stri
 }
 
 /** The canary / green Deployment for `template`, beside `stable`. */
-export function sideDeployment(stable: Deployment, options: { name: string; track: Track; template: PodTemplateSpec; replicas: number; deploymentId: string }): Deployment {
+export function sideDeployment(
+  stable: Deployment,
+  options: { name: string; track: Track; template: PodTemplateSpec; replicas: number; deploymentId: string },
+): Deployment {
   const template = withoutTrack(options.template);
-  template.metadata = { ...template.metadata, labels: { ...(template.metadata?.labels ?? {}), [TRACK_LABEL]: options.track } };
+  template.metadata = {
+    ...template.metadata,
+    labels: { ...(template.metadata?.labels ?? {}), [TRACK_LABEL]: options.track },
+  };
   const spec = stable.spec ?? { selector: {}, template: {} };
   return {
     metadata: {
@@ -89,7 +110,10 @@ export function sideDeployment(stable: Deployment, options: { name: string; trac
 }
 
 /** The canary / preview Service: the stable Service's selector plus the track label, the same ports. */
-export function sideService(stable: Service, options: { name: string; track: Track; owner: string; deploymentId: string }): Service {
+export function sideService(
+  stable: Service,
+  options: { name: string; track: Track; owner: string; deploymentId: string },
+): Service {
   const selector = { ...(stable.spec?.selector ?? {}) };
   delete selector[TEMPLATE_HASH_LABEL];
   return {
@@ -127,7 +151,7 @@ export function assertSelects(service: Service, template: PodTemplateSpec, what:
   if (Object.keys(selector).length === 0 || missing.length > 0) {
     throw new UserError(
       `Service ${service.metadata?.namespace}/${service.metadata?.name} does not select the pods of ${what} (${Object.keys(selector).length === 0 ? 'it has no selector' : `they lack ${missing.map(([k, v]) => `${k}=${v}`).join(', ')}`}).`,
-      'Give service: the Service in front of the Deployment (its selector must match the pod template\'s labels).',
+      "Give service: the Service in front of the Deployment (its selector must match the pod template's labels).",
     );
   }
 }
@@ -136,7 +160,13 @@ export function assertSelects(service: Service, template: PodTemplateSpec, what:
  * Points the stable Service at pods of one pod-template-hash (pinning it, or moving the
  * pin: a blue-green switch by selector is this one change). Returns whether it changed.
  */
-export async function pinService(kube: KubeClient, namespace: string, name: string, hash: string, signal?: AbortSignal): Promise<boolean> {
+export async function pinService(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  hash: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const { changed } = await resource(kube, SERVICES, namespace).update(
     name,
     (live) => {
@@ -144,10 +174,16 @@ export async function pinService(kube: KubeClient, namespace: string, name: stri
       const ours = live.metadata?.annotations?.[PINNED_ANNOTATION] === TEMPLATE_HASH_LABEL;
       if (selector[TEMPLATE_HASH_LABEL] === hash && ours) return undefined;
       if (selector[TEMPLATE_HASH_LABEL] !== undefined && !ours) {
-        throw new UserError(`Service ${namespace}/${name} selects ${TEMPLATE_HASH_LABEL}=${selector[TEMPLATE_HASH_LABEL]} itself, so platform-actions cannot pin it.`, `Remove ${TEMPLATE_HASH_LABEL} from the Service's selector.`);
+        throw new UserError(
+          `Service ${namespace}/${name} selects ${TEMPLATE_HASH_LABEL}=${selector[TEMPLATE_HASH_LABEL]} itself, so platform-actions cannot pin it.`,
+          `Remove ${TEMPLATE_HASH_LABEL} from the Service's selector.`,
+        );
       }
       live.spec = { ...live.spec, selector: { ...selector, [TEMPLATE_HASH_LABEL]: hash } };
-      live.metadata = { ...live.metadata, annotations: { ...(live.metadata?.annotations ?? {}), [PINNED_ANNOTATION]: TEMPLATE_HASH_LABEL } };
+      live.metadata = {
+        ...live.metadata,
+        annotations: { ...(live.metadata?.annotations ?? {}), [PINNED_ANNOTATION]: TEMPLATE_HASH_LABEL },
+      };
       return live;
     },
     { signal },
@@ -156,7 +192,12 @@ export async function pinService(kube: KubeClient, namespace: string, name: stri
 }
 
 /** Removes our pin from the stable Service's selector (nothing when there is none). */
-export async function unpinService(kube: KubeClient, namespace: string, name: string, signal?: AbortSignal): Promise<boolean> {
+export async function unpinService(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const services = resource(kube, SERVICES, namespace);
   if (!(await services.find(name, signal))) return false;
   const { changed } = await services.update(
@@ -185,16 +226,34 @@ export interface RemoveOptions {
 }
 
 /** Deletes a side Deployment we made (with its ReplicaSets and pods); false when it was not there. */
-export async function removeSide(kube: KubeClient, namespace: string, name: string, podSelector: string, options: RemoveOptions): Promise<boolean> {
-  const deleted = await resource(kube, DEPLOYMENTS, namespace).delete(name, { propagationPolicy: 'Foreground', signal: options.signal });
+export async function removeSide(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  podSelector: string,
+  options: RemoveOptions,
+): Promise<boolean> {
+  const deleted = await resource(kube, DEPLOYMENTS, namespace).delete(name, {
+    propagationPolicy: 'Foreground',
+    signal: options.signal,
+  });
   if (options.waitForPods) {
     const pods = resource(kube, PODS, namespace);
     await poll(
       async () => {
         const left = await pods.list({ labelSelector: podSelector, signal: options.signal });
-        return left.length === 0 ? { done: true, value: undefined } : { done: false, status: `${left.length} pod(s) of ${name} still there` };
+        return left.length === 0
+          ? { done: true, value: undefined }
+          : { done: false, status: `${left.length} pod(s) of ${name} still there` };
       },
-      { what: `the pods of Deployment ${namespace}/${name} to be gone`, timeoutMs: options.timeoutMs, initialDelayMs: 250, maxDelayMs: 3000, clock: options.clock ?? systemClock, signal: options.signal },
+      {
+        what: `the pods of Deployment ${namespace}/${name} to be gone`,
+        timeoutMs: options.timeoutMs,
+        initialDelayMs: 250,
+        maxDelayMs: 3000,
+        clock: options.clock ?? systemClock,
+        signal: options.signal,
+      },
     );
   }
   return deleted;

@@ -82,11 +82,18 @@ export function abortOf(d: Deployment | undefined): AbortRequest | undefined {
 }
 
 export function layoutOf(d: Deployment | undefined): TrafficLayout | undefined {
-  return parseJson<TrafficLayout>(annotations(d)[TRAFFIC_ANNOTATION], (x) => x.v === 1 && typeof x.side === 'string' && typeof x.service === 'string');
+  return parseJson<TrafficLayout>(
+    annotations(d)[TRAFFIC_ANNOTATION],
+    (x) => x.v === 1 && typeof x.side === 'string' && typeof x.service === 'string',
+  );
 }
 
 export function keptOf(d: Deployment | undefined): KeptBlue | undefined {
-  return parseJson<KeptBlue>(annotations(d)[KEPT_ANNOTATION], (x) => typeof x.id === 'string' && typeof x.blue === 'string' && typeof x.green === 'string' && Number.isFinite(x.until));
+  return parseJson<KeptBlue>(
+    annotations(d)[KEPT_ANNOTATION],
+    (x) =>
+      typeof x.id === 'string' && typeof x.blue === 'string' && typeof x.green === 'string' && Number.isFinite(x.until),
+  );
 }
 
 function parseJson<T>(text: string | undefined, valid: (x: T) => boolean): T | undefined {
@@ -100,7 +107,13 @@ function parseJson<T>(text: string | undefined, valid: (x: T) => boolean): T | u
 }
 
 /** Sets (string) or removes (null) annotations of a Deployment in one merge patch. */
-export async function annotateDeployment(kube: KubeClient, namespace: string, name: string, values: Record<string, string | null>, signal?: AbortSignal): Promise<Deployment> {
+export async function annotateDeployment(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  values: Record<string, string | null>,
+  signal?: AbortSignal,
+): Promise<Deployment> {
   return resource(kube, DEPLOYMENTS, namespace).patch(name, { metadata: { annotations: values } }, 'merge', { signal });
 }
 

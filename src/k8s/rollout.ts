@@ -25,10 +25,20 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   const generation = d.metadata?.generation ?? 0;
   const status = d.status ?? {};
   const observed = status.observedGeneration ?? 0;
-  if (observed < generation) return { state: 'progressing', message: `waiting for the controller to see generation ${generation} (it has seen ${observed})` };
+  if (observed < generation)
+    return {
+      state: 'progressing',
+      message: `waiting for the controller to see generation ${generation} (it has seen ${observed})`,
+    };
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { state: 'failed', reason: 'ProgressDeadlineExceeded', message: progressing.message ?? `the rollout exceeded its progress deadline (${d.spec?.progressDeadlineSeconds ?? 600}s)` };
+    return {
+      state: 'failed',
+      reason: 'ProgressDeadlineExceeded',
+      message:
+        progressing.message ??
+        `the rollout exceeded its progress deadline (${d.spec?.progressDeadlineSeconds ?? 600}s)`,
+    };
   }
   const desired = d.spec?.replicas ?? 1;
   const updated = status.updatedReplicas ?? 0;
@@ -37,7 +47,8 @@ export function rolloutProgress(d: Deployment): RolloutProgress {
   if (d.spec?.paused) return { state: 'progressing', message: 'the Deployment is paused' };
   if (updated < desired) return { state: 'progressing', message: `${updated} of ${desired} replicas updated` };
   if (total > updated) return { state: 'progressing', message: `${total - updated} old replicas still terminating` };
-  if (available < updated) return { state: 'progressing', message: `${available} of ${updated} updated replicas available` };
+  if (available < updated)
+    return { state: 'progressing', message: `${available} of ${updated} updated replicas available` };
   return { state: 'done', message: `${updated} of ${desired} replicas updated and available` };
 }
 
@@ -51,7 +62,9 @@ export class RolloutFailedError extends UserError {
   ) {
     super(
       `${message}${diagnosis.reasons.length ? `\n${diagnosis.reasons.map((r) => `  ${r}`).join('\n')}` : ''}`,
-      diagnosis.reasons.length ? 'Fix what the pods report (image name and pull access, the container\'s start-up, resources), then deploy again.' : 'Look at the new pods with kubectl describe pod and their logs.',
+      diagnosis.reasons.length
+        ? "Fix what the pods report (image name and pull access, the container's start-up, resources), then deploy again."
+        : 'Look at the new pods with kubectl describe pod and their logs.',
     );
     this.name = 'RolloutFailedError';
   }
@@ -97,11 +110,23 @@ function images(template: PodTemplateSpec | undefined): Record<string, string> {
 }
 
 /** The ReplicaSets a Deployment owns, oldest revision first. */
-export async function revisions(kube: KubeClient, namespace: string, deployment: Deployment, signal?: AbortSignal): Promise<Revision[]> {
+export async function revisions(
+  kube: KubeClient,
+  namespace: string,
+  deployment: Deployment,
+  signal?: AbortSignal,
+): Promise<Revision[]> {
   const uid = deployment.metadata?.uid;
-  const sets = await resource(kube, REPLICASETS, namespace).list({ labelSelector: selectorString(deployment.spec?.selector), signal });
+  const sets = await resource(kube, REPLICASETS, namespace).list({
+    labelSelector: selectorString(deployment.spec?.selector),
+    signal,
+  });
   return sets
-    .filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && (uid ? o.uid === uid : o.name === deployment.metadata?.name)))
+    .filter((rs) =>
+      rs.metadata?.ownerReferences?.some(
+        (o) => o.kind === 'Deployment' && (uid ? o.uid === uid : o.name === deployment.metadata?.name),
+      ),
+    )
     .map((rs: ReplicaSet) => ({
       revision: revisionOf(rs),
       replicaSet: rs.metadata?.name ?? '',
@@ -113,7 +138,12 @@ export async function revisions(kube: KubeClient, namespace: string, deployment:
 }
 
 /** The revision before the Deployment's current one: what a rollback returns to. */
-export async function previousRevision(kube: KubeClient, namespace: string, deployment: Deployment, signal?: AbortSignal): Promise<Revision | undefined> {
+export async function previousRevision(
+  kube: KubeClient,
+  namespace: string,
+  deployment: Deployment,
+  signal?: AbortSignal,
+): Promise<Revision | undefined> {
   const current = revisionOf(deployment);
   const history = await revisions(kube, namespace, deployment, signal);
   return history.filter((r) => r.revision < current).at(-1);
@@ -131,7 +161,13 @@ export function templateForDeployment(template: PodTemplateSpec): PodTemplateSpe
  * template, as `kubectl rollout undo --to-revision` does). Returns the updated Deployment;
  * wait for it with waitForRollout.
  */
-export async function rollbackTo(kube: KubeClient, namespace: string, name: string, revision: Revision, signal?: AbortSignal): Promise<Deployment> {
+export async function rollbackTo(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  revision: Revision,
+  signal?: AbortSignal,
+): Promise<Deployment> {
   const { object } = await resource(kube, DEPLOYMENTS, namespace).update(
     name,
     (live) => {
@@ -145,15 +181,26 @@ export async function rollbackTo(kube: KubeClient, namespace: string, name: stri
 }
 
 /** The container an image goes into: the named one, or the only one. */
-export function targetContainer(template: PodTemplateSpec, containerName: string | undefined, where: string): Container {
+export function targetContainer(
+  template: PodTemplateSpec,
+  containerName: string | undefined,
+  where: string,
+): Container {
   const containers = template.spec?.containers ?? [];
   if (containerName) {
     const c = containers.find((x) => x.name === containerName);
-    if (!c) throw new UserError(`${where} has no container named ${containerName}.`, `Its containers: ${containers.map((x) => x.name).join(', ') || 'none'}.`);
+    if (!c)
+      throw new UserError(
+        `${where} has no container named ${containerName}.`,
+        `Its containers: ${containers.map((x) => x.name).join(', ') || 'none'}.`,
+      );
     return c;
   }
   if (containers.length !== 1) {
-    throw new UserError(`${where} has ${containers.length} containers, so it is not clear which one gets the image.`, `Set container-name to one of: ${containers.map((x) => x.name).join(', ')}.`);
+    throw new UserError(
+      `${where} has ${containers.length} containers, so it is not clear which one gets the image.`,
+      `Set container-name to one of: ${containers.map((x) => x.name).join(', ')}.`,
+    );
   }
   return containers[0] as Container;
 }
@@ -168,11 +215,14 @@ function waitingReasons(pod: Pod): string[] {
     }
     const last = cs.lastState?.terminated;
     if (last && (last.reason === 'OOMKilled' || (last.exitCode ?? 0) !== 0)) {
-      out.push(`pod ${name}, container ${cs.name}: last run ended ${last.reason ?? 'Error'} (exit code ${last.exitCode ?? '?'}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''})`);
+      out.push(
+        `pod ${name}, container ${cs.name}: last run ended ${last.reason ?? 'Error'} (exit code ${last.exitCode ?? '?'}${cs.restartCount ? `, ${cs.restartCount} restarts` : ''})`,
+      );
     }
   }
   for (const c of pod.status?.conditions ?? []) {
-    if (c.type === 'PodScheduled' && c.status === 'False') out.push(`pod ${name}: not scheduled: ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`);
+    if (c.type === 'PodScheduled' && c.status === 'False')
+      out.push(`pod ${name}: not scheduled: ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`);
   }
   return out;
 }
@@ -184,16 +234,27 @@ function eventLine(e: Event): string {
 }
 
 /** Why the Deployment's new pods are not available: their waiting reasons, then Warning events. */
-export async function diagnoseRollout(kube: KubeClient, namespace: string, deployment: Deployment, signal?: AbortSignal): Promise<RolloutDiagnosis> {
+export async function diagnoseRollout(
+  kube: KubeClient,
+  namespace: string,
+  deployment: Deployment,
+  signal?: AbortSignal,
+): Promise<RolloutDiagnosis> {
   const history = await revisions(kube, namespace, deployment, signal).catch(() => [] as Revision[]);
   const current = history.find((r) => r.revision === revisionOf(deployment)) ?? history.at(-1);
   const hash = current?.template.metadata?.labels?.[TEMPLATE_HASH_LABEL];
-  const selector = [selectorString(deployment.spec?.selector), hash ? `${TEMPLATE_HASH_LABEL}=${hash}` : ''].filter(Boolean).join(',');
+  const selector = [selectorString(deployment.spec?.selector), hash ? `${TEMPLATE_HASH_LABEL}=${hash}` : '']
+    .filter(Boolean)
+    .join(',');
   const [pods, events] = await Promise.all([
     resource(kube, PODS, namespace).list({ labelSelector: selector, signal }),
     resource(kube, EVENTS, namespace).list({ fieldSelector: 'type=Warning', signal }),
   ]);
-  const names = new Set<string>([deployment.metadata?.name ?? '', current?.replicaSet ?? '', ...pods.map((p) => p.metadata?.name ?? '')]);
+  const names = new Set<string>([
+    deployment.metadata?.name ?? '',
+    current?.replicaSet ?? '',
+    ...pods.map((p) => p.metadata?.name ?? ''),
+  ]);
   const reasons = pods.flatMap(waitingReasons);
   const warnings = events
     .filter((e) => names.has(e.involvedObject.name ?? ''))
@@ -218,7 +279,12 @@ export interface WaitOptions {
  * generation, every replica is updated and available, no old replica is left. Fails at
  * once on ProgressDeadlineExceeded, and at `timeoutMs`, both with the diagnosis.
  */
-export async function waitForRollout(kube: KubeClient, namespace: string, name: string, options: WaitOptions): Promise<Deployment> {
+export async function waitForRollout(
+  kube: KubeClient,
+  namespace: string,
+  name: string,
+  options: WaitOptions,
+): Promise<Deployment> {
   const deployments = resource(kube, DEPLOYMENTS, namespace);
   let last: Deployment | undefined;
   let lastMessage = '';
@@ -233,7 +299,12 @@ export async function waitForRollout(kube: KubeClient, namespace: string, name: 
         if (p.state === 'done') return { done: true, value: d };
         if (p.state === 'failed') {
           const diagnosis = await diagnoseRollout(kube, namespace, d, options.signal);
-          throw new RolloutFailedError(name, 'ProgressDeadlineExceeded', diagnosis, `The rollout of Deployment ${namespace}/${name} failed: ${p.message}`);
+          throw new RolloutFailedError(
+            name,
+            'ProgressDeadlineExceeded',
+            diagnosis,
+            `The rollout of Deployment ${namespace}/${name} failed: ${p.message}`,
+          );
         }
         return { done: false, status: p.message };
       },

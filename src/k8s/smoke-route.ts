@@ -26,7 +26,9 @@ function smokeRule(service: string, port: number | undefined, deploymentId: stri
 function ruleOf(rule: HTTPRouteRule, deploymentId?: string): boolean {
   if (!isSmokeRule(rule)) return false;
   if (deploymentId === undefined) return true;
-  return ((rule.matches ?? []) as Array<{ headers?: Array<{ name?: string; value?: string }> }>).some((m) => (m.headers ?? []).some((h) => h.name?.toLowerCase() === SMOKE_HEADER && h.value === deploymentId));
+  return ((rule.matches ?? []) as Array<{ headers?: Array<{ name?: string; value?: string }> }>).some((m) =>
+    (m.headers ?? []).some((h) => h.name?.toLowerCase() === SMOKE_HEADER && h.value === deploymentId),
+  );
 }
 
 export interface SmokeRouteOptions {
@@ -51,26 +53,50 @@ export async function openSmokeRoute(kube: KubeClient, o: SmokeRouteOptions, sig
       const rules = live.spec?.rules ?? [];
       if (rules.some((r) => ruleOf(r, o.deploymentId))) return undefined;
       if (rules.length >= 16) {
-        throw new UserError(`HTTPRoute ${o.namespace}/${o.route} has ${rules.length} rules, the most the Gateway API allows; the smoke rule does not fit.`, 'Give smoke-url a URL that reaches only the new side (e.g. an Ingress for the preview Service), or free a rule of the route.');
+        throw new UserError(
+          `HTTPRoute ${o.namespace}/${o.route} has ${rules.length} rules, the most the Gateway API allows; the smoke rule does not fit.`,
+          'Give smoke-url a URL that reaches only the new side (e.g. an Ingress for the preview Service), or free a rule of the route.',
+        );
       }
       live.spec = { ...live.spec, rules: [...rules, smokeRule(o.service, o.port, o.deploymentId)] };
       return live;
     },
     { ...(signal ? { signal } : {}) },
   );
-  if (changed) o.log(`HTTPRoute ${o.route}: a smoke rule sends requests with ${SMOKE_HEADER}: ${o.deploymentId} to Service ${o.service} only; the weights of its other rules are unchanged.`);
+  if (changed)
+    o.log(
+      `HTTPRoute ${o.route}: a smoke rule sends requests with ${SMOKE_HEADER}: ${o.deploymentId} to Service ${o.service} only; the weights of its other rules are unchanged.`,
+    );
   await poll(
     async () => {
       const a = routeAcceptance(await routes.get(o.route, signal));
-      if (a.problem) throw new UserError(`HTTPRoute ${o.namespace}/${o.route} with the smoke rule is not in effect: ${a.problem}.`, 'Check the route with kubectl describe httproute; give smoke-url to test the new side another way.');
+      if (a.problem)
+        throw new UserError(
+          `HTTPRoute ${o.namespace}/${o.route} with the smoke rule is not in effect: ${a.problem}.`,
+          'Check the route with kubectl describe httproute; give smoke-url to test the new side another way.',
+        );
       return a.accepted ? { done: true, value: undefined } : { done: false, status: a.status };
     },
-    { what: `the Gateway to accept the smoke rule on HTTPRoute ${o.namespace}/${o.route}`, timeoutMs: o.timeoutMs ?? 120_000, initialDelayMs: 250, maxDelayMs: 2000, clock: o.clock ?? systemClock, ...(signal ? { signal } : {}) },
+    {
+      what: `the Gateway to accept the smoke rule on HTTPRoute ${o.namespace}/${o.route}`,
+      timeoutMs: o.timeoutMs ?? 120_000,
+      initialDelayMs: 250,
+      maxDelayMs: 2000,
+      clock: o.clock ?? systemClock,
+      ...(signal ? { signal } : {}),
+    },
   );
 }
 
 /** Removes the smoke rules of this rollout (or, without an id, every smoke rule) from the route. True when one was there. */
-export async function closeSmokeRoute(kube: KubeClient, namespace: string, route: string, deploymentId: string | undefined, log: (line: string) => void, signal?: AbortSignal): Promise<boolean> {
+export async function closeSmokeRoute(
+  kube: KubeClient,
+  namespace: string,
+  route: string,
+  deploymentId: string | undefined,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const routes = resource<HTTPRoute>(kube, HTTPROUTES, namespace);
   if (!(await routes.find(route, signal))) return false;
   const { changed } = await routes.update(

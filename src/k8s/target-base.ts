@@ -10,7 +10,14 @@ import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource, type ResourceApi } from './resources.js';
 import { diagnoseRollout, waitForRollout } from './rollout.js';
-import { ABORT_ANNOTATION, abortOf, annotateDeployment, recordOf, recordValue, ROLLOUT_ANNOTATION } from './rollout-state.js';
+import {
+  ABORT_ANNOTATION,
+  abortOf,
+  annotateDeployment,
+  recordOf,
+  recordValue,
+  ROLLOUT_ANNOTATION,
+} from './rollout-state.js';
 import type { Deployment } from './types.js';
 
 export interface KubeTargetOptions {
@@ -61,7 +68,13 @@ export abstract class KubeTarget {
   }
 
   async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
-    await annotateDeployment(this.kube, this.namespace, this.name, { [ROLLOUT_ANNOTATION]: recordValue(record) }, signal);
+    await annotateDeployment(
+      this.kube,
+      this.namespace,
+      this.name,
+      { [ROLLOUT_ANNOTATION]: recordValue(record) },
+      signal,
+    );
   }
 
   async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
@@ -69,7 +82,13 @@ export abstract class KubeTarget {
   }
 
   async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
-    await annotateDeployment(this.kube, this.namespace, this.name, { [ABORT_ANNOTATION]: encodeAbort(request) }, signal);
+    await annotateDeployment(
+      this.kube,
+      this.namespace,
+      this.name,
+      { [ABORT_ANNOTATION]: encodeAbort(request) },
+      signal,
+    );
   }
 
   /** Waits for a Deployment's rollout (ProgressDeadlineExceeded and the timeout fail with the pods' reasons). */
@@ -95,10 +114,22 @@ export abstract class KubeTarget {
         const d = await this.deployments.get(name, signal);
         const want = d.spec?.replicas ?? 1;
         const st = d.status ?? {};
-        const done = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && (st.replicas ?? 0) === want && (st.availableReplicas ?? 0) === want;
-        return done ? { done: true, value: d } : { done: false, status: `${st.replicas ?? 0} pods, ${st.availableReplicas ?? 0} available, ${want} wanted` };
+        const done =
+          (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) &&
+          (st.replicas ?? 0) === want &&
+          (st.availableReplicas ?? 0) === want;
+        return done
+          ? { done: true, value: d }
+          : { done: false, status: `${st.replicas ?? 0} pods, ${st.availableReplicas ?? 0} available, ${want} wanted` };
       },
-      { what: `${this.ref(name)} to run exactly its replicas`, timeoutMs: this.options.waitTimeoutMs, initialDelayMs: 250, maxDelayMs: 5000, clock: this.clock, ...(signal ? { signal } : {}) },
+      {
+        what: `${this.ref(name)} to run exactly its replicas`,
+        timeoutMs: this.options.waitTimeoutMs,
+        initialDelayMs: 250,
+        maxDelayMs: 5000,
+        clock: this.clock,
+        ...(signal ? { signal } : {}),
+      },
     );
   }
 

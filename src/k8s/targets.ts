@@ -27,6 +27,8 @@ export function recoveryTarget(engine: string, options: RecoveryTargetOptions): 
     case BLUE_GREEN_ENGINE:
       return new KubeBlueGreenTarget({ ...options, keepPreviousMs: options.keepPreviousMs ?? 0 });
     default:
-      throw new Error(`the rollout record names engine '${engine}', which this version does not know (known: ${KUBE_ENGINES.join(', ')})`);
+      throw new Error(
+        `the rollout record names engine '${engine}', which this version does not know (known: ${KUBE_ENGINES.join(', ')})`,
+      );
   }
 }

@@ -6,7 +6,15 @@
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
 export type { Deployment, DeploymentCondition, DeploymentSpec, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-export type { Container, Event, Pod, PodSpec, PodTemplateSpec, Service, ServicePort } from 'kubernetes-types/core/v1.js';
+export type {
+  Container,
+  Event,
+  Pod,
+  PodSpec,
+  PodTemplateSpec,
+  Service,
+  ServicePort,
+} from 'kubernetes-types/core/v1.js';
 export type { HorizontalPodAutoscaler } from 'kubernetes-types/autoscaling/v2.js';
 export type { Job } from 'kubernetes-types/batch/v1.js';
 export type { Condition, LabelSelector, ObjectMeta, OwnerReference } from 'kubernetes-types/meta/v1.js';
@@ -52,7 +60,14 @@ export interface ParentReference {
 export interface RouteParentStatus {
   parentRef: ParentReference;
   controllerName: string;
-  conditions?: Array<{ type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; observedGeneration?: number; lastTransitionTime: string }>;
+  conditions?: Array<{
+    type: string;
+    status: 'True' | 'False' | 'Unknown';
+    reason: string;
+    message: string;
+    observedGeneration?: number;
+    lastTransitionTime: string;
+  }>;
 }
 
 export interface HTTPRoute extends KubeObject {
@@ -69,7 +84,12 @@ export interface KubeStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; group?: string; kind?: string; causes?: Array<{ reason?: string; message?: string; field?: string }> };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: Array<{ reason?: string; message?: string; field?: string }>;
+  };
 }
 
 export interface KubeList<T> {

@@ -37,11 +37,18 @@ export function notifier(text: string, options: NotifierOptions): Notifier {
     targets: targets.length,
     send(n) {
       if (targets.length === 0) return Promise.resolve();
-      const p = notify(targets, { ...n, ...(options.runUrl ? { runUrl: options.runUrl } : {}) }, { timeoutMs: options.timeoutMs ?? 5000 })
+      const p = notify(
+        targets,
+        { ...n, ...(options.runUrl ? { runUrl: options.runUrl } : {}) },
+        { timeoutMs: options.timeoutMs ?? 5000 },
+      )
         .then((results) => {
           for (const r of results) {
             if (r.ok) options.info(`Notification (${n.event}) to ${r.target}: sent.`);
-            else options.warn(`Notification (${n.event}) to ${r.target}: not sent, ${r.detail}. The rollout goes on regardless.`);
+            else
+              options.warn(
+                `Notification (${n.event}) to ${r.target}: not sent, ${r.detail}. The rollout goes on regardless.`,
+              );
           }
         })
         .catch((err: unknown) => options.warn(`Notification (${n.event}) not sent: ${errorMessage(err)}.`));

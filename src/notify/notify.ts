@@ -53,15 +53,28 @@ export function parseTargets(text: string, mask: (secret: string) => void): Noti
     const kind = (named ? line.slice(0, eq) : 'webhook') as TargetKind;
     const url = named ? line.slice(eq + 1).trim() : line;
     mask(url);
-    if (!KINDS.includes(kind)) throw new UserError(`notify: "${kind}" is not a kind of target.`, 'Write slack=URL, teams=URL or webhook=URL, one a line.');
+    if (!KINDS.includes(kind))
+      throw new UserError(
+        `notify: "${kind}" is not a kind of target.`,
+        'Write slack=URL, teams=URL or webhook=URL, one a line.',
+      );
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
-      throw new UserError(`notify: the ${kind} target is not a URL.`, `Give the webhook URL from a secret, e.g. ${kind}=\${{ secrets.${kind.toUpperCase()}_WEBHOOK_URL }}.`);
+      throw new UserError(
+        `notify: the ${kind} target is not a URL.`,
+        `Give the webhook URL from a secret, e.g. ${kind}=\${{ secrets.${kind.toUpperCase()}_WEBHOOK_URL }}.`,
+      );
     }
-    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname))) {
-      throw new UserError(`notify: the ${kind} target is not an https URL.`, 'Use the https webhook URL Slack, Teams or your receiver gives (plain http only on loopback).');
+    if (
+      parsed.protocol !== 'https:' &&
+      !(parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname))
+    ) {
+      throw new UserError(
+        `notify: the ${kind} target is not an https URL.`,
+        'Use the https webhook URL Slack, Teams or your receiver gives (plain http only on loopback).',
+      );
     }
     targets.push({ kind, url });
   }
@@ -77,7 +90,15 @@ const TITLES: Record<NotifyEvent, string> = {
   promoted: 'Promoted',
   succeeded: 'Rollout succeeded',
 };
-const EMOJI: Record<NotifyEvent, string> = { started: '🚀', paused: '⏸️', 'rolled-back': '↩️', failed: '❌', held: '✋', promoted: '⏫', succeeded: '✅' };
+const EMOJI: Record<NotifyEvent, string> = {
+  started: '🚀',
+  paused: '⏸️',
+  'rolled-back': '↩️',
+  failed: '❌',
+  held: '✋',
+  promoted: '⏫',
+  succeeded: '✅',
+};
 
 const title = (n: Notification) => `${TITLES[n.event]}: ${n.service} in ${n.environment} (release ${n.release})`;
 const facts = (n: Notification): Array<[string, string]> => [
@@ -97,10 +118,23 @@ export function slackMessage(n: Notification): Record<string, unknown> {
   return {
     text: `${EMOJI[n.event]} ${title(n)}`,
     blocks: [
-      { type: 'header', text: { type: 'plain_text', text: `${EMOJI[n.event]} ${title(n)}`.slice(0, 150), emoji: true } },
+      {
+        type: 'header',
+        text: { type: 'plain_text', text: `${EMOJI[n.event]} ${title(n)}`.slice(0, 150), emoji: true },
+      },
       { type: 'section', text: { type: 'mrkdwn', text: slackText(n.summary).slice(0, 3000) } },
-      { type: 'section', fields: fields.map(([k, v]) => ({ type: 'mrkdwn', text: `*${slackText(k)}*\n${slackText(v)}`.slice(0, 2000) })) },
-      ...(n.runUrl ? [{ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: n.runUrl }] }] : []),
+      {
+        type: 'section',
+        fields: fields.map(([k, v]) => ({ type: 'mrkdwn', text: `*${slackText(k)}*\n${slackText(v)}`.slice(0, 2000) })),
+      },
+      ...(n.runUrl
+        ? [
+            {
+              type: 'actions',
+              elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open the run' }, url: n.runUrl }],
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -134,10 +168,15 @@ export function genericMessage(n: Notification): Record<string, unknown> {
   return { schema: 'platform-actions/notification@1', title: title(n), ...n, facts: Object.fromEntries(n.facts ?? []) };
 }
 
-const bodyFor = (kind: TargetKind, n: Notification) => (kind === 'slack' ? slackMessage(n) : kind === 'teams' ? teamsMessage(n) : genericMessage(n));
+const bodyFor = (kind: TargetKind, n: Notification) =>
+  kind === 'slack' ? slackMessage(n) : kind === 'teams' ? teamsMessage(n) : genericMessage(n);
 
 /** Sends to every target at once; each gets `timeoutMs` at most. Never throws. */
-export async function notify(targets: readonly NotifyTarget[], n: Notification, options: { timeoutMs?: number } = {}): Promise<SendResult[]> {
+export async function notify(
+  targets: readonly NotifyTarget[],
+  n: Notification,
+  options: { timeoutMs?: number } = {},
+): Promise<SendResult[]> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return Promise.all(
     targets.map(async (t): Promise<SendResult> => {
@@ -151,10 +190,16 @@ export async function notify(targets: readonly NotifyTarget[], n: Notification, 
           redirect: 'error',
         });
         await res.body?.cancel().catch(() => undefined);
-        return res.ok ? { target: name, ok: true, detail: `HTTP ${res.status}` } : { target: name, ok: false, detail: `answered HTTP ${res.status}` };
+        return res.ok
+          ? { target: name, ok: true, detail: `HTTP ${res.status}` }
+          : { target: name, ok: false, detail: `answered HTTP ${res.status}` };
       } catch (err) {
         const timedOut = (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError';
-        return { target: name, ok: false, detail: timedOut ? `no answer within ${timeoutMs} ms` : 'could not be reached' };
+        return {
+          target: name,
+          ok: false,
+          detail: timedOut ? `no answer within ${timeoutMs} ms` : 'could not be reached',
+        };
       }
     }),
   );

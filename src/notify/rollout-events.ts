@@ -16,12 +16,25 @@ export interface Subject {
 const digestOf = (image: string | undefined) => /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1];
 
 /** The service, environment, release, image and digest every notification carries. */
-export function about(subject: Subject): Pick<Notification, 'service' | 'environment' | 'release' | 'image' | 'digest'> {
+export function about(
+  subject: Subject,
+): Pick<Notification, 'service' | 'environment' | 'release' | 'image' | 'digest'> {
   const digest = digestOf(subject.image);
-  return { service: subject.service, environment: subject.environment, release: subject.release, ...(subject.image ? { image: subject.image } : {}), ...(digest ? { digest } : {}) };
+  return {
+    service: subject.service,
+    environment: subject.environment,
+    release: subject.release,
+    ...(subject.image ? { image: subject.image } : {}),
+    ...(digest ? { digest } : {}),
+  };
 }
 
-const EVENTS: Record<RolloutResult['status'], NotifyEvent> = { succeeded: 'succeeded', 'rolled-back': 'rolled-back', failed: 'failed', paused: 'paused' };
+const EVENTS: Record<RolloutResult['status'], NotifyEvent> = {
+  succeeded: 'succeeded',
+  'rolled-back': 'rolled-back',
+  failed: 'failed',
+  paused: 'paused',
+};
 
 /** The checks that failed (or errored) in the last analysis run that did not pass, with their numbers. */
 export function failingChecks(result: RolloutResult): Array<[string, string]> {
@@ -42,8 +55,12 @@ export function rolloutNotification(result: RolloutResult, subject: Subject): Om
   const failedStep = result.steps.find((s) => s.bake && s.bake.verdict !== 'pass');
   if (failedStep) facts.push(['Failed at', `step ${failedStep.index + 1}, ${failedStep.weight}% of traffic`]);
   facts.push(...failingChecks(result));
-  if (result.failure?.recoveryMs !== undefined) facts.push(['Recovery', `${Math.round(result.failure.recoveryMs / 1000)} s until all traffic was back`]);
-  if (result.paused) facts.push(['Paused at', `${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}`]);
-  const summary = result.paused ? `Paused at ${result.paused.weight}%: waiting for approval to resume. ${result.reason}` : result.reason;
+  if (result.failure?.recoveryMs !== undefined)
+    facts.push(['Recovery', `${Math.round(result.failure.recoveryMs / 1000)} s until all traffic was back`]);
+  if (result.paused)
+    facts.push(['Paused at', `${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}`]);
+  const summary = result.paused
+    ? `Paused at ${result.paused.weight}%: waiting for approval to resume. ${result.reason}`
+    : result.reason;
   return { event: EVENTS[result.status], ...about(subject), summary: summary.slice(0, 1000), facts };
 }

@@ -4,30 +4,54 @@ import { TARGETS, verdicts, type Distribution, type EnvironmentFigures, type Ver
 
 const mark: Record<Verdict, string> = { met: '✅', missed: '❌', 'no-data': '—' };
 
-const seconds = (d: Distribution | null) => (d === null ? 'no data' : `${formatDuration(d.medianSeconds * 1000)} (p90 ${formatDuration(d.p90Seconds * 1000)})`);
+const seconds = (d: Distribution | null) =>
+  d === null ? 'no data' : `${formatDuration(d.medianSeconds * 1000)} (p90 ${formatDuration(d.p90Seconds * 1000)})`;
 const perDay = (n: number) => (n >= 10 ? n.toFixed(0) : n >= 1 ? n.toFixed(1) : n.toFixed(2));
 
 /** The job summary: one column per environment, the seed's targets beside the figures. */
 export function renderDoraSummary(figures: EnvironmentFigures[], windowText: string): string {
   const v = figures.map(verdicts);
-  const cell = (i: number, key: keyof ReturnType<typeof verdicts>, text: string) => `${mark[(v[i] as ReturnType<typeof verdicts>)[key]]} ${text}`;
+  const cell = (i: number, key: keyof ReturnType<typeof verdicts>, text: string) =>
+    `${mark[(v[i] as ReturnType<typeof verdicts>)[key]]} ${text}`;
   const rows = [
     [
       'Deployment frequency',
       `${TARGETS.deploymentFrequencyPerDay}+ a day`,
-      ...figures.map((f, i) => cell(i, 'deploymentFrequency', `${perDay(f.deploymentFrequency.perDay)} a day (${f.deploymentFrequency.count})`)),
+      ...figures.map((f, i) =>
+        cell(
+          i,
+          'deploymentFrequency',
+          `${perDay(f.deploymentFrequency.perDay)} a day (${f.deploymentFrequency.count})`,
+        ),
+      ),
     ],
-    ['Lead time for changes (median)', `< ${formatDuration(TARGETS.leadTimeSeconds * 1000)}`, ...figures.map((f, i) => cell(i, 'leadTime', seconds(f.leadTime)))],
+    [
+      'Lead time for changes (median)',
+      `< ${formatDuration(TARGETS.leadTimeSeconds * 1000)}`,
+      ...figures.map((f, i) => cell(i, 'leadTime', seconds(f.leadTime))),
+    ],
     [
       'Change failure rate',
       `< ${TARGETS.changeFailureRate * 100}%`,
-      ...figures.map((f, i) => cell(i, 'changeFailureRate', f.changeFailureRate === null ? 'no data' : `${(f.changeFailureRate * 100).toFixed(1)}% (${f.counts.failed} of ${f.counts.changes})`)),
+      ...figures.map((f, i) =>
+        cell(
+          i,
+          'changeFailureRate',
+          f.changeFailureRate === null
+            ? 'no data'
+            : `${(f.changeFailureRate * 100).toFixed(1)}% (${f.counts.failed} of ${f.counts.changes})`,
+        ),
+      ),
     ],
     [
       'Time to restore (median)',
       `< ${formatDuration(TARGETS.timeToRestoreSeconds * 1000)}`,
       ...figures.map((f, i) =>
-        cell(i, 'timeToRestore', `${f.timeToRestore === null ? (f.counts.failed === 0 ? 'no failures' : 'no data') : seconds(f.timeToRestore)}${f.counts.openFailures > 0 ? `, ${f.counts.openFailures} not restored` : ''}`),
+        cell(
+          i,
+          'timeToRestore',
+          `${f.timeToRestore === null ? (f.counts.failed === 0 ? 'no failures' : 'no data') : seconds(f.timeToRestore)}${f.counts.openFailures > 0 ? `, ${f.counts.openFailures} not restored` : ''}`,
+        ),
       ),
     ],
   ];
@@ -35,7 +59,8 @@ export function renderDoraSummary(figures: EnvironmentFigures[], windowText: str
     .map((f) => {
       const parts = [`${f.counts.changes} change(s)`, `${f.counts.rollbacks} rollback(s)`];
       if (f.counts.unfinished > 0) parts.push(`${f.counts.unfinished} unfinished (not counted)`);
-      if (f.counts.commitsNotFound > 0) parts.push(`${f.counts.commitsNotFound} deployed commit(s) not found (no lead time)`);
+      if (f.counts.commitsNotFound > 0)
+        parts.push(`${f.counts.commitsNotFound} deployed commit(s) not found (no lead time)`);
       return `- **${escapeText(f.environment)}**: ${parts.join(', ')}.`;
     })
     .join('\n');

@@ -48,7 +48,15 @@ export interface ChangeRow {
 export interface EnvironmentFigures {
   environment: string;
   window: { start: string; end: string; days: number };
-  counts: { changes: number; succeeded: number; failed: number; rollbacks: number; unfinished: number; commitsNotFound: number; openFailures: number };
+  counts: {
+    changes: number;
+    succeeded: number;
+    failed: number;
+    rollbacks: number;
+    unfinished: number;
+    commitsNotFound: number;
+    openFailures: number;
+  };
   deploymentFrequency: { perDay: number; count: number };
   leadTime: Distribution | null;
   changeFailureRate: number | null;
@@ -78,7 +86,8 @@ export function distribution(values: number[]): Distribution | null {
   return { samples: n, medianSeconds: Math.round(median), p90Seconds: Math.round(p90) };
 }
 
-const finished = (d: DeploymentRecord) => d.statuses.some((s) => s.state === 'success' || s.state === 'failure' || s.state === 'error');
+const finished = (d: DeploymentRecord) =>
+  d.statuses.some((s) => s.state === 'success' || s.state === 'failure' || s.state === 'error');
 const startOf = (d: DeploymentRecord) => d.statuses[0]?.at ?? d.createdAt;
 const serviceOf = (d: DeploymentRecord) => d.payload?.service ?? '';
 
@@ -87,7 +96,12 @@ const serviceOf = (d: DeploymentRecord) => d.payload?.service ?? '';
  * outside the window (those after it decide rollbacks and restores).
  * `commitTimes`: committer date (ms) per sha; a missing sha has no lead time.
  */
-export function computeFigures(environment: string, deployments: readonly DeploymentRecord[], commitTimes: ReadonlyMap<string, number>, window: Window): EnvironmentFigures {
+export function computeFigures(
+  environment: string,
+  deployments: readonly DeploymentRecord[],
+  commitTimes: ReadonlyMap<string, number>,
+  window: Window,
+): EnvironmentFigures {
   const all = [...deployments].sort((a, b) => a.createdAt - b.createdAt || a.id - b.id);
   const inWindow = all.filter((d) => d.createdAt >= window.start && d.createdAt < window.end);
   const changes = inWindow.filter((d) => !isRollback(d) && !isUnchanged(d) && finished(d));
@@ -98,7 +112,10 @@ export function computeFigures(environment: string, deployments: readonly Deploy
   let openFailures = 0;
 
   for (const d of changes) {
-    const later = all.filter((x) => serviceOf(x) === serviceOf(d) && (x.createdAt > d.createdAt || (x.createdAt === d.createdAt && x.id > d.id)));
+    const later = all.filter(
+      (x) =>
+        serviceOf(x) === serviceOf(d) && (x.createdAt > d.createdAt || (x.createdAt === d.createdAt && x.id > d.id)),
+    );
     const failed = failureStatus(d);
     const success = succeededAt(d);
     const rolledBack = later[0] !== undefined && isRollback(later[0]);
@@ -164,11 +181,21 @@ export function computeFigures(environment: string, deployments: readonly Deploy
 export type Verdict = 'met' | 'missed' | 'no-data';
 
 /** Each figure against the seed's targets. */
-export function verdicts(f: EnvironmentFigures): Record<'deploymentFrequency' | 'leadTime' | 'changeFailureRate' | 'timeToRestore', Verdict> {
+export function verdicts(
+  f: EnvironmentFigures,
+): Record<'deploymentFrequency' | 'leadTime' | 'changeFailureRate' | 'timeToRestore', Verdict> {
   return {
     deploymentFrequency: f.deploymentFrequency.perDay >= TARGETS.deploymentFrequencyPerDay ? 'met' : 'missed',
     leadTime: f.leadTime === null ? 'no-data' : f.leadTime.medianSeconds < TARGETS.leadTimeSeconds ? 'met' : 'missed',
-    changeFailureRate: f.changeFailureRate === null ? 'no-data' : f.changeFailureRate < TARGETS.changeFailureRate ? 'met' : 'missed',
-    timeToRestore: f.timeToRestore === null ? (f.counts.openFailures > 0 ? 'missed' : 'no-data') : f.timeToRestore.medianSeconds < TARGETS.timeToRestoreSeconds && f.counts.openFailures === 0 ? 'met' : 'missed',
+    changeFailureRate:
+      f.changeFailureRate === null ? 'no-data' : f.changeFailureRate < TARGETS.changeFailureRate ? 'met' : 'missed',
+    timeToRestore:
+      f.timeToRestore === null
+        ? f.counts.openFailures > 0
+          ? 'missed'
+          : 'no-data'
+        : f.timeToRestore.medianSeconds < TARGETS.timeToRestoreSeconds && f.counts.openFailures === 0
+          ? 'met'
+          : 'missed',
   };
 }

@@ -22,12 +22,18 @@ export interface DeployedImage {
  * Throws for tag-only images bound for a production environment; returns the warnings
  * to print when allow-tag lets them through (empty when there is nothing to say).
  */
-export function checkPinnedForProduction(environment: string | undefined, images: DeployedImage[], allowTag: boolean): string[] {
+export function checkPinnedForProduction(
+  environment: string | undefined,
+  images: DeployedImage[],
+  allowTag: boolean,
+): string[] {
   const tagOnly = images.filter((i) => !BY_DIGEST.test(i.image.trim()));
   if (tagOnly.length === 0 || !environment || !isProductionName(environment)) return [];
   const list = tagOnly.map((i) => `${i.what}: ${i.image}`).join('; ');
   if (allowTag) {
-    return [`allow-tag: deploying to ${environment} by tag (${list}). What runs is whatever the tag points to when each task or pod starts, not necessarily what was scanned and tested.`];
+    return [
+      `allow-tag: deploying to ${environment} by tag (${list}). What runs is whatever the tag points to when each task or pod starts, not necessarily what was scanned and tested.`,
+    ];
   }
   throw new UserError(
     `${environment} is a production environment, and this step would deploy ${tagOnly.length === 1 ? 'an image' : 'images'} by tag only (${list}). ` +

@@ -34,10 +34,18 @@ export function renderPromotion(o: PromotionOutcome): string {
     ['Digest', code(e.digest)],
     ...(e.service ? ([['Service', code(e.service)]] as Array<[string, string]>) : []),
     ['Commit', o.commitUrl ? `[${code(e.source.sha.slice(0, 12))}](${o.commitUrl})` : code(e.source.sha)],
-    [`Evidence in ${escapeText(o.from)}`, `deployment #${e.source.id}${e.deployments.length > 1 ? ` (and ${e.deployments.length - 1} earlier of the same digest)` : ''}${logLink(e.source)}`],
+    [
+      `Evidence in ${escapeText(o.from)}`,
+      `deployment #${e.source.id}${e.deployments.length > 1 ? ` (and ${e.deployments.length - 1} earlier of the same digest)` : ''}${logLink(e.source)}`,
+    ],
     [`Live in ${escapeText(o.from)} since`, sinceText],
     ['Healthy for', `${soak}; min-soak ${formatDuration(o.minSoakMs)}`],
-    [`Before in ${escapeText(o.to)}`, o.targetLive ? `${code(o.targetLive.payload?.image ?? o.targetLive.sha)} since ${formatTime(succeededAt(o.targetLive) as number)}` : 'nothing recorded'],
+    [
+      `Before in ${escapeText(o.to)}`,
+      o.targetLive
+        ? `${code(o.targetLive.payload?.image ?? o.targetLive.sha)} since ${formatTime(succeededAt(o.targetLive) as number)}`
+        : 'nothing recorded',
+    ],
     [`Deployment in ${escapeText(o.to)}`, `#${o.targetDeploymentId}, queued for the deploy step`],
   ];
   const same = o.targetLive?.payload?.digest === e.digest;

@@ -55,7 +55,12 @@ export interface PromotionEvidence {
 /** Loads statuses of deployments that were listed without them. */
 export type StatusLoader = (deployments: DeploymentRecord[]) => Promise<void>;
 
-const when = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z').replace('T', ' ').replace('Z', ' UTC');
+const when = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace('T', ' ')
+    .replace('Z', ' UTC');
 const short = (digest: string) => `${digest.slice(0, 19)}…`;
 const serviceOf = (d: DeploymentRecord) => d.payload?.service ?? '';
 const evidenceLink = (d: DeploymentRecord) => {
@@ -67,7 +72,11 @@ const evidenceLink = (d: DeploymentRecord) => {
  * The candidate when none was given: what is live and healthy in the source. Loads
  * statuses newest first, a few at a time, until a healthy deployment is among them.
  */
-async function liveCandidate(history: DeploymentRecord[], req: PromotionRequest, load: StatusLoader): Promise<DeploymentRecord> {
+async function liveCandidate(
+  history: DeploymentRecord[],
+  req: PromotionRequest,
+  load: StatusLoader,
+): Promise<DeploymentRecord> {
   const services = [...new Set(history.map(serviceOf))];
   if (!req.service && services.length > 1) {
     throw new UserError(
@@ -98,8 +107,16 @@ async function liveCandidate(history: DeploymentRecord[], req: PromotionRequest,
   return live;
 }
 
-export async function judgePromotion(history: DeploymentRecord[], req: PromotionRequest, load: StatusLoader): Promise<PromotionEvidence> {
-  if (req.from === req.to) throw new UserError(`from-environment and to-environment are both '${req.from}'.`, 'Promote from one environment to another, e.g. staging → production.');
+export async function judgePromotion(
+  history: DeploymentRecord[],
+  req: PromotionRequest,
+  load: StatusLoader,
+): Promise<PromotionEvidence> {
+  if (req.from === req.to)
+    throw new UserError(
+      `from-environment and to-environment are both '${req.from}'.`,
+      'Promote from one environment to another, e.g. staging → production.',
+    );
   const scoped = req.service ? history.filter((d) => serviceOf(d) === req.service) : history;
   const newestFirst = [...scoped].sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
   const digest = req.digest ?? (await liveCandidate(newestFirst, req, load)).payload?.digest;
@@ -141,7 +158,9 @@ export async function judgePromotion(history: DeploymentRecord[], req: Promotion
       open
         ? `${short(digest)} is still being deployed to ${req.from} (deployment #${latest.id} is '${state}' since ${when(latest.statuses.at(-1)?.at ?? latest.createdAt)}).`
         : `${short(digest)} never succeeded in ${req.from} (deployment #${latest.id} is '${state}').`,
-      open ? `Wait for that rollout to finish and soak, then promote.` : `Deploy it to ${req.from} again and let it succeed, or promote what is live there.`,
+      open
+        ? `Wait for that rollout to finish and soak, then promote.`
+        : `Deploy it to ${req.from} again and let it succeed, or promote what is live there.`,
     );
   }
 

@@ -13,7 +13,16 @@
  */
 import { httpStatus, type GitHub, type Repo } from '../github/client.js';
 import type { RunContext } from '../github/context.js';
-import { currentState, digestOf, isRollback, listDeployments, liveDeployment, runLogUrl, setDeploymentStatus, type DeploymentRecord } from '../github/deployments.js';
+import {
+  currentState,
+  digestOf,
+  isRollback,
+  listDeployments,
+  liveDeployment,
+  runLogUrl,
+  setDeploymentStatus,
+  type DeploymentRecord,
+} from '../github/deployments.js';
 import type { RecordSettings } from '../github/deployment-record.js';
 import { inputs } from '../github/inputs.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -30,12 +39,21 @@ export interface OrderJudgement {
 const short = (sha: string) => sha.slice(0, 7);
 
 /** Where `candidate` stands against `live` by ancestry, or undefined when GitHub cannot say (unknown commit, diverged). */
-async function byAncestry(gh: GitHub, repo: Repo, live: string, candidate: string): Promise<OrderJudgement | undefined> {
+async function byAncestry(
+  gh: GitHub,
+  repo: Repo,
+  live: string,
+  candidate: string,
+): Promise<OrderJudgement | undefined> {
   let status: string;
   let ahead: number;
   let behind: number;
   try {
-    const { data } = await gh.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${live}...${candidate}`, per_page: 1 });
+    const { data } = await gh.rest.repos.compareCommitsWithBasehead({
+      ...repo,
+      basehead: `${live}...${candidate}`,
+      per_page: 1,
+    });
     ({ status, ahead_by: ahead, behind_by: behind } = data);
   } catch (err) {
     const code = httpStatus(err);
@@ -53,18 +71,40 @@ async function byAncestry(gh: GitHub, repo: Repo, live: string, candidate: strin
 }
 
 /** Where `candidate` stands by the environment's record: deployed here before the live release and not since means older. */
-function byRecord(history: readonly DeploymentRecord[], live: DeploymentRecord, candidate: string, digest: string | undefined): OrderJudgement {
-  const earlier = history.filter((d) => d.id !== live.id && !isRollback(d) && (d.sha === candidate || (digest !== undefined && d.payload?.digest === digest)));
+function byRecord(
+  history: readonly DeploymentRecord[],
+  live: DeploymentRecord,
+  candidate: string,
+  digest: string | undefined,
+): OrderJudgement {
+  const earlier = history.filter(
+    (d) =>
+      d.id !== live.id &&
+      !isRollback(d) &&
+      (d.sha === candidate || (digest !== undefined && d.payload?.digest === digest)),
+  );
   const before = earlier.filter((d) => d.createdAt < live.createdAt);
   if (before.length > 0 && before.length === earlier.length) {
     const last = before.reduce((a, b) => (a.createdAt > b.createdAt ? a : b));
-    return { order: 'older', how: `it was deployed here on ${formatTime(last.createdAt)} (GitHub Deployment #${last.id}), before the live release (${formatTime(live.createdAt)})` };
+    return {
+      order: 'older',
+      how: `it was deployed here on ${formatTime(last.createdAt)} (GitHub Deployment #${last.id}), before the live release (${formatTime(live.createdAt)})`,
+    };
   }
-  return { order: 'unknown', how: 'GitHub cannot place its commit against the live one and it was never deployed here before the live release' };
+  return {
+    order: 'unknown',
+    how: 'GitHub cannot place its commit against the live one and it was never deployed here before the live release',
+  };
 }
 
 /** Where the candidate release stands against what is live (newest-first history of one service in one environment, statuses loaded). */
-export async function judgeOrder(gh: GitHub, repo: Repo, history: readonly DeploymentRecord[], candidate: string, image: string): Promise<OrderJudgement & { live?: DeploymentRecord }> {
+export async function judgeOrder(
+  gh: GitHub,
+  repo: Repo,
+  history: readonly DeploymentRecord[],
+  candidate: string,
+  image: string,
+): Promise<OrderJudgement & { live?: DeploymentRecord }> {
   const live = liveDeployment(history);
   if (!live) return { order: 'first', how: 'nothing of ours is live here yet' };
   if (live.sha === candidate) return { order: 'same', how: 'the live release comes from the same commit', live };
@@ -91,9 +131,15 @@ export interface GuardResult {
 }
 
 /** Promote's deployment queued for this run, service and digest, not yet taken over. */
-function queuedPromotion(history: readonly DeploymentRecord[], run: RunContext, digest: string | undefined): DeploymentRecord | undefined {
+function queuedPromotion(
+  history: readonly DeploymentRecord[],
+  run: RunContext,
+  digest: string | undefined,
+): DeploymentRecord | undefined {
   if (!digest || !run.runId) return undefined;
-  return history.find((d) => currentState(d) === 'queued' && d.payload?.digest === digest && d.payload?.promotion?.run_id === run.runId);
+  return history.find(
+    (d) => currentState(d) === 'queued' && d.payload?.digest === digest && d.payload?.promotion?.run_id === run.runId,
+  );
 }
 
 /**
@@ -111,14 +157,25 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
     const from = queued.payload?.promotion?.from_environment ?? '';
     const source = await listDeployments(gh, repo, { environment: from, service: req.service, statuses: false });
     try {
-      await judgePromotion(source, { from, to: req.environment, digest, service: req.service, minSoakMs: 0, now: req.now ?? Date.now() }, async (ds) => {
-        const { loadStatuses } = await import('../github/deployments.js');
-        await loadStatuses(gh, repo, ds);
-      });
+      await judgePromotion(
+        source,
+        { from, to: req.environment, digest, service: req.service, minSoakMs: 0, now: req.now ?? Date.now() },
+        async (ds) => {
+          const { loadStatuses } = await import('../github/deployments.js');
+          await loadStatuses(gh, repo, ds);
+        },
+      );
     } catch (err) {
       if (!(err instanceof UserError)) throw err;
       const logUrl = runLogUrl(req.run);
-      await setDeploymentStatus(gh, repo, queued.id, 'failure', `Not deployed: the promotion's evidence no longer holds at deploy time`, logUrl ? { logUrl } : {}).catch(() => undefined);
+      await setDeploymentStatus(
+        gh,
+        repo,
+        queued.id,
+        'failure',
+        `Not deployed: the promotion's evidence no longer holds at deploy time`,
+        logUrl ? { logUrl } : {},
+      ).catch(() => undefined);
       throw new UserError(
         `The promotion of ${req.service} from ${from} to ${req.environment} was judged when it was queued (${formatTime(queued.createdAt)}), but no longer holds now that the deploy starts: ${err.message} Nothing was changed in ${req.environment}.`,
         err.hint,
@@ -140,7 +197,9 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
     }
     notes.push(`allow-downgrade: replacing ${what} with the older release ${short(candidate)}: ${judgement.how}.`);
   } else if (judgement.order === 'unknown') {
-    notes.push(`Release ${short(candidate)} could not be placed against the live ${short(live?.sha ?? '')}: ${judgement.how}; deploying it.`);
+    notes.push(
+      `Release ${short(candidate)} could not be placed against the live ${short(live?.sha ?? '')}: ${judgement.how}; deploying it.`,
+    );
   } else {
     notes.push(`Release ${short(candidate)}: ${judgement.how}.`);
   }
@@ -156,11 +215,19 @@ export async function guardDeployStep(s: RecordSettings, target: { service: stri
   const allowDowngrade = inputs.boolean('allow-downgrade', false);
   const { info, warning } = await import('@actions/core');
   if (!s.environment || !s.githubToken) {
-    info('No environment / github-token: the release order is not checked (there is no deployment record to check it against).');
+    info(
+      'No environment / github-token: the release order is not checked (there is no deployment record to check it against).',
+    );
     return;
   }
   const { currentRepo, githubClient } = await import('../github/client.js');
   const { runContext } = await import('../github/context.js');
-  const result = await guardRelease(githubClient(s.githubToken), currentRepo(), { environment: s.environment, service: target.service, image: target.image, allowDowngrade, run: runContext() });
+  const result = await guardRelease(githubClient(s.githubToken), currentRepo(), {
+    environment: s.environment,
+    service: target.service,
+    image: target.image,
+    allowDowngrade,
+    run: runContext(),
+  });
   for (const note of result.notes) (note.startsWith('allow-downgrade') ? warning : info)(note);
 }

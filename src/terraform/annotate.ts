@@ -8,7 +8,9 @@ import type { Diagnostic } from './diagnostics.js';
  */
 export function annotate(diagnostics: Diagnostic[], directory: string, workspace: string, title: string): void {
   for (const d of diagnostics) {
-    const props: { title: string; file?: string; startLine?: number; endLine?: number; startColumn?: number } = { title: `${title}: ${d.summary}` };
+    const props: { title: string; file?: string; startLine?: number; endLine?: number; startColumn?: number } = {
+      title: `${title}: ${d.summary}`,
+    };
     if (d.file) {
       const abs = isAbsolute(d.file) ? d.file : resolve(directory, d.file);
       props.file = relative(workspace, abs) || d.file;

@@ -71,7 +71,13 @@ export class TerraformCli {
         log?.(line);
         return;
       }
-      let msg: { type?: string; '@message'?: string; '@level'?: string; diagnostic?: object; changes?: CliResult['changeSummary'] };
+      let msg: {
+        type?: string;
+        '@message'?: string;
+        '@level'?: string;
+        diagnostic?: object;
+        changes?: CliResult['changeSummary'];
+      };
       try {
         msg = JSON.parse(line) as typeof msg;
       } catch {
@@ -136,5 +142,11 @@ export function errorsOf(result: CliResult, what: string): Diagnostic[] {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) return errors;
   const tail = (result.stderr.trim() || result.stdout.trim()).split('\n').slice(-20).join('\n');
-  return [{ severity: 'error', summary: `${what} failed with exit code ${result.exitCode}`, ...(tail ? { detail: tail } : {}) }];
+  return [
+    {
+      severity: 'error',
+      summary: `${what} failed with exit code ${result.exitCode}`,
+      ...(tail ? { detail: tail } : {}),
+    },
+  ];
 }

@@ -33,17 +33,23 @@ export function renderStackDrift(report: StackReport, limit: number): string {
         continue;
       }
       const rows = d.attributes.slice(0, 50).map((a) => [code(a.path), cell(a.before), cell(a.after)]);
-      push(`- ${code(d.address)}: ${d.attributes.length} attribute(s) changed\n\n${table(['Attribute', 'In the state', 'Now'], rows)}\n`);
+      push(
+        `- ${code(d.address)}: ${d.attributes.length} attribute(s) changed\n\n${table(['Attribute', 'In the state', 'Now'], rows)}\n`,
+      );
     }
   }
   const config = report.pending.filter((p) => !p.revertsDrift);
   const reverts = report.pending.filter((p) => p.revertsDrift);
   if (config.length > 0) {
     push(`#### Configuration not yet applied (${config.length})\n\n`);
-    for (const p of config) push(`- ${code(p.address)}: ${p.kind}${p.attributes.length ? ` (${p.attributes.slice(0, 10).map(code).join(', ')})` : ''}\n`);
+    for (const p of config)
+      push(
+        `- ${code(p.address)}: ${p.kind}${p.attributes.length ? ` (${p.attributes.slice(0, 10).map(code).join(', ')})` : ''}\n`,
+      );
     push('\n');
   }
-  if (reverts.length > 0) push(`A plain \`apply\` would undo the drift of ${reverts.map((p) => code(p.address)).join(', ')}.\n\n`);
+  if (reverts.length > 0)
+    push(`A plain \`apply\` would undo the drift of ${reverts.map((p) => code(p.address)).join(', ')}.\n\n`);
   const ignored = report.ignored ?? [];
   if (ignored.length > 0) push(renderIgnored(ignored));
   if (report.errors.length > 0) push(renderDiagnostics(report.errors, report.directory));
@@ -57,7 +63,10 @@ const REASON = { ignore_changes: '`ignore_changes`', computed: 'set by the provi
 function renderIgnored(ignored: NonNullable<StackReport['ignored']>): string {
   const lines = ignored.map((r) => {
     const reasons = [...new Set(r.attributes.map((a) => REASON[a.reason]))].join(', ');
-    const paths = r.attributes.slice(0, 6).map((a) => code(a.path)).join(', ');
+    const paths = r.attributes
+      .slice(0, 6)
+      .map((a) => code(a.path))
+      .join(', ');
     return `- ${code(r.address)}: ${paths}${r.attributes.length > 6 ? ` and ${r.attributes.length - 6} more` : ''} (${reasons})\n`;
   });
   return `#### Changed outside Terraform, not drift (${ignored.length})\n\nThe configuration leaves these to others (\`lifecycle { ignore_changes }\`), or only the provider sets them:\n\n${lines.join('')}\n`;

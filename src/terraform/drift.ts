@@ -76,7 +76,11 @@ export function driftedResources(drift: ResourceChange[]): DriftedResource[] {
     out.push({
       address: rc.address,
       change: 'changed',
-      attributes: changes.map((a) => ({ path: a.path, before: renderLeaf(a.before, 300), after: renderLeaf(a.after, 300) })),
+      attributes: changes.map((a) => ({
+        path: a.path,
+        before: renderLeaf(a.before, 300),
+        after: renderLeaf(a.after, 300),
+      })),
     });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
@@ -112,7 +116,13 @@ export function setAsideIgnored(
 
 /** Whether `path` is `drifted` or lies inside it (or contains it). */
 function related(path: string, drifted: string): boolean {
-  return path === drifted || path.startsWith(`${drifted}.`) || path.startsWith(`${drifted}[`) || drifted.startsWith(`${path}.`) || drifted.startsWith(`${path}[`);
+  return (
+    path === drifted ||
+    path.startsWith(`${drifted}.`) ||
+    path.startsWith(`${drifted}[`) ||
+    drifted.startsWith(`${path}.`) ||
+    drifted.startsWith(`${path}[`)
+  );
 }
 
 /**
@@ -136,8 +146,14 @@ export function pendingChanges(changes: ResourceChange[], drifted: DriftedResour
     let unexplained = paths;
     if (drift?.change === 'deleted') unexplained = kind === 'create' ? [] : paths;
     else if (drift) unexplained = paths.filter((p) => !drift.attributes.some((d) => related(p, d.path)));
-    const revertsDrift = drift !== undefined && unexplained.length === 0 && (kind === 'update' || kind === 'create' || kind === 'replace');
-    out.push({ address: rc.address, kind, attributes: kind === 'create' || kind === 'delete' ? [] : unexplained, revertsDrift });
+    const revertsDrift =
+      drift !== undefined && unexplained.length === 0 && (kind === 'update' || kind === 'create' || kind === 'replace');
+    out.push({
+      address: rc.address,
+      kind,
+      attributes: kind === 'create' || kind === 'delete' ? [] : unexplained,
+      revertsDrift,
+    });
   }
   return out.sort((a, b) => a.address.localeCompare(b.address));
 }

@@ -130,7 +130,11 @@ function traversal(tokens: Token[]): PathSegments | undefined {
     if (t.text === '.' && tokens[i + 1]?.kind === 'ident') {
       out.push((tokens[i + 1] as Token).text);
       i += 2;
-    } else if (t.text === '[' && tokens[i + 2]?.text === ']' && (tokens[i + 1]?.kind === 'string' || tokens[i + 1]?.kind === 'number')) {
+    } else if (
+      t.text === '[' &&
+      tokens[i + 2]?.text === ']' &&
+      (tokens[i + 1]?.kind === 'string' || tokens[i + 1]?.kind === 'number')
+    ) {
       out.push((tokens[i + 1] as Token).text);
       i += 3;
     } else {
@@ -162,7 +166,11 @@ function listItems(tokens: Token[], start: number, end: number): Token[][] {
 }
 
 /** The ignore_changes of a resource body (tokens between its braces). */
-function ignoreChangesIn(tokens: Token[], start: number, end: number): { all: boolean; paths: PathSegments[] } | undefined {
+function ignoreChangesIn(
+  tokens: Token[],
+  start: number,
+  end: number,
+): { all: boolean; paths: PathSegments[] } | undefined {
   for (let i = start; i < end; i++) {
     const t = tokens[i] as Token;
     if (t.kind === 'punct' && OPEN.has(t.text)) {
@@ -204,10 +212,17 @@ export function rulesFromHcl(src: string, module = ''): IgnoreRule[] {
       i = skipGroup(tokens, i) - 1;
       continue;
     }
-    if (t.kind === 'ident' && t.text === 'resource' && tokens[i + 1]?.kind === 'string' && tokens[i + 2]?.kind === 'string' && tokens[i + 3]?.text === '{') {
+    if (
+      t.kind === 'ident' &&
+      t.text === 'resource' &&
+      tokens[i + 1]?.kind === 'string' &&
+      tokens[i + 2]?.kind === 'string' &&
+      tokens[i + 3]?.text === '{'
+    ) {
       const end = skipGroup(tokens, i + 3);
       const found = ignoreChangesIn(tokens, i + 4, end - 1);
-      if (found) rules.push({ module, resource: `${(tokens[i + 1] as Token).text}.${(tokens[i + 2] as Token).text}`, ...found });
+      if (found)
+        rules.push({ module, resource: `${(tokens[i + 1] as Token).text}.${(tokens[i + 2] as Token).text}`, ...found });
       i = end - 1;
     }
   }
@@ -226,7 +241,9 @@ export function rulesFromJson(src: string, module = ''): IgnoreRule[] {
           const value = (lc as { ignore_changes?: unknown }).ignore_changes;
           if (value === 'all') rules.push({ module, resource: `${type}.${name}`, all: true, paths: [] });
           else if (Array.isArray(value)) {
-            const paths = value.map((v) => traversal(tokenize(String(v)))).filter((p): p is PathSegments => p !== undefined);
+            const paths = value
+              .map((v) => traversal(tokenize(String(v))))
+              .filter((p): p is PathSegments => p !== undefined);
             rules.push({ module, resource: `${type}.${name}`, all: false, paths });
           }
         }
@@ -259,7 +276,9 @@ export function ignoreRules(dir: string): IgnoreRule[] {
   const manifest = join(dir, '.terraform', 'modules', 'modules.json');
   if (existsSync(manifest)) {
     try {
-      const { Modules } = JSON.parse(readFileSync(manifest, 'utf8')) as { Modules?: Array<{ Key: string; Dir: string }> };
+      const { Modules } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+        Modules?: Array<{ Key: string; Dir: string }>;
+      };
       for (const m of Modules ?? []) if (m.Key) rules.push(...rulesInDir(resolve(dir, m.Dir), m.Key));
     } catch {
       // An unreadable manifest: only the root module's rules apply.
@@ -271,7 +290,8 @@ export function ignoreRules(dir: string): IgnoreRule[] {
 /** `module.a["x"].module.b.aws_s3_bucket.c[0]` → { module: 'a.b', resource: 'aws_s3_bucket.c' }. */
 export function splitAddress(address: string): { module: string; resource: string } {
   const segments: string[] = [];
-  for (const m of address.matchAll(/(?:^|\.)([A-Za-z_][\w-]*)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?/g)) segments.push(m[1] as string);
+  for (const m of address.matchAll(/(?:^|\.)([A-Za-z_][\w-]*)(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?/g))
+    segments.push(m[1] as string);
   const modules: string[] = [];
   let i = 0;
   while (segments[i] === 'module' && i + 1 < segments.length) {
@@ -301,5 +321,7 @@ export function covers(pattern: PathSegments, path: PathSegments): boolean {
 export function isIgnored(rules: readonly IgnoreRule[], address: string, path: string): boolean {
   const { module, resource } = splitAddress(address);
   const segments = pathSegments(path);
-  return rules.some((r) => r.module === module && r.resource === resource && (r.all || r.paths.some((p) => covers(p, segments))));
+  return rules.some(
+    (r) => r.module === module && r.resource === resource && (r.all || r.paths.some((p) => covers(p, segments))),
+  );
 }

@@ -13,10 +13,16 @@ export function workspaceDir(env: NodeJS.ProcessEnv = process.env): string {
 export function stackDir(workingDirectory: string, env: NodeJS.ProcessEnv = process.env): string {
   const dir = resolve(workspaceDir(env), workingDirectory);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`working-directory '${workingDirectory}' does not exist (looked in ${dir}).`, 'Check the path, and that the repository was checked out (actions/checkout) before this step.');
+    throw new UserError(
+      `working-directory '${workingDirectory}' does not exist (looked in ${dir}).`,
+      'Check the path, and that the repository was checked out (actions/checkout) before this step.',
+    );
   }
   if (!readdirSync(dir).some((f) => f.endsWith('.tf') || f.endsWith('.tofu') || f.endsWith('.tf.json'))) {
-    throw new UserError(`working-directory '${workingDirectory}' has no .tf files.`, 'Point working-directory at the folder of the root module.');
+    throw new UserError(
+      `working-directory '${workingDirectory}' has no .tf files.`,
+      'Point working-directory at the folder of the root module.',
+    );
   }
   return dir;
 }
@@ -71,7 +77,11 @@ export function expandStacks(patterns: string[], env: NodeJS.ProcessEnv = proces
     all ??= folders(root).filter((f) => hasTerraformFiles(join(root, f)));
     const re = globToRegExp(pattern, '/');
     const matched = all.filter((f) => re.test(f));
-    if (matched.length === 0) throw new UserError(`stacks: '${raw}' matches no folder with .tf files under ${root}.`, 'Check the pattern; it is matched against folders relative to the workspace.');
+    if (matched.length === 0)
+      throw new UserError(
+        `stacks: '${raw}' matches no folder with .tf files under ${root}.`,
+        'Check the pattern; it is matched against folders relative to the workspace.',
+      );
     found.push(...matched);
   }
   return [...new Set(found)].sort();

@@ -44,7 +44,13 @@ export function canonicalChange(rc: ResourceChange, attributes?: AttributeChange
       if (a.after !== UNKNOWN) out[a.path] = [null, text(a.after)];
     }
   } else if (['update', 'delete,create', 'create,delete', 'no-op'].includes(actions.join(','))) {
-    const changes = attributes ?? diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
+    const changes =
+      attributes ??
+      diffValues(c.before, c.after, {
+        beforeSensitive: c.before_sensitive,
+        afterSensitive: c.after_sensitive,
+        afterUnknown: c.after_unknown,
+      });
     for (const a of changes) if (a.after !== UNKNOWN) out[a.path] = [text(a.before), text(a.after)];
   }
   return {
@@ -78,7 +84,13 @@ export function canonicalEntry(change: CanonicalChange): CanonicalEntry {
 }
 
 function fromStable([address, from, actions, importId, attrs]: StableForm): CanonicalChange {
-  return { address, ...(from !== null ? { from } : {}), actions, ...(importId !== null ? { importId } : {}), attributes: Object.fromEntries(attrs) };
+  return {
+    address,
+    ...(from !== null ? { from } : {}),
+    actions,
+    ...(importId !== null ? { importId } : {}),
+    attributes: Object.fromEntries(attrs),
+  };
 }
 
 /** The entries back as objects (to diff them); entries kept without text are skipped. */
@@ -87,7 +99,9 @@ export function canonicalChanges(entries: CanonicalEntry[]): CanonicalChange[] {
 }
 
 function sorted(entries: CanonicalEntry[]): CanonicalEntry[] {
-  return [...entries].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.hash < b.hash ? -1 : 1));
+  return [...entries].sort((a, b) =>
+    a.address < b.address ? -1 : a.address > b.address ? 1 : a.hash < b.hash ? -1 : 1,
+  );
 }
 
 /** The plan's id: sha256 over the hashes of its canonical changes in address order. Equal ids mean the same changes. */
@@ -103,7 +117,13 @@ export function planId(entries: CanonicalEntry[]): string {
  */
 export function encodeDigest(entries: CanonicalEntry[], maxChars: number): string | undefined {
   if (entries.some((e) => e.text === undefined)) return undefined;
-  const encoded = gzipSync(Buffer.from(`[${sorted(entries).map((e) => e.text).join(',')}]`)).toString('base64');
+  const encoded = gzipSync(
+    Buffer.from(
+      `[${sorted(entries)
+        .map((e) => e.text)
+        .join(',')}]`,
+    ),
+  ).toString('base64');
   return encoded.length <= maxChars ? encoded : undefined;
 }
 
@@ -138,16 +158,20 @@ export function diffCanonical(reviewed: CanonicalChange[], current: CanonicalCha
     }
     if (!r || !c || canonicalEntry(r).text === canonicalEntry(c).text) continue;
     if (verb(r) !== verb(c)) lines.push(`~ ${address}: reviewed ${verb(r)}, now ${verb(c)}`);
-    if ((r.from ?? '') !== (c.from ?? '')) lines.push(`~ ${address}: reviewed move from ${r.from ?? '(none)'}, now from ${c.from ?? '(none)'}`);
-    if ((r.importId ?? '') !== (c.importId ?? '')) lines.push(`~ ${address}: reviewed import of ${r.importId ?? '(none)'}, now ${c.importId ?? '(none)'}`);
+    if ((r.from ?? '') !== (c.from ?? ''))
+      lines.push(`~ ${address}: reviewed move from ${r.from ?? '(none)'}, now from ${c.from ?? '(none)'}`);
+    if ((r.importId ?? '') !== (c.importId ?? ''))
+      lines.push(`~ ${address}: reviewed import of ${r.importId ?? '(none)'}, now ${c.importId ?? '(none)'}`);
     for (const path of [...new Set([...Object.keys(r.attributes), ...Object.keys(c.attributes)])].sort()) {
       const ra = r.attributes[path];
       const ca = c.attributes[path];
       if (JSON.stringify(ra) === JSON.stringify(ca)) continue;
-      const show = (v: [string | null, string | null] | undefined) => (v ? `${v[0] ?? 'null'} → ${v[1] ?? 'null'}` : 'unchanged');
+      const show = (v: [string | null, string | null] | undefined) =>
+        v ? `${v[0] ?? 'null'} → ${v[1] ?? 'null'}` : 'unchanged';
       lines.push(`~ ${address}.${path}: reviewed ${show(ra)}, now ${show(ca)}`);
     }
   }
-  if (lines.length > maxLines) return [...lines.slice(0, maxLines), `… and ${lines.length - maxLines} more differences`];
+  if (lines.length > maxLines)
+    return [...lines.slice(0, maxLines), `… and ${lines.length - maxLines} more differences`];
   return lines;
 }

@@ -54,7 +54,11 @@ export interface PlanHandlers {
   deferredChange?: (dc: DeferredChange) => void;
 }
 
-const STREAMED = { resource_changes: 'resourceChange', resource_drift: 'resourceDrift', deferred_changes: 'deferredChange' } as const;
+const STREAMED = {
+  resource_changes: 'resourceChange',
+  resource_drift: 'resourceDrift',
+  deferred_changes: 'deferredChange',
+} as const;
 const CAPTURED = new Set(['format_version', 'terraform_version', 'errored', 'complete', 'applyable', 'output_changes']);
 
 const OPEN_OBJ = 0x7b;
@@ -101,7 +105,7 @@ export class PlanJsonScanner {
           continue;
         }
         let end = -1;
-        for (let from = i; ; ) {
+        for (let from = i; ;) {
           const q = chunk.indexOf(QUOTE, from);
           if (q < 0) break;
           let slashes = 0;

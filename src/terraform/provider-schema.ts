@@ -30,7 +30,11 @@ function collect(block: SchemaBlock | undefined, prefix: PathSegments, out: Path
   }
   for (const [name, nested] of Object.entries(block?.block_types ?? {})) {
     // single-nested blocks have no index; every other mode (list, set, map) has one
-    collect(nested.block, nested.nesting_mode === 'single' || nested.nesting_mode === 'group' ? [...prefix, name] : [...prefix, name, '*'], out);
+    collect(
+      nested.block,
+      nested.nesting_mode === 'single' || nested.nesting_mode === 'group' ? [...prefix, name] : [...prefix, name, '*'],
+      out,
+    );
   }
 }
 

@@ -33,8 +33,24 @@ export type Measure = (text: string) => number;
 export const chars: Measure = (t) => t.length;
 export const bytes: Measure = (t) => Buffer.byteLength(t);
 
-const ICON: Record<Kind, string> = { create: '🟢', update: '🟡', delete: '🔴', replace: '🟠', read: '🔵', forget: '⚪', 'no-op': '⚪' };
-const VERB: Record<Kind, string> = { create: 'create', update: 'update', delete: 'destroy', replace: 'replace', read: 'read', forget: 'forget', 'no-op': 'no change' };
+const ICON: Record<Kind, string> = {
+  create: '🟢',
+  update: '🟡',
+  delete: '🔴',
+  replace: '🟠',
+  read: '🔵',
+  forget: '⚪',
+  'no-op': '⚪',
+};
+const VERB: Record<Kind, string> = {
+  create: 'create',
+  update: 'update',
+  delete: 'destroy',
+  replace: 'replace',
+  read: 'read',
+  forget: 'forget',
+  'no-op': 'no change',
+};
 
 export function countsLine(c: PlanCounts): string {
   const parts = [`${c.add} to add`, `${c.change} to change`, `${c.destroy} to destroy`];
@@ -47,12 +63,20 @@ export function countsLine(c: PlanCounts): string {
   return parts.join(', ');
 }
 
-function attributeLine(a: AttributeChange, forcing: Set<string>, width: number, showUnknown: boolean): string | undefined {
+function attributeLine(
+  a: AttributeChange,
+  forcing: Set<string>,
+  width: number,
+  showUnknown: boolean,
+): string | undefined {
   if (a.before === undefined) {
     if (a.after === UNKNOWN && !showUnknown) return undefined;
     return `  + ${a.path} = ${renderLeaf(a.after, width)}`;
   }
-  const note = forcing.has(a.path) || [...forcing].some((f) => a.path.startsWith(`${f}.`) || a.path.startsWith(`${f}[`)) ? '   # forces replacement' : '';
+  const note =
+    forcing.has(a.path) || [...forcing].some((f) => a.path.startsWith(`${f}.`) || a.path.startsWith(`${f}[`))
+      ? '   # forces replacement'
+      : '';
   if (a.after === undefined || a.after === null) return `  - ${a.path} = ${renderLeaf(a.before, width)}${note}`;
   return `  ~ ${a.path}: ${renderLeaf(a.before, width)} → ${renderLeaf(a.after, width)}${note}`;
 }
@@ -64,7 +88,16 @@ export function renderChange(c: PlannedChange, detail: 'full' | 'line', width = 
   if (c.importId !== undefined) tags.push(`import ${code(c.importId)}`);
   if (c.deposed) tags.push(`deposed object ${code(c.deposed)}`);
   if (c.deferredReason) tags.push(`deferred: ${escapeText(c.deferredReason.replace(/_/g, ' ').toLowerCase())}`);
-  const verb = c.kind === 'replace' ? (c.actions[0] === 'create' ? 'replace (create before destroy)' : 'replace (destroy then create)') : c.kind === 'no-op' ? (c.importId !== undefined ? 'import' : 'move') : VERB[c.kind];
+  const verb =
+    c.kind === 'replace'
+      ? c.actions[0] === 'create'
+        ? 'replace (create before destroy)'
+        : 'replace (destroy then create)'
+      : c.kind === 'no-op'
+        ? c.importId !== undefined
+          ? 'import'
+          : 'move'
+        : VERB[c.kind];
   const reason = describeReason(c.reason);
   let line = `- ${ICON[c.kind]} ${code(c.address)} **${verb}**`;
   if (c.protected) line += ' 🛡️ **protected**';
@@ -72,7 +105,9 @@ export function renderChange(c: PlannedChange, detail: 'full' | 'line', width = 
   if (reason) line += `: _${escapeText(reason)}_`;
   if (detail === 'line') return `${line}\n`;
   const forcing = new Set(c.replacePaths);
-  const attrs = c.attributes.map((a) => attributeLine(a, forcing, width, c.kind !== 'create')).filter((l): l is string => l !== undefined);
+  const attrs = c.attributes
+    .map((a) => attributeLine(a, forcing, width, c.kind !== 'create'))
+    .filter((l): l is string => l !== undefined);
   if (c.kind === 'create') {
     const unknown = c.attributes.filter((a) => a.after === UNKNOWN).length;
     if (unknown > 0) attrs.push(`  # ${unknown} attribute(s) known after apply`);
@@ -94,15 +129,35 @@ interface Section {
 
 export function sections(summary: PlanSummary): Section[] {
   const live = summary.changes.filter((c) => c.deferredReason === undefined);
-  const make = (key: string, title: string, entries: PlannedChange[], open = false): Section => ({ key, title: `${title} (${entries.length})`, entries, open });
+  const make = (key: string, title: string, entries: PlannedChange[], open = false): Section => ({
+    key,
+    title: `${title} (${entries.length})`,
+    entries,
+    open,
+  });
   return [
-    make('destroy', '⚠️ Destroy and replace', live.filter((c) => c.kind === 'delete' || c.kind === 'replace'), true),
-    make('update', 'Update in place', live.filter((c) => c.kind === 'update')),
-    make('create', 'Create', live.filter((c) => c.kind === 'create')),
+    make(
+      'destroy',
+      '⚠️ Destroy and replace',
+      live.filter((c) => c.kind === 'delete' || c.kind === 'replace'),
+      true,
+    ),
+    make(
+      'update',
+      'Update in place',
+      live.filter((c) => c.kind === 'update'),
+    ),
+    make(
+      'create',
+      'Create',
+      live.filter((c) => c.kind === 'create'),
+    ),
     make(
       'other',
       'Move, import, forget, read and deferred',
-      summary.changes.filter((c) => c.deferredReason !== undefined || c.kind === 'no-op' || c.kind === 'forget' || c.kind === 'read'),
+      summary.changes.filter(
+        (c) => c.deferredReason !== undefined || c.kind === 'no-op' || c.kind === 'forget' || c.kind === 'read',
+      ),
     ),
   ].filter((s) => s.entries.length > 0);
 }
@@ -131,7 +186,8 @@ export function renderSection(section: Section, budget: number, measure: Measure
   }
   const lines = section.entries.map((e, i) => headings[i] + renderChange(e, 'line'));
   const restOfLines = new Array<number>(lines.length + 1).fill(0);
-  for (let i = lines.length - 1; i >= 0; i--) restOfLines[i] = (restOfLines[i + 1] as number) + measure(lines[i] as string);
+  for (let i = lines.length - 1; i >= 0; i--)
+    restOfLines[i] = (restOfLines[i + 1] as number) + measure(lines[i] as string);
   const parts: string[] = [];
   let used = 0;
   let shown = 0;
@@ -157,9 +213,13 @@ export function renderSection(section: Section, budget: number, measure: Measure
 export function renderDiagnostics(diagnostics: Diagnostic[], directory: string): string {
   return diagnostics
     .map((d) => {
-      const where = d.file ? ` in ${code(`${directory === '.' ? '' : `${directory}/`}${d.file}${d.line !== undefined ? `:${d.line}` : ''}`)}` : '';
+      const where = d.file
+        ? ` in ${code(`${directory === '.' ? '' : `${directory}/`}${d.file}${d.line !== undefined ? `:${d.line}` : ''}`)}`
+        : '';
       const head = `${d.severity === 'error' ? '❌ **Error**' : '⚠️ **Warning**'}: ${escapeText(d.summary)}${where}\n`;
-      const body = [d.snippet ? codeBlock(d.snippet, 'hcl') : '', d.detail ? codeBlock(d.detail.slice(0, 4000)) : ''].filter(Boolean).join('\n');
+      const body = [d.snippet ? codeBlock(d.snippet, 'hcl') : '', d.detail ? codeBlock(d.detail.slice(0, 4000)) : '']
+        .filter(Boolean)
+        .join('\n');
       return body ? `${head}\n${body}` : head;
     })
     .join('\n');
@@ -189,7 +249,10 @@ export interface PlanReport {
  * and replacements, then updates, then creates, then the rest; what does not fit is
  * counted, never dropped silently, and the result never exceeds the limit.
  */
-export function renderPlan(report: PlanReport, opts: { limit: number; measure: Measure; markerId?: string; moreHint: string }): string {
+export function renderPlan(
+  report: PlanReport,
+  opts: { limit: number; measure: Measure; markerId?: string; moreHint: string },
+): string {
   const { measure, limit } = opts;
   const head: string[] = [];
   if (opts.markerId) head.push(marker(opts.markerId));
@@ -212,14 +275,38 @@ export function renderPlan(report: PlanReport, opts: { limit: number; measure: M
   }
   const foot: string[] = [];
   if (s && s.outputs.length > 0) {
-    const rows = s.outputs.map((o) => [code(o.name), VERB[o.kind], o.kind === 'create' ? '' : escapeText(renderLeaf(o.before, 80)), o.kind === 'delete' ? '' : escapeText(renderLeaf(o.after, 80))]);
-    foot.push(details(`Output changes (${s.outputs.length})`, table(['Output', 'Change', 'Before', 'After'], rows.slice(0, 50))));
+    const rows = s.outputs.map((o) => [
+      code(o.name),
+      VERB[o.kind],
+      o.kind === 'create' ? '' : escapeText(renderLeaf(o.before, 80)),
+      o.kind === 'delete' ? '' : escapeText(renderLeaf(o.after, 80)),
+    ]);
+    foot.push(
+      details(
+        `Output changes (${s.outputs.length})`,
+        table(['Output', 'Change', 'Before', 'After'], rows.slice(0, 50)),
+      ),
+    );
   }
-  if (report.warnings.length > 0) foot.push(details(`Warnings (${report.warnings.length})`, renderDiagnostics(report.warnings.slice(0, 10), report.directory)));
+  if (report.warnings.length > 0)
+    foot.push(
+      details(
+        `Warnings (${report.warnings.length})`,
+        renderDiagnostics(report.warnings.slice(0, 10), report.directory),
+      ),
+    );
   if (report.unformatted.length > 0) {
-    foot.push(`⚠️ ${report.unformatted.length} file(s) are not formatted (\`${report.binary} fmt\`): ${report.unformatted.slice(0, 20).map((f) => code(f)).join(', ')}\n`);
+    foot.push(
+      `⚠️ ${report.unformatted.length} file(s) are not formatted (\`${report.binary} fmt\`): ${report.unformatted
+        .slice(0, 20)
+        .map((f) => code(f))
+        .join(', ')}\n`,
+    );
   }
-  const meta = [`${report.binary}${s?.terraformVersion ? ` ${s.terraformVersion}` : ''}`, `directory ${code(report.directory)}`];
+  const meta = [
+    `${report.binary}${s?.terraformVersion ? ` ${s.terraformVersion}` : ''}`,
+    `directory ${code(report.directory)}`,
+  ];
   if (s) meta.push(`plan-id ${code(s.planId.slice(0, 16))}`);
   if (report.runUrl) meta.push(`[run](${report.runUrl})`);
   foot.push(`<sub>${meta.join(' · ')}</sub>\n`);

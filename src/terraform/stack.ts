@@ -18,20 +18,29 @@ export interface PlanArgs {
 const warnings = (ds: Diagnostic[]) => ds.filter((d) => d.severity === 'warning');
 
 /** `init`, with backend settings (or `-backend=false` to install only providers and modules). */
-export async function init(cli: TerraformCli, opts: { backendConfig?: string[]; backend?: boolean; lockTimeout?: string }): Promise<StepOutcome> {
+export async function init(
+  cli: TerraformCli,
+  opts: { backendConfig?: string[]; backend?: boolean; lockTimeout?: string },
+): Promise<StepOutcome> {
   const args = ['init', '-input=false', '-no-color'];
   if (opts.backend === false) args.push('-backend=false');
   for (const item of opts.backendConfig ?? []) args.push(`-backend-config=${item}`);
   if (opts.lockTimeout) args.push(`-lock-timeout=${opts.lockTimeout}`);
   const result = await cli.run(args);
-  return { errors: result.exitCode === 0 ? [] : errorsOf(result, `${cli.binary} init`), warnings: warnings(result.diagnostics) };
+  return {
+    errors: result.exitCode === 0 ? [] : errorsOf(result, `${cli.binary} init`),
+    warnings: warnings(result.diagnostics),
+  };
 }
 
 /** `workspace select -or-create NAME` (a no-op for `default`). */
 export async function selectWorkspace(cli: TerraformCli, name: string): Promise<StepOutcome> {
   if (name === '' || name === 'default') return { errors: [], warnings: [] };
   const result = await cli.run(['workspace', 'select', '-or-create=true', '-no-color', name]);
-  return { errors: result.exitCode === 0 ? [] : errorsOf(result, `${cli.binary} workspace select ${name}`), warnings: [] };
+  return {
+    errors: result.exitCode === 0 ? [] : errorsOf(result, `${cli.binary} workspace select ${name}`),
+    warnings: [],
+  };
 }
 
 /** `validate -json`: errors and warnings with file and line. */
@@ -61,7 +70,10 @@ export async function unformattedFiles(cli: TerraformCli): Promise<string[]> {
 }
 
 /** `plan -out` with the machine-readable UI. */
-export async function plan(cli: TerraformCli, a: PlanArgs): Promise<StepOutcome & { summary?: { add: number; change: number; remove: number } }> {
+export async function plan(
+  cli: TerraformCli,
+  a: PlanArgs,
+): Promise<StepOutcome & { summary?: { add: number; change: number; remove: number } }> {
   const args = ['plan', '-input=false', '-json', `-out=${a.out}`];
   if (a.refreshOnly) args.push('-refresh-only');
   if (a.lockTimeout) args.push(`-lock-timeout=${a.lockTimeout}`);
@@ -122,5 +134,7 @@ export async function applyPlan(
 
 /** Whether the errors are Terraform's refusal of a saved plan made against an older state. */
 export function isStalePlan(errors: Diagnostic[]): boolean {
-  return errors.some((e) => /saved plan is stale|plan file .* no longer|does not match the given state/i.test(`${e.summary} ${e.detail ?? ''}`));
+  return errors.some((e) =>
+    /saved plan is stale|plan file .* no longer|does not match the given state/i.test(`${e.summary} ${e.detail ?? ''}`),
+  );
 }

@@ -133,14 +133,23 @@ export function attributesOf(rc: ResourceChange, kind: Kind = kindOf(rc.change.a
   if (kind === 'create') return createdValues(c.after, c.after_sensitive, c.after_unknown);
   if (kind === 'update' || kind === 'replace' || kind === 'no-op') {
     if (kind === 'no-op' && !c.importing && !(rc.previous_address && rc.previous_address !== rc.address)) return [];
-    return diffValues(c.before, c.after, { beforeSensitive: c.before_sensitive, afterSensitive: c.after_sensitive, afterUnknown: c.after_unknown });
+    return diffValues(c.before, c.after, {
+      beforeSensitive: c.before_sensitive,
+      afterSensitive: c.after_sensitive,
+      afterUnknown: c.after_unknown,
+    });
   }
-  if (kind === 'read') return createdValues(c.after, c.after_sensitive, c.after_unknown).filter((a) => a.after !== UNKNOWN);
+  if (kind === 'read')
+    return createdValues(c.after, c.after_sensitive, c.after_unknown).filter((a) => a.after !== UNKNOWN);
   return [];
 }
 
 /** One resource change as the summary keeps it: values flattened, cut and masked. */
-export function plannedChange(rc: ResourceChange, protectedPatterns: string[] = [], all?: AttributeChange[]): PlannedChange {
+export function plannedChange(
+  rc: ResourceChange,
+  protectedPatterns: string[] = [],
+  all?: AttributeChange[],
+): PlannedChange {
   const c = rc.change;
   const kind = kindOf(c.actions);
   let attributes = all ?? attributesOf(rc, kind);
@@ -182,7 +191,17 @@ export class PlanSummariser {
   private readonly canonical: CanonicalEntry[] = [];
   /** Characters of attribute text kept per kind; past ATTRIBUTE_BUDGET only addresses are kept. */
   private readonly retained = new Map<Kind, number>();
-  readonly counts: PlanCounts = { add: 0, change: 0, destroy: 0, replace: 0, import: 0, move: 0, forget: 0, read: 0, deferred: 0 };
+  readonly counts: PlanCounts = {
+    add: 0,
+    change: 0,
+    destroy: 0,
+    replace: 0,
+    import: 0,
+    move: 0,
+    forget: 0,
+    read: 0,
+    deferred: 0,
+  };
 
   private canonicalText = 0;
 
@@ -223,7 +242,8 @@ export class PlanSummariser {
       this.canonical.push(entry);
     }
     this.budget(entry);
-    if (entry.kind !== 'no-op' || entry.importId !== undefined || entry.previousAddress !== undefined) this.changes.push(entry);
+    if (entry.kind !== 'no-op' || entry.importId !== undefined || entry.previousAddress !== undefined)
+      this.changes.push(entry);
   }
 
   /**
@@ -288,7 +308,11 @@ function leafOf(value: unknown): Leaf {
 }
 
 /** Reads a JSON plan file (streamed) and summarises it. */
-export async function summarisePlanFile(path: string, protectedPatterns: string[] = [], keepCanonicalText?: number): Promise<PlanSummary> {
+export async function summarisePlanFile(
+  path: string,
+  protectedPatterns: string[] = [],
+  keepCanonicalText?: number,
+): Promise<PlanSummary> {
   const summariser = new PlanSummariser(protectedPatterns, keepCanonicalText);
   const header = await scanPlanFile(path, {
     resourceChange: (rc) => summariser.add(rc),

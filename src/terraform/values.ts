@@ -17,7 +17,12 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function isEmpty(v: unknown): boolean {
-  return v === null || v === undefined || (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+  return (
+    v === null ||
+    v === undefined ||
+    (Array.isArray(v) && v.length === 0) ||
+    (isObject(v) && Object.keys(v).length === 0)
+  );
 }
 
 function child(mask: unknown, key: string | number): unknown {
@@ -38,7 +43,13 @@ function joinPath(path: string, key: string | number): string {
  * a sensitive path becomes SENSITIVE (its content is never read), and a path the
  * unknown mask marks becomes UNKNOWN, even where the value itself has no key for it.
  */
-export function flatten(value: unknown, sensitive: unknown, unknown: unknown, out = new Map<string, Leaf>(), path = ''): Map<string, Leaf> {
+export function flatten(
+  value: unknown,
+  sensitive: unknown,
+  unknown: unknown,
+  out = new Map<string, Leaf>(),
+  path = '',
+): Map<string, Leaf> {
   if (sensitive === true) {
     out.set(path, SENSITIVE);
     return out;
@@ -60,8 +71,10 @@ export function flatten(value: unknown, sensitive: unknown, unknown: unknown, ou
   }
   if (isObject(value) || isObject(unknown)) {
     const obj = isObject(value) ? value : {};
-    const keys = unknownKeys.length === 0 ? Object.keys(obj) : [...new Set([...Object.keys(obj), ...unknownKeys.map(String)])];
-    for (const key of keys.sort()) flatten(obj[key], child(sensitive, key), child(unknown, key), out, joinPath(path, key));
+    const keys =
+      unknownKeys.length === 0 ? Object.keys(obj) : [...new Set([...Object.keys(obj), ...unknownKeys.map(String)])];
+    for (const key of keys.sort())
+      flatten(obj[key], child(sensitive, key), child(unknown, key), out, joinPath(path, key));
     return out;
   }
   out.set(path, value as Leaf);
@@ -84,7 +97,13 @@ export function sensitiveTexts(value: unknown, sensitive: unknown, out = new Set
     } else if (typeof value === 'number' || typeof value === 'boolean') {
       // Too short to look for elsewhere without hiding unrelated values.
     } else if (value !== null && value !== undefined) {
-      sensitiveTexts(value, isObject(value) ? Object.fromEntries(Object.keys(value).map((k) => [k, true])) : (value as unknown[]).map(() => true), out);
+      sensitiveTexts(
+        value,
+        isObject(value)
+          ? Object.fromEntries(Object.keys(value).map((k) => [k, true]))
+          : (value as unknown[]).map(() => true),
+        out,
+      );
     }
     return out;
   }
@@ -165,8 +184,15 @@ export function diffValues(
     if (vb === EMPTY && !hasA && covered(path, a)) continue;
     if (va === EMPTY && !hasB && covered(path, b)) continue;
     if (vb === SENSITIVE || va === SENSITIVE) {
-      if (va === UNKNOWN || JSON.stringify(rawAt(before, path) ?? null) !== JSON.stringify(rawAt(after, path) ?? null)) {
-        changes.push({ path, before: vb === EMPTY ? EMPTY : SENSITIVE, after: va === UNKNOWN ? UNKNOWN : va === EMPTY ? EMPTY : SENSITIVE });
+      if (
+        va === UNKNOWN ||
+        JSON.stringify(rawAt(before, path) ?? null) !== JSON.stringify(rawAt(after, path) ?? null)
+      ) {
+        changes.push({
+          path,
+          before: vb === EMPTY ? EMPTY : SENSITIVE,
+          after: va === UNKNOWN ? UNKNOWN : va === EMPTY ? EMPTY : SENSITIVE,
+        });
       }
       continue;
     }

@@ -11,7 +11,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { freePort } from '../support/global-setup.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
@@ -25,18 +35,33 @@ let w: Workload;
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: (i) => 0.1 + (i % 5) / 100 };
 
 function job(): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+  });
 }
 
 function inputs(extra: Record<string, string>): Record<string, string> {
-  return { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, ...extra };
+  return {
+    cluster: WORKLOAD.cluster,
+    service: WORKLOAD.web,
+    'container-name': WORKLOAD.web,
+    image: IMAGES.webV2,
+    ...extra,
+  };
 }
 
 /** Canary weights every ModifyListener asked for, by target group name. */
 function requestedGreen(): number[] {
   return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
-      if (form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]?.includes('targetgroup/open-webui-green/')) {
+      if (
+        form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]?.includes(
+          'targetgroup/open-webui-green/',
+        )
+      ) {
         return Number(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`]);
       }
     }
@@ -44,7 +69,8 @@ function requestedGreen(): number[] {
   });
 }
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
 
 const report = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
@@ -79,7 +105,12 @@ describe('a metrics backend that does not answer', () => {
       const port = await freePort(); // nothing listens: connection refused, as for a Prometheus that is down
       const started = Date.now();
       const step = await job().run('ecs-deploy', {
-        inputs: inputs({ steps: '10,50,100', 'step-duration': '2m', analysis: PROM_SPEC(policy), 'prometheus-url': `http://127.0.0.1:${port}` }),
+        inputs: inputs({
+          steps: '10,50,100',
+          'step-duration': '2m',
+          analysis: PROM_SPEC(policy),
+          'prometheus-url': `http://127.0.0.1:${port}`,
+        }),
       });
       const elapsed = Date.now() - started;
 
@@ -92,8 +123,13 @@ describe('a metrics backend that does not answer', () => {
       expect(elapsed).toBeLessThan(60_000); // three 10 s runs, not the 2 minute bake
       // The canary never got more than its first weight, and stable has everything again.
       expect(requestedGreen()).toEqual([10, 0]);
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-      expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        'open-webui-blue': 100,
+        'open-webui-green': 0,
+      });
+      expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+        [w.web.taskSetId, 'PRIMARY'],
+      ]);
 
       const analysis = report(step.outputs['analysis-report'] as string).steps[0].analysis;
       expect(analysis.verdict).toBe('fail');
@@ -103,7 +139,9 @@ describe('a metrics backend that does not answer', () => {
       expect(analysis.runs[0].checks[0]).toMatchObject({ verdict: 'error', error: { source: 'prometheus' } });
       expect(step.summary).toContain('❌ fail: metrics backend (prometheus) failed in 3 runs');
       expect(step.summary).toContain('| 1 | +10s | ⚠️ error | ⚠️ error |');
-      expect(step.summary).toContain('⚠️ 3 of 3 runs had a metrics backend error (the backend failed to answer; not low traffic)');
+      expect(step.summary).toContain(
+        '⚠️ 3 of 3 runs had a metrics backend error (the backend failed to answer; not low traffic)',
+      );
     },
     90_000,
   );
@@ -113,20 +151,27 @@ describe('a metrics backend that does not answer', () => {
     let gate: Server;
     let gateUrl: string;
     let refuseUntil = 0;
+    // An outage of this length starts at the first query through the gate (the first run),
+    // so how long the rollout took to reach its first shift does not move it.
+    let outageMs = 0;
 
     beforeAll(async () => {
       lab = await startMetricsLab({ deployments: { web: { behaviour: { errorRate: 0, latencyMs: 50 }, rps: 20 } } });
       const target = new URL(lab.prometheus.url);
       // In front of Prometheus: drops every connection while the outage lasts, then forwards.
       gate = createServer((req, res) => {
+        if (outageMs > 0 && refuseUntil === 0) refuseUntil = Date.now() + outageMs;
         if (Date.now() < refuseUntil) {
           req.socket.destroy();
           return;
         }
-        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        });
+        const upstream = request(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+          (up) => {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
         upstream.on('error', () => res.destroy());
         req.pipe(upstream);
       });
@@ -139,9 +184,16 @@ describe('a metrics backend that does not answer', () => {
     });
 
     it('errors that stop before error-limit do not fail the step: the runs after the outage judge it, and it is promoted', async () => {
-      refuseUntil = Date.now() + 24_000; // the first two runs (+10 s, +20 s after the shift) find Prometheus down
+      // The first two runs (10 s apart) find Prometheus down; the third, 20 s after the first, finds it up.
+      outageMs = 15_000;
+      refuseUntil = 0;
       const step = await job().run('ecs-deploy', {
-        inputs: inputs({ steps: '10,100', 'step-duration': '40s', analysis: PROM_SPEC('stop'), 'prometheus-url': gateUrl }),
+        inputs: inputs({
+          steps: '10,100',
+          'step-duration': '40s',
+          analysis: PROM_SPEC('stop'),
+          'prometheus-url': gateUrl,
+        }),
       });
 
       expect(step.failure).toBeUndefined();
@@ -153,7 +205,10 @@ describe('a metrics backend that does not answer', () => {
       expect(analysis.tally.withBackendError).toBeLessThan(3);
       expect(analysis.verdict).toBe('pass');
       expect(analysis.reason).toMatch(/with a backend error/);
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        'open-webui-blue': 0,
+        'open-webui-green': 100,
+      });
     }, 120_000);
   });
 });
@@ -170,15 +225,22 @@ metrics:
 
   it('a quick retry after a rollback on 5xx is not failed by the first canary’s 5xx in the same CloudWatch minute', async () => {
     let green: SideTraffic = { ...healthy, errors: 20 };
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: green }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: green,
+    }));
     try {
-      const first = await job().run('ecs-deploy', { inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }) });
+      const first = await job().run('ecs-deploy', {
+        inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }),
+      });
       expect(first.outputs.status).toBe('rolled-back');
       expect(first.failure).toMatch(/analysis failed: A run failed: error-rate 10% > 1%/);
 
       // At once, the fixed version on the same target group (the canary goes to green again).
       green = healthy;
-      const retry = job().start('ecs-deploy', { inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }) });
+      const retry = job().start('ecs-deploy', {
+        inputs: inputs({ steps: '10,100', 'step-duration': '10s', analysis: ERRORS_ONLY }),
+      });
       await retry.waitForLog(/Step 1\/2: 10% on the new version/);
       // The first canary's 5xx at the start of the minute the retry shifted in (moto keeps the timestamp given).
       const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
@@ -204,7 +266,10 @@ metrics:
       expect(step.failure).toBeUndefined();
       expect(step.outputs.status).toBe('succeeded');
       expect(r.steps[0].analysis.runs[0].checks[0]).toMatchObject({ name: 'error-rate', verdict: 'pass', canary: 0 });
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        'open-webui-blue': 0,
+        'open-webui-green': 100,
+      });
     } finally {
       await traffic.stop();
     }

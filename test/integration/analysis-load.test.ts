@@ -63,7 +63,11 @@ describe('bounded synthetic load', () => {
     for (const side of ['canary', 'stable'] as const) {
       expect(apps[side].received.length).toBeGreaterThan(0);
       expect(apps[side].received.length).toBeLessThanOrEqual(20);
-      expect(load.counts()[side]).toEqual({ sent: apps[side].received.length, ok: apps[side].received.length, failed: 0 });
+      expect(load.counts()[side]).toEqual({
+        sent: apps[side].received.length,
+        ok: apps[side].received.length,
+        failed: 0,
+      });
     }
   });
 
@@ -114,7 +118,12 @@ describe('bounded synthetic load', () => {
     };
     const reported: Array<Record<string, { sent: number }>> = [];
     const load = boundedLoad(buildLoadSpec({ rps: 20 }));
-    const analysis = withLoad(failing, load, () => targets(), (c) => reported.push(c));
+    const analysis = withLoad(
+      failing,
+      load,
+      () => targets(),
+      (c) => reported.push(c),
+    );
     const result = await analysis.bake({ subjects: { canary: {} }, durationMs: 10_000, since: new Date() });
     const endedAt = Date.now();
     await new Promise((r) => setTimeout(r, 300));
@@ -126,8 +135,12 @@ describe('bounded synthetic load', () => {
   });
 
   it('refuses a spec above the caps before sending anything', () => {
-    expect(() => buildLoadSpec({ rps: 500 })).toThrow('In the analysis spec, load.rps must be a number above 0 and at most 50.');
-    expect(() => buildLoadSpec({ 'max-requests': 1e6 })).toThrow('load.max-requests must be a number above 0 and at most 100000');
+    expect(() => buildLoadSpec({ rps: 500 })).toThrow(
+      'In the analysis spec, load.rps must be a number above 0 and at most 50.',
+    );
+    expect(() => buildLoadSpec({ 'max-requests': 1e6 })).toThrow(
+      'load.max-requests must be a number above 0 and at most 100000',
+    );
     expect(() => buildLoadSpec({ paths: ['health'] })).toThrow('load.paths must list paths starting with /');
   });
 });

@@ -43,10 +43,17 @@ const subjects = (canary: string, baseline?: string): Subjects => ({
 describe('analysis against a real Prometheus', () => {
   it('fails a broken canary on the platform SLO within interval × failure-limit, with the numbers', async () => {
     const spec = { ...defaultAnalysisSpec('prometheus'), intervalMs: 10_000 };
-    const analysis = createAnalysis(spec, { providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) } });
+    const analysis = createAnalysis(spec, {
+      providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) },
+    });
     const runs: AnalysisRun[] = [];
     const started = Date.now();
-    const result = await analysis.bake({ subjects: subjects('broken', 'stable'), since, durationMs: 300_000, onRun: (r) => runs.push(r) });
+    const result = await analysis.bake({
+      subjects: subjects('broken', 'stable'),
+      since,
+      durationMs: 300_000,
+      onRun: (r) => runs.push(r),
+    });
     const elapsed = Date.now() - started;
 
     expect(result.verdict).toBe('fail');
@@ -55,7 +62,13 @@ describe('analysis against a real Prometheus', () => {
     expect(elapsed).toBeLessThan(35_000); // two 10 s intervals and two runs, not the 5 minute bake
     for (const run of result.runs) {
       const [errors, latency] = run.checks;
-      expect(errors).toMatchObject({ name: 'error-rate', verdict: 'fail', judge: 'threshold', unit: 'ratio', threshold: 0.01 });
+      expect(errors).toMatchObject({
+        name: 'error-rate',
+        verdict: 'fail',
+        judge: 'threshold',
+        unit: 'ratio',
+        threshold: 0.01,
+      });
       // 20% of real requests fail; the scraped rate is close to it.
       expect(errors?.canary).toBeGreaterThan(0.1);
       expect(errors?.canary).toBeLessThan(0.3);
@@ -83,7 +96,9 @@ metrics:
     unit: seconds
     judge: { mann-whitney: { confidence: 95%, min-samples: 6 } }
 `);
-    const analysis = createAnalysis(spec, { providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) } });
+    const analysis = createAnalysis(spec, {
+      providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) },
+    });
     const window = { start: since, end: new Date() };
 
     const regression = await analysis.run(subjects('slow', 'stable'), window);
@@ -107,7 +122,9 @@ metrics:
   }, 120_000);
 
   it('calls too little traffic inconclusive, not pass', async () => {
-    const analysis = createAnalysis(defaultAnalysisSpec('prometheus'), { providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) } });
+    const analysis = createAnalysis(defaultAnalysisSpec('prometheus'), {
+      providers: { prometheus: createPrometheusProvider({ url: lab.prometheus.url }) },
+    });
     const run = await analysis.run(subjects('quiet'), { start: since, end: new Date() });
     expect(run.verdict).toBe('inconclusive');
     for (const check of run.checks) {
@@ -128,18 +145,29 @@ describe('Prometheus provider', () => {
     const served = await p.instant(`sum(http_requests_total{deployment="stable"})`, end);
     expect(served).toBeGreaterThan(100);
     expect(served).toBeLessThanOrEqual(lab.apps.stable?.served.total ?? 0);
-    const samples = await p.range(`sum(http_requests_total{deployment="stable"})`, new Date(end.getTime() - 30_000), end, 10);
+    const samples = await p.range(
+      `sum(http_requests_total{deployment="stable"})`,
+      new Date(end.getTime() - 30_000),
+      end,
+      10,
+    );
     expect(samples).toHaveLength(4);
     expect([...samples].sort((a, b) => a - b)).toEqual(samples); // a counter only grows
 
-    const both = await p.query({ query: `sum(rate(http_requests_total{deployment="stable"}[10s]))`, window: { start: new Date(end.getTime() - 60_000), end }, stepSeconds: 10 });
+    const both = await p.query({
+      query: `sum(rate(http_requests_total{deployment="stable"}[10s]))`,
+      window: { start: new Date(end.getTime() - 60_000), end },
+      stepSeconds: 10,
+    });
     expect(both.value).toBeGreaterThan(10); // ~20 requests a second
     expect(both.samples).toHaveLength(6); // one per step, starting one step into the window
   });
 
   it('reports an empty result as no data, and explains bad PromQL, several series and a wrong URL', async () => {
     const p = createPrometheusProvider({ url: lab.prometheus.url });
-    expect(await p.query({ query: 'no_such_metric', window: { start: since, end: new Date() }, stepSeconds: 10 })).toEqual({ value: undefined, samples: [] });
+    expect(
+      await p.query({ query: 'no_such_metric', window: { start: since, end: new Date() }, stepSeconds: 10 }),
+    ).toEqual({ value: undefined, samples: [] });
 
     const bad = await p.instant('sum(rate(http_requests_total[5m]', new Date()).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(UserError);
@@ -150,8 +178,12 @@ describe('Prometheus provider', () => {
     expect((many as UserError).message).toMatch(/returned \d+ series .*the analysis needs one/);
     expect((many as UserError).hint).toContain('sum(...)');
 
-    const wrongPath = await createPrometheusProvider({ url: `${lab.prometheus.url}/prom` }).instant('up', new Date()).catch((e: unknown) => e);
-    expect((wrongPath as UserError).message).toContain(`There is no Prometheus HTTP API at ${lab.prometheus.url}/prom (HTTP 404`);
+    const wrongPath = await createPrometheusProvider({ url: `${lab.prometheus.url}/prom` })
+      .instant('up', new Date())
+      .catch((e: unknown) => e);
+    expect((wrongPath as UserError).message).toContain(
+      `There is no Prometheus HTTP API at ${lab.prometheus.url}/prom (HTTP 404`,
+    );
   });
 
   it('retries an unreachable server, then calls the check an error of the provider (not low traffic, not a failure of the canary)', async () => {
@@ -176,24 +208,40 @@ describe('Prometheus provider', () => {
       seen.push({ auth: req.headers.authorization, tenant: req.headers['x-scope-orgid'] as string | undefined });
       if (req.headers.authorization !== 'Bearer token-2' || req.headers['x-scope-orgid'] !== 'team-a') {
         res.writeHead(401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ status: 'error', errorType: 'unauthorized', error: 'missing or invalid credentials' }));
+        res.end(
+          JSON.stringify({ status: 'error', errorType: 'unauthorized', error: 'missing or invalid credentials' }),
+        );
         return;
       }
-      const upstream = request({ host: target.hostname, port: target.port, path: (req.url ?? '/').replace(/^\/v1\/projects\/p\/location\/global\/prometheus/, ''), headers: { accept: 'application/json' } }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: (req.url ?? '/').replace(/^\/v1\/projects\/p\/location\/global\/prometheus/, ''),
+          headers: { accept: 'application/json' },
+        },
+        (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        },
+      );
       upstream.end();
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(front.address() as AddressInfo).port}/v1/projects/p/location/global/prometheus`;
     try {
       let minted = 0;
-      const p = createPrometheusProvider({ url: base, token: async () => `token-${++minted}`, headers: { 'X-Scope-OrgID': 'team-a' } });
+      const p = createPrometheusProvider({
+        url: base,
+        token: async () => `token-${++minted}`,
+        headers: { 'X-Scope-OrgID': 'team-a' },
+      });
       // The first token is refused, the provider explains; the next call mints a fresh one.
       const refused = await p.instant('up', new Date()).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(UserError);
-      expect((refused as UserError).message).toBe(`Prometheus at ${base} refused the query (HTTP 401: missing or invalid credentials).`);
+      expect((refused as UserError).message).toBe(
+        `Prometheus at ${base} refused the query (HTTP 401: missing or invalid credentials).`,
+      );
       expect((refused as UserError).hint).toContain('roles/monitoring.viewer');
       const up = await p.instant('sum(up{job="app"})', new Date());
       expect(up).toBe(4);

@@ -23,9 +23,13 @@ async function side(version: string): Promise<Side> {
   s.server.on('request', (req, res) => {
     s.hits.push(`${req.method} ${req.url} ${req.headers['x-smoke'] ?? ''}`.trim());
     if (req.url === '/health') {
-      res.writeHead(s.health, { 'content-type': 'application/json' }).end(JSON.stringify({ status: s.health === 200 ? 'ok' : 'degraded', version: s.version }));
+      res
+        .writeHead(s.health, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: s.health === 200 ? 'ok' : 'degraded', version: s.version }));
     } else if (req.url === '/api/config') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'Open WebUI', features: { auth: true } }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ name: 'Open WebUI', features: { auth: true } }));
     } else res.writeHead(404).end('not found');
   });
   await new Promise<void>((r) => s.server.listen(0, '127.0.0.1', r));
@@ -66,7 +70,10 @@ describe('smoke checks', () => {
     const lines: string[] = [];
     const result = await runSmokeChecks(spec.smoke!, canary.url, { log: (l) => lines.push(l) });
     expect(result.passed).toBe(true);
-    expect(result.results.map((r) => [r.name, r.passed, r.attempts])).toEqual([['health', true, 1], ['config', true, 1]]);
+    expect(result.results.map((r) => [r.name, r.passed, r.attempts])).toEqual([
+      ['health', true, 1],
+      ['config', true, 1],
+    ]);
     expect(canary.hits).toEqual(['GET /health 1', 'GET /api/config']);
     expect(stable.hits).toEqual([]);
     expect(lines).toEqual(['smoke health: passed', 'smoke config: passed']);
@@ -102,7 +109,11 @@ smoke: [{ path: /health, json: { path: $.version, equals: v3 }, retries: 0 }]
   });
 
   it('refuses a bad smoke section when the spec is read', () => {
-    const bad = (smoke: string) => () => parseAnalysisSpec(`metrics: [{ name: e, provider: prometheus, query: up, judge: { threshold: { max: 1 } } }]\nsmoke: ${smoke}`, { providers: ['prometheus'] });
+    const bad = (smoke: string) => () =>
+      parseAnalysisSpec(
+        `metrics: [{ name: e, provider: prometheus, query: up, judge: { threshold: { max: 1 } } }]\nsmoke: ${smoke}`,
+        { providers: ['prometheus'] },
+      );
     expect(bad('[{ path: health }]')).toThrow("smoke.checks[0].path is 'health', not a path starting with /");
     expect(bad('[{ path: /x, method: DELETE }]')).toThrow("smoke.checks[0].method is 'DELETE'");
     expect(bad('[{ path: /x, expect: 200 }]')).toThrow('smoke.checks[0].expect is not a check field');

@@ -48,7 +48,13 @@ beforeAll(async () => {
       const from = Number(url.searchParams.get('from')) * 1000;
       const series = r
         ? [
-            { metric: 'errors', pointlist: [[from, r.errors / r.requests / 2], [from + 10_000, r.errors / r.requests]] },
+            {
+              metric: 'errors',
+              pointlist: [
+                [from, r.errors / r.requests / 2],
+                [from + 10_000, r.errors / r.requests],
+              ],
+            },
             { metric: 'requests', pointlist: [[from + 10_000, r.requests]] },
           ]
         : [];
@@ -83,7 +89,12 @@ metrics:
     min-count: 100
     unit: ratio
     query: |
-${query(value).replace('BASE', base).split('\n').filter(Boolean).map((l) => `      ${l}`).join('\n')}
+${query(value)
+  .replace('BASE', base)
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => `      ${l}`)
+  .join('\n')}
     judge: { threshold: { max: 1% } }
 `;
   return parseAnalysisSpec(text, { providers: ['web'], labels: ['deployment'] });
@@ -123,11 +134,15 @@ describe('web metric provider', () => {
     const analysis = createAnalysis(spec('$.data[0].value'), { providers: { web: createWebProvider({ env }) } });
     const err = await analysis.run({ canary: { deployment: 'good' } }, window).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toBe("The answer has no 'data' at $ (path $.data[0].value); there it has status, series.");
+    expect((err as Error).message).toBe(
+      "The answer has no 'data' at $ (path $.data[0].value); there it has status, series.",
+    );
   });
 
   it('reports a refused key as something to fix, without printing the key', async () => {
-    const analysis = createAnalysis(spec(), { providers: { web: createWebProvider({ env: { DD_API_KEY: 'wrong-key-999' } }) } });
+    const analysis = createAnalysis(spec(), {
+      providers: { web: createWebProvider({ env: { DD_API_KEY: 'wrong-key-999' } }) },
+    });
     const err = await analysis.run({ canary: { deployment: 'good' } }, window).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).describe()).toContain(`GET ${base}/api/v1/query refused the request (HTTP 403).`);
@@ -143,7 +158,9 @@ describe('web metric provider', () => {
 
   it('turns a backend that does not answer into an error run (retried), never into a verdict', async () => {
     behaviour = 'hang';
-    const analysis = createAnalysis(spec(), { providers: { web: createWebProvider({ env, timeoutMs: 300, attempts: 2 }) } });
+    const analysis = createAnalysis(spec(), {
+      providers: { web: createWebProvider({ env, timeoutMs: 300, attempts: 2 }) },
+    });
     const run = await analysis.run({ canary: { deployment: 'good' } }, window);
     expect(run.verdict).toBe('error');
     expect(run.checks[0]?.reason).toContain('did not answer within 0.3s');
@@ -162,12 +179,16 @@ describe('web metric provider', () => {
 
   it('refuses malformed requests with the line at fault', () => {
     expect(() => parseWebRequest('url: ftp://x\nvalue: $.a')).toThrow("url 'ftp://x' is not an http(s) URL");
-    expect(() => parseWebRequest('url: https://x/?k=${env.KEY}\nvalue: $.a')).toThrow('secrets go in headers or the body');
+    expect(() => parseWebRequest('url: https://x/?k=${env.KEY}\nvalue: $.a')).toThrow(
+      'secrets go in headers or the body',
+    );
     expect(() => parseWebRequest('url: https://x\nvalue: series[0]')).toThrow("value 'series[0]' is not a JSON path");
     expect(() => parseWebRequest('url: https://x\nquery: a\nvalue: $.a')).toThrow("has the line 'query: a'");
     expect(() => parseWebRequest('url: https://x\nbody: {}\nvalue: $.a')).toThrow('has a body but method GET');
-    expect(parseWebRequest("url: https://x\nmethod: post\nbody: {\"q\":1}\nvalue: $.data.actor.account.nrql.results[0]['average.duration']").value).toEqual([
-      'data', 'actor', 'account', 'nrql', 'results', 0, 'average.duration',
-    ]);
+    expect(
+      parseWebRequest(
+        'url: https://x\nmethod: post\nbody: {"q":1}\nvalue: $.data.actor.account.nrql.results[0][\'average.duration\']',
+      ).value,
+    ).toEqual(['data', 'actor', 'account', 'nrql', 'results', 0, 'average.duration']);
   });
 });

@@ -36,8 +36,20 @@ afterEach(() => {
 const issues = () => [...gh.store.repo('acme', 'webapp').issues.values()];
 
 /** Starts the step, waits until it polls, then writes the comments one by one. */
-async function approval(inputs: Record<string, string>, comments: Array<{ user: User; body: string; edited?: boolean }>): Promise<StepResult> {
-  const step = job.start('approval', { inputs: { approvers: 'alice, octocat, bob', release: 'v2.0.0', 'poll-interval': '1s', timeout: '20s', 'github-token': gh.token, ...inputs } });
+async function approval(
+  inputs: Record<string, string>,
+  comments: Array<{ user: User; body: string; edited?: boolean }>,
+): Promise<StepResult> {
+  const step = job.start('approval', {
+    inputs: {
+      approvers: 'alice, octocat, bob',
+      release: 'v2.0.0',
+      'poll-interval': '1s',
+      timeout: '20s',
+      'github-token': gh.token,
+      ...inputs,
+    },
+  });
   await step.waitForLog(/Waiting up to/, 30_000);
   const issue = issues()[0];
   if (!issue) throw new Error('no approval issue');
@@ -49,16 +61,25 @@ async function approval(inputs: Record<string, string>, comments: Array<{ user: 
 }
 
 describe('approval (bundle)', () => {
-  it('approve: opens an issue for the approvers, counts a writer\'s /approve, closes the issue and records who approved on the run\'s deployment', async () => {
+  it("approve: opens an issue for the approvers, counts a writer's /approve, closes the issue and records who approved on the run's deployment", async () => {
     const d = gh.store.createDeployment('acme', 'webapp', {
       environment: 'production',
       sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
-      payload: { tool: 'platform-actions', image: 'repo@sha256:' + 'c'.repeat(64), run: { id: '4242', attempt: '1', url: 'https://github.com/acme/webapp/actions/runs/4242' } },
+      payload: {
+        tool: 'platform-actions',
+        image: 'repo@sha256:' + 'c'.repeat(64),
+        run: { id: '4242', attempt: '1', url: 'https://github.com/acme/webapp/actions/runs/4242' },
+      },
     });
     gh.store.addDeploymentStatus('acme', 'webapp', d.id, { state: 'queued', description: 'Promoted from staging' });
     const step = await approval({}, [{ user: ALICE, body: '/approve looks good' }]);
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ approved: 'true', approver: 'alice', decision: 'approved', reason: 'looks good' });
+    expect(step.outputs).toMatchObject({
+      approved: 'true',
+      approver: 'alice',
+      decision: 'approved',
+      reason: 'looks good',
+    });
     const [issue] = issues();
     expect(issue).toMatchObject({ state: 'closed', state_reason: 'completed', labels: ['deploy-approval'] });
     expect(issue?.title).toBe('Approve release v2.0.0 to production');
@@ -71,11 +92,18 @@ describe('approval (bundle)', () => {
   });
 
   it('reject: the step fails naming who rejected and why, the reason escaped in the summary and the issue', async () => {
-    const step = await approval({}, [{ user: ALICE, body: '/reject p95 is 900ms <img src=x onerror=alert(1)> @everyone see #12\nmore text' }]);
+    const step = await approval({}, [
+      { user: ALICE, body: '/reject p95 is 900ms <img src=x onerror=alert(1)> @everyone see #12\nmore text' },
+    ]);
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain('Release v2.0.0 to production was rejected by @alice: p95 is 900ms');
     expect(step.failure).toContain('Nothing was deployed.');
-    expect(step.outputs).toMatchObject({ approved: 'false', approver: '', decision: 'rejected', 'decided-by': 'alice' });
+    expect(step.outputs).toMatchObject({
+      approved: 'false',
+      approver: '',
+      decision: 'rejected',
+      'decided-by': 'alice',
+    });
     expect(step.summary).toContain('\\<img src=x onerror=alert(1)\\>');
     expect(step.summary).not.toMatch(/(^|[^\\])<img/);
     expect(step.summary).toContain('@\u200beveryone');
@@ -95,7 +123,9 @@ describe('approval (bundle)', () => {
     expect(step.outputs).toMatchObject({ approved: 'false', decision: 'timed-out' });
     const [issue] = issues();
     expect(issue?.state).toBe('closed');
-    expect(gh.store.commentsOn('acme', 'webapp', issue!.number).at(-1)?.body).toContain('Timed out after 3s without an approval');
+    expect(gh.store.commentsOn('acme', 'webapp', issue!.number).at(-1)?.body).toContain(
+      'Timed out after 3s without an approval',
+    );
   });
 
   it('self-approval is refused (and an edited comment ignored): only a later approver counts', async () => {
@@ -121,7 +151,9 @@ describe('approval (bundle)', () => {
     const step = await approval({ timeout: '4s' }, [{ user: BOB, body: '/approve' }]);
     expect(step.outputs).toMatchObject({ approved: 'false', decision: 'timed-out' });
     expect(step.log).toContain('Ignored a command by bob: no write access to the repository (permission: read).');
-    expect(gh.callsOf('repos/get-collaborator-permission-level').map((c) => c.path)).toContain('/repos/acme/webapp/collaborators/bob/permission');
+    expect(gh.callsOf('repos/get-collaborator-permission-level').map((c) => c.path)).toContain(
+      '/repos/acme/webapp/collaborators/bob/permission',
+    );
   });
 
   it('a member of a named team with write access approves; a writer outside the list does not', async () => {
@@ -133,13 +165,18 @@ describe('approval (bundle)', () => {
     expect(step.outputs).toMatchObject({ approved: 'true', approver: 'carol' });
     expect(step.log).toContain('Ignored a command by alice: not one of the approvers.');
     expect(gh.callsOf('teams/get-membership-for-user-in-org').map((c) => c.path)).toEqual(
-      expect.arrayContaining(['/orgs/acme/teams/release-managers/memberships/carol', '/orgs/acme/teams/release-managers/memberships/alice']),
+      expect.arrayContaining([
+        '/orgs/acme/teams/release-managers/memberships/carol',
+        '/orgs/acme/teams/release-managers/memberships/alice',
+      ]),
     );
   });
 
   it('refuses an approvers list that names nobody valid before it opens anything', async () => {
     const step = await job.run('approval', { inputs: { approvers: 'alice; rm -rf', 'github-token': gh.token } });
-    expect(step.failure).toContain("approvers has 'alice; rm -rf', which is neither a GitHub login nor an org/team slug.");
+    expect(step.failure).toContain(
+      "approvers has 'alice; rm -rf', which is neither a GitHub login nor an org/team slug.",
+    );
     expect(gh.calls).toEqual([]);
   });
 });

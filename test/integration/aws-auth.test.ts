@@ -38,7 +38,11 @@ function newJob(env: Record<string, string> = {}): Job {
   return new Job({ ...issuer.runnerEnv(), AWS_ENDPOINT_URL: proxy.url, ...env });
 }
 
-const inputs = (extra: Record<string, string> = {}) => ({ 'role-to-assume': ROLE, 'aws-region': 'eu-west-1', ...extra });
+const inputs = (extra: Record<string, string> = {}) => ({
+  'role-to-assume': ROLE,
+  'aws-region': 'eu-west-1',
+  ...extra,
+});
 
 function credentialsOf(step: StepResult): string[] {
   return [step.exported.AWS_ACCESS_KEY_ID, step.exported.AWS_SECRET_ACCESS_KEY, step.exported.AWS_SESSION_TOKEN].filter(
@@ -63,7 +67,11 @@ beforeEach(async () => {
   issuer.issued.length = 0;
   issuer.job = { ...issuer.job, environment: undefined, eventName: 'push', ref: 'refs/heads/main' };
   await iam.send(
-    new CreateOpenIDConnectProviderCommand({ Url: issuer.url, ClientIDList: ['sts.amazonaws.com'], ThumbprintList: ['a'.repeat(40)] }),
+    new CreateOpenIDConnectProviderCommand({
+      Url: issuer.url,
+      ClientIDList: ['sts.amazonaws.com'],
+      ThumbprintList: ['a'.repeat(40)],
+    }),
   );
   await createRole('github-deploy', 'repo:acme/webapp:ref:refs/heads/main');
 });
@@ -78,7 +86,9 @@ describe('aws-auth', () => {
     expect(issuer.issued).toEqual(['sts.amazonaws.com']);
     expect(step.outputs['aws-account-id']).toBe(ACCOUNT);
     expect(step.outputs['aws-role-arn']).toBe(ROLE);
-    expect(step.outputs['aws-assumed-role-arn']).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/github-deploy/gha-webapp-4242-1`);
+    expect(step.outputs['aws-assumed-role-arn']).toBe(
+      `arn:aws:sts::${ACCOUNT}:assumed-role/github-deploy/gha-webapp-4242-1`,
+    );
     expect(Date.parse(step.outputs['aws-expiration'] ?? '')).toBeGreaterThan(Date.now() + 50 * 60_000);
     expect(step.outputs).not.toHaveProperty('aws-secret-access-key');
     expect(step.exported.AWS_REGION).toBe('eu-west-1');
@@ -110,16 +120,28 @@ describe('aws-auth', () => {
 
     const post = await job.post(step);
     expect(post.exitCode).toBe(0);
-    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION']) {
+    for (const name of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_REGION',
+      'AWS_DEFAULT_REGION',
+    ]) {
       expect(job.env[name]).toBe('');
     }
   });
 
   it('sets credential outputs only when asked, masked before they are written', async () => {
-    const step = await newJob().run('aws-auth', { inputs: inputs({ 'output-credentials': 'true', 'export-env': 'false' }) });
+    const step = await newJob().run('aws-auth', {
+      inputs: inputs({ 'output-credentials': 'true', 'export-env': 'false' }),
+    });
     expect(step.exitCode).toBe(0);
     expect(step.exported).toEqual({});
-    const values = [step.outputs['aws-access-key-id'], step.outputs['aws-secret-access-key'], step.outputs['aws-session-token']];
+    const values = [
+      step.outputs['aws-access-key-id'],
+      step.outputs['aws-secret-access-key'],
+      step.outputs['aws-session-token'],
+    ];
     expect(values.every((v) => typeof v === 'string' && v.length > 10)).toBe(true);
     expect(step.masked).toEqual(expect.arrayContaining(values as string[]));
     expect(step.leaks(values as string[])).toEqual([]);
@@ -129,7 +151,10 @@ describe('aws-auth', () => {
     await createRole('prod-deploy', 'repo:acme/webapp:environment:production');
     issuer.job = { ...issuer.job, environment: 'production' };
     const step = await newJob().run('aws-auth', {
-      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/prod-deploy`, 'role-session-name': 'release-7' }),
+      inputs: inputs({
+        'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/prod-deploy`,
+        'role-session-name': 'release-7',
+      }),
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs['aws-assumed-role-arn']).toBe(`arn:aws:sts::${ACCOUNT}:assumed-role/prod-deploy/release-7`);
@@ -137,7 +162,9 @@ describe('aws-auth', () => {
 
   it('explains AccessDenied with the token claims and a trust policy that would match, without retrying it', async () => {
     await createRole('prod-only', 'repo:acme/webapp:environment:production');
-    const step = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/prod-only` }) });
+    const step = await newJob().run('aws-auth', {
+      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/prod-only` }),
+    });
 
     expect(step.exitCode).toBe(1);
     expect(proxy.count('AssumeRoleWithWebIdentity')).toBe(1);
@@ -155,7 +182,9 @@ describe('aws-auth', () => {
     expect(message).toContain('repository_owner_id:1000:repository_id:2000:environment:NAME');
     expect(message).toContain('WARNING: repo:acme/webapp:ref:refs/heads/main names no environment');
     await iam.send(new CreateRoleCommand({ RoleName: 'fixed', AssumeRolePolicyDocument: JSON.stringify(suggested) }));
-    const retry = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/fixed` }) });
+    const retry = await newJob().run('aws-auth', {
+      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/fixed` }),
+    });
     expect(retry.failure).toBeUndefined();
     expect(retry.exitCode).toBe(0);
   });
@@ -163,25 +192,41 @@ describe('aws-auth', () => {
   it("warns when the refused subject is a pull request's, and proposes only that exact subject", async () => {
     await createRole('pr-refused', 'repo:acme/webapp:environment:production');
     issuer.job = { ...issuer.job, eventName: 'pull_request', ref: 'refs/pull/7/merge' };
-    const step = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-refused` }) });
+    const step = await newJob().run('aws-auth', {
+      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-refused` }),
+    });
     expect(step.exitCode).toBe(1);
     const message = step.failure ?? '';
     expect(message).toContain("WARNING: repo:acme/webapp:pull_request is a pull request's subject");
     expect(message).toContain('never on one that deploys');
-    const suggested = JSON.parse(/(\{[\s\S]*\})\nFor more environments/.exec(message)?.[1] ?? '{}') as { Statement: Array<{ Condition: Record<string, Record<string, string>> }> };
-    expect(suggested.Statement[0]?.Condition).toEqual({ StringEquals: { [`${issuer.url.replace(/^https?:\/\//, '')}:aud`]: 'sts.amazonaws.com', [`${issuer.url.replace(/^https?:\/\//, '')}:sub`]: 'repo:acme/webapp:pull_request' } });
+    const suggested = JSON.parse(/(\{[\s\S]*\})\nFor more environments/.exec(message)?.[1] ?? '{}') as {
+      Statement: Array<{ Condition: Record<string, Record<string, string>> }>;
+    };
+    expect(suggested.Statement[0]?.Condition).toEqual({
+      StringEquals: {
+        [`${issuer.url.replace(/^https?:\/\//, '')}:aud`]: 'sts.amazonaws.com',
+        [`${issuer.url.replace(/^https?:\/\//, '')}:sub`]: 'repo:acme/webapp:pull_request',
+      },
+    });
     // The exact subject admits the pull request's job and nothing else: main's push is still refused.
     await iam.send(new CreateRoleCommand({ RoleName: 'pr-only', AssumeRolePolicyDocument: JSON.stringify(suggested) }));
-    expect((await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }) })).exitCode).toBe(0);
+    expect(
+      (await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }) }))
+        .exitCode,
+    ).toBe(0);
     issuer.job = { ...issuer.job, eventName: 'push', ref: 'refs/heads/main' };
-    const push = await newJob().run('aws-auth', { inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }) });
+    const push = await newJob().run('aws-auth', {
+      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/pr-only` }),
+    });
     expect(push.failure).toContain('AccessDenied');
   });
 
   it('says when the account has no OIDC provider for the issuer', async () => {
     const other = await startOidcIssuer();
     try {
-      const step = await new Job({ ...other.runnerEnv(), AWS_ENDPOINT_URL: proxy.url }).run('aws-auth', { inputs: inputs() });
+      const step = await new Job({ ...other.runnerEnv(), AWS_ENDPOINT_URL: proxy.url }).run('aws-auth', {
+        inputs: inputs(),
+      });
       expect(step.exitCode).toBe(1);
       expect(step.failure).toContain(`no IAM OIDC identity provider for ${other.url}`);
       expect(step.failure).toContain('Identity providers');
@@ -207,7 +252,13 @@ describe('aws-auth', () => {
   });
 
   it('retries throttling and 5xx, then succeeds', async () => {
-    proxy.inject({ operation: 'AssumeRoleWithWebIdentity', times: 2, status: 400, code: 'Throttling', message: 'Rate exceeded' });
+    proxy.inject({
+      operation: 'AssumeRoleWithWebIdentity',
+      times: 2,
+      status: 400,
+      code: 'Throttling',
+      message: 'Rate exceeded',
+    });
     proxy.inject({ operation: 'GetCallerIdentity', times: 1, status: 503, code: 'ServiceUnavailable' });
     const step = await newJob().run('aws-auth', { inputs: inputs() });
     expect(step.failure).toBeUndefined();
@@ -224,16 +275,22 @@ describe('aws-auth', () => {
   });
 
   it('refuses a role outside allowed-account-ids before requesting anything', async () => {
-    const step = await newJob().run('aws-auth', { inputs: inputs({ 'allowed-account-ids': '111111111111, 222222222222' }) });
+    const step = await newJob().run('aws-auth', {
+      inputs: inputs({ 'allowed-account-ids': '111111111111, 222222222222' }),
+    });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain(`account ${ACCOUNT}, which allowed-account-ids (111111111111, 222222222222) does not allow`);
+    expect(step.failure).toContain(
+      `account ${ACCOUNT}, which allowed-account-ids (111111111111, 222222222222) does not allow`,
+    );
     expect(issuer.issued).toEqual([]);
     expect(proxy.calls).toEqual([]);
     expect(step.exported).toEqual({});
   });
 
   it('accepts a role inside allowed-account-ids', async () => {
-    const step = await newJob().run('aws-auth', { inputs: inputs({ 'allowed-account-ids': `111111111111\n${ACCOUNT}` }) });
+    const step = await newJob().run('aws-auth', {
+      inputs: inputs({ 'allowed-account-ids': `111111111111\n${ACCOUNT}` }),
+    });
     expect(step.failure).toBeUndefined();
   });
 
@@ -249,9 +306,18 @@ describe('aws-auth', () => {
     const job = newJob();
     const first = await job.run('aws-auth', { inputs: inputs() });
     expect(first.exitCode).toBe(0);
-    await iam.send(new CreateRoleCommand({ RoleName: 'target', AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }) }));
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'target',
+        AssumeRolePolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
+      }),
+    );
     const second = await job.run('aws-auth', {
-      inputs: inputs({ 'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/target`, 'role-chaining': 'true', 'role-session-name': 'chained' }),
+      inputs: inputs({
+        'role-to-assume': `arn:aws:iam::${ACCOUNT}:role/target`,
+        'role-chaining': 'true',
+        'role-session-name': 'chained',
+      }),
     });
     expect(second.failure).toBeUndefined();
     expect(proxy.count('AssumeRole')).toBe(1);

@@ -8,7 +8,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createAnalysis } from '../../src/analysis/analysis.js';
 import { defaultAnalysisSpec, parseAnalysisSpec } from '../../src/analysis/spec.js';
 import type { Subjects } from '../../src/analysis/types.js';
-import { createCloudMonitoringProvider, managedPrometheusProvider, parseMonitoringQuery } from '../../src/gcp/cloud-monitoring.js';
+import {
+  createCloudMonitoringProvider,
+  managedPrometheusProvider,
+  parseMonitoringQuery,
+} from '../../src/gcp/cloud-monitoring.js';
 import { TEST_ENDPOINTS_VARIABLE } from '../../src/gcp/endpoints.js';
 import { UserError } from '../../src/util/errors.js';
 import { startGoogleApis, type GoogleApis } from '../support/google-apis.js';
@@ -26,13 +30,26 @@ const saved = process.env[TEST_ENDPOINTS_VARIABLE];
 const END = Math.floor(Date.now() / 10_000) * 10_000;
 const STEPS = 60;
 const WINDOW = { start: new Date(END - 300_000), end: new Date(END) };
-const SUBJECTS: Subjects = { canary: { namespace: 'shop', deployment: 'web-canary' }, baseline: { namespace: 'shop', deployment: 'web' } };
+const SUBJECTS: Subjects = {
+  canary: { namespace: 'shop', deployment: 'web-canary' },
+  baseline: { namespace: 'shop', deployment: 'web' },
+};
 
 function counter(deployment: string, code: string, perStep: number): StoredSeries & { project: string } {
   return {
     project: PROJECT,
     metric: { type: REQUESTS, labels: { code, deployment } },
-    resource: { type: 'prometheus_target', labels: { project_id: PROJECT, location: 'europe-west1', cluster: 'shop', namespace: 'shop', job: 'web', instance: `${deployment}-0` } },
+    resource: {
+      type: 'prometheus_target',
+      labels: {
+        project_id: PROJECT,
+        location: 'europe-west1',
+        cluster: 'shop',
+        namespace: 'shop',
+        job: 'web',
+        instance: `${deployment}-0`,
+      },
+    },
     metricKind: 'CUMULATIVE',
     valueType: 'INT64',
     points: Array.from({ length: STEPS + 1 }, (_, i) => ({ time: END - (STEPS - i) * 10_000, value: i * perStep })),
@@ -45,13 +62,27 @@ function histogram(deployment: string, perStep: number[]): StoredSeries & { proj
   return {
     project: PROJECT,
     metric: { type: 'prometheus.googleapis.com/http_request_duration_seconds/histogram', labels: { deployment } },
-    resource: { type: 'prometheus_target', labels: { project_id: PROJECT, location: 'europe-west1', cluster: 'shop', namespace: 'shop', job: 'web', instance: `${deployment}-0` } },
+    resource: {
+      type: 'prometheus_target',
+      labels: {
+        project_id: PROJECT,
+        location: 'europe-west1',
+        cluster: 'shop',
+        namespace: 'shop',
+        job: 'web',
+        instance: `${deployment}-0`,
+      },
+    },
     metricKind: 'CUMULATIVE',
     valueType: 'DISTRIBUTION',
     points: Array.from({ length: STEPS + 1 }, (_, i) => ({
       time: END - (STEPS - i) * 10_000,
       value: 0,
-      histogram: { bounds: BOUNDS, counts: perStep.map((c) => c * i), sum: perStep.reduce((a, c, b) => a + c * (mids[b] as number), 0) * i },
+      histogram: {
+        bounds: BOUNDS,
+        counts: perStep.map((c) => c * i),
+        sum: perStep.reduce((a, c, b) => a + c * (mids[b] as number), 0) * i,
+      },
     })),
   };
 }
@@ -100,11 +131,17 @@ afterEach(() => {
 });
 
 const provider = () => createCloudMonitoringProvider({ project: PROJECT, token: async () => TOKEN });
-const fill = (q: string, labels: Record<string, string>) => q.replace(/\{\{(\w+)\}\}/g, (_, k: string) => labels[k] ?? '');
+const fill = (q: string, labels: Record<string, string>) =>
+  q.replace(/\{\{(\w+)\}\}/g, (_, k: string) => labels[k] ?? '');
 
 describe('cloud-monitoring provider', () => {
   it('a ratio of two rates over the window, with the requests behind it, in one request per part', async () => {
-    const result = await provider().query({ query: fill(ERRORS_QUERY, SUBJECTS.canary), window: WINDOW, stepSeconds: 60, need: 'value' });
+    const result = await provider().query({
+      query: fill(ERRORS_QUERY, SUBJECTS.canary),
+      window: WINDOW,
+      stepSeconds: 60,
+      need: 'value',
+    });
     expect(result.value).toBeCloseTo(0.05, 10);
     expect(result.count).toBeCloseTo(3000, 6);
     expect(result.samples).toEqual([]);
@@ -122,7 +159,12 @@ describe('cloud-monitoring provider', () => {
   });
 
   it('samples one per step, oldest first, with the 60 s minimum period', async () => {
-    const result = await provider().query({ query: fill(LATENCY_QUERY, SUBJECTS.canary), window: WINDOW, stepSeconds: 10, need: 'samples' });
+    const result = await provider().query({
+      query: fill(LATENCY_QUERY, SUBJECTS.canary),
+      window: WINDOW,
+      stepSeconds: 10,
+      need: 'samples',
+    });
     expect(result.samples).toHaveLength(5);
     for (const s of result.samples) expect(s).toBeGreaterThan(0.3);
     expect(google.requests.at(-1)?.query['aggregation.alignmentPeriod']).toBe('60s');
@@ -135,7 +177,12 @@ describe('cloud-monitoring provider', () => {
         step: '60s',
         metrics: [
           { name: 'error-rate', query: ERRORS_QUERY, 'min-count': 100, judge: { threshold: { max: '1%' } } },
-          { name: 'p95-latency', query: LATENCY_QUERY, unit: 'seconds', judge: { 'mann-whitney': { 'min-samples': 5 } } },
+          {
+            name: 'p95-latency',
+            query: LATENCY_QUERY,
+            unit: 'seconds',
+            judge: { 'mann-whitney': { 'min-samples': 5 } },
+          },
         ],
       }),
       { providers: ['cloud-monitoring'], labels: ['namespace', 'deployment'] },
@@ -148,12 +195,17 @@ describe('cloud-monitoring provider', () => {
     expect(errors?.reason).toBe('error-rate 5% > 1% (3000 requests)');
     expect(latency).toMatchObject({ verdict: 'fail', judge: 'mann-whitney' });
 
-    const good = await analysis.run({ canary: SUBJECTS.baseline as Subjects['canary'], baseline: SUBJECTS.baseline }, WINDOW);
+    const good = await analysis.run(
+      { canary: SUBJECTS.baseline as Subjects['canary'], baseline: SUBJECTS.baseline },
+      WINDOW,
+    );
     expect(good.checks[0]).toMatchObject({ verdict: 'pass', canary: 0.005 });
   });
 
   it('the platform SLO by default: error rate and p95 from the Managed Prometheus series in Cloud Monitoring', async () => {
-    const analysis = createAnalysis(defaultAnalysisSpec('cloud-monitoring'), { providers: { 'cloud-monitoring': provider() } });
+    const analysis = createAnalysis(defaultAnalysisSpec('cloud-monitoring'), {
+      providers: { 'cloud-monitoring': provider() },
+    });
     const canary = await analysis.run(SUBJECTS, WINDOW);
     expect(canary.checks.map((c) => [c.name, c.verdict, c.canary, c.count?.canary])).toEqual([
       ['error-rate', 'fail', expect.closeTo(0.05, 10), expect.closeTo(3000, 6)],
@@ -167,32 +219,57 @@ describe('cloud-monitoring provider', () => {
   });
 
   it('no data is no value (inconclusive, not a zero error rate) and zero requests', async () => {
-    const result = await provider().query({ query: fill(ERRORS_QUERY, { namespace: 'shop', deployment: 'nobody' }), window: WINDOW, stepSeconds: 60 });
+    const result = await provider().query({
+      query: fill(ERRORS_QUERY, { namespace: 'shop', deployment: 'nobody' }),
+      window: WINDOW,
+      stepSeconds: 60,
+    });
     expect(result).toEqual({ value: undefined, samples: [], count: 0 });
   });
 
   it('several series without a reducer is a UserError, counted across pages', async () => {
     google.monitoringPageSize = 1;
     const err = await provider()
-      .query({ query: `metric.type="${LATENCY}" AND metric.labels.deployment="web-canary" | ALIGN_MEAN`, window: WINDOW, stepSeconds: 60, need: 'value' })
+      .query({
+        query: `metric.type="${LATENCY}" AND metric.labels.deployment="web-canary" | ALIGN_MEAN`,
+        window: WINDOW,
+        stepSeconds: 60,
+        need: 'value',
+      })
       .catch((e: unknown) => e as UserError);
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toMatch(/returned 2 time series/);
-    expect(google.requests.filter((r) => r.path.endsWith('/timeSeries')).map((r) => r.query.pageToken)).toEqual([undefined, '1']);
+    expect(google.requests.filter((r) => r.path.endsWith('/timeSeries')).map((r) => r.query.pageToken)).toEqual([
+      undefined,
+      '1',
+    ]);
   });
 
   it('mistakes in the query and refusals are UserErrors that say what to do', async () => {
-    expect(() => parseMonitoringQuery('metric.type="x" | ALIGN_AVERAGE')).toThrow(/'ALIGN_AVERAGE' is not a Cloud Monitoring aligner/);
+    expect(() => parseMonitoringQuery('metric.type="x" | ALIGN_AVERAGE')).toThrow(
+      /'ALIGN_AVERAGE' is not a Cloud Monitoring aligner/,
+    );
     expect(() => parseMonitoringQuery('metric.type="x"')).toThrow(/needs an aligner/);
     expect(() => parseMonitoringQuery('resource.type="k8s_pod" | ALIGN_MEAN')).toThrow(/must select a metric.type/);
-    expect(() => parseMonitoringQuery('metric.type="x" | ALIGN_MEAN / metric.type="y" | ALIGN_MEAN / metric.type="z" | ALIGN_MEAN')).toThrow(/at most two/);
+    expect(() =>
+      parseMonitoringQuery(
+        'metric.type="x" | ALIGN_MEAN / metric.type="y" | ALIGN_MEAN / metric.type="z" | ALIGN_MEAN',
+      ),
+    ).toThrow(/at most two/);
     expect(google.requests).toEqual([]);
 
     const invalid = await provider()
-      .query({ query: `metric.type="${LATENCY}" | ALIGN_RATE | REDUCE_SUM`, window: WINDOW, stepSeconds: 60, need: 'value' })
+      .query({
+        query: `metric.type="${LATENCY}" | ALIGN_RATE | REDUCE_SUM`,
+        window: WINDOW,
+        stepSeconds: 60,
+        need: 'value',
+      })
       .catch((e: unknown) => e as UserError);
     expect(invalid).toBeInstanceOf(UserError);
-    expect((invalid as UserError).message).toMatch(/Cloud Monitoring rejected the query \(INVALID_ARGUMENT\): The aligner ALIGN_RATE cannot be applied to metrics with kind GAUGE/);
+    expect((invalid as UserError).message).toMatch(
+      /Cloud Monitoring rejected the query \(INVALID_ARGUMENT\): The aligner ALIGN_RATE cannot be applied to metrics with kind GAUGE/,
+    );
 
     google.deniedPermissions.add('monitoring.timeSeries.list');
     const denied = await provider()
@@ -211,7 +288,7 @@ describe('Managed Prometheus (PromQL through the prometheus provider)', () => {
     await lab?.stop();
   });
 
-  it('queries the project\'s Prometheus API with a fresh access token per request', async () => {
+  it("queries the project's Prometheus API with a fresh access token per request", async () => {
     google.prometheusUpstream = lab.prometheus.url;
     let asked = 0;
     const prom = managedPrometheusProvider({

@@ -55,11 +55,19 @@ async function putTraffic(targetGroupArn: string, traffic: Traffic): Promise<voi
     if (n === 0) continue; // ALB publishes nothing for a minute without requests
     data.push({ MetricName: 'RequestCount', Dimensions: dims, Timestamp: at, Value: n, Unit: 'Count' });
     const e = traffic.errors[m] ?? 0;
-    if (e > 0) data.push({ MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims, Timestamp: at, Value: e, Unit: 'Count' });
+    if (e > 0)
+      data.push({ MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims, Timestamp: at, Value: e, Unit: 'Count' });
     // One value per request, folded into Values / Counts (at most 150 distinct values a datum).
     const counts = new Map<number, number>();
     for (let i = 0; i < n; i++) counts.set(traffic.latency(m, i), (counts.get(traffic.latency(m, i)) ?? 0) + 1);
-    data.push({ MetricName: 'TargetResponseTime', Dimensions: dims, Timestamp: at, Values: [...counts.keys()], Counts: [...counts.values()], Unit: 'Seconds' });
+    data.push({
+      MetricName: 'TargetResponseTime',
+      Dimensions: dims,
+      Timestamp: at,
+      Values: [...counts.keys()],
+      Counts: [...counts.values()],
+      Unit: 'Seconds',
+    });
   }
   for (let i = 0; i < data.length; i += 20) {
     await cw.send(new PutMetricDataCommand({ Namespace: 'AWS/ApplicationELB', MetricData: data.slice(i, i + 20) }));
@@ -78,7 +86,13 @@ const BASELINE: Traffic = {
 };
 
 function provider(options: { endpoint?: string; client?: CloudWatchClient } = {}): MetricProvider {
-  return createCloudWatchProvider({ region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, env: { AWS_ENDPOINT_URL: options.endpoint ?? endpoint }, client: options.client });
+  return createCloudWatchProvider({
+    region: 'us-east-1',
+    credentials: CREDENTIALS,
+    maxAttempts: 1,
+    env: { AWS_ENDPOINT_URL: options.endpoint ?? endpoint },
+    client: options.client,
+  });
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -95,10 +109,17 @@ describe('CloudWatch metric provider (moto)', () => {
     expect(canary.value).toBeCloseTo(sum(CANARY.errors) / sum(CANARY.requests), 12);
     expect(canary.count).toBe(sum(CANARY.requests));
     expect(canary.samples).toHaveLength(MINUTES);
-    canary.samples.forEach((s, m) => expect(s).toBeCloseTo((CANARY.errors[m] as number) / (CANARY.requests[m] as number), 12));
+    canary.samples.forEach((s, m) =>
+      expect(s).toBeCloseTo((CANARY.errors[m] as number) / (CANARY.requests[m] as number), 12),
+    );
 
     // Minutes without a 5xx datapoint count as zero errors, not as missing data.
-    const baseline = await p.query({ query: 'alb:error-rate', labels: SUBJECTS.baseline, window: WINDOW, stepSeconds: 60 });
+    const baseline = await p.query({
+      query: 'alb:error-rate',
+      labels: SUBJECTS.baseline,
+      window: WINDOW,
+      stepSeconds: 60,
+    });
     expect(baseline.value).toBeCloseTo(6 / sum(BASELINE.requests), 12);
     expect(baseline.samples).toHaveLength(MINUTES);
     expect(baseline.samples.filter((s) => s === 0)).toHaveLength(7);
@@ -115,13 +136,28 @@ describe('CloudWatch metric provider (moto)', () => {
 
   it('gives the window average from one window-long period, and per-minute samples', async () => {
     const p = provider();
-    const result = await p.query({ query: 'alb:average-latency', labels: SUBJECTS.canary, window: WINDOW, stepSeconds: 60 });
+    const result = await p.query({
+      query: 'alb:average-latency',
+      labels: SUBJECTS.canary,
+      window: WINDOW,
+      stepSeconds: 60,
+    });
     const all = CANARY.requests.flatMap((n, m) => Array.from({ length: n }, (_, i) => CANARY.latency(m, i)));
     expect(result.value).toBeCloseTo(sum(all) / all.length, 10);
     expect(result.samples).toHaveLength(MINUTES);
     expect(result.count).toBe(sum(CANARY.requests));
     // Two-minute steps: five samples, each the mean of two minutes.
-    expect((await p.query({ query: 'alb:average-latency', labels: SUBJECTS.canary, window: WINDOW, stepSeconds: 120, need: 'samples' })).samples).toHaveLength(5);
+    expect(
+      (
+        await p.query({
+          query: 'alb:average-latency',
+          labels: SUBJECTS.canary,
+          window: WINDOW,
+          stepSeconds: 120,
+          need: 'samples',
+        })
+      ).samples,
+    ).toHaveLength(5);
   });
 
   it('fails the canary on the SLO error rate and passes the baseline, with the numbers', async () => {
@@ -191,17 +227,32 @@ metrics:
     await cw.send(
       new PutMetricDataCommand({
         Namespace: 'Shop',
-        MetricData: values.map((v, i) => ({ MetricName: 'Latency', Dimensions: [{ Name: 'Service', Value: 'web' }], Timestamp: new Date(at + i * 10_000 + 5_000), Value: v, StorageResolution: 1 })),
+        MetricData: values.map((v, i) => ({
+          MetricName: 'Latency',
+          Dimensions: [{ Name: 'Service', Value: 'web' }],
+          Timestamp: new Date(at + i * 10_000 + 5_000),
+          Value: v,
+          StorageResolution: 1,
+        })),
       }),
     );
-    const result = await provider().query({ query: 'Shop Latency Maximum {Service="web"}', window: { start: new Date(at), end: new Date(END) }, stepSeconds: 10 });
+    const result = await provider().query({
+      query: 'Shop Latency Maximum {Service="web"}',
+      window: { start: new Date(at), end: new Date(END) },
+      stepSeconds: 10,
+    });
     expect(result.samples).toEqual(values);
     expect(result.value).toBe(0.9);
     expect(result.count).toBeUndefined();
   });
 
   it('asks for percentiles as CloudWatch expects; moto cannot compute them, so the check is an error (not too little data)', async () => {
-    const client = awsClient(CloudWatchClient, 'CloudWatch', { region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 1, env: { AWS_ENDPOINT_URL: endpoint } });
+    const client = awsClient(CloudWatchClient, 'CloudWatch', {
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      maxAttempts: 1,
+      env: { AWS_ENDPOINT_URL: endpoint },
+    });
     const sent: unknown[] = [];
     client.middlewareStack.add(
       (next) => async (args) => {
@@ -210,13 +261,21 @@ metrics:
       },
       { step: 'initialize', name: 'recordInput' },
     );
-    const analysis = createAnalysis(parseAnalysisSpec('', { defaultProvider: 'cloudwatch' }), { providers: { cloudwatch: provider({ client }) } });
+    const analysis = createAnalysis(parseAnalysisSpec('', { defaultProvider: 'cloudwatch' }), {
+      providers: { cloudwatch: provider({ client }) },
+    });
     const run = await analysis.run(SUBJECTS, WINDOW);
     const p95 = run.checks.find((c) => c.name === 'p95-latency');
     expect(p95?.verdict).toBe('error');
     expect(p95?.error?.source).toBe('cloudwatch');
-    expect(p95?.reason).toContain('cloudwatch query failed: the CloudWatch endpoint answered something that is not a CloudWatch response');
-    const queries = (sent as Array<{ MetricDataQueries: Array<{ MetricStat: { Metric: { MetricName: string }; Period: number; Stat: string } }> }>).flatMap((i) => i.MetricDataQueries);
+    expect(p95?.reason).toContain(
+      'cloudwatch query failed: the CloudWatch endpoint answered something that is not a CloudWatch response',
+    );
+    const queries = (
+      sent as Array<{
+        MetricDataQueries: Array<{ MetricStat: { Metric: { MetricName: string }; Period: number; Stat: string } }>;
+      }>
+    ).flatMap((i) => i.MetricDataQueries);
     const percentile = queries.filter((q) => q.MetricStat.Stat === 'p95');
     expect(percentile).toHaveLength(1); // one window-long period: the window's own p95
     expect(percentile[0]?.MetricStat).toMatchObject({ Metric: { MetricName: 'TargetResponseTime' }, Period: 600 });
@@ -236,7 +295,13 @@ describe('CloudWatch metric provider errors', () => {
   beforeEach(() => proxy.reset());
 
   it('explains a refusal with the IAM action to allow', async () => {
-    proxy.inject({ operation: 'GetMetricData', times: 1, status: 400, code: 'AccessDeniedException', message: 'User is not authorized to perform: cloudwatch:GetMetricData' });
+    proxy.inject({
+      operation: 'GetMetricData',
+      times: 1,
+      status: 400,
+      code: 'AccessDeniedException',
+      message: 'User is not authorized to perform: cloudwatch:GetMetricData',
+    });
     const err = await provider({ endpoint: proxy.url })
       .query({ query: 'alb:error-rate', labels: SUBJECTS.canary, window: WINDOW, stepSeconds: 60 })
       .catch((e: unknown) => e);
@@ -247,8 +312,19 @@ describe('CloudWatch metric provider errors', () => {
 
   it('retries throttling (standard retry mode) and then answers', async () => {
     await putTraffic(tg('web-canary'), CANARY);
-    proxy.inject({ operation: 'GetMetricData', times: 1, status: 400, code: 'ThrottlingException', message: 'Rate exceeded' });
-    const p = createCloudWatchProvider({ region: 'us-east-1', credentials: CREDENTIALS, maxAttempts: 3, env: { AWS_ENDPOINT_URL: proxy.url } });
+    proxy.inject({
+      operation: 'GetMetricData',
+      times: 1,
+      status: 400,
+      code: 'ThrottlingException',
+      message: 'Rate exceeded',
+    });
+    const p = createCloudWatchProvider({
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      maxAttempts: 3,
+      env: { AWS_ENDPOINT_URL: proxy.url },
+    });
     const result = await p.query({ query: 'alb:error-rate', labels: SUBJECTS.canary, window: WINDOW, stepSeconds: 60 });
     expect(result.value).toBeCloseTo(0.05, 10);
     expect(proxy.calls.filter((c) => c.operation === 'GetMetricData').map((c) => c.injected)).toEqual([true, false]);

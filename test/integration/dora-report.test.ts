@@ -34,38 +34,92 @@ function seedHistory(now: number) {
 
   // d1: committed 30m before, live 10m after it started → lead time 40m.
   commit(1, base - 30 * MINUTE);
-  const d1 = d(1, base, [['in_progress', base], ['success', base + 10 * MINUTE]]);
+  const d1 = d(1, base, [
+    ['in_progress', base],
+    ['success', base + 10 * MINUTE],
+  ]);
   // d2: lead time 55m + 5m = 60m.
   commit(2, base + DAY - 55 * MINUTE);
-  d(2, base + DAY, [['in_progress', base + DAY], ['success', base + DAY + 5 * MINUTE]]);
+  d(2, base + DAY, [
+    ['in_progress', base + DAY],
+    ['success', base + DAY + 5 * MINUTE],
+  ]);
   // d3: canary failed and rolled itself back after 12m: a failure, restored in 12m.
   commit(3, base + 2 * DAY - 10 * MINUTE);
-  const d3 = d(3, base + 2 * DAY, [['in_progress', base + 2 * DAY], ['failure', base + 2 * DAY + 12 * MINUTE, 'Canary rolled back: p95 812 ms']]);
+  const d3 = d(3, base + 2 * DAY, [
+    ['in_progress', base + 2 * DAY],
+    ['failure', base + 2 * DAY + 12 * MINUTE, 'Canary rolled back: p95 812 ms'],
+  ]);
   // d4: live after 5m (lead time 25m + 5m = 30m), rolled back an hour after it started;
   // the rollback (to d2's image) is healthy 3m later → restored in 63m.
   commit(4, base + 3 * DAY - 25 * MINUTE);
-  const d4 = d(4, base + 3 * DAY, [['in_progress', base + 3 * DAY], ['success', base + 3 * DAY + 5 * MINUTE], ['failure', base + 3 * DAY + HOUR, 'Rolled back']]);
-  const r = d(2, base + 3 * DAY + HOUR, [['in_progress', base + 3 * DAY + HOUR], ['success', base + 3 * DAY + HOUR + 3 * MINUTE]], { rollback: true });
+  const d4 = d(4, base + 3 * DAY, [
+    ['in_progress', base + 3 * DAY],
+    ['success', base + 3 * DAY + 5 * MINUTE],
+    ['failure', base + 3 * DAY + HOUR, 'Rolled back'],
+  ]);
+  const r = d(
+    2,
+    base + 3 * DAY + HOUR,
+    [
+      ['in_progress', base + 3 * DAY + HOUR],
+      ['success', base + 3 * DAY + HOUR + 3 * MINUTE],
+    ],
+    { rollback: true },
+  );
   // d5: lead time 15m + 5m = 20m.
   commit(5, base + 4 * DAY - 15 * MINUTE);
-  d(5, base + 4 * DAY, [['in_progress', base + 4 * DAY], ['success', base + 4 * DAY + 5 * MINUTE]]);
+  d(5, base + 4 * DAY, [
+    ['in_progress', base + 4 * DAY],
+    ['success', base + 4 * DAY + 5 * MINUTE],
+  ]);
   // d6: another service, its commit is gone (force-pushed away): counted, no lead time.
-  d(6, base + 4 * DAY, [['in_progress', base + 4 * DAY], ['success', base + 4 * DAY + 5 * MINUTE]], { service: 'mcpo' });
+  d(
+    6,
+    base + 4 * DAY,
+    [
+      ['in_progress', base + 4 * DAY],
+      ['success', base + 4 * DAY + 5 * MINUTE],
+    ],
+    { service: 'mcpo' },
+  );
   // d7: still rolling out: not a change yet.
   d(7, base + 5 * DAY, [['in_progress', base + 5 * DAY]]);
   // d8: errored without restoring itself; the fix d9 is live 30m after d8 started.
   commit(8, base + 6 * DAY - 5 * MINUTE);
-  const d8 = d(8, base + 6 * DAY, [['in_progress', base + 6 * DAY], ['error', base + 6 * DAY + 4 * MINUTE, 'Rollback failed']]);
+  const d8 = d(8, base + 6 * DAY, [
+    ['in_progress', base + 6 * DAY],
+    ['error', base + 6 * DAY + 4 * MINUTE, 'Rollback failed'],
+  ]);
   // d9: lead time 20m (committed 10m after d8 started, live at 30m).
   commit(9, base + 6 * DAY + 10 * MINUTE);
-  const d9 = d(9, base + 6 * DAY + 20 * MINUTE, [['in_progress', base + 6 * DAY + 20 * MINUTE], ['success', base + 6 * DAY + 30 * MINUTE]]);
+  const d9 = d(9, base + 6 * DAY + 20 * MINUTE, [
+    ['in_progress', base + 6 * DAY + 20 * MINUTE],
+    ['success', base + 6 * DAY + 30 * MINUTE],
+  ]);
   // Outside the window (40 days ago), and GitHub's own environment deployment: neither counts.
   commit(1, base - 30 * MINUTE);
-  d(1, now - 40 * DAY, [['in_progress', now - 40 * DAY], ['success', now - 40 * DAY + 5 * MINUTE]]);
-  gh.store.createDeployment('acme', 'webapp', { environment: 'production', sha: sha(9), created_at: iso(base + 6 * DAY + 20 * MINUTE) });
+  d(1, now - 40 * DAY, [
+    ['in_progress', now - 40 * DAY],
+    ['success', now - 40 * DAY + 5 * MINUTE],
+  ]);
+  gh.store.createDeployment('acme', 'webapp', {
+    environment: 'production',
+    sha: sha(9),
+    created_at: iso(base + 6 * DAY + 20 * MINUTE),
+  });
   // staging: one change, committed 20m before it went live 5m after it started.
   gh.store.addCommit('acme', 'webapp', 'a'.repeat(40), { date: iso(base - 25 * MINUTE) });
-  seedDeployment(gh.store, { environment: 'staging', image: 'a', sha: 'a'.repeat(40), at: base - 10 * MINUTE, statuses: [['in_progress', base - 10 * MINUTE], ['success', base - 5 * MINUTE]] });
+  seedDeployment(gh.store, {
+    environment: 'staging',
+    image: 'a',
+    sha: 'a'.repeat(40),
+    at: base - 10 * MINUTE,
+    statuses: [
+      ['in_progress', base - 10 * MINUTE],
+      ['success', base - 5 * MINUTE],
+    ],
+  });
   return { d1, d3, d4, r, d8, d9 };
 }
 
@@ -74,14 +128,29 @@ describe('dora-report', () => {
     const job = new Job({ ...gh.env(), GITHUB_EVENT_NAME: 'schedule' });
     const { d3, d4, r, d8, d9 } = seedHistory(Date.now());
     const reportFile = join(job.dir, 'dora.json');
-    const step = await job.run('dora-report', { inputs: { window: '30d', environments: 'production, staging', 'report-file': reportFile, 'github-token': gh.token } });
+    const step = await job.run('dora-report', {
+      inputs: {
+        window: '30d',
+        environments: 'production, staging',
+        'report-file': reportFile,
+        'github-token': gh.token,
+      },
+    });
     expect(step.failure).toBeUndefined();
     expect(step.exitCode).toBe(0);
 
     const report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
     const prod = report.environments.find((e) => e.environment === 'production') as Report['environments'][number];
     // Changes: d1 d2 d3 d4 d5 d6 d8 d9 (d7 unfinished, the rollback is not a change, the rest outside or foreign).
-    expect(prod.counts).toEqual({ changes: 8, succeeded: 6, failed: 3, rollbacks: 1, unfinished: 1, commitsNotFound: 1, openFailures: 0 });
+    expect(prod.counts).toEqual({
+      changes: 8,
+      succeeded: 6,
+      failed: 3,
+      rollbacks: 1,
+      unfinished: 1,
+      commitsNotFound: 1,
+      openFailures: 0,
+    });
     // 6 successful changes over 30 days.
     expect(prod.deploymentFrequency).toEqual({ count: 6, perDay: 0.2 });
     // Lead times 40, 60, 30, 20, 20 minutes (d6 has no commit): sorted 20 20 30 40 60 → median 30m, p90 (5th) 60m.
@@ -93,9 +162,25 @@ describe('dora-report', () => {
     const row = (id: number) => prod.changes.find((c) => c.id === id);
     expect(row(d3.id)).toMatchObject({ outcome: 'failed', failedBecause: 'failure-status', restoreSeconds: 12 * 60 });
     expect(row(d3.id)?.restoredBy).toBeUndefined();
-    expect(row(d4.id)).toMatchObject({ outcome: 'failed', failedBecause: 'failure-status', restoreSeconds: 63 * 60, restoredBy: r.id, leadTimeSeconds: 30 * 60 });
-    expect(row(d8.id)).toMatchObject({ outcome: 'failed', failedBecause: 'error-status', restoreSeconds: 30 * 60, restoredBy: d9.id });
-    expect(prod.verdicts).toEqual({ deploymentFrequency: 'missed', leadTime: 'met', changeFailureRate: 'missed', timeToRestore: 'missed' });
+    expect(row(d4.id)).toMatchObject({
+      outcome: 'failed',
+      failedBecause: 'failure-status',
+      restoreSeconds: 63 * 60,
+      restoredBy: r.id,
+      leadTimeSeconds: 30 * 60,
+    });
+    expect(row(d8.id)).toMatchObject({
+      outcome: 'failed',
+      failedBecause: 'error-status',
+      restoreSeconds: 30 * 60,
+      restoredBy: d9.id,
+    });
+    expect(prod.verdicts).toEqual({
+      deploymentFrequency: 'missed',
+      leadTime: 'met',
+      changeFailureRate: 'missed',
+      timeToRestore: 'missed',
+    });
 
     const staging = report.environments.find((e) => e.environment === 'staging') as Report['environments'][number];
     expect(staging.leadTime).toEqual({ samples: 1, medianSeconds: 20 * 60, p90Seconds: 20 * 60 });

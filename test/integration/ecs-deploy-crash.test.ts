@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
@@ -25,7 +35,13 @@ metrics:
 `;
 
 function job(runId = '4242'): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+  });
 }
 
 const inputs = (extra: Record<string, string> = {}) => ({
@@ -39,7 +55,8 @@ const inputs = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-const byName = (p: Record<string, number>) => Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
+const byName = (p: Record<string, number>) =>
+  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
 
 /** Starts a rollout with 10% passing in 10 s, then stays at 50% (a 5 m bake) until the test kills it. */
 async function startAndReach50(j: Job) {
@@ -65,12 +82,20 @@ beforeEach(async () => {
   proxy.reset();
   gh.reset();
   const ok = { requests: 100, errors: 0 };
-  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: ok, [w.targetGroups.green]: ok }));
+  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+    [w.targetGroups.blue]: ok,
+    [w.targetGroups.green]: ok,
+  }));
 });
 
 async function expectStable(): Promise<void> {
-  expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+  expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    'open-webui-blue': 100,
+    'open-webui-green': 0,
+  });
+  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+    [w.web.taskSetId, 'PRIMARY'],
+  ]);
   expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
 }
 
@@ -97,8 +122,13 @@ describe('ecs-deploy: crash safety', () => {
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
     const tag = (await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:rollout'];
-    expect(tag).toMatch(/^v1 id=4242\.1-\w+ e=ecs-task-set p=shifting s=ecs-svc\/\d+ c=ecs-svc\/\d+ w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 50, 'open-webui-green': 50 });
+    expect(tag).toMatch(
+      /^v1 id=4242\.1-\w+ e=ecs-task-set p=shifting s=ecs-svc\/\d+ c=ecs-svc\/\d+ w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
+    );
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 50,
+      'open-webui-green': 50,
+    });
 
     const post = await j.post(main);
     expect(post.exitCode).toBe(0);
@@ -114,24 +144,43 @@ describe('ecs-deploy: crash safety', () => {
     await first.done;
 
     // Its lease still runs and nobody asked GitHub: it may still be driving, so the next run refuses.
-    const early = await job('4243').run('ecs-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none' }) });
+    const early = await job('4243').run('ecs-deploy', {
+      inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none' }),
+    });
     expect(early.failure).toMatch(/is in the middle of rollout 4242\.1-\w+ .*its lease runs for another/);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 50, 'open-webui-green': 50 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 50,
+      'open-webui-green': 50,
+    });
 
     // GitHub says run 4242 ended: the next run finishes the rollout at once.
     setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    const next = await new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: '4243', ...gh.env() }).run('ecs-deploy', {
+    const next = await new Job({
+      AWS_ENDPOINT_URL: proxy.url,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: WORKLOAD.region,
+      GITHUB_RUN_ID: '4243',
+      ...gh.env(),
+    }).run('ecs-deploy', {
       inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token }),
     });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
-    expect(next.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(ecs-task-set\), shifting at step 2 with up to 50% on the new version/);
+    expect(next.log).toMatch(
+      /Found an unfinished rollout 4242\.1-\w+ \(ecs-task-set\), shifting at step 2 with up to 50% on the new version/,
+    );
     expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
     expect(next.summary).toContain('Cleaned up first');
     expect(next.outputs.status).toBe('succeeded');
     // The interrupted canary went; the new rollout's task set is primary, in green again.
     const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
-    expect(sets.map((t) => [t.status, t.externalId, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([['PRIMARY', next.outputs['deployment-id'], w.targetGroups.green]]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(sets.map((t) => [t.status, t.externalId, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([
+      ['PRIMARY', next.outputs['deployment-id'], w.targetGroups.green],
+    ]);
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
   }, 90_000);
 });

@@ -32,8 +32,24 @@ metrics:
   - { name: error-rate, query: alb:error-rate, min-count: 10, judge: { threshold: { max: 1% } } }
 `;
 
-const job = () => new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: '77', GITHUB_REPOSITORY: 'acme/webapp' });
-const inputs = (notify: string) => ({ cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, 'container-name': WORKLOAD.gateway, image: IMAGE, 'step-duration': '10s', analysis: SPEC, notify });
+const job = () =>
+  new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: '77',
+    GITHUB_REPOSITORY: 'acme/webapp',
+  });
+const inputs = (notify: string) => ({
+  cluster: WORKLOAD.cluster,
+  service: WORKLOAD.gateway,
+  'container-name': WORKLOAD.gateway,
+  image: IMAGE,
+  'step-duration': '10s',
+  analysis: SPEC,
+  notify,
+});
 
 beforeAll(async () => {
   proxy = await startAwsProxy(moto);
@@ -68,7 +84,9 @@ const generic = (event: string) => got.find((g) => g.path === '/hook' && g.body.
 
 describe('ecs-deploy: notify', () => {
   it('a rollout that succeeds sends started and succeeded, with the service, release, digest and run link; the URLs are masked', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.gateway]: { requests: 100, errors: 0 } }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.gateway]: { requests: 100, errors: 0 },
+    }));
     const hook = url(receiver, '/hook');
     const slack = url(receiver, '/slack/T000/B000/secretpart');
     const step = await job().run('ecs-deploy', { inputs: inputs(`webhook=${hook}\nslack=${slack}`) });
@@ -76,18 +94,29 @@ describe('ecs-deploy: notify', () => {
 
     expect(step.outputs.status).toBe('succeeded');
     expect(got.filter((g) => g.path === '/hook').map((g) => g.body.event)).toEqual(['started', 'succeeded']);
-    expect(generic('started')).toMatchObject({ service: WORKLOAD.gateway, environment: WORKLOAD.cluster, release: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', digest: DIGEST, image: IMAGE, runUrl: 'https://github.com/acme/webapp/actions/runs/77' });
+    expect(generic('started')).toMatchObject({
+      service: WORKLOAD.gateway,
+      environment: WORKLOAD.cluster,
+      release: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678',
+      digest: DIGEST,
+      image: IMAGE,
+      runUrl: 'https://github.com/acme/webapp/actions/runs/77',
+    });
     expect(String(generic('started')?.summary)).toContain('Rolling out with ecs-rolling');
     expect(generic('succeeded')?.facts).toMatchObject({ Strategy: 'rolling (ecs-rolling)' });
-    const slackEnd = got.find((g) => g.path === '/slack/T000/B000/secretpart' && String(g.body.text).includes('Rollout succeeded'));
+    const slackEnd = got.find(
+      (g) => g.path === '/slack/T000/B000/secretpart' && String(g.body.text).includes('Rollout succeeded'),
+    );
     expect(slackEnd?.body.blocks).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'header' })]));
     expect(step.masked).toEqual(expect.arrayContaining([hook, slack]));
     expect(step.leaks([slack])).toEqual([]);
     expect(step.log).not.toContain('secretpart');
   }, 90_000);
 
-  it('a rollout that rolls back sends rolled-back with the failing check\'s numbers', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.gateway]: { requests: 100, errors: 40 } }));
+  it("a rollout that rolls back sends rolled-back with the failing check's numbers", async () => {
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.gateway]: { requests: 100, errors: 40 },
+    }));
     const step = await job().run('ecs-deploy', { inputs: inputs(url(receiver, '/hook')) });
     await traffic.stop();
 
@@ -101,7 +130,9 @@ describe('ecs-deploy: notify', () => {
   }, 90_000);
 
   it('a receiver that never answers is a warning: the rollout succeeds, held up by at most the 5 s send timeout', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.gateway]: { requests: 100, errors: 0 } }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.gateway]: { requests: 100, errors: 0 },
+    }));
     const started = Date.now();
     const step = await job().run('ecs-deploy', { inputs: inputs(url(hanging, '/never')) });
     const wallMs = Date.now() - started;

@@ -7,7 +7,18 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { decodeRecord } from '../../src/delivery/record.js';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job, type StepResult } from '../support/runner.js';
@@ -31,14 +42,32 @@ const RECORD_TAG = 'platform-actions:rollout';
 const WEB_V3 = 'ghcr.io/open-webui/open-webui:v0.7.0';
 
 function job(runId: string, env: Record<string, string> = {}): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId, ...gh.env(), ...env });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+    ...gh.env(),
+    ...env,
+  });
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, analysis: 'none', 'step-duration': '0s', steps: '10,25:pause,100', ...extra };
+  return {
+    cluster: WORKLOAD.cluster,
+    service: WORKLOAD.web,
+    'container-name': WORKLOAD.web,
+    image: IMAGES.webV2,
+    analysis: 'none',
+    'step-duration': '0s',
+    steps: '10,25:pause,100',
+    ...extra,
+  };
 }
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
 const listener = async () => byName(await forwardPercentages(clients.elbv2, w.listenerArn));
 const record = async () => decodeRecord((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD_TAG]);
 
@@ -71,13 +100,28 @@ afterEach(() => expect(gh.problems).toEqual([]));
 
 describe('ecs-deploy: pause and resume across jobs', () => {
   it('pauses at 25% after a judged step, the post step leaves it, and a later job resumes it in a new process, judges 50% and promotes', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
     try {
-      const env = { environment: 'production', 'github-token': gh.token, analysis: ERROR_RATE, steps: '10:0s,25:10s:pause,50:10s,100', 'pause-timeout': '2h' };
+      const env = {
+        environment: 'production',
+        'github-token': gh.token,
+        analysis: ERROR_RATE,
+        steps: '10:0s,25:10s:pause,50:10s,100',
+        'pause-timeout': '2h',
+      };
       const before = Date.now();
       const paused = await pause(env);
       const held = await record();
-      expect(held).toMatchObject({ phase: 'paused', weight: 25, step: 1, run: '4242.1', id: paused.outputs['deployment-id'] });
+      expect(held).toMatchObject({
+        phase: 'paused',
+        weight: 25,
+        step: 1,
+        run: '4242.1',
+        id: paused.outputs['deployment-id'],
+      });
       expect(held?.lease).toBeUndefined();
       expect((held?.pauseUntil as number) * 1000).toBeGreaterThanOrEqual(before + 2 * 3_600_000 - 1000);
       expect(held?.pauseUntil as number).toBeLessThanOrEqual(Math.ceil((Date.now() + 2 * 3_600_000) / 1000));
@@ -86,11 +130,18 @@ describe('ecs-deploy: pause and resume across jobs', () => {
       expect(paused.summary).toContain('org/platform-actions/actions/rollback@v1');
       expect(paused.summary).toContain('steps: 10:0s,25:10s:pause,50:10s,100');
       const report = JSON.parse(readFileSync(paused.outputs['analysis-report'] as string, 'utf8'));
-      expect(report.steps.map((s: { confirmed: { canary: number }; analysis?: { verdict: string } }) => [s.confirmed.canary, s.analysis?.verdict])).toEqual([
+      expect(
+        report.steps.map((s: { confirmed: { canary: number }; analysis?: { verdict: string } }) => [
+          s.confirmed.canary,
+          s.analysis?.verdict,
+        ]),
+      ).toEqual([
         [10, undefined],
         [25, 'pass'],
       ]);
-      const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(paused.outputs['github-deployment-id']));
+      const deployment = gh.store
+        .repo('acme', 'webapp')
+        .deployments.get(Number(paused.outputs['github-deployment-id']));
       expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress']);
       expect(deployment?.statuses.at(-1)?.description).toMatch(/^Paused at 25% until \S+; waiting for a resume$/);
 
@@ -104,20 +155,37 @@ describe('ecs-deploy: pause and resume across jobs', () => {
       proxy.reset();
       const resumed = await job('5151').run('ecs-deploy', { inputs: inputs({ ...env, resume: 'true' }) });
       expect(resumed.failure).toBeUndefined();
-      expect(resumed.outputs).toMatchObject({ status: 'succeeded', 'deployment-id': paused.outputs['deployment-id'], 'task-definition-arn': paused.outputs['task-definition-arn'], 'github-deployment-id': paused.outputs['github-deployment-id'] });
+      expect(resumed.outputs).toMatchObject({
+        status: 'succeeded',
+        'deployment-id': paused.outputs['deployment-id'],
+        'task-definition-arn': paused.outputs['task-definition-arn'],
+        'github-deployment-id': paused.outputs['github-deployment-id'],
+      });
       expect(resumed.log).toContain('Resuming the paused canary rollout');
       expect(proxy.count('RegisterTaskDefinition')).toBe(0);
       expect(proxy.count('CreateTaskSet')).toBe(0);
       const again = JSON.parse(readFileSync(resumed.outputs['analysis-report'] as string, 'utf8'));
-      expect(again.steps.map((s: { confirmed: { canary: number }; analysis?: { verdict: string } }) => [s.confirmed.canary, s.analysis?.verdict])).toEqual([
+      expect(
+        again.steps.map((s: { confirmed: { canary: number }; analysis?: { verdict: string } }) => [
+          s.confirmed.canary,
+          s.analysis?.verdict,
+        ]),
+      ).toEqual([
         [50, 'pass'],
         [100, undefined],
       ]);
       expect(await listener()).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
       const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
-      expect(sets.map((t) => [t.status, t.taskDefinition])).toEqual([['PRIMARY', paused.outputs['task-definition-arn']]]);
+      expect(sets.map((t) => [t.status, t.taskDefinition])).toEqual([
+        ['PRIMARY', paused.outputs['task-definition-arn']],
+      ]);
       expect(await record()).toBeUndefined();
-      expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'in_progress', 'success']);
+      expect(deployment?.statuses.map((s) => s.state)).toEqual([
+        'in_progress',
+        'in_progress',
+        'in_progress',
+        'success',
+      ]);
     } finally {
       await traffic.stop();
     }
@@ -125,30 +193,43 @@ describe('ecs-deploy: pause and resume across jobs', () => {
 
   it('aborts a paused canary with the rollback action: all traffic back on stable, the new task set gone', async () => {
     await pause();
-    const step = await job('6000').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'not approved' } });
+    const step = await job('6000').run('rollback', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'not approved' },
+    });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
     expect(await listener()).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.taskDefinition])).toEqual([['PRIMARY', w.web.taskDefinitionArn]]);
+    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.taskDefinition])).toEqual([
+      ['PRIMARY', w.web.taskDefinitionArn],
+    ]);
     expect(await record()).toBeUndefined();
   }, 60_000);
 
   it('refuses to resume a service with no paused rollout, or one whose rollout is not paused, and changes nothing', async () => {
     const none = await job('5151').run('ecs-deploy', { inputs: inputs({ resume: 'true' }) });
     expect(none.exitCode).not.toBe(0);
-    expect(none.failure).toContain(`resume is true, but ${WORKLOAD.web} has no paused rollout (no rollout record on it). Nothing was changed.`);
+    expect(none.failure).toContain(
+      `resume is true, but ${WORKLOAD.web} has no paused rollout (no rollout record on it). Nothing was changed.`,
+    );
 
     await pause();
     // Someone else's run is driving it now (a record that is not paused, with a live lease).
     const tags = await serviceTags(clients.ecs, w.web.serviceArn);
-    const driving = (tags[RECORD_TAG] as string).replace('p=paused', 'p=shifting').replace(/ pu=\d+/, ` l=${Math.floor(Date.now() / 1000) + 600}`);
+    const driving = (tags[RECORD_TAG] as string)
+      .replace('p=paused', 'p=shifting')
+      .replace(/ pu=\d+/, ` l=${Math.floor(Date.now() / 1000) + 600}`);
     const { TagResourceCommand } = await import('@aws-sdk/client-ecs');
-    await clients.ecs.send(new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD_TAG, value: driving }] }));
+    await clients.ecs.send(
+      new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD_TAG, value: driving }] }),
+    );
     proxy.reset();
     const step = await job('5151').run('ecs-deploy', { inputs: inputs({ resume: 'true' }) });
     expect(step.exitCode).not.toBe(0);
-    expect(step.failure).toMatch(/resume is true, but open-webui carries rollout \S+ \(ecs-task-set\), shifting at step 2 .* which is not paused, so there is nothing to resume\. Nothing was changed\./);
-    for (const op of ['ModifyListener', 'TagResource', 'CreateTaskSet', 'DeleteTaskSet']) expect(proxy.count(op)).toBe(0);
+    expect(step.failure).toMatch(
+      /resume is true, but open-webui carries rollout \S+ \(ecs-task-set\), shifting at step 2 .* which is not paused, so there is nothing to resume\. Nothing was changed\./,
+    );
+    for (const op of ['ModifyListener', 'TagResource', 'CreateTaskSet', 'DeleteTaskSet'])
+      expect(proxy.count(op)).toBe(0);
     expect(await listener()).toEqual({ 'open-webui-blue': 75, 'open-webui-green': 25 });
   }, 60_000);
 
@@ -157,8 +238,11 @@ describe('ecs-deploy: pause and resume across jobs', () => {
     proxy.reset();
     const step = await job('5151').run('ecs-deploy', { inputs: inputs({ resume: 'true', image: WEB_V3 }) });
     expect(step.exitCode).not.toBe(0);
-    expect(step.failure).toContain(`runs ${WORKLOAD.web}: ${IMAGES.webV2}, but this job was given ${WORKLOAD.web}: ${WEB_V3}. Nothing was changed.`);
-    for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'DeleteTaskSet']) expect(proxy.count(op)).toBe(0);
+    expect(step.failure).toContain(
+      `runs ${WORKLOAD.web}: ${IMAGES.webV2}, but this job was given ${WORKLOAD.web}: ${WEB_V3}. Nothing was changed.`,
+    );
+    for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'DeleteTaskSet'])
+      expect(proxy.count(op)).toBe(0);
     expect((await record())?.phase).toBe('paused');
   }, 60_000);
 
@@ -170,7 +254,8 @@ describe('ecs-deploy: pause and resume across jobs', () => {
     expect(step.failure).toContain('holds a paused canary');
     expect(step.failure).toContain('resume: true');
     expect(step.failure).toContain('rollback action');
-    for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'CreateTaskSet']) expect(proxy.count(op)).toBe(0);
+    for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'CreateTaskSet'])
+      expect(proxy.count(op)).toBe(0);
     expect(await listener()).toEqual({ 'open-webui-blue': 75, 'open-webui-green': 25 });
   }, 60_000);
 });

@@ -9,9 +9,24 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { CreateRuleCommand, DescribeListenersCommand, DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateRuleCommand,
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  type Rule,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
 
@@ -36,7 +51,11 @@ function matches(rule: Rule, req: IncomingMessage): boolean {
     }
     if (c.Field === 'path-pattern') {
       const patterns = c.PathPatternConfig?.Values ?? c.Values ?? [];
-      return patterns.some((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test((req.url ?? '/').split('?')[0] as string));
+      return patterns.some((p) =>
+        new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(
+          (req.url ?? '/').split('?')[0] as string,
+        ),
+      );
     }
     return false;
   });
@@ -48,9 +67,15 @@ async function route(req: IncomingMessage): Promise<string> {
     .filter((r) => !r.IsDefault)
     .sort((a, b) => Number(a.Priority) - Number(b.Priority));
   const rule = rules.find((r) => matches(r, req));
-  const actions = rule?.Actions ?? (await clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [w.listenerArn] }))).Listeners?.[0]?.DefaultActions ?? [];
+  const actions =
+    rule?.Actions ??
+    (await clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [w.listenerArn] }))).Listeners?.[0]
+      ?.DefaultActions ??
+    [];
   const forward = actions.find((a) => a.Type === 'forward');
-  const groups = forward?.ForwardConfig?.TargetGroups?.length ? forward.ForwardConfig.TargetGroups : [{ TargetGroupArn: forward?.TargetGroupArn, Weight: 1 }];
+  const groups = forward?.ForwardConfig?.TargetGroups?.length
+    ? forward.ForwardConfig.TargetGroups
+    : [{ TargetGroupArn: forward?.TargetGroupArn, Weight: 1 }];
   const top = [...groups].sort((a, b) => (b.Weight ?? 0) - (a.Weight ?? 0))[0];
   return tgName(top?.TargetGroupArn ?? 'none');
 }
@@ -72,7 +97,12 @@ ${extra}`;
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.05 };
 
 function job(): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+  });
 }
 
 const inputs = (extra: Record<string, string> = {}) => ({
@@ -88,16 +118,25 @@ const inputs = (extra: Record<string, string> = {}) => ({
 });
 
 /** Every call that changes the listener or its rules, in order. */
-const listenerChanges = () => proxy.calls.map((c) => c.operation).filter((op) => ['ModifyListener', 'ModifyRule', 'CreateRule', 'DeleteRule'].includes(op));
+const listenerChanges = () =>
+  proxy.calls
+    .map((c) => c.operation)
+    .filter((op) => ['ModifyListener', 'ModifyRule', 'CreateRule', 'DeleteRule'].includes(op));
 
 beforeAll(async () => {
   proxy = await startAwsProxy(moto);
   alb = createServer((req, res) => {
     void route(req).then(
       (group) => {
-        served.push({ group, path: req.url ?? '', header: req.headers['x-platform-actions-smoke'] as string | undefined });
+        served.push({
+          group,
+          path: req.url ?? '',
+          header: req.headers['x-platform-actions-smoke'] as string | undefined,
+        });
         const status = group === 'open-webui-green' ? greenStatus : 200;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'error', group }));
+        res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: status === 200 ? 'ok' : 'error', group }));
       },
       (err: unknown) => res.writeHead(502).end(String(err)),
     );
@@ -140,15 +179,23 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
       { group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] },
       { group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] },
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
     const rules = (await clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: w.listenerArn }))).Rules ?? [];
     expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([w.gatewayRuleArn]);
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.id])).toEqual([['PRIMARY', w.web.taskSetId]]);
+    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.id])).toEqual([
+      ['PRIMARY', w.web.taskSetId],
+    ]);
   }, 90_000);
 
   it('lets a new task set that passes go on: the smoke rule is deleted before the first weight moves', async () => {
     greenStatus = 200;
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
     const step = await job().run('ecs-deploy', { inputs: inputs() });
     await traffic.stop();
 
@@ -157,7 +204,10 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     expect(step.log).toContain('smoke health: passed');
     expect(listenerChanges()).toEqual(['CreateRule', 'DeleteRule', 'ModifyListener', 'ModifyListener']);
     expect(served).toEqual([{ group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] }]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
   }, 90_000);
 
   it('is not misled by a smoke rule a dead job left, and the rollback removes it', async () => {
@@ -166,8 +216,15 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
       new CreateRuleCommand({
         ListenerArn: w.listenerArn,
         Priority: 1,
-        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-platform-actions-smoke', Values: ['1111.1-dead'] } }],
-        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 1 }] } }],
+        Conditions: [
+          {
+            Field: 'http-header',
+            HttpHeaderConfig: { HttpHeaderName: 'x-platform-actions-smoke', Values: ['1111.1-dead'] },
+          },
+        ],
+        Actions: [
+          { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 1 }] } },
+        ],
       }),
     );
     greenStatus = 500;
@@ -183,12 +240,23 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
   }, 90_000);
 
   it('refuses smoke checks on a rolling service before changing anything', async () => {
-    const step = await job().run('ecs-deploy', { inputs: { ...inputs(), service: WORKLOAD.gateway, 'container-name': WORKLOAD.gateway, image: IMAGES.gatewayV2, steps: '' } });
+    const step = await job().run('ecs-deploy', {
+      inputs: {
+        ...inputs(),
+        service: WORKLOAD.gateway,
+        'container-name': WORKLOAD.gateway,
+        image: IMAGES.gatewayV2,
+        steps: '',
+      },
+    });
 
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain('ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller)');
+    expect(step.failure).toContain(
+      'ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller)',
+    );
     for (const op of ['RegisterTaskDefinition', 'UpdateService', 'CreateRule']) expect(proxy.count(op)).toBe(0);
   }, 30_000);
 });
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [tgName(arn), p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [tgName(arn), p]));

@@ -7,7 +7,18 @@ import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { CreateRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
@@ -31,11 +42,25 @@ metrics:
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: (i) => 0.1 + (i % 5) / 100 };
 
 function job(env: Record<string, string> = {}): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, ...env });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    ...env,
+  });
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, 'step-duration': '10s', analysis: ERROR_RATE, ...extra };
+  return {
+    cluster: WORKLOAD.cluster,
+    service: WORKLOAD.web,
+    'container-name': WORKLOAD.web,
+    image: IMAGES.webV2,
+    'step-duration': '10s',
+    analysis: ERROR_RATE,
+    ...extra,
+  };
 }
 
 /** Weights each ModifyListener / ModifyRule call asked for, as [target group name, weight] pairs. */
@@ -45,13 +70,17 @@ function requestedWeights(operation: 'ModifyListener' | 'ModifyRule'): Array<Arr
     const pairs: Array<[string, number]> = [];
     for (let n = 1; form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       const arn = form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string;
-      pairs.push([/targetgroup\/([^/]+)\//.exec(arn)?.[1] as string, Number(form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`])]);
+      pairs.push([
+        /targetgroup\/([^/]+)\//.exec(arn)?.[1] as string,
+        Number(form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`]),
+      ]);
     }
     return pairs;
   });
 }
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
 
 beforeAll(async () => {
   proxy = await startAwsProxy(moto);
@@ -72,8 +101,13 @@ afterEach(() => expect(gh.problems).toEqual([]));
 
 describe('ecs-deploy: task sets behind ALB weights', () => {
   it('runs a canary 10→50→100 on healthy metrics: each weight confirmed, the new task set primary at 100%, the old one deleted, a GitHub Deployment recorded', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
-    const step = await job(gh.env()).run('ecs-deploy', { inputs: inputs({ steps: '10,50,100', environment: 'production', 'github-token': gh.token }) });
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
+    const step = await job(gh.env()).run('ecs-deploy', {
+      inputs: inputs({ steps: '10,50,100', environment: 'production', 'github-token': gh.token }),
+    });
     await traffic.stop();
 
     expect(step.failure).toBeUndefined();
@@ -87,16 +121,28 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     });
     // One ModifyListener per step, both target groups in each; promotion finds 100% already set.
     expect(requestedWeights('ModifyListener')).toEqual([
-      [['open-webui-blue', 90], ['open-webui-green', 10]],
-      [['open-webui-blue', 50], ['open-webui-green', 50]],
-      [['open-webui-blue', 0], ['open-webui-green', 100]],
+      [
+        ['open-webui-blue', 90],
+        ['open-webui-green', 10],
+      ],
+      [
+        ['open-webui-blue', 50],
+        ['open-webui-green', 50],
+      ],
+      [
+        ['open-webui-blue', 0],
+        ['open-webui-green', 100],
+      ],
     ]);
     const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8'));
     expect(report.steps.map((s: { confirmed: { canary: number } }) => s.confirmed.canary)).toEqual([10, 50, 100]);
     expect(report.steps[0].analysis.verdict).toBe('pass');
     expect(report.taskDefinitionChanges).toEqual([`~ container[open-webui].image: ${IMAGES.webV1} → ${IMAGES.webV2}`]);
 
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
     const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.taskDefinition, t.loadBalancers?.[0]?.targetGroupArn, t.externalId])).toEqual([
       ['PRIMARY', step.outputs['task-definition-arn'], w.targetGroups.green, step.outputs['deployment-id']],
@@ -107,56 +153,121 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
 
     const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
     expect(deployment?.environment).toBe('production');
-    expect(deployment?.payload).toMatchObject({ tool: 'platform-actions', image: IMAGES.webV2, digest: `sha256:${'a'.repeat(64)}`, service: WORKLOAD.web, platform: 'ecs', engine: 'ecs-task-set' });
+    expect(deployment?.payload).toMatchObject({
+      tool: 'platform-actions',
+      image: IMAGES.webV2,
+      digest: `sha256:${'a'.repeat(64)}`,
+      service: WORKLOAD.web,
+      platform: 'ecs',
+      engine: 'ecs-task-set',
+    });
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
 
     // The next rollout alternates: the stable task set is now in green, so blue takes the new one.
-    const next = await job().run('ecs-deploy', { inputs: inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '50,100' }) });
+    const next = await job().run('ecs-deploy', {
+      inputs: inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '50,100' }),
+    });
     expect(next.outputs.status).toBe('succeeded');
     expect(next.log).toContain('stable task set');
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([w.targetGroups.blue]);
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
+    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([
+      w.targetGroups.blue,
+    ]);
   }, 90_000);
 
   it('refuses a tag-only image for a production environment before anything changes; allow-tag lets it through with a warning', async () => {
-    const byTag = inputs({ image: 'ghcr.io/open-webui/open-webui:main', analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token });
+    const byTag = inputs({
+      image: 'ghcr.io/open-webui/open-webui:main',
+      analysis: 'none',
+      'step-duration': '0s',
+      steps: '100',
+      environment: 'production',
+      'github-token': gh.token,
+    });
     const step = await job(gh.env()).run('ecs-deploy', { inputs: byTag });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain(`production is a production environment, and this step would deploy an image by tag only (container ${WORKLOAD.web}: ghcr.io/open-webui/open-webui:main)`);
+    expect(step.failure).toContain(
+      `production is a production environment, and this step would deploy an image by tag only (container ${WORKLOAD.web}: ghcr.io/open-webui/open-webui:main)`,
+    );
     expect(step.log).toContain('set allow-tag: true on this step');
-    for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource']) expect(proxy.count(op)).toBe(0);
+    for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource'])
+      expect(proxy.count(op)).toBe(0);
     expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
 
     // Staging takes a tag (no refusal), and production takes it with allow-tag, said in a warning.
     const staging = await job().run('ecs-deploy', { inputs: { ...byTag, environment: '', 'github-token': '' } });
     expect(staging.failure).toBeUndefined();
-    const allowed = await job(gh.env()).run('ecs-deploy', { inputs: { ...byTag, image: 'ghcr.io/open-webui/open-webui:v0.6.6', 'allow-tag': 'true' } });
+    const allowed = await job(gh.env()).run('ecs-deploy', {
+      inputs: { ...byTag, image: 'ghcr.io/open-webui/open-webui:v0.6.6', 'allow-tag': 'true' },
+    });
     expect(allowed.failure).toBeUndefined();
-    expect(allowed.annotations).toEqual(expect.arrayContaining([expect.objectContaining({ level: 'warning', message: expect.stringContaining('allow-tag: deploying to production by tag') })]));
+    expect(allowed.annotations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 'warning',
+          message: expect.stringContaining('allow-tag: deploying to production by tag'),
+        }),
+      ]),
+    );
   }, 60_000);
 
   it('leaves a service that already runs the image alone, records that, and rolls it out again only with force', async () => {
-    const same = inputs({ image: IMAGES.webV1, analysis: 'none', 'step-duration': '0s', steps: '100', environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' });
+    const same = inputs({
+      image: IMAGES.webV1,
+      analysis: 'none',
+      'step-duration': '0s',
+      steps: '100',
+      environment: 'production',
+      'github-token': gh.token,
+      'allow-tag': 'true',
+    });
     const step = await job(gh.env()).run('ecs-deploy', { inputs: same });
 
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'ecs-task-set', 'task-definition-arn': w.web.taskDefinitionArn, 'deployment-id': '', 'analysis-report': '' });
-    expect(step.log).toContain(`Nothing to roll out: ${WORKLOAD.web} already runs ${w.web.taskDefinitionArn.split('/').pop()}, and the new revision would be the same. Set force: true to roll it out again.`);
-    for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource', 'DeleteTaskSet']) expect(proxy.count(op)).toBe(0);
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'ecs-task-set',
+      'task-definition-arn': w.web.taskDefinitionArn,
+      'deployment-id': '',
+      'analysis-report': '',
+    });
+    expect(step.log).toContain(
+      `Nothing to roll out: ${WORKLOAD.web} already runs ${w.web.taskDefinitionArn.split('/').pop()}, and the new revision would be the same. Set force: true to roll it out again.`,
+    );
+    for (const op of [
+      'RegisterTaskDefinition',
+      'CreateTaskSet',
+      'ModifyListener',
+      'ModifyRule',
+      'TagResource',
+      'DeleteTaskSet',
+    ])
+      expect(proxy.count(op)).toBe(0);
     expect(step.summary).toContain(`✅ ${WORKLOAD.web} on platform (ECS): unchanged`);
     const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
     expect(recorded?.payload).toMatchObject({ service: WORKLOAD.web, unchanged: true, image: IMAGES.webV1 });
     expect(recorded?.statuses.map((x) => x.state)).toEqual(['in_progress', 'success']);
 
-    const forced = await job().run('ecs-deploy', { inputs: { ...same, environment: '', 'github-token': '', force: 'true' } });
+    const forced = await job().run('ecs-deploy', {
+      inputs: { ...same, environment: '', 'github-token': '', force: 'true' },
+    });
     expect(forced.outputs.status).toBe('succeeded');
     expect(forced.outputs['task-definition-arn']).not.toBe(w.web.taskDefinitionArn);
     expect(proxy.count('CreateTaskSet')).toBe(1);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
   }, 60_000);
 
   it('rolls back at once when the canary target group’s 5xx rate is above 1%: 100% on stable in one call, canary deleted, evidence in the summary', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: { ...healthy, errors: 10 } }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: { ...healthy, errors: 10 },
+    }));
     const step = await job().run('ecs-deploy', { inputs: inputs() });
     await traffic.stop();
 
@@ -164,21 +275,36 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     expect(step.outputs.status).toBe('rolled-back');
     expect(step.failure).toMatch(/^Step 1 \(10%\) analysis failed: A run failed: error-rate 5% > 1% \(\d+ requests\)/);
     expect(requestedWeights('ModifyListener')).toEqual([
-      [['open-webui-blue', 90], ['open-webui-green', 10]],
-      [['open-webui-blue', 100], ['open-webui-green', 0]],
+      [
+        ['open-webui-blue', 90],
+        ['open-webui-green', 10],
+      ],
+      [
+        ['open-webui-blue', 100],
+        ['open-webui-green', 0],
+      ],
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
+    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+      [w.web.taskSetId, 'PRIMARY'],
+    ]);
     expect(proxy.count('DeleteTaskSet')).toBe(1);
     expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
 
     expect(step.summary).toContain('### ↩️ open-webui on platform (ECS): rolled-back');
     expect(step.summary).toContain('Time to restore');
-    expect(step.summary).toContain("| error-rate | ❌ fail | 5% |");
+    expect(step.summary).toContain('| error-rate | ❌ fail | 5% |');
     const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8'));
     expect(report.failure.trigger).toBe('analysis');
     expect(report.failure.recoverySeconds).toBeLessThan(10);
-    expect(report.steps[0].analysis.runs[0].checks[0]).toMatchObject({ name: 'error-rate', verdict: 'fail', canary: 0.05 });
+    expect(report.steps[0].analysis.runs[0].checks[0]).toMatchObject({
+      name: 'error-rate',
+      verdict: 'fail',
+      canary: 0.05,
+    });
   }, 60_000);
 
   it('fails a latency regression judged by Mann-Whitney against the baseline’s samples', async () => {
@@ -194,10 +320,15 @@ metrics:
     judge: { mann-whitney: { confidence: 95%, min-samples: 4 } }
 `;
     const slow: SideTraffic = { requests: 50, latency: (i) => 0.45 + (i % 7) / 100 };
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: { ...healthy, requests: 50 }, [w.targetGroups.green]: slow }), {
-      latencyNamespace: 'PlatformTest',
-      tickMs: 1000,
-    });
+    const traffic = startAlbTraffic(
+      clients.cloudwatch,
+      w.loadBalancerArn,
+      () => ({ [w.targetGroups.blue]: { ...healthy, requests: 50 }, [w.targetGroups.green]: slow }),
+      {
+        latencyNamespace: 'PlatformTest',
+        tickMs: 1000,
+      },
+    );
     // Samples before the shift count too (windows start at the minute); give both sides some.
     await new Promise((r) => setTimeout(r, 4000));
     const step = await job().run('ecs-deploy', { inputs: inputs({ analysis: spec, 'step-duration': '50s' }) });
@@ -210,18 +341,29 @@ metrics:
     expect(check.pValue).toBeLessThan(0.05);
     expect(check.canary).toBeGreaterThan(0.4);
     expect(check.baseline).toBeLessThan(0.2);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
   }, 90_000);
 
   it('calls too little traffic inconclusive, not a pass, and rolls back', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: { requests: 2, errors: 0, latency: () => 0.05 } }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: { requests: 2, errors: 0, latency: () => 0.05 },
+    }));
     const step = await job().run('ecs-deploy', { inputs: inputs({ steps: '10,100' }) });
     await traffic.stop();
 
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toMatch(/^Step 1 \(10%\) analysis was inconclusive: Inconclusive at the end of the bake: error-rate: too little traffic to judge \(canary \d+ requests; min-count 100\)/);
-    expect(requestedWeights('ModifyListener').at(-1)).toEqual([['open-webui-blue', 100], ['open-webui-green', 0]]);
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web))).toHaveLength(1);
+    expect(step.failure).toMatch(
+      /^Step 1 \(10%\) analysis was inconclusive: Inconclusive at the end of the bake: error-rate: too little traffic to judge \(canary \d+ requests; min-count 100\)/,
+    );
+    expect(requestedWeights('ModifyListener').at(-1)).toEqual([
+      ['open-webui-blue', 100],
+      ['open-webui-green', 0],
+    ]);
+    expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
   }, 60_000);
 
   it('retries throttling and 5xx during weight shifts on a listener rule, never leaving the forward half-shifted', async () => {
@@ -230,13 +372,25 @@ metrics:
         ListenerArn: w.listenerArn,
         Priority: 5,
         Conditions: [{ Field: 'host-header', Values: ['chat.example.com'] }],
-        Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 100 }, { TargetGroupArn: w.targetGroups.green, Weight: 0 }] } }],
+        Actions: [
+          {
+            Type: 'forward',
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: w.targetGroups.blue, Weight: 100 },
+                { TargetGroupArn: w.targetGroups.green, Weight: 0 },
+              ],
+            },
+          },
+        ],
       }),
     );
     const ruleArn = host.Rules?.[0]?.RuleArn as string;
     proxy.inject({ operation: 'ModifyRule', times: 2, status: 400, code: 'Throttling', message: 'Rate exceeded' });
     proxy.inject({ operation: 'DescribeRules', times: 1, status: 503, code: 'ServiceUnavailable' });
-    const running = job().start('ecs-deploy', { inputs: inputs({ steps: '25,100', 'listener-rule-arn': ruleArn, analysis: 'none' }) });
+    const running = job().start('ecs-deploy', {
+      inputs: inputs({ steps: '25,100', 'listener-rule-arn': ruleArn, analysis: 'none' }),
+    });
     await running.waitForLog(/Step 1\/2: 25%/);
     proxy.inject({ operation: 'ModifyRule', times: 2, status: 500, code: 'InternalFailure' });
     const step = await running.done;
@@ -259,10 +413,16 @@ metrics:
       expect(pairs.map(([name]) => name)).toEqual(['open-webui-blue', 'open-webui-green']);
       expect(pairs.reduce((sum, [, weight]) => sum + weight, 0)).toBe(100);
     }
-    expect(byName(await forwardPercentages(clients.elbv2, ruleArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(byName(await forwardPercentages(clients.elbv2, ruleArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
     // The listener's default action was not touched.
     expect(proxy.count('ModifyListener')).toBe(0);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
   }, 60_000);
 
   it('switches blue-green in one change and keeps the old task set until the bake passes', async () => {
@@ -275,7 +435,12 @@ metrics:
 
     expect(step.outputs.status).toBe('succeeded');
     expect(during.map((t) => t.status).sort()).toEqual(['ACTIVE', 'PRIMARY']);
-    expect(requestedWeights('ModifyListener')).toEqual([[['open-webui-blue', 0], ['open-webui-green', 100]]]);
+    expect(requestedWeights('ModifyListener')).toEqual([
+      [
+        ['open-webui-blue', 0],
+        ['open-webui-green', 100],
+      ],
+    ]);
     expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
   }, 60_000);
 });

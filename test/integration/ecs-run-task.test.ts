@@ -14,12 +14,22 @@ import { Job } from '../support/runner.js';
 
 const moto = motoEndpoint();
 const clients = workloadClients(moto);
-const logs = new LogsReader({ region: WORKLOAD.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, env: { AWS_ENDPOINT_URL: moto }, attempts: 1 });
+const logs = new LogsReader({
+  region: WORKLOAD.region,
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  env: { AWS_ENDPOINT_URL: moto },
+  attempts: 1,
+});
 let server: EcsTaskServer;
 let w: Workload;
 
 function job(): Job {
-  return new Job({ AWS_ENDPOINT_URL: server.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region });
+  return new Job({
+    AWS_ENDPOINT_URL: server.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+  });
 }
 
 const migrate = (extra: Record<string, string> = {}) => ({
@@ -45,14 +55,28 @@ beforeEach(async () => {
 });
 
 describe('ecs-run-task', () => {
-  it('runs the service\'s task definition with its placement and overrides, streams the log and succeeds', async () => {
-    server.behave(WORKLOAD.web, { lines: ['INFO  [alembic] Running upgrade 0041 -> 0042, add channels', 'INFO  [alembic] Running upgrade 0042 -> 0043', '::add-mask::not-a-command'], runMs: 2500, exitCode: 0 });
+  it("runs the service's task definition with its placement and overrides, streams the log and succeeds", async () => {
+    server.behave(WORKLOAD.web, {
+      lines: [
+        'INFO  [alembic] Running upgrade 0041 -> 0042, add channels',
+        'INFO  [alembic] Running upgrade 0042 -> 0043',
+        '::add-mask::not-a-command',
+      ],
+      runMs: 2500,
+      exitCode: 0,
+    });
     const step = await job().run('ecs-run-task', { inputs: migrate() });
 
     expect(step.failure).toBeUndefined();
     const id = step.outputs['task-arn']?.split('/').pop();
-    expect(step.outputs).toMatchObject({ 'exit-code': '0', 'log-group': '/ecs/platform', 'log-stream': `${WORKLOAD.web}/${WORKLOAD.web}/${id}` });
-    expect(step.log).toMatch(/\d\d:\d\d:\d\d open-webui \| INFO {2}\[alembic\] Running upgrade 0041 -> 0042, add channels/);
+    expect(step.outputs).toMatchObject({
+      'exit-code': '0',
+      'log-group': '/ecs/platform',
+      'log-stream': `${WORKLOAD.web}/${WORKLOAD.web}/${id}`,
+    });
+    expect(step.log).toMatch(
+      /\d\d:\d\d:\d\d open-webui \| INFO {2}\[alembic\] Running upgrade 0041 -> 0042, add channels/,
+    );
     expect(step.log).toContain('Running upgrade 0042 -> 0043');
     // A line the task printed is never a workflow command.
     expect(step.masked).not.toContain('not-a-command');
@@ -65,8 +89,18 @@ describe('ecs-run-task', () => {
       cluster: WORKLOAD.cluster,
       taskDefinition: w.web.taskDefinitionArn,
       launchType: 'FARGATE',
-      networkConfiguration: { awsvpcConfiguration: { subnets: w.subnets, securityGroups: [w.securityGroup], assignPublicIp: 'ENABLED' } },
-      overrides: { containerOverrides: [{ name: WORKLOAD.web, command: ['python', '-m', 'open_webui.migrate'], environment: [{ name: 'MIGRATION_TARGET', value: 'head' }] }] },
+      networkConfiguration: {
+        awsvpcConfiguration: { subnets: w.subnets, securityGroups: [w.securityGroup], assignPublicIp: 'ENABLED' },
+      },
+      overrides: {
+        containerOverrides: [
+          {
+            name: WORKLOAD.web,
+            command: ['python', '-m', 'open_webui.migrate'],
+            environment: [{ name: 'MIGRATION_TARGET', value: 'head' }],
+          },
+        ],
+      },
       startedBy: 'ecs-run-task/4242',
     });
     expect(server.count('StopTask')).toBe(0);
@@ -74,19 +108,30 @@ describe('ecs-run-task', () => {
     expect(server.problems).toEqual([]);
   }, 60_000);
 
-  it('fails with the container\'s exit code and ECS\'s reason, after showing the output', async () => {
-    server.behave(WORKLOAD.gateway, { lines: ['applying 0007_add_index', 'ERROR: relation "usage_events" already exists'], runMs: 1500, exitCode: 3 });
-    const step = await job().run('ecs-run-task', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, 'task-definition': `${WORKLOAD.gateway}:1` } });
+  it("fails with the container's exit code and ECS's reason, after showing the output", async () => {
+    server.behave(WORKLOAD.gateway, {
+      lines: ['applying 0007_add_index', 'ERROR: relation "usage_events" already exists'],
+      runMs: 1500,
+      exitCode: 3,
+    });
+    const step = await job().run('ecs-run-task', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, 'task-definition': `${WORKLOAD.gateway}:1` },
+    });
 
     expect(step.exitCode).toBe(1);
     expect(step.outputs['exit-code']).toBe('3');
     expect(step.log).toContain('ERROR: relation "usage_events" already exists');
-    expect(step.failure).toContain(`of ${WORKLOAD.gateway}:1 failed: container ${WORKLOAD.gateway} exited with code 3; the task stopped: Essential container in task exited.`);
+    expect(step.failure).toContain(
+      `of ${WORKLOAD.gateway}:1 failed: container ${WORKLOAD.gateway} exited with code 3; the task stopped: Essential container in task exited.`,
+    );
     expect(step.failure).toContain('The task ran and its command failed');
     expect(step.summary).toContain('ecs-run-task: failed');
     expect(step.summary).toContain('usage_events');
     // The ECS controller service: its own network configuration.
-    expect(server.requests('RunTask')[0]).toMatchObject({ networkConfiguration: { awsvpcConfiguration: { subnets: w.subnets } }, launchType: 'FARGATE' });
+    expect(server.requests('RunTask')[0]).toMatchObject({
+      networkConfiguration: { awsvpcConfiguration: { subnets: w.subnets } },
+      launchType: 'FARGATE',
+    });
     expect(server.problems).toEqual([]);
   }, 60_000);
 
@@ -115,7 +160,11 @@ describe('ecs-run-task', () => {
     expect(stops).toHaveLength(1);
     expect(stops[0]?.reason).toContain('wait-timeout');
     // moto's own state: StopTask stopped the task, with the reason given.
-    const inMoto = (await clients.ecs.send(new DescribeTasksCommand({ cluster: WORKLOAD.cluster, tasks: [step.outputs['task-arn'] as string] }))).tasks?.[0];
+    const inMoto = (
+      await clients.ecs.send(
+        new DescribeTasksCommand({ cluster: WORKLOAD.cluster, tasks: [step.outputs['task-arn'] as string] }),
+      )
+    ).tasks?.[0];
     expect(inMoto?.lastStatus).toBe('STOPPED');
     expect(inMoto?.stoppedReason).toContain('wait-timeout');
     expect(server.problems).toEqual([]);
@@ -133,25 +182,44 @@ describe('ecs-run-task', () => {
     expect(stops.map((s) => s.reason)).toEqual(['ecs-run-task: the GitHub job was cancelled']);
   }, 60_000);
 
-  it('takes a given capacity provider strategy and network over the service\'s', async () => {
+  it("takes a given capacity provider strategy and network over the service's", async () => {
     server.behave(WORKLOAD.gateway, { runMs: 300 });
     const step = await job().run('ecs-run-task', {
-      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, 'capacity-provider-strategy': 'FARGATE_SPOT:3\nFARGATE:1:1', subnets: w.subnets[1] as string, 'security-groups': w.securityGroup },
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.gateway,
+        'capacity-provider-strategy': 'FARGATE_SPOT:3\nFARGATE:1:1',
+        subnets: w.subnets[1] as string,
+        'security-groups': w.securityGroup,
+      },
     });
     expect(step.failure).toBeUndefined();
     const run = server.requests('RunTask')[0] as Record<string, unknown>;
-    expect(run.capacityProviderStrategy).toEqual([{ capacityProvider: 'FARGATE_SPOT', weight: 3 }, { capacityProvider: 'FARGATE', weight: 1, base: 1 }]);
+    expect(run.capacityProviderStrategy).toEqual([
+      { capacityProvider: 'FARGATE_SPOT', weight: 3 },
+      { capacityProvider: 'FARGATE', weight: 1, base: 1 },
+    ]);
     expect(run.launchType).toBeUndefined();
-    expect(run.networkConfiguration).toEqual({ awsvpcConfiguration: { subnets: [w.subnets[1]], securityGroups: [w.securityGroup] } });
+    expect(run.networkConfiguration).toEqual({
+      awsvpcConfiguration: { subnets: [w.subnets[1]], securityGroups: [w.securityGroup] },
+    });
     expect(server.problems).toEqual([]);
   }, 60_000);
 
   it('copies a capacity provider strategy the service has', async () => {
-    await clients.ecs.send(new UpdateServiceCommand({ cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] }));
+    await clients.ecs.send(
+      new UpdateServiceCommand({
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.gateway,
+        capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+      }),
+    );
     server.behave(WORKLOAD.gateway, { runMs: 300 });
     const step = await job().run('ecs-run-task', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway } });
     expect(step.failure).toBeUndefined();
-    expect(server.requests('RunTask')[0]).toMatchObject({ capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }] });
+    expect(server.requests('RunTask')[0]).toMatchObject({
+      capacityProviderStrategy: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+    });
   }, 60_000);
 
   it('refuses bad input before any AWS call', async () => {
@@ -159,9 +227,15 @@ describe('ecs-run-task', () => {
       [{ cluster: WORKLOAD.cluster }, 'Neither task-definition nor service is set'],
       [migrate({ command: '["python", "-m"' }), "Input 'command' starts with '[' but is not a JSON array"],
       [migrate({ command: 'sh -c "alembic upgrade head"' }), 'there is no shell'],
-      [migrate({ 'capacity-provider-strategy': 'FARGATE', }), "is not PROVIDER:WEIGHT"],
-      [migrate({ 'capacity-provider-strategy': 'FARGATE:1', 'launch-type': 'EC2' }), 'Both capacity-provider-strategy and launch-type are set'],
-      [migrate({ overrides: '{"containerOverride": []}' }), "has 'containerOverride', which RunTask's overrides do not have"],
+      [migrate({ 'capacity-provider-strategy': 'FARGATE' }), 'is not PROVIDER:WEIGHT'],
+      [
+        migrate({ 'capacity-provider-strategy': 'FARGATE:1', 'launch-type': 'EC2' }),
+        'Both capacity-provider-strategy and launch-type are set',
+      ],
+      [
+        migrate({ overrides: '{"containerOverride": []}' }),
+        "has 'containerOverride', which RunTask's overrides do not have",
+      ],
       [migrate({ subnets: 'subnet-zz' }), "subnets has 'subnet-zz'"],
       [migrate({ 'environment-variables': '1BAD=x' }), 'is not NAME=value'],
       [migrate({ 'wait-timeout': 'soon' }), 'wait-timeout'],
@@ -189,7 +263,9 @@ describe('ecs-run-task', () => {
     ).taskDefinition?.taskDefinitionArn as string;
     const step = await job().run('ecs-run-task', { inputs: { cluster: WORKLOAD.cluster, 'task-definition': td } });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain('uses the awsvpc network mode, so the task needs subnets and security groups, and none were given');
+    expect(step.failure).toContain(
+      'uses the awsvpc network mode, so the task needs subnets and security groups, and none were given',
+    );
     expect(server.count('RunTask')).toBe(0);
   }, 60_000);
 });

@@ -7,14 +7,19 @@ import { Job } from '../support/runner.js';
 
 const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/acme';
 const SA = 'deployer@acme-prod.iam.gserviceaccount.com';
-const REPO_MEMBER = 'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
+const REPO_MEMBER =
+  'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
 let google: GoogleApis;
 let issuer: OidcIssuer;
 
 function job(env: Record<string, string> = {}): Job {
   return new Job({ ...issuer.runnerEnv(), PLATFORM_ACTIONS_TEST_GOOGLE_ENDPOINTS: google.endpointsEnv, ...env });
 }
-const inputs = (extra: Record<string, string> = {}) => ({ 'workload-identity-provider': PROVIDER, 'service-account': SA, ...extra });
+const inputs = (extra: Record<string, string> = {}) => ({
+  'workload-identity-provider': PROVIDER,
+  'service-account': SA,
+  ...extra,
+});
 
 beforeAll(async () => {
   issuer = await startOidcIssuer();
@@ -31,7 +36,11 @@ beforeEach(() => {
   google.providers.push({
     name: PROVIDER,
     issuerUri: issuer.url,
-    attributeMapping: { 'google.subject': 'assertion.sub', 'attribute.repository': 'assertion.repository', 'attribute.ref': 'assertion.ref' },
+    attributeMapping: {
+      'google.subject': 'assertion.sub',
+      'attribute.repository': 'assertion.repository',
+      'attribute.ref': 'assertion.ref',
+    },
     attributeCondition: "assertion.repository_owner == 'acme'",
   });
   google.serviceAccounts.push({ email: SA, workloadIdentityUsers: [REPO_MEMBER] });
@@ -69,14 +78,28 @@ describe('gcp-auth', () => {
       subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
       token_url: `${google.url}/v1/token`,
       service_account_impersonation_url: `${google.url}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
-      credential_source: { headers: { Authorization: `Bearer ${issuer.requestToken}` }, format: { type: 'json', subject_token_field_name: 'value' } },
+      credential_source: {
+        headers: { Authorization: `Bearer ${issuer.requestToken}` },
+        format: { type: 'json', subject_token_field_name: 'value' },
+      },
     });
-    for (const name of ['GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE', 'GOOGLE_GHA_CREDS_PATH']) expect(step.exported[name]).toBe(file);
-    for (const name of ['CLOUDSDK_CORE_PROJECT', 'GCLOUD_PROJECT', 'GOOGLE_CLOUD_PROJECT']) expect(step.exported[name]).toBe('acme-prod');
+    for (const name of [
+      'GOOGLE_APPLICATION_CREDENTIALS',
+      'CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE',
+      'GOOGLE_GHA_CREDS_PATH',
+    ])
+      expect(step.exported[name]).toBe(file);
+    for (const name of ['CLOUDSDK_CORE_PROJECT', 'GCLOUD_PROJECT', 'GOOGLE_CLOUD_PROJECT'])
+      expect(step.exported[name]).toBe('acme-prod');
     expect(step.outputs['project-id']).toBe('acme-prod');
 
     // Secrets: none printed before masking, none in the summary.
-    const secrets = [issuer.requestToken, exchange?.body.subjectToken as string, ...google.minted.map((m) => m.token), ...google.exchanges.keys()];
+    const secrets = [
+      issuer.requestToken,
+      exchange?.body.subjectToken as string,
+      ...google.minted.map((m) => m.token),
+      ...google.exchanges.keys(),
+    ];
     expect(step.masked).toEqual(expect.arrayContaining(secrets));
     expect(step.leaks(secrets)).toEqual([]);
     for (const s of secrets) expect(step.summary).not.toContain(s);
@@ -106,7 +129,6 @@ describe('gcp-auth', () => {
     });
     expect(sa.status).toBe(200);
 
-
     const post = await j.post(step);
     expect(post.exitCode).toBe(0);
     expect(existsSync(file)).toBe(false);
@@ -118,13 +140,17 @@ describe('gcp-auth', () => {
       inputs: inputs({
         'token-format': 'access_token',
         'access-token-lifetime': '10m',
-        'access-token-scopes': 'https://www.googleapis.com/auth/cloud-platform\nhttps://www.googleapis.com/auth/userinfo.email',
+        'access-token-scopes':
+          'https://www.googleapis.com/auth/cloud-platform\nhttps://www.googleapis.com/auth/userinfo.email',
         'create-credentials-file': 'false',
       }),
     });
     expect(step.failure).toBeUndefined();
     const minted = google.minted[0];
-    expect(minted).toMatchObject({ lifetime: '600s', scope: ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'] });
+    expect(minted).toMatchObject({
+      lifetime: '600s',
+      scope: ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'],
+    });
     expect(step.outputs['access-token']).toBe(minted?.token);
     const left = Date.parse(step.outputs['access-token-expiration'] ?? '') - Date.now();
     expect(left).toBeGreaterThan(8 * 60_000);
@@ -136,11 +162,18 @@ describe('gcp-auth', () => {
 
   it('outputs a Google-signed ID token for the audience', async () => {
     const step = await job().run('gcp-auth', {
-      inputs: inputs({ 'token-format': 'id_token', 'id-token-audience': 'https://api.example.run.app', 'id-token-include-email': 'true' }),
+      inputs: inputs({
+        'token-format': 'id_token',
+        'id-token-audience': 'https://api.example.run.app',
+        'id-token-include-email': 'true',
+      }),
     });
     expect(step.failure).toBeUndefined();
     const token = step.outputs['id-token'] as string;
-    const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     expect(claims).toMatchObject({ aud: 'https://api.example.run.app', email: SA, iss: 'https://accounts.google.com' });
     expect(step.masked).toContain(token);
   });
@@ -152,14 +185,22 @@ describe('gcp-auth', () => {
     expect(step.failure).toBeUndefined();
     expect(google.minted).toEqual([]);
     expect(step.outputs['access-token']).toMatch(/^ya29\.fed-/);
-    expect(step.annotations.find((a) => a.level === 'warning' && /direct-federation access token expires in/.test(a.message))).toBeDefined();
+    expect(
+      step.annotations.find(
+        (a) => a.level === 'warning' && /direct-federation access token expires in/.test(a.message),
+      ),
+    ).toBeDefined();
     expect(step.exported.GOOGLE_CLOUD_PROJECT).toBe('acme-dev-1');
-    const config = JSON.parse(readFileSync(step.outputs['credentials-file-path'] as string, 'utf8')) as Record<string, unknown>;
+    const config = JSON.parse(readFileSync(step.outputs['credentials-file-path'] as string, 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(config.service_account_impersonation_url).toBeUndefined();
   });
 
   it('explains an attribute-condition refusal with the claims and a condition that admits the job', async () => {
-    (google.providers[0] as { attributeCondition?: string }).attributeCondition = "assertion.ref == 'refs/heads/release'";
+    (google.providers[0] as { attributeCondition?: string }).attributeCondition =
+      "assertion.ref == 'refs/heads/release'";
     const step = await job().run('gcp-auth', { inputs: inputs() });
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain("the provider's attribute condition rejects it");
@@ -196,7 +237,9 @@ describe('gcp-auth', () => {
   });
 
   it('tells a job without id-token permission how to get it', async () => {
-    const step = await new Job({ PLATFORM_ACTIONS_TEST_GOOGLE_ENDPOINTS: google.endpointsEnv }).run('gcp-auth', { inputs: inputs() });
+    const step = await new Job({ PLATFORM_ACTIONS_TEST_GOOGLE_ENDPOINTS: google.endpointsEnv }).run('gcp-auth', {
+      inputs: inputs(),
+    });
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain('id-token: write');
     expect(google.requests).toEqual([]);
@@ -212,10 +255,18 @@ describe('gcp-auth', () => {
   });
 
   it.each([
-    [{ 'workload-identity-provider': 'github/acme' }, 'is not a provider\'s full resource name'],
-    [{ 'workload-identity-provider': 'projects/acme-prod/locations/global/workloadIdentityPools/github/providers/acme' }, "uses the project id 'acme-prod'"],
+    [{ 'workload-identity-provider': 'github/acme' }, "is not a provider's full resource name"],
+    [
+      {
+        'workload-identity-provider': 'projects/acme-prod/locations/global/workloadIdentityPools/github/providers/acme',
+      },
+      "uses the project id 'acme-prod'",
+    ],
     [{ 'service-account': 'deployer' }, "service-account 'deployer' is not a service account email"],
-    [{ 'service-account': '', 'token-format': 'id_token', 'id-token-audience': 'x' }, 'token-format id_token needs service-account'],
+    [
+      { 'service-account': '', 'token-format': 'id_token', 'id-token-audience': 'x' },
+      'token-format id_token needs service-account',
+    ],
     [{ 'token-format': 'id_token' }, 'token-format id_token needs id-token-audience'],
     [{ 'token-format': 'jwt' }, "Input 'token-format' must be one of 'access_token', 'id_token', not 'jwt'"],
     [{ 'access-token-lifetime': '13h' }, 'access-token-lifetime must be between 1s and 12h'],

@@ -38,21 +38,43 @@ describe('getting started: GitHub Environments', () => {
     );
     chmodSync(join(dir, 'gh'), 0o755);
     writeFileSync(join(dir, 'setup.sh'), environmentScript());
-    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'setup.sh')], { env: { PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'setup.sh')], {
+      env: { PATH: `${dir}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const calls = readFileSync(log, 'utf8').trim().split('\n').map((line) => {
-      const [method, path, ...body] = line.split(' ');
-      return { method: method as string, path: path as string, body: JSON.parse(body.join(' ')) as Record<string, unknown> };
-    });
+    const calls = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const [method, path, ...body] = line.split(' ');
+        return {
+          method: method as string,
+          path: path as string,
+          body: JSON.parse(body.join(' ')) as Record<string, unknown>,
+        };
+      });
     const environments = ['dev', 'staging', 'production', 'dev-rollback', 'staging-rollback', 'production-rollback'];
-    expect(calls.filter((c) => c.method === 'PUT').map((c) => c.path)).toEqual(environments.map((e) => `repos/acme/webui/environments/${e}`));
-    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(environments.map((e) => `repos/acme/webui/environments/${e}/deployment-branch-policies`));
+    expect(calls.filter((c) => c.method === 'PUT').map((c) => c.path)).toEqual(
+      environments.map((e) => `repos/acme/webui/environments/${e}`),
+    );
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.path)).toEqual(
+      environments.map((e) => `repos/acme/webui/environments/${e}/deployment-branch-policies`),
+    );
     const production = calls.find((c) => c.path === 'repos/acme/webui/environments/production');
-    expect(production?.body).toMatchObject({ wait_timer: 30, prevent_self_review: true, reviewers: [{ type: 'Team', id: 1234567 }] });
+    expect(production?.body).toMatchObject({
+      wait_timer: 30,
+      prevent_self_review: true,
+      reviewers: [{ type: 'Team', id: 1234567 }],
+    });
 
     for (const c of calls) {
-      await fetch(`${gh.url}/${c.path}`, { method: c.method, headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' }, body: JSON.stringify(c.body) });
+      await fetch(`${gh.url}/${c.path}`, {
+        method: c.method,
+        headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(c.body),
+      });
     }
     expect(gh.calls.map((c) => c.operationId)).toEqual([
       ...environments.map(() => 'repos/create-or-update-environment'),
@@ -73,18 +95,33 @@ describe('getting started: the customised OIDC subject', () => {
     const log = join(dir, 'calls');
     writeFileSync(
       join(dir, 'gh'),
-      ['#!/bin/sh', 'method=GET; path=', 'while [ $# -gt 0 ]; do case "$1" in api) ;; -X) method=$2; shift ;; --input) shift ;; *) path=$1 ;; esac; shift; done', `printf '%s %s %s\\n' "$method" "$path" "$(cat | tr -d '\\n')" >> ${log}`].join('\n'),
+      [
+        '#!/bin/sh',
+        'method=GET; path=',
+        'while [ $# -gt 0 ]; do case "$1" in api) ;; -X) method=$2; shift ;; --input) shift ;; *) path=$1 ;; esac; shift; done',
+        `printf '%s %s %s\\n' "$method" "$path" "$(cat | tr -d '\\n')" >> ${log}`,
+      ].join('\n'),
     );
     chmodSync(join(dir, 'gh'), 0o755);
-    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     const [method, path, ...rest] = readFileSync(log, 'utf8').trim().split(' ');
     const body = JSON.parse(rest.join(' ')) as { use_default: boolean; include_claim_keys: string[] };
     expect(method).toBe('PUT');
-    expect(body).toEqual({ use_default: false, include_claim_keys: ['repository_owner_id', 'repository_id', 'context', 'job_workflow_ref'] });
+    expect(body).toEqual({
+      use_default: false,
+      include_claim_keys: ['repository_owner_id', 'repository_id', 'context', 'job_workflow_ref'],
+    });
     // GitHub's OpenAPI description accepts the request.
     const before = gh.calls.length;
-    await fetch(`${gh.url}/${path}`, { method, headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await fetch(`${gh.url}/${path}`, {
+      method,
+      headers: { authorization: `Bearer ${gh.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(gh.calls.slice(before).map((c) => c.operationId)).toEqual(['actions/set-custom-oidc-sub-claim-for-repo']);
     expect(gh.problems.filter((p) => !p.includes('the stand-in has no handler'))).toEqual([]);
   });

@@ -23,7 +23,8 @@ import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.js';
 
 const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/acme';
 const SA = 'deployer@acme-prod.iam.gserviceaccount.com';
-const REPO_MEMBER = 'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
+const REPO_MEMBER =
+  'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
 const REF = { project: 'acme-prod', location: 'europe-west1', cluster: 'shop' };
 
 let google: GoogleApis;
@@ -66,7 +67,13 @@ beforeEach(() => {
     attributeCondition: "assertion.repository_owner == 'acme'",
   });
   google.serviceAccounts.push({ email: SA, workloadIdentityUsers: [REPO_MEMBER] });
-  google.clusters.push({ project: REF.project, location: REF.location, name: REF.cluster, endpoint: new URL(kube.url).host, caPem: kube.caPem });
+  google.clusters.push({
+    project: REF.project,
+    location: REF.location,
+    name: REF.cluster,
+    endpoint: new URL(kube.url).host,
+    caPem: kube.caPem,
+  });
 });
 afterEach(() => {
   expect(google.violations).toEqual([]);
@@ -93,7 +100,15 @@ describe('access tokens from the gcp-auth credentials file', () => {
     expect(a).toBe(b);
     expect(await source.token()).toBe(a);
     expect(issuer.issued).toEqual([`https://iam.googleapis.com/${PROVIDER}`]);
-    expect(google.minted).toEqual([expect.objectContaining({ serviceAccount: SA, kind: 'access', token: a, lifetime: '3600s', scope: ['https://www.googleapis.com/auth/cloud-platform'] })]);
+    expect(google.minted).toEqual([
+      expect.objectContaining({
+        serviceAccount: SA,
+        kind: 'access',
+        token: a,
+        lifetime: '3600s',
+        scope: ['https://www.googleapis.com/auth/cloud-platform'],
+      }),
+    ]);
     expect(masked).toHaveLength(2);
     expect(masked[1]).toBe(a);
   });
@@ -113,11 +128,15 @@ describe('access tokens from the gcp-auth credentials file', () => {
     } catch (err) {
       missing = err as UserError;
     }
-    expect(missing?.message).toBe('No Google credentials are available to this step (GOOGLE_APPLICATION_CREDENTIALS is not set).');
+    expect(missing?.message).toBe(
+      'No Google credentials are available to this step (GOOGLE_APPLICATION_CREDENTIALS is not set).',
+    );
     expect(missing?.hint).toMatch(/Run platform-actions gcp-auth/);
     const key = join(mkdtempSync(join(tmpdir(), 'pa-key-')), 'key.json');
     writeFileSync(key, JSON.stringify({ type: 'service_account', private_key: 'x' }));
-    expect(() => googleTokenSource({ path: key })).toThrow(/is of type 'service_account'; platform-actions uses Workload Identity Federation/);
+    expect(() => googleTokenSource({ path: key })).toThrow(
+      /is of type 'service_account'; platform-actions uses Workload Identity Federation/,
+    );
   });
 
   it('a service account that does not trust the repository is explained', async () => {
@@ -132,9 +151,20 @@ describe('GKE cluster access', () => {
   it('reads the endpoint and CA from the Container API and talks to the cluster with the same tokens', async () => {
     const source = googleTokenSource({ path: credentialsFile(SA) });
     const access = await clusterAccess(clusterRef(REF.project, REF.location, REF.cluster), await source.token());
-    expect(access).toEqual({ server: kube.url, caPem: kube.caPem, status: 'RUNNING', version: '1.32.4-gke.1106000', description: 'GKE cluster acme-prod/europe-west1/shop' });
+    expect(access).toEqual({
+      server: kube.url,
+      caPem: kube.caPem,
+      status: 'RUNNING',
+      version: '1.32.4-gke.1106000',
+      description: 'GKE cluster acme-prod/europe-west1/shop',
+    });
     const request = google.requests.find((r) => r.path.includes('/clusters/'));
-    expect(request).toEqual({ method: 'GET', path: '/v1/projects/acme-prod/locations/europe-west1/clusters/shop', query: {}, body: {} });
+    expect(request).toEqual({
+      method: 'GET',
+      path: '/v1/projects/acme-prod/locations/europe-west1/clusters/shop',
+      query: {},
+      body: {},
+    });
 
     const client = new KubeClient(connectionTo({ ...access, token: () => source.token() }));
     try {
@@ -146,7 +176,9 @@ describe('GKE cluster access', () => {
 
   it('a kubeconfig written by gcloud (gke-gcloud-auth-plugin) works with the same tokens', async () => {
     const source = googleTokenSource({ path: credentialsFile(SA) });
-    const client = new KubeClient(loadKubeconfig({ path: kube.kubeconfig({ auth: 'gke' }), googleToken: () => source.token() }));
+    const client = new KubeClient(
+      loadKubeconfig({ path: kube.kubeconfig({ auth: 'gke' }), googleToken: () => source.token() }),
+    );
     try {
       expect(await resource(client, DEPLOYMENTS, 'shop').list()).toEqual([]);
     } finally {
@@ -155,7 +187,10 @@ describe('GKE cluster access', () => {
   });
 
   it('a cluster with only the DNS endpoint is reached by name with public roots', async () => {
-    google.clusters[0] = { ...(google.clusters[0] as (typeof google.clusters)[0]), dnsEndpoint: 'gke-0123456789abcdef.europe-west1.gke.goog' };
+    google.clusters[0] = {
+      ...(google.clusters[0] as (typeof google.clusters)[0]),
+      dnsEndpoint: 'gke-0123456789abcdef.europe-west1.gke.goog',
+    };
     const access = await clusterAccess(REF, await googleTokenSource({ path: credentialsFile(SA) }).token());
     expect(access).toMatchObject({ server: 'https://gke-0123456789abcdef.europe-west1.gke.goog' });
     expect(access.caPem).toBeUndefined();
@@ -168,7 +203,9 @@ describe('GKE cluster access', () => {
     expect(missing.hint).toMatch(/gcloud container clusters list --project acme-prod/);
 
     google.clusters[0] = { ...(google.clusters[0] as (typeof google.clusters)[0]), status: 'PROVISIONING' };
-    expect((await failure(clusterAccess(REF, token))).message).toMatch(/is PROVISIONING, so it cannot take a deploy now/);
+    expect((await failure(clusterAccess(REF, token))).message).toMatch(
+      /is PROVISIONING, so it cannot take a deploy now/,
+    );
 
     google.deniedPermissions.add('container.clusters.get');
     const denied = (await failure(clusterAccess(REF, token))) as UserError;
@@ -178,8 +215,14 @@ describe('GKE cluster access', () => {
   });
 
   it('checks the cluster inputs before any call', () => {
-    expect(clusterRef(undefined, undefined, 'projects/p-123456/locations/us-central1-a/clusters/c1')).toEqual({ project: 'p-123456', location: 'us-central1-a', cluster: 'c1' });
-    expect(() => clusterRef('acme-prod', 'europe', 'shop')).toThrow(/location 'europe' is not a Google Cloud region or zone/);
+    expect(clusterRef(undefined, undefined, 'projects/p-123456/locations/us-central1-a/clusters/c1')).toEqual({
+      project: 'p-123456',
+      location: 'us-central1-a',
+      cluster: 'c1',
+    });
+    expect(() => clusterRef('acme-prod', 'europe', 'shop')).toThrow(
+      /location 'europe' is not a Google Cloud region or zone/,
+    );
     expect(() => clusterRef(undefined, 'europe-west1', 'shop')).toThrow(/needs project-id/);
     expect(() => clusterRef('acme-prod', 'europe-west1', 'Shop_1')).toThrow(/is not a GKE cluster name/);
     expect(google.requests).toEqual([]);

@@ -5,7 +5,17 @@
  * and off (a preview with or without traffic).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { annotationsOf, IMAGES, imageOf, NS, objectNames, readyPods, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
+import {
+  annotationsOf,
+  IMAGES,
+  imageOf,
+  NS,
+  objectNames,
+  readyPods,
+  routeWeights,
+  routeWrites,
+  seedWeb,
+} from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
 import { startLoad, type MetricsApp } from '../support/metrics-app.js';
 import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
@@ -40,7 +50,10 @@ async function greenTraffic(rps: number, behaviour = healthy): Promise<void> {
 beforeAll(async () => {
   [kube, lab] = await Promise.all([
     startKubeServer(),
-    startMetricsLab({ namespace: NS, deployments: { web: { behaviour: healthy, rps: 20 }, 'web-green': { behaviour: healthy, rps: 20 } } }),
+    startMetricsLab({
+      namespace: NS,
+      deployments: { web: { behaviour: healthy, rps: 20 }, 'web-green': { behaviour: healthy, rps: 20 } },
+    }),
   ]);
 }, 60_000);
 afterAll(async () => {
@@ -71,7 +84,8 @@ function expectOnlyStable(): void {
   expect(objectNames(kube).services).not.toContain('web-preview');
   const svc = kube.get('services', NS, 'web') as Obj;
   expect(svc.spec.selector).toEqual({ app: 'web' });
-  for (const key of ['platform-actions/rollout', 'platform-actions/traffic', 'platform-actions/blue-green']) expect(annotationsOf(kube)).not.toHaveProperty(key);
+  for (const key of ['platform-actions/rollout', 'platform-actions/traffic', 'platform-actions/blue-green'])
+    expect(annotationsOf(kube)).not.toHaveProperty(key);
 }
 
 describe('gke-deploy: blue-green', () => {
@@ -80,7 +94,12 @@ describe('gke-deploy: blue-green', () => {
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-blue-green', 'previous-revision': '1', revision: '' });
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'gke-blue-green',
+      'previous-revision': '1',
+      revision: '',
+    });
     expect(step.log).toMatch(/The green side passed on the preview: /);
     expect(step.summary).toContain('#### Preview, before the switch: ✅ pass');
     // The switch is one write; blue keeps its weight-0 ref for the way back.
@@ -90,15 +109,26 @@ describe('gke-deploy: blue-green', () => {
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
     expect(readyPods(kube, 'web-green')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     const kept = JSON.parse(annotationsOf(kube)['platform-actions/blue-green'] as string);
-    expect(kept).toMatchObject({ id: step.outputs['deployment-id'], green: 'web-green', blue: expect.stringMatching(/^web-\w+$/) });
+    expect(kept).toMatchObject({
+      id: step.outputs['deployment-id'],
+      green: 'web-green',
+      blue: expect.stringMatching(/^web-\w+$/),
+    });
     expect(kept.until * 1000).toBeGreaterThan(Date.now() + 9 * 60_000);
     expect(step.summary).toContain('Blue kept');
-    expect(step.log).toContain(`Promoted: web-green takes all traffic; blue (ReplicaSet ${kept.blue}) stays, without traffic, for instant revert until`);
+    expect(step.log).toContain(
+      `Promoted: web-green takes all traffic; blue (ReplicaSet ${kept.blue}) stays, without traffic, for instant revert until`,
+    );
     // The stable Service selects only blue's pods while both run.
-    expect((kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({ app: 'web', 'pod-template-hash': kept.blue.replace(/^web-/, '') });
+    expect((kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({
+      app: 'web',
+      'pod-template-hash': kept.blue.replace(/^web-/, ''),
+    });
 
     // The next deploy supersedes the kept blue: web takes green's template, traffic returns to it, green goes.
-    const next = await new Job().run('gke-deploy', { inputs: inputs({ strategy: 'rolling', 'http-route': '', analysis: 'none' }) });
+    const next = await new Job().run('gke-deploy', {
+      inputs: inputs({ strategy: 'rolling', 'http-route': '', analysis: 'none' }),
+    });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain(`Rollout ${kept.id} kept blue (ReplicaSet ${kept.blue}) for instant revert until`);
     expect(next.summary).toContain(`Before this rollout: blue of rollout ${kept.id}`);
@@ -119,12 +149,22 @@ describe('gke-deploy: blue-green', () => {
     const step = await running.done;
 
     expect(step.log).toMatch(/The preview had too little to judge \(error-rate: too little traffic to judge/);
-    expect(step.log).toMatch(/Step 1\/1: 100% on the new version, 0% on stable \(confirmed: Service web selects pod-template-hash=\w+ \(ReplicaSet web-green-\w+ of web-green\)\)/);
+    expect(step.log).toMatch(
+      /Step 1\/1: 100% on the new version, 0% on stable \(confirmed: Service web selects pod-template-hash=\w+ \(ReplicaSet web-green-\w+ of web-green\)\)/,
+    );
     expect(step.outputs.status).toBe('rolled-back');
     expect(step.failure).toMatch(/^Step 1 \(100%\) analysis failed: A run failed: error-rate/);
     // Two selector writes to move traffic: green's hash at the switch, blue's at the revert; then the pin comes off.
-    const selectors = kube.requestsOf('PUT', 'services').filter((r) => r.path.endsWith('/web')).map((r) => (r.body as Obj).spec.selector);
-    expect(selectors.map((s) => s['pod-template-hash'] ?? null)).toEqual([expect.any(String), expect.any(String), expect.any(String), null]);
+    const selectors = kube
+      .requestsOf('PUT', 'services')
+      .filter((r) => r.path.endsWith('/web'))
+      .map((r) => (r.body as Obj).spec.selector);
+    expect(selectors.map((s) => s['pod-template-hash'] ?? null)).toEqual([
+      expect.any(String),
+      expect.any(String),
+      expect.any(String),
+      null,
+    ]);
     expect(selectors[0]['pod-template-hash']).toBe(selectors[2]['pod-template-hash']);
     expect(selectors[1]['pod-template-hash']).not.toBe(selectors[0]['pod-template-hash']);
     expect(imageOf(kube, 'web')).toBe(IMAGES.v1);
@@ -138,7 +178,9 @@ describe('gke-deploy: blue-green', () => {
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toMatch(/^The new version did not become healthy: The green side failed on the preview Service web-preview, before any production traffic reached it: /);
+    expect(step.failure).toMatch(
+      /^The new version did not become healthy: The green side failed on the preview Service web-preview, before any production traffic reached it: /,
+    );
     expect(step.summary).toContain('#### Preview, before the switch: ❌ fail');
     // The route was never written.
     expect(routeWrites(kube)).toEqual([]);
@@ -148,7 +190,9 @@ describe('gke-deploy: blue-green', () => {
 
   it('retires blue at once with keep-previous 0', async () => {
     await seedWeb(kube);
-    const step = await new Job().run('gke-deploy', { inputs: inputs({ 'http-route': '', 'keep-previous': '0', analysis: 'none' }) });
+    const step = await new Job().run('gke-deploy', {
+      inputs: inputs({ 'http-route': '', 'keep-previous': '0', analysis: 'none' }),
+    });
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ status: 'succeeded', revision: '2' });

@@ -6,7 +6,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { annotationsOf, IMAGES, imageOf, NS, objectNames, readyPods, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
+import {
+  annotationsOf,
+  IMAGES,
+  imageOf,
+  NS,
+  objectNames,
+  readyPods,
+  routeWeights,
+  routeWrites,
+  seedWeb,
+} from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
 import { startLoad } from '../support/metrics-app.js';
 import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
@@ -38,7 +48,10 @@ metrics:
 beforeAll(async () => {
   [kube, lab] = await Promise.all([
     startKubeServer(),
-    startMetricsLab({ namespace: NS, deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } } }),
+    startMetricsLab({
+      namespace: NS,
+      deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
+    }),
   ]);
 }, 60_000);
 afterAll(async () => {
@@ -67,12 +80,16 @@ const inputs = (extra: Record<string, string> = {}) => ({
 
 /** Nothing of the canary is left, and the stable Service selects by its own selector again. */
 function expectOnlyStable(): void {
-  expect(objectNames(kube)).toEqual({ deployments: ['web'], services: kube.get('services', NS, 'status') ? ['status', 'web'] : ['web'] });
+  expect(objectNames(kube)).toEqual({
+    deployments: ['web'],
+    services: kube.get('services', NS, 'status') ? ['status', 'web'] : ['web'],
+  });
   const svc = kube.get('services', NS, 'web') as Obj;
   expect(svc.spec.selector).toEqual({ app: 'web' });
   expect(svc.metadata.annotations ?? {}).not.toHaveProperty('platform-actions/pinned-selector');
   const annotations = annotationsOf(kube);
-  for (const key of ['platform-actions/rollout', 'platform-actions/traffic', 'platform-actions/blue-green']) expect(annotations).not.toHaveProperty(key);
+  for (const key of ['platform-actions/rollout', 'platform-actions/traffic', 'platform-actions/blue-green'])
+    expect(annotations).not.toHaveProperty(key);
 }
 
 describe('gke-deploy: canary behind an HTTPRoute', () => {
@@ -81,7 +98,12 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary', 'previous-revision': '1', revision: '2' });
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'gke-canary',
+      'previous-revision': '1',
+      revision: '2',
+    });
     // One route write per step, only our refs; then the stable ref takes its old weight back and the canary's goes.
     expect(routeWrites(kube)).toEqual([
       { web: 90, 'web-canary': 10 },
@@ -90,18 +112,31 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
       { web: 1 },
     ]);
     const route = kube.get('httproutes', NS, 'web') as Obj;
-    expect(route.spec.rules[1]).toEqual({ matches: [{ path: { type: 'PathPrefix', value: '/status' } }], backendRefs: [{ name: 'status', port: 80 }] });
+    expect(route.spec.rules[1]).toEqual({
+      matches: [{ path: { type: 'PathPrefix', value: '/status' } }],
+      backendRefs: [{ name: 'status', port: 80 }],
+    });
     // The canary grew with its share of the traffic: 1 pod at 10%, 2 at 50%, 3 at 100%.
-    const scaled = kube.requestsOf('PUT', 'deployments').filter((r) => r.path.endsWith('/web-canary')).map((r) => (r.body as Obj).spec.replicas);
+    const scaled = kube
+      .requestsOf('PUT', 'deployments')
+      .filter((r) => r.path.endsWith('/web-canary'))
+      .map((r) => (r.body as Obj).spec.replicas);
     expect(scaled).toEqual([2, 3]);
 
     const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8'));
     expect(report.steps.map((s: { confirmed: { canary: number } }) => s.confirmed.canary)).toEqual([10, 50, 100]);
-    expect(report.steps.slice(0, 2).map((s: { analysis: { verdict: string } }) => s.analysis.verdict)).toEqual(['pass', 'pass']);
+    expect(report.steps.slice(0, 2).map((s: { analysis: { verdict: string } }) => s.analysis.verdict)).toEqual([
+      'pass',
+      'pass',
+    ]);
     // Each bake began after the Gateway had accepted the weight.
-    expect(step.log).toMatch(/Step 1\/3: 10% on the new version, 90% on stable \(confirmed: HTTPRoute web: web 90, web-canary 10, accepted by its Gateways\)/);
+    expect(step.log).toMatch(
+      /Step 1\/3: 10% on the new version, 90% on stable \(confirmed: HTTPRoute web: web 90, web-canary 10, accepted by its Gateways\)/,
+    );
 
-    expect(step.log).toContain('Promoted: Deployment shop/web runs the new template and takes all traffic; web-canary removed.');
+    expect(step.log).toContain(
+      'Promoted: Deployment shop/web runs the new template and takes all traffic; web-canary removed.',
+    );
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     expectOnlyStable();
@@ -117,7 +152,9 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
 
     expect(step.exitCode).toBe(1);
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toMatch(/^Step 1 \(10%\) analysis failed: A run failed: error-rate \d+(\.\d+)?% > 1% \(\d+ requests\)/);
+    expect(step.failure).toMatch(
+      /^Step 1 \(10%\) analysis failed: A run failed: error-rate \d+(\.\d+)?% > 1% \(\d+ requests\)/,
+    );
     expect(routeWrites(kube)).toEqual([{ web: 90, 'web-canary': 10 }, { web: 1 }]);
     expect(imageOf(kube)).toBe(IMAGES.v1);
     expect(step.outputs.revision).toBe('1');
@@ -151,17 +188,26 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
 describe('gke-deploy: canary by replica ratio (no HTTPRoute)', () => {
   it('sets the pod counts closest to each weight, says the weights are approximate, and promotes', async () => {
     await seedWeb(kube);
-    const step = await new Job().run('gke-deploy', { inputs: inputs({ 'http-route': '', steps: '10:1s,50:1s,100', analysis: 'none' }) });
+    const step = await new Job().run('gke-deploy', {
+      inputs: inputs({ 'http-route': '', steps: '10:1s,50:1s,100', analysis: 'none' }),
+    });
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('succeeded');
     expect(step.log).toContain('traffic follows the ratio of pods, so each weight is approximate');
     // 3 replicas: 10% is nearest as 1 canary beside 5 stable, 50% as 2 and 2, 100% all 3 canary.
-    expect(step.log).toContain('Step 1/3: 17% on the new version, 83% on stable (confirmed: replica ratio behind Service web: 1 canary pod, 5 stable; approximate without an http-route (10% asked for))');
-    expect(step.log).toContain('Step 2/3: 50% on the new version, 50% on stable (confirmed: replica ratio behind Service web: 2 canary pods, 2 stable;');
+    expect(step.log).toContain(
+      'Step 1/3: 17% on the new version, 83% on stable (confirmed: replica ratio behind Service web: 1 canary pod, 5 stable; approximate without an http-route (10% asked for))',
+    );
+    expect(step.log).toContain(
+      'Step 2/3: 50% on the new version, 50% on stable (confirmed: replica ratio behind Service web: 2 canary pods, 2 stable;',
+    );
     expect(step.log).toContain('Step 3/3: 100% on the new version, 0% on stable');
     // The shared Service was pinned to the stable pods while the canary's first pod started, and let go at step 1.
-    const pins = kube.requestsOf('PUT', 'services').filter((r) => r.path.endsWith('/web')).map((r) => (r.body as Obj).spec.selector['pod-template-hash'] ?? null);
+    const pins = kube
+      .requestsOf('PUT', 'services')
+      .filter((r) => r.path.endsWith('/web'))
+      .map((r) => (r.body as Obj).spec.selector['pod-template-hash'] ?? null);
     expect(pins).toEqual([expect.any(String), null]);
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(kube.get('deployments', NS, 'web')?.spec.replicas).toBe(3);

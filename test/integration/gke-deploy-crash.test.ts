@@ -5,7 +5,16 @@
  * all, so the next run finds the record on the Deployment and finishes it first.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { annotationsOf, IMAGES, imageOf, NS, objectNames, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
+import {
+  annotationsOf,
+  IMAGES,
+  imageOf,
+  NS,
+  objectNames,
+  routeWeights,
+  routeWrites,
+  seedWeb,
+} from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
 import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { Job } from '../support/runner.js';
@@ -85,7 +94,9 @@ describe('gke-deploy: crash safety', () => {
     expect(main.log).toContain('The job was cancelled at step 2 (50%).');
     expect(main.outputs.status).toBe('failed');
     expect(main.log).toMatch(/The rollback did not finish: .*The rollout record stays on the resource/);
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(
+      /^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
+    );
 
     kube.controllers.gateway.delayMs = 0;
     const post = await j.post(main);
@@ -101,7 +112,9 @@ describe('gke-deploy: crash safety', () => {
     running.kill('SIGKILL');
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/);
+    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(
+      /^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
+    );
     expect(routeWeights(kube)).toEqual({ web: 50, 'web-canary': 50 });
 
     const post = await j.post(main);
@@ -124,10 +137,14 @@ describe('gke-deploy: crash safety', () => {
 
     // GitHub says run 4242 ended: the next run finishes the rollout at once.
     setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    const next = await new Job({ GITHUB_RUN_ID: '4243', ...gh.env() }).run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s', 'github-token': gh.token }) });
+    const next = await new Job({ GITHUB_RUN_ID: '4243', ...gh.env() }).run('gke-deploy', {
+      inputs: inputs({ steps: '100', 'step-duration': '0s', 'github-token': gh.token }),
+    });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
-    expect(next.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(gke-canary\), shifting at step 2 with up to 50% on the new version/);
+    expect(next.log).toMatch(
+      /Found an unfinished rollout 4242\.1-\w+ \(gke-canary\), shifting at step 2 with up to 50% on the new version/,
+    );
     expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
     expect(next.summary).toContain('Cleaned up first');
     expect(next.outputs.status).toBe('succeeded');

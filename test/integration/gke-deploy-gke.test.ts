@@ -15,7 +15,8 @@ import { Job } from '../support/runner.js';
 
 const PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/github/providers/acme';
 const SA = 'deployer@acme-prod.iam.gserviceaccount.com';
-const REPO_MEMBER = 'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
+const REPO_MEMBER =
+  'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/github/attribute.repository/acme/webapp';
 const SPEC = `
 interval: 10s
 failure-limit: 1
@@ -55,7 +56,13 @@ beforeEach(() => {
     attributeCondition: "assertion.repository_owner == 'acme'",
   });
   google.serviceAccounts.push({ email: SA, workloadIdentityUsers: [REPO_MEMBER] });
-  google.clusters.push({ project: 'acme-prod', location: 'europe-west1', name: 'shop', endpoint: new URL(kube.url).host, caPem: kube.caPem });
+  google.clusters.push({
+    project: 'acme-prod',
+    location: 'europe-west1',
+    name: 'shop',
+    endpoint: new URL(kube.url).host,
+    caPem: kube.caPem,
+  });
   google.prometheusUpstream = lab.prometheus.url;
 });
 afterEach(() => {
@@ -64,15 +71,26 @@ afterEach(() => {
 });
 
 describe('gke-deploy: GKE access', () => {
-  it('reaches the cluster through the Container API with gcp-auth\'s credentials, judges with Managed Prometheus, and masks every token', async () => {
+  it("reaches the cluster through the Container API with gcp-auth's credentials, judges with Managed Prometheus, and masks every token", async () => {
     await seedWeb(kube);
     const job = new Job({ ...issuer.runnerEnv(), PLATFORM_ACTIONS_TEST_GOOGLE_ENDPOINTS: google.endpointsEnv });
-    const auth = await job.run('gcp-auth', { inputs: { 'workload-identity-provider': PROVIDER, 'service-account': SA } });
+    const auth = await job.run('gcp-auth', {
+      inputs: { 'workload-identity-provider': PROVIDER, 'service-account': SA },
+    });
     expect(auth.failure).toBeUndefined();
     const issuedBefore = new Set([...google.exchanges.keys(), ...google.minted.map((m) => m.token)]);
 
     const step = await job.run('gke-deploy', {
-      inputs: { 'project-id': 'acme-prod', location: 'europe-west1', cluster: 'shop', namespace: NS, deployment: 'web', image: IMAGES.v2, 'step-duration': '10s', analysis: SPEC },
+      inputs: {
+        'project-id': 'acme-prod',
+        location: 'europe-west1',
+        cluster: 'shop',
+        namespace: NS,
+        deployment: 'web',
+        image: IMAGES.v2,
+        'step-duration': '10s',
+        analysis: SPEC,
+      },
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('succeeded');
@@ -82,9 +100,14 @@ describe('gke-deploy: GKE access', () => {
 
     const paths = google.requests.map((r) => `${r.method} ${r.path}`);
     expect(paths).toContain('GET /v1/projects/acme-prod/locations/europe-west1/clusters/shop');
-    expect(paths.some((p) => p.startsWith('GET /v1/projects/acme-prod/location/global/prometheus/api/v1/query'))).toBe(true);
+    expect(paths.some((p) => p.startsWith('GET /v1/projects/acme-prod/location/global/prometheus/api/v1/query'))).toBe(
+      true,
+    );
     // Every Google token gke-deploy minted from the credentials file (federated, then the service account's) was masked before use.
-    const tokens = [...google.exchanges.keys(), ...google.minted.filter((m) => m.kind === 'access').map((m) => m.token)].filter((t) => !issuedBefore.has(t));
+    const tokens = [
+      ...google.exchanges.keys(),
+      ...google.minted.filter((m) => m.kind === 'access').map((m) => m.token),
+    ].filter((t) => !issuedBefore.has(t));
     expect(tokens.length).toBeGreaterThanOrEqual(2);
     for (const t of tokens) expect(step.masked).toContain(t);
     expect(step.leaks(tokens)).toEqual([]);

@@ -56,7 +56,12 @@ async function pause(extra: Record<string, string> = {}): Promise<StepResult> {
 
 describe('gke-deploy: pause and resume across jobs', () => {
   it('pauses at 25%, the post step leaves it, and a later job resumes it in a new process and promotes', async () => {
-    const paused = await pause({ environment: 'production', 'github-token': gh.token, 'pause-timeout': '3h', 'allow-tag': 'true' });
+    const paused = await pause({
+      environment: 'production',
+      'github-token': gh.token,
+      'pause-timeout': '3h',
+      'allow-tag': 'true',
+    });
     expect(record()).toMatchObject({ phase: 'paused', weight: 25, step: 1, run: '4242.1', canary: 'web-canary' });
     expect(record()?.lease).toBeUndefined();
     expect((record()?.pauseUntil as number) * 1000).toBeGreaterThan(Date.now() + 3 * 3_600_000 - 60_000);
@@ -71,9 +76,15 @@ describe('gke-deploy: pause and resume across jobs', () => {
     expect(post.exitCode).toBe(0);
     expect(routeWeights(kube)).toEqual({ web: 75, 'web-canary': 25 });
 
-    const resumed = await job('5151').run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token, resume: 'true', 'allow-tag': 'true' }) });
+    const resumed = await job('5151').run('gke-deploy', {
+      inputs: inputs({ environment: 'production', 'github-token': gh.token, resume: 'true', 'allow-tag': 'true' }),
+    });
     expect(resumed.failure).toBeUndefined();
-    expect(resumed.outputs).toMatchObject({ status: 'succeeded', 'deployment-id': paused.outputs['deployment-id'], 'github-deployment-id': paused.outputs['github-deployment-id'] });
+    expect(resumed.outputs).toMatchObject({
+      status: 'succeeded',
+      'deployment-id': paused.outputs['deployment-id'],
+      'github-deployment-id': paused.outputs['github-deployment-id'],
+    });
     expect(resumed.log).toContain('Resuming the paused canary rollout');
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(routeWeights(kube)).toEqual({ web: 1 });
@@ -84,7 +95,9 @@ describe('gke-deploy: pause and resume across jobs', () => {
 
   it('aborts a paused canary with the rollback action', async () => {
     await pause();
-    const step = await job('6000').run('rollback', { inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'not approved' } });
+    const step = await job('6000').run('rollback', {
+      inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'not approved' },
+    });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
     expect(imageOf(kube)).toBe(IMAGES.v1);
@@ -97,7 +110,9 @@ describe('gke-deploy: pause and resume across jobs', () => {
     await seedWeb(kube, { route: true });
     const none = await job('5151').run('gke-deploy', { inputs: inputs({ resume: 'true' }) });
     expect(none.exitCode).not.toBe(0);
-    expect(none.failure).toContain(`resume is true, but Deployment ${NS}/web has no paused rollout (no rollout record on it). Nothing was changed.`);
+    expect(none.failure).toContain(
+      `resume is true, but Deployment ${NS}/web has no paused rollout (no rollout record on it). Nothing was changed.`,
+    );
 
     kube.reset();
     await pause();
@@ -105,7 +120,9 @@ describe('gke-deploy: pause and resume across jobs', () => {
     const before = writes();
     const other = await job('5151').run('gke-deploy', { inputs: inputs({ resume: 'true', image: IMAGES.broken }) });
     expect(other.exitCode).not.toBe(0);
-    expect(other.failure).toContain(`The paused canary web-canary runs app: ${IMAGES.v2}, but this job was given app: ${IMAGES.broken}. Nothing was changed.`);
+    expect(other.failure).toContain(
+      `The paused canary web-canary runs app: ${IMAGES.v2}, but this job was given app: ${IMAGES.broken}. Nothing was changed.`,
+    );
 
     const fresh = await job('7000').run('gke-deploy', { inputs: inputs({ image: IMAGES.broken, steps: '50,100' }) });
     expect(fresh.exitCode).not.toBe(0);

@@ -31,24 +31,43 @@ const inputs = (extra: Record<string, string> = {}) => ({
 });
 
 /** Writes to the Deployments other than the server's dry runs. */
-const deploymentWrites = () => ['POST', 'PUT', 'PATCH', 'DELETE'].flatMap((m) => kube.requestsOf(m, 'deployments').filter((r) => r.query.dryRun !== 'All'));
+const deploymentWrites = () =>
+  ['POST', 'PUT', 'PATCH', 'DELETE'].flatMap((m) =>
+    kube.requestsOf(m, 'deployments').filter((r) => r.query.dryRun !== 'All'),
+  );
 
 describe('gke-deploy pre-deploy', () => {
   it('stops the deploy with nothing changed when the migration fails: its log and exit code shown, the Job and its pod deleted', async () => {
     await seedWeb(kube);
-    kube.jobs.behave(IMAGES.v2, { lines: ['migrating 0012', 'ERROR: column "tenant_id" does not exist'], runMs: 800, exitCode: 1 });
+    kube.jobs.behave(IMAGES.v2, {
+      lines: ['migrating 0012', 'ERROR: column "tenant_id" does not exist'],
+      runMs: 800,
+      exitCode: 1,
+    });
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toMatch(/^pre-deploy Job web-pre-deploy-[0-9a-f]{8} failed: container app exited with code 1 \(Error\)\. Nothing was deployed/);
-    expect(step.log).toMatch(/\d\d:\d\d:\d\d pre-deploy \| migrating 0012\n.*\d\d:\d\d:\d\d pre-deploy \| ERROR: column "tenant_id" does not exist/);
+    expect(step.failure).toMatch(
+      /^pre-deploy Job web-pre-deploy-[0-9a-f]{8} failed: container app exited with code 1 \(Error\)\. Nothing was deployed/,
+    );
+    expect(step.log).toMatch(
+      /\d\d:\d\d:\d\d pre-deploy \| migrating 0012\n.*\d\d:\d\d:\d\d pre-deploy \| ERROR: column "tenant_id" does not exist/,
+    );
     expect(deploymentWrites()).toEqual([]);
     expect(imageOf(kube)).toBe(IMAGES.v1);
     // The Job as sent: the app container alone, overridden, never restarted, labels of its own.
     const sent = kube.requestsOf('POST', 'jobs')[0]?.body as Obj;
     expect(sent.spec).toMatchObject({ backoffLimit: 0, activeDeadlineSeconds: 1800, ttlSecondsAfterFinished: 3600 });
     expect(sent.spec.template.spec.restartPolicy).toBe('Never');
-    expect(sent.spec.template.spec.containers).toEqual([{ name: 'app', image: IMAGES.v2, imagePullPolicy: 'IfNotPresent', ports: [{ containerPort: 8080, name: 'http' }], command: ['python', 'migrate.py', '--to', 'head'] }]);
+    expect(sent.spec.template.spec.containers).toEqual([
+      {
+        name: 'app',
+        image: IMAGES.v2,
+        imagePullPolicy: 'IfNotPresent',
+        ports: [{ containerPort: 8080, name: 'http' }],
+        command: ['python', 'migrate.py', '--to', 'head'],
+      },
+    ]);
     expect(sent.spec.template.metadata.labels).not.toHaveProperty('app');
     expect(kube.requestsOf('DELETE', 'jobs').map((r) => (r.body as Obj).propagationPolicy)).toEqual(['Background']);
     expect(kube.list('jobs', NS)).toEqual([]);
@@ -59,11 +78,16 @@ describe('gke-deploy pre-deploy', () => {
     await seedWeb(kube);
     const lines = Array.from({ length: 12 }, (_, i) => `applied migration ${String(i + 1).padStart(4, '0')}`);
     kube.jobs.behave(IMAGES.v2, { lines, runMs: 2500, exitCode: 0 });
-    const step = await new Job().run('gke-deploy', { inputs: inputs({ 'pre-deploy': '', 'pre-deploy-args': 'upgrade head' }) });
+    const step = await new Job().run('gke-deploy', {
+      inputs: inputs({ 'pre-deploy': '', 'pre-deploy-args': 'upgrade head' }),
+    });
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('succeeded');
-    const shown = step.log.split('\n').filter((l) => l.includes(' pre-deploy | ')).map((l) => l.replace(/^.*pre-deploy \| /, ''));
+    const shown = step.log
+      .split('\n')
+      .filter((l) => l.includes(' pre-deploy | '))
+      .map((l) => l.replace(/^.*pre-deploy \| /, ''));
     expect(shown).toEqual(lines);
     expect(step.log).toMatch(/pre-deploy: Job web-pre-deploy-[0-9a-f]{8} exited with 0 after/);
     // Only args: the image's own entrypoint gets them.
@@ -71,7 +95,12 @@ describe('gke-deploy pre-deploy', () => {
     expect(container.args).toEqual(['upgrade', 'head']);
     expect(container).not.toHaveProperty('command');
     // The Job ran and was deleted before the Deployment was first written.
-    const order = kube.requests.filter((r) => r.query.dryRun !== 'All' && ((r.method === 'PUT' && r.path.includes('/deployments/')) || (r.method === 'DELETE' && r.path.includes('/jobs/'))));
+    const order = kube.requests.filter(
+      (r) =>
+        r.query.dryRun !== 'All' &&
+        ((r.method === 'PUT' && r.path.includes('/deployments/')) ||
+          (r.method === 'DELETE' && r.path.includes('/jobs/'))),
+    );
     expect(order[0]?.method).toBe('DELETE');
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(kube.list('jobs', NS)).toEqual([]);
@@ -83,7 +112,9 @@ describe('gke-deploy pre-deploy', () => {
     const step = await new Job().run('gke-deploy', { inputs: inputs({ 'pre-deploy-timeout': '2s' }) });
 
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain('it was still running after 2s (DeadlineExceeded); the Job was stopped. Nothing was deployed');
+    expect(step.failure).toContain(
+      'it was still running after 2s (DeadlineExceeded); the Job was stopped. Nothing was deployed',
+    );
     expect(step.failure).toContain('Raise pre-deploy-timeout');
     expect(step.log).toContain('pre-deploy | waiting for the database lock');
     expect(deploymentWrites()).toEqual([]);

@@ -7,7 +7,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { annotationsOf, IMAGES, imageOf, NS, objectNames, readyPods, routeWrites, seedWeb, webDeployment, webService } from '../support/gke-workload.js';
+import {
+  annotationsOf,
+  IMAGES,
+  imageOf,
+  NS,
+  objectNames,
+  readyPods,
+  routeWrites,
+  seedWeb,
+  webDeployment,
+  webService,
+} from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer } from '../support/kube-server.js';
 import { Job } from '../support/runner.js';
 
@@ -31,15 +42,30 @@ afterEach(() => {
   expect(gh.problems).toEqual([]);
 });
 
-const inputs = (extra: Record<string, string> = {}) => ({ kubeconfig, namespace: NS, deployment: 'web', image: IMAGES.v2, analysis: 'none', ...extra });
+const inputs = (extra: Record<string, string> = {}) => ({
+  kubeconfig,
+  namespace: NS,
+  deployment: 'web',
+  image: IMAGES.v2,
+  analysis: 'none',
+  ...extra,
+});
 
 describe('gke-deploy: rolling', () => {
   it('rolls out the new image, waits until every replica is updated and available, and records a GitHub Deployment', async () => {
     await seedWeb(kube);
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }) });
+    const step = await new Job(gh.env()).run('gke-deploy', {
+      inputs: inputs({ environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }),
+    });
 
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-rolling', 'previous-revision': '1', revision: '2', image: IMAGES.v2 });
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'gke-rolling',
+      'previous-revision': '1',
+      revision: '2',
+      image: IMAGES.v2,
+    });
     expect(imageOf(kube)).toBe(IMAGES.v2);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     // The record is gone; the deployment id stays on the Deployment.
@@ -49,7 +75,13 @@ describe('gke-deploy: rolling', () => {
     expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): succeeded`);
 
     const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
-    expect(deployment?.payload).toMatchObject({ tool: 'platform-actions', image: IMAGES.v2, service: 'web', platform: 'gke', engine: 'gke-rolling' });
+    expect(deployment?.payload).toMatchObject({
+      tool: 'platform-actions',
+      image: IMAGES.v2,
+      service: 'web',
+      platform: 'gke',
+      engine: 'gke-rolling',
+    });
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
     // The kubeconfig's bearer token was masked before any request could carry it.
     expect(step.masked).toContain(kube.token);
@@ -59,27 +91,42 @@ describe('gke-deploy: rolling', () => {
   it('refuses a tag-only image for a production environment before touching the cluster; a digest passes', async () => {
     await seedWeb(kube);
     const before = kube.requests.length;
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ environment: 'live', 'github-token': gh.token }) });
+    const step = await new Job(gh.env()).run('gke-deploy', {
+      inputs: inputs({ environment: 'live', 'github-token': gh.token }),
+    });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toContain(`live is a production environment, and this step would deploy an image by tag only (image: ${IMAGES.v2})`);
+    expect(step.failure).toContain(
+      `live is a production environment, and this step would deploy an image by tag only (image: ${IMAGES.v2})`,
+    );
     expect(imageOf(kube)).toBe(IMAGES.v1);
     expect(kube.requests.length).toBe(before);
     expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
 
     const digest = `ghcr.io/acme/web@sha256:${'b'.repeat(64)}`;
-    const pinned = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ image: digest, environment: 'live', 'github-token': gh.token }) });
+    const pinned = await new Job(gh.env()).run('gke-deploy', {
+      inputs: inputs({ image: digest, environment: 'live', 'github-token': gh.token }),
+    });
     expect(pinned.failure).toBeUndefined();
     expect(imageOf(kube)).toBe(digest);
   }, 60_000);
 
-  it('rolls back to the previous ReplicaSet on ProgressDeadlineExceeded, with the pods\' reason; the GitHub Deployment says failure (back on what ran before)', async () => {
+  it("rolls back to the previous ReplicaSet on ProgressDeadlineExceeded, with the pods' reason; the GitHub Deployment says failure (back on what ran before)", async () => {
     await seedWeb(kube, { progressDeadlineSeconds: 2 });
     kube.failImage(IMAGES.broken, 'ImagePullBackOff');
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: inputs({ image: IMAGES.broken, environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }) });
+    const step = await new Job(gh.env()).run('gke-deploy', {
+      inputs: inputs({
+        image: IMAGES.broken,
+        environment: 'production',
+        'github-token': gh.token,
+        'allow-tag': 'true',
+      }),
+    });
 
     expect(step.exitCode).toBe(1);
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toMatch(/^The new version did not become healthy: The rollout of Deployment shop\/web failed: ReplicaSet "web-\w+" has timed out progressing\./);
+    expect(step.failure).toMatch(
+      /^The new version did not become healthy: The rollout of Deployment shop\/web failed: ReplicaSet "web-\w+" has timed out progressing\./,
+    );
     expect(step.failure).toContain(`ImagePullBackOff: Back-off pulling image "${IMAGES.broken}"`);
     expect(step.failure).toMatch(/Rolled back to web-\w+; traffic restored/);
     // Back on the old template (revision renumbered by the undo), every pod the old image.
@@ -100,10 +147,20 @@ describe('gke-deploy: rolling', () => {
   it('applies manifests with the image put in (a first deploy creates the Deployment), and a dry run changes nothing', async () => {
     const job = new Job();
     const manifest = webDeployment({ replicas: 2, image: 'ghcr.io/acme/web:placeholder' });
-    (manifest.spec.template.spec.initContainers = [{ name: 'migrate', image: 'ghcr.io/acme/web:placeholder', command: ['migrate'] }]);
-    writeFileSync(join(job.workspace, 'web.yaml'), [JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...manifest }), JSON.stringify({ apiVersion: 'v1', kind: 'Service', ...webService() })].join('\n---\n'));
+    manifest.spec.template.spec.initContainers = [
+      { name: 'migrate', image: 'ghcr.io/acme/web:placeholder', command: ['migrate'] },
+    ];
+    writeFileSync(
+      join(job.workspace, 'web.yaml'),
+      [
+        JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...manifest }),
+        JSON.stringify({ apiVersion: 'v1', kind: 'Service', ...webService() }),
+      ].join('\n---\n'),
+    );
 
-    const dry = await job.run('gke-deploy', { inputs: inputs({ manifests: 'web.yaml', strategy: 'canary', 'dry-run': 'true' }) });
+    const dry = await job.run('gke-deploy', {
+      inputs: inputs({ manifests: 'web.yaml', strategy: 'canary', 'dry-run': 'true' }),
+    });
     expect(dry.failure).toBeUndefined();
     expect(dry.summary).toContain('Dry run');
     expect(kube.list('deployments', NS)).toEqual([]);
@@ -112,7 +169,12 @@ describe('gke-deploy: rolling', () => {
     const step = await job.run('gke-deploy', { inputs: inputs({ manifests: 'web.yaml', strategy: 'canary' }) });
     expect(step.failure).toBeUndefined();
     expect(step.log).toContain('does not exist yet: the manifests create it with a plain rollout');
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-rolling', 'previous-revision': '', revision: '1' });
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'gke-rolling',
+      'previous-revision': '',
+      revision: '1',
+    });
     const d = kube.get('deployments', NS, 'web');
     expect(d?.spec.template.spec.containers[0].image).toBe(IMAGES.v2);
     expect(d?.spec.template.spec.initContainers[0].image).toBe(IMAGES.v2);
@@ -122,7 +184,13 @@ describe('gke-deploy: rolling', () => {
     const generation = d?.metadata.generation;
     const service = webService();
     service.metadata.annotations = { team: 'shop' };
-    writeFileSync(join(job.workspace, 'web.yaml'), [JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...manifest }), JSON.stringify({ apiVersion: 'v1', kind: 'Service', ...service })].join('\n---\n'));
+    writeFileSync(
+      join(job.workspace, 'web.yaml'),
+      [
+        JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...manifest }),
+        JSON.stringify({ apiVersion: 'v1', kind: 'Service', ...service }),
+      ].join('\n---\n'),
+    );
     const again = await job.run('gke-deploy', { inputs: inputs({ manifests: 'web.yaml' }) });
     expect(again.failure).toBeUndefined();
     expect(again.outputs).toMatchObject({ status: 'succeeded', revision: '1', 'previous-revision': '1' });
@@ -134,25 +202,53 @@ describe('gke-deploy: rolling', () => {
 
   it('leaves a Deployment that already runs the image alone, records that as an unchanged deployment, and rolls it out again only with force', async () => {
     await seedWeb(kube, { route: true });
-    const same = inputs({ image: IMAGES.v1, strategy: 'canary', 'http-route': 'web', steps: '50,100', 'step-duration': '1s', environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' });
+    const same = inputs({
+      image: IMAGES.v1,
+      strategy: 'canary',
+      'http-route': 'web',
+      steps: '50,100',
+      'step-duration': '1s',
+      environment: 'production',
+      'github-token': gh.token,
+      'allow-tag': 'true',
+    });
 
     const dry = await new Job(gh.env()).run('gke-deploy', { inputs: { ...same, 'dry-run': 'true' } });
-    expect(dry.summary).toContain('| **Would change** | nothing in the Deployment: it would be left alone (`force: true` rolls it out anyway) |');
+    expect(dry.summary).toContain(
+      '| **Would change** | nothing in the Deployment: it would be left alone (`force: true` rolls it out anyway) |',
+    );
 
     const before = kube.requests.length;
     const step = await new Job(gh.env()).run('gke-deploy', { inputs: same });
     expect(step.failure).toBeUndefined();
-    expect(step.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary', revision: '1', 'previous-revision': '1', 'deployment-id': '', 'duration-seconds': '0' });
-    expect(step.log).toContain(`Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v1} (revision 1), and the server's dry run changes nothing in it. Set force: true to roll it out again.`);
+    expect(step.outputs).toMatchObject({
+      status: 'succeeded',
+      engine: 'gke-canary',
+      revision: '1',
+      'previous-revision': '1',
+      'deployment-id': '',
+      'duration-seconds': '0',
+    });
+    expect(step.log).toContain(
+      `Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v1} (revision 1), and the server's dry run changes nothing in it. Set force: true to roll it out again.`,
+    );
     // Only reads and the server's dry runs: no canary, no route write, no annotation.
     expect(kube.requests.slice(before).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
     expect(objectNames(kube).deployments).toEqual(['web']);
     expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): unchanged`);
     const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
-    expect(recorded?.payload).toMatchObject({ service: 'web', platform: 'gke', engine: 'gke-canary', image: IMAGES.v1, unchanged: true });
+    expect(recorded?.payload).toMatchObject({
+      service: 'web',
+      platform: 'gke',
+      engine: 'gke-canary',
+      image: IMAGES.v1,
+      unchanged: true,
+    });
     expect(recorded?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
 
-    const forced = await new Job().run('gke-deploy', { inputs: { ...same, environment: '', 'github-token': '', force: 'true' } });
+    const forced = await new Job().run('gke-deploy', {
+      inputs: { ...same, environment: '', 'github-token': '', force: 'true' },
+    });
     expect(forced.failure).toBeUndefined();
     expect(forced.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary' });
     expect(routeWrites(kube)).toEqual([{ web: 50, 'web-canary': 50 }, { web: 0, 'web-canary': 100 }, { web: 1 }]);
@@ -169,12 +265,16 @@ describe('gke-deploy: rolling', () => {
     [{ namespace: 'Shop' }, /^Input 'namespace' is 'Shop', which is not a valid namespace name\./],
     [{ environment: 'production' }, /^environment is set but github-token is empty/],
     [{ 'keep-previous': 'soon' }, /^Input 'keep-previous'/],
-  ])('refuses bad input %j before touching the cluster', async (bad, message) => {
-    const step = await new Job().run('gke-deploy', { inputs: inputs(bad as Record<string, string>) });
-    expect(step.exitCode).toBe(1);
-    expect(step.failure).toMatch(message);
-    expect(kube.requests).toEqual([]);
-  }, 30_000);
+  ])(
+    'refuses bad input %j before touching the cluster',
+    async (bad, message) => {
+      const step = await new Job().run('gke-deploy', { inputs: inputs(bad as Record<string, string>) });
+      expect(step.exitCode).toBe(1);
+      expect(step.failure).toMatch(message);
+      expect(kube.requests).toEqual([]);
+    },
+    30_000,
+  );
 
   it('refuses what only the cluster can tell before any change: a missing container, a template the server rejects', async () => {
     await seedWeb(kube);
@@ -182,7 +282,15 @@ describe('gke-deploy: rolling', () => {
     const missing = await new Job().run('gke-deploy', { inputs: inputs({ 'container-name': 'sidecar' }) });
     expect(missing.failure).toMatch(/^Deployment shop\/web has no container named sidecar\.\nIts containers: app\./);
     const job = new Job();
-    writeFileSync(join(job.workspace, 'bad.yaml'), JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', ...webDeployment(), spec: { ...webDeployment().spec, replicas: 'three' } }));
+    writeFileSync(
+      join(job.workspace, 'bad.yaml'),
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        ...webDeployment(),
+        spec: { ...webDeployment().spec, replicas: 'three' },
+      }),
+    );
     const invalid = await job.run('gke-deploy', { inputs: inputs({ manifests: 'bad.yaml' }) });
     expect(invalid.failure).toMatch(/^Kubernetes rejected Deployment shop\/web/);
     expect(kube.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);

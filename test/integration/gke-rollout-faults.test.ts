@@ -27,7 +27,10 @@ metrics:
 beforeAll(async () => {
   [kube, lab] = await Promise.all([
     startKubeServer(),
-    startMetricsLab({ namespace: NS, deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } } }),
+    startMetricsLab({
+      namespace: NS,
+      deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
+    }),
   ]);
 }, 60_000);
 afterAll(async () => {
@@ -61,7 +64,9 @@ describe('gke-deploy: one owner per rollout', () => {
     await running.waitForLog(/Judging 10% for 1m/);
     expect(routeWeights(kube)).toMatchObject({ web: 90, 'web-canary': 10 });
 
-    const rollback = await job('5555').run('rollback', { inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'paged' } });
+    const rollback = await job('5555').run('rollback', {
+      inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'paged' },
+    });
     const rolledBackAt = Date.now();
     expect(rollback.failure).toBeUndefined();
     expect(rollback.outputs.status).toBe('rolled-back');
@@ -72,7 +77,9 @@ describe('gke-deploy: one owner per rollout', () => {
     // Long before its 60 s bake would have ended.
     expect(Date.now() - rolledBackAt).toBeLessThan(40_000);
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toContain('without touching traffic: Aborted by the rollback action in run 5555.1 started by octocat');
+    expect(step.failure).toContain(
+      'without touching traffic: Aborted by the rollback action in run 5555.1 started by octocat',
+    );
     // The deploy wrote the route once (10%); only the rollback wrote it after that.
     expect(routeWrites(kube)[0]).toEqual({ web: 90, 'web-canary': 10 });
     expect(routeWrites(kube)).toHaveLength(writesAfterRollback);
@@ -94,7 +101,9 @@ describe('gke-deploy: one owner per rollout', () => {
     // Before its 40 s bake would have ended.
     expect(Date.now() - edited).toBeLessThan(30_000);
     expect(step.outputs.status).toBe('failed');
-    expect(step.failure).toContain('Traffic was changed outside this rollout: it set 10% on the new version, and 0% is there now');
+    expect(step.failure).toContain(
+      'Traffic was changed outside this rollout: it set 10% on the new version, and 0% is there now',
+    );
     expect(routeWrites(kube)).toEqual([{ web: 90, 'web-canary': 10 }]);
     expect(routeWeights(kube)).toMatchObject({ web: 100, 'web-canary': 0 });
     expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/ p=held /);

@@ -32,7 +32,10 @@ function deployment(name: string, image: string, replicas = 3, extra: Partial<De
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image, ports: [{ containerPort: 8080 }] }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image, ports: [{ containerPort: 8080 }] }] },
+      },
       ...extra,
     },
   };
@@ -62,7 +65,10 @@ afterAll(() => server.close());
 describe('connecting', () => {
   it('authenticates with the kubeconfig token and trusts only the cluster CA', async () => {
     const kube = client();
-    const created = await resource(kube, SERVICES, NS).create({ metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
+    const created = await resource(kube, SERVICES, NS).create({
+      metadata: { name: 'web' },
+      spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
     expect(created.spec?.clusterIP).toMatch(/^10\.96\./);
     expect(server.requests.at(-1)?.query).toEqual({ fieldValidation: 'Strict' });
 
@@ -92,12 +98,20 @@ describe('connecting', () => {
     await resource(kube, SERVICES, NS).list();
     const calls = readFileSync(join(dir, 'calls'), 'utf8').trim().split('\n');
     expect(calls).toHaveLength(1);
-    const info = JSON.parse(calls[0] as string) as { kind: string; spec: { interactive: boolean; cluster: { server: string } } };
-    expect(info).toMatchObject({ kind: 'ExecCredential', spec: { interactive: false, cluster: { server: server.url } } });
+    const info = JSON.parse(calls[0] as string) as {
+      kind: string;
+      spec: { interactive: boolean; cluster: { server: string } };
+    };
+    expect(info).toMatchObject({
+      kind: 'ExecCredential',
+      spec: { interactive: false, cluster: { server: server.url } },
+    });
   });
 
   it('a missing exec plugin is explained with its install hint', async () => {
-    const kube = client(loadKubeconfig({ path: server.kubeconfig({ auth: 'exec', exec: { command: 'no-such-plugin-here' } }) }));
+    const kube = client(
+      loadKubeconfig({ path: server.kubeconfig({ auth: 'exec', exec: { command: 'no-such-plugin-here' } }) }),
+    );
     const err = await failure(resource(kube, SERVICES, NS).list());
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/credential plugin no-such-plugin-here is not installed/);
@@ -113,7 +127,10 @@ describe('connecting', () => {
   });
 
   it('a refused token is a UserError that says tokens expire', async () => {
-    const kube = client({ ...loadKubeconfig({ path: server.kubeconfig() }), credentials: async () => ({ token: 'expired' }) });
+    const kube = client({
+      ...loadKubeconfig({ path: server.kubeconfig() }),
+      credentials: async () => ({ token: 'expired' }),
+    });
     const err = await failure(resource(kube, DEPLOYMENTS, NS).get('web'));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/did not accept our credentials \(401/);
@@ -123,7 +140,9 @@ describe('connecting', () => {
 describe('errors a user can fix', () => {
   it('RBAC refusals name the verb, the resource and the Role to grant', async () => {
     server.deny('patch', 'deployments');
-    const err = (await failure(resource(client(), DEPLOYMENTS, NS).patch('web', { metadata: { labels: { a: 'b' } } }, 'merge'))) as UserError;
+    const err = (await failure(
+      resource(client(), DEPLOYMENTS, NS).patch('web', { metadata: { labels: { a: 'b' } } }, 'merge'),
+    )) as UserError;
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toContain(`cannot patch resource "deployments" in API group "apps" in the namespace "${NS}"`);
     expect(err.hint).toContain(`Grant "${server.user}" the verb patch on deployments.apps in namespace ${NS}`);
@@ -143,7 +162,9 @@ describe('errors a user can fix', () => {
 
   it('an invalid object is rejected with the fields the server names', async () => {
     const bad = deployment('web', 'ghcr.io/acme/web:1');
-    (bad.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels = { app: 'other' };
+    (bad.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels = {
+      app: 'other',
+    };
     const err = await failure(resource(client(), DEPLOYMENTS, NS).create(bad));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/spec\.template\.metadata\.labels.*`selector` does not match template `labels`/s);
@@ -182,10 +203,19 @@ describe('writes', () => {
     const api = resource(client(), DEPLOYMENTS, NS);
     const applied = await api.apply(deployment('web', 'ghcr.io/acme/web:1'));
     expect(applied.metadata?.generation).toBe(1);
-    expect(server.requests.at(-1)).toMatchObject({ method: 'PATCH', contentType: 'application/apply-patch+yaml', query: { fieldManager: 'platform-actions', force: 'true', fieldValidation: 'Strict' }, status: 201 });
+    expect(server.requests.at(-1)).toMatchObject({
+      method: 'PATCH',
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager: 'platform-actions', force: 'true', fieldValidation: 'Strict' },
+      status: 201,
+    });
     const again = await api.apply(deployment('web', 'ghcr.io/acme/web:1'));
     expect(again.metadata?.generation).toBe(1);
-    await api.patch('web', [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'ghcr.io/acme/web:2' }], 'json');
+    await api.patch(
+      'web',
+      [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'ghcr.io/acme/web:2' }],
+      'json',
+    );
     expect(server.get('deployments', NS, 'web')?.metadata.generation).toBe(2);
     await api.patch('web', { metadata: { annotations: { note: 'x' } } }, 'merge');
     expect(server.get('deployments', NS, 'web')?.metadata.generation).toBe(2);
@@ -208,7 +238,8 @@ describe('writes', () => {
 
   it('lists follow continue tokens; delete collects what a Deployment owns', async () => {
     const kube = client();
-    for (const n of ['a', 'b', 'c', 'd', 'e']) server.seed('services', NS, { metadata: { name: n, labels: { team: 'x' } }, spec: { ports: [{ port: 80 }] } });
+    for (const n of ['a', 'b', 'c', 'd', 'e'])
+      server.seed('services', NS, { metadata: { name: n, labels: { team: 'x' } }, spec: { ports: [{ port: 80 }] } });
     server.pageSize = 2;
     const names = (await resource(kube, SERVICES, NS).list({ labelSelector: 'team=x' })).map((s) => s.metadata?.name);
     expect(names).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -263,15 +294,27 @@ describe('rollouts', () => {
   });
 
   it.each([
-    ['ImagePullBackOff', /ImagePullBackOff: Back-off pulling image "ghcr\.io\/acme\/web:broken"/, /Failed to pull image "ghcr\.io\/acme\/web:broken"/],
-    ['CrashLoopBackOff', /CrashLoopBackOff: back-off 10s restarting failed container=app/, /last run ended Error \(exit code 1/],
+    [
+      'ImagePullBackOff',
+      /ImagePullBackOff: Back-off pulling image "ghcr\.io\/acme\/web:broken"/,
+      /Failed to pull image "ghcr\.io\/acme\/web:broken"/,
+    ],
+    [
+      'CrashLoopBackOff',
+      /CrashLoopBackOff: back-off 10s restarting failed container=app/,
+      /last run ended Error \(exit code 1/,
+    ],
   ] as const)('ProgressDeadlineExceeded fails at once with the %s reason', async (how, reason, detail) => {
     const kube = client();
     const api = resource(kube, DEPLOYMENTS, NS);
     await api.create(deployment('web', 'ghcr.io/acme/web:1', 2, { progressDeadlineSeconds: 1 }));
     await waitForRollout(kube, NS, 'web', wait);
     server.failImage('ghcr.io/acme/web:broken', how);
-    await api.patch('web', { spec: { template: { spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:broken' }] } } } }, 'merge');
+    await api.patch(
+      'web',
+      { spec: { template: { spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:broken' }] } } } },
+      'merge',
+    );
     const err = await failure(waitForRollout(kube, NS, 'web', wait));
     expect(err).toBeInstanceOf(RolloutFailedError);
     expect((err as RolloutFailedError).reason).toBe('ProgressDeadlineExceeded');
@@ -289,7 +332,9 @@ describe('rollouts', () => {
     const err = await failure(waitForRollout(kube, NS, 'web', { ...wait, timeoutMs: 600 }));
     expect(err).toBeInstanceOf(RolloutFailedError);
     expect((err as RolloutFailedError).reason).toBe('Timeout');
-    expect(err.message).toMatch(/Timed out after .* waiting for the rollout of Deployment shop\/web\. Last seen: 0 of 1 updated replicas available/);
+    expect(err.message).toMatch(
+      /Timed out after .* waiting for the rollout of Deployment shop\/web\. Last seen: 0 of 1 updated replicas available/,
+    );
     expect(err.message).toMatch(/ImagePullBackOff/);
   });
 

@@ -35,7 +35,10 @@ const route = (): Obj => ({
     ],
   },
 });
-const service = (name: string): Obj => ({ metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }] } });
+const service = (name: string): Obj => ({
+  metadata: { name },
+  spec: { selector: { app: name }, ports: [{ port: 80 }] },
+});
 
 async function failure(p: Promise<unknown>): Promise<Error> {
   try {
@@ -68,7 +71,11 @@ describe('HTTPRoute weights', () => {
     server.controllers.gateway.delayMs = 300;
     const result = await setRouteWeights(kube, NS, 'web', { web: 90, 'web-canary': 10 }, { timeoutMs: 10_000 });
     // Read back until the (slow) Gateway reported on the new generation.
-    expect(result.route.status?.parents[0]?.conditions?.every((c) => c.status === 'True' && c.observedGeneration === result.route.metadata?.generation)).toBe(true);
+    expect(
+      result.route.status?.parents[0]?.conditions?.every(
+        (c) => c.status === 'True' && c.observedGeneration === result.route.metadata?.generation,
+      ),
+    ).toBe(true);
     expect(server.requestsOf('GET', 'httproutes').length).toBeGreaterThanOrEqual(3);
     expect(result.changed).toBe(true);
     expect(result.weights).toEqual([{ rule: 0, weights: { web: 90, 'web-canary': 10 }, others: 5 }]);
@@ -88,7 +95,9 @@ describe('HTTPRoute weights', () => {
 
     // Promotion: the canary ref goes, stable takes its share.
     await setRouteWeights(kube, NS, 'web', { web: 95, 'web-canary': null });
-    expect(readWeights(server.get('httproutes', NS, 'web') as never, ['web', 'web-canary'])).toEqual([{ rule: 0, weights: { web: 95 }, others: 5 }]);
+    expect(readWeights(server.get('httproutes', NS, 'web') as never, ['web', 'web-canary'])).toEqual([
+      { rule: 0, weights: { web: 95 }, others: 5 },
+    ]);
   });
 
   it('survives a concurrent writer (409) without losing its change or theirs', async () => {
@@ -110,9 +119,14 @@ describe('HTTPRoute weights', () => {
     expect(missing).toBeInstanceOf(UserError);
     expect(missing.message).toMatch(/reports ResolvedRefs=False \(BackendNotFound: Service "web-canary" not found\)/);
 
-    server.controllers.gateway.refuse = { reason: 'NotAllowedByListeners', message: 'No listener allows routes from namespace shop' };
+    server.controllers.gateway.refuse = {
+      reason: 'NotAllowedByListeners',
+      message: 'No listener allows routes from namespace shop',
+    };
     const refused = await failure(setRouteWeights(kube, NS, 'web', { web: 100 }, { timeoutMs: 5000 }));
-    expect(refused.message).toMatch(/Gateway gateways\/external reports Accepted=False \(NotAllowedByListeners: No listener allows routes from namespace shop\)/);
+    expect(refused.message).toMatch(
+      /Gateway gateways\/external reports Accepted=False \(NotAllowedByListeners: No listener allows routes from namespace shop\)/,
+    );
   });
 
   it('a route without a rule for our Service is a UserError before anything is written', async () => {
@@ -154,7 +168,18 @@ describe('manifests', () => {
     );
     writeFileSync(
       join(dir, 'k8s', 'route.json'),
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'web' }, spec: { parentRefs: [{ name: 'external' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] } }] }),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'gateway.networking.k8s.io/v1',
+            kind: 'HTTPRoute',
+            metadata: { name: 'web' },
+            spec: { parentRefs: [{ name: 'external' }], rules: [{ backendRefs: [{ name: 'web', port: 80 }] }] },
+          },
+        ],
+      }),
     );
     writeFileSync(join(dir, 'k8s', 'README.md'), 'not a manifest');
     return dir;
@@ -164,7 +189,11 @@ describe('manifests', () => {
     connect();
     const dir = files();
     const manifests = readManifests(manifestFiles(['k8s'], dir));
-    expect(manifests.map((m) => `${m.kind.kind}/${m.object.metadata?.name}`)).toEqual(['HTTPRoute/web', 'Deployment/web', 'Service/web']);
+    expect(manifests.map((m) => `${m.kind.kind}/${m.object.metadata?.name}`)).toEqual([
+      'HTTPRoute/web',
+      'Deployment/web',
+      'Service/web',
+    ]);
     const image = 'ghcr.io/acme/web@sha256:' + 'a'.repeat(64);
     const changes = substituteImage(manifests, image, { deployment: 'web', containerName: 'app' });
     expect(changes.map((c) => c.container)).toEqual(['migrate', 'app']);
@@ -184,25 +213,37 @@ describe('manifests', () => {
 
   it('mistakes are UserErrors naming the file before anything is sent', () => {
     const dir = files();
-    writeFileSync(join(dir, 'k8s', 'extra.yaml'), 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: x }\n');
-    expect(() => readManifests(manifestFiles(['k8s/*.yaml'], dir))).toThrow(/extra\.yaml: platform-actions does not apply rbac\.authorization\.k8s\.io\/v1 ClusterRole/);
+    writeFileSync(
+      join(dir, 'k8s', 'extra.yaml'),
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: { name: x }\n',
+    );
+    expect(() => readManifests(manifestFiles(['k8s/*.yaml'], dir))).toThrow(
+      /extra\.yaml: platform-actions does not apply rbac\.authorization\.k8s\.io\/v1 ClusterRole/,
+    );
     expect(() => manifestFiles(['nope/*.yaml'], dir)).toThrow(/cannot read the folder/);
     expect(() => manifestFiles(['k8s/*.yml'], dir)).toThrow(/matches no file/);
     const manifests = readManifests(manifestFiles(['k8s/web.yaml'], dir));
-    expect(() => substituteImage(manifests, 'ghcr.io/acme/web:2', { deployment: 'web' })).toThrow(/has 2 containers; which one gets the image\?/);
+    expect(() => substituteImage(manifests, 'ghcr.io/acme/web:2', { deployment: 'web' })).toThrow(
+      /has 2 containers; which one gets the image\?/,
+    );
     expect(server.requests).toEqual([]);
   });
 
   it('an unknown field is refused by the server (strict field validation) with its path', async () => {
     connect();
     const dir = files();
-    writeFileSync(join(dir, 'k8s', 'web.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec: { ports: [{ port: 80, targetPrt: 8080 }] }\n');
+    writeFileSync(
+      join(dir, 'k8s', 'web.yaml'),
+      'apiVersion: v1\nkind: Service\nmetadata: { name: web }\nspec: { ports: [{ port: 80, targetPrt: 8080 }] }\n',
+    );
     const manifests = readManifests(manifestFiles(['k8s/web.yaml'], dir));
     const err = await failure(applyManifests(kube, manifests, { namespace: NS }));
     expect(err).toBeInstanceOf(UserError);
     expect(err.message).toMatch(/strict decoding error: unknown field "spec\.ports\[0\]\.targetPrt"/);
     // The stand-in records what a real server rejects; here that is the test's intent.
-    expect(server.problems).toEqual([`PATCH wrote an invalid Service ${NS}/web: spec.ports[0].targetPrt: unknown field`]);
+    expect(server.problems).toEqual([
+      `PATCH wrote an invalid Service ${NS}/web: spec.ports[0].targetPrt: unknown field`,
+    ]);
     server.problems.length = 0;
   });
 });

@@ -37,27 +37,57 @@ afterAll(async () => {
 });
 
 const IMAGE = '111111111111.dkr.ecr.eu-west-1.amazonaws.com/open-webui@sha256:' + 'c'.repeat(64);
-const base = { event: 'rolled-back', service: 'open-webui', environment: 'dev', release: 'v2.0.0', image: IMAGE, summary: 'Canary step 2 failed: p95 812 ms > 500 ms', facts: 'p95 latency=812 ms > 500 ms' };
+const base = {
+  event: 'rolled-back',
+  service: 'open-webui',
+  environment: 'dev',
+  release: 'v2.0.0',
+  image: IMAGE,
+  summary: 'Canary step 2 failed: p95 812 ms > 500 ms',
+  facts: 'p95 latency=812 ms > 500 ms',
+};
 
 describe('notify (bundle)', () => {
   it('sends to every target, masks the URLs, and links the run', async () => {
     got.length = 0;
-    const job = new Job({ GITHUB_REPOSITORY: 'acme/webui', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '1', GITHUB_SERVER_URL: 'https://github.com' });
-    const step = await job.run('notify', { inputs: { ...base, notify: `slack=${url(receiver, '/slack/T0/B0/secret1')}\nteams=${url(receiver, '/teams/secret2')}\n${url(receiver, '/hook')}` } });
+    const job = new Job({
+      GITHUB_REPOSITORY: 'acme/webui',
+      GITHUB_RUN_ID: '42',
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SERVER_URL: 'https://github.com',
+    });
+    const step = await job.run('notify', {
+      inputs: {
+        ...base,
+        notify: `slack=${url(receiver, '/slack/T0/B0/secret1')}\nteams=${url(receiver, '/teams/secret2')}\n${url(receiver, '/hook')}`,
+      },
+    });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ sent: '3', failed: '0' });
     expect(got.map((g) => g.path).sort()).toEqual(['/hook', '/slack/T0/B0/secret1', '/teams/secret2']);
     const generic = got.find((g) => g.path === '/hook')?.body;
-    expect(generic).toMatchObject({ event: 'rolled-back', service: 'open-webui', environment: 'dev', release: 'v2.0.0', digest: 'sha256:' + 'c'.repeat(64), runUrl: 'https://github.com/acme/webui/actions/runs/42', facts: { 'p95 latency': '812 ms > 500 ms' } });
+    expect(generic).toMatchObject({
+      event: 'rolled-back',
+      service: 'open-webui',
+      environment: 'dev',
+      release: 'v2.0.0',
+      digest: 'sha256:' + 'c'.repeat(64),
+      runUrl: 'https://github.com/acme/webui/actions/runs/42',
+      facts: { 'p95 latency': '812 ms > 500 ms' },
+    });
     expect(step.log).not.toContain('secret1');
-    expect(step.masked).toEqual(expect.arrayContaining([url(receiver, '/slack/T0/B0/secret1'), url(receiver, '/teams/secret2')]));
+    expect(step.masked).toEqual(
+      expect.arrayContaining([url(receiver, '/slack/T0/B0/secret1'), url(receiver, '/teams/secret2')]),
+    );
     expect(step.leaks([url(receiver, '/slack/T0/B0/secret1')])).toEqual([]);
   });
 
   it('a receiver that hangs or answers 500 is a warning: the step succeeds within its timeout', async () => {
     const job = new Job();
     const started = Date.now();
-    const step = await job.run('notify', { inputs: { ...base, timeout: '1s', notify: `slack=${url(hanging, '/x')}\nteams=${url(failing, '/y')}` } });
+    const step = await job.run('notify', {
+      inputs: { ...base, timeout: '1s', notify: `slack=${url(hanging, '/x')}\nteams=${url(failing, '/y')}` },
+    });
     expect(Date.now() - started).toBeLessThan(8000);
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ sent: '0', failed: '2' });

@@ -24,9 +24,13 @@ afterEach(() => {
 });
 
 const promote = (inputs: Record<string, string>) =>
-  job.run('promote', { inputs: { 'from-environment': 'staging', 'to-environment': 'production', 'github-token': gh.token, ...inputs } });
+  job.run('promote', {
+    inputs: { 'from-environment': 'staging', 'to-environment': 'production', 'github-token': gh.token, ...inputs },
+  });
 const deployments = (environment?: string) =>
-  [...gh.store.repo('acme', 'webapp').deployments.values()].filter((d) => environment === undefined || d.environment === environment);
+  [...gh.store.repo('acme', 'webapp').deployments.values()].filter(
+    (d) => environment === undefined || d.environment === environment,
+  );
 const seed = (...ds: Parameters<typeof seedDeployment>[1][]) => ds.map((d) => seedDeployment(gh.store, d));
 
 describe('promote', () => {
@@ -39,12 +43,20 @@ describe('promote', () => {
       rollout('production', 'a', now - 4 * HOUR, 'success', 5, { production: true }),
     );
     // The deployment GitHub itself makes for a job with `environment: staging`.
-    gh.store.createDeployment('acme', 'webapp', { environment: 'staging', sha: 'f'.repeat(40), created_at: new Date(now - 10 * MINUTE).toISOString() });
+    gh.store.createDeployment('acme', 'webapp', {
+      environment: 'staging',
+      sha: 'f'.repeat(40),
+      created_at: new Date(now - 10 * MINUTE).toISOString(),
+    });
 
     const step = await promote({ 'min-soak': '2h' });
     expect(step.failure).toBeUndefined();
     expect(step.exitCode).toBe(0);
-    expect(step.outputs).toMatchObject({ image: imageOf('b'), digest: digest('b'), 'source-deployment-id': String(b?.id) });
+    expect(step.outputs).toMatchObject({
+      image: imageOf('b'),
+      digest: digest('b'),
+      'source-deployment-id': String(b?.id),
+    });
     const queued = deployments('production').find((d) => String(d.id) === step.outputs['deployment-id']);
     expect(queued).toMatchObject({ sha: b?.sha, task: 'deploy', production_environment: true });
     expect(queued?.payload).toMatchObject({
@@ -56,7 +68,10 @@ describe('promote', () => {
     });
     expect(queued?.statuses.map((s) => s.state)).toEqual(['queued']);
     expect(queued?.statuses[0]?.description).toMatch(/^Promoted from staging after 2h55m/);
-    expect(gh.callsOf('repos/create-deployment').at(-1)?.body).toMatchObject({ required_contexts: [], auto_merge: false });
+    expect(gh.callsOf('repos/create-deployment').at(-1)?.body).toMatchObject({
+      required_contexts: [],
+      auto_merge: false,
+    });
 
     expect(step.summary).toContain('Promoted from staging to production');
     expect(step.summary).toContain(`deployment #${b?.id}`);
@@ -64,13 +79,22 @@ describe('promote', () => {
     expect(step.summary).toContain(`Before in production** | \`${imageOf('a')}\``);
 
     // The deploy step later in the same run (ecs-deploy / gke-deploy) records on the queued one.
-    const env = { GITHUB_REPOSITORY: 'acme/webapp', GITHUB_RUN_ID: '4242', GITHUB_RUN_ATTEMPT: '1', GITHUB_SHA: 'e'.repeat(40) };
-    const tracked = await trackDeployment(githubClient(gh.token, { GITHUB_API_URL: gh.url }), { owner: 'acme', repo: 'webapp' }, {
-      environment: 'production',
-      image: step.outputs.image as string,
-      payload: { service: 'open-webui', platform: 'ecs' },
-      run: runContext(env),
-    });
+    const env = {
+      GITHUB_REPOSITORY: 'acme/webapp',
+      GITHUB_RUN_ID: '4242',
+      GITHUB_RUN_ATTEMPT: '1',
+      GITHUB_SHA: 'e'.repeat(40),
+    };
+    const tracked = await trackDeployment(
+      githubClient(gh.token, { GITHUB_API_URL: gh.url }),
+      { owner: 'acme', repo: 'webapp' },
+      {
+        environment: 'production',
+        image: step.outputs.image as string,
+        payload: { service: 'open-webui', platform: 'ecs' },
+        run: runContext(env),
+      },
+    );
     expect(tracked).toMatchObject({ adopted: true, id: queued?.id, sha: b?.sha });
     await tracked.finish('success', 'Rolled out');
     expect(queued?.statuses.map((s) => s.state)).toEqual(['queued', 'in_progress', 'success']);
@@ -85,7 +109,11 @@ describe('promote', () => {
     );
     const [failed] = seed(rollout('staging', 'b', now - 3 * HOUR, 'failure', 8));
     // ...and a success status on our failed deployment.
-    gh.store.addDeploymentStatus('acme', 'webapp', failed!.id, { state: 'success', created_at: new Date(now - 2 * HOUR).toISOString(), creator: mallory });
+    gh.store.addDeploymentStatus('acme', 'webapp', failed!.id, {
+      state: 'success',
+      created_at: new Date(now - 2 * HOUR).toISOString(),
+      creator: mallory,
+    });
 
     const forged = await promote({ image: digest('e'), 'min-soak': '1h' });
     expect(forged.exitCode).toBe(1);
@@ -114,10 +142,20 @@ describe('promote', () => {
   });
 
   it('refuses a digest whose latest deployment in the source failed', async () => {
-    seed(rollout('staging', 'a', now - 5 * HOUR, 'success'), rollout('staging', 'b', now - 3 * HOUR, 'failure', 8, { statuses: [['in_progress', now - 3 * HOUR], ['failure', now - 3 * HOUR + 8 * MINUTE, 'Canary rolled back: error rate 4.1% over 1%']] }));
+    seed(
+      rollout('staging', 'a', now - 5 * HOUR, 'success'),
+      rollout('staging', 'b', now - 3 * HOUR, 'failure', 8, {
+        statuses: [
+          ['in_progress', now - 3 * HOUR],
+          ['failure', now - 3 * HOUR + 8 * MINUTE, 'Canary rolled back: error rate 4.1% over 1%'],
+        ],
+      }),
+    );
     const step = await promote({ image: digest('b'), 'min-soak': '0' });
     expect(step.exitCode).toBe(1);
-    expect(step.failure).toMatch(/failed in staging: deployment #\d+ is 'failure' since .* \(Canary rolled back: error rate 4\.1% over 1%\) \(https:\/\/github\.com\/acme\/webapp\/actions\/runs\/\d+\)/);
+    expect(step.failure).toMatch(
+      /failed in staging: deployment #\d+ is 'failure' since .* \(Canary rolled back: error rate 4\.1% over 1%\) \(https:\/\/github\.com\/acme\/webapp\/actions\/runs\/\d+\)/,
+    );
     expect(step.failure).toContain('Fix forward');
     expect(deployments('production')).toHaveLength(0);
   });
@@ -130,7 +168,9 @@ describe('promote', () => {
     );
     const refused = await promote({ image: imageOf('b'), 'min-soak': '30m' });
     expect(refused.exitCode).toBe(1);
-    expect(refused.failure).toMatch(/was rolled back in staging: deployment #\d+ returned it to .*open-webui@sha256:aaaa/);
+    expect(refused.failure).toMatch(
+      /was rolled back in staging: deployment #\d+ returned it to .*open-webui@sha256:aaaa/,
+    );
 
     // What is live is the rollback's image; it has been healthy since the rollback, 4h.
     const step = await promote({ 'min-soak': '3h' });
@@ -173,11 +213,19 @@ describe('promote', () => {
     expect(older.outputs['source-deployment-id']).toBe(String(a?.id));
     expect(older.summary).toMatch(/\*\*Healthy for\*\* \| 1h \(until deployment #\d+ replaced it on/);
     const short = await promote({ image: digest('a'), 'min-soak': '2h' });
-    expect(short.failure).toMatch(/was healthy in staging for only 1h \(from .* until deployment #\d+ replaced it\); min-soak is 2h\./);
+    expect(short.failure).toMatch(
+      /was healthy in staging for only 1h \(from .* until deployment #\d+ replaced it\); min-soak is 2h\./,
+    );
   });
 
   it('asks which service when the source runs several, and outputs the repository it was given', async () => {
-    seed(rollout('staging', 'a', now - 5 * HOUR, 'success'), rollout('staging', 'b', now - 5 * HOUR, 'success', 5, { service: 'mcpo', repository: '111111111111.dkr.ecr.us-east-1.amazonaws.com/mcpo' }));
+    seed(
+      rollout('staging', 'a', now - 5 * HOUR, 'success'),
+      rollout('staging', 'b', now - 5 * HOUR, 'success', 5, {
+        service: 'mcpo',
+        repository: '111111111111.dkr.ecr.us-east-1.amazonaws.com/mcpo',
+      }),
+    );
     const ambiguous = await promote({});
     expect(ambiguous.failure).toContain('staging runs several services (mcpo, open-webui)');
     expect(ambiguous.failure).toContain('Set `service`');
@@ -185,7 +233,10 @@ describe('promote', () => {
     const mcpo = await promote({ service: 'mcpo', 'min-soak': '1h' });
     expect(mcpo.outputs.image).toBe(`111111111111.dkr.ecr.us-east-1.amazonaws.com/mcpo@${digest('b')}`);
     // A replica registry for production: the digest is checked, the repository given is output.
-    const replica = await promote({ image: `222222222222.dkr.ecr.eu-west-1.amazonaws.com/mcpo@${digest('b')}`, 'min-soak': '1h' });
+    const replica = await promote({
+      image: `222222222222.dkr.ecr.eu-west-1.amazonaws.com/mcpo@${digest('b')}`,
+      'min-soak': '1h',
+    });
     expect(replica.outputs.image).toBe(`222222222222.dkr.ecr.eu-west-1.amazonaws.com/mcpo@${digest('b')}`);
     expect(deployments('production').map((d) => (d.payload as { service?: string }).service)).toEqual(['mcpo', 'mcpo']);
   });

@@ -6,7 +6,17 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { TagResourceCommand } from '@aws-sdk/client-ecs';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
@@ -20,7 +30,16 @@ let traffic: { stop(): Promise<void> } | undefined;
 let greenErrors = 0;
 
 const RECORD = 'platform-actions:rollout';
-const MUTATING = ['ModifyListener', 'ModifyRule', 'DeleteTaskSet', 'CreateTaskSet', 'UpdateServicePrimaryTaskSet', 'TagResource', 'UntagResource', 'UpdateService'];
+const MUTATING = [
+  'ModifyListener',
+  'ModifyRule',
+  'DeleteTaskSet',
+  'CreateTaskSet',
+  'UpdateServicePrimaryTaskSet',
+  'TagResource',
+  'UntagResource',
+  'UpdateService',
+];
 const SPEC = `
 interval: 30s
 provider: cloudwatch
@@ -29,16 +48,34 @@ metrics:
 `;
 
 function job(runId: string): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId, ...gh.env() });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+    ...gh.env(),
+  });
 }
 
-const byName = (p: Record<string, number>) => Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
+const byName = (p: Record<string, number>) =>
+  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
 const listener = async () => byName(await forwardPercentages(clients.elbv2, w.listenerArn));
 
 /** A deploy of run 4242 that reaches 10% (a 5 m bake), SIGKILLed there: no post step runs. */
 async function killedAt10(): Promise<string> {
   const running = job('4242').start('ecs-deploy', {
-    inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '10,50,100', 'step-duration': '5m', analysis: 'none', environment: 'production', 'github-token': gh.token },
+    inputs: {
+      cluster: WORKLOAD.cluster,
+      service: WORKLOAD.web,
+      'container-name': WORKLOAD.web,
+      image: IMAGES.webV2,
+      steps: '10,50,100',
+      'step-duration': '5m',
+      analysis: 'none',
+      environment: 'production',
+      'github-token': gh.token,
+    },
   });
   await running.waitForLog(/Step 1\/3: 10% on the new version/, 45_000);
   running.kill('SIGKILL');
@@ -51,16 +88,22 @@ async function killedAt10(): Promise<string> {
 
 async function rewriteRecord(edit: (text: string) => string): Promise<void> {
   const text = (await serviceTags(clients.ecs, w.web.serviceArn))[RECORD] as string;
-  await clients.ecs.send(new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD, value: edit(text) }] }));
+  await clients.ecs.send(
+    new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD, value: edit(text) }] }),
+  );
 }
 
 function reconcile(extra: Record<string, string> = {}) {
-  return job('9000').run('reconcile', { inputs: { clusters: WORKLOAD.cluster, environment: 'production', 'github-token': gh.token, ...extra } });
+  return job('9000').run('reconcile', {
+    inputs: { clusters: WORKLOAD.cluster, environment: 'production', 'github-token': gh.token, ...extra },
+  });
 }
 
 async function expectStable(): Promise<void> {
   expect(await listener()).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+    [w.web.taskSetId, 'PRIMARY'],
+  ]);
   expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty(RECORD);
 }
 
@@ -81,7 +124,10 @@ beforeEach(async () => {
   proxy.reset();
   gh.reset();
   greenErrors = 0;
-  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: { requests: 100, errors: 0 }, [w.targetGroups.green]: { requests: 100, errors: greenErrors } }));
+  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+    [w.targetGroups.blue]: { requests: 100, errors: 0 },
+    [w.targetGroups.green]: { requests: 100, errors: greenErrors },
+  }));
 });
 afterEach(() => {
   expect(gh.problems).toEqual([]);
@@ -99,14 +145,26 @@ describe('reconcile on ECS', () => {
     expect(result.failure).toBeUndefined();
     await expectStable();
     expect(result.log).toMatch(/GitHub reports run 4242\.1 as finished/);
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ where: 'platform/open-webui', state: 'shifting', done: 'rolled-back' })]);
-    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({ rollouts: 1, acted: 1, failed: 0, 'deployments-closed': 1 });
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({ where: 'platform/open-webui', state: 'shifting', done: 'rolled-back' }),
+    ]);
+    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({
+      rollouts: 1,
+      acted: 1,
+      failed: 0,
+      'deployments-closed': 1,
+    });
     expect(result.summary).toContain('| `platform/open-webui` |');
     expect(result.summary).toMatch(/rolled-back \(stable [\d.]+m?s after this run started\)/);
     // The owner's run was asked about once; the abort request was written before the restore.
     expect(gh.callsOf('actions/get-workflow-run').length).toBeGreaterThanOrEqual(1);
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:abort']).toMatch(/by=the reconcile workflow in run 9000\.1/);
-    expect(deployment?.statuses.at(-1)).toMatchObject({ state: 'failure', description: expect.stringContaining('reconcile (run 9000.1) rolled it back') });
+    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:abort']).toMatch(
+      /by=the reconcile workflow in run 9000\.1/,
+    );
+    expect(deployment?.statuses.at(-1)).toMatchObject({
+      state: 'failure',
+      description: expect.stringContaining('reconcile (run 9000.1) rolled it back'),
+    });
   }, 120_000);
 
   it('leaves a rollout alone while GitHub reports its run in progress', async () => {
@@ -117,7 +175,12 @@ describe('reconcile on ECS', () => {
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
     expect(result.log).toContain('GitHub reports run 4242.1 as still in progress');
-    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({ rollouts: 1, acted: 0, left: 1, 'deployments-closed': 0 });
+    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({
+      rollouts: 1,
+      acted: 0,
+      left: 1,
+      'deployments-closed': 0,
+    });
     expect(result.summary).toMatch(/\| shifting \| — \| left \|/);
     expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
     expect((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD]).toBe(tag);
@@ -131,10 +194,14 @@ describe('reconcile on ECS', () => {
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ state: 'promoting', done: 'promoted' })]);
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({ state: 'promoting', done: 'promoted' }),
+    ]);
     expect(await listener()).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
     const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
-    expect(sets.map((t) => [t.status, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([['PRIMARY', w.targetGroups.green]]);
+    expect(sets.map((t) => [t.status, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([
+      ['PRIMARY', w.targetGroups.green],
+    ]);
     expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty(RECORD);
     const deployment = [...gh.store.repo('acme', 'webapp').deployments.values()][0];
     expect(deployment?.statuses.at(-1)?.state).toBe('success');
@@ -149,7 +216,13 @@ describe('reconcile on ECS', () => {
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ state: 'paused', done: 'rolled-back', detail: expect.stringContaining('nobody resumed it') })]);
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({
+        state: 'paused',
+        done: 'rolled-back',
+        detail: expect.stringContaining('nobody resumed it'),
+      }),
+    ]);
     await expectStable();
   }, 120_000);
 
@@ -162,14 +235,18 @@ describe('reconcile on ECS', () => {
 
     const healthy = await reconcile({ analysis: SPEC });
     expect(healthy.failure).toBeUndefined();
-    expect(JSON.parse(healthy.outputs.actions as string)).toEqual([expect.objectContaining({ state: 'paused', done: 'judged-pass' })]);
+    expect(JSON.parse(healthy.outputs.actions as string)).toEqual([
+      expect.objectContaining({ state: 'paused', done: 'judged-pass' }),
+    ]);
     expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
 
     greenErrors = 30;
     await new Promise((r) => setTimeout(r, 4000));
     const breached = await reconcile({ analysis: SPEC });
     expect(breached.failure).toBeUndefined();
-    expect(JSON.parse(breached.outputs.actions as string)).toEqual([expect.objectContaining({ state: 'paused', done: 'rolled-back', detail: expect.stringMatching(/judged fail/) })]);
+    expect(JSON.parse(breached.outputs.actions as string)).toEqual([
+      expect.objectContaining({ state: 'paused', done: 'rolled-back', detail: expect.stringMatching(/judged fail/) }),
+    ]);
     await expectStable();
   }, 150_000);
 
@@ -181,8 +258,14 @@ describe('reconcile on ECS', () => {
 
     const result = await reconcile({ 'dry-run': 'true' });
     expect(result.failure).toBeUndefined();
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ done: 'would-roll-back' })]);
-    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({ acted: 0, 'would-act': 1, 'deployments-closed': 0 });
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({ done: 'would-roll-back' }),
+    ]);
+    expect(JSON.parse(result.outputs.counts as string)).toMatchObject({
+      acted: 0,
+      'would-act': 1,
+      'deployments-closed': 0,
+    });
     expect(result.summary).toContain('Dry run: Reconcile ECS platform');
     for (const op of MUTATING) expect([op, proxy.count(op)]).toEqual([op, 0]);
     expect(gh.callsOf('repos/create-deployment-status').length).toBe(before);
@@ -191,12 +274,21 @@ describe('reconcile on ECS', () => {
   }, 120_000);
 });
 
-describe('ecs-deploy asks GitHub about another run\'s record', () => {
+describe("ecs-deploy asks GitHub about another run's record", () => {
   it('finishes the record of a run GitHub reports finished at once, without waiting for its lease', async () => {
     await killedAt10();
     setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
     const next = await job('4243').run('ecs-deploy', {
-      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token },
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        'container-name': WORKLOAD.web,
+        image: IMAGES.webV2,
+        steps: '100',
+        'step-duration': '0s',
+        analysis: 'none',
+        'github-token': gh.token,
+      },
     });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
@@ -208,7 +300,16 @@ describe('ecs-deploy asks GitHub about another run\'s record', () => {
     await killedAt10();
     setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
     const next = await job('4243').run('ecs-deploy', {
-      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token },
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        'container-name': WORKLOAD.web,
+        image: IMAGES.webV2,
+        steps: '100',
+        'step-duration': '0s',
+        analysis: 'none',
+        'github-token': gh.token,
+      },
     });
     expect(next.failure).toMatch(/its owner is still driving it \(GitHub reports run 4242\.1 as still in progress\)/);
     expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });

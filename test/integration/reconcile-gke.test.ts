@@ -33,8 +33,19 @@ afterEach(() => {
 });
 
 const job = (runId: string) => new Job({ GITHUB_RUN_ID: runId, ...gh.env() });
-const deploy = (extra: Record<string, string>) => ({ kubeconfig, namespace: NS, deployment: 'web', image: IMAGES.v2, 'http-route': 'web', analysis: 'none', ...extra });
-const reconcile = (extra: Record<string, string> = {}) => job('9000').run('reconcile', { inputs: { platform: 'gke', kubeconfig, namespaces: NS, 'github-token': gh.token, ...extra } });
+const deploy = (extra: Record<string, string>) => ({
+  kubeconfig,
+  namespace: NS,
+  deployment: 'web',
+  image: IMAGES.v2,
+  'http-route': 'web',
+  analysis: 'none',
+  ...extra,
+});
+const reconcile = (extra: Record<string, string> = {}) =>
+  job('9000').run('reconcile', {
+    inputs: { platform: 'gke', kubeconfig, namespaces: NS, 'github-token': gh.token, ...extra },
+  });
 
 async function killedAt10(): Promise<void> {
   const running = job('4242').start('gke-deploy', { inputs: deploy({ strategy: 'canary', steps: '10:5m,50,100' }) });
@@ -50,7 +61,9 @@ describe('reconcile on GKE', () => {
     setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ where: `${NS}/web`, done: 'rolled-back' })]);
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({ where: `${NS}/web`, done: 'rolled-back' }),
+    ]);
     expect(routeWeights(kube)).toEqual({ web: 1 });
     expect(objectNames(kube).deployments).toEqual(['web']);
     expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
@@ -64,17 +77,20 @@ describe('reconcile on GKE', () => {
     expect(left.failure).toBeUndefined();
     expect(JSON.parse(left.outputs.counts as string)).toMatchObject({ rollouts: 1, left: 1, acted: 0 });
     expect(objectNames(kube).deployments).toEqual(['web', 'web-canary']);
-
   }, 90_000);
 
   it('retires a blue kept past keep-previous', async () => {
-    const step = await job('4300').run('gke-deploy', { inputs: deploy({ strategy: 'blue-green', 'keep-previous': '2s' }) });
+    const step = await job('4300').run('gke-deploy', {
+      inputs: deploy({ strategy: 'blue-green', 'keep-previous': '2s' }),
+    });
     expect(step.outputs.status).toBe('succeeded');
     expect(annotationsOf(kube)).toHaveProperty('platform-actions/blue-green');
     await new Promise((r) => setTimeout(r, 3000));
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
-    expect(JSON.parse(result.outputs.actions as string)).toEqual([expect.objectContaining({ state: 'blue kept', done: 'retired' })]);
+    expect(JSON.parse(result.outputs.actions as string)).toEqual([
+      expect.objectContaining({ state: 'blue kept', done: 'retired' }),
+    ]);
     expect(imageOf(kube, 'web')).toBe(IMAGES.v2);
     expect(objectNames(kube).deployments).toEqual(['web']);
     expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/blue-green');

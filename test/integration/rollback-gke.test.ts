@@ -6,7 +6,17 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { annotationsOf, IMAGES, imageOf, NS, objectNames, readyPods, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
+import {
+  annotationsOf,
+  IMAGES,
+  imageOf,
+  NS,
+  objectNames,
+  readyPods,
+  routeWeights,
+  routeWrites,
+  seedWeb,
+} from '../support/gke-workload.js';
 import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
 import { Job } from '../support/runner.js';
 
@@ -31,19 +41,43 @@ afterEach(() => {
 });
 
 const job = (runId = '4242') => new Job({ GITHUB_RUN_ID: runId, ...gh.env() });
-const deploy = (extra: Record<string, string>) => ({ kubeconfig, namespace: NS, deployment: 'web', image: IMAGES.v2, analysis: 'none', ...extra });
-const rollback = (extra: Record<string, string> = {}) => ({ kubeconfig, namespace: NS, deployment: 'web', reason: 'on-call', ...extra });
+const deploy = (extra: Record<string, string>) => ({
+  kubeconfig,
+  namespace: NS,
+  deployment: 'web',
+  image: IMAGES.v2,
+  analysis: 'none',
+  ...extra,
+});
+const rollback = (extra: Record<string, string> = {}) => ({
+  kubeconfig,
+  namespace: NS,
+  deployment: 'web',
+  reason: 'on-call',
+  ...extra,
+});
 
 describe('rollback: GKE', () => {
   it('undoes a canary killed at 50% from its record, marks its GitHub Deployment failed and records the rollback', async () => {
     await seedWeb(kube, { route: true });
-    const running = job('4242').start('gke-deploy', { inputs: deploy({ strategy: 'canary', 'http-route': 'web', steps: '10:1s,50:5m,100', environment: 'production', 'allow-tag': 'true', 'github-token': gh.token }) });
+    const running = job('4242').start('gke-deploy', {
+      inputs: deploy({
+        strategy: 'canary',
+        'http-route': 'web',
+        steps: '10:1s,50:5m,100',
+        environment: 'production',
+        'allow-tag': 'true',
+        'github-token': gh.token,
+      }),
+    });
     await running.waitForLog(/^Step 2\/3: 50% on the new version/, 45_000);
     running.kill('SIGKILL');
     await running.done;
     expect(routeWeights(kube)).toEqual({ web: 50, 'web-canary': 50 });
 
-    const step = await job('4243').run('rollback', { inputs: rollback({ environment: 'production', 'github-token': gh.token }) });
+    const step = await job('4243').run('rollback', {
+      inputs: rollback({ environment: 'production', 'github-token': gh.token }),
+    });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ status: 'rolled-back', 'rolled-back-to': '1' });
     expect(Number(step.outputs['recovery-seconds'])).toBeGreaterThanOrEqual(0);
@@ -55,7 +89,10 @@ describe('rollback: GKE', () => {
     expect(imageOf(kube)).toBe(IMAGES.v1);
     expect(step.summary).toContain(`Rolled back ${NS}/web (GKE)`);
 
-    const deployments = [...gh.store.repo('acme', 'webapp').deployments.values()].map((d) => ({ ...d, payload: d.payload as Record<string, unknown> }));
+    const deployments = [...gh.store.repo('acme', 'webapp').deployments.values()].map((d) => ({
+      ...d,
+      payload: d.payload as Record<string, unknown>,
+    }));
     const undone = deployments.find((d) => d.payload?.engine === 'gke-canary');
     expect(undone?.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
     const recorded = deployments.find((d) => d.payload?.rollback === true);
@@ -71,7 +108,9 @@ describe('rollback: GKE', () => {
     const writes = routeWrites(kube).length;
 
     const wrongRoute = await job('4243').run('rollback', { inputs: rollback({ 'http-route': 'shop' }) });
-    expect(wrongRoute.failure).toMatch(/^http-route is shop, but the rollout recorded on Deployment shop\/web moved traffic with HTTPRoute web\./);
+    expect(wrongRoute.failure).toMatch(
+      /^http-route is shop, but the rollout recorded on Deployment shop\/web moved traffic with HTTPRoute web\./,
+    );
     expect(routeWrites(kube)).toHaveLength(writes);
 
     const step = await job('4243').run('rollback', { inputs: rollback() });
@@ -91,13 +130,17 @@ describe('rollback: GKE', () => {
     const back = await job('4243').run('rollback', { inputs: rollback() });
     expect(back.failure).toBeUndefined();
     expect(back.outputs).toMatchObject({ status: 'rolled-back', 'rolled-back-to': '3' });
-    expect(back.log).toMatch(/Putting the template of revision 1 \(ReplicaSet web-\w+\) back into Deployment shop\/web/);
+    expect(back.log).toMatch(
+      /Putting the template of revision 1 \(ReplicaSet web-\w+\) back into Deployment shop\/web/,
+    );
     expect(imageOf(kube)).toBe(IMAGES.v1);
     expect(readyPods(kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
 
     // Revision 2 was just rolled back: returning to it is explicit.
     const refused = await job('4244').run('rollback', { inputs: rollback({ to: '2' }) });
-    expect(refused.failure).toMatch(/^Revision 2 of Deployment shop\/web \(ghcr\.io\/acme\/web:2\.0\.0\) was rolled back, so it is not returned to without allow-any-revision: true\./);
+    expect(refused.failure).toMatch(
+      /^Revision 2 of Deployment shop\/web \(ghcr\.io\/acme\/web:2\.0\.0\) was rolled back, so it is not returned to without allow-any-revision: true\./,
+    );
     expect(imageOf(kube)).toBe(IMAGES.v1);
     const forward = await job('4244').run('rollback', { inputs: rollback({ to: '2', 'allow-any-revision': 'true' }) });
     expect(forward.outputs).toMatchObject({ status: 'rolled-back', 'rolled-back-to': '4' });
@@ -111,7 +154,9 @@ describe('rollback: GKE', () => {
     await seedWeb(kube, { progressDeadlineSeconds: 2 });
     kube.failImage(IMAGES.broken, 'ImagePullBackOff');
     const j = job();
-    const held = await j.run('gke-deploy', { inputs: deploy({ image: IMAGES.broken, 'rollback-on-failure': 'false' }) });
+    const held = await j.run('gke-deploy', {
+      inputs: deploy({ image: IMAGES.broken, 'rollback-on-failure': 'false' }),
+    });
     expect(held.outputs.status).toBe('failed');
     expect(held.log).toContain('rollback-on-failure is false');
     expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/ e=gke-rolling p=held /);
@@ -131,7 +176,9 @@ describe('rollback: GKE', () => {
     const missing = await job().run('rollback', { inputs: rollback({ to: '7' }) });
     expect(missing.failure).toMatch(/^Deployment shop\/web has no revision 7 \(its history: 1\)\./);
     const bad = await job().run('rollback', { inputs: rollback({ to: 'latest' }) });
-    expect(bad.failure).toMatch(/^Input 'to' is 'latest', which is neither previous nor a Deployment revision number\./);
+    expect(bad.failure).toMatch(
+      /^Input 'to' is 'latest', which is neither previous nor a Deployment revision number\./,
+    );
     expect(kube.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   }, 30_000);
 });

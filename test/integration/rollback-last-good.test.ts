@@ -7,9 +7,26 @@
  * is cleaned up once traffic is back on the primary.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { ListTaskDefinitionsCommand, ListTagsForResourceCommand, RegisterTaskDefinitionCommand, TagResourceCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import {
+  ListTaskDefinitionsCommand,
+  ListTagsForResourceCommand,
+  RegisterTaskDefinitionCommand,
+  TagResourceCommand,
+  type ECSClient,
+} from '@aws-sdk/client-ecs';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job, type StepResult } from '../support/runner.js';
 
@@ -30,14 +47,33 @@ const healthy: SideTraffic = { requests: 200, errors: 0 };
 const IMAGE_V3 = 'ghcr.io/open-webui/open-webui:v0.6.7';
 
 function job(runId = '4242'): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+  });
 }
 
-const byName = (p: Record<string, number>) => Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
+const byName = (p: Record<string, number>) =>
+  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
 /** Calls since `mark` that change something (anything but Describe*, List*). */
-const changesSince = (mark: number) => proxy.calls.slice(mark).filter((c) => !/^(Describe|List)/.test(c.operation)).map((c) => c.operation);
+const changesSince = (mark: number) =>
+  proxy.calls
+    .slice(mark)
+    .filter((c) => !/^(Describe|List)/.test(c.operation))
+    .map((c) => c.operation);
 const tdTags = async (ecs: ECSClient, name: string) =>
-  Object.fromEntries(((await ecs.send(new ListTagsForResourceCommand({ resourceArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/${name}` }))).tags ?? []).map((t) => [t.key, t.value]));
+  Object.fromEntries(
+    (
+      (
+        await ecs.send(
+          new ListTagsForResourceCommand({ resourceArn: `arn:aws:ecs:us-east-1:123456789012:task-definition/${name}` }),
+        )
+      ).tags ?? []
+    ).map((t) => [t.key, t.value]),
+  );
 
 /** Weights each ModifyListener asked for, as [target group name, weight] pairs. */
 function requestedWeights(): Array<Array<[string, number]>> {
@@ -45,7 +81,10 @@ function requestedWeights(): Array<Array<[string, number]>> {
     const pairs: Array<[string, number]> = [];
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       const arn = form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string;
-      pairs.push([/targetgroup\/([^/]+)\//.exec(arn)?.[1] as string, Number(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`])]);
+      pairs.push([
+        /targetgroup\/([^/]+)\//.exec(arn)?.[1] as string,
+        Number(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`]),
+      ]);
     }
     return pairs;
   });
@@ -74,26 +113,61 @@ afterEach(() => proxy.reset());
 describe('rollback: last known good', () => {
   it('v2 rolled back, v3 shipped: previous is v1, not v2; a second previous does not bounce to v3; to: v3 is explicit', async () => {
     // v2: the canary fails its analysis and is rolled back by ecs-deploy.
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: { ...healthy, errors: 10 } }));
-    const v2 = await job().run('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '10,100', 'step-duration': '10s', analysis: ERROR_RATE } });
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: { ...healthy, errors: 10 },
+    }));
+    const v2 = await job().run('ecs-deploy', {
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        'container-name': WORKLOAD.web,
+        image: IMAGES.webV2,
+        steps: '10,100',
+        'step-duration': '10s',
+        analysis: ERROR_RATE,
+      },
+    });
     await traffic.stop();
     expect(v2.outputs.status).toBe('rolled-back');
     expect(await tdTags(clients.ecs, 'open-webui:2')).toHaveProperty('platform-actions:rolled-back');
 
     // v3 ships.
-    const v3 = await job('4243').run('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGE_V3, steps: '100', 'step-duration': '0s', analysis: 'none' } });
+    const v3 = await job('4243').run('ecs-deploy', {
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        'container-name': WORKLOAD.web,
+        image: IMAGE_V3,
+        steps: '100',
+        'step-duration': '0s',
+        analysis: 'none',
+      },
+    });
     expect(v3.outputs.status).toBe('succeeded');
     expect(v3.outputs['task-definition-arn']).toMatch(/open-webui:3$/);
     // What served before v3 (v1, never rolled out by us) seeds the list.
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:last-good']).toBe('open-webui:3 open-webui:1');
+    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:last-good']).toBe(
+      'open-webui:3 open-webui:1',
+    );
     // Through the proxy the family lists newest first, as on AWS: "the ACTIVE revision below the live one" would be v2.
-    const listed = await workloadClients(proxy.url).ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: WORKLOAD.web, sort: 'DESC' }));
-    expect(listed.taskDefinitionArns?.map((a) => a.split('/').pop())).toEqual(['open-webui:3', 'open-webui:2', 'open-webui:1']);
+    const listed = await workloadClients(proxy.url).ecs.send(
+      new ListTaskDefinitionsCommand({ familyPrefix: WORKLOAD.web, sort: 'DESC' }),
+    );
+    expect(listed.taskDefinitionArns?.map((a) => a.split('/').pop())).toEqual([
+      'open-webui:3',
+      'open-webui:2',
+      'open-webui:1',
+    ]);
 
-    const first = await job('4300').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'v3 slow' } });
+    const first = await job('4300').run('rollback', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'v3 slow' },
+    });
     expect(first.failure).toBeUndefined();
     expect(first.outputs.status).toBe('rolled-back');
-    expect(first.log).toContain('previous is open-webui:1: the revision that last completed a rollout before open-webui:3');
+    expect(first.log).toContain(
+      'previous is open-webui:1: the revision that last completed a rollout before open-webui:3',
+    );
     expect(first.summary).toContain('previous is open-webui:1');
     // v1 registered again for its task set (open-webui:4, v1's content), all traffic on it.
     expect(first.outputs['rolled-back-to']).toMatch(/open-webui:4$/);
@@ -106,36 +180,76 @@ describe('rollback: last known good', () => {
     // A second previous: nothing completed a rollout before what runs now; v3 was rolled back. Refused, nothing changed.
     const mark = proxy.calls.length;
     const second = await job('4301').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web } });
-    expectHelpful(second, /to: previous has nothing to return to: .*open-webui:4.*Rolled back on this service: open-webui:3 \(rolled back at [^)]+\), open-webui:2 \(rolled back/);
+    expectHelpful(
+      second,
+      /to: previous has nothing to return to: .*open-webui:4.*Rolled back on this service: open-webui:3 \(rolled back at [^)]+\), open-webui:2 \(rolled back/,
+    );
     expect(second.failure).toContain('to: FAMILY:REVISION');
     expect(changesSince(mark)).toEqual([]);
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.taskDefinition?.split('/').pop())).toEqual(['open-webui:4']);
+    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.taskDefinition?.split('/').pop())).toEqual([
+      'open-webui:4',
+    ]);
 
     // Returning to v3 is possible, but only explicitly (it completed a rollout here before).
-    const back = await job('4302').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, to: 'open-webui:3' } });
+    const back = await job('4302').run('rollback', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, to: 'open-webui:3' },
+    });
     expect(back.failure).toBeUndefined();
     expect(back.log).toContain('to: open-webui:3, which completed a rollout on this service before');
     expect(back.log).toContain('It was rolled back at');
     expect(back.summary).toContain(`| **Image** | \`${IMAGE_V3}\` |`);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 0,
+      'open-webui-green': 100,
+    });
   }, 180_000);
 
   it('refuses a to: of another family or account, or one the service never ran, before any change; allow-any-revision lets it through', async () => {
     const ecs = clients.ecs;
     await ecs.send(
-      new RegisterTaskDefinitionCommand({ family: WORKLOAD.web, requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '512', memory: '1024', containerDefinitions: [{ name: WORKLOAD.web, image: IMAGES.webV2, memory: 1024, portMappings: [{ containerPort: 8080 }] }] }),
+      new RegisterTaskDefinitionCommand({
+        family: WORKLOAD.web,
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '512',
+        memory: '1024',
+        containerDefinitions: [
+          { name: WORKLOAD.web, image: IMAGES.webV2, memory: 1024, portMappings: [{ containerPort: 8080 }] },
+        ],
+      }),
     );
     const other = (
       await ecs.send(
-        new RegisterTaskDefinitionCommand({ family: 'gateway-next', requiresCompatibilities: ['FARGATE'], networkMode: 'awsvpc', cpu: '512', memory: '1024', containerDefinitions: [{ name: WORKLOAD.gateway, image: IMAGES.gatewayV2, memory: 1024, portMappings: [{ containerPort: 80 }] }] }),
+        new RegisterTaskDefinitionCommand({
+          family: 'gateway-next',
+          requiresCompatibilities: ['FARGATE'],
+          networkMode: 'awsvpc',
+          cpu: '512',
+          memory: '1024',
+          containerDefinitions: [
+            { name: WORKLOAD.gateway, image: IMAGES.gatewayV2, memory: 1024, portMappings: [{ containerPort: 80 }] },
+          ],
+        }),
       )
     ).taskDefinition?.taskDefinitionArn as string;
     const mark = proxy.calls.length;
     const cases: Array<[Record<string, string>, RegExp]> = [
-      [{ service: WORKLOAD.web, to: `${WORKLOAD.gateway}:1` }, /to: bedrock-access-gateway:1 is of task definition family bedrock-access-gateway, but service open-webui runs family open-webui/],
-      [{ service: WORKLOAD.web, to: 'arn:aws:ecs:us-east-1:999999999999:task-definition/open-webui:1' }, /is a task definition of account 999999999999 in us-east-1, but service open-webui runs in account 123456789012/],
-      [{ service: WORKLOAD.web, to: 'open-webui:2' }, /to: open-webui:2 is not a revision service open-webui ran successfully before/],
-      [{ service: WORKLOAD.gateway, to: 'gateway-next:1' }, /family gateway-next, but service bedrock-access-gateway runs family bedrock-access-gateway/],
+      [
+        { service: WORKLOAD.web, to: `${WORKLOAD.gateway}:1` },
+        /to: bedrock-access-gateway:1 is of task definition family bedrock-access-gateway, but service open-webui runs family open-webui/,
+      ],
+      [
+        { service: WORKLOAD.web, to: 'arn:aws:ecs:us-east-1:999999999999:task-definition/open-webui:1' },
+        /is a task definition of account 999999999999 in us-east-1, but service open-webui runs in account 123456789012/,
+      ],
+      [
+        { service: WORKLOAD.web, to: 'open-webui:2' },
+        /to: open-webui:2 is not a revision service open-webui ran successfully before/,
+      ],
+      [
+        { service: WORKLOAD.gateway, to: 'gateway-next:1' },
+        /family gateway-next, but service bedrock-access-gateway runs family bedrock-access-gateway/,
+      ],
       [{ service: WORKLOAD.gateway, 'allow-any-revision': 'true' }, /allow-any-revision is true, but to is previous/],
     ];
     for (const [inputs, message] of cases) {
@@ -145,7 +259,14 @@ describe('rollback: last known good', () => {
     }
     expect(changesSince(mark)).toEqual([]);
 
-    const allowed = await job().run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, to: 'gateway-next:1', 'allow-any-revision': 'true' } });
+    const allowed = await job().run('rollback', {
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.gateway,
+        to: 'gateway-next:1',
+        'allow-any-revision': 'true',
+      },
+    });
     expect(allowed.failure).toBeUndefined();
     expect(allowed.outputs.status).toBe('rolled-back');
     expect(allowed.outputs['rolled-back-to']).toBe(other);
@@ -156,62 +277,133 @@ describe('rollback: last known good', () => {
     const ecs = clients.ecs;
     // Task sets: "stable" names a task set this service does not have, "new" names the primary (a rollback would delete it).
     const forged = `v1 id=4242.1-evil e=ecs-task-set p=shifting s=ecs-svc/1234567 c=${w.web.taskSetId} w=10 i=0 t=1764000000`;
-    await ecs.send(new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: 'platform-actions:rollout', value: forged }] }));
+    await ecs.send(
+      new TagResourceCommand({
+        resourceArn: w.web.serviceArn,
+        tags: [{ key: 'platform-actions:rollout', value: forged }],
+      }),
+    );
     // Rolling: the stable side is another account's task definition, then another family's.
-    const rolling = (s: string) => `v1 id=4242.1-evil e=ecs-rolling p=shifting s=${s} c=${WORKLOAD.gateway}:1 w=100 i=0 t=1764000000`;
+    const rolling = (s: string) =>
+      `v1 id=4242.1-evil e=ecs-rolling p=shifting s=${s} c=${WORKLOAD.gateway}:1 w=100 i=0 t=1764000000`;
 
     const mark = proxy.calls.length;
     const rollback = await job().run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web } });
-    expectHelpful(rollback, /The rollout record on ECS service platform\/open-webui .* does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service; its new task set ecs-svc\/\d+ was not created by rollout 4242\.1-evil/);
-    expect(rollback.failure).toContain(`aws ecs untag-resource --region us-east-1 --resource-arn ${w.web.serviceArn} --tag-keys platform-actions:rollout`);
+    expectHelpful(
+      rollback,
+      /The rollout record on ECS service platform\/open-webui .* does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service; its new task set ecs-svc\/\d+ was not created by rollout 4242\.1-evil/,
+    );
+    expect(rollback.failure).toContain(
+      `aws ecs untag-resource --region us-east-1 --resource-arn ${w.web.serviceArn} --tag-keys platform-actions:rollout`,
+    );
 
-    const deploy = await job().run('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '100', analysis: 'none' } });
-    expectHelpful(deploy, /does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service/);
+    const deploy = await job().run('ecs-deploy', {
+      inputs: {
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        'container-name': WORKLOAD.web,
+        image: IMAGES.webV2,
+        steps: '100',
+        analysis: 'none',
+      },
+    });
+    expectHelpful(
+      deploy,
+      /does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service/,
+    );
     // The deploy refused while it only read (before it saved anything for its post step): the post step has nothing to do.
     const before = proxy.calls.length;
     const post = await job().post(deploy);
     expect(post.exitCode).toBe(0);
     expect(post.log).not.toMatch(/Found an unfinished|Rolling back/);
-    expect(proxy.calls.slice(before).filter((c) => /^(Modify|Delete|Update|Tag|Untag|Create)/.test(c.operation))).toEqual([]);
+    expect(
+      proxy.calls.slice(before).filter((c) => /^(Modify|Delete|Update|Tag|Untag|Create)/.test(c.operation)),
+    ).toEqual([]);
 
     for (const [stable, why] of [
-      ['arn:aws:ecs:us-east-1:999999999999:task-definition/bedrock-access-gateway:1', /its stable side arn:\S+ is in account 999999999999 \(us-east-1\), not the service's 123456789012/],
+      [
+        'arn:aws:ecs:us-east-1:999999999999:task-definition/bedrock-access-gateway:1',
+        /its stable side arn:\S+ is in account 999999999999 \(us-east-1\), not the service's 123456789012/,
+      ],
       ['open-webui:1', /its stable side open-webui:1 is of family open-webui, which the service does not run/],
     ] as const) {
-      await ecs.send(new TagResourceCommand({ resourceArn: w.gateway.serviceArn, tags: [{ key: 'platform-actions:rollout', value: rolling(stable) }] }));
+      await ecs.send(
+        new TagResourceCommand({
+          resourceArn: w.gateway.serviceArn,
+          tags: [{ key: 'platform-actions:rollout', value: rolling(stable) }],
+        }),
+      );
       const step = await job().run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway } });
       expectHelpful(step, why);
-      const redeploy = await job().run('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, image: IMAGES.gatewayV2, analysis: 'none' } });
+      const redeploy = await job().run('ecs-deploy', {
+        inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, image: IMAGES.gatewayV2, analysis: 'none' },
+      });
       expectHelpful(redeploy, why);
     }
     expect(changesSince(mark).filter((op) => op !== 'TagResource')).toEqual([]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
     expect((await taskSetsOf(ecs, WORKLOAD.web)).map((t) => t.id)).toEqual([w.web.taskSetId]);
     expect((await serviceTags(ecs, w.web.serviceArn))['platform-actions:rollout']).toBe(forged);
   }, 120_000);
 
   for (const next of ['ecs-deploy', 'rollback'] as const) {
     it(`recovers a garbled record with an orphaned canary task set: ${next} puts all traffic on the primary, deletes the orphan and goes on`, async () => {
-      const killed = job().start('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, steps: '10,100', 'step-duration': '5m', analysis: 'none' } });
+      const killed = job().start('ecs-deploy', {
+        inputs: {
+          cluster: WORKLOAD.cluster,
+          service: WORKLOAD.web,
+          'container-name': WORKLOAD.web,
+          image: IMAGES.webV2,
+          steps: '10,100',
+          'step-duration': '5m',
+          analysis: 'none',
+        },
+      });
       await killed.waitForLog(/Step 1\/2: 10% on the new version/, 45_000);
       killed.kill('SIGKILL');
       await killed.done;
       const orphan = (await taskSetsOf(clients.ecs, WORKLOAD.web)).find((t) => t.status !== 'PRIMARY');
       expect(orphan?.id).toBeDefined();
       // The record is garbled (a hand edit cut it short).
-      await clients.ecs.send(new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: 'platform-actions:rollout', value: 'v1 id=4242.1-x e=ecs-task-set p=shif' }] }));
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
+      await clients.ecs.send(
+        new TagResourceCommand({
+          resourceArn: w.web.serviceArn,
+          tags: [{ key: 'platform-actions:rollout', value: 'v1 id=4242.1-x e=ecs-task-set p=shif' }],
+        }),
+      );
+      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        'open-webui-blue': 90,
+        'open-webui-green': 10,
+      });
       proxy.reset();
 
       const step =
         next === 'ecs-deploy'
-          ? await job('4300').run('ecs-deploy', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGE_V3, steps: '100', 'step-duration': '0s', analysis: 'none' } })
+          ? await job('4300').run('ecs-deploy', {
+              inputs: {
+                cluster: WORKLOAD.cluster,
+                service: WORKLOAD.web,
+                'container-name': WORKLOAD.web,
+                image: IMAGE_V3,
+                steps: '100',
+                'step-duration': '0s',
+                analysis: 'none',
+              },
+            })
           : await job('4300').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web } });
       expect(step.failure).toBeUndefined();
-      expect(step.log).toContain('holds "v1 id=4242.1-x e=ecs-task-set p=shif", which is not a rollout record; it is ignored');
+      expect(step.log).toContain(
+        'holds "v1 id=4242.1-x e=ecs-task-set p=shif", which is not a rollout record; it is ignored',
+      );
       expect(step.log).toContain(`Found task sets left from an unrecorded rollout: ${orphan?.id}`);
       // First change: all traffic back on the primary's target group, in one call; only then the orphan goes.
-      expect(requestedWeights()[0]).toEqual([['open-webui-blue', 100], ['open-webui-green', 0]]);
+      expect(requestedWeights()[0]).toEqual([
+        ['open-webui-blue', 100],
+        ['open-webui-green', 0],
+      ]);
       const deletes = proxy.requests('DeleteTaskSet') as Array<{ taskSet: string }>;
       expect(deletes[0]?.taskSet).toContain(orphan?.id?.split('/').pop());
       const firstDelete = proxy.calls.findIndex((c) => c.operation === 'DeleteTaskSet');
@@ -224,13 +416,21 @@ describe('rollback: last known good', () => {
       expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
       if (next === 'ecs-deploy') {
         expect(step.outputs.status).toBe('succeeded');
-        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
+        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+          'open-webui-blue': 0,
+          'open-webui-green': 100,
+        });
         expect(sets.map((t) => [t.status, t.taskDefinition?.split('/').pop()])).toEqual([['PRIMARY', 'open-webui:3']]);
       } else {
         expect(step.outputs.status).toBe('rolled-back');
         expect(step.outputs['rolled-back-to']).toBe(w.web.taskDefinitionArn);
-        expect(step.summary).toMatch(/Undid a rollout whose record was unreadable, from the live state: put all traffic back on the primary task set/);
-        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+        expect(step.summary).toMatch(
+          /Undid a rollout whose record was unreadable, from the live state: put all traffic back on the primary task set/,
+        );
+        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+          'open-webui-blue': 100,
+          'open-webui-green': 0,
+        });
         expect(sets.map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
       }
     }, 120_000);

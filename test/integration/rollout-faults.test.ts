@@ -8,7 +8,18 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import { forwardPercentages, IMAGES, seedWorkload, serviceTags, startAlbTraffic, taskSetsOf, workloadClients, WORKLOAD, type SideTraffic, type Workload } from '../support/ecs-workload.js';
+import {
+  forwardPercentages,
+  IMAGES,
+  seedWorkload,
+  serviceTags,
+  startAlbTraffic,
+  taskSetsOf,
+  workloadClients,
+  WORKLOAD,
+  type SideTraffic,
+  type Workload,
+} from '../support/ecs-workload.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job } from '../support/runner.js';
 
@@ -29,14 +40,30 @@ metrics:
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.1 };
 
 function job(runId = '4242', env: Record<string, string> = {}): Job {
-  return new Job({ AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: WORKLOAD.region, GITHUB_RUN_ID: runId, ...env });
+  return new Job({
+    AWS_ENDPOINT_URL: proxy.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: WORKLOAD.region,
+    GITHUB_RUN_ID: runId,
+    ...env,
+  });
 }
 
 function deployInputs(extra: Record<string, string> = {}): Record<string, string> {
-  return { cluster: WORKLOAD.cluster, service: WORKLOAD.web, 'container-name': WORKLOAD.web, image: IMAGES.webV2, 'step-duration': '10s', analysis: SPEC, ...extra };
+  return {
+    cluster: WORKLOAD.cluster,
+    service: WORKLOAD.web,
+    'container-name': WORKLOAD.web,
+    image: IMAGES.webV2,
+    'step-duration': '10s',
+    analysis: SPEC,
+    ...extra,
+  };
 }
 
-const byName = (percentages: Record<string, number>) => Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
+const byName = (percentages: Record<string, number>) =>
+  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
 
 /** Samples the listener's forward from moto every 100 ms until stopped: every split it ever showed. */
 function watchListener(arn: string) {
@@ -51,7 +78,8 @@ function watchListener(arn: string) {
         return; // moto was reset under a test that already failed
       }
       const last = seen.at(-1);
-      if (!last || last.blue !== p['open-webui-blue'] || last.green !== p['open-webui-green']) seen.push({ at: Date.now(), blue: p['open-webui-blue'] ?? 0, green: p['open-webui-green'] ?? 0 });
+      if (!last || last.blue !== p['open-webui-blue'] || last.green !== p['open-webui-green'])
+        seen.push({ at: Date.now(), blue: p['open-webui-blue'] ?? 0, green: p['open-webui-green'] ?? 0 });
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
@@ -69,7 +97,9 @@ function modifyListenerWeights(): Array<[number, number]> {
   return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
     const out: Record<string, number> = {};
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
-      const name = /targetgroup\/([^/]+)\//.exec(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string)?.[1] as string;
+      const name = /targetgroup\/([^/]+)\//.exec(
+        form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string,
+      )?.[1] as string;
       out[name] = Number(form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.Weight`]);
     }
     return [out['open-webui-blue'] ?? 0, out['open-webui-green'] ?? 0];
@@ -94,14 +124,23 @@ afterEach(async () => {
 
 describe('rollouts under faults (ECS task sets)', () => {
   it('restores stable through 30 s of throttling on every traffic call: retried until confirmed, never half-shifted', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: { ...healthy, errors: 20 } }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: { ...healthy, errors: 20 },
+    }));
     stops.push(() => traffic.stop());
     const listener = watchListener(w.listenerArn);
     const running = job().start('ecs-deploy', { inputs: deployInputs({ steps: '10,50,100' }) });
     await running.waitForLog(/Step 1\/3: 10%/);
     // From just after the first shift: every read and write of the listener refused for 30 s.
     const throttledFrom = Date.now();
-    proxy.injectFor({ operations: ['ModifyListener', 'DescribeListeners'], durationMs: 30_000, status: 400, code: 'Throttling', message: 'Rate exceeded' });
+    proxy.injectFor({
+      operations: ['ModifyListener', 'DescribeListeners'],
+      durationMs: 30_000,
+      status: 400,
+      code: 'Throttling',
+      message: 'Rate exceeded',
+    });
     await running.waitForLog(/analysis failed/);
     const detected = Date.now();
     const step = await running.done;
@@ -110,7 +149,9 @@ describe('rollouts under faults (ECS task sets)', () => {
     expect(step.outputs.status).toBe('rolled-back');
     expect(step.failure).toMatch(/^Step 1 \(10%\) analysis failed/);
     // The restore kept trying through the throttling (SDK retries, then ours) and landed after it.
-    const throttled = proxy.calls.filter((c) => (c.operation === 'ModifyListener' || c.operation === 'DescribeListeners') && c.injected && c.at > detected);
+    const throttled = proxy.calls.filter(
+      (c) => (c.operation === 'ModifyListener' || c.operation === 'DescribeListeners') && c.injected && c.at > detected,
+    );
     expect(throttled.length).toBeGreaterThan(3);
     expect(step.log).toMatch(/returning all traffic to ecs-svc\/\S+ failed \(attempt 1: .*Rate exceeded/);
     const restored = seen.find((s) => s.at > detected && s.green === 0);
@@ -123,20 +164,28 @@ describe('rollouts under faults (ECS task sets)', () => {
       [100, 0],
     ]);
     for (const [blue, green] of modifyListenerWeights()) expect(blue + green).toBe(100);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
     expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
     expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
     // How soon after the throttling it lands is a benchmark (npm run bench -- rollout-faults), not asserted here.
   }, 120_000);
 
   it('lets the rollback action take over a live canary: stable at once, the deploy yields within one interval and never shifts again', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
     stops.push(() => traffic.stop());
     const listener = watchListener(w.listenerArn);
     const deploy = job('4242').start('ecs-deploy', { inputs: deployInputs({ steps: '10:60s,50,100' }) });
     await deploy.waitForLog(/Judging 10% for 1m/);
 
-    const rollback = await job('5555').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'paged: checkout errors' } });
+    const rollback = await job('5555').run('rollback', {
+      inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web, reason: 'paged: checkout errors' },
+    });
     const rolledBackAt = Date.now();
     expect(rollback.failure).toBeUndefined();
     expect(rollback.outputs.status).toBe('rolled-back');
@@ -146,7 +195,9 @@ describe('rollouts under faults (ECS task sets)', () => {
     const yieldedAt = Date.now();
     const seen = await listener.stop();
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.failure).toContain('without touching traffic: Aborted by the rollback action in run 5555.1 started by octocat');
+    expect(step.failure).toContain(
+      'without touching traffic: Aborted by the rollback action in run 5555.1 started by octocat',
+    );
     // Long before its 60 s bake would have ended (within one 10 s interval when the machine is not loaded: see the bench).
     expect(yieldedAt - rolledBackAt).toBeLessThan(40_000);
     // The deploy shifted once (10%); the rollback put 100% back; nothing moved traffic after that.
@@ -171,7 +222,10 @@ describe('rollouts under faults (ECS task sets)', () => {
   }, 120_000);
 
   it('stops when someone edits the weights by hand, without overwriting them, and holds the record', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
     stops.push(() => traffic.stop());
     const deploy = job().start('ecs-deploy', { inputs: deployInputs({ steps: '10:40s,50,100' }) });
     await deploy.waitForLog(/Judging 10% for 40s/);
@@ -179,18 +233,33 @@ describe('rollouts under faults (ECS task sets)', () => {
     await clients.elbv2.send(
       new ModifyListenerCommand({
         ListenerArn: w.listenerArn,
-        DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 100 }, { TargetGroupArn: w.targetGroups.green, Weight: 0 }] } }],
+        DefaultActions: [
+          {
+            Type: 'forward',
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: w.targetGroups.blue, Weight: 100 },
+                { TargetGroupArn: w.targetGroups.green, Weight: 0 },
+              ],
+            },
+          },
+        ],
       }),
     );
     const edited = Date.now();
     const step = await deploy.done;
 
     expect(step.outputs.status).toBe('failed');
-    expect(step.failure).toContain('Traffic was changed outside this rollout: it set 10% on the new version, and 0% is there now');
+    expect(step.failure).toContain(
+      'Traffic was changed outside this rollout: it set 10% on the new version, and 0% is there now',
+    );
     // Before its 40 s bake would have ended.
     expect(Date.now() - edited).toBeLessThan(30_000);
     expect(modifyListenerWeights()).toEqual([[90, 10]]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
+    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      'open-webui-blue': 100,
+      'open-webui-green': 0,
+    });
     expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:rollout']).toMatch(/ p=held /);
 
     // Held: the post step does not move traffic the operator just set.
@@ -200,16 +269,29 @@ describe('rollouts under faults (ECS task sets)', () => {
   }, 90_000);
 
   it('refuses a second run while the first still drives the rollout, changing nothing', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.blue]: healthy, [w.targetGroups.green]: healthy }));
+    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+      [w.targetGroups.blue]: healthy,
+      [w.targetGroups.green]: healthy,
+    }));
     stops.push(() => traffic.stop());
     const first = job('4242').start('ecs-deploy', { inputs: deployInputs({ steps: '10:30s,100' }) });
     await first.waitForLog(/Judging 10% for 30s/);
-    const mutating = ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'DeleteTaskSet', 'UpdateServicePrimaryTaskSet'];
+    const mutating = [
+      'RegisterTaskDefinition',
+      'CreateTaskSet',
+      'ModifyListener',
+      'DeleteTaskSet',
+      'UpdateServicePrimaryTaskSet',
+    ];
     const before = Object.fromEntries(mutating.map((op) => [op, proxy.count(op)]));
 
-    const second = await job('6666').run('ecs-deploy', { inputs: deployInputs({ image: IMAGES.webV1, analysis: 'none', steps: '100' }) });
+    const second = await job('6666').run('ecs-deploy', {
+      inputs: deployInputs({ image: IMAGES.webV1, analysis: 'none', steps: '100' }),
+    });
     expect(second.exitCode).toBe(1);
-    expect(second.failure).toMatch(/is in the middle of rollout 4242\.1-\S+ .*its owner is still driving it \(its lease runs for another/);
+    expect(second.failure).toMatch(
+      /is in the middle of rollout 4242\.1-\S+ .*its owner is still driving it \(its lease runs for another/,
+    );
     expect(second.failure).toContain('stop it with the rollback action');
     for (const op of mutating) expect(proxy.count(op)).toBe(before[op]);
 

@@ -21,7 +21,9 @@ const hits: string[] = [];
 beforeAll(async () => {
   app = createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'error' }));
+    res
+      .writeHead(status, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ status: status === 200 ? 'ok' : 'error' }));
   });
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   url = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
@@ -34,10 +36,27 @@ function rollout() {
   const clock = new FakeClock();
   const target = new MemoryTarget(clock);
   const lines: string[] = [];
-  const spec = buildSmokeSpec({ retries: 1, 'retry-delay': '50ms', checks: [{ name: 'health', path: '/health', json: { path: '$.status', equals: 'ok' } }] });
+  const spec = buildSmokeSpec({
+    retries: 1,
+    'retry-delay': '50ms',
+    checks: [{ name: 'health', path: '/health', json: { path: '$.status', equals: 'ok' } }],
+  });
   withSmokeGate(target, { spec, newSideUrl: () => url, log: (l) => lines.push(l) });
   const plan = buildPlan({ strategy: 'canary', steps: '10,100', stepDurationMs: 1000 });
-  return { target, lines, run: () => runRollout({ target, plan, deploymentId: '4242.1-smoke', runId: '4242.1', clock, heartbeatMs: 0, log: (l: string) => lines.push(l) }) };
+  return {
+    target,
+    lines,
+    run: () =>
+      runRollout({
+        target,
+        plan,
+        deploymentId: '4242.1-smoke',
+        runId: '4242.1',
+        clock,
+        heartbeatMs: 0,
+        log: (l: string) => lines.push(l),
+      }),
+  };
 }
 
 describe('smoke gate before the first shift', () => {
@@ -48,7 +67,9 @@ describe('smoke gate before the first shift', () => {
     const result = await run();
 
     expect(result.status).toBe('rolled-back');
-    expect(result.reason).toContain('smoke checks failed on the new side: health (HTTP 500, expected 200: {"status":"error"})');
+    expect(result.reason).toContain(
+      'smoke checks failed on the new side: health (HTTP 500, expected 200: {"status":"error"})',
+    );
     expect(target.calls.filter((c) => c.startsWith('shift'))).toEqual([]);
     expect(target.calls).toContain('rollback v2');
     expect(target.weight).toBe(0);

@@ -46,7 +46,10 @@ beforeAll(async () => {
   const dir = copyFixture('apply', join(job.workspace, 'app'));
   applyStack(dir, tfEnv, { key: 'app.tfstate' });
   pr = gh.store.createPullRequest('acme', 'webapp', { title: 'app', head: 'feature', headSha: 'f'.repeat(40) }).number;
-  job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'feature', sha: 'f'.repeat(40) }, base: { ref: 'main' } } });
+  job.setEvent('pull_request', {
+    number: pr,
+    pull_request: { number: pr, labels: [], head: { ref: 'feature', sha: 'f'.repeat(40) }, base: { ref: 'main' } },
+  });
 }, 120_000);
 
 afterAll(() => {
@@ -73,12 +76,16 @@ describe('terraform-apply', () => {
     copyFileSync(plan.outputs['plan-file'] as string, artifact);
     applyJob.setEvent('push', { ref: 'refs/heads/main', after: '9'.repeat(40) });
     // No plan-id given: the reviewed one is read from the plan's commit status on the merged pull request's head.
-    const applied = await applyJob.run('terraform-apply', { inputs: { ...applyInputs(plan), 'plan-file': '../plan.tfplan', 'plan-id': '' } });
+    const applied = await applyJob.run('terraform-apply', {
+      inputs: { ...applyInputs(plan), 'plan-file': '../plan.tfplan', 'plan-id': '' },
+    });
 
     expect(applied.failure).toBeUndefined();
     expect(applied.exitCode).toBe(0);
     expect(applied.log).toContain('init -input=false -no-color -backend=false');
-    expect(applied.log).toContain(`reviewed: ${plan.outputs['plan-id']} (from the terraform-plan: app status by github-actions[bot] on ffffffffffff, pull request #${pr})`);
+    expect(applied.log).toContain(
+      `reviewed: ${plan.outputs['plan-id']} (from the terraform-plan: app status by github-actions[bot] on ffffffffffff, pull request #${pr})`,
+    );
     expect(applied.outputs).toMatchObject({ add: '0', change: '1', destroy: '0' });
     expect(await team()).toBe('platform');
     expect(comment()).toContain('✅ **Applied** in [run 5000]');
@@ -88,20 +95,40 @@ describe('terraform-apply', () => {
     expect(gh.store.commentsOn('acme', 'webapp', pr)).toHaveLength(1);
   }, 300_000);
 
-  it('takes the reviewed plan-id only from the status plan-author set: a commenter\'s marker or status is ignored', async () => {
+  it("takes the reviewed plan-id only from the status plan-author set: a commenter's marker or status is ignored", async () => {
     const head = 'e'.repeat(40);
-    const number = gh.store.createPullRequest('acme', 'webapp', { title: 'forged', head: 'forged', headSha: head }).number;
+    const number = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'forged',
+      head: 'forged',
+      headSha: head,
+    }).number;
     const prJob = new Job({ ...tfEnv, ...gh.env() });
     copyFixture('apply', join(prJob.workspace, 'app'));
-    prJob.setEvent('pull_request', { number, pull_request: { number, labels: [], head: { ref: 'forged', sha: head }, base: { ref: 'main' } } });
+    prJob.setEvent('pull_request', {
+      number,
+      pull_request: { number, labels: [], head: { ref: 'forged', sha: head }, base: { ref: 'main' } },
+    });
     const reviewed = await prJob.run('terraform-plan', { inputs: planInputs('reviewed-x') });
     expect(reviewed.exitCode).toBe(0);
     // What the attacker wants applied, with its plan-id planted where a careless reader looks.
     const evil = await prJob.run('terraform-plan', { inputs: planInputs('evil', { comment: 'off' }) });
     const evilId = evil.outputs['plan-id'] as string;
     const mallory = { login: 'mallory', id: 666 };
-    gh.store.comment('acme', 'webapp', number, `<!-- platform-actions:terraform-plan:app -->\n<!-- platform-actions:plan-id:${evilId} -->\nLGTM`, mallory);
-    addCommitStatus(gh.store, 'acme', 'webapp', { sha: head, state: 'success', context: 'terraform-plan: app', description: `plan-id ${evilId}`, target_url: null, creator: mallory });
+    gh.store.comment(
+      'acme',
+      'webapp',
+      number,
+      `<!-- platform-actions:terraform-plan:app -->\n<!-- platform-actions:plan-id:${evilId} -->\nLGTM`,
+      mallory,
+    );
+    addCommitStatus(gh.store, 'acme', 'webapp', {
+      sha: head,
+      state: 'success',
+      context: 'terraform-plan: app',
+      description: `plan-id ${evilId}`,
+      target_url: null,
+      creator: mallory,
+    });
 
     gh.store.mergePullRequest('acme', 'webapp', number, '8'.repeat(40));
     const applyJob = new Job({ ...tfEnv, ...gh.env(), GITHUB_SHA: '8'.repeat(40), GITHUB_RUN_ID: '5001' });
@@ -114,13 +141,28 @@ describe('terraform-apply', () => {
     expect(refused.log).toContain(`reviewed: ${reviewed.outputs['plan-id'] as string}`);
     expect(await team()).not.toBe('evil');
     // The refusal went to our own comment, not to mallory's.
-    expect(gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'github-actions[bot]')?.body).toContain('⛔ **Apply refused**');
-    expect(gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'mallory')?.body).not.toContain('Apply refused');
+    expect(
+      gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'github-actions[bot]')?.body,
+    ).toContain('⛔ **Apply refused**');
+    expect(gh.store.commentsOn('acme', 'webapp', number).find((c) => c.user.login === 'mallory')?.body).not.toContain(
+      'Apply refused',
+    );
 
     // With only a forged status and no status of ours, there is no reviewed plan-id at all.
     const lone = 'd'.repeat(40);
-    const other = gh.store.createPullRequest('acme', 'webapp', { title: 'unplanned', head: 'unplanned', headSha: lone }).number;
-    addCommitStatus(gh.store, 'acme', 'webapp', { sha: lone, state: 'success', context: 'terraform-plan: app', description: `plan-id ${evilId}`, target_url: null, creator: mallory });
+    const other = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'unplanned',
+      head: 'unplanned',
+      headSha: lone,
+    }).number;
+    addCommitStatus(gh.store, 'acme', 'webapp', {
+      sha: lone,
+      state: 'success',
+      context: 'terraform-plan: app',
+      description: `plan-id ${evilId}`,
+      target_url: null,
+      creator: mallory,
+    });
     gh.store.mergePullRequest('acme', 'webapp', other, '7'.repeat(40));
     const noneJob = new Job({ ...tfEnv, ...gh.env(), GITHUB_SHA: '7'.repeat(40) });
     copyFixture('apply', join(noneJob.workspace, 'app'));
@@ -140,7 +182,9 @@ describe('terraform-apply', () => {
     const refused = await job.run('terraform-apply', { inputs: applyInputs(changed, reviewed.outputs['plan-id']) });
     expect(refused.exitCode).toBe(1);
     expect(refused.failure).toContain('does not mean what was reviewed');
-    expect(refused.failure).toContain('~ aws_s3_bucket.app.tags.team: reviewed "platform" → "reviewed-team", now "platform" → "other-team"');
+    expect(refused.failure).toContain(
+      '~ aws_s3_bucket.app.tags.team: reviewed "platform" → "reviewed-team", now "platform" → "other-team"',
+    );
     expect(await team()).toBe('platform');
     expect(comment()).toContain('⛔ **Apply refused**');
     expect(comment()).toContain('now "platform" → "other-team"');
@@ -174,7 +218,7 @@ describe('terraform-apply', () => {
     expect(await team()).toBe('quiet');
   }, 300_000);
 
-  it('explains Terraform\'s refusal of a stale plan', async () => {
+  it("explains Terraform's refusal of a stale plan", async () => {
     const first = await job.run('terraform-plan', { inputs: planInputs('first', { comment: 'off' }) });
     const second = await job.run('terraform-plan', { inputs: planInputs('second', { comment: 'off' }) });
     expect((await job.run('terraform-apply', { inputs: applyInputs(second) })).exitCode).toBe(0);
@@ -190,7 +234,9 @@ describe('terraform-apply', () => {
     const bad = await job.run('terraform-apply', { inputs: { 'plan-file': 'x', 'plan-id': 'not-an-id' } });
     expect(bad.exitCode).toBe(1);
     expect(bad.failure).toContain("plan-id 'not-an-id' is not a plan id");
-    const missing = await job.run('terraform-apply', { inputs: { 'working-directory': 'app', 'plan-file': 'nope.tfplan', 'plan-id': 'a'.repeat(64) } });
+    const missing = await job.run('terraform-apply', {
+      inputs: { 'working-directory': 'app', 'plan-file': 'nope.tfplan', 'plan-id': 'a'.repeat(64) },
+    });
     expect(missing.failure).toContain("plan-file 'nope.tfplan' does not exist");
   }, 300_000);
 });

@@ -2,7 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthorizeSecurityGroupIngressCommand, CreateTagsCommand, DescribeSecurityGroupsCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateTagsCommand,
+  DescribeSecurityGroupsCommand,
+  EC2Client,
+  RevokeSecurityGroupIngressCommand,
+} from '@aws-sdk/client-ec2';
 import { PutBucketTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import type { StackReport } from '../../src/terraform/drift.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
@@ -58,7 +64,7 @@ afterEach(() => {
 });
 
 describe('terraform-drift', () => {
-  it('reports nothing right after apply, where Terraform\'s exit code would', async () => {
+  it("reports nothing right after apply, where Terraform's exit code would", async () => {
     // The exit code says "changes" for the untagged VPC (tags null → {}) although nothing drifted.
     const exit = spawnSync('terraform', ['plan', '-refresh-only', '-detailed-exitcode', '-input=false', '-no-color'], {
       cwd: join(job.workspace, 'stacks', 'network'),
@@ -80,7 +86,17 @@ describe('terraform-drift', () => {
   }, 300_000);
 
   it('finds drift made through the AWS API, attribute by attribute, and opens one issue per stack', async () => {
-    await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'intruder' }, { Key: 'extra', Value: '1' }] } }));
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: 'pa-drift-data',
+        Tagging: {
+          TagSet: [
+            { Key: 'owner', Value: 'intruder' },
+            { Key: 'extra', Value: '1' },
+          ],
+        },
+      }),
+    );
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: await groupId(), IpPermissions: [SSH] }));
 
     const step = await job.run('terraform-drift', { inputs: driftInputs() });
@@ -101,12 +117,16 @@ describe('terraform-drift', () => {
       },
     ]);
     // A plain apply would put the tags back: that is undoing drift, not pending configuration.
-    expect(storage.pending).toEqual([{ address: 'aws_s3_bucket.data', kind: 'update', attributes: [], revertsDrift: true }]);
+    expect(storage.pending).toEqual([
+      { address: 'aws_s3_bucket.data', kind: 'update', attributes: [], revertsDrift: true },
+    ]);
 
     const network = stack(step, 'stacks/network');
     expect(network.drift).toHaveLength(1);
     expect(network.drift[0]?.address).toBe('aws_security_group.app');
-    expect(network.drift[0]?.attributes).toEqual(expect.arrayContaining([{ path: 'ingress[0].from_port', before: 'null', after: '22' }]));
+    expect(network.drift[0]?.attributes).toEqual(
+      expect.arrayContaining([{ path: 'ingress[0].from_port', before: 'null', after: '22' }]),
+    );
     expect(network.pending).toEqual([]);
 
     const opened = issues();
@@ -120,12 +140,19 @@ describe('terraform-drift', () => {
 
     // Next run: the network drift is the same (its issue stays as it is), the storage
     // drift changed (its issue is rewritten, with a comment saying so).
-    await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'someone-else' }] } }));
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: 'pa-drift-data',
+        Tagging: { TagSet: [{ Key: 'owner', Value: 'someone-else' }] },
+      }),
+    );
     const again = await job.run('terraform-drift', { inputs: driftInputs() });
     expect(again.outputs.drifted).toBe('true');
     expect(issues()).toHaveLength(2);
     const [networkIssue, storageIssue] = issues();
-    expect(gh.callsOf('issues/update').map((c) => c.path)).toEqual([`/repos/acme/webapp/issues/${storageIssue?.number}`]);
+    expect(gh.callsOf('issues/update').map((c) => c.path)).toEqual([
+      `/repos/acme/webapp/issues/${storageIssue?.number}`,
+    ]);
     expect(storageIssue?.body).toContain('"someone-else"');
     expect(gh.store.commentsOn('acme', 'webapp', storageIssue?.number as number).map((c) => c.body)).toEqual([
       expect.stringContaining('The drift changed'),
@@ -134,7 +161,12 @@ describe('terraform-drift', () => {
   }, 300_000);
 
   it('closes the issue with a comment when the stack is clean again', async () => {
-    await s3.send(new PutBucketTaggingCommand({ Bucket: 'pa-drift-data', Tagging: { TagSet: [{ Key: 'owner', Value: 'platform' }] } }));
+    await s3.send(
+      new PutBucketTaggingCommand({
+        Bucket: 'pa-drift-data',
+        Tagging: { TagSet: [{ Key: 'owner', Value: 'platform' }] },
+      }),
+    );
     await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: await groupId(), IpPermissions: [SSH] }));
 
     const step = await job.run('terraform-drift', { inputs: driftInputs() });
@@ -144,12 +176,16 @@ describe('terraform-drift', () => {
       ['Drift detected in stacks/storage', 'closed', 'completed'],
     ]);
     const network = issues()[0] as { number: number };
-    expect(gh.store.commentsOn('acme', 'webapp', network.number).map((c) => c.body)).toEqual([expect.stringContaining('stacks/network has no drift any more')]);
+    expect(gh.store.commentsOn('acme', 'webapp', network.number).map((c) => c.body)).toEqual([
+      expect.stringContaining('stacks/network has no drift any more'),
+    ]);
   }, 300_000);
 
   it('reports a stack whose plan fails as an error, not as drift', async () => {
     copyFixture('drift/broken', join(job.workspace, 'more', 'broken'));
-    const step = await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'stacks/storage\nmore/broken', 'fail-on-drift': 'true' }) });
+    const step = await job.run('terraform-drift', {
+      inputs: driftInputs({ stacks: 'stacks/storage\nmore/broken', 'fail-on-drift': 'true' }),
+    });
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain('1 stack(s) could not be checked for drift');
     expect(step.failure).toContain('These are errors, not drift');
@@ -158,14 +194,17 @@ describe('terraform-drift', () => {
     expect(broken.status).toBe('error');
     expect(broken.drift).toEqual([]);
     expect(broken.errors[0]).toMatchObject({ severity: 'error', file: 'main.tf', line: 10 });
-    expect(step.annotations.find((a) => a.level === 'error' && a.properties.file === 'more/broken/main.tf')).toBeDefined();
+    expect(
+      step.annotations.find((a) => a.level === 'error' && a.properties.file === 'more/broken/main.tf'),
+    ).toBeDefined();
     expect(stack(step, 'stacks/storage').status).toBe('clean');
     expect(issues().filter((i) => i.state === 'open')).toHaveLength(0);
   }, 300_000);
   it('sets aside what lifecycle ignore_changes leaves to others, and still reports the rest', async () => {
     const dir = copyFixture('drift/ignored', join(job.workspace, 'more', 'ignored'));
     applyStack(dir, tfEnv, { key: 'more/ignored.tfstate' });
-    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['pa-drift-ignored'] }))).SecurityGroups?.[0]?.GroupId as string;
+    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupNames: ['pa-drift-ignored'] })))
+      .SecurityGroups?.[0]?.GroupId as string;
     await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: sg, IpPermissions: [SSH] }));
 
     const quiet = await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'more/ignored' }) });
@@ -173,8 +212,15 @@ describe('terraform-drift', () => {
     const ignored = stack(quiet, 'more/ignored');
     expect(ignored.status).toBe('clean');
     expect(ignored.drift).toEqual([]);
-    expect(ignored.ignored).toEqual([{ address: 'aws_security_group.web', attributes: expect.arrayContaining([{ path: 'ingress[0].from_port', reason: 'ignore_changes' }]) }]);
-    expect(quiet.log).toMatch(/\[more\/ignored\] \d+ attribute\(s\) changed outside terraform that the configuration leaves to others/);
+    expect(ignored.ignored).toEqual([
+      {
+        address: 'aws_security_group.web',
+        attributes: expect.arrayContaining([{ path: 'ingress[0].from_port', reason: 'ignore_changes' }]),
+      },
+    ]);
+    expect(quiet.log).toMatch(
+      /\[more\/ignored\] \d+ attribute\(s\) changed outside terraform that the configuration leaves to others/,
+    );
     expect(quiet.summary).toContain('Changed outside Terraform, not drift (1)');
     expect(issues().filter((i) => i.title.includes('more/ignored'))).toEqual([]);
 
@@ -182,7 +228,13 @@ describe('terraform-drift', () => {
     const step = await job.run('terraform-drift', { inputs: driftInputs({ stacks: 'more/ignored' }) });
     const drifted = stack(step, 'more/ignored');
     expect(drifted.status).toBe('drifted');
-    expect(drifted.drift).toEqual([{ address: 'aws_security_group.web', change: 'changed', attributes: expect.arrayContaining([{ path: 'tags.owner', before: '"platform"', after: '"intruder"' }]) }]);
+    expect(drifted.drift).toEqual([
+      {
+        address: 'aws_security_group.web',
+        change: 'changed',
+        attributes: expect.arrayContaining([{ path: 'tags.owner', before: '"platform"', after: '"intruder"' }]),
+      },
+    ]);
     expect(drifted.drift[0]?.attributes.some((a) => a.path.startsWith('ingress'))).toBe(false);
     const issue = issues().find((i) => i.title === 'Drift detected in more/ignored');
     expect(issue?.body).toContain('| `tags.owner` | "platform" | "intruder" |');

@@ -17,7 +17,10 @@ beforeAll(async () => {
   const dir = copyFixture('large', join(job.workspace, 'big'));
   applyStack(dir, tfEnv, { vars: ['doomed=30'] });
   pr = gh.store.createPullRequest('acme', 'webapp', { title: 'big', head: 'big', headSha: 'b'.repeat(40) }).number;
-  job.setEvent('pull_request', { number: pr, pull_request: { number: pr, labels: [], head: { ref: 'big' }, base: { ref: 'main' } } });
+  job.setEvent('pull_request', {
+    number: pr,
+    pull_request: { number: pr, labels: [], head: { ref: 'big' }, base: { ref: 'main' } },
+  });
 }, 120_000);
 
 afterAll(() => gh.close());
@@ -26,9 +29,13 @@ afterEach(() => {
 });
 
 describe('terraform-plan with a large plan', () => {
-  it('keeps every destroy visible and the comment under GitHub\'s limit', async () => {
+  it("keeps every destroy visible and the comment under GitHub's limit", async () => {
     const step = await job.run('terraform-plan', {
-      inputs: { 'working-directory': 'big', variables: 'doomed = 0\ncreated = 2000\npadding = 200', 'github-token': gh.token },
+      inputs: {
+        'working-directory': 'big',
+        variables: 'doomed = 0\ncreated = 2000\npadding = 200',
+        'github-token': gh.token,
+      },
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ add: '2000', destroy: '30', change: '0' });
@@ -40,7 +47,9 @@ describe('terraform-plan with a large plan', () => {
     const shown = (body.match(/`terraform_data\.created\[\d+\]` \*\*create\*\*/g) ?? []).length;
     expect(body).toContain(`… and ${2000 - shown} more changes not shown here: the full plan is in the job summary`);
     // The job summary holds far more of it (up to 1 MiB).
-    expect((step.summary.match(/`terraform_data\.created\[\d+\]` \*\*create\*\*/g) ?? []).length).toBeGreaterThan(shown);
+    expect((step.summary.match(/`terraform_data\.created\[\d+\]` \*\*create\*\*/g) ?? []).length).toBeGreaterThan(
+      shown,
+    );
     expect(Buffer.byteLength(step.summary)).toBeLessThanOrEqual(1024 * 1024);
   }, 300_000);
 });

@@ -5,7 +5,14 @@ import { marker } from '../../src/github/markdown.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { Job, ROOT } from '../support/runner.js';
-import { applyStack, backendConfig, copyFixture, createStateBucket, terraformEnv, TF_FIXTURES } from '../support/terraform.js';
+import {
+  applyStack,
+  backendConfig,
+  copyFixture,
+  createStateBucket,
+  terraformEnv,
+  TF_FIXTURES,
+} from '../support/terraform.js';
 
 const moto = motoEndpoint();
 let gh: GitHubServer;
@@ -13,7 +20,16 @@ let job: Job;
 const tfEnv = terraformEnv(moto);
 
 function prEvent(number: number, labels: string[] = []) {
-  return { action: 'synchronize', number, pull_request: { number, labels: labels.map((name) => ({ name })), head: { ref: 'feature', sha: 'f'.repeat(40) }, base: { ref: 'main' } } };
+  return {
+    action: 'synchronize',
+    number,
+    pull_request: {
+      number,
+      labels: labels.map((name) => ({ name })),
+      head: { ref: 'feature', sha: 'f'.repeat(40) },
+      base: { ref: 'main' },
+    },
+  };
 }
 
 function newJob(): Job {
@@ -49,7 +65,11 @@ afterEach(() => {
 
 describe('terraform-plan', () => {
   it('counts every kind of change from the JSON plan and posts one comment per stack', async () => {
-    const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'infra v2', head: 'feature', headSha: 'f'.repeat(40) });
+    const pr = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'infra v2',
+      head: 'feature',
+      headSha: 'f'.repeat(40),
+    });
     job.setEvent('pull_request', prEvent(pr.number));
     const step = await job.run('terraform-plan', { inputs: planInputs() });
     expect(step.failure).toBeUndefined();
@@ -96,8 +116,12 @@ describe('terraform-plan', () => {
     }
     // The job summary has the same plan, and the files are there for an artifact.
     expect(step.summary).toContain('Destroy and replace (2)');
-    expect(readFileSync(step.outputs['summary-path'] as string, 'utf8')).toBe(step.summary.trimEnd() + (step.summary.endsWith('\n') ? '\n' : ''));
-    const json = JSON.parse(readFileSync(step.outputs['plan-json'] as string, 'utf8')) as { resource_changes: unknown[] };
+    expect(readFileSync(step.outputs['summary-path'] as string, 'utf8')).toBe(
+      step.summary.trimEnd() + (step.summary.endsWith('\n') ? '\n' : ''),
+    );
+    const json = JSON.parse(readFileSync(step.outputs['plan-json'] as string, 'utf8')) as {
+      resource_changes: unknown[];
+    };
     expect(json.resource_changes.length).toBeGreaterThan(5);
 
     // A second run edits the same comment instead of adding one.
@@ -108,9 +132,15 @@ describe('terraform-plan', () => {
   }, 300_000);
 
   it('refuses destroys without the label, and passes with it', async () => {
-    const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'guarded', head: 'guarded', headSha: 'e'.repeat(40) });
+    const pr = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'guarded',
+      head: 'guarded',
+      headSha: 'e'.repeat(40),
+    });
     job.setEvent('pull_request', prEvent(pr.number));
-    const refused = await job.run('terraform-plan', { inputs: planInputs({ 'fail-on-destroy': 'true', 'stack-name': 'guarded' }) });
+    const refused = await job.run('terraform-plan', {
+      inputs: planInputs({ 'fail-on-destroy': 'true', 'stack-name': 'guarded' }),
+    });
     expect(refused.exitCode).toBe(1);
     expect(refused.failure).toContain('destroys or replaces 2 resource(s)');
     expect(refused.failure).toContain('Add the `allow-destroy` label');
@@ -120,19 +150,27 @@ describe('terraform-plan', () => {
 
     // Labels are read from the API, not the (stale) event payload.
     gh.store.repo('acme', 'webapp').issues.get(pr.number)?.labels.push('allow-destroy');
-    const allowed = await job.run('terraform-plan', { inputs: planInputs({ 'fail-on-destroy': 'true', 'stack-name': 'guarded' }) });
+    const allowed = await job.run('terraform-plan', {
+      inputs: planInputs({ 'fail-on-destroy': 'true', 'stack-name': 'guarded' }),
+    });
     expect(allowed.failure).toBeUndefined();
     expect(allowed.exitCode).toBe(0);
     const updated = gh.store.commentsOn('acme', 'webapp', pr.number);
     expect(updated).toHaveLength(1);
-    expect(updated[0]?.body).toContain('✅ This plan destroys or replaces 2 resource(s); allowed by the `allow-destroy` label.');
+    expect(updated[0]?.body).toContain(
+      '✅ This plan destroys or replaces 2 resource(s); allowed by the `allow-destroy` label.',
+    );
   }, 300_000);
 
   it('guards protected resources even when destroys are otherwise allowed', async () => {
     const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'protected', head: 'p', headSha: 'd'.repeat(40) });
     job.setEvent('pull_request', prEvent(pr.number));
     const refused = await job.run('terraform-plan', {
-      inputs: planInputs({ 'protected-resources': 'aws_security_group.*\nmodule.db.**', 'stack-name': 'protected', comment: 'off' }),
+      inputs: planInputs({
+        'protected-resources': 'aws_security_group.*\nmodule.db.**',
+        'stack-name': 'protected',
+        comment: 'off',
+      }),
     });
     expect(refused.exitCode).toBe(1);
     expect(refused.failure).toContain('destroys or replaces protected resources (`aws_security_group.web`)');
@@ -146,7 +184,11 @@ describe('terraform-plan', () => {
     broken.setEvent('pull_request', prEvent(pr.number));
     copyFixture('broken', join(broken.workspace, 'stacks', 'broken'));
     const step = await broken.run('terraform-plan', {
-      inputs: { 'working-directory': 'stacks/broken', 'backend-config': backendConfig('broken.tfstate'), 'github-token': gh.token },
+      inputs: {
+        'working-directory': 'stacks/broken',
+        'backend-config': backendConfig('broken.tfstate'),
+        'github-token': gh.token,
+      },
     });
     expect(step.exitCode).toBe(1);
     const error = step.annotations.find((a) => a.level === 'error' && a.properties.file);
@@ -163,12 +205,19 @@ describe('terraform-plan', () => {
     const seed = newJob();
     cpSync(join(ROOT, 'examples', 'seed-workload', 'terraform'), join(seed.workspace, 'seed'), { recursive: true });
     const step = await seed.run('terraform-plan', {
-      inputs: { 'working-directory': 'seed', 'backend-config': `${backendConfig('seed.tfstate')}\n`, 'github-token': gh.token, 'fmt-check': 'fail' },
+      inputs: {
+        'working-directory': 'seed',
+        'backend-config': `${backendConfig('seed.tfstate')}\n`,
+        'github-token': gh.token,
+        'fmt-check': 'fail',
+      },
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({ 'has-changes': 'true', add: '26', change: '0', destroy: '0' });
     // The execution policy document depends on the log group's ARN: read during apply.
-    expect(step.summary).toContain('`data.aws_iam_policy_document.execution` **read**: _its configuration depends on values known only after apply_');
+    expect(step.summary).toContain(
+      '`data.aws_iam_policy_document.execution` **read**: _its configuration depends on values known only after apply_',
+    );
     for (const address of [
       'aws_lb_target_group.open_webui["blue"]',
       'aws_lb_target_group.open_webui["green"]',

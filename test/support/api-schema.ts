@@ -13,7 +13,9 @@ const cache = new Map<string, Map<string, Shape>>();
 function kindOf(node: ts.TypeNode | undefined): Kind {
   if (!node) return 'object';
   if (ts.isUnionTypeNode(node)) {
-    const kinds = node.types.filter((t) => !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword)).map(kindOf);
+    const kinds = node.types
+      .filter((t) => !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword))
+      .map(kindOf);
     return kinds[0] ?? 'object';
   }
   if (ts.isArrayTypeNode(node)) return 'array';
@@ -44,7 +46,8 @@ export function googleApiShapes(pkg: string, version = 'v1'): Map<string, Shape>
     if (ts.isInterfaceDeclaration(node) && node.name.text.startsWith('Schema$')) {
       const shape: Shape = {};
       for (const member of node.members) {
-        if (ts.isPropertySignature(member) && member.name) shape[member.name.getText(sf).replace(/['"]/g, '')] = kindOf(member.type);
+        if (ts.isPropertySignature(member) && member.name)
+          shape[member.name.getText(sf).replace(/['"]/g, '')] = kindOf(member.type);
       }
       shapes.set(node.name.text.slice('Schema$'.length), shape);
     }
@@ -66,7 +69,8 @@ export function checkShape(value: unknown, shape: Shape, where: string): string[
       continue;
     }
     const actual: Kind = Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : (typeof v as Kind);
-    if (v !== null && actual !== kind) problems.push(`${where}: field '${field}' is ${actual}, the schema says ${kind}`);
+    if (v !== null && actual !== kind)
+      problems.push(`${where}: field '${field}' is ${actual}, the schema says ${kind}`);
   }
   return problems;
 }

@@ -37,9 +37,14 @@ const cache = new Map<string, ApiModel>();
 
 /** botocore's data directory (botocore comes with moto). */
 function botocoreData(): string {
-  const found = spawnSync('python3', ['-c', 'import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), "data"))'], { encoding: 'utf8' });
+  const found = spawnSync(
+    'python3',
+    ['-c', 'import botocore, os; print(os.path.join(os.path.dirname(botocore.__file__), "data"))'],
+    { encoding: 'utf8' },
+  );
   const dir = found.stdout.trim();
-  if (found.status !== 0 || !dir || !existsSync(dir)) throw new Error(`botocore (installed with moto) was not found: ${found.stderr}`);
+  if (found.status !== 0 || !dir || !existsSync(dir))
+    throw new Error(`botocore (installed with moto) was not found: ${found.stderr}`);
   return dir;
 }
 
@@ -52,7 +57,9 @@ export function apiModel(service: string): ApiModel {
   if (!version) throw new Error(`botocore has no model for ${service}`);
   const dir = join(root, version);
   const gz = join(dir, 'service-2.json.gz');
-  const text = existsSync(gz) ? gunzipSync(readFileSync(gz)).toString('utf8') : readFileSync(join(dir, 'service-2.json'), 'utf8');
+  const text = existsSync(gz)
+    ? gunzipSync(readFileSync(gz)).toString('utf8')
+    : readFileSync(join(dir, 'service-2.json'), 'utf8');
   const model = JSON.parse(text) as ApiModel;
   cache.set(service, model);
   return model;
@@ -67,15 +74,18 @@ export function checkShape(model: ApiModel, shapeName: string, value: unknown, p
   if (shape.document) return [];
   const problems: string[] = [];
   const bounded = (n: number, what: string) => {
-    if (shape.min !== undefined && n < shape.min) problems.push(`${path}: ${what} ${n} is below the minimum ${shape.min} (${shapeName})`);
-    if (shape.max !== undefined && n > shape.max) problems.push(`${path}: ${what} ${n} is above the maximum ${shape.max} (${shapeName})`);
+    if (shape.min !== undefined && n < shape.min)
+      problems.push(`${path}: ${what} ${n} is below the minimum ${shape.min} (${shapeName})`);
+    if (shape.max !== undefined && n > shape.max)
+      problems.push(`${path}: ${what} ${n} is above the maximum ${shape.max} (${shapeName})`);
   };
   switch (shape.type) {
     case 'structure': {
       if (kind(value) !== 'object') return [`${path}: expected an object (${shapeName}), got ${kind(value)}`];
       const record = value as Record<string, unknown>;
       for (const name of shape.required ?? []) {
-        if (record[name] === undefined || record[name] === null) problems.push(`${path}: required member '${name}' is missing (${shapeName})`);
+        if (record[name] === undefined || record[name] === null)
+          problems.push(`${path}: required member '${name}' is missing (${shapeName})`);
       }
       for (const [name, v] of Object.entries(record)) {
         const member = shape.members?.[name];
@@ -90,23 +100,28 @@ export function checkShape(model: ApiModel, shapeName: string, value: unknown, p
     case 'list': {
       if (!Array.isArray(value)) return [`${path}: expected a list (${shapeName}), got ${kind(value)}`];
       bounded(value.length, 'length');
-      value.forEach((item, i) => problems.push(...checkShape(model, shape.member?.shape as string, item, `${path}[${i}]`)));
+      value.forEach((item, i) =>
+        problems.push(...checkShape(model, shape.member?.shape as string, item, `${path}[${i}]`)),
+      );
       return problems;
     }
     case 'map': {
       if (kind(value) !== 'object') return [`${path}: expected a map (${shapeName}), got ${kind(value)}`];
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) problems.push(...checkShape(model, shape.value?.shape as string, v, `${path}.${k}`));
+      for (const [k, v] of Object.entries(value as Record<string, unknown>))
+        problems.push(...checkShape(model, shape.value?.shape as string, v, `${path}.${k}`));
       return problems;
     }
     case 'string': {
       if (typeof value !== 'string') return [`${path}: expected a string (${shapeName}), got ${kind(value)}`];
-      if (shape.enum && !shape.enum.includes(value)) problems.push(`${path}: '${value}' is not one of ${shape.enum.join(', ')} (${shapeName})`);
+      if (shape.enum && !shape.enum.includes(value))
+        problems.push(`${path}: '${value}' is not one of ${shape.enum.join(', ')} (${shapeName})`);
       bounded(value.length, 'length');
       return problems;
     }
     case 'integer':
     case 'long':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return [`${path}: expected a whole number (${shapeName}), got ${JSON.stringify(value)}`];
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return [`${path}: expected a whole number (${shapeName}), got ${JSON.stringify(value)}`];
       bounded(value, 'value');
       return problems;
     case 'double':
@@ -143,5 +158,7 @@ export function checkResponse(model: ApiModel, operation: string, body: unknown)
 /** Problems of an error answer: the error must be one the operation declares. */
 export function checkError(model: ApiModel, operation: string, code: string): string[] {
   const errors = (model.operations[operation]?.errors ?? []).map((e) => e.shape);
-  return errors.includes(code) ? [] : [`${operation}: error ${code} is not one the operation can return (${errors.join(', ')})`];
+  return errors.includes(code)
+    ? []
+    : [`${operation}: error ${code} is not one the operation can return (${errors.join(', ')})`];
 }

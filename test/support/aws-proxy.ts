@@ -1,7 +1,16 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeregisterTargetsCommand, ElasticLoadBalancingV2Client, RegisterTargetsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { GetOpenIDConnectProviderCommand, GetRoleCommand, IAMClient, ListOpenIDConnectProvidersCommand } from '@aws-sdk/client-iam';
+import {
+  DeregisterTargetsCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  GetOpenIDConnectProviderCommand,
+  GetRoleCommand,
+  IAMClient,
+  ListOpenIDConnectProvidersCommand,
+} from '@aws-sdk/client-iam';
 import { verifyJwt } from './oidc-issuer.js';
 
 /** One AWS API call seen by the proxy. */
@@ -97,7 +106,9 @@ export function operationOf(req: IncomingMessage, body: Buffer): string {
   const rpc = /\/operation\/([^/?]+)/.exec(req.url ?? '');
   if (rpc) return rpc[1] as string;
   const form = new URLSearchParams(body.toString('utf8'));
-  return form.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`;
+  return (
+    form.get('Action') ?? new URL(req.url ?? '/', 'http://x').searchParams.get('Action') ?? `${req.method} ${req.url}`
+  );
 }
 
 function isJsonProtocol(req: IncomingMessage): boolean {
@@ -126,7 +137,12 @@ type Statement = {
 };
 
 function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }
 
@@ -139,7 +155,13 @@ function conditionsHold(condition: Statement['Condition'], host: string, claims:
       const patterns = Array.isArray(expected) ? expected : [expected];
       const base = operator.replace(/^ForAnyValue:|^ForAllValues:/, '');
       const test = (a: string, p: string) =>
-        base === 'StringEquals' ? a === p : base === 'StringLike' ? globMatch(p, a) : base === 'StringEqualsIgnoreCase' ? a.toLowerCase() === p.toLowerCase() : false;
+        base === 'StringEquals'
+          ? a === p
+          : base === 'StringLike'
+            ? globMatch(p, a)
+            : base === 'StringEqualsIgnoreCase'
+              ? a.toLowerCase() === p.toLowerCase()
+              : false;
       if (!actual.some((a) => patterns.some((p) => test(a, p)))) return false;
     }
   }
@@ -160,22 +182,37 @@ function conditionsHold(condition: Statement['Condition'], host: string, claims:
  *   Without it Terraform plans the attribute again after every apply.
  */
 function answerFixes(): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void> {
-  type Service = { serviceName?: string; clusterArn?: string; networkConfiguration?: Record<string, unknown>; availabilityZoneRebalancing?: string };
+  type Service = {
+    serviceName?: string;
+    clusterArn?: string;
+    networkConfiguration?: Record<string, unknown>;
+    availabilityZoneRebalancing?: string;
+  };
   const rebalancing = new Map<string, string>();
-  const key = (cluster: unknown, service: unknown) => `${String(cluster ?? 'default').split('/').pop()}/${String(service ?? '').split('/').pop()}`;
+  const key = (cluster: unknown, service: unknown) =>
+    `${String(cluster ?? 'default')
+      .split('/')
+      .pop()}/${String(service ?? '')
+      .split('/')
+      .pop()}`;
   const fix = (service: Service | undefined) => {
     if (!service) return;
-    if (service.networkConfiguration && Object.keys(service.networkConfiguration).length === 0) delete service.networkConfiguration;
+    if (service.networkConfiguration && Object.keys(service.networkConfiguration).length === 0)
+      delete service.networkConfiguration;
     const kept = rebalancing.get(key(service.clusterArn, service.serviceName));
     if (service.availabilityZoneRebalancing === undefined && kept) service.availabilityZoneRebalancing = kept;
   };
   return {
     CreateService: (answer, request) => {
-      rebalancing.set(key(request.cluster, request.serviceName), String(request.availabilityZoneRebalancing ?? 'ENABLED'));
+      rebalancing.set(
+        key(request.cluster, request.serviceName),
+        String(request.availabilityZoneRebalancing ?? 'ENABLED'),
+      );
       fix(answer.service as Service);
     },
     UpdateService: (answer, request) => {
-      if (request.availabilityZoneRebalancing) rebalancing.set(key(request.cluster, request.service), String(request.availabilityZoneRebalancing));
+      if (request.availabilityZoneRebalancing)
+        rebalancing.set(key(request.cluster, request.service), String(request.availabilityZoneRebalancing));
       fix(answer.service as Service);
     },
     DeleteService: (answer) => fix(answer.service as Service),
@@ -190,22 +227,44 @@ function answerFixes(): Record<string, (answer: Record<string, unknown>, request
  * set created through it (an address in moto's default VPC) and deregisters it on
  * DeleteTaskSet, as ECS would.
  */
-function taskSetTargets(target: string): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => Promise<void>> {
-  const elbv2 = new ElasticLoadBalancingV2Client({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+function taskSetTargets(
+  target: string,
+): Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => Promise<void>> {
+  const elbv2 = new ElasticLoadBalancingV2Client({
+    region: 'us-east-1',
+    endpoint: target,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
   const registered = new Map<string, Array<{ group: string; id: string; port: number }>>();
   let next = 10;
-  type TaskSetShape = { taskSetArn?: string; loadBalancers?: Array<{ targetGroupArn?: string; containerPort?: number }> };
+  type TaskSetShape = {
+    taskSetArn?: string;
+    loadBalancers?: Array<{ targetGroupArn?: string; containerPort?: number }>;
+  };
   return {
     CreateTaskSet: async (answer) => {
       const ts = answer.taskSet as TaskSetShape | undefined;
       if (!ts?.taskSetArn) return;
-      const targets = (ts.loadBalancers ?? []).filter((lb) => lb.targetGroupArn).map((lb) => ({ group: lb.targetGroupArn as string, id: `172.31.${Math.floor(next / 250)}.${(next++ % 250) + 2}`, port: lb.containerPort ?? 80 }));
-      for (const t of targets) await elbv2.send(new RegisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }));
+      const targets = (ts.loadBalancers ?? [])
+        .filter((lb) => lb.targetGroupArn)
+        .map((lb) => ({
+          group: lb.targetGroupArn as string,
+          id: `172.31.${Math.floor(next / 250)}.${(next++ % 250) + 2}`,
+          port: lb.containerPort ?? 80,
+        }));
+      for (const t of targets)
+        await elbv2.send(
+          new RegisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }),
+        );
       registered.set(ts.taskSetArn, targets);
     },
     DeleteTaskSet: async (answer) => {
       const arn = (answer.taskSet as TaskSetShape | undefined)?.taskSetArn;
-      for (const t of (arn && registered.get(arn)) || []) await elbv2.send(new DeregisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }));
+      for (const t of (arn && registered.get(arn)) || [])
+        await elbv2.send(
+          new DeregisterTargetsCommand({ TargetGroupArn: t.group, Targets: [{ Id: t.id, Port: t.port }] }),
+        );
       if (arn) registered.delete(arn);
     },
   };
@@ -234,7 +293,11 @@ function listOrderFixes(): Record<string, (answer: Record<string, unknown>, requ
 }
 
 /** Reads moto's answer, fixes its shape, and sends it on. */
-function sendFixed(up: IncomingMessage, res: ServerResponse, fix: (body: Record<string, unknown>) => void | Promise<void>): void {
+function sendFixed(
+  up: IncomingMessage,
+  res: ServerResponse,
+  fix: (body: Record<string, unknown>) => void | Promise<void>,
+): void {
   const chunks: Buffer[] = [];
   up.on('data', (c: Buffer) => chunks.push(c));
   up.on('end', async () => {
@@ -306,7 +369,11 @@ function keyExpiry(): KeyExpiry & { check(req: IncomingMessage, operation: strin
 function sendExpired(res: ServerResponse, req: IncomingMessage): void {
   const message = 'The security token included in the request is expired';
   if (isJsonProtocol(req)) {
-    res.writeHead(400, { 'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.1'), 'x-amzn-errortype': 'ExpiredTokenException', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
+    res.writeHead(400, {
+      'content-type': String(req.headers['content-type'] ?? 'application/x-amz-json-1.1'),
+      'x-amzn-errortype': 'ExpiredTokenException',
+      'x-amzn-requestid': '00000000-0000-0000-0000-000000000000',
+    });
     res.end(JSON.stringify({ __type: 'ExpiredTokenException', message }));
     return;
   }
@@ -326,7 +393,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
   const faults: Fault[] = [];
   const scripted: ScriptedResponse[] = [];
   const bodies: Array<{ operation: string; body: unknown }> = [];
-  const fixes: Record<string, (answer: Record<string, unknown>, request: Record<string, unknown>) => void | Promise<void>> = { ...answerFixes(), ...listOrderFixes() };
+  const fixes: Record<
+    string,
+    (answer: Record<string, unknown>, request: Record<string, unknown>) => void | Promise<void>
+  > = { ...answerFixes(), ...listOrderFixes() };
   for (const [operation, hook] of Object.entries(taskSetTargets(target))) {
     const before = fixes[operation];
     fixes[operation] = async (answer, request) => {
@@ -335,14 +405,22 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     };
   }
   const expiry = keyExpiry();
-  const iam = new IAMClient({ region: 'us-east-1', endpoint: target, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const iam = new IAMClient({
+    region: 'us-east-1',
+    endpoint: target,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    maxAttempts: 1,
+  });
 
   async function refuseWebIdentity(form: URLSearchParams): Promise<{ code: string; message: string } | undefined> {
     const token = form.get('WebIdentityToken') ?? '';
     const roleArn = form.get('RoleArn') ?? '';
     let claims: Record<string, unknown>;
     try {
-      const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+      const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<
+        string,
+        unknown
+      >;
       claims = await verifyJwt(token, `${String(payload.iss)}/.well-known/jwks`);
     } catch (err) {
       return { code: 'InvalidIdentityToken', message: `Couldn't verify the token: ${(err as Error).message}` };
@@ -351,9 +429,11 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     const host = iss.replace(/^https?:\/\//, '');
     const providers = (await iam.send(new ListOpenIDConnectProvidersCommand({}))).OpenIDConnectProviderList ?? [];
     const provider = providers.find((p) => p.Arn?.endsWith(`:oidc-provider/${host}`));
-    if (!provider?.Arn) return { code: 'InvalidIdentityToken', message: `No OpenIDConnect provider found in your account for ${iss}` };
+    if (!provider?.Arn)
+      return { code: 'InvalidIdentityToken', message: `No OpenIDConnect provider found in your account for ${iss}` };
     const details = await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: provider.Arn }));
-    if (!(details.ClientIDList ?? []).includes(String(claims.aud))) return { code: 'InvalidIdentityToken', message: 'Incorrect token audience' };
+    if (!(details.ClientIDList ?? []).includes(String(claims.aud)))
+      return { code: 'InvalidIdentityToken', message: 'Incorrect token audience' };
 
     const denied = { code: 'AccessDenied', message: 'Not authorized to perform sts:AssumeRoleWithWebIdentity' };
     const roleName = roleArn.split('/').pop() ?? '';
@@ -364,26 +444,43 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
     } catch {
       return denied;
     }
-    const statements = Array.isArray(document.Statement) ? document.Statement : document.Statement ? [document.Statement] : [];
+    const statements = Array.isArray(document.Statement)
+      ? document.Statement
+      : document.Statement
+        ? [document.Statement]
+        : [];
     const allowed = statements.some((s) => {
       const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
       const federated = Array.isArray(s.Principal?.Federated) ? s.Principal.Federated : [s.Principal?.Federated];
-      return s.Effect === 'Allow' && actions.includes('sts:AssumeRoleWithWebIdentity') && federated.includes(provider.Arn) && conditionsHold(s.Condition, host, claims);
+      return (
+        s.Effect === 'Allow' &&
+        actions.includes('sts:AssumeRoleWithWebIdentity') &&
+        federated.includes(provider.Arn) &&
+        conditionsHold(s.Condition, host, claims)
+      );
     });
     return allowed ? undefined : denied;
   }
 
   /** Sends a request to moto and reads its whole answer. */
-  function toMoto(req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+  function toMoto(
+    req: IncomingMessage,
+    body: Buffer,
+  ): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
     const upstream = new URL(target);
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
-      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-        const chunks: Buffer[] = [];
-        up.on('data', (c: Buffer) => chunks.push(c));
-        up.on('end', () => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }));
-        up.on('error', reject);
-      });
+      const forward = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+        (up) => {
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () =>
+            resolve({ status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }),
+          );
+          up.on('error', reject);
+        },
+      );
       forward.on('error', reject);
       forward.end(body);
     });
@@ -421,7 +518,9 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
         record(400, true);
         return sendExpired(res, req);
       }
-      const fault = faults.find((f) => f.operation === operation && f.times > 0 && (f.until === undefined || Date.now() < f.until));
+      const fault = faults.find(
+        (f) => f.operation === operation && f.times > 0 && (f.until === undefined || Date.now() < f.until),
+      );
       if (fault) {
         fault.times--;
         record(fault.status, true);
@@ -431,7 +530,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       if (answer >= 0 && isJsonProtocol(req)) {
         const [r] = scripted.splice(answer, 1) as [ScriptedResponse];
         record(r.status ?? 200, true);
-        res.writeHead(r.status ?? 200, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': '00000000-0000-0000-0000-000000000000' });
+        res.writeHead(r.status ?? 200, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-requestid': '00000000-0000-0000-0000-000000000000',
+        });
         res.end(JSON.stringify(r.body));
         return;
       }
@@ -446,7 +548,10 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
             try {
               upBody = JSON.parse(up.body.toString('utf8') || '{}');
             } catch {
-              upBody = { __type: 'MotoFailure', message: `moto answered HTTP ${up.status} with a body that is not JSON` };
+              upBody = {
+                __type: 'MotoFailure',
+                message: `moto answered HTTP ${up.status} with a body that is not JSON`,
+              };
             }
             return { status: up.status, body: upBody };
           },
@@ -465,7 +570,13 @@ export async function startAwsProxy(target: string, options: AwsProxyOptions = {
       }
       const upstream = new URL(target);
       const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: upstream.host },
+        },
         (up) => {
           record(up.statusCode ?? 0, false);
           const fix = isJsonProtocol(req) && (up.statusCode ?? 0) < 300 ? fixes[operation] : undefined;

@@ -5,8 +5,14 @@
  */
 type Value = string | boolean | string[] | undefined;
 
-export function evaluateCel(expression: string, vars: { assertion: Record<string, unknown>; attribute?: Record<string, string>; google?: Record<string, string> }): Value {
-  const tokens = expression.match(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|&&|\|\||==|!=|[()[\],!]|\.startsWith|[A-Za-z_]\w*(?:\.(?!startsWith\b)\w+)*|\S/g) ?? [];
+export function evaluateCel(
+  expression: string,
+  vars: { assertion: Record<string, unknown>; attribute?: Record<string, string>; google?: Record<string, string> },
+): Value {
+  const tokens =
+    expression.match(
+      /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|&&|\|\||==|!=|[()[\],!]|\.startsWith|[A-Za-z_]\w*(?:\.(?!startsWith\b)\w+)*|\S/g,
+    ) ?? [];
   let i = 0;
   const peek = () => tokens[i];
   const take = (expected?: string) => {

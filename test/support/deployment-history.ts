@@ -7,7 +7,8 @@ export const HOUR = 60 * MINUTE;
 
 export const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 export const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
-export const imageOf = (c: string, repository = '111111111111.dkr.ecr.us-east-1.amazonaws.com/open-webui') => `${repository}@${digest(c)}`;
+export const imageOf = (c: string, repository = '111111111111.dkr.ecr.us-east-1.amazonaws.com/open-webui') =>
+  `${repository}@${digest(c)}`;
 
 export interface SeedDeployment {
   environment: string;
@@ -26,7 +27,12 @@ export interface SeedDeployment {
   creator?: User;
 }
 
-export function seedDeployment(store: GitHubStore, d: SeedDeployment, owner = 'acme', name = 'webapp'): DeploymentStore {
+export function seedDeployment(
+  store: GitHubStore,
+  d: SeedDeployment,
+  owner = 'acme',
+  name = 'webapp',
+): DeploymentStore {
   const created = store.createDeployment(owner, name, {
     environment: d.environment,
     sha: d.sha ?? d.image.repeat(40).slice(0, 40),
@@ -56,15 +62,25 @@ export function seedDeployment(store: GitHubStore, d: SeedDeployment, owner = 'a
 }
 
 /** A rollout that went in_progress at `at` and reached `state` `minutes` later. */
-export function rollout(environment: string, image: string, at: number, state: 'success' | 'failure' | 'error' | 'in_progress', minutes = 5, extra: Partial<SeedDeployment> = {}): SeedDeployment {
+export function rollout(
+  environment: string,
+  image: string,
+  at: number,
+  state: 'success' | 'failure' | 'error' | 'in_progress',
+  minutes = 5,
+  extra: Partial<SeedDeployment> = {},
+): SeedDeployment {
   return {
     environment,
     image,
     at,
-    statuses: state === 'in_progress' ? [['in_progress', at + 1000]] : [
-      ['in_progress', at + 1000],
-      [state, at + minutes * MINUTE],
-    ],
+    statuses:
+      state === 'in_progress'
+        ? [['in_progress', at + 1000]]
+        : [
+            ['in_progress', at + 1000],
+            [state, at + minutes * MINUTE],
+          ],
     ...extra,
   };
 }

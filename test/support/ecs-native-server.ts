@@ -39,7 +39,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { DescribeListenersCommand, DescribeRulesCommand, ElasticLoadBalancingV2Client, ModifyListenerCommand, ModifyRuleCommand, type Action } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeListenersCommand,
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyListenerCommand,
+  ModifyRuleCommand,
+  type Action,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { apiModel, checkError, checkRequest, checkResponse, checkShape } from './aws-model.js';
 import { startAwsProxy, type AwsProxy, type JsonAnswer } from './aws-proxy.js';
 
@@ -64,7 +71,16 @@ export interface EcsNativeServer extends AwsProxy {
 }
 
 type Json = Record<string, unknown>;
-type Status = 'PENDING' | 'IN_PROGRESS' | 'SUCCESSFUL' | 'STOPPED' | 'STOP_REQUESTED' | 'ROLLBACK_REQUESTED' | 'ROLLBACK_IN_PROGRESS' | 'ROLLBACK_SUCCESSFUL' | 'ROLLBACK_FAILED';
+type Status =
+  | 'PENDING'
+  | 'IN_PROGRESS'
+  | 'SUCCESSFUL'
+  | 'STOPPED'
+  | 'STOP_REQUESTED'
+  | 'ROLLBACK_REQUESTED'
+  | 'ROLLBACK_IN_PROGRESS'
+  | 'ROLLBACK_SUCCESSFUL'
+  | 'ROLLBACK_FAILED';
 
 interface Hook {
   targetType?: string;
@@ -84,7 +100,12 @@ interface Config {
 
 interface LoadBalancer {
   targetGroupArn?: string;
-  advancedConfiguration?: { alternateTargetGroupArn?: string; productionListenerRule?: string; testListenerRule?: string; roleArn?: string };
+  advancedConfiguration?: {
+    alternateTargetGroupArn?: string;
+    productionListenerRule?: string;
+    testListenerRule?: string;
+    roleArn?: string;
+  };
 }
 
 interface NativeService {
@@ -100,7 +121,14 @@ interface NativeService {
 }
 
 interface HookRun {
-  detail: { hookId: string; targetType: string; targetArn?: string; status: string; expiresAt?: number; timeoutAction?: string };
+  detail: {
+    hookId: string;
+    targetType: string;
+    targetArn?: string;
+    status: string;
+    expiresAt?: number;
+    timeoutAction?: string;
+  };
   expiresAtMs: number;
 }
 
@@ -140,7 +168,14 @@ interface Deployment {
 
 const NATIVE = ['BLUE_GREEN', 'CANARY', 'LINEAR'];
 /** Stages a PAUSE hook may hold (the developer guide's list). */
-const PAUSABLE = ['RECONCILE_SERVICE', 'PRE_SCALE_UP', 'POST_SCALE_UP', 'POST_TEST_TRAFFIC_SHIFT', 'PRE_PRODUCTION_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'];
+const PAUSABLE = [
+  'RECONCILE_SERVICE',
+  'PRE_SCALE_UP',
+  'POST_SCALE_UP',
+  'POST_TEST_TRAFFIC_SHIFT',
+  'PRE_PRODUCTION_TRAFFIC_SHIFT',
+  'POST_PRODUCTION_TRAFFIC_SHIFT',
+];
 const NEXT: Record<string, string> = {
   PRE_SCALE_UP: 'SCALE_UP',
   SCALE_UP: 'POST_SCALE_UP',
@@ -160,7 +195,10 @@ const clean = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([,
 function steps(config: Config): { steps: number[]; bakeMs: (minuteMs: number) => number } {
   if (config.strategy === 'CANARY') {
     const p = config.canaryConfiguration?.canaryPercent ?? 5;
-    return { steps: p >= 100 ? [100] : [p, 100], bakeMs: (m) => (config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) * m };
+    return {
+      steps: p >= 100 ? [100] : [p, 100],
+      bakeMs: (m) => (config.canaryConfiguration?.canaryBakeTimeInMinutes ?? 10) * m,
+    };
   }
   if (config.strategy === 'LINEAR') {
     const tenths = Math.round((config.linearConfiguration?.stepPercent ?? 10) * 10);
@@ -173,14 +211,22 @@ function steps(config: Config): { steps: number[]; bakeMs: (minuteMs: number) =>
 
 /** What ECS refuses in a native configuration, in its words where the reference has them. */
 function configProblems(config: Config, loadBalancers: LoadBalancer[]): string | undefined {
-  if (config.strategy === 'BLUE_GREEN' && config.bakeTimeInMinutes === undefined) return 'bakeTimeInMinutes must be provided with the BLUE_GREEN deployment strategy.';
-  if (config.canaryConfiguration && config.strategy !== 'CANARY') return 'canaryConfiguration is only valid with the CANARY deployment strategy.';
-  if (config.linearConfiguration && config.strategy !== 'LINEAR') return 'linearConfiguration is only valid with the LINEAR deployment strategy.';
+  if (config.strategy === 'BLUE_GREEN' && config.bakeTimeInMinutes === undefined)
+    return 'bakeTimeInMinutes must be provided with the BLUE_GREEN deployment strategy.';
+  if (config.canaryConfiguration && config.strategy !== 'CANARY')
+    return 'canaryConfiguration is only valid with the CANARY deployment strategy.';
+  if (config.linearConfiguration && config.strategy !== 'LINEAR')
+    return 'linearConfiguration is only valid with the LINEAR deployment strategy.';
   const p = config.canaryConfiguration?.canaryPercent;
-  if (p !== undefined && (p < 0.1 || p > 100 || Math.abs(p * 10 - Math.round(p * 10)) > 1e-9)) return 'canaryPercent must be a multiple of 0.1 from 0.1 to 100.0.';
+  if (p !== undefined && (p < 0.1 || p > 100 || Math.abs(p * 10 - Math.round(p * 10)) > 1e-9))
+    return 'canaryPercent must be a multiple of 0.1 from 0.1 to 100.0.';
   const s = config.linearConfiguration?.stepPercent;
-  if (s !== undefined && (s < 3 || s > 100 || Math.abs(s * 10 - Math.round(s * 10)) > 1e-9)) return 'stepPercent must be a multiple of 0.1 from 3.0 to 100.0.';
-  for (const b of [config.canaryConfiguration?.canaryBakeTimeInMinutes, config.linearConfiguration?.stepBakeTimeInMinutes]) {
+  if (s !== undefined && (s < 3 || s > 100 || Math.abs(s * 10 - Math.round(s * 10)) > 1e-9))
+    return 'stepPercent must be a multiple of 0.1 from 3.0 to 100.0.';
+  for (const b of [
+    config.canaryConfiguration?.canaryBakeTimeInMinutes,
+    config.linearConfiguration?.stepBakeTimeInMinutes,
+  ]) {
     if (b !== undefined && (b < 0 || b > 1440)) return 'Bake times must be from 0 to 1440 minutes.';
   }
   for (const hook of config.lifecycleHooks ?? []) {
@@ -202,7 +248,10 @@ function configProblems(config: Config, loadBalancers: LoadBalancer[]): string |
   return undefined;
 }
 
-export async function startEcsNativeServer(moto: string, options: EcsNativeServerOptions = {}): Promise<EcsNativeServer> {
+export async function startEcsNativeServer(
+  moto: string,
+  options: EcsNativeServerOptions = {},
+): Promise<EcsNativeServer> {
   const model = apiModel('ecs');
   const stageMs = options.stageMs ?? 150;
   const minuteMs = options.minuteMs ?? 1000;
@@ -213,7 +262,12 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
   const aws = (region: string) => {
     let c = clients.get(region);
     if (!c) {
-      const config = { region, endpoint: moto, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+      const config = {
+        region,
+        endpoint: moto,
+        maxAttempts: 1,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      };
       c = { ecs: new ECSClient(config), elbv2: new ElasticLoadBalancingV2Client(config) };
       clients.set(region, c);
     }
@@ -251,7 +305,9 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
   const findService = (cluster: unknown, service: unknown): NativeService | undefined => {
     const s = String(service ?? '');
     if (s.startsWith('arn:')) return services.get(s);
-    const c = String(cluster ?? 'default').split('/').pop();
+    const c = String(cluster ?? 'default')
+      .split('/')
+      .pop();
     return [...services.values()].find((v) => names(v.arn).service === s && names(v.arn).cluster === c);
   };
   const findDeployment = (arn: unknown): Deployment | undefined => {
@@ -264,19 +320,36 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
 
   // ---- ECS's traffic moves, made in moto ----
 
-  const weightsFor = (pct: number): [number, number] => (Number.isInteger(pct) ? [pct, 100 - pct] : [Math.round(pct * 10), 1000 - Math.round(pct * 10)]);
+  const weightsFor = (pct: number): [number, number] =>
+    Number.isInteger(pct) ? [pct, 100 - pct] : [Math.round(pct * 10), 1000 - Math.round(pct * 10)];
 
-  async function setForward(region: string, routeArn: string, onTarget: string, onSource: string, pct: number): Promise<void> {
+  async function setForward(
+    region: string,
+    routeArn: string,
+    onTarget: string,
+    onSource: string,
+    pct: number,
+  ): Promise<void> {
     const { elbv2 } = aws(region);
     const [w, rest] = weightsFor(pct);
     const rule = routeArn.includes(':listener-rule/');
     const actions: Action[] = rule
       ? ((await elbv2.send(new DescribeRulesCommand({ RuleArns: [routeArn] }))).Rules?.[0]?.Actions ?? [])
-      : ((await elbv2.send(new DescribeListenersCommand({ ListenerArns: [routeArn] }))).Listeners?.[0]?.DefaultActions ?? []);
+      : ((await elbv2.send(new DescribeListenersCommand({ ListenerArns: [routeArn] }))).Listeners?.[0]
+          ?.DefaultActions ?? []);
     const next = actions.map((a) => {
       if (a.Type !== 'forward') return a;
       const { TargetGroupArn: _single, ...keep } = a;
-      return { ...keep, ForwardConfig: { ...a.ForwardConfig, TargetGroups: [{ TargetGroupArn: onSource, Weight: rest }, { TargetGroupArn: onTarget, Weight: w }] } };
+      return {
+        ...keep,
+        ForwardConfig: {
+          ...a.ForwardConfig,
+          TargetGroups: [
+            { TargetGroupArn: onSource, Weight: rest },
+            { TargetGroupArn: onTarget, Weight: w },
+          ],
+        },
+      };
     });
     if (rule) await elbv2.send(new ModifyRuleCommand({ RuleArn: routeArn, Actions: next }));
     else await elbv2.send(new ModifyListenerCommand({ ListenerArn: routeArn, DefaultActions: next }));
@@ -291,7 +364,8 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
     const { elbv2 } = aws(svc.region);
     const actions = route.includes(':listener-rule/')
       ? ((await elbv2.send(new DescribeRulesCommand({ RuleArns: [route] }))).Rules?.[0]?.Actions ?? [])
-      : ((await elbv2.send(new DescribeListenersCommand({ ListenerArns: [route] }))).Listeners?.[0]?.DefaultActions ?? []);
+      : ((await elbv2.send(new DescribeListenersCommand({ ListenerArns: [route] }))).Listeners?.[0]?.DefaultActions ??
+        []);
     const tuples = actions.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
     const weight = (tg: string) => tuples.find((t) => t.TargetGroupArn === tg)?.Weight ?? 0;
     const source = weight(pair[1] as string) > weight(pair[0] as string) ? (pair[1] as string) : (pair[0] as string);
@@ -300,13 +374,27 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
 
   async function moveProduction(d: Deployment, pct: number): Promise<void> {
     const lb = d.service.loadBalancers.find((l) => l.advancedConfiguration?.productionListenerRule);
-    if (lb && d.source?.tg && d.target.tg) await setForward(d.service.region, lb.advancedConfiguration?.productionListenerRule as string, d.target.tg, d.source.tg, pct);
+    if (lb && d.source?.tg && d.target.tg)
+      await setForward(
+        d.service.region,
+        lb.advancedConfiguration?.productionListenerRule as string,
+        d.target.tg,
+        d.source.tg,
+        pct,
+      );
     d.weight = pct;
   }
 
   async function moveTest(d: Deployment, pct: number): Promise<void> {
     const lb = d.service.loadBalancers.find((l) => l.advancedConfiguration?.testListenerRule);
-    if (lb && d.source?.tg && d.target.tg) await setForward(d.service.region, lb.advancedConfiguration?.testListenerRule as string, d.target.tg, d.source.tg, pct);
+    if (lb && d.source?.tg && d.target.tg)
+      await setForward(
+        d.service.region,
+        lb.advancedConfiguration?.testListenerRule as string,
+        d.target.tg,
+        d.source.tg,
+        pct,
+      );
     d.testWeight = pct;
   }
 
@@ -333,7 +421,12 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       steps: plan.steps,
       stepIndex: 0,
       stepBakeMs: plan.bakeMs(minuteMs),
-      source: { arn: svc.revisionArn, taskDefinition: svc.taskDefinition, running: svc.desiredCount, ...(tgs ? { tg: tgs.source } : {}) },
+      source: {
+        arn: svc.revisionArn,
+        taskDefinition: svc.taskDefinition,
+        running: svc.desiredCount,
+        ...(tgs ? { tg: tgs.source } : {}),
+      },
       target: { arn: revisionArn(svc), taskDefinition, running: 0, ...(tgs ? { tg: tgs.target } : {}) },
       weight: 0,
       testWeight: 0,
@@ -396,7 +489,13 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
         await moveProduction(d, 0);
         if (d.testWeight > 0) await moveTest(d, 0);
         if (d.source) {
-          await aws(d.service.region).ecs.send(new UpdateServiceCommand({ cluster: d.service.clusterArn, service: d.service.arn, taskDefinition: d.source.taskDefinition }));
+          await aws(d.service.region).ecs.send(
+            new UpdateServiceCommand({
+              cluster: d.service.clusterArn,
+              service: d.service.arn,
+              taskDefinition: d.source.taskDefinition,
+            }),
+          );
           d.service.taskDefinition = d.source.taskDefinition;
         }
         return;
@@ -425,7 +524,12 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
     }
     const stage = d.stage as string;
     const last = d.stepIndex >= d.steps.length - 1;
-    const duration = stage === 'PRODUCTION_TRAFFIC_SHIFT' ? stageMs + (last ? 0 : d.stepBakeMs) : stage === 'BAKE_TIME' ? (d.config.bakeTimeInMinutes ?? 0) * minuteMs : stageMs;
+    const duration =
+      stage === 'PRODUCTION_TRAFFIC_SHIFT'
+        ? stageMs + (last ? 0 : d.stepBakeMs)
+        : stage === 'BAKE_TIME'
+          ? (d.config.bakeTimeInMinutes ?? 0) * minuteMs
+          : stageMs;
     if (elapsed < duration) return;
     switch (stage) {
       case 'SCALE_UP':
@@ -492,8 +596,15 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       finishedAt: seconds(d.finishedAt),
       stoppedAt: seconds(d.stoppedAt),
       updatedAt: seconds(d.updatedAt),
-      sourceServiceRevisions: d.source ? [revisionSummary(d.source, d.source.running, 100 - d.weight, 100 - d.testWeight)] : [],
-      targetServiceRevision: revisionSummary(n, d.status.startsWith('ROLLBACK') ? 0 : d.service.desiredCount, d.weight, d.testWeight),
+      sourceServiceRevisions: d.source
+        ? [revisionSummary(d.source, d.source.running, 100 - d.weight, 100 - d.testWeight)]
+        : [],
+      targetServiceRevision: revisionSummary(
+        n,
+        d.status.startsWith('ROLLBACK') ? 0 : d.service.desiredCount,
+        d.weight,
+        d.testWeight,
+      ),
       status: d.status,
       statusReason: d.statusReason,
       // The model's ServiceDeploymentLifecycleStage has no PRE_PRODUCTION_TRAFFIC_SHIFT (hooks may run
@@ -501,7 +612,13 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       lifecycleStage: d.stage === 'PRE_PRODUCTION_TRAFFIC_SHIFT' ? 'PRODUCTION_TRAFFIC_SHIFT' : d.stage,
       lifecycleHookDetails: d.hooks.map((h) => h.detail),
       deploymentConfiguration: d.config,
-      rollback: d.rollback ? clean({ reason: d.rollback.reason, startedAt: seconds(d.rollback.startedAt), serviceRevisionArn: d.rollback.serviceRevisionArn }) : undefined,
+      rollback: d.rollback
+        ? clean({
+            reason: d.rollback.reason,
+            startedAt: seconds(d.rollback.startedAt),
+            serviceRevisionArn: d.rollback.serviceRevisionArn,
+          })
+        : undefined,
       deploymentCircuitBreaker: { status: 'DISABLED' },
       alarms: { status: 'DISABLED' },
     });
@@ -571,7 +688,10 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
     return svc;
   }
 
-  const handlers: Record<string, (body: Json, forward: (b?: unknown) => Promise<JsonAnswer>) => Promise<JsonAnswer | undefined>> = {
+  const handlers: Record<
+    string,
+    (body: Json, forward: (b?: unknown) => Promise<JsonAnswer>) => Promise<JsonAnswer | undefined>
+  > = {
     async CreateService(body, forward) {
       const config = body.deploymentConfiguration as Config | undefined;
       if (!config?.strategy || !NATIVE.includes(config.strategy)) return undefined;
@@ -595,7 +715,10 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       const refusal = refuse('UpdateService', body);
       if (refusal) return refusal;
       if (config && becomesNative) {
-        const wrong = configProblems(config, (body.loadBalancers as LoadBalancer[] | undefined) ?? svc?.loadBalancers ?? []);
+        const wrong = configProblems(
+          config,
+          (body.loadBalancers as LoadBalancer[] | undefined) ?? svc?.loadBalancers ?? [],
+        );
         if (wrong) return fail('UpdateService', 'InvalidParameterException', wrong);
       }
       const res = await forward();
@@ -631,25 +754,38 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       const refusal = refuse('ListServiceDeployments', body);
       if (refusal) return refusal;
       const svc = findService(body.cluster, body.service);
-      if (!svc) return fail('ListServiceDeployments', 'ServiceNotFoundException', `Service not found: ${String(body.service)}`);
+      if (!svc)
+        return fail('ListServiceDeployments', 'ServiceNotFoundException', `Service not found: ${String(body.service)}`);
       const statuses = body.status as Status[] | undefined;
       const created = body.createdAt as { before?: number; after?: number } | undefined;
       const all = [...svc.deployments]
         .reverse()
         .filter((d) => !statuses?.length || statuses.includes(d.status))
-        .filter((d) => (created?.before === undefined || d.createdAt / 1000 < created.before) && (created?.after === undefined || d.createdAt / 1000 > created.after));
+        .filter(
+          (d) =>
+            (created?.before === undefined || d.createdAt / 1000 < created.before) &&
+            (created?.after === undefined || d.createdAt / 1000 > created.after),
+        );
       const max = Number(body.maxResults ?? 20);
-      if (max < 1 || max > 100) return fail('ListServiceDeployments', 'InvalidParameterException', 'maxResults must be between 1 and 100.');
+      if (max < 1 || max > 100)
+        return fail('ListServiceDeployments', 'InvalidParameterException', 'maxResults must be between 1 and 100.');
       const start = body.nextToken ? Number(body.nextToken) : 0;
       const page = all.slice(start, start + max);
-      return answer('ListServiceDeployments', clean({ serviceDeployments: page.map(brief), nextToken: start + max < all.length ? String(start + max) : undefined }));
+      return answer(
+        'ListServiceDeployments',
+        clean({
+          serviceDeployments: page.map(brief),
+          nextToken: start + max < all.length ? String(start + max) : undefined,
+        }),
+      );
     },
 
     async DescribeServiceDeployments(body) {
       const refusal = refuse('DescribeServiceDeployments', body);
       if (refusal) return refusal;
       const arns = (body.serviceDeploymentArns as string[]) ?? [];
-      if (arns.length > 20) return fail('DescribeServiceDeployments', 'InvalidParameterException', 'You can specify a maximum of 20 ARNs.');
+      if (arns.length > 20)
+        return fail('DescribeServiceDeployments', 'InvalidParameterException', 'You can specify a maximum of 20 ARNs.');
       const found = arns.map((arn) => ({ arn, d: findDeployment(arn) }));
       return answer('DescribeServiceDeployments', {
         serviceDeployments: found.filter((f) => f.d).map((f) => describe(f.d as Deployment)),
@@ -661,10 +797,25 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       const refusal = refuse('ContinueServiceDeployment', body);
       if (refusal) return refusal;
       const d = findDeployment(body.serviceDeploymentArn);
-      if (!d) return fail('ContinueServiceDeployment', 'ServiceDeploymentNotFoundException', `Service deployment not found: ${String(body.serviceDeploymentArn)}`);
-      if (d.status !== 'IN_PROGRESS') return fail('ContinueServiceDeployment', 'ClientException', `The service deployment is ${d.status}; only an IN_PROGRESS deployment can be continued.`);
+      if (!d)
+        return fail(
+          'ContinueServiceDeployment',
+          'ServiceDeploymentNotFoundException',
+          `Service deployment not found: ${String(body.serviceDeploymentArn)}`,
+        );
+      if (d.status !== 'IN_PROGRESS')
+        return fail(
+          'ContinueServiceDeployment',
+          'ClientException',
+          `The service deployment is ${d.status}; only an IN_PROGRESS deployment can be continued.`,
+        );
       const hook = d.waiting.find((w) => w.detail.hookId === body.hookId);
-      if (!hook) return fail('ContinueServiceDeployment', 'InvalidParameterException', `No lifecycle hook ${String(body.hookId)} is AWAITING_ACTION in this service deployment.`);
+      if (!hook)
+        return fail(
+          'ContinueServiceDeployment',
+          'InvalidParameterException',
+          `No lifecycle hook ${String(body.hookId)} is AWAITING_ACTION in this service deployment.`,
+        );
       d.waiting = d.waiting.filter((w) => w !== hook);
       if ((body.action ?? 'CONTINUE') === 'ROLLBACK') {
         hook.detail.status = 'FAILED';
@@ -680,10 +831,22 @@ export async function startEcsNativeServer(moto: string, options: EcsNativeServe
       const refusal = refuse('StopServiceDeployment', body);
       if (refusal) return refusal;
       const d = findDeployment(body.serviceDeploymentArn);
-      if (!d) return fail('StopServiceDeployment', 'ServiceDeploymentNotFoundException', `Service deployment not found: ${String(body.serviceDeploymentArn)}`);
-      if ((body.stopType ?? 'ROLLBACK') !== 'ROLLBACK') return fail('StopServiceDeployment', 'InvalidParameterException', 'The valid value of stopType is ROLLBACK.');
-      if (d.status === 'PENDING' || d.status === 'IN_PROGRESS') requestRollback(d, 'Stopped by StopServiceDeployment (ROLLBACK).');
-      else if (!IN_FLIGHT.includes(d.status)) return fail('StopServiceDeployment', 'ConflictException', `The service deployment is ${d.status} and can no longer be stopped.`);
+      if (!d)
+        return fail(
+          'StopServiceDeployment',
+          'ServiceDeploymentNotFoundException',
+          `Service deployment not found: ${String(body.serviceDeploymentArn)}`,
+        );
+      if ((body.stopType ?? 'ROLLBACK') !== 'ROLLBACK')
+        return fail('StopServiceDeployment', 'InvalidParameterException', 'The valid value of stopType is ROLLBACK.');
+      if (d.status === 'PENDING' || d.status === 'IN_PROGRESS')
+        requestRollback(d, 'Stopped by StopServiceDeployment (ROLLBACK).');
+      else if (!IN_FLIGHT.includes(d.status))
+        return fail(
+          'StopServiceDeployment',
+          'ConflictException',
+          `The service deployment is ${d.status} and can no longer be stopped.`,
+        );
       return answer('StopServiceDeployment', { serviceDeploymentArn: d.arn });
     },
   };

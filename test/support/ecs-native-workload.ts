@@ -5,11 +5,26 @@
  * rule (`/mcp/*`) of the seed ALB that forwards 100 / 0 to them. Created through the
  * native stand-in (test/support/ecs-native-server.ts), which keeps what moto drops.
  */
-import { CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand, type DeploymentConfiguration } from '@aws-sdk/client-ecs';
-import { CreateRuleCommand, CreateTargetGroupCommand, DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  CreateServiceCommand,
+  ECSClient,
+  RegisterTaskDefinitionCommand,
+  type DeploymentConfiguration,
+} from '@aws-sdk/client-ecs';
+import {
+  CreateRuleCommand,
+  CreateTargetGroupCommand,
+  DescribeTargetGroupsCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { WORKLOAD, type Workload } from './ecs-workload.js';
 
-export const MCP = { service: 'mcp-proxy', port: 8096, imageV1: 'ghcr.io/acme/mcp-proxy:1.4.0', imageV2: `ghcr.io/acme/mcp-proxy@sha256:${'b'.repeat(64)}` } as const;
+export const MCP = {
+  service: 'mcp-proxy',
+  port: 8096,
+  imageV1: 'ghcr.io/acme/mcp-proxy:1.4.0',
+  imageV2: `ghcr.io/acme/mcp-proxy@sha256:${'b'.repeat(64)}`,
+} as const;
 
 export interface NativeService {
   serviceArn: string;
@@ -20,18 +35,42 @@ export interface NativeService {
 
 /** PAUSE hooks ecs-deploy needs for canary / linear (before each step) and blue/green (after the switch). */
 export const PAUSE_HOOKS: DeploymentConfiguration['lifecycleHooks'] = [
-  { targetType: 'PAUSE', lifecycleStages: ['PRE_PRODUCTION_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'], timeoutConfiguration: { timeoutInMinutes: 30, action: 'ROLLBACK' } },
+  {
+    targetType: 'PAUSE',
+    lifecycleStages: ['PRE_PRODUCTION_TRAFFIC_SHIFT', 'POST_PRODUCTION_TRAFFIC_SHIFT'],
+    timeoutConfiguration: { timeoutInMinutes: 30, action: 'ROLLBACK' },
+  },
 ];
 
-export async function seedNativeService(endpoint: string, workload: Workload, deploymentConfiguration: DeploymentConfiguration): Promise<NativeService> {
-  const config = { region: WORKLOAD.region, endpoint, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+export async function seedNativeService(
+  endpoint: string,
+  workload: Workload,
+  deploymentConfiguration: DeploymentConfiguration,
+): Promise<NativeService> {
+  const config = {
+    region: WORKLOAD.region,
+    endpoint,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
   const ecs = new ECSClient(config);
   const elbv2 = new ElasticLoadBalancingV2Client(config);
   try {
-    const vpc = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [workload.targetGroups.blue] }))).TargetGroups?.[0]?.VpcId as string;
+    const vpc = (await elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [workload.targetGroups.blue] })))
+      .TargetGroups?.[0]?.VpcId as string;
     const tg = async (name: string) =>
-      (await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: MCP.port, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/healthz' }))).TargetGroups?.[0]
-        ?.TargetGroupArn as string;
+      (
+        await elbv2.send(
+          new CreateTargetGroupCommand({
+            Name: name,
+            Protocol: 'HTTP',
+            Port: MCP.port,
+            VpcId: vpc,
+            TargetType: 'ip',
+            HealthCheckPath: '/healthz',
+          }),
+        )
+      ).TargetGroups?.[0]?.TargetGroupArn as string;
     const blue = await tg('mcp-proxy-blue');
     const green = await tg('mcp-proxy-green');
     const ruleArn = (
@@ -40,7 +79,17 @@ export async function seedNativeService(endpoint: string, workload: Workload, de
           ListenerArn: workload.listenerArn,
           Priority: 20,
           Conditions: [{ Field: 'path-pattern', Values: ['/mcp/*'] }],
-          Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: blue, Weight: 100 }, { TargetGroupArn: green, Weight: 0 }] } }],
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: blue, Weight: 100 },
+                  { TargetGroupArn: green, Weight: 0 },
+                ],
+              },
+            },
+          ],
         }),
       )
     ).Rules?.[0]?.RuleArn as string;
@@ -53,7 +102,15 @@ export async function seedNativeService(endpoint: string, workload: Workload, de
           cpu: '256',
           memory: '512',
           executionRoleArn: 'arn:aws:iam::123456789012:role/platform-task-execution',
-          containerDefinitions: [{ name: MCP.service, image: MCP.imageV1, essential: true, memory: 512, portMappings: [{ containerPort: MCP.port, protocol: 'tcp' }] }],
+          containerDefinitions: [
+            {
+              name: MCP.service,
+              image: MCP.imageV1,
+              essential: true,
+              memory: 512,
+              portMappings: [{ containerPort: MCP.port, protocol: 'tcp' }],
+            },
+          ],
         }),
       )
     ).taskDefinition?.taskDefinitionArn as string;
@@ -65,13 +122,23 @@ export async function seedNativeService(endpoint: string, workload: Workload, de
           taskDefinition: taskDefinitionArn,
           desiredCount: 2,
           launchType: 'FARGATE',
-          networkConfiguration: { awsvpcConfiguration: { subnets: workload.subnets, securityGroups: [workload.securityGroup], assignPublicIp: 'ENABLED' } },
+          networkConfiguration: {
+            awsvpcConfiguration: {
+              subnets: workload.subnets,
+              securityGroups: [workload.securityGroup],
+              assignPublicIp: 'ENABLED',
+            },
+          },
           loadBalancers: [
             {
               targetGroupArn: blue,
               containerName: MCP.service,
               containerPort: MCP.port,
-              advancedConfiguration: { alternateTargetGroupArn: green, productionListenerRule: ruleArn, roleArn: 'arn:aws:iam::123456789012:role/ecs-infrastructure-load-balancers' },
+              advancedConfiguration: {
+                alternateTargetGroupArn: green,
+                productionListenerRule: ruleArn,
+                roleArn: 'arn:aws:iam::123456789012:role/ecs-infrastructure-load-balancers',
+              },
             },
           ],
           deploymentController: { type: 'ECS' },

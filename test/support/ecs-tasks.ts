@@ -76,19 +76,35 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
   const problems: string[] = [];
   const scripts = new Map<string, ContainerScript>();
   const tasks = new Map<string, Driven>();
-  const ecs = new ECSClient({ region: 'us-east-1', endpoint: moto, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
-  const logs = new LogsReader({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, env: { AWS_ENDPOINT_URL: moto }, attempts: 1 });
+  const ecs = new ECSClient({
+    region: 'us-east-1',
+    endpoint: moto,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const logs = new LogsReader({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    env: { AWS_ENDPOINT_URL: moto },
+    attempts: 1,
+  });
   const stateManager = async (path: string, body: object) => {
     const res = await fetch(`${moto}/moto-api/state-manager/${path}`, { method: 'POST', body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`moto state manager ${path}: HTTP ${res.status}`);
   };
-  await stateManager('set-transition', { model_name: 'ecs::task', transition: { progression: 'manual', times: 1_000_000 } });
+  await stateManager('set-transition', {
+    model_name: 'ecs::task',
+    transition: { progression: 'manual', times: 1_000_000 },
+  });
 
   const check = (problemsFound: string[]) => {
     problems.push(...problemsFound);
     return problemsFound.length === 0;
   };
-  const refuse = (message: string): JsonAnswer => ({ status: 400, body: { __type: 'InvalidParameterException', message } });
+  const refuse = (message: string): JsonAnswer => ({
+    status: 400,
+    body: { __type: 'InvalidParameterException', message },
+  });
 
   /** The container writes what its script says it has written by now. */
   async function write(t: Driven, now: number): Promise<void> {
@@ -96,11 +112,18 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
     if (!t.stream || t.runningAt === undefined || t.written >= lines.length) return;
     const runMs = t.script.runMs ?? 1500;
     const end = t.exitedAt ?? t.stoppedAt ?? now;
-    const due = t.script.hang && t.stoppedAt === undefined ? lines.length : Math.min(lines.length, Math.ceil(((Math.min(now, end) - t.runningAt) / runMs) * lines.length));
+    const due =
+      t.script.hang && t.stoppedAt === undefined
+        ? lines.length
+        : Math.min(lines.length, Math.ceil(((Math.min(now, end) - t.runningAt) / runMs) * lines.length));
     const batch = lines.slice(t.written, Math.max(t.written, due));
     if (batch.length === 0) return;
     t.written += batch.length;
-    await logs.send('PutLogEvents', { logGroupName: t.stream.group, logStreamName: t.stream.stream, logEvents: batch.map((message, i) => ({ timestamp: now + i, message })) });
+    await logs.send('PutLogEvents', {
+      logGroupName: t.stream.group,
+      logStreamName: t.stream.stream,
+      logEvents: batch.map((message, i) => ({ timestamp: now + i, message })),
+    });
   }
 
   /** Moves a driven task along its script; returns the fields ECS would report now. */
@@ -115,14 +138,23 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
     if (!t.script.failsToStart && t.runningAt === undefined && age >= 2 * stageMs && t.stoppedAt === undefined) {
       t.runningAt = t.createdAt + 2 * stageMs;
       if (t.stream) {
-        await logs.send('CreateLogStream', { logGroupName: t.stream.group, logStreamName: t.stream.stream }).catch(() => undefined);
+        await logs
+          .send('CreateLogStream', { logGroupName: t.stream.group, logStreamName: t.stream.stream })
+          .catch(() => undefined);
       }
     }
-    if (t.runningAt !== undefined && !t.script.hang && t.exitedAt === undefined && t.stoppedAt === undefined && now >= t.runningAt + (t.script.runMs ?? 1500)) {
+    if (
+      t.runningAt !== undefined &&
+      !t.script.hang &&
+      t.exitedAt === undefined &&
+      t.stoppedAt === undefined &&
+      now >= t.runningAt + (t.script.runMs ?? 1500)
+    ) {
       t.exitedAt = t.runningAt + (t.script.runMs ?? 1500);
       t.exitCode = t.script.exitCode ?? 0;
     }
-    if (t.script.failsToStart && t.exitedAt === undefined && t.stoppedAt === undefined && age >= 2 * stageMs) t.exitedAt = t.createdAt + 2 * stageMs;
+    if (t.script.failsToStart && t.exitedAt === undefined && t.stoppedAt === undefined && age >= 2 * stageMs)
+      t.exitedAt = t.createdAt + 2 * stageMs;
     await write(t, now);
 
     const ended = t.exitedAt ?? t.stoppedAt;
@@ -161,15 +193,22 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
     return fields;
   }
 
-  const handlers: Record<string, (body: Json, forward: (body?: unknown) => Promise<JsonAnswer>) => Promise<JsonAnswer | undefined>> = {
+  const handlers: Record<
+    string,
+    (body: Json, forward: (body?: unknown) => Promise<JsonAnswer>) => Promise<JsonAnswer | undefined>
+  > = {
     async RunTask(body, forward) {
       if (!check(checkRequest(model, 'RunTask', body))) return refuse('The request does not fit the RunTask model.');
-      const strategy = body.capacityProviderStrategy as Array<{ capacityProvider: string; weight?: number; base?: number }> | undefined;
+      const strategy = body.capacityProviderStrategy as
+        Array<{ capacityProvider: string; weight?: number; base?: number }> | undefined;
       let sent = body;
       if (strategy?.length) {
         if (body.launchType) return refuse('launchType and capacityProviderStrategy cannot both be specified.');
         const unknown = strategy.find((s) => s.capacityProvider !== 'FARGATE' && s.capacityProvider !== 'FARGATE_SPOT');
-        if (unknown) return refuse(`The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster: ${unknown.capacityProvider}.`);
+        if (unknown)
+          return refuse(
+            `The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster: ${unknown.capacityProvider}.`,
+          );
         const { capacityProviderStrategy: _drop, ...rest } = body;
         sent = { ...rest, launchType: 'FARGATE' };
       }
@@ -177,27 +216,47 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
       if (answer.status !== 200) return answer;
       const out = answer.body as { tasks?: Json[]; failures?: unknown[] };
       for (const task of out.tasks ?? []) {
-        const family = String(task.taskDefinitionArn ?? '').split('/').pop()?.split(':')[0] ?? '';
+        const family =
+          String(task.taskDefinitionArn ?? '')
+            .split('/')
+            .pop()
+            ?.split(':')[0] ?? '';
         const script = scripts.get(family) ?? {};
         const containerName = String((task.containers as Json[] | undefined)?.[0]?.name ?? family);
-        const def = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: String(task.taskDefinitionArn) }))).taskDefinition?.containerDefinitions?.find((c) => c.name === containerName);
+        const def = (
+          await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: String(task.taskDefinitionArn) }))
+        ).taskDefinition?.containerDefinitions?.find((c) => c.name === containerName);
         const opts = def?.logConfiguration?.logDriver === 'awslogs' ? def.logConfiguration.options : undefined;
-        const t: Driven = { arn: String(task.taskArn), family, container: containerName, script, createdAt: Date.now(), written: 0 };
-        if (opts?.['awslogs-group'] && opts['awslogs-stream-prefix']) t.stream = streamFor(opts['awslogs-group'], opts['awslogs-stream-prefix'], containerName, t.arn);
+        const t: Driven = {
+          arn: String(task.taskArn),
+          family,
+          container: containerName,
+          script,
+          createdAt: Date.now(),
+          written: 0,
+        };
+        if (opts?.['awslogs-group'] && opts['awslogs-stream-prefix'])
+          t.stream = streamFor(opts['awslogs-group'], opts['awslogs-stream-prefix'], containerName, t.arn);
         tasks.set(t.arn, t);
         if (strategy?.length) {
-          const chosen = strategy.find((s) => (s.base ?? 0) > 0) ?? [...strategy].sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0))[0];
+          const chosen =
+            strategy.find((s) => (s.base ?? 0) > 0) ??
+            [...strategy].sort((a, b) => (b.weight ?? 0) - (a.weight ?? 0))[0];
           task.capacityProviderName = chosen?.capacityProvider;
           delete task.launchType;
         }
-        Object.assign(task, { lastStatus: 'PROVISIONING', containers: [{ name: containerName, lastStatus: 'PENDING', taskArn: t.arn }] });
+        Object.assign(task, {
+          lastStatus: 'PROVISIONING',
+          containers: [{ name: containerName, lastStatus: 'PENDING', taskArn: t.arn }],
+        });
       }
       check(checkResponse(model, 'RunTask', out));
       return { status: 200, body: out };
     },
 
     async DescribeTasks(body, forward) {
-      if (!check(checkRequest(model, 'DescribeTasks', body))) return refuse('The request does not fit the DescribeTasks model.');
+      if (!check(checkRequest(model, 'DescribeTasks', body)))
+        return refuse('The request does not fit the DescribeTasks model.');
       const answer = await forward();
       if (answer.status !== 200) return answer;
       const out = answer.body as { tasks?: Json[] };
@@ -208,7 +267,11 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
         const motoContainers = (task.containers as Json[] | undefined) ?? [];
         const containers = (fields.containers as Json[]).map((ours) => {
           // moto's container (ARN, image, network interfaces) with our state; moto's exitCode is always 0, so only ours counts.
-          const { exitCode: _motoExit, lastStatus: _motoStatus, ...theirs } = motoContainers.find((m) => m.name === ours.name) ?? {};
+          const {
+            exitCode: _motoExit,
+            lastStatus: _motoStatus,
+            ...theirs
+          } = motoContainers.find((m) => m.name === ours.name) ?? {};
           // moto sends the container's cpu / memory as numbers; ECS (and the model) as strings.
           for (const k of ['cpu', 'memory'] as const) if (typeof theirs[k] === 'number') theirs[k] = String(theirs[k]);
           return { ...theirs, ...ours };
@@ -237,7 +300,10 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
     behave(family, script) {
       scripts.set(family, script);
     },
-    driven: () => new Map([...tasks.values()].map((t) => [t.arn, { family: t.family, stoppedBy: t.stoppedBy, exitCode: t.exitCode }])),
+    driven: () =>
+      new Map(
+        [...tasks.values()].map((t) => [t.arn, { family: t.family, stoppedBy: t.stoppedBy, exitCode: t.exitCode }]),
+      ),
     reset() {
       proxy.reset();
       problems.length = 0;
@@ -253,6 +319,11 @@ export async function startEcsTaskServer(moto: string, options: { stageMs?: numb
 }
 
 /** Where the stand-in writes a task's log: set by the test from the task definition (as the awslogs driver reads it). */
-export function streamFor(group: string, prefix: string, container: string, taskArn: string): { group: string; stream: string } {
+export function streamFor(
+  group: string,
+  prefix: string,
+  container: string,
+  taskArn: string,
+): { group: string; stream: string } {
   return { group, stream: `${prefix}/${container}/${taskArn.split('/').pop()}` };
 }

@@ -11,8 +11,18 @@
  * Used by the ecs-deploy tests and the bench; the sandbox uses its ALB traffic writer and
  * readers on the stacks Terraform makes.
  */
-import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, type MetricDatum } from '@aws-sdk/client-cloudwatch';
-import { CreateSecurityGroupCommand, DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CloudWatchClient,
+  PutMetricAlarmCommand,
+  PutMetricDataCommand,
+  type MetricDatum,
+} from '@aws-sdk/client-cloudwatch';
+import {
+  CreateSecurityGroupCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import {
   CreateServiceCommand,
   CreateTaskSetCommand,
@@ -35,7 +45,12 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 
-export const WORKLOAD = { cluster: 'platform', web: 'open-webui', gateway: 'bedrock-access-gateway', region: 'us-east-1' } as const;
+export const WORKLOAD = {
+  cluster: 'platform',
+  web: 'open-webui',
+  gateway: 'bedrock-access-gateway',
+  region: 'us-east-1',
+} as const;
 export const IMAGES = {
   webV1: 'ghcr.io/open-webui/open-webui:v0.6.5',
   webV2: 'ghcr.io/open-webui/open-webui@sha256:' + 'a'.repeat(64),
@@ -58,7 +73,12 @@ export interface Workload {
 /** The AWS clients a test uses to look at moto directly. */
 export function workloadClients(endpoint: string) {
   // Not moto.ts's helper: this module also runs outside jest (bench, sandbox).
-  const config = { region: WORKLOAD.region, endpoint, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  const config = {
+    region: WORKLOAD.region,
+    endpoint,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
   return {
     ec2: new EC2Client(config),
     ecs: new ECSClient(config),
@@ -73,7 +93,12 @@ export function workloadClients(endpoint: string) {
   };
 }
 
-function taskDefinition(family: string, image: string, port: number, environment: Array<{ name: string; value: string }> = []) {
+function taskDefinition(
+  family: string,
+  image: string,
+  port: number,
+  environment: Array<{ name: string; value: string }> = [],
+) {
   return new RegisterTaskDefinitionCommand({
     family,
     requiresCompatibilities: ['FARGATE'],
@@ -89,7 +114,10 @@ function taskDefinition(family: string, image: string, port: number, environment
         memory: 1024,
         portMappings: [{ containerPort: port, protocol: 'tcp' }],
         environment,
-        logConfiguration: { logDriver: 'awslogs', options: { 'awslogs-group': '/ecs/platform', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': family } },
+        logConfiguration: {
+          logDriver: 'awslogs',
+          options: { 'awslogs-group': '/ecs/platform', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': family },
+        },
       },
     ],
   });
@@ -99,17 +127,42 @@ function taskDefinition(family: string, image: string, port: number, environment
 export async function seedWorkload(endpoint: string): Promise<Workload> {
   const c = workloadClients(endpoint);
   try {
-    const vpc = (await c.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] }))).Vpcs?.[0]?.VpcId as string;
-    const subnets = ((await c.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).Subnets ?? [])
+    const vpc = (await c.ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: 'isDefault', Values: ['true'] }] })))
+      .Vpcs?.[0]?.VpcId as string;
+    const subnets = (
+      (await c.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).Subnets ?? []
+    )
       .slice(0, 2)
       .map((s) => s.SubnetId as string);
-    const securityGroup = (await c.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'platform-services', Description: 'services', VpcId: vpc }))).GroupId as string;
+    const securityGroup = (
+      await c.ec2.send(
+        new CreateSecurityGroupCommand({ GroupName: 'platform-services', Description: 'services', VpcId: vpc }),
+      )
+    ).GroupId as string;
 
-    const loadBalancerArn = (await c.elbv2.send(new CreateLoadBalancerCommand({ Name: 'platform', Subnets: subnets, SecurityGroups: [securityGroup], Type: 'application' }))).LoadBalancers?.[0]
-      ?.LoadBalancerArn as string;
+    const loadBalancerArn = (
+      await c.elbv2.send(
+        new CreateLoadBalancerCommand({
+          Name: 'platform',
+          Subnets: subnets,
+          SecurityGroups: [securityGroup],
+          Type: 'application',
+        }),
+      )
+    ).LoadBalancers?.[0]?.LoadBalancerArn as string;
     const tg = async (name: string, port: number) =>
-      (await c.elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: port, VpcId: vpc, TargetType: 'ip', HealthCheckPath: '/health' }))).TargetGroups?.[0]
-        ?.TargetGroupArn as string;
+      (
+        await c.elbv2.send(
+          new CreateTargetGroupCommand({
+            Name: name,
+            Protocol: 'HTTP',
+            Port: port,
+            VpcId: vpc,
+            TargetType: 'ip',
+            HealthCheckPath: '/health',
+          }),
+        )
+      ).TargetGroups?.[0]?.TargetGroupArn as string;
     const blue = await tg('open-webui-blue', 8080);
     const green = await tg('open-webui-green', 8080);
     const gatewayTg = await tg('platform-gateway', 80);
@@ -119,7 +172,17 @@ export async function seedWorkload(endpoint: string): Promise<Workload> {
           LoadBalancerArn: loadBalancerArn,
           Protocol: 'HTTP',
           Port: 80,
-          DefaultActions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: blue, Weight: 100 }, { TargetGroupArn: green, Weight: 0 }] } }],
+          DefaultActions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: blue, Weight: 100 },
+                  { TargetGroupArn: green, Weight: 0 },
+                ],
+              },
+            },
+          ],
         }),
       )
     ).Listeners?.[0]?.ListenerArn as string;
@@ -135,12 +198,21 @@ export async function seedWorkload(endpoint: string): Promise<Workload> {
     ).Rules?.[0]?.RuleArn as string;
 
     await c.ecs.send(new CreateClusterCommand({ clusterName: WORKLOAD.cluster }));
-    const network = { awsvpcConfiguration: { subnets, securityGroups: [securityGroup], assignPublicIp: 'ENABLED' as const } };
+    const network = {
+      awsvpcConfiguration: { subnets, securityGroups: [securityGroup], assignPublicIp: 'ENABLED' as const },
+    };
 
-    const webTd = (await c.ecs.send(taskDefinition(WORKLOAD.web, IMAGES.webV1, 8080, [{ name: 'WEBUI_NAME', value: 'Platform' }])))?.taskDefinition?.taskDefinitionArn as string;
+    const webTd = (
+      await c.ecs.send(taskDefinition(WORKLOAD.web, IMAGES.webV1, 8080, [{ name: 'WEBUI_NAME', value: 'Platform' }]))
+    )?.taskDefinition?.taskDefinitionArn as string;
     const web = (
       await c.ecs.send(
-        new CreateServiceCommand({ cluster: WORKLOAD.cluster, serviceName: WORKLOAD.web, desiredCount: 2, deploymentController: { type: 'EXTERNAL' } }),
+        new CreateServiceCommand({
+          cluster: WORKLOAD.cluster,
+          serviceName: WORKLOAD.web,
+          desiredCount: 2,
+          deploymentController: { type: 'EXTERNAL' },
+        }),
       )
     ).service?.serviceArn as string;
     const taskSet = (
@@ -157,9 +229,16 @@ export async function seedWorkload(endpoint: string): Promise<Workload> {
         }),
       )
     ).taskSet as TaskSet;
-    await c.ecs.send(new UpdateServicePrimaryTaskSetCommand({ cluster: WORKLOAD.cluster, service: WORKLOAD.web, primaryTaskSet: taskSet.taskSetArn }));
+    await c.ecs.send(
+      new UpdateServicePrimaryTaskSetCommand({
+        cluster: WORKLOAD.cluster,
+        service: WORKLOAD.web,
+        primaryTaskSet: taskSet.taskSetArn,
+      }),
+    );
 
-    const gatewayTd = (await c.ecs.send(taskDefinition(WORKLOAD.gateway, IMAGES.gatewayV1, 80)))?.taskDefinition?.taskDefinitionArn as string;
+    const gatewayTd = (await c.ecs.send(taskDefinition(WORKLOAD.gateway, IMAGES.gatewayV1, 80)))?.taskDefinition
+      ?.taskDefinitionArn as string;
     const gateway = (
       await c.ecs.send(
         new CreateServiceCommand({
@@ -170,7 +249,11 @@ export async function seedWorkload(endpoint: string): Promise<Workload> {
           launchType: 'FARGATE',
           networkConfiguration: network,
           loadBalancers: [{ targetGroupArn: gatewayTg, containerName: WORKLOAD.gateway, containerPort: 80 }],
-          deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false }, maximumPercent: 200, minimumHealthyPercent: 100 },
+          deploymentConfiguration: {
+            deploymentCircuitBreaker: { enable: true, rollback: false },
+            maximumPercent: 200,
+            minimumHealthyPercent: 100,
+          },
         }),
       )
     ).service?.serviceArn as string;
@@ -192,13 +275,18 @@ export async function seedWorkload(endpoint: string): Promise<Workload> {
 }
 
 /** Target group ARN → percent of the listener's (or rule's) forward. */
-export async function forwardPercentages(elbv2: ElasticLoadBalancingV2Client, arn: string): Promise<Record<string, number>> {
+export async function forwardPercentages(
+  elbv2: ElasticLoadBalancingV2Client,
+  arn: string,
+): Promise<Record<string, number>> {
   const actions = arn.includes(':listener-rule/')
     ? (await elbv2.send(new DescribeRulesCommand({ RuleArns: [arn] }))).Rules?.[0]?.Actions
     : (await elbv2.send(new DescribeListenersCommand({ ListenerArns: [arn] }))).Listeners?.[0]?.DefaultActions;
   const tuples = actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
   const total = tuples.reduce((a, t) => a + (t.Weight ?? 0), 0);
-  return Object.fromEntries(tuples.map((t) => [t.TargetGroupArn as string, total ? ((t.Weight ?? 0) * 100) / total : 0]));
+  return Object.fromEntries(
+    tuples.map((t) => [t.TargetGroupArn as string, total ? ((t.Weight ?? 0) * 100) / total : 0]),
+  );
 }
 
 export async function taskSetsOf(ecs: ECSClient, service: string): Promise<TaskSet[]> {
@@ -206,7 +294,8 @@ export async function taskSetsOf(ecs: ECSClient, service: string): Promise<TaskS
 }
 
 export async function liveTaskDefinition(ecs: ECSClient, service: string): Promise<string | undefined> {
-  return (await ecs.send(new DescribeServicesCommand({ cluster: WORKLOAD.cluster, services: [service] }))).services?.[0]?.taskDefinition;
+  return (await ecs.send(new DescribeServicesCommand({ cluster: WORKLOAD.cluster, services: [service] }))).services?.[0]
+    ?.taskDefinition;
 }
 
 export async function serviceTags(ecs: ECSClient, serviceArn: string): Promise<Record<string, string>> {
@@ -263,18 +352,34 @@ export function startAlbTraffic(
         { Name: 'LoadBalancer', Value: lb },
       ];
       data.push({ MetricName: 'RequestCount', Dimensions: dims, Timestamp: at, Value: side.requests, Unit: 'Count' });
-      if (side.errors) data.push({ MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: dims, Timestamp: at, Value: side.errors, Unit: 'Count' });
+      if (side.errors)
+        data.push({
+          MetricName: 'HTTPCode_Target_5XX_Count',
+          Dimensions: dims,
+          Timestamp: at,
+          Value: side.errors,
+          Unit: 'Count',
+        });
       if (side.latency) {
         const values = Array.from({ length: side.requests }, (_, i) => (side.latency as (i: number) => number)(i));
         const mean = values.reduce((a, b) => a + b, 0) / values.length;
         data.push({ MetricName: 'TargetResponseTime', Dimensions: dims, Timestamp: at, Value: mean, Unit: 'Seconds' });
         if (options.latencyNamespace) {
-          custom.push({ MetricName: 'Latency', Dimensions: [{ Name: 'TargetGroup', Value: tgArn }], Timestamp: at, Value: mean, Unit: 'Seconds', StorageResolution: 1 });
+          custom.push({
+            MetricName: 'Latency',
+            Dimensions: [{ Name: 'TargetGroup', Value: tgArn }],
+            Timestamp: at,
+            Value: mean,
+            Unit: 'Seconds',
+            StorageResolution: 1,
+          });
         }
       }
     }
-    if (data.length) await cloudwatch.send(new PutMetricDataCommand({ Namespace: 'AWS/ApplicationELB', MetricData: data }));
-    if (custom.length) await cloudwatch.send(new PutMetricDataCommand({ Namespace: options.latencyNamespace, MetricData: custom }));
+    if (data.length)
+      await cloudwatch.send(new PutMetricDataCommand({ Namespace: 'AWS/ApplicationELB', MetricData: data }));
+    if (custom.length)
+      await cloudwatch.send(new PutMetricDataCommand({ Namespace: options.latencyNamespace, MetricData: custom }));
   };
   const loop = (async () => {
     while (!stopped) {

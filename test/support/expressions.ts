@@ -12,12 +12,35 @@ import { truthy } from '@actions/expressions/result';
 export type Contexts = Record<string, unknown>;
 export type JobStatus = 'success' | 'failure' | 'cancelled';
 
-const CONTEXTS = ['github', 'env', 'vars', 'job', 'jobs', 'steps', 'runner', 'secrets', 'strategy', 'matrix', 'needs', 'inputs'];
+const CONTEXTS = [
+  'github',
+  'env',
+  'vars',
+  'job',
+  'jobs',
+  'steps',
+  'runner',
+  'secrets',
+  'strategy',
+  'matrix',
+  'needs',
+  'inputs',
+];
 const STATUS_FUNCTIONS = ['success', 'failure', 'always', 'cancelled'];
 
 function statusFunctions(status: JobStatus): Map<string, FunctionDefinition> {
-  const answer: Record<string, boolean> = { success: status === 'success', failure: status === 'failure', always: true, cancelled: status === 'cancelled' };
-  return new Map(STATUS_FUNCTIONS.map((name) => [name, { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(answer[name] as boolean) }]));
+  const answer: Record<string, boolean> = {
+    success: status === 'success',
+    failure: status === 'failure',
+    always: true,
+    cancelled: status === 'cancelled',
+  };
+  return new Map(
+    STATUS_FUNCTIONS.map((name) => [
+      name,
+      { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(answer[name] as boolean) },
+    ]),
+  );
 }
 
 function evaluateData(expression: string, contexts: Contexts, status: JobStatus): data.ExpressionData {
@@ -36,7 +59,9 @@ export function evaluate(expression: string, contexts: Contexts, status: JobStat
 /** A `with:` / `env:` value as the step sees it: every `${{ }}` replaced by its value as a string. */
 export function render(value: unknown, contexts: Contexts): string {
   if (typeof value !== 'string') return value === undefined || value === null ? '' : String(value);
-  return value.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, expr: string) => evaluateData(expr, contexts, 'success').coerceString());
+  return value.replace(/\$\{\{([\s\S]*?)\}\}/g, (_, expr: string) =>
+    evaluateData(expr, contexts, 'success').coerceString(),
+  );
 }
 
 /** Every value of a `with:` / `env:` / `outputs:` map, rendered. */

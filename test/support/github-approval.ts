@@ -8,7 +8,14 @@
 import type { GitHubServer, GitHubStore, Handler, User } from './github-server.js';
 
 type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
-const ROLE_TO_PERMISSION: Record<Permission, string> = { admin: 'admin', maintain: 'write', write: 'write', triage: 'read', read: 'read', none: 'none' };
+const ROLE_TO_PERMISSION: Record<Permission, string> = {
+  admin: 'admin',
+  maintain: 'write',
+  write: 'write',
+  triage: 'read',
+  read: 'read',
+  none: 'none',
+};
 
 const permissionKey = (login: string) => `permission:${login.toLowerCase()}`;
 const teamKey = (org: string, slug: string) => `team:${org.toLowerCase()}/${slug.toLowerCase()}`;
@@ -25,11 +32,15 @@ export function setTeam(store: GitHubStore, org: string, slug: string, members: 
 
 export function approvalHandlers(server: GitHubServer): Record<string, Handler> {
   void server;
-  const notFound = () => ({ status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+  const notFound = () => ({
+    status: 404,
+    body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+  });
   return {
     'repos/get-collaborator-permission-level': (req, store) => {
       const login = req.params.username ?? '';
-      const seeded = store.repo(req.owner, req.repo).extra.get(permissionKey(login)) as { user: User; role: Permission } | undefined;
+      const seeded = store.repo(req.owner, req.repo).extra.get(permissionKey(login)) as
+        { user: User; role: Permission } | undefined;
       // Someone GitHub knows but who has no grant on the repository: permission none.
       const user = seeded?.user ?? { login, id: 500000 + login.length };
       const role = seeded?.role ?? 'none';
@@ -52,7 +63,10 @@ export function approvalHandlers(server: GitHubServer): Record<string, Handler> 
       const slug = req.params.team_slug ?? '';
       const members = store.repo(org, '.teams').extra.get(teamKey(org, slug)) as Set<string> | undefined;
       if (!members?.has((req.params.username ?? '').toLowerCase())) return notFound();
-      return { status: 200, body: { url: `${store.baseUrl}/teams/77/memberships/${req.params.username}`, role: 'member', state: 'active' } };
+      return {
+        status: 200,
+        body: { url: `${store.baseUrl}/teams/77/memberships/${req.params.username}`, role: 'member', state: 'active' },
+      };
     },
   };
 }

@@ -19,7 +19,13 @@ export interface EnvironmentSettings {
 
 const envKey = (name: string) => `environment:${name}`;
 
-export function setEnvironment(store: GitHubStore, owner: string, repo: string, name: string, settings: EnvironmentSettings): void {
+export function setEnvironment(
+  store: GitHubStore,
+  owner: string,
+  repo: string,
+  name: string,
+  settings: EnvironmentSettings,
+): void {
   store.repo(owner, repo).extra.set(envKey(name), settings);
 }
 
@@ -37,8 +43,16 @@ function ancestors(r: RepoStore, sha: string): Set<string> {
 
 export function releaseHandlers(server: GitHubServer): Record<string, Handler> {
   void server;
-  const notFound = () => ({ status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/commits/commits#compare-two-commits', status: '404' } });
-  const environment = (store: GitHubStore, r: RepoStore, name: string) => r.extra.get(envKey(name)) as EnvironmentSettings | undefined;
+  const notFound = () => ({
+    status: 404,
+    body: {
+      message: 'Not Found',
+      documentation_url: 'https://docs.github.com/rest/commits/commits#compare-two-commits',
+      status: '404',
+    },
+  });
+  const environment = (store: GitHubStore, r: RepoStore, name: string) =>
+    r.extra.get(envKey(name)) as EnvironmentSettings | undefined;
   return {
     'repos/get-environment': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -64,7 +78,17 @@ export function releaseHandlers(server: GitHubServer): Record<string, Handler> {
       const rules = [
         ...(e.waitTimerMinutes ? [{ ...rule('wait_timer'), wait_timer: e.waitTimerMinutes }] : []),
         ...(e.reviewers?.length
-          ? [{ ...rule('required_reviewers'), prevent_self_review: true, reviewers: e.reviewers.map((x) => ('team' in x ? { type: 'Team', reviewer: team(x.team) } : { type: 'User', reviewer: store.userObject(x) })) }]
+          ? [
+              {
+                ...rule('required_reviewers'),
+                prevent_self_review: true,
+                reviewers: e.reviewers.map((x) =>
+                  'team' in x
+                    ? { type: 'Team', reviewer: team(x.team) }
+                    : { type: 'User', reviewer: store.userObject(x) },
+                ),
+              },
+            ]
           : []),
         ...(e.branchPolicy ? [rule('branch_policy')] : []),
       ];
@@ -80,7 +104,12 @@ export function releaseHandlers(server: GitHubServer): Record<string, Handler> {
           created_at: at,
           updated_at: at,
           protection_rules: rules,
-          deployment_branch_policy: e.branchPolicy ? { protected_branches: e.branchPolicy === 'protected', custom_branch_policies: e.branchPolicy === 'custom' } : null,
+          deployment_branch_policy: e.branchPolicy
+            ? {
+                protected_branches: e.branchPolicy === 'protected',
+                custom_branch_policies: e.branchPolicy === 'custom',
+              }
+            : null,
         },
       };
     },
@@ -99,7 +128,8 @@ export function releaseHandlers(server: GitHubServer): Record<string, Handler> {
     'repos/compare-commits-with-basehead': (req, store) => {
       const r = store.repo(req.owner, req.repo);
       const [baseRef, headRef] = (req.params.basehead ?? '').split('...');
-      const resolve = (ref: string | undefined) => (ref === undefined ? undefined : r.commits.has(ref) ? ref : r.branches.get(ref));
+      const resolve = (ref: string | undefined) =>
+        ref === undefined ? undefined : r.commits.has(ref) ? ref : r.branches.get(ref);
       const base = resolve(baseRef);
       const head = resolve(headRef);
       if (!base || !head || !r.commits.has(base) || !r.commits.has(head)) return notFound();
@@ -108,7 +138,8 @@ export function releaseHandlers(server: GitHubServer): Record<string, Handler> {
       const onlyHead = [...ofHead].filter((s) => !ofBase.has(s));
       const onlyBase = [...ofBase].filter((s) => !ofHead.has(s));
       const mergeBase = [...ofHead].find((s) => ofBase.has(s)) ?? base;
-      const status = base === head ? 'identical' : onlyBase.length === 0 ? 'ahead' : onlyHead.length === 0 ? 'behind' : 'diverged';
+      const status =
+        base === head ? 'identical' : onlyBase.length === 0 ? 'ahead' : onlyHead.length === 0 ? 'behind' : 'diverged';
       const repoUrl = store.repoUrl(r);
       const web = `${store.webUrl}/${r.owner}/${r.name}`;
       return {

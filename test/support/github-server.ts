@@ -21,8 +21,11 @@ import { approvalHandlers } from './github-approval.js';
  */
 
 // ajv and ajv-formats are CommonJS modules with a default export.
-const Ajv = ((AjvModule as unknown as { default?: typeof AjvModule }).default ?? AjvModule) as unknown as typeof AjvModule.default;
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: InstanceType<typeof Ajv>) => void;
+const Ajv = ((AjvModule as unknown as { default?: typeof AjvModule }).default ??
+  AjvModule) as unknown as typeof AjvModule.default;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  ajv: InstanceType<typeof Ajv>,
+) => void;
 
 type Schema = Record<string, unknown>;
 interface Parameter {
@@ -39,7 +42,10 @@ interface Operation {
 }
 interface Spec {
   paths: Record<string, Record<string, Operation>>;
-  components: { parameters: Record<string, Parameter>; responses: Record<string, { content?: Record<string, { schema?: Schema }> }> };
+  components: {
+    parameters: Record<string, Parameter>;
+    responses: Record<string, { content?: Record<string, { schema?: Schema }> }>;
+  };
 }
 
 interface Route {
@@ -56,7 +62,9 @@ let loaded: { spec: Spec; routes: Route[]; ajv: InstanceType<typeof Ajv> } | und
 /** Loads api.github.com.json (not the package index, which loads every variant: ~400 MB). */
 function openapi() {
   if (loaded) return loaded;
-  const spec = JSON.parse(readFileSync(join(ROOT, 'node_modules/@octokit/openapi/generated/api.github.com.json'), 'utf8')) as Spec;
+  const spec = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules/@octokit/openapi/generated/api.github.com.json'), 'utf8'),
+  ) as Spec;
   const routes: Route[] = [];
   for (const [template, methods] of Object.entries(spec.paths)) {
     const names: string[] = [];
@@ -87,7 +95,8 @@ function openapiToJsonSchema<T>(node: T): T {
   if (Array.isArray(node)) return node.map(openapiToJsonSchema) as T;
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) out[k] = k === 'example' || k === 'examples' ? v : openapiToJsonSchema(v);
+  for (const [k, v] of Object.entries(node as Record<string, unknown>))
+    out[k] = k === 'example' || k === 'examples' ? v : openapiToJsonSchema(v);
   if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
   if (out.nullable === true && out.type === undefined) {
     delete out.nullable;
@@ -101,7 +110,11 @@ function validator(key: string, schema: Schema): ValidateFunction {
   let fn = compiled.get(key);
   if (!fn) {
     const { ajv } = openapi();
-    fn = ajv.compile(openapiToJsonSchema(JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"gh#/components/')) as Schema));
+    fn = ajv.compile(
+      openapiToJsonSchema(
+        JSON.parse(JSON.stringify(schema).replace(/"#\/components\//g, '"gh#/components/')) as Schema,
+      ),
+    );
     compiled.set(key, fn);
   }
   return fn;
@@ -119,7 +132,10 @@ function deref<T>(value: T | { $ref: string }): T {
 function describeErrors(fn: ValidateFunction): string {
   return (fn.errors ?? [])
     .slice(0, 5)
-    .map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`)
+    .map(
+      (e) =>
+        `${e.instancePath || '(root)'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`,
+    )
     .join('; ');
 }
 
@@ -274,7 +290,18 @@ export class GitHubStore {
     const key = `${owner}/${name}`.toLowerCase();
     let r = this.repos.get(key);
     if (!r) {
-      r = { owner, name, issues: new Map(), comments: new Map(), labels: new Map(), deployments: new Map(), commits: new Map(), branches: new Map(), commitStatuses: new Map(), extra: new Map() };
+      r = {
+        owner,
+        name,
+        issues: new Map(),
+        comments: new Map(),
+        labels: new Map(),
+        deployments: new Map(),
+        commits: new Map(),
+        branches: new Map(),
+        commitStatuses: new Map(),
+        extra: new Map(),
+      };
       this.repos.set(key, r);
     }
     return r;
@@ -293,7 +320,11 @@ export class GitHubStore {
     return l;
   }
 
-  createIssue(owner: string, name: string, fields: { title: string; body?: string | null; labels?: string[]; user?: User }): IssueRecord {
+  createIssue(
+    owner: string,
+    name: string,
+    fields: { title: string; body?: string | null; labels?: string[]; user?: User },
+  ): IssueRecord {
     const r = this.repo(owner, name);
     const now = this.now();
     const issue: IssueRecord = {
@@ -315,8 +346,16 @@ export class GitHubStore {
   }
 
   /** A pull request (also an issue, as on GitHub) with a head commit; merge it with `mergePullRequest`. */
-  createPullRequest(owner: string, name: string, fields: { title: string; head: string; headSha: string; base?: string; labels?: string[] }): IssueRecord {
-    const issue = this.createIssue(owner, name, { title: fields.title, labels: fields.labels ?? [], user: { login: 'octocat', id: 583231 } });
+  createPullRequest(
+    owner: string,
+    name: string,
+    fields: { title: string; head: string; headSha: string; base?: string; labels?: string[] },
+  ): IssueRecord {
+    const issue = this.createIssue(owner, name, {
+      title: fields.title,
+      labels: fields.labels ?? [],
+      user: { login: 'octocat', id: 583231 },
+    });
     issue.isPullRequest = true;
     issue.head = { ref: fields.head, sha: fields.headSha };
     issue.base = { ref: fields.base ?? 'main', sha: '0'.repeat(40) };
@@ -383,7 +422,16 @@ export class GitHubStore {
     owner: string,
     name: string,
     id: number,
-    fields: { state: DeploymentStatusStore['state']; description?: string; log_url?: string; environment_url?: string; environment?: string; created_at?: string; auto_inactive?: boolean; creator?: User },
+    fields: {
+      state: DeploymentStatusStore['state'];
+      description?: string;
+      log_url?: string;
+      environment_url?: string;
+      environment?: string;
+      created_at?: string;
+      auto_inactive?: boolean;
+      creator?: User;
+    },
   ): DeploymentStatusStore {
     const r = this.repo(owner, name);
     const d = r.deployments.get(id);
@@ -404,9 +452,21 @@ export class GitHubStore {
     d.updated_at = at;
     if (fields.state === 'success' && (fields.auto_inactive ?? true)) {
       for (const other of r.deployments.values()) {
-        if (other.id === d.id || other.environment !== d.environment || other.transient_environment || other.production_environment) continue;
+        if (
+          other.id === d.id ||
+          other.environment !== d.environment ||
+          other.transient_environment ||
+          other.production_environment
+        )
+          continue;
         if (other.statuses.at(-1)?.state !== 'success') continue;
-        other.statuses.push({ ...(other.statuses.at(-1) as DeploymentStatusStore), id: this.id(), state: 'inactive', description: '', created_at: at });
+        other.statuses.push({
+          ...(other.statuses.at(-1) as DeploymentStatusStore),
+          id: this.id(),
+          state: 'inactive',
+          description: '',
+          created_at: at,
+        });
         other.updated_at = at;
       }
     }
@@ -414,7 +474,12 @@ export class GitHubStore {
   }
 
   /** A commit the commits API can return; `date` is the committer date. */
-  addCommit(owner: string, name: string, sha: string, fields: { date: string; message?: string; authorDate?: string; parents?: string[] }): CommitStore {
+  addCommit(
+    owner: string,
+    name: string,
+    sha: string,
+    fields: { date: string; message?: string; authorDate?: string; parents?: string[] },
+  ): CommitStore {
     const c: CommitStore = {
       sha,
       message: fields.message ?? `commit ${sha.slice(0, 7)}`,
@@ -491,7 +556,11 @@ export class GitHubStore {
       },
       author: this.userObject({ login: 'octocat', id: 583231 }),
       committer: this.userObject({ login: 'web-flow', id: 19864447 }),
-      parents: c.parents.map((p) => ({ sha: p, url: `${this.repoUrl(r)}/commits/${p}`, html_url: `${this.webUrl}/${r.owner}/${r.name}/commit/${p}` })),
+      parents: c.parents.map((p) => ({
+        sha: p,
+        url: `${this.repoUrl(r)}/commits/${p}`,
+        html_url: `${this.webUrl}/${r.owner}/${r.name}/commit/${p}`,
+      })),
       stats: { additions: 1, deletions: 0, total: 1 },
       files: [],
     };
@@ -700,7 +769,13 @@ export class GitHubStore {
     const web = `${this.webUrl}/${r.owner}/${r.name}/pull/${i.number}`;
     const repository = this.repositoryObject(r);
     const user = this.userObject(i.user);
-    const side = (s: { ref: string; sha: string }) => ({ label: `${r.owner}:${s.ref}`, ref: s.ref, repo: repository, sha: s.sha, user });
+    const side = (s: { ref: string; sha: string }) => ({
+      label: `${r.owner}:${s.ref}`,
+      ref: s.ref,
+      repo: repository,
+      sha: s.sha,
+      user,
+    });
     const link = (href: string) => ({ href });
     return {
       url: api,
@@ -747,7 +822,10 @@ export class GitHubStore {
   }
 }
 
-const notFound = (): GitHubResponse => ({ status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' } });
+const notFound = (): GitHubResponse => ({
+  status: 404,
+  body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' },
+});
 
 /** Pages a list the way GitHub does (per_page, page) and sets a Link header for the next page. */
 export function paged<T>(req: GitHubRequest, items: T[], baseUrl: string): GitHubResponse {
@@ -770,7 +848,10 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
     'issues/list-for-repo': (req, store) => {
       const r = store.repo(req.owner, req.repo);
       const state = req.query.get('state') ?? 'open';
-      const labels = (req.query.get('labels') ?? '').split(',').filter(Boolean).map((l) => l.toLowerCase());
+      const labels = (req.query.get('labels') ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((l) => l.toLowerCase());
       const items = [...r.issues.values()]
         .filter((i) => state === 'all' || i.state === state)
         .filter((i) => labels.every((l) => i.labels.some((x) => x.toLowerCase() === l)))
@@ -788,16 +869,30 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
       const labels = (b.labels ?? []).map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean);
       const issue = store.createIssue(req.owner, req.repo, { title: String(b.title), body: b.body ?? null, labels });
       const r = store.repo(req.owner, req.repo);
-      return { status: 201, body: store.issueObject(r, issue), headers: { location: `${store.repoUrl(r)}/issues/${issue.number}` } };
+      return {
+        status: 201,
+        body: store.issueObject(r, issue),
+        headers: { location: `${store.repoUrl(r)}/issues/${issue.number}` },
+      };
     },
     'issues/update': (req, store) => {
       const r = store.repo(req.owner, req.repo);
       const issue = r.issues.get(Number(req.params.issue_number));
       if (!issue) return notFound();
-      const b = req.body as { title?: string; body?: string | null; state?: 'open' | 'closed'; state_reason?: string | null; labels?: Array<string | { name?: string }> };
+      const b = req.body as {
+        title?: string;
+        body?: string | null;
+        state?: 'open' | 'closed';
+        state_reason?: string | null;
+        labels?: Array<string | { name?: string }>;
+      };
       if (b.title !== undefined) issue.title = String(b.title);
       if (b.body !== undefined) issue.body = b.body;
-      if (b.labels !== undefined) issue.labels = b.labels.map((l) => (typeof l === 'string' ? l : (l.name ?? ''))).filter(Boolean).map((l) => store.label(r, l).name);
+      if (b.labels !== undefined)
+        issue.labels = b.labels
+          .map((l) => (typeof l === 'string' ? l : (l.name ?? '')))
+          .filter(Boolean)
+          .map((l) => store.label(r, l).name);
       if (b.state !== undefined && b.state !== issue.state) {
         issue.state = b.state;
         issue.closed_at = b.state === 'closed' ? store.now() : null;
@@ -809,7 +904,9 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
     'issues/list-comments': (req, store) => {
       const r = store.repo(req.owner, req.repo);
       if (!r.issues.has(Number(req.params.issue_number))) return notFound();
-      const items = store.commentsOn(req.owner, req.repo, Number(req.params.issue_number)).map((c) => store.commentObject(r, c));
+      const items = store
+        .commentsOn(req.owner, req.repo, Number(req.params.issue_number))
+        .map((c) => store.commentObject(r, c));
       return paged(req, items, server.url);
     },
     'issues/create-comment': (req, store) => {
@@ -818,10 +915,28 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
       if (!r.issues.has(number)) return notFound();
       const body = String((req.body as { body: string }).body);
       if (body.length > 65_536) {
-        return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }], documentation_url: 'https://docs.github.com/rest' } };
+        return {
+          status: 422,
+          body: {
+            message: 'Validation Failed',
+            errors: [
+              {
+                resource: 'IssueComment',
+                code: 'custom',
+                field: 'body',
+                message: 'body is too long (maximum is 65536 characters)',
+              },
+            ],
+            documentation_url: 'https://docs.github.com/rest',
+          },
+        };
       }
       const c = store.comment(req.owner, req.repo, number, body);
-      return { status: 201, body: store.commentObject(r, c), headers: { location: `${store.repoUrl(r)}/issues/comments/${c.id}` } };
+      return {
+        status: 201,
+        body: store.commentObject(r, c),
+        headers: { location: `${store.repoUrl(r)}/issues/comments/${c.id}` },
+      };
     },
     'issues/update-comment': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -829,7 +944,21 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
       if (!c) return notFound();
       const body = String((req.body as { body: string }).body);
       if (body.length > 65_536) {
-        return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'IssueComment', code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }], documentation_url: 'https://docs.github.com/rest' } };
+        return {
+          status: 422,
+          body: {
+            message: 'Validation Failed',
+            errors: [
+              {
+                resource: 'IssueComment',
+                code: 'custom',
+                field: 'body',
+                message: 'body is too long (maximum is 65536 characters)',
+              },
+            ],
+            documentation_url: 'https://docs.github.com/rest',
+          },
+        };
       }
       c.body = body;
       c.updated_at = store.now();
@@ -839,7 +968,11 @@ export function issueHandlers(server: GitHubServer): Record<string, Handler> {
       const r = store.repo(req.owner, req.repo);
       const issue = r.issues.get(Number(req.params.issue_number));
       if (!issue) return notFound();
-      return paged(req, issue.labels.map((n) => store.labelObject(r, store.label(r, n))), server.url);
+      return paged(
+        req,
+        issue.labels.map((n) => store.labelObject(r, store.label(r, n))),
+        server.url,
+      );
     },
     'repos/list-pull-requests-associated-with-commit': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -865,7 +998,8 @@ const invalid = (message: string, errors?: Array<Record<string, unknown>>): GitH
  * description over 140 characters (422).
  */
 export function deploymentHandlers(server: GitHubServer): Record<string, Handler> {
-  const resolveRef = (r: RepoStore, ref: string): string | undefined => (/^[0-9a-f]{40}$/.test(ref) ? ref : r.branches.get(ref));
+  const resolveRef = (r: RepoStore, ref: string): string | undefined =>
+    /^[0-9a-f]{40}$/.test(ref) ? ref : r.branches.get(ref);
   return {
     'repos/create-deployment': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -885,7 +1019,10 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
       if (b.required_contexts === undefined) {
         const states = r.commitStatuses.get(sha) ?? [];
         if (states.some((st) => st !== 'success')) {
-          return { status: 409, body: { message: `Conflict: Commit status checks failed for ${b.ref}.`, documentation_url: DOCS } };
+          return {
+            status: 409,
+            body: { message: `Conflict: Commit status checks failed for ${b.ref}.`, documentation_url: DOCS },
+          };
         }
       }
       if (b.auto_merge !== false && r.branches.has(b.ref) && b.ref !== 'main') {
@@ -902,7 +1039,11 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
         transient: b.transient_environment ?? false,
         production: b.production_environment ?? environment === 'production',
       });
-      return { status: 201, body: store.deploymentObject(r, d), headers: { location: `${store.repoUrl(r)}/deployments/${d.id}` } };
+      return {
+        status: 201,
+        body: store.deploymentObject(r, d),
+        headers: { location: `${store.repoUrl(r)}/deployments/${d.id}` },
+      };
     },
     'repos/list-deployments': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -910,7 +1051,12 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
         const wanted = req.query.get(name);
         return (d: DeploymentStore) => wanted === null || wanted === 'none' || value(d) === wanted;
       };
-      const checks = [filter('sha', (d) => d.sha), filter('ref', (d) => d.ref), filter('task', (d) => d.task), filter('environment', (d) => d.environment)];
+      const checks = [
+        filter('sha', (d) => d.sha),
+        filter('ref', (d) => d.ref),
+        filter('task', (d) => d.task),
+        filter('environment', (d) => d.environment),
+      ];
       const items = [...r.deployments.values()]
         .filter((d) => checks.every((c) => c(d)))
         .sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id - a.id)
@@ -936,7 +1082,14 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
         auto_inactive?: boolean;
       };
       if ((b.description ?? '').length > 140) {
-        return invalid('Validation Failed', [{ resource: 'DeploymentStatus', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }]);
+        return invalid('Validation Failed', [
+          {
+            resource: 'DeploymentStatus',
+            code: 'custom',
+            field: 'description',
+            message: 'description is too long (maximum is 140 characters)',
+          },
+        ]);
       }
       const s = store.addDeploymentStatus(req.owner, req.repo, d.id, {
         state: b.state,
@@ -946,7 +1099,11 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
         ...(b.environment !== undefined ? { environment: b.environment } : {}),
         ...(b.auto_inactive !== undefined ? { auto_inactive: b.auto_inactive } : {}),
       });
-      return { status: 201, body: store.deploymentStatusObject(r, d, s), headers: { location: `${store.repoUrl(r)}/deployments/${d.id}/statuses/${s.id}` } };
+      return {
+        status: 201,
+        body: store.deploymentStatusObject(r, d, s),
+        headers: { location: `${store.repoUrl(r)}/deployments/${d.id}/statuses/${s.id}` },
+      };
     },
     'repos/list-deployment-statuses': (req, store) => {
       const r = store.repo(req.owner, req.repo);
@@ -959,7 +1116,9 @@ export function deploymentHandlers(server: GitHubServer): Record<string, Handler
       const r = store.repo(req.owner, req.repo);
       const sha = resolveRef(r, req.params.ref ?? '') ?? req.params.ref ?? '';
       const c = r.commits.get(sha);
-      return c ? { status: 200, body: store.commitObject(r, c) } : invalid(`No commit found for SHA: ${req.params.ref}`);
+      return c
+        ? { status: 200, body: store.commitObject(r, c) }
+        : invalid(`No commit found for SHA: ${req.params.ref}`);
     },
   };
 }
@@ -975,11 +1134,26 @@ export interface WorkflowRunStore {
   updated_at: string;
 }
 
-export function setWorkflowRun(store: GitHubStore, owner: string, repo: string, id: number, fields: Partial<Omit<WorkflowRunStore, 'id'>> = {}): WorkflowRunStore {
+export function setWorkflowRun(
+  store: GitHubStore,
+  owner: string,
+  repo: string,
+  id: number,
+  fields: Partial<Omit<WorkflowRunStore, 'id'>> = {},
+): WorkflowRunStore {
   const r = store.repo(owner, repo);
-  const runs = (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined) ?? new Map<number, WorkflowRunStore>();
+  const runs =
+    (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined) ?? new Map<number, WorkflowRunStore>();
   r.extra.set('workflow-runs', runs);
-  const run: WorkflowRunStore = { id, status: 'in_progress', conclusion: null, run_attempt: 1, updated_at: store.now(), ...runs.get(id), ...fields };
+  const run: WorkflowRunStore = {
+    id,
+    status: 'in_progress',
+    conclusion: null,
+    run_attempt: 1,
+    updated_at: store.now(),
+    ...runs.get(id),
+    ...fields,
+  };
   runs.set(id, run);
   return run;
 }
@@ -989,7 +1163,9 @@ export function workflowRunHandlers(): Record<string, Handler> {
   return {
     'actions/get-workflow-run': (req, store) => {
       const r = store.repo(req.owner, req.repo);
-      const run = (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined)?.get(Number(req.params.run_id));
+      const run = (r.extra.get('workflow-runs') as Map<number, WorkflowRunStore> | undefined)?.get(
+        Number(req.params.run_id),
+      );
       if (!run) return notFound();
       const api = `${store.repoUrl(r)}/actions/runs/${run.id}`;
       const repository = store.repositoryObject(r);
@@ -1023,7 +1199,14 @@ export function workflowRunHandlers(): Record<string, Handler> {
           cancel_url: `${api}/cancel`,
           rerun_url: `${api}/rerun`,
           workflow_url: `${store.repoUrl(r)}/actions/workflows/1`,
-          head_commit: { id: sha, tree_id: 'f'.repeat(40), message: 'release', timestamp: run.updated_at, author: person, committer: person },
+          head_commit: {
+            id: sha,
+            tree_id: 'f'.repeat(40),
+            message: 'release',
+            timestamp: run.updated_at,
+            author: person,
+            committer: person,
+          },
           repository,
           head_repository: repository,
         },
@@ -1061,7 +1244,8 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
     calls: [],
     problems: [],
     handle: (operationId, handler) => {
-      if (!routes.some((r) => r.operation.operationId === operationId)) throw new Error(`GitHub's OpenAPI description has no operation ${operationId}`);
+      if (!routes.some((r) => r.operation.operationId === operationId))
+        throw new Error(`GitHub's OpenAPI description has no operation ${operationId}`);
       handlers.set(operationId, handler);
     },
     callsOf: (operationId) => server.calls.filter((c) => c.operationId === operationId),
@@ -1078,10 +1262,22 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         http.close(() => resolve());
       }),
   };
-  for (const [id, handler] of Object.entries({ ...issueHandlers(server), ...deploymentHandlers(server), ...workflowRunHandlers(), ...commitStatusHandlers(server), ...releaseHandlers(server), ...approvalHandlers(server) })) server.handle(id, handler);
+  for (const [id, handler] of Object.entries({
+    ...issueHandlers(server),
+    ...deploymentHandlers(server),
+    ...workflowRunHandlers(),
+    ...commitStatusHandlers(server),
+    ...releaseHandlers(server),
+    ...approvalHandlers(server),
+  }))
+    server.handle(id, handler);
 
   const send = (res: ServerResponse, r: GitHubResponse) => {
-    res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'x-github-api-version-selected': '2022-11-28', ...(r.headers ?? {}) });
+    res.writeHead(r.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'x-github-api-version-selected': '2022-11-28',
+      ...(r.headers ?? {}),
+    });
     res.end(r.body === undefined ? '' : JSON.stringify(r.body));
   };
 
@@ -1116,7 +1312,10 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
         const where = `${method} ${route.template} (${op.operationId})`;
         const auth = req.headers.authorization ?? '';
         if (auth !== `token ${token}` && auth !== `Bearer ${token}`) {
-          return record(op.operationId, { status: 401, body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' } });
+          return record(op.operationId, {
+            status: 401,
+            body: { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' },
+          });
         }
         const m = route.regex.exec(url.pathname) as RegExpExecArray;
         const params: Record<string, string> = {};
@@ -1127,7 +1326,8 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
           const value = coerce(params[p.name] ?? '', p.schema);
           if (p.schema) {
             const v = validator(`${op.operationId}:path:${p.name}`, p.schema);
-            if (!v(value)) server.problems.push(`${where}: path parameter ${p.name}=${params[p.name]}: ${describeErrors(v)}`);
+            if (!v(value))
+              server.problems.push(`${where}: path parameter ${p.name}=${params[p.name]}: ${describeErrors(v)}`);
           }
         }
         const queryDeclared = new Map(declared.filter((d) => d.in === 'query').map((d) => [d.name, d]));
@@ -1139,21 +1339,26 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
           }
           if (p.schema) {
             const v = validator(`${op.operationId}:query:${name}`, p.schema);
-            if (!v(coerce(value, p.schema))) server.problems.push(`${where}: query ${name}=${value}: ${describeErrors(v)}`);
+            if (!v(coerce(value, p.schema)))
+              server.problems.push(`${where}: query ${name}=${value}: ${describeErrors(v)}`);
           }
         }
         for (const p of queryDeclared.values()) {
-          if (p.required && !url.searchParams.has(p.name)) server.problems.push(`${where}: required query parameter '${p.name}' is missing`);
+          if (p.required && !url.searchParams.has(p.name))
+            server.problems.push(`${where}: required query parameter '${p.name}' is missing`);
         }
         const bodySchema = op.requestBody?.content?.['application/json']?.schema;
         if (bodySchema) {
-          if (body === undefined && op.requestBody?.required) server.problems.push(`${where}: the request body is required`);
+          if (body === undefined && op.requestBody?.required)
+            server.problems.push(`${where}: the request body is required`);
           if (body !== undefined) {
             const v = validator(`${op.operationId}:body`, bodySchema);
             if (!v(body)) server.problems.push(`${where}: request body: ${describeErrors(v)}`);
             const props = (deref<Schema>(bodySchema as Schema).properties ?? {}) as Record<string, unknown>;
             if (body && typeof body === 'object' && !Array.isArray(body) && Object.keys(props).length > 0) {
-              for (const key of Object.keys(body)) if (!(key in props)) server.problems.push(`${where}: request body field '${key}' is not part of this operation`);
+              for (const key of Object.keys(body))
+                if (!(key in props))
+                  server.problems.push(`${where}: request body field '${key}' is not part of this operation`);
             }
           }
         } else if (body !== undefined && method !== 'GET') {
@@ -1166,14 +1371,24 @@ export async function startGitHubServer(options: { token?: string } = {}): Promi
           return record(op.operationId, notFound());
         }
         const response = await handler(
-          { method, path: url.pathname, operationId: op.operationId, params, query: url.searchParams, body, owner: params.owner ?? '', repo: params.repo ?? '' },
+          {
+            method,
+            path: url.pathname,
+            operationId: op.operationId,
+            params,
+            query: url.searchParams,
+            body,
+            owner: params.owner ?? '',
+            repo: params.repo ?? '',
+          },
           server.store,
         );
         const spec = op.responses[String(response.status)] ?? op.responses.default;
         if (!spec) {
           server.problems.push(`${where}: GitHub never answers this operation with HTTP ${response.status}`);
         } else {
-          const schema = deref<{ content?: Record<string, { schema?: Schema }> }>(spec).content?.['application/json']?.schema;
+          const schema = deref<{ content?: Record<string, { schema?: Schema }> }>(spec).content?.['application/json']
+            ?.schema;
           if (schema && response.body !== undefined) {
             const v = validator(`${op.operationId}:response:${response.status}`, schema);
             if (!v(response.body)) server.problems.push(`${where}: response ${response.status}: ${describeErrors(v)}`);
@@ -1216,9 +1431,19 @@ export function commitStatusesOf(r: RepoStore): CommitStatusStore[] {
 }
 
 /** Adds a status as `creator` would (a test seeds one written by someone else this way). */
-export function addCommitStatus(store: GitHubStore, owner: string, name: string, fields: Omit<CommitStatusStore, 'id' | 'created_at' | 'creator'> & { creator?: User }): CommitStatusStore {
+export function addCommitStatus(
+  store: GitHubStore,
+  owner: string,
+  name: string,
+  fields: Omit<CommitStatusStore, 'id' | 'created_at' | 'creator'> & { creator?: User },
+): CommitStatusStore {
   const r = store.repo(owner, name);
-  const status: CommitStatusStore = { ...fields, id: store.id(), creator: fields.creator ?? store.actor, created_at: store.now() };
+  const status: CommitStatusStore = {
+    ...fields,
+    id: store.id(),
+    creator: fields.creator ?? store.actor,
+    created_at: store.now(),
+  };
   commitStatusesOf(r).push(status);
   r.commitStatuses.set(fields.sha, [...(r.commitStatuses.get(fields.sha) ?? []), fields.state]);
   return status;
@@ -1244,14 +1469,36 @@ function commitStatusObject(store: GitHubStore, s: CommitStatusStore) {
 export function commitStatusHandlers(server: GitHubServer): Record<string, Handler> {
   return {
     'repos/create-commit-status': (req, store) => {
-      const b = req.body as { state: CommitStatusStore['state']; context?: string; description?: string | null; target_url?: string | null };
+      const b = req.body as {
+        state: CommitStatusStore['state'];
+        context?: string;
+        description?: string | null;
+        target_url?: string | null;
+      };
       const sha = req.params.sha ?? '';
       if (!/^[0-9a-f]{40}$/.test(sha)) return invalid(`No commit found for SHA: ${sha}`);
       if ((b.description ?? '').length > 140) {
-        return invalid('Validation Failed', [{ resource: 'Status', code: 'custom', field: 'description', message: 'description is too long (maximum is 140 characters)' }]);
+        return invalid('Validation Failed', [
+          {
+            resource: 'Status',
+            code: 'custom',
+            field: 'description',
+            message: 'description is too long (maximum is 140 characters)',
+          },
+        ]);
       }
-      const s = addCommitStatus(store, req.owner, req.repo, { sha, state: b.state, context: b.context ?? 'default', description: b.description ?? null, target_url: b.target_url ?? null });
-      return { status: 201, body: commitStatusObject(store, s), headers: { location: `${store.baseUrl}/repos/${req.owner}/${req.repo}/statuses/${sha}` } };
+      const s = addCommitStatus(store, req.owner, req.repo, {
+        sha,
+        state: b.state,
+        context: b.context ?? 'default',
+        description: b.description ?? null,
+        target_url: b.target_url ?? null,
+      });
+      return {
+        status: 201,
+        body: commitStatusObject(store, s),
+        headers: { location: `${store.baseUrl}/repos/${req.owner}/${req.repo}/statuses/${sha}` },
+      };
     },
     'repos/list-commit-statuses-for-ref': (req, store) => {
       const r = store.repo(req.owner, req.repo);

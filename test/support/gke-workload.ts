@@ -13,24 +13,35 @@ export const IMAGES = {
   broken: 'ghcr.io/acme/web:broken',
 };
 
-export function webDeployment(options: { replicas?: number; image?: string; progressDeadlineSeconds?: number } = {}): Obj {
+export function webDeployment(
+  options: { replicas?: number; image?: string; progressDeadlineSeconds?: number } = {},
+): Obj {
   return {
     metadata: { name: 'web', labels: { app: 'web' } },
     spec: {
       replicas: options.replicas ?? 3,
       selector: { matchLabels: { app: 'web' } },
-      ...(options.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: options.progressDeadlineSeconds } : {}),
+      ...(options.progressDeadlineSeconds !== undefined
+        ? { progressDeadlineSeconds: options.progressDeadlineSeconds }
+        : {}),
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
       template: {
         metadata: { labels: { app: 'web', tier: 'frontend' } },
-        spec: { containers: [{ name: 'app', image: options.image ?? IMAGES.v1, ports: [{ containerPort: 8080, name: 'http' }] }] },
+        spec: {
+          containers: [
+            { name: 'app', image: options.image ?? IMAGES.v1, ports: [{ containerPort: 8080, name: 'http' }] },
+          ],
+        },
       },
     },
   };
 }
 
 export function webService(name = 'web'): Obj {
-  return { metadata: { name, labels: { app: 'web' } }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } };
+  return {
+    metadata: { name, labels: { app: 'web' } },
+    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  };
 }
 
 export function webRoute(): Obj {
@@ -48,11 +59,17 @@ export function webRoute(): Obj {
 }
 
 /** Seeds the workload and waits until the controller has it settled (all replicas available). */
-export async function seedWeb(server: KubeServer, options: { replicas?: number; route?: boolean; progressDeadlineSeconds?: number } = {}): Promise<void> {
+export async function seedWeb(
+  server: KubeServer,
+  options: { replicas?: number; route?: boolean; progressDeadlineSeconds?: number } = {},
+): Promise<void> {
   server.seed('deployments', NS, webDeployment(options));
   server.seed('services', NS, webService());
   if (options.route) {
-    server.seed('services', NS, { metadata: { name: 'status' }, spec: { selector: { app: 'status' }, ports: [{ port: 80 }] } });
+    server.seed('services', NS, {
+      metadata: { name: 'status' },
+      spec: { selector: { app: 'status' }, ports: [{ port: 80 }] },
+    });
     server.seed('httproutes', NS, webRoute());
   }
   await settled(server, 'web');
@@ -65,7 +82,14 @@ export async function settled(server: KubeServer, name: string, timeoutMs = 20_0
     const d = server.get('deployments', NS, name);
     const st = d?.status ?? {};
     const want = d?.spec?.replicas ?? 1;
-    if (d && st.observedGeneration === d.metadata.generation && st.updatedReplicas === want && st.availableReplicas === want && st.replicas === want) return d;
+    if (
+      d &&
+      st.observedGeneration === d.metadata.generation &&
+      st.updatedReplicas === want &&
+      st.availableReplicas === want &&
+      st.replicas === want
+    )
+      return d;
     if (Date.now() > deadline) throw new Error(`Deployment ${name} did not settle: ${JSON.stringify(st)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -82,7 +106,9 @@ export function routeWrites(server: KubeServer): Array<Record<string, number>> {
   return server
     .requestsOf('PUT', 'httproutes')
     .filter((r) => r.status === 200)
-    .map((r) => Object.fromEntries(((r.body as Obj).spec.rules[0].backendRefs as Obj[]).map((b) => [b.name, b.weight ?? 1])));
+    .map((r) =>
+      Object.fromEntries(((r.body as Obj).spec.rules[0].backendRefs as Obj[]).map((b) => [b.name, b.weight ?? 1])),
+    );
 }
 
 /** Images of the Deployment's pod template. */
@@ -97,8 +123,14 @@ export function annotationsOf(server: KubeServer, name = 'web'): Record<string, 
 /** Names of the Deployments and Services in the namespace. */
 export function objectNames(server: KubeServer): { deployments: string[]; services: string[] } {
   return {
-    deployments: server.list('deployments', NS).map((d) => d.metadata.name).sort(),
-    services: server.list('services', NS).map((d) => d.metadata.name).sort(),
+    deployments: server
+      .list('deployments', NS)
+      .map((d) => d.metadata.name)
+      .sort(),
+    services: server
+      .list('services', NS)
+      .map((d) => d.metadata.name)
+      .sort(),
   };
 }
 
@@ -106,7 +138,9 @@ export function objectNames(server: KubeServer): { deployments: string[]; servic
 export function readyPods(server: KubeServer, deployment: string): string[] {
   const d = server.get('deployments', NS, deployment);
   if (!d) return [];
-  const sets = server.list('replicasets', NS).filter((rs) => rs.metadata.ownerReferences?.some((o: Obj) => o.uid === d.metadata.uid));
+  const sets = server
+    .list('replicasets', NS)
+    .filter((rs) => rs.metadata.ownerReferences?.some((o: Obj) => o.uid === d.metadata.uid));
   return server
     .list('pods', NS)
     .filter((p) => sets.some((rs) => p.metadata.ownerReferences?.some((o: Obj) => o.uid === rs.metadata.uid)))

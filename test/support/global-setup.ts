@@ -11,7 +11,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -29,7 +31,6 @@ export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void
     }
   }
 }
-
 
 export interface MotoServer {
   endpoint: string;

@@ -3,7 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { checkShape, googleApiShapes } from './api-schema.js';
 import { celTrue, evaluateCel } from './cel.js';
-import { ALIGNERS, InvalidArgument, LIST_PARAMETERS, listTimeSeries, MONITORING_SHAPES, REDUCERS, type StoredSeries } from './monitoring-series.js';
+import {
+  ALIGNERS,
+  InvalidArgument,
+  LIST_PARAMETERS,
+  listTimeSeries,
+  MONITORING_SHAPES,
+  REDUCERS,
+  type StoredSeries,
+} from './monitoring-series.js';
 import { verifyJwt } from './oidc-issuer.js';
 
 /** A workload identity pool provider as IAM stores it (the fields the exchange uses). */
@@ -57,7 +65,14 @@ export interface GoogleApis {
   /** Federated tokens issued, by token. */
   exchanges: Map<string, Exchange>;
   /** Tokens minted for service accounts. */
-  minted: Array<{ serviceAccount: string; kind: 'access' | 'id'; token: string; lifetime?: string; scope?: string[]; audience?: string }>;
+  minted: Array<{
+    serviceAccount: string;
+    kind: 'access' | 'id';
+    token: string;
+    lifetime?: string;
+    scope?: string[];
+    audience?: string;
+  }>;
   /** Container API: clusters projects.locations.clusters.get describes. */
   clusters: GkeCluster[];
   /** Monitoring: stored time series, per project. */
@@ -128,7 +143,12 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 
-  const send = (res: ServerResponse, status: number, body: object, shape?: [Map<string, Record<string, never>>, string]) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    body: object,
+    shape?: [Map<string, Record<string, never>>, string],
+  ) => {
     if (shape && status < 300) {
       const s = shape[0].get(shape[1]);
       if (!s) state.violations.push(`no schema ${shape[1]}`);
@@ -137,16 +157,21 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(body));
   };
-  const oauthError = (res: ServerResponse, status: number, error: string, description: string) => send(res, status, { error, error_description: description });
-  const googleError = (res: ServerResponse, code: number, status: string, message: string) => send(res, code, { error: { code, message, status } });
+  const oauthError = (res: ServerResponse, status: number, error: string, description: string) =>
+    send(res, status, { error, error_description: description });
+  const googleError = (res: ServerResponse, code: number, status: string, message: string) =>
+    send(res, code, { error: { code, message, status } });
 
   async function exchange(body: Record<string, unknown>, res: ServerResponse): Promise<void> {
     const shape = sts.get('GoogleIdentityStsV1ExchangeTokenRequest');
     state.violations.push(...checkShape(body, shape ?? {}, 'request ExchangeToken'));
     if (body.grantType !== GRANT) return oauthError(res, 400, 'unsupported_grant_type', `grantType must be ${GRANT}`);
-    if (body.requestedTokenType !== ACCESS) return oauthError(res, 400, 'invalid_request', `requestedTokenType must be ${ACCESS}`);
-    if (!JWT_TYPES.includes(String(body.subjectTokenType))) return oauthError(res, 400, 'invalid_request', 'subjectTokenType must be a JWT type');
-    if (typeof body.scope !== 'string' || body.scope.trim() === '') return oauthError(res, 400, 'invalid_scope', 'scope is required');
+    if (body.requestedTokenType !== ACCESS)
+      return oauthError(res, 400, 'invalid_request', `requestedTokenType must be ${ACCESS}`);
+    if (!JWT_TYPES.includes(String(body.subjectTokenType)))
+      return oauthError(res, 400, 'invalid_request', 'subjectTokenType must be a JWT type');
+    if (typeof body.scope !== 'string' || body.scope.trim() === '')
+      return oauthError(res, 400, 'invalid_scope', 'scope is required');
     const audience = String(body.audience ?? '');
     const provider = state.providers.find((p) => `//iam.googleapis.com/${p.name}` === audience);
     if (!provider || provider.disabled) {
@@ -159,17 +184,31 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     }
     let claims: Record<string, unknown>;
     try {
-      const payload = JSON.parse(Buffer.from(String(body.subjectToken).split('.')[1] ?? '', 'base64url').toString()) as { iss?: string };
+      const payload = JSON.parse(
+        Buffer.from(String(body.subjectToken).split('.')[1] ?? '', 'base64url').toString(),
+      ) as { iss?: string };
       if (payload.iss !== provider.issuerUri) {
-        return oauthError(res, 400, 'invalid_grant', `The issuer in ID Token ${payload.iss} does not match the expected ones: ${provider.issuerUri}.`);
+        return oauthError(
+          res,
+          400,
+          'invalid_grant',
+          `The issuer in ID Token ${payload.iss} does not match the expected ones: ${provider.issuerUri}.`,
+        );
       }
       claims = await verifyJwt(String(body.subjectToken), `${provider.issuerUri}/.well-known/jwks`);
     } catch (err) {
       return oauthError(res, 400, 'invalid_grant', `Invalid JWT signature or claims: ${(err as Error).message}`);
     }
-    const allowed = provider.allowedAudiences?.length ? provider.allowedAudiences : [`https://iam.googleapis.com/${provider.name}`];
+    const allowed = provider.allowedAudiences?.length
+      ? provider.allowedAudiences
+      : [`https://iam.googleapis.com/${provider.name}`];
     if (!allowed.includes(String(claims.aud))) {
-      return oauthError(res, 400, 'invalid_grant', `The audience in ID Token [${String(claims.aud)}] does not match the expected audience.`);
+      return oauthError(
+        res,
+        400,
+        'invalid_grant',
+        `The audience in ID Token [${String(claims.aud)}] does not match the expected audience.`,
+      );
     }
     const attributes: Record<string, string> = {};
     const google: Record<string, string> = {};
@@ -179,14 +218,31 @@ export async function startGoogleApis(): Promise<GoogleApis> {
       if (target.startsWith('attribute.')) attributes[target.slice('attribute.'.length)] = String(value);
       else if (target.startsWith('google.')) google[target.slice('google.'.length)] = String(value);
     }
-    if (!google.subject) return oauthError(res, 400, 'invalid_grant', 'The mapped attribute google.subject is missing.');
-    if (provider.attributeCondition && !celTrue(provider.attributeCondition, { assertion: claims, attribute: attributes, google })) {
-      return oauthError(res, 400, 'unauthorized_client', 'The given credential is rejected by the attribute condition.');
+    if (!google.subject)
+      return oauthError(res, 400, 'invalid_grant', 'The mapped attribute google.subject is missing.');
+    if (
+      provider.attributeCondition &&
+      !celTrue(provider.attributeCondition, { assertion: claims, attribute: attributes, google })
+    ) {
+      return oauthError(
+        res,
+        400,
+        'unauthorized_client',
+        'The given credential is rejected by the attribute condition.',
+      );
     }
     const token = `ya29.fed-${randomBytes(24).toString('hex')}`;
     const expiresIn = Math.max(1, Math.min(3600, Number(claims.exp) - Math.floor(Date.now() / 1000)));
-    state.exchanges.set(token, { subject: google.subject, attributes, provider, expiresAt: Date.now() + expiresIn * 1000 });
-    send(res, 200, { access_token: token, issued_token_type: ACCESS, token_type: 'Bearer', expires_in: expiresIn }, [sts as never, 'GoogleIdentityStsV1ExchangeTokenResponse']);
+    state.exchanges.set(token, {
+      subject: google.subject,
+      attributes,
+      provider,
+      expiresAt: Date.now() + expiresIn * 1000,
+    });
+    send(res, 200, { access_token: token, issued_token_type: ACCESS, token_type: 'Bearer', expires_in: expiresIn }, [
+      sts as never,
+      'GoogleIdentityStsV1ExchangeTokenResponse',
+    ]);
   }
 
   /** Whether the federated identity behind `token` holds workloadIdentityUser on the account. */
@@ -194,7 +250,8 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     const ex = token ? state.exchanges.get(token) : undefined;
     const sa = state.serviceAccounts.find((s) => s.email === email);
     if (!ex || !sa || ex.expiresAt < Date.now()) return undefined;
-    const [, number, pool] = /^projects\/([^/]+)\/locations\/global\/workloadIdentityPools\/([^/]+)\//.exec(ex.provider.name) ?? [];
+    const [, number, pool] =
+      /^projects\/([^/]+)\/locations\/global\/workloadIdentityPools\/([^/]+)\//.exec(ex.provider.name) ?? [];
     const base = `iam.googleapis.com/projects/${number}/locations/global/workloadIdentityPools/${pool}`;
     const members = new Set([
       `principal://${base}/subject/${ex.subject}`,
@@ -211,26 +268,50 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     return `${header}.${body}.${sig}`;
   }
 
-  function impersonate(email: string, method: string, body: Record<string, unknown>, auth: string | undefined, res: ServerResponse): void {
+  function impersonate(
+    email: string,
+    method: string,
+    body: Record<string, unknown>,
+    auth: string | undefined,
+    res: ServerResponse,
+  ): void {
     const request = method === 'generateAccessToken' ? 'GenerateAccessTokenRequest' : 'GenerateIdTokenRequest';
     state.violations.push(...checkShape(body, iam.get(request) ?? {}, `request ${request}`));
     const token = auth?.replace(/^Bearer /, '');
     if (!mayImpersonate(token, email)) {
-      return googleError(res, 403, 'PERMISSION_DENIED', `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`);
+      return googleError(
+        res,
+        403,
+        'PERMISSION_DENIED',
+        `Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).`,
+      );
     }
     if (method === 'generateAccessToken') {
       const lifetime = String(body.lifetime ?? '3600s');
       const seconds = /^(\d+)s$/.exec(lifetime)?.[1];
       if (!seconds || Number(seconds) > 3600) {
-        return googleError(res, 400, 'INVALID_ARGUMENT', `The lifetime ${lifetime} exceeds the maximum of 3600s for this service account.`);
+        return googleError(
+          res,
+          400,
+          'INVALID_ARGUMENT',
+          `The lifetime ${lifetime} exceeds the maximum of 3600s for this service account.`,
+        );
       }
-      if (!Array.isArray(body.scope) || body.scope.length === 0) return googleError(res, 400, 'INVALID_ARGUMENT', 'scope is required');
+      if (!Array.isArray(body.scope) || body.scope.length === 0)
+        return googleError(res, 400, 'INVALID_ARGUMENT', 'scope is required');
       const accessToken = `ya29.sa-${randomBytes(24).toString('hex')}`;
-      state.minted.push({ serviceAccount: email, kind: 'access', token: accessToken, lifetime, scope: body.scope as string[] });
+      state.minted.push({
+        serviceAccount: email,
+        kind: 'access',
+        token: accessToken,
+        lifetime,
+        scope: body.scope as string[],
+      });
       const expireTime = new Date(Date.now() + Number(seconds) * 1000).toISOString();
       return send(res, 200, { accessToken, expireTime }, [iam as never, 'GenerateAccessTokenResponse']);
     }
-    if (typeof body.audience !== 'string' || body.audience === '') return googleError(res, 400, 'INVALID_ARGUMENT', 'audience is required');
+    if (typeof body.audience !== 'string' || body.audience === '')
+      return googleError(res, 400, 'INVALID_ARGUMENT', 'audience is required');
     const now = Math.floor(Date.now() / 1000);
     const idToken = signIdToken({
       iss: 'https://accounts.google.com',
@@ -250,22 +331,40 @@ export async function startGoogleApis(): Promise<GoogleApis> {
   function authorize(req: IncomingMessage, res: ServerResponse, permission: string, resourceName: string): boolean {
     const token = req.headers.authorization?.replace(/^Bearer /, '') ?? '';
     if (!state.isAccessToken(token)) {
-      googleError(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+      googleError(
+        res,
+        401,
+        'UNAUTHENTICATED',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      );
       return false;
     }
     if (state.deniedPermissions.has(permission)) {
-      googleError(res, 403, 'PERMISSION_DENIED', `Permission '${permission}' denied on resource '${resourceName}' (or it may not exist).`);
+      googleError(
+        res,
+        403,
+        'PERMISSION_DENIED',
+        `Permission '${permission}' denied on resource '${resourceName}' (or it may not exist).`,
+      );
       return false;
     }
     return true;
   }
 
   function checkQuery(path: string, query: Record<string, string>, allowed: string[]): void {
-    for (const k of Object.keys(query)) if (!allowed.includes(k)) state.violations.push(`${path}: query parameter '${k}' is not part of the method`);
+    for (const k of Object.keys(query))
+      if (!allowed.includes(k)) state.violations.push(`${path}: query parameter '${k}' is not part of the method`);
   }
 
   /** projects.locations.clusters.get, answered in the Cluster shape of @googleapis/container. */
-  function getCluster(req: IncomingMessage, res: ServerResponse, project: string, location: string, name: string, query: Record<string, string>): void {
+  function getCluster(
+    req: IncomingMessage,
+    res: ServerResponse,
+    project: string,
+    location: string,
+    name: string,
+    query: Record<string, string>,
+  ): void {
     checkQuery(req.url ?? '', query, ['projectId', 'zone', 'clusterId', 'name']);
     const resourceName = `projects/${project}/locations/${location}/clusters/${name}`;
     if (!authorize(req, res, 'container.clusters.get', resourceName)) return;
@@ -280,7 +379,12 @@ export async function startGoogleApis(): Promise<GoogleApis> {
       currentMasterVersion: '1.32.4-gke.1106000',
       masterAuth: { clusterCaCertificate: Buffer.from(c.caPem).toString('base64') },
       ...(c.dnsEndpoint
-        ? { controlPlaneEndpointsConfig: { dnsEndpointConfig: { endpoint: c.dnsEndpoint, allowExternalTraffic: true }, ipEndpointsConfig: { enabled: false } } }
+        ? {
+            controlPlaneEndpointsConfig: {
+              dnsEndpointConfig: { endpoint: c.dnsEndpoint, allowExternalTraffic: true },
+              ipEndpointsConfig: { enabled: false },
+            },
+          }
         : {}),
     };
     for (const [field, shape] of [
@@ -288,12 +392,17 @@ export async function startGoogleApis(): Promise<GoogleApis> {
       ['controlPlaneEndpointsConfig', 'ControlPlaneEndpointsConfig'],
     ] as const) {
       const value = (body as Record<string, unknown>)[field];
-      if (value !== undefined) state.violations.push(...checkShape(value, container.get(shape) ?? {}, `response Cluster.${field}`));
+      if (value !== undefined)
+        state.violations.push(...checkShape(value, container.get(shape) ?? {}, `response Cluster.${field}`));
     }
     const cp = body.controlPlaneEndpointsConfig;
     if (cp) {
-      state.violations.push(...checkShape(cp.dnsEndpointConfig, container.get('DNSEndpointConfig') ?? {}, 'response DNSEndpointConfig'));
-      state.violations.push(...checkShape(cp.ipEndpointsConfig, container.get('IPEndpointsConfig') ?? {}, 'response IPEndpointsConfig'));
+      state.violations.push(
+        ...checkShape(cp.dnsEndpointConfig, container.get('DNSEndpointConfig') ?? {}, 'response DNSEndpointConfig'),
+      );
+      state.violations.push(
+        ...checkShape(cp.ipEndpointsConfig, container.get('IPEndpointsConfig') ?? {}, 'response IPEndpointsConfig'),
+      );
     }
     send(res, 200, body, [container as never, 'Cluster']);
   }
@@ -308,43 +417,73 @@ export async function startGoogleApis(): Promise<GoogleApis> {
     };
     const timestamp = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
     if (!query.filter) return bad('Field filter had an invalid value: the filter is required.');
-    if (!query['interval.endTime'] || !timestamp.test(query['interval.endTime'])) return bad(`Field interval.endTime had an invalid value of "${query['interval.endTime'] ?? ''}".`);
-    if (query['interval.startTime'] !== undefined && !timestamp.test(query['interval.startTime'])) return bad(`Field interval.startTime had an invalid value of "${query['interval.startTime']}".`);
+    if (!query['interval.endTime'] || !timestamp.test(query['interval.endTime']))
+      return bad(`Field interval.endTime had an invalid value of "${query['interval.endTime'] ?? ''}".`);
+    if (query['interval.startTime'] !== undefined && !timestamp.test(query['interval.startTime']))
+      return bad(`Field interval.startTime had an invalid value of "${query['interval.startTime']}".`);
     const aligner = query['aggregation.perSeriesAligner'];
     const reducer = query['aggregation.crossSeriesReducer'];
     const period = query['aggregation.alignmentPeriod'];
-    if (aligner !== undefined && !ALIGNERS.includes(aligner)) return bad(`Field aggregation.perSeriesAligner had an invalid value of "${aligner}".`);
-    if (reducer !== undefined && !REDUCERS.includes(reducer)) return bad(`Field aggregation.crossSeriesReducer had an invalid value of "${reducer}".`);
-    if (aligner && aligner !== 'ALIGN_NONE' && !period) return bad('The alignment period must be specified when a per-series aligner is.');
-    if (period !== undefined && (!/^\d+s$/.test(period) || Number(period.slice(0, -1)) < 60)) return bad(`Field aggregation.alignmentPeriod had an invalid value of "${period}": the alignment period must be at least 60 seconds.`);
-    if (reducer && reducer !== 'REDUCE_NONE' && (!aligner || aligner === 'ALIGN_NONE')) return bad('A cross-series reducer needs a per-series aligner other than ALIGN_NONE.');
-    if (query.view !== undefined && !['FULL', 'HEADERS'].includes(query.view)) return bad(`Field view had an invalid value of "${query.view}".`);
+    if (aligner !== undefined && !ALIGNERS.includes(aligner))
+      return bad(`Field aggregation.perSeriesAligner had an invalid value of "${aligner}".`);
+    if (reducer !== undefined && !REDUCERS.includes(reducer))
+      return bad(`Field aggregation.crossSeriesReducer had an invalid value of "${reducer}".`);
+    if (aligner && aligner !== 'ALIGN_NONE' && !period)
+      return bad('The alignment period must be specified when a per-series aligner is.');
+    if (period !== undefined && (!/^\d+s$/.test(period) || Number(period.slice(0, -1)) < 60))
+      return bad(
+        `Field aggregation.alignmentPeriod had an invalid value of "${period}": the alignment period must be at least 60 seconds.`,
+      );
+    if (reducer && reducer !== 'REDUCE_NONE' && (!aligner || aligner === 'ALIGN_NONE'))
+      return bad('A cross-series reducer needs a per-series aligner other than ALIGN_NONE.');
+    if (query.view !== undefined && !['FULL', 'HEADERS'].includes(query.view))
+      return bad(`Field view had an invalid value of "${query.view}".`);
     if (!authorize(req, res, 'monitoring.timeSeries.list', `projects/${project}`)) return;
     let series: Array<Record<string, unknown>>;
     try {
-      series = listTimeSeries(state.timeSeries.filter((t) => t.project === project), query, project);
+      series = listTimeSeries(
+        state.timeSeries.filter((t) => t.project === project),
+        query,
+        project,
+      );
     } catch (err) {
       if (err instanceof InvalidArgument) return googleError(res, 400, 'INVALID_ARGUMENT', err.message);
       throw err;
     }
     const offset = Number(query.pageToken ?? 0);
     const page = series.slice(offset, offset + state.monitoringPageSize);
-    const next = offset + state.monitoringPageSize < series.length ? String(offset + state.monitoringPageSize) : undefined;
+    const next =
+      offset + state.monitoringPageSize < series.length ? String(offset + state.monitoringPageSize) : undefined;
     const body = { ...(page.length ? { timeSeries: page } : {}), ...(next ? { nextPageToken: next } : {}) };
-    state.violations.push(...checkShape(body, MONITORING_SHAPES.ListTimeSeriesResponse as never, 'response ListTimeSeriesResponse'));
+    state.violations.push(
+      ...checkShape(body, MONITORING_SHAPES.ListTimeSeriesResponse as never, 'response ListTimeSeriesResponse'),
+    );
     for (const ts of page) {
       state.violations.push(...checkShape(ts, MONITORING_SHAPES.TimeSeries as never, 'response TimeSeries'));
       state.violations.push(...checkShape(ts.metric, MONITORING_SHAPES.Metric as never, 'response Metric'));
-      state.violations.push(...checkShape(ts.resource, MONITORING_SHAPES.MonitoredResource as never, 'response MonitoredResource'));
+      state.violations.push(
+        ...checkShape(ts.resource, MONITORING_SHAPES.MonitoredResource as never, 'response MonitoredResource'),
+      );
       for (const p of ts.points as Array<Record<string, unknown>>) {
         state.violations.push(...checkShape(p, MONITORING_SHAPES.Point as never, 'response Point'));
-        state.violations.push(...checkShape(p.interval, MONITORING_SHAPES.TimeInterval as never, 'response TimeInterval'));
+        state.violations.push(
+          ...checkShape(p.interval, MONITORING_SHAPES.TimeInterval as never, 'response TimeInterval'),
+        );
         state.violations.push(...checkShape(p.value, MONITORING_SHAPES.TypedValue as never, 'response TypedValue'));
-        const dist = (p.value as { distributionValue?: { bucketOptions?: { explicitBuckets?: unknown } } }).distributionValue;
+        const dist = (p.value as { distributionValue?: { bucketOptions?: { explicitBuckets?: unknown } } })
+          .distributionValue;
         if (dist) {
           state.violations.push(...checkShape(dist, MONITORING_SHAPES.Distribution as never, 'response Distribution'));
-          state.violations.push(...checkShape(dist.bucketOptions, MONITORING_SHAPES.BucketOptions as never, 'response BucketOptions'));
-          state.violations.push(...checkShape(dist.bucketOptions?.explicitBuckets, MONITORING_SHAPES.Explicit as never, 'response Explicit'));
+          state.violations.push(
+            ...checkShape(dist.bucketOptions, MONITORING_SHAPES.BucketOptions as never, 'response BucketOptions'),
+          );
+          state.violations.push(
+            ...checkShape(
+              dist.bucketOptions?.explicitBuckets,
+              MONITORING_SHAPES.Explicit as never,
+              'response Explicit',
+            ),
+          );
         }
       }
     }
@@ -352,8 +491,18 @@ export async function startGoogleApis(): Promise<GoogleApis> {
   }
 
   /** Managed Prometheus's query API: the bearer token checked, then served by a real Prometheus. */
-  async function prometheus(req: IncomingMessage, res: ServerResponse, project: string, api: string, query: Record<string, string>): Promise<void> {
-    checkQuery(api, query, api === 'query' ? ['query', 'time', 'timeout'] : ['query', 'start', 'end', 'step', 'timeout']);
+  async function prometheus(
+    req: IncomingMessage,
+    res: ServerResponse,
+    project: string,
+    api: string,
+    query: Record<string, string>,
+  ): Promise<void> {
+    checkQuery(
+      api,
+      query,
+      api === 'query' ? ['query', 'time', 'timeout'] : ['query', 'start', 'end', 'step', 'timeout'],
+    );
     if (!authorize(req, res, 'monitoring.timeSeries.list', `projects/${project}`)) return;
     if (!state.prometheusUpstream) throw new Error('prometheusUpstream is not set');
     const upstream = await fetch(`${state.prometheusUpstream}/api/v1/${api}?${new URLSearchParams(query).toString()}`);
@@ -381,9 +530,17 @@ export async function startGoogleApis(): Promise<GoogleApis> {
         }
         if (req.method === 'POST' && path === '/v1/token') return exchange(body, res);
         const sa = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):(generateAccessToken|generateIdToken)$/.exec(path);
-        if (req.method === 'POST' && sa) return impersonate(decodeURIComponent(sa[1] as string), sa[2] as string, body, req.headers.authorization, res);
+        if (req.method === 'POST' && sa)
+          return impersonate(
+            decodeURIComponent(sa[1] as string),
+            sa[2] as string,
+            body,
+            req.headers.authorization,
+            res,
+          );
         const cluster = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters\/([^/:]+)$/.exec(path);
-        if (req.method === 'GET' && cluster) return getCluster(req, res, cluster[1] as string, cluster[2] as string, cluster[3] as string, query);
+        if (req.method === 'GET' && cluster)
+          return getCluster(req, res, cluster[1] as string, cluster[2] as string, cluster[3] as string, query);
         const series = /^\/v3\/projects\/([^/]+)\/timeSeries$/.exec(path);
         if (req.method === 'GET' && series) return listSeries(req, res, series[1] as string, query);
         const prom = /^\/v1\/projects\/([^/]+)\/location\/global\/prometheus\/api\/v1\/(query|query_range)$/.exec(path);
@@ -395,6 +552,8 @@ export async function startGoogleApis(): Promise<GoogleApis> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  state.endpointsEnv = ['sts', 'iamcredentials', 'container', 'monitoring'].map((name) => `${name}=${state.url}`).join(',');
+  state.endpointsEnv = ['sts', 'iamcredentials', 'container', 'monitoring']
+    .map((name) => `${name}=${state.url}`)
+    .join(',');
   return state;
 }

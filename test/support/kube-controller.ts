@@ -60,13 +60,21 @@ function ownedBy(o: Obj, owner: Obj): boolean {
 }
 
 function ownerRef(o: Obj): Obj {
-  return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, uid: o.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    uid: o.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** `25%` of n (maxUnavailable rounds down, maxSurge up), or a plain number. */
 function scaled(value: unknown, n: number, fallback: number, roundUp = false): number {
   if (typeof value === 'number') return value;
-  if (typeof value === 'string' && value.endsWith('%')) return (roundUp ? Math.ceil : Math.floor)((Number(value.slice(0, -1)) / 100) * n);
+  if (typeof value === 'string' && value.endsWith('%'))
+    return (roundUp ? Math.ceil : Math.floor)((Number(value.slice(0, -1)) / 100) * n);
   return fallback;
 }
 
@@ -78,8 +86,17 @@ export function startControllers(sys: System): Controllers {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
 
-  function event(ns: string, involved: Obj, type: 'Normal' | 'Warning', reason: string, message: string, component: string): void {
-    const existing = sys.list('events', ns).find((e) => e.involvedObject.uid === involved.metadata.uid && e.reason === reason && e.message === message);
+  function event(
+    ns: string,
+    involved: Obj,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: string,
+  ): void {
+    const existing = sys
+      .list('events', ns)
+      .find((e) => e.involvedObject.uid === involved.metadata.uid && e.reason === reason && e.message === message);
     if (existing) {
       const e = clone(existing);
       e.count = (e.count ?? 1) + 1;
@@ -89,7 +106,13 @@ export function startControllers(sys: System): Controllers {
     }
     sys.create('events', ns, {
       metadata: { name: `${involved.metadata.name}.${randomBytes(8).toString('hex')}` },
-      involvedObject: { apiVersion: involved.apiVersion, kind: involved.kind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid },
+      involvedObject: {
+        apiVersion: involved.apiVersion,
+        kind: involved.kind,
+        namespace: ns,
+        name: involved.metadata.name,
+        uid: involved.metadata.uid,
+      },
       reason,
       message,
       type,
@@ -118,9 +141,16 @@ export function startControllers(sys: System): Controllers {
     for (let i = pods.length; i < want; i++) {
       pods.push(
         sys.create('pods', ns, {
-          metadata: { name: `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`, labels: clone(rs.spec.template.metadata?.labels ?? {}), ownerReferences: [ownerRef(rs)] },
+          metadata: {
+            name: `${rs.metadata.name}-${randomBytes(3).toString('hex').slice(0, 5)}`,
+            labels: clone(rs.spec.template.metadata?.labels ?? {}),
+            ownerReferences: [ownerRef(rs)],
+          },
           spec: clone(rs.spec.template.spec),
-          status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }] },
+          status: {
+            phase: 'Pending',
+            conditions: [{ type: 'PodScheduled', status: 'True', lastTransitionTime: now() }],
+          },
         }),
       );
     }
@@ -139,19 +169,41 @@ export function startControllers(sys: System): Controllers {
             { type: 'Ready', status: 'True', lastTransitionTime: started },
             { type: 'ContainersReady', status: 'True', lastTransitionTime: started },
           ],
-          containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: `${c.image}@sha256:${createHash('sha256').update(c.image).digest('hex')}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: started } } })),
+          containerStatuses: containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            imageID: `${c.image}@sha256:${createHash('sha256').update(c.image).digest('hex')}`,
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: started } },
+          })),
         };
         return sys.update('pods', p);
       }
       const { c, how } = bad;
-      const restarts = (pod.status?.containerStatuses?.find((s: Obj) => s.name === c.name)?.restartCount ?? 0) + (how === 'CrashLoopBackOff' ? 1 : 0);
-      const waiting = how === 'ImagePullBackOff' ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } : { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` };
+      const restarts =
+        (pod.status?.containerStatuses?.find((s: Obj) => s.name === c.name)?.restartCount ?? 0) +
+        (how === 'CrashLoopBackOff' ? 1 : 0);
+      const waiting =
+        how === 'ImagePullBackOff'
+          ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
+          : {
+              reason: 'CrashLoopBackOff',
+              message: `back-off 10s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+            };
       p.status = {
         phase: how === 'ImagePullBackOff' ? 'Pending' : 'Running',
         startTime: pod.status?.startTime ?? started,
         conditions: [
           { type: 'PodScheduled', status: 'True', lastTransitionTime: started },
-          { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${c.name}]`, lastTransitionTime: started },
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${c.name}]`,
+            lastTransitionTime: started,
+          },
         ],
         containerStatuses: containers.map((x) => ({
           name: x.name,
@@ -161,15 +213,31 @@ export function startControllers(sys: System): Controllers {
           started: false,
           restartCount: x === c ? restarts : 0,
           state: x === c ? { waiting } : { waiting: { reason: 'PodInitializing' } },
-          ...(x === c && how === 'CrashLoopBackOff' ? { lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: started, finishedAt: started } } } : {}),
+          ...(x === c && how === 'CrashLoopBackOff'
+            ? { lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: started, finishedAt: started } } }
+            : {}),
         })),
       };
       if (!same(p.status.containerStatuses, pod.status?.containerStatuses)) {
         if (how === 'ImagePullBackOff') {
-          event(pod.metadata.namespace, pod, 'Warning', 'Failed', `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`, 'kubelet');
+          event(
+            pod.metadata.namespace,
+            pod,
+            'Warning',
+            'Failed',
+            `Failed to pull image "${c.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${c.image}": not found`,
+            'kubelet',
+          );
           event(pod.metadata.namespace, pod, 'Warning', 'BackOff', waiting.message, 'kubelet');
         } else {
-          event(pod.metadata.namespace, pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, 'kubelet');
+          event(
+            pod.metadata.namespace,
+            pod,
+            'Warning',
+            'BackOff',
+            `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+            'kubelet',
+          );
         }
         return sys.update('pods', p);
       }
@@ -183,12 +251,29 @@ export function startControllers(sys: System): Controllers {
     const up = n > (rs.spec.replicas ?? 0);
     const next = clone(rs);
     next.spec.replicas = n;
-    next.metadata.annotations = { ...next.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas ?? 1) };
-    event(d.metadata.namespace, d, 'Normal', 'ScalingReplicaSet', `Scaled ${up ? 'up' : 'down'} replica set ${rs.metadata.name} to ${n}${up ? '' : ` from ${rs.spec.replicas}`}`, 'deployment-controller');
+    next.metadata.annotations = {
+      ...next.metadata.annotations,
+      'deployment.kubernetes.io/desired-replicas': String(d.spec.replicas ?? 1),
+    };
+    event(
+      d.metadata.namespace,
+      d,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled ${up ? 'up' : 'down'} replica set ${rs.metadata.name} to ${n}${up ? '' : ` from ${rs.spec.replicas}`}`,
+      'deployment-controller',
+    );
     return sys.update('replicasets', next);
   }
 
-  function condition(previous: Obj[] | undefined, type: string, status: string, reason: string, message: string, progressed: boolean): Obj {
+  function condition(
+    previous: Obj[] | undefined,
+    type: string,
+    status: string,
+    reason: string,
+    message: string,
+    progressed: boolean,
+  ): Obj {
     const old = previous?.find((c) => c.type === type);
     const t = now();
     return {
@@ -212,8 +297,20 @@ export function startControllers(sys: System): Controllers {
     if (!current) {
       const labels = { ...(d.spec.template.metadata?.labels ?? {}), [HASH]: hash };
       current = sys.create('replicasets', ns, {
-        metadata: { name: `${name}-${hash}`, labels, annotations: { [REVISION]: String(maxRevision + 1), 'deployment.kubernetes.io/desired-replicas': String(desired) }, ownerReferences: [ownerRef(d)] },
-        spec: { replicas: 0, selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH]: hash } }, template: { ...clone(d.spec.template), metadata: { ...clone(d.spec.template.metadata ?? {}), labels } } },
+        metadata: {
+          name: `${name}-${hash}`,
+          labels,
+          annotations: {
+            [REVISION]: String(maxRevision + 1),
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+          },
+          ownerReferences: [ownerRef(d)],
+        },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { ...(d.spec.selector?.matchLabels ?? {}), [HASH]: hash } },
+          template: { ...clone(d.spec.template), metadata: { ...clone(d.spec.template.metadata ?? {}), labels } },
+        },
       });
       owned = [...owned, current];
     } else if (revision(current) < maxRevision) {
@@ -249,15 +346,28 @@ export function startControllers(sys: System): Controllers {
         updated = pods.length;
         updatedReady = r;
       }
-      const st = { replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: r, availableReplicas: r, observedGeneration: rs.metadata.generation };
+      const st = {
+        replicas: pods.length,
+        fullyLabeledReplicas: pods.length,
+        readyReplicas: r,
+        availableReplicas: r,
+        observedGeneration: rs.metadata.generation,
+      };
       if (!same(st, rs.status)) sys.update('replicasets', { ...clone(rs), status: st });
     }
     // Prune history beyond revisionHistoryLimit (scaled-down ReplicaSets only).
     const idle = sys
       .list('replicasets', ns)
-      .filter((x) => ownedBy(x, d) && x.metadata.name !== current?.metadata.name && (x.spec.replicas ?? 0) === 0 && (x.status?.replicas ?? 0) === 0)
+      .filter(
+        (x) =>
+          ownedBy(x, d) &&
+          x.metadata.name !== current?.metadata.name &&
+          (x.spec.replicas ?? 0) === 0 &&
+          (x.status?.replicas ?? 0) === 0,
+      )
       .sort((a, b) => revision(a) - revision(b));
-    for (const rs of idle.slice(0, Math.max(0, idle.length - (d.spec.revisionHistoryLimit ?? 10)))) sys.remove('replicasets', ns, rs.metadata.name);
+    for (const rs of idle.slice(0, Math.max(0, idle.length - (d.spec.revisionHistoryLimit ?? 10))))
+      sys.remove('replicasets', ns, rs.metadata.name);
 
     // Deployment status.
     const mark = `${hash}/${updated}/${updatedReady}/${total}`;
@@ -269,14 +379,44 @@ export function startControllers(sys: System): Controllers {
     const previous: Obj[] | undefined = d.status?.conditions;
     const rsName = current.metadata.name;
     const maxUnavailable = scaled(d.spec.strategy?.rollingUpdate?.maxUnavailable, desired, 0);
-    const wasExceeded = previous?.some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded' && c.message.includes(`"${rsName}"`));
+    const wasExceeded = previous?.some(
+      (c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded' && c.message.includes(`"${rsName}"`),
+    );
     const progressing = complete
-      ? condition(previous, 'Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`, progressed)
+      ? condition(
+          previous,
+          'Progressing',
+          'True',
+          'NewReplicaSetAvailable',
+          `ReplicaSet "${rsName}" has successfully progressed.`,
+          progressed,
+        )
       : wasExceeded || Date.now() - since > (d.spec.progressDeadlineSeconds ?? 600) * 1000
-        ? condition(previous, 'Progressing', 'False', 'ProgressDeadlineExceeded', `ReplicaSet "${rsName}" has timed out progressing.`, false)
-        : condition(previous, 'Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`, progressed);
+        ? condition(
+            previous,
+            'Progressing',
+            'False',
+            'ProgressDeadlineExceeded',
+            `ReplicaSet "${rsName}" has timed out progressing.`,
+            false,
+          )
+        : condition(
+            previous,
+            'Progressing',
+            'True',
+            'ReplicaSetUpdated',
+            `ReplicaSet "${rsName}" is progressing.`,
+            progressed,
+          );
     const availableOk = ready >= desired - maxUnavailable;
-    const available = condition(previous, 'Available', availableOk ? 'True' : 'False', availableOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', availableOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', false);
+    const available = condition(
+      previous,
+      'Available',
+      availableOk ? 'True' : 'False',
+      availableOk ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+      availableOk ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+      false,
+    );
     const status: Obj = {
       observedGeneration: d.metadata.generation,
       replicas: total,
@@ -313,7 +453,8 @@ export function startControllers(sys: System): Controllers {
       reason,
       message,
       observedGeneration: gen,
-      lastTransitionTime: old?.conditions?.find((c: Obj) => c.type === type && c.status === status)?.lastTransitionTime ?? now(),
+      lastTransitionTime:
+        old?.conditions?.find((c: Obj) => c.type === type && c.status === status)?.lastTransitionTime ?? now(),
     });
     const refuse = controllers.gateway.refuse;
     const parents = (route.spec?.parentRefs ?? []).map((ref: Obj) => {
@@ -322,8 +463,12 @@ export function startControllers(sys: System): Controllers {
         parentRef: clone(ref),
         controllerName: controllers.gateway.controllerName,
         conditions: [
-          refuse ? cond(old, 'Accepted', 'False', refuse.reason, refuse.message) : cond(old, 'Accepted', 'True', 'Accepted', 'Route is accepted'),
-          missing.length ? cond(old, 'ResolvedRefs', 'False', 'BackendNotFound', `Service "${missing[0]}" not found`) : cond(old, 'ResolvedRefs', 'True', 'ResolvedRefs', 'All references resolved'),
+          refuse
+            ? cond(old, 'Accepted', 'False', refuse.reason, refuse.message)
+            : cond(old, 'Accepted', 'True', 'Accepted', 'Route is accepted'),
+          missing.length
+            ? cond(old, 'ResolvedRefs', 'False', 'BackendNotFound', `Service "${missing[0]}" not found`)
+            : cond(old, 'ResolvedRefs', 'True', 'ResolvedRefs', 'All references resolved'),
         ],
       };
     });
@@ -350,7 +495,8 @@ export function startControllers(sys: System): Controllers {
       for (const plural of ['replicasets', 'pods']) {
         for (const child of sys.list(plural, ns).filter((c) => ownedBy(c, o))) {
           sys.remove(plural, ns, child.metadata.name);
-          for (const grandchild of sys.list('pods', ns).filter((p) => ownedBy(p, child))) sys.remove('pods', ns, grandchild.metadata.name);
+          for (const grandchild of sys.list('pods', ns).filter((p) => ownedBy(p, child)))
+            sys.remove('pods', ns, grandchild.metadata.name);
         }
       }
     },

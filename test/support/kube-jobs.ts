@@ -55,9 +55,22 @@ export function startJobController(sys: System, stepMs = 40): JobController {
   let running = new Map<string, Running>();
   let timer: ReturnType<typeof setTimeout>;
 
-  const podsOf = (job: Obj) => sys.list('pods', job.metadata.namespace).filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === job.metadata.uid));
-  const finished = (job: Obj) => (job.status?.conditions ?? []).some((c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-  const condition = (type: string, reason: string, message: string) => ({ type, status: 'True', reason, message, lastProbeTime: now(), lastTransitionTime: now() });
+  const podsOf = (job: Obj) =>
+    sys
+      .list('pods', job.metadata.namespace)
+      .filter((p) => (p.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === job.metadata.uid));
+  const finished = (job: Obj) =>
+    (job.status?.conditions ?? []).some(
+      (c: Obj) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+  const condition = (type: string, reason: string, message: string) => ({
+    type,
+    status: 'True',
+    reason,
+    message,
+    lastProbeTime: now(),
+    lastTransitionTime: now(),
+  });
 
   function createPod(job: Obj): void {
     const ns = job.metadata.namespace;
@@ -67,17 +80,36 @@ export function startJobController(sys: System, stepMs = 40): JobController {
     sys.create('pods', ns, {
       metadata: {
         name: `${name}-${randomBytes(3).toString('hex').slice(0, 5)}`,
-        labels: { ...(template.metadata?.labels ?? {}), 'batch.kubernetes.io/job-name': name, 'job-name': name, 'controller-uid': uid, 'batch.kubernetes.io/controller-uid': uid },
+        labels: {
+          ...(template.metadata?.labels ?? {}),
+          'batch.kubernetes.io/job-name': name,
+          'job-name': name,
+          'controller-uid': uid,
+          'batch.kubernetes.io/controller-uid': uid,
+        },
         ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          { apiVersion: 'batch/v1', kind: 'Job', name, uid, controller: true, blockOwnerDeletion: true },
+        ],
       },
       spec: template.spec,
       status: {
         phase: 'Pending',
-        containerStatuses: (template.spec.containers as Obj[]).map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason: 'ContainerCreating' } } })),
+        containerStatuses: (template.spec.containers as Obj[]).map((c) => ({
+          name: c.name,
+          image: c.image,
+          imageID: '',
+          ready: false,
+          restartCount: 0,
+          started: false,
+          state: { waiting: { reason: 'ContainerCreating' } },
+        })),
       },
     });
-    sys.update('jobs', { ...job, status: { ...(job.status ?? {}), startTime: now(), active: 1, ready: 0, terminating: 0 } });
+    sys.update('jobs', {
+      ...job,
+      status: { ...(job.status ?? {}), startTime: now(), active: 1, ready: 0, terminating: 0 },
+    });
   }
 
   function syncPod(job: Obj, pod: Obj): void {
@@ -88,14 +120,40 @@ export function startJobController(sys: System, stepMs = 40): JobController {
       const failure = sys.failure(c.image);
       if (failure === 'ImagePullBackOff') {
         if (st?.state?.waiting?.reason !== 'ImagePullBackOff') {
-          sys.update('pods', { ...pod, status: { ...pod.status, containerStatuses: [{ ...st, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } } }] } });
+          sys.update('pods', {
+            ...pod,
+            status: {
+              ...pod.status,
+              containerStatuses: [
+                {
+                  ...st,
+                  state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } },
+                },
+              ],
+            },
+          });
         }
         return;
       }
       const b = behaviours.get(c.image) ?? {};
-      running.set(key, { lastMs: 0, image: c.image, container: c.name, startedMs: Date.now(), behaviour: { lines: b.lines ?? [], runMs: b.runMs ?? 200, exitCode: b.exitCode ?? 0 }, printed: 0 });
+      running.set(key, {
+        lastMs: 0,
+        image: c.image,
+        container: c.name,
+        startedMs: Date.now(),
+        behaviour: { lines: b.lines ?? [], runMs: b.runMs ?? 200, exitCode: b.exitCode ?? 0 },
+        printed: 0,
+      });
       logs.set(key, []);
-      sys.update('pods', { ...pod, status: { ...pod.status, phase: 'Running', startTime: now(), containerStatuses: [{ ...st, ready: true, started: true, state: { running: { startedAt: now() } } }] } });
+      sys.update('pods', {
+        ...pod,
+        status: {
+          ...pod.status,
+          phase: 'Running',
+          startTime: now(),
+          containerStatuses: [{ ...st, ready: true, started: true, state: { running: { startedAt: now() } } }],
+        },
+      });
       sys.update('jobs', { ...job, status: { ...job.status, ready: 1 } });
       return;
     }
@@ -117,12 +175,36 @@ export function startJobController(sys: System, stepMs = 40): JobController {
     print(lines.length);
     running.delete(key);
     const ok = exitCode === 0;
-    const terminated = { exitCode, reason: ok ? 'Completed' : 'Error', startedAt: st?.state?.running?.startedAt ?? now(), finishedAt: now(), containerID: `containerd://${randomBytes(8).toString('hex')}` };
-    sys.update('pods', { ...pod, status: { ...pod.status, phase: ok ? 'Succeeded' : 'Failed', containerStatuses: [{ ...st, ready: false, started: false, state: { terminated } }] } });
-    const status = { ...job.status, active: 0, ready: 0, ...(ok ? { succeeded: 1, completionTime: now() } : { failed: 1 }) };
+    const terminated = {
+      exitCode,
+      reason: ok ? 'Completed' : 'Error',
+      startedAt: st?.state?.running?.startedAt ?? now(),
+      finishedAt: now(),
+      containerID: `containerd://${randomBytes(8).toString('hex')}`,
+    };
+    sys.update('pods', {
+      ...pod,
+      status: {
+        ...pod.status,
+        phase: ok ? 'Succeeded' : 'Failed',
+        containerStatuses: [{ ...st, ready: false, started: false, state: { terminated } }],
+      },
+    });
+    const status = {
+      ...job.status,
+      active: 0,
+      ready: 0,
+      ...(ok ? { succeeded: 1, completionTime: now() } : { failed: 1 }),
+    };
     status.conditions = ok
-      ? [condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'), condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods')]
-      : [condition('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'), condition('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit')];
+      ? [
+          condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+          condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        ]
+      : [
+          condition('FailureTarget', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+          condition('Failed', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        ];
     sys.update('jobs', { ...job, status });
   }
 
@@ -140,7 +222,19 @@ export function startJobController(sys: System, stepMs = 40): JobController {
         sys.remove('pods', p.metadata.namespace, p.metadata.name);
       }
       const message = 'Job was active longer than specified deadline';
-      sys.update('jobs', { ...job, status: { ...job.status, active: 0, ready: 0, failed: 1, conditions: [condition('FailureTarget', 'DeadlineExceeded', message), condition('Failed', 'DeadlineExceeded', message)] } });
+      sys.update('jobs', {
+        ...job,
+        status: {
+          ...job.status,
+          active: 0,
+          ready: 0,
+          failed: 1,
+          conditions: [
+            condition('FailureTarget', 'DeadlineExceeded', message),
+            condition('Failed', 'DeadlineExceeded', message),
+          ],
+        },
+      });
       return;
     }
     for (const p of pods) syncPod(job, p);
@@ -166,26 +260,64 @@ export function startJobController(sys: System, stepMs = 40): JobController {
 }
 
 /** Query parameters of the pods/log subresource (PodLogOptions in the Kubernetes API reference). */
-export const POD_LOG_QUERY = ['container', 'follow', 'insecureSkipTLSVerifyBackend', 'limitBytes', 'pretty', 'previous', 'sinceSeconds', 'sinceTime', 'stream', 'tailLines', 'timestamps'];
+export const POD_LOG_QUERY = [
+  'container',
+  'follow',
+  'insecureSkipTLSVerifyBackend',
+  'limitBytes',
+  'pretty',
+  'previous',
+  'sinceSeconds',
+  'sinceTime',
+  'stream',
+  'tailLines',
+  'timestamps',
+];
 
 /**
  * Answers GET .../pods/{name}/log as the API server does: 404 for a missing pod, 400 for
  * a container the pod does not have or one still waiting, else text/plain lines (with
  * RFC 3339 timestamps when asked), from sinceTime on.
  */
-export function podLogAnswer(pod: Obj | undefined, query: Record<string, string>, lines: Array<{ at: string; line: string }> | undefined, problem: (p: string) => void): { code: number; message?: string; reason?: string; text?: string } {
-  for (const q of Object.keys(query)) if (!POD_LOG_QUERY.includes(q)) problem(`query parameter '${q}' is not part of PodLogOptions`);
-  if (query.timestamps !== undefined && !['true', 'false'].includes(query.timestamps)) problem(`timestamps=${query.timestamps} is not a boolean`);
-  if (query.sinceTime !== undefined && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(query.sinceTime)) problem(`sinceTime=${query.sinceTime} is not RFC 3339`);
-  if (query.sinceTime !== undefined && query.sinceSeconds !== undefined) problem('sinceTime and sinceSeconds are exclusive');
+export function podLogAnswer(
+  pod: Obj | undefined,
+  query: Record<string, string>,
+  lines: Array<{ at: string; line: string }> | undefined,
+  problem: (p: string) => void,
+): { code: number; message?: string; reason?: string; text?: string } {
+  for (const q of Object.keys(query))
+    if (!POD_LOG_QUERY.includes(q)) problem(`query parameter '${q}' is not part of PodLogOptions`);
+  if (query.timestamps !== undefined && !['true', 'false'].includes(query.timestamps))
+    problem(`timestamps=${query.timestamps} is not a boolean`);
+  if (
+    query.sinceTime !== undefined &&
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(query.sinceTime)
+  )
+    problem(`sinceTime=${query.sinceTime} is not RFC 3339`);
+  if (query.sinceTime !== undefined && query.sinceSeconds !== undefined)
+    problem('sinceTime and sinceSeconds are exclusive');
   if (!pod) return { code: 404, reason: 'NotFound', message: 'pods not found' };
   const containers = (pod.spec.containers as Obj[]).map((c) => c.name as string);
   const container = query.container ?? (containers.length === 1 ? containers[0] : undefined);
-  if (!container) return { code: 400, reason: 'BadRequest', message: `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]` };
-  if (!containers.includes(container)) return { code: 400, reason: 'BadRequest', message: `container ${container} is not valid for pod ${pod.metadata.name}` };
+  if (!container)
+    return {
+      code: 400,
+      reason: 'BadRequest',
+      message: `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`,
+    };
+  if (!containers.includes(container))
+    return {
+      code: 400,
+      reason: 'BadRequest',
+      message: `container ${container} is not valid for pod ${pod.metadata.name}`,
+    };
   const st = (pod.status?.containerStatuses as Obj[] | undefined)?.find((c) => c.name === container);
   if (!st || st.state?.waiting) {
-    return { code: 400, reason: 'BadRequest', message: `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${st?.state?.waiting?.reason ?? 'ContainerCreating'}` };
+    return {
+      code: 400,
+      reason: 'BadRequest',
+      message: `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${st?.state?.waiting?.reason ?? 'ContainerCreating'}`,
+    };
   }
   const since = query.sinceTime ? Date.parse(query.sinceTime) : -Infinity;
   const shown = (lines ?? []).filter((l) => Date.parse(l.at.replace(/(\.\d{3})\d*Z$/, '$1Z')) >= since);

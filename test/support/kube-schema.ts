@@ -17,7 +17,8 @@ import { Job } from 'kubernetes-models/batch/v1';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import { ROOT } from './runner.js';
 
-export type SchemaKind = 'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute' | 'HorizontalPodAutoscaler' | 'Job';
+export type SchemaKind =
+  'Deployment' | 'ReplicaSet' | 'Service' | 'Pod' | 'Event' | 'HTTPRoute' | 'HorizontalPodAutoscaler' | 'Job';
 
 const MODELS: Record<SchemaKind, new (data: never) => { validate(): void }> = {
   Deployment: Deployment as never,
@@ -50,10 +51,18 @@ function types() {
   const text = Object.entries(ROOTS)
     .map(([kind, [mod, name]]) => `import type { ${name} as ${kind}T } from '${mod}';\nexport type ${kind} = ${kind}T;`)
     .join('\n');
-  const options: ts.CompilerOptions = { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, noEmit: true, skipLibCheck: true, types: [], strict: true };
+  const options: ts.CompilerOptions = {
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    noEmit: true,
+    skipLibCheck: true,
+    types: [],
+    strict: true,
+  };
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, lang, ...rest) => (name === file ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang, ...rest));
+  host.getSourceFile = (name, lang, ...rest) =>
+    name === file ? ts.createSourceFile(name, text, lang) : getSourceFile(name, lang, ...rest);
   const fileExists = host.fileExists.bind(host);
   host.fileExists = (name) => name === file || fileExists(name);
   const program = ts.createProgram([file], options, host);

@@ -46,7 +46,13 @@ export const RESOURCES: Resource[] = [
   { group: '', version: 'v1', plural: 'events', kind: 'Event', generation: false },
   { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes', kind: 'HTTPRoute', generation: true },
   // autoscaling/v2 HPAs: stored and listed; `autoscale` plays their controller.
-  { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', kind: 'HorizontalPodAutoscaler', generation: true },
+  {
+    group: 'autoscaling',
+    version: 'v2',
+    plural: 'horizontalpodautoscalers',
+    kind: 'HorizontalPodAutoscaler',
+    generation: true,
+  },
   // batch/v1 Jobs: kube-jobs.ts plays their controller and their pods' kubelet.
   { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', generation: true },
 ];
@@ -133,7 +139,16 @@ export interface Stored {
 export const clone = <T>(v: T): T => (v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T));
 
 function status(code: number, reason: string, message: string, details?: Obj): Obj {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 function makeCertificate(dir: string, name: string, san: string): { cert: string; key: string } {
@@ -141,7 +156,27 @@ function makeCertificate(dir: string, name: string, san: string): { cert: string
   const cert = join(dir, `${name}.crt`);
   const made = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      `subjectAltName=${san}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ],
     { encoding: 'utf8' },
   );
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
@@ -204,7 +239,11 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 export function jsonPatch(target: Obj, ops: unknown): Obj {
   if (!Array.isArray(ops)) throw new Error('the JSON patch is not an array of operations');
   const doc = clone(target);
-  const split = (path: string) => path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const split = (path: string) =>
+    path
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
   const parentOf = (path: string): [Obj | unknown[], string] => {
     const keys = split(path);
     const last = keys.pop() as string;
@@ -221,7 +260,8 @@ export function jsonPatch(target: Obj, ops: unknown): Obj {
       const [parent, key] = parentOf(path);
       if (Array.isArray(parent)) {
         const i = key === '-' ? parent.length : Number(key);
-        if (!Number.isInteger(i) || i < 0 || i > parent.length) throw new Error(`add operation does not apply: index ${key} out of range`);
+        if (!Number.isInteger(i) || i < 0 || i > parent.length)
+          throw new Error(`add operation does not apply: index ${key} out of range`);
         if (insert) parent.splice(i, 0, value);
         else parent[i] = value;
       } else (parent as Obj)[key] = value;
@@ -239,14 +279,16 @@ export function jsonPatch(target: Obj, ops: unknown): Obj {
         put(op.path, clone(op.value), true);
         break;
       case 'replace':
-        if (read(op.path) === undefined) throw new Error(`replace operation does not apply: doc is missing key: ${op.path}`);
+        if (read(op.path) === undefined)
+          throw new Error(`replace operation does not apply: doc is missing key: ${op.path}`);
         put(op.path, clone(op.value), false);
         break;
       case 'remove':
         remove(op.path);
         break;
       case 'test':
-        if (JSON.stringify(read(op.path)) !== JSON.stringify(op.value)) throw new Error(`testing value ${op.path} failed`);
+        if (JSON.stringify(read(op.path)) !== JSON.stringify(op.value))
+          throw new Error(`testing value ${op.path} failed`);
         break;
       case 'move':
       case 'copy': {
@@ -286,13 +328,20 @@ const QUERY: Record<string, string[]> = {
   delete: ['dryRun', 'gracePeriodSeconds', 'propagationPolicy', 'pretty'],
 };
 
-const PATCH_TYPES = ['application/merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml', 'application/strategic-merge-patch+json'];
+const PATCH_TYPES = [
+  'application/merge-patch+json',
+  'application/json-patch+json',
+  'application/apply-patch+yaml',
+  'application/strategic-merge-patch+json',
+];
 
 export async function startKubeServer(): Promise<KubeServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pa-kube-'));
   const serverCert = makeCertificate(dir, 'kube-apiserver', 'IP:127.0.0.1,DNS:localhost');
   const clientCert = makeCertificate(dir, 'deployer', 'DNS:deployer');
-  const clientFingerprint = createHash('sha256').update(Buffer.from(clientCert.cert.replace(/-----[^-]+-----|\s/g, ''), 'base64')).digest('hex');
+  const clientFingerprint = createHash('sha256')
+    .update(Buffer.from(clientCert.cert.replace(/-----[^-]+-----|\s/g, ''), 'base64'))
+    .digest('hex');
   const token = `kube-token-${randomUUID()}`;
   const acceptors: Array<(t: string) => boolean> = [];
 
@@ -318,9 +367,13 @@ export async function startKubeServer(): Promise<KubeServer> {
     kubeconfig: (options = {}) => writeKubeconfig(server, options, options.dir ?? dir),
     problems: [],
     requests: [],
-    requestsOf: (method, plural) => server.requests.filter((r) => r.method === method && r.path.split('/').includes(plural)),
+    requestsOf: (method, plural) =>
+      server.requests.filter((r) => r.method === method && r.path.split('/').includes(plural)),
     get: (plural, ns, name) => clone(store.get(key(plural, ns, name))?.object),
-    list: (plural, ns) => [...store.values()].filter((s) => s.resource.plural === plural && (ns === undefined || s.object.metadata.namespace === ns)).map((s) => clone(s.object)),
+    list: (plural, ns) =>
+      [...store.values()]
+        .filter((s) => s.resource.plural === plural && (ns === undefined || s.object.metadata.namespace === ns))
+        .map((s) => clone(s.object)),
     seed: (plural, ns, object) => {
       const r = resourceOf(plural);
       if (!r) throw new Error(`the stand-in does not serve ${plural}`);
@@ -340,11 +393,27 @@ export async function startKubeServer(): Promise<KubeServer> {
       if (!hpa) throw new Error(`no HorizontalPodAutoscaler ${ns}/${name}`);
       const ref = hpa.spec.scaleTargetRef;
       const target = ref.kind === 'Deployment' ? store.get(key('deployments', ns, ref.name))?.object : undefined;
-      if (!target) throw new Error(`HorizontalPodAutoscaler ${name} targets ${ref.kind} ${ref.name}, which the stand-in does not have`);
+      if (!target)
+        throw new Error(
+          `HorizontalPodAutoscaler ${name} targets ${ref.kind} ${ref.name}, which the stand-in does not have`,
+        );
       const desired = Math.min(hpa.spec.maxReplicas, Math.max(hpa.spec.minReplicas ?? 1, replicas));
       const current = target.spec.replicas;
-      if (current !== desired) system.update('deployments', { ...target, spec: { ...target.spec, replicas: desired }, metadata: { ...target.metadata, generation: target.metadata.generation + 1 } });
-      system.update('horizontalpodautoscalers', { ...hpa, status: { ...(hpa.status ?? {}), currentReplicas: current, desiredReplicas: desired, lastScaleTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } });
+      if (current !== desired)
+        system.update('deployments', {
+          ...target,
+          spec: { ...target.spec, replicas: desired },
+          metadata: { ...target.metadata, generation: target.metadata.generation + 1 },
+        });
+      system.update('horizontalpodautoscalers', {
+        ...hpa,
+        status: {
+          ...(hpa.status ?? {}),
+          currentReplicas: current,
+          desiredReplicas: desired,
+          lastScaleTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        },
+      });
     },
     deny: (verb, plural) => denied.add(`${verb} ${plural}`),
     unserve: (plural) => unserved.add(plural),
@@ -377,7 +446,9 @@ export async function startKubeServer(): Promise<KubeServer> {
   /** Checks an object against its schema; the problems also go to server.problems. */
   function validate(r: Resource, object: Obj, who: string): string[] {
     const found = schemaProblems(r.kind, object);
-    server.problems.push(...found.map((p) => `${who} ${r.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}: ${p}`));
+    server.problems.push(
+      ...found.map((p) => `${who} ${r.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}: ${p}`),
+    );
     return found;
   }
 
@@ -392,7 +463,8 @@ export async function startKubeServer(): Promise<KubeServer> {
       const pod = (o.spec.template ??= {}).spec ?? {};
       pod.restartPolicy ??= 'Always';
       pod.dnsPolicy ??= 'ClusterFirst';
-      for (const c of pod.containers ?? []) c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
+      for (const c of pod.containers ?? [])
+        c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
     }
     if (r.kind === 'Job') {
       // What the API server fills in for a Job (its pods are selected by the Job's uid).
@@ -404,11 +476,21 @@ export async function startKubeServer(): Promise<KubeServer> {
       o.spec.suspend ??= false;
       const uid = o.metadata.uid;
       const tmpl = (o.spec.template ??= {});
-      tmpl.metadata = { ...tmpl.metadata, labels: { ...(tmpl.metadata?.labels ?? {}), 'batch.kubernetes.io/controller-uid': uid, 'batch.kubernetes.io/job-name': o.metadata.name, 'controller-uid': uid, 'job-name': o.metadata.name } };
+      tmpl.metadata = {
+        ...tmpl.metadata,
+        labels: {
+          ...(tmpl.metadata?.labels ?? {}),
+          'batch.kubernetes.io/controller-uid': uid,
+          'batch.kubernetes.io/job-name': o.metadata.name,
+          'controller-uid': uid,
+          'job-name': o.metadata.name,
+        },
+      };
       o.spec.selector ??= { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
       const pod = tmpl.spec ?? {};
       pod.dnsPolicy ??= 'ClusterFirst';
-      for (const c of pod.containers ?? []) c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
+      for (const c of pod.containers ?? [])
+        c.imagePullPolicy ??= /:latest$|^[^:@]*$/.test(c.image ?? '') ? 'Always' : 'IfNotPresent';
     }
     if (r.kind === 'Service') {
       o.spec ??= {};
@@ -429,7 +511,12 @@ export async function startKubeServer(): Promise<KubeServer> {
   function prepareCreate(r: Resource, ns: string, o: Obj): Obj {
     o.apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
     o.kind = r.kind;
-    o.metadata = { ...o.metadata, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    o.metadata = {
+      ...o.metadata,
+      namespace: ns,
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    };
     if (r.generation) o.metadata.generation = 1;
     return withDefaults(r, o);
   }
@@ -444,16 +531,19 @@ export async function startKubeServer(): Promise<KubeServer> {
   /** Writes by the simulated controllers (status, ReplicaSets, Pods, Events): checked, stored, no request. */
   const system = {
     get: (plural: string, ns: string, name: string) => store.get(key(plural, ns, name))?.object,
-    list: (plural: string, ns?: string) => [...store.values()].filter((s) => s.resource.plural === plural && (ns === undefined || s.object.metadata.namespace === ns)).map((s) => s.object),
+    list: (plural: string, ns?: string) =>
+      [...store.values()]
+        .filter((s) => s.resource.plural === plural && (ns === undefined || s.object.metadata.namespace === ns))
+        .map((s) => s.object),
     create(plural: string, ns: string, o: Obj): Obj {
       const r = resourceOf(plural) as Resource;
       const created = prepareCreate(r, ns, o);
-      validate(r, created, 'the stand-in\'s controller wrote an invalid');
+      validate(r, created, "the stand-in's controller wrote an invalid");
       return write(r, ns, created);
     },
     update(plural: string, o: Obj): Obj {
       const r = resourceOf(plural) as Resource;
-      validate(r, o, 'the stand-in\'s controller wrote an invalid');
+      validate(r, o, "the stand-in's controller wrote an invalid");
       return write(r, o.metadata.namespace, o);
     },
     remove(plural: string, ns: string, name: string): void {
@@ -464,7 +554,13 @@ export async function startKubeServer(): Promise<KubeServer> {
   server.controllers = startControllers(system);
   server.jobs = startJobController(system);
 
-  function respond(res: ServerResponse, rec: RecordedRequest, code: number, body: Obj, headers: Record<string, string> = {}) {
+  function respond(
+    res: ServerResponse,
+    rec: RecordedRequest,
+    code: number,
+    body: Obj,
+    headers: Record<string, string> = {},
+  ) {
     rec.status = code;
     server.requests.push(rec);
     res.writeHead(code, { 'content-type': 'application/json', ...headers });
@@ -496,11 +592,38 @@ export async function startKubeServer(): Promise<KubeServer> {
       const [, logNs, podName] = log as unknown as [string, string, string];
       if (method !== 'GET') {
         problem('pods/log only answers GET');
-        return respond(res, rec, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+        return respond(
+          res,
+          rec,
+          405,
+          status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+        );
       }
-      if (denied.has('get pods/log')) return respond(res, rec, 403, status(403, 'Forbidden', `pods "${podName}" is forbidden: User "${server.user}" cannot get resource "pods/log" in API group "" in the namespace "${logNs}"`, { name: podName, kind: 'pods' }));
-      const answer = podLogAnswer(store.get(key('pods', logNs, podName))?.object, query, server.jobs.logs(logNs, podName), problem);
-      if (answer.code !== 200) return respond(res, rec, answer.code, status(answer.code, answer.reason as string, answer.message as string, { name: podName, kind: 'pods' }));
+      if (denied.has('get pods/log'))
+        return respond(
+          res,
+          rec,
+          403,
+          status(
+            403,
+            'Forbidden',
+            `pods "${podName}" is forbidden: User "${server.user}" cannot get resource "pods/log" in API group "" in the namespace "${logNs}"`,
+            { name: podName, kind: 'pods' },
+          ),
+        );
+      const answer = podLogAnswer(
+        store.get(key('pods', logNs, podName))?.object,
+        query,
+        server.jobs.logs(logNs, podName),
+        problem,
+      );
+      if (answer.code !== 200)
+        return respond(
+          res,
+          rec,
+          answer.code,
+          status(answer.code, answer.reason as string, answer.message as string, { name: podName, kind: 'pods' }),
+        );
       rec.status = 200;
       server.requests.push(rec);
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -513,7 +636,15 @@ export async function startKubeServer(): Promise<KubeServer> {
       problem('no such path in the subset this stand-in serves');
       return respond(res, rec, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     }
-    const [, coreVersion, group = '', groupVersion, ns, plural, rawName] = m as unknown as [string, string | undefined, string | undefined, string | undefined, string, string, string | undefined];
+    const [, coreVersion, group = '', groupVersion, ns, plural, rawName] = m as unknown as [
+      string,
+      string | undefined,
+      string | undefined,
+      string | undefined,
+      string,
+      string,
+      string | undefined,
+    ];
     const version = coreVersion ?? groupVersion;
     const r = RESOURCES.find((x) => x.plural === plural && x.group === group && x.version === version);
     if (!r || unserved.has(plural)) {
@@ -523,27 +654,71 @@ export async function startKubeServer(): Promise<KubeServer> {
     const fault = faults.find((f) => f.method === method && f.plural === plural && f.times > 0);
     if (fault) {
       fault.times--;
-      const reason = fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
-      return respond(res, rec, fault.status, status(fault.status, reason, `the stand-in was told to answer ${fault.status}`), fault.status === 429 ? { 'retry-after': '0' } : {});
+      const reason =
+        fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+      return respond(
+        res,
+        rec,
+        fault.status,
+        status(fault.status, reason, `the stand-in was told to answer ${fault.status}`),
+        fault.status === 429 ? { 'retry-after': '0' } : {},
+      );
     }
     const name = rawName === undefined ? undefined : decodeURIComponent(rawName);
-    const verb = method === 'GET' ? (name ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PUT' ? 'update' : method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : '';
+    const verb =
+      method === 'GET'
+        ? name
+          ? 'get'
+          : 'list'
+        : method === 'POST'
+          ? 'create'
+          : method === 'PUT'
+            ? 'update'
+            : method === 'PATCH'
+              ? 'patch'
+              : method === 'DELETE'
+                ? 'delete'
+                : '';
     if (!verb || (verb === 'create' && name) || (['update', 'patch', 'delete'].includes(verb) && !name)) {
       problem('method not allowed here');
-      return respond(res, rec, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      return respond(
+        res,
+        rec,
+        405,
+        status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      );
     }
-    for (const q of Object.keys(query)) if (!QUERY[verb]?.includes(q)) problem(`query parameter '${q}' is not part of ${verb}`);
+    for (const q of Object.keys(query))
+      if (!QUERY[verb]?.includes(q)) problem(`query parameter '${q}' is not part of ${verb}`);
     if (query.watch !== undefined) problem('watch is not supported by the stand-in');
-    if (query.dryRun !== undefined && query.dryRun !== 'All') problem(`dryRun=${query.dryRun}: the only valid value is All`);
-    if (query.fieldValidation !== undefined && !['Strict', 'Warn', 'Ignore'].includes(query.fieldValidation)) problem(`fieldValidation=${query.fieldValidation} is not Strict, Warn or Ignore`);
+    if (query.dryRun !== undefined && query.dryRun !== 'All')
+      problem(`dryRun=${query.dryRun}: the only valid value is All`);
+    if (query.fieldValidation !== undefined && !['Strict', 'Warn', 'Ignore'].includes(query.fieldValidation))
+      problem(`fieldValidation=${query.fieldValidation} is not Strict, Warn or Ignore`);
     const dryRun = query.dryRun === 'All';
     const groupName = r.group ? `${r.plural}.${r.group}` : r.plural;
 
     if (denied.has(`${verb} ${plural}`)) {
       const subject = name ? `${groupName} "${name}"` : groupName;
-      return respond(res, rec, 403, status(403, 'Forbidden', `${subject} is forbidden: User "${server.user}" cannot ${verb} resource "${plural}" in API group "${r.group}" in the namespace "${ns}"`, { ...(name ? { name } : {}), group: r.group, kind: plural }));
+      return respond(
+        res,
+        rec,
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${subject} is forbidden: User "${server.user}" cannot ${verb} resource "${plural}" in API group "${r.group}" in the namespace "${ns}"`,
+          { ...(name ? { name } : {}), group: r.group, kind: plural },
+        ),
+      );
     }
-    const notFound = () => respond(res, rec, 404, status(404, 'NotFound', `${groupName} "${name}" not found`, { name, group: r.group, kind: plural }));
+    const notFound = () =>
+      respond(
+        res,
+        rec,
+        404,
+        status(404, 'NotFound', `${groupName} "${name}" not found`, { name, group: r.group, kind: plural }),
+      );
     const current = name ? store.get(key(plural, ns, name)) : undefined;
 
     let parsed: unknown;
@@ -559,7 +734,9 @@ export async function startKubeServer(): Promise<KubeServer> {
 
     if (verb === 'get') return current ? respond(res, rec, 200, current.object) : notFound();
     if (verb === 'list') {
-      let items = [...store.values()].filter((s) => s.resource === r && s.object.metadata.namespace === ns).map((s) => s.object);
+      let items = [...store.values()]
+        .filter((s) => s.resource === r && s.object.metadata.namespace === ns)
+        .map((s) => s.object);
       try {
         if (query.labelSelector) {
           const match = labelMatcher(query.labelSelector);
@@ -581,7 +758,10 @@ export async function startKubeServer(): Promise<KubeServer> {
       return respond(res, rec, 200, {
         apiVersion: r.group ? `${r.group}/${r.version}` : r.version,
         kind: `${r.kind}List`,
-        metadata: { resourceVersion: String(rv), ...(more ? { continue: Buffer.from(String(start + limit)).toString('base64') } : {}) },
+        metadata: {
+          resourceVersion: String(rv),
+          ...(more ? { continue: Buffer.from(String(start + limit)).toString('base64') } : {}),
+        },
         items: page,
       });
     }
@@ -590,29 +770,54 @@ export async function startKubeServer(): Promise<KubeServer> {
       if (!current) return notFound();
       if (parsed !== undefined) {
         const opts = parsed as Obj;
-        for (const k of Object.keys(opts)) if (!['kind', 'apiVersion', 'propagationPolicy', 'gracePeriodSeconds', 'preconditions', 'dryRun'].includes(k)) problem(`DeleteOptions has no field '${k}'`);
-        if (opts.propagationPolicy !== undefined && !['Background', 'Foreground', 'Orphan'].includes(opts.propagationPolicy)) problem(`propagationPolicy ${opts.propagationPolicy} is not Background, Foreground or Orphan`);
+        for (const k of Object.keys(opts))
+          if (!['kind', 'apiVersion', 'propagationPolicy', 'gracePeriodSeconds', 'preconditions', 'dryRun'].includes(k))
+            problem(`DeleteOptions has no field '${k}'`);
+        if (
+          opts.propagationPolicy !== undefined &&
+          !['Background', 'Foreground', 'Orphan'].includes(opts.propagationPolicy)
+        )
+          problem(`propagationPolicy ${opts.propagationPolicy} is not Background, Foreground or Orphan`);
       }
       const policy = (parsed as Obj | undefined)?.propagationPolicy ?? query.propagationPolicy ?? 'Background';
       if (!dryRun) {
         store.delete(key(plural, ns, name as string));
         server.controllers.deleted(current.object, policy);
       }
-      return respond(res, rec, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: r.group, kind: plural, uid: current.object.metadata.uid } });
+      return respond(res, rec, 200, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Success',
+        details: { name, group: r.group, kind: plural, uid: current.object.metadata.uid },
+      });
     }
 
     // Writes.
     if (interfering.get(key(plural, ns, name ?? '')) && current) {
       const left = interfering.get(key(plural, ns, name as string)) as number;
       interfering.set(key(plural, ns, name as string), left - 1);
-      current.object.metadata.annotations = { ...current.object.metadata.annotations, 'test.platform-actions/other-writer': String(left) };
+      current.object.metadata.annotations = {
+        ...current.object.metadata.annotations,
+        'test.platform-actions/other-writer': String(left),
+      };
       write(r, ns, current.object);
     }
     if (verb === 'create' || verb === 'update') {
-      if (contentType !== 'application/json') problem(`content-type ${contentType} for ${verb}; the API takes application/json`);
+      if (contentType !== 'application/json')
+        problem(`content-type ${contentType} for ${verb}; the API takes application/json`);
     } else if (!PATCH_TYPES.includes(contentType ?? '')) {
       problem(`content-type ${contentType} is not a patch type`);
-      return respond(res, rec, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`));
+      return respond(
+        res,
+        rec,
+        415,
+        status(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${PATCH_TYPES.join(', ')}`,
+        ),
+      );
     }
     if (typeof parsed !== 'object' || parsed === null) {
       problem('a write without a body');
@@ -620,7 +825,13 @@ export async function startKubeServer(): Promise<KubeServer> {
     }
     const input = parsed as Obj;
     const apply = contentType === 'application/apply-patch+yaml';
-    if (apply && !query.fieldManager) return respond(res, rec, 400, status(400, 'BadRequest', 'PATCH, application/apply-patch+yaml requires fieldManager parameter'));
+    if (apply && !query.fieldManager)
+      return respond(
+        res,
+        rec,
+        400,
+        status(400, 'BadRequest', 'PATCH, application/apply-patch+yaml requires fieldManager parameter'),
+      );
     if (query.force !== undefined && !apply) problem('force is only valid for apply patches');
     if (contentType === 'application/strategic-merge-patch+json') {
       problem('strategic merge patch is not implemented by the stand-in');
@@ -628,22 +839,78 @@ export async function startKubeServer(): Promise<KubeServer> {
     }
     if (verb === 'create' || verb === 'update' || apply) {
       const apiVersion = r.group ? `${r.group}/${r.version}` : r.version;
-      if ((input.apiVersion !== undefined || apply) && input.apiVersion !== apiVersion) problem(`apiVersion ${input.apiVersion} sent to the ${apiVersion} endpoint`);
-      if ((input.kind !== undefined || apply) && input.kind !== r.kind) problem(`kind ${input.kind} sent to the ${r.kind} endpoint`);
+      if ((input.apiVersion !== undefined || apply) && input.apiVersion !== apiVersion)
+        problem(`apiVersion ${input.apiVersion} sent to the ${apiVersion} endpoint`);
+      if ((input.kind !== undefined || apply) && input.kind !== r.kind)
+        problem(`kind ${input.kind} sent to the ${r.kind} endpoint`);
       if (input.metadata?.namespace !== undefined && input.metadata.namespace !== ns) {
-        return respond(res, rec, 400, status(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request'));
+        return respond(
+          res,
+          rec,
+          400,
+          status(
+            400,
+            'BadRequest',
+            'the namespace of the provided object does not match the namespace sent on the request',
+          ),
+        );
       }
       if (verb !== 'create' && input.metadata?.name !== name) {
-        return respond(res, rec, 400, status(400, 'BadRequest', `the name of the object (${input.metadata?.name}) does not match the name on the URL (${name})`));
+        return respond(
+          res,
+          rec,
+          400,
+          status(
+            400,
+            'BadRequest',
+            `the name of the object (${input.metadata?.name}) does not match the name on the URL (${name})`,
+          ),
+        );
       }
     }
 
     let next: Obj;
     let created = false;
     if (verb === 'create') {
-      if (!input.metadata?.name) return respond(res, rec, 422, status(422, 'Invalid', `${r.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, { kind: r.kind, causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }] }));
-      if (store.has(key(plural, ns, input.metadata.name))) return respond(res, rec, 409, status(409, 'AlreadyExists', `${groupName} "${input.metadata.name}" already exists`, { name: input.metadata.name, group: r.group, kind: plural }));
-      if (input.metadata.resourceVersion) return respond(res, rec, 400, status(400, 'BadRequest', 'resourceVersion should not be set on objects to be created'));
+      if (!input.metadata?.name)
+        return respond(
+          res,
+          rec,
+          422,
+          status(
+            422,
+            'Invalid',
+            `${r.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
+            {
+              kind: r.kind,
+              causes: [
+                {
+                  reason: 'FieldValueRequired',
+                  message: 'Required value: name or generateName is required',
+                  field: 'metadata.name',
+                },
+              ],
+            },
+          ),
+        );
+      if (store.has(key(plural, ns, input.metadata.name)))
+        return respond(
+          res,
+          rec,
+          409,
+          status(409, 'AlreadyExists', `${groupName} "${input.metadata.name}" already exists`, {
+            name: input.metadata.name,
+            group: r.group,
+            kind: plural,
+          }),
+        );
+      if (input.metadata.resourceVersion)
+        return respond(
+          res,
+          rec,
+          400,
+          status(400, 'BadRequest', 'resourceVersion should not be set on objects to be created'),
+        );
       next = prepareCreate(r, ns, clone(input));
       delete next.status;
       created = true;
@@ -659,9 +926,22 @@ export async function startKubeServer(): Promise<KubeServer> {
       } catch (err) {
         return respond(res, rec, 422, status(422, 'Invalid', String((err as Error).message)));
       }
-      const sentVersion = verb === 'update' || contentType === 'application/merge-patch+json' ? input.metadata?.resourceVersion : candidate.metadata?.resourceVersion;
+      const sentVersion =
+        verb === 'update' || contentType === 'application/merge-patch+json'
+          ? input.metadata?.resourceVersion
+          : candidate.metadata?.resourceVersion;
       if (live && sentVersion !== undefined && sentVersion !== live.metadata.resourceVersion) {
-        return respond(res, rec, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${groupName} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: r.group, kind: plural }));
+        return respond(
+          res,
+          rec,
+          409,
+          status(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on ${groupName} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+            { name, group: r.group, kind: plural },
+          ),
+        );
       }
       if (!live) {
         next = prepareCreate(r, ns, candidate);
@@ -672,13 +952,37 @@ export async function startKubeServer(): Promise<KubeServer> {
         next = candidate;
         next.apiVersion = live.apiVersion;
         next.kind = live.kind;
-        next.metadata = { ...next.metadata, namespace: ns, name, uid: live.metadata.uid, creationTimestamp: live.metadata.creationTimestamp, generation: live.metadata.generation };
+        next.metadata = {
+          ...next.metadata,
+          namespace: ns,
+          name,
+          uid: live.metadata.uid,
+          creationTimestamp: live.metadata.creationTimestamp,
+          generation: live.metadata.generation,
+        };
         if (live.status === undefined) delete next.status;
         else next.status = clone(live.status);
         withDefaults(r, next);
-        if (r.generation && JSON.stringify(next.spec) !== JSON.stringify(live.spec)) next.metadata.generation = (live.metadata.generation ?? 1) + 1;
+        if (r.generation && JSON.stringify(next.spec) !== JSON.stringify(live.spec))
+          next.metadata.generation = (live.metadata.generation ?? 1) + 1;
         if (r.kind === 'Deployment' && JSON.stringify(next.spec?.selector) !== JSON.stringify(live.spec?.selector)) {
-          return respond(res, rec, 422, status(422, 'Invalid', `Deployment.apps "${name}" is invalid: spec.selector: Invalid value: field is immutable`, { name, kind: 'Deployment', causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: field is immutable', field: 'spec.selector' }] }));
+          return respond(
+            res,
+            rec,
+            422,
+            status(
+              422,
+              'Invalid',
+              `Deployment.apps "${name}" is invalid: spec.selector: Invalid value: field is immutable`,
+              {
+                name,
+                kind: 'Deployment',
+                causes: [
+                  { reason: 'FieldValueInvalid', message: 'Invalid value: field is immutable', field: 'spec.selector' },
+                ],
+              },
+            ),
+          );
         }
       }
     }
@@ -687,34 +991,80 @@ export async function startKubeServer(): Promise<KubeServer> {
     if (found.length) {
       const unknown = found.filter((p) => p.endsWith('unknown field'));
       if (unknown.length && query.fieldValidation === 'Strict') {
-        return respond(res, rec, 400, status(400, 'BadRequest', `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u.replace(/: unknown field$/, '')}"`).join(', ')}`));
+        return respond(
+          res,
+          rec,
+          400,
+          status(
+            400,
+            'BadRequest',
+            `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u.replace(/: unknown field$/, '')}"`).join(', ')}`,
+          ),
+        );
       }
-      return respond(res, rec, 422, status(422, 'Invalid', `${r.kind}.${r.group || 'core'} "${next.metadata?.name}" is invalid: ${found.join('; ')}`, { name: next.metadata?.name, kind: r.kind, causes: found.map((f) => ({ reason: 'FieldValueInvalid', message: f })) }));
+      return respond(
+        res,
+        rec,
+        422,
+        status(
+          422,
+          'Invalid',
+          `${r.kind}.${r.group || 'core'} "${next.metadata?.name}" is invalid: ${found.join('; ')}`,
+          {
+            name: next.metadata?.name,
+            kind: r.kind,
+            causes: found.map((f) => ({ reason: 'FieldValueInvalid', message: f })),
+          },
+        ),
+      );
     }
     if (r.kind === 'Deployment') {
       const selector = next.spec?.selector?.matchLabels ?? {};
       const labels = next.spec?.template?.metadata?.labels ?? {};
       if (Object.entries(selector).some(([k, v]) => labels[k] !== v)) {
-        return respond(res, rec, 422, status(422, 'Invalid', `Deployment.apps "${next.metadata.name}" is invalid: spec.template.metadata.labels: Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``, { name: next.metadata.name, kind: 'Deployment', causes: [{ reason: 'FieldValueInvalid', message: '`selector` does not match template `labels`', field: 'spec.template.metadata.labels' }] }));
+        return respond(
+          res,
+          rec,
+          422,
+          status(
+            422,
+            'Invalid',
+            `Deployment.apps "${next.metadata.name}" is invalid: spec.template.metadata.labels: Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
+            {
+              name: next.metadata.name,
+              kind: 'Deployment',
+              causes: [
+                {
+                  reason: 'FieldValueInvalid',
+                  message: '`selector` does not match template `labels`',
+                  field: 'spec.template.metadata.labels',
+                },
+              ],
+            },
+          ),
+        );
       }
     }
     if (dryRun) return respond(res, rec, created ? 201 : 200, next);
     return respond(res, rec, created ? 201 : 200, clone(write(r, ns, next)));
   }
 
-  const https = createServer({ key: serverCert.key, cert: serverCert.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        handle(req, Buffer.concat(chunks).toString('utf8'), res);
-      } catch (err) {
-        server.problems.push(`stand-in failure: ${(err as Error).stack ?? String(err)}`);
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(status(500, 'InternalError', String(err))));
-      }
-    });
-  });
+  const https = createServer(
+    { key: serverCert.key, cert: serverCert.cert, requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          handle(req, Buffer.concat(chunks).toString('utf8'), res);
+        } catch (err) {
+          server.problems.push(`stand-in failure: ${(err as Error).stack ?? String(err)}`);
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(status(500, 'InternalError', String(err))));
+        }
+      });
+    },
+  );
   await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
   server.url = `https://127.0.0.1:${(https.address() as AddressInfo).port}`;
   return server;
@@ -729,12 +1079,21 @@ function writeKubeconfig(server: KubeServer, options: KubeconfigOptions, dir: st
       : auth === 'client-certificate'
         ? { 'client-certificate-data': b64(server.client.cert), 'client-key-data': b64(server.client.key) }
         : auth === 'exec'
-          ? { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: options.exec?.command ?? 'false', args: options.exec?.args ?? [], interactiveMode: 'Never', provideClusterInfo: true } }
+          ? {
+              exec: {
+                apiVersion: 'client.authentication.k8s.io/v1beta1',
+                command: options.exec?.command ?? 'false',
+                args: options.exec?.args ?? [],
+                interactiveMode: 'Never',
+                provideClusterInfo: true,
+              },
+            }
           : {
               exec: {
                 apiVersion: 'client.authentication.k8s.io/v1beta1',
                 command: 'gke-gcloud-auth-plugin',
-                installHint: 'Install gke-gcloud-auth-plugin for use with kubectl by following https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin',
+                installHint:
+                  'Install gke-gcloud-auth-plugin for use with kubectl by following https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl#install_plugin',
                 provideClusterInfo: true,
                 interactiveMode: 'IfAvailable',
               },
@@ -744,7 +1103,16 @@ function writeKubeconfig(server: KubeServer, options: KubeconfigOptions, dir: st
     kind: 'Config',
     clusters: [{ name: 'stand-in', cluster: { server: server.url, 'certificate-authority-data': b64(server.caPem) } }],
     users: [{ name: `deployer-${auth}`, user }],
-    contexts: [{ name: 'stand-in', context: { cluster: 'stand-in', user: `deployer-${auth}`, ...(options.namespace ? { namespace: options.namespace } : {}) } }],
+    contexts: [
+      {
+        name: 'stand-in',
+        context: {
+          cluster: 'stand-in',
+          user: `deployer-${auth}`,
+          ...(options.namespace ? { namespace: options.namespace } : {}),
+        },
+      },
+    ],
     'current-context': 'stand-in',
     preferences: {},
   };

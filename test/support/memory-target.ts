@@ -23,7 +23,9 @@ export class MemoryTarget implements Target {
   stable = 'v1';
   canary: string | undefined;
   /** Make these methods throw. */
-  fail: Partial<Record<'preflight' | 'create' | 'waitHealthy' | 'shift' | 'promote' | 'rollback' | 'saveRecord', Error>> = {};
+  fail: Partial<
+    Record<'preflight' | 'create' | 'waitHealthy' | 'shift' | 'promote' | 'rollback' | 'saveRecord', Error>
+  > = {};
   /** Weights at which shift() throws once (e.g. a network error half way). */
   failShiftAt = new Set<number>();
   /** Per call, how long each operation takes on the clock. */
@@ -95,7 +97,11 @@ export class MemoryTarget implements Target {
     await this.step('shift', signal);
     if (this.failShiftAt.delete(weight)) throw new Error(`connection reset while shifting to ${weight}`);
     this.weight = weight;
-    return { canary: weight, stable: 100 - weight, detail: `memory: ${this.stable} ${100 - weight}, ${this.canary} ${weight}` };
+    return {
+      canary: weight,
+      stable: 100 - weight,
+      detail: `memory: ${this.stable} ${100 - weight}, ${this.canary} ${weight}`,
+    };
   }
 
   subjects(): Subjects {

@@ -22,7 +22,9 @@ export interface Behaviour {
 }
 
 /** Histogram buckets (seconds): fine where canary tests put their latencies. */
-export const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.5, 2.5, 5];
+export const BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.5, 2.5, 5,
+];
 
 export interface MetricsApp {
   readonly name: string;

@@ -30,13 +30,36 @@ export interface StoredSeries {
 /** Field names and kinds of the Monitoring v3 REST objects used here, from the reference. */
 export const MONITORING_SHAPES: Record<string, Shape> = {
   ListTimeSeriesResponse: { timeSeries: 'array', nextPageToken: 'string', executionErrors: 'array', unit: 'string' },
-  TimeSeries: { metric: 'object', resource: 'object', metadata: 'object', metricKind: 'string', valueType: 'string', points: 'array', unit: 'string', description: 'string' },
+  TimeSeries: {
+    metric: 'object',
+    resource: 'object',
+    metadata: 'object',
+    metricKind: 'string',
+    valueType: 'string',
+    points: 'array',
+    unit: 'string',
+    description: 'string',
+  },
   Metric: { type: 'string', labels: 'object' },
   MonitoredResource: { type: 'string', labels: 'object' },
   Point: { interval: 'object', value: 'object' },
   TimeInterval: { startTime: 'string', endTime: 'string' },
-  TypedValue: { boolValue: 'boolean', int64Value: 'string', doubleValue: 'number', stringValue: 'string', distributionValue: 'object' },
-  Distribution: { count: 'string', mean: 'number', sumOfSquaredDeviation: 'number', range: 'object', bucketOptions: 'object', bucketCounts: 'array', exemplars: 'array' },
+  TypedValue: {
+    boolValue: 'boolean',
+    int64Value: 'string',
+    doubleValue: 'number',
+    stringValue: 'string',
+    distributionValue: 'object',
+  },
+  Distribution: {
+    count: 'string',
+    mean: 'number',
+    sumOfSquaredDeviation: 'number',
+    range: 'object',
+    bucketOptions: 'object',
+    bucketCounts: 'array',
+    exemplars: 'array',
+  },
   BucketOptions: { linearBuckets: 'object', exponentialBuckets: 'object', explicitBuckets: 'object' },
   Explicit: { bounds: 'array' },
 };
@@ -60,8 +83,43 @@ export const LIST_PARAMETERS = [
   'pageToken',
 ];
 
-export const ALIGNERS = ['ALIGN_NONE', 'ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_INTERPOLATE', 'ALIGN_NEXT_OLDER', 'ALIGN_MIN', 'ALIGN_MAX', 'ALIGN_MEAN', 'ALIGN_COUNT', 'ALIGN_SUM', 'ALIGN_STDDEV', 'ALIGN_COUNT_TRUE', 'ALIGN_COUNT_FALSE', 'ALIGN_FRACTION_TRUE', 'ALIGN_PERCENTILE_99', 'ALIGN_PERCENTILE_95', 'ALIGN_PERCENTILE_50', 'ALIGN_PERCENTILE_05', 'ALIGN_PERCENT_CHANGE'];
-export const REDUCERS = ['REDUCE_NONE', 'REDUCE_MEAN', 'REDUCE_MIN', 'REDUCE_MAX', 'REDUCE_SUM', 'REDUCE_STDDEV', 'REDUCE_COUNT', 'REDUCE_COUNT_TRUE', 'REDUCE_COUNT_FALSE', 'REDUCE_FRACTION_TRUE', 'REDUCE_PERCENTILE_99', 'REDUCE_PERCENTILE_95', 'REDUCE_PERCENTILE_50', 'REDUCE_PERCENTILE_05'];
+export const ALIGNERS = [
+  'ALIGN_NONE',
+  'ALIGN_DELTA',
+  'ALIGN_RATE',
+  'ALIGN_INTERPOLATE',
+  'ALIGN_NEXT_OLDER',
+  'ALIGN_MIN',
+  'ALIGN_MAX',
+  'ALIGN_MEAN',
+  'ALIGN_COUNT',
+  'ALIGN_SUM',
+  'ALIGN_STDDEV',
+  'ALIGN_COUNT_TRUE',
+  'ALIGN_COUNT_FALSE',
+  'ALIGN_FRACTION_TRUE',
+  'ALIGN_PERCENTILE_99',
+  'ALIGN_PERCENTILE_95',
+  'ALIGN_PERCENTILE_50',
+  'ALIGN_PERCENTILE_05',
+  'ALIGN_PERCENT_CHANGE',
+];
+export const REDUCERS = [
+  'REDUCE_NONE',
+  'REDUCE_MEAN',
+  'REDUCE_MIN',
+  'REDUCE_MAX',
+  'REDUCE_SUM',
+  'REDUCE_STDDEV',
+  'REDUCE_COUNT',
+  'REDUCE_COUNT_TRUE',
+  'REDUCE_COUNT_FALSE',
+  'REDUCE_FRACTION_TRUE',
+  'REDUCE_PERCENTILE_99',
+  'REDUCE_PERCENTILE_95',
+  'REDUCE_PERCENTILE_50',
+  'REDUCE_PERCENTILE_05',
+];
 
 /** A request the stand-in cannot answer the way the API would: 400 INVALID_ARGUMENT with this message. */
 export class InvalidArgument extends Error {}
@@ -86,7 +144,8 @@ function unquote(text: string): string {
 export function parseFilter(filter: string): Test {
   const terms = filter.split(/\s+AND\s+/);
   const tests = terms.map((term): Test => {
-    if (/\bOR\b|\bNOT\b|^\s*\(/.test(term)) throw new InvalidArgument(`The stand-in understands only comparisons joined by AND, not '${term}'.`);
+    if (/\bOR\b|\bNOT\b|^\s*\(/.test(term))
+      throw new InvalidArgument(`The stand-in understands only comparisons joined by AND, not '${term}'.`);
     const m = /^\s*([\w.-]+)\s*(!=|=)\s*(.+?)\s*$/.exec(term);
     if (!m) throw new InvalidArgument(`Could not parse the filter term '${term}'.`);
     const [, path, op, rhs] = m as unknown as [string, string, string, string];
@@ -108,7 +167,8 @@ export function parseFilter(filter: string): Test {
     }
     return op === '!=' ? (s) => !match(field(s, path)) : (s) => match(field(s, path));
   });
-  if (!terms.some((t) => /^\s*metric\.type\s*=/.test(t))) throw new InvalidArgument('The filter must specify a metric type.');
+  if (!terms.some((t) => /^\s*metric\.type\s*=/.test(t)))
+    throw new InvalidArgument('The filter must specify a metric type.');
   return (s) => tests.every((t) => t(s));
 }
 
@@ -139,17 +199,26 @@ export function histogramPercentile(h: Histogram, q: number): number | undefined
 
 function mergeHistograms(hs: Histogram[]): Histogram {
   const first = hs[0] as Histogram;
-  return { bounds: first.bounds, counts: first.counts.map((_, i) => hs.reduce((a, h) => a + (h.counts[i] ?? 0), 0)), sum: hs.reduce((a, h) => a + h.sum, 0) };
+  return {
+    bounds: first.bounds,
+    counts: first.counts.map((_, i) => hs.reduce((a, h) => a + (h.counts[i] ?? 0), 0)),
+    sum: hs.reduce((a, h) => a + h.sum, 0),
+  };
 }
 
 /** A DISTRIBUTION series' change in (t0, t1] (ALIGN_DELTA). */
 function alignHistogram(s: StoredSeries, aligner: string, t0: number, t1: number): Histogram | undefined {
-  if (s.metricKind !== 'CUMULATIVE' || aligner !== 'ALIGN_DELTA') throw new InvalidArgument(`The stand-in aligns CUMULATIVE distributions with ALIGN_DELTA only, not ${aligner}.`);
+  if (s.metricKind !== 'CUMULATIVE' || aligner !== 'ALIGN_DELTA')
+    throw new InvalidArgument(`The stand-in aligns CUMULATIVE distributions with ALIGN_DELTA only, not ${aligner}.`);
   const atOrBefore = (t: number) => s.points.filter((p) => p.time <= t).at(-1)?.histogram;
   const last = s.points.filter((p) => p.time <= t1).at(-1);
   if (!last?.histogram || last.time <= t0) return undefined;
   const before = atOrBefore(t0);
-  return { bounds: last.histogram.bounds, counts: last.histogram.counts.map((c, i) => c - (before?.counts[i] ?? 0)), sum: last.histogram.sum - (before?.sum ?? 0) };
+  return {
+    bounds: last.histogram.bounds,
+    counts: last.histogram.counts.map((c, i) => c - (before?.counts[i] ?? 0)),
+    sum: last.histogram.sum - (before?.sum ?? 0),
+  };
 }
 
 /** One series' value in the period (t0, t1], or undefined when it has no data there. */
@@ -157,8 +226,13 @@ function align(s: StoredSeries, aligner: string, t0: number, t1: number): number
   if (s.valueType === 'DISTRIBUTION') return alignHistogram(s, aligner, t0, t1);
   const seconds = (t1 - t0) / 1000;
   if (s.metricKind === 'CUMULATIVE' || s.metricKind === 'DELTA') {
-    if (!['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_MEAN', 'ALIGN_MAX', 'ALIGN_MIN'].includes(aligner) || (s.metricKind === 'CUMULATIVE' && !['ALIGN_DELTA', 'ALIGN_RATE'].includes(aligner))) {
-      throw new InvalidArgument(`The aligner ${aligner} cannot be applied to metrics with kind ${s.metricKind} and value type ${s.valueType}.`);
+    if (
+      !['ALIGN_DELTA', 'ALIGN_RATE', 'ALIGN_SUM', 'ALIGN_MEAN', 'ALIGN_MAX', 'ALIGN_MIN'].includes(aligner) ||
+      (s.metricKind === 'CUMULATIVE' && !['ALIGN_DELTA', 'ALIGN_RATE'].includes(aligner))
+    ) {
+      throw new InvalidArgument(
+        `The aligner ${aligner} cannot be applied to metrics with kind ${s.metricKind} and value type ${s.valueType}.`,
+      );
     }
     let delta: number | undefined;
     if (s.metricKind === 'CUMULATIVE') {
@@ -174,7 +248,10 @@ function align(s: StoredSeries, aligner: string, t0: number, t1: number): number
     return aligner === 'ALIGN_RATE' ? delta / seconds : delta;
   }
   const values = s.points.filter((p) => p.time > t0 && p.time <= t1).map((p) => p.value);
-  if (['ALIGN_DELTA', 'ALIGN_RATE'].includes(aligner)) throw new InvalidArgument(`The aligner ${aligner} cannot be applied to metrics with kind GAUGE and value type ${s.valueType}.`);
+  if (['ALIGN_DELTA', 'ALIGN_RATE'].includes(aligner))
+    throw new InvalidArgument(
+      `The aligner ${aligner} cannot be applied to metrics with kind GAUGE and value type ${s.valueType}.`,
+    );
   if (values.length === 0) return undefined;
   switch (aligner) {
     case 'ALIGN_MEAN':
@@ -202,7 +279,9 @@ function reduce(values: Array<number | Histogram>, reducer: string): number | Hi
     if (reducer === 'REDUCE_SUM') return merged;
     const pct = /^REDUCE_PERCENTILE_(\d\d)$/.exec(reducer);
     if (pct) return histogramPercentile(merged, Number(pct[1])) ?? Number.NaN;
-    throw new InvalidArgument(`The stand-in reduces distributions with REDUCE_SUM or REDUCE_PERCENTILE_nn only, not ${reducer}.`);
+    throw new InvalidArgument(
+      `The stand-in reduces distributions with REDUCE_SUM or REDUCE_PERCENTILE_nn only, not ${reducer}.`,
+    );
   }
   return reduceNumbers(values as number[], reducer);
 }
@@ -233,13 +312,24 @@ const iso = (t: number) => new Date(t).toISOString();
 function typedValue(v: number | Histogram, valueType: string): Record<string, unknown> {
   if (typeof v !== 'number') {
     const count = v.counts.reduce((a, b) => a + b, 0);
-    return { distributionValue: { count: String(count), mean: count ? v.sum / count : 0, bucketOptions: { explicitBuckets: { bounds: v.bounds } }, bucketCounts: v.counts.map(String) } };
+    return {
+      distributionValue: {
+        count: String(count),
+        mean: count ? v.sum / count : 0,
+        bucketOptions: { explicitBuckets: { bounds: v.bounds } },
+        bucketCounts: v.counts.map(String),
+      },
+    };
   }
   return valueType === 'INT64' ? { int64Value: String(Math.round(v)) } : { doubleValue: v };
 }
 
 /** What timeSeries.list answers for these (checked) parameters. */
-export function listTimeSeries(stored: StoredSeries[], q: Record<string, string>, project: string): Array<Record<string, unknown>> {
+export function listTimeSeries(
+  stored: StoredSeries[],
+  q: Record<string, string>,
+  project: string,
+): Array<Record<string, unknown>> {
   const select = parseFilter(q.filter ?? '');
   const end = Date.parse(q['interval.endTime'] ?? '');
   const start = q['interval.startTime'] ? Date.parse(q['interval.startTime']) : end;
@@ -252,22 +342,42 @@ export function listTimeSeries(stored: StoredSeries[], q: Record<string, string>
   for (let t1 = end; t1 > start; t1 -= period) bounds.push([t1 - period, t1]);
   const chosen = stored.filter(select);
   type Aligned = { t0: number; t1: number; v: number | Histogram };
-  const aligned = chosen.map((s) => ({ s, points: bounds.map(([t0, t1]) => ({ t0, t1, v: align(s, aligner, t0, t1) })).filter((p) => p.v !== undefined) as Aligned[] }));
-  const valueType = (s: StoredSeries) => (s.valueType === 'DISTRIBUTION' ? 'DISTRIBUTION' : aligner === 'ALIGN_DELTA' && s.valueType === 'INT64' ? 'INT64' : 'DOUBLE');
+  const aligned = chosen.map((s) => ({
+    s,
+    points: bounds
+      .map(([t0, t1]) => ({ t0, t1, v: align(s, aligner, t0, t1) }))
+      .filter((p) => p.v !== undefined) as Aligned[],
+  }));
+  const valueType = (s: StoredSeries) =>
+    s.valueType === 'DISTRIBUTION'
+      ? 'DISTRIBUTION'
+      : aligner === 'ALIGN_DELTA' && s.valueType === 'INT64'
+        ? 'INT64'
+        : 'DOUBLE';
   const out = (s: StoredSeries | undefined, points: Aligned[], type: string) => ({
     metric: s ? { type: s.metric.type, labels: s.metric.labels ?? {} } : { type: chosen[0]?.metric.type as string },
-    resource: s ? { type: s.resource.type, labels: s.resource.labels ?? {} } : { type: chosen[0]?.resource.type ?? 'global', labels: { project_id: project } },
+    resource: s
+      ? { type: s.resource.type, labels: s.resource.labels ?? {} }
+      : { type: chosen[0]?.resource.type ?? 'global', labels: { project_id: project } },
     metricKind: aligner === 'ALIGN_DELTA' ? 'DELTA' : 'GAUGE',
     valueType: type,
-    points: points.map((p) => ({ interval: { startTime: iso(p.t0), endTime: iso(p.t1) }, value: typedValue(p.v, type) })),
+    points: points.map((p) => ({
+      interval: { startTime: iso(p.t0), endTime: iso(p.t1) },
+      value: typedValue(p.v, type),
+    })),
   });
-  if (reducer === 'REDUCE_NONE') return aligned.filter((a) => a.points.length).map((a) => out(a.s, a.points, valueType(a.s)));
+  if (reducer === 'REDUCE_NONE')
+    return aligned.filter((a) => a.points.length).map((a) => out(a.s, a.points, valueType(a.s)));
   if (chosen.length === 0) return [];
   const merged = bounds.flatMap(([t0, t1]) => {
     const values = aligned.flatMap((a) => a.points.filter((p) => p.t1 === t1).map((p) => p.v));
     return values.length ? [{ t0, t1, v: reduce(values, reducer) }] : [];
   });
   const types = new Set(chosen.map(valueType));
-  const type = merged.some((m) => typeof m.v !== 'number') ? 'DISTRIBUTION' : reducer === 'REDUCE_SUM' && types.size === 1 && types.has('INT64') ? 'INT64' : 'DOUBLE';
+  const type = merged.some((m) => typeof m.v !== 'number')
+    ? 'DISTRIBUTION'
+    : reducer === 'REDUCE_SUM' && types.size === 1 && types.has('INT64')
+      ? 'INT64'
+      : 'DOUBLE';
   return merged.length ? [out(undefined, merged, type)] : [];
 }

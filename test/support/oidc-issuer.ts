@@ -132,7 +132,8 @@ export async function startOidcIssuer(job: Partial<JobIdentity> = {}): Promise<O
       return signJwt({ ...issuer.claims(audience), ...overrides }, privateKey, kid);
     },
     runnerEnv(job) {
-      if (!job) return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
+      if (!job)
+        return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken };
       const own = randomBytes(24).toString('hex');
       jobTokens.set(own, { ...issuer.job, ...job });
       return { ACTIONS_ID_TOKEN_REQUEST_URL: issuer.requestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: own };
@@ -153,7 +154,19 @@ export async function startOidcIssuer(job: Partial<JobIdentity> = {}): Promise<O
         jwks_uri: `${url}/.well-known/jwks`,
         subject_types_supported: ['public', 'pairwise'],
         response_types_supported: ['id_token'],
-        claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'ref', 'repository', 'environment', 'job_workflow_ref'],
+        claims_supported: [
+          'sub',
+          'aud',
+          'exp',
+          'iat',
+          'iss',
+          'jti',
+          'nbf',
+          'ref',
+          'repository',
+          'environment',
+          'job_workflow_ref',
+        ],
         id_token_signing_alg_values_supported: ['RS256'],
         scopes_supported: ['openid'],
       });

@@ -29,7 +29,10 @@ export interface PrometheusServer {
 
 export function prometheusBinary(): string {
   const found = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).stdout.trim();
-  if (!found) throw new Error('prometheus is not installed: apt-get install -y prometheus (it is listed in .ci/apt-packages.txt).');
+  if (!found)
+    throw new Error(
+      'prometheus is not installed: apt-get install -y prometheus (it is listed in .ci/apt-packages.txt).',
+    );
   return found;
 }
 
@@ -37,7 +40,10 @@ function yamlString(s: string): string {
   return JSON.stringify(s);
 }
 
-export async function startPrometheus(options: { targets: ScrapeTarget[]; scrapeIntervalSeconds?: number }): Promise<PrometheusServer> {
+export async function startPrometheus(options: {
+  targets: ScrapeTarget[];
+  scrapeIntervalSeconds?: number;
+}): Promise<PrometheusServer> {
   const interval = options.scrapeIntervalSeconds ?? 1;
   const dir = mkdtempSync(join(tmpdir(), 'pa-prometheus-'));
   const config = [
@@ -50,7 +56,9 @@ export async function startPrometheus(options: { targets: ScrapeTarget[]; scrape
     '    static_configs:',
     ...options.targets.flatMap((t) => [
       `      - targets: [${yamlString(t.address)}]`,
-      ...(t.labels && Object.keys(t.labels).length ? ['        labels:', ...Object.entries(t.labels).map(([k, v]) => `          ${k}: ${yamlString(v)}`)] : []),
+      ...(t.labels && Object.keys(t.labels).length
+        ? ['        labels:', ...Object.entries(t.labels).map(([k, v]) => `          ${k}: ${yamlString(v)}`)]
+        : []),
     ]),
   ].join('\n');
   writeFileSync(join(dir, 'prometheus.yml'), `${config}\n`);
@@ -140,7 +148,11 @@ export interface MetricsLab {
  * One app per deployment, scraped by one Prometheus with `namespace` and `deployment`
  * target labels, each under steady in-process load that starts once Prometheus sees them.
  */
-export async function startMetricsLab(options: { namespace?: string; deployments: Record<string, LabDeployment>; scrapeIntervalSeconds?: number }): Promise<MetricsLab> {
+export async function startMetricsLab(options: {
+  namespace?: string;
+  deployments: Record<string, LabDeployment>;
+  scrapeIntervalSeconds?: number;
+}): Promise<MetricsLab> {
   const namespace = options.namespace ?? 'shop';
   const apps: Record<string, MetricsApp> = {};
   for (const [name, d] of Object.entries(options.deployments)) apps[name] = await startMetricsApp(name, d.behaviour);
@@ -156,7 +168,8 @@ export async function startMetricsLab(options: { namespace?: string; deployments
     throw err;
   }
   const loads: Record<string, Load> = {};
-  for (const [name, d] of Object.entries(options.deployments)) if (d.rps > 0) loads[name] = startLoad(apps[name] as MetricsApp, d.rps);
+  for (const [name, d] of Object.entries(options.deployments))
+    if (d.rps > 0) loads[name] = startLoad(apps[name] as MetricsApp, d.rps);
   const stopLoad = async () => {
     await Promise.all(Object.values(loads).map((l) => l.stop()));
   };

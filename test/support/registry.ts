@@ -60,16 +60,23 @@ export async function startRegistry(): Promise<LocalRegistry> {
     await waitForHttp(`${url}/v2/`);
   } catch (err) {
     child.kill('SIGKILL');
-    throw new Error(`docker-registry did not start (install it: apt-get install docker-registry):\n${stderr}`, { cause: err });
+    throw new Error(`docker-registry did not start (install it: apt-get install docker-registry):\n${stderr}`, {
+      cause: err,
+    });
   }
-  const get = (path: string, method = 'GET') => fetch(`${url}${path}`, { method, headers: { accept: MANIFEST_ACCEPT } });
+  const get = (path: string, method = 'GET') =>
+    fetch(`${url}${path}`, { method, headers: { accept: MANIFEST_ACCEPT } });
   return {
     host: `127.0.0.1:${port}`,
     url,
-    digestOf: async (repository, reference) => (await get(`/v2/${repository}/manifests/${reference}`, 'HEAD')).headers.get('docker-content-digest') ?? undefined,
-    manifest: async (repository, reference) => (await (await get(`/v2/${repository}/manifests/${reference}`)).json()) as Record<string, unknown>,
-    blob: async (repository, digest) => Buffer.from(await (await get(`/v2/${repository}/blobs/${digest}`)).arrayBuffer()),
-    tags: async (repository) => (((await (await get(`/v2/${repository}/tags/list`)).json()) as { tags?: string[] }).tags ?? []).sort(),
+    digestOf: async (repository, reference) =>
+      (await get(`/v2/${repository}/manifests/${reference}`, 'HEAD')).headers.get('docker-content-digest') ?? undefined,
+    manifest: async (repository, reference) =>
+      (await (await get(`/v2/${repository}/manifests/${reference}`)).json()) as Record<string, unknown>,
+    blob: async (repository, digest) =>
+      Buffer.from(await (await get(`/v2/${repository}/blobs/${digest}`)).arrayBuffer()),
+    tags: async (repository) =>
+      (((await (await get(`/v2/${repository}/tags/list`)).json()) as { tags?: string[] }).tags ?? []).sort(),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -86,10 +93,18 @@ export async function startRegistry(): Promise<LocalRegistry> {
 export function buildahEnv(dir: string): Record<string, string> {
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'storage.conf');
-  writeFileSync(conf, `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`);
+  writeFileSync(
+    conf,
+    `[storage]\ndriver = "vfs"\ngraphroot = "${join(dir, 'storage')}"\nrunroot = "${join(dir, 'run')}"\n`,
+  );
   const auth = join(dir, 'auth.json');
   writeFileSync(auth, '{}\n');
-  return { CONTAINERS_STORAGE_CONF: conf, BUILDAH_ISOLATION: 'chroot', REGISTRY_AUTH_FILE: auth, STORAGE_DRIVER: 'vfs' };
+  return {
+    CONTAINERS_STORAGE_CONF: conf,
+    BUILDAH_ISOLATION: 'chroot',
+    REGISTRY_AUTH_FILE: auth,
+    STORAGE_DRIVER: 'vfs',
+  };
 }
 
 export interface RecordedRequest {
@@ -113,13 +128,38 @@ export interface EcrFront {
   close(): Promise<void>;
 }
 
-export async function startEcrFront(options: { host: string; upstream: string; username: string; password: string }): Promise<EcrFront> {
+export async function startEcrFront(options: {
+  host: string;
+  upstream: string;
+  username: string;
+  password: string;
+}): Promise<EcrFront> {
   const dir = mkdtempSync(join(tmpdir(), 'pa-ecr-front-'));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   const made = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${options.host}`, '-addext', `subjectAltName=DNS:${options.host}`, '-addext', 'basicConstraints=critical,CA:TRUE'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${options.host}`,
+      '-addext',
+      `subjectAltName=DNS:${options.host}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+    ],
     { encoding: 'utf8' },
   );
   if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
@@ -131,16 +171,26 @@ export async function startEcrFront(options: { host: string; upstream: string; u
     const authorized = req.headers.authorization === expected;
     requests.push({ method: req.method ?? '', path: req.url ?? '', authorized });
     if (!authorized) {
-      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Basic realm="https://${options.host}/",service="ecr.amazonaws.com"` });
-      res.end(JSON.stringify({ errors: [{ code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' }] }));
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': `Basic realm="https://${options.host}/",service="ecr.amazonaws.com"`,
+      });
+      res.end(
+        JSON.stringify({
+          errors: [{ code: 'DENIED', message: 'Your authorization token has expired. Reauthenticate and try again.' }],
+        }),
+      );
       return;
     }
     const headers = { ...req.headers, 'x-forwarded-proto': 'https' };
     delete headers.authorization;
-    const up = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = httpRequest(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     req.pipe(up);
   });

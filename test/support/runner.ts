@@ -138,7 +138,8 @@ export class Job {
     writeFileSync(path, JSON.stringify(payload));
     this.env.GITHUB_EVENT_NAME = name;
     this.env.GITHUB_EVENT_PATH = path;
-    const pr = payload.pull_request as { number?: number; head?: { ref?: string }; base?: { ref?: string } } | undefined;
+    const pr = payload.pull_request as
+      { number?: number; head?: { ref?: string }; base?: { ref?: string } } | undefined;
     if (pr?.number !== undefined && name.startsWith('pull_request')) {
       this.env.GITHUB_REF = `refs/pull/${pr.number}/merge`;
       if (pr.head?.ref) this.env.GITHUB_HEAD_REF = pr.head.ref;
@@ -152,12 +153,18 @@ export class Job {
   }
 
   /** Runs the action's main step to the end. */
-  run(action: string, options: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<StepResult> {
+  run(
+    action: string,
+    options: { inputs?: Record<string, string>; env?: Record<string, string> } = {},
+  ): Promise<StepResult> {
     return this.start(action, options).done;
   }
 
   /** Runs the post step of an earlier main step, with its saved state. */
-  post(main: StepResult, options: { inputs?: Record<string, string>; env?: Record<string, string> } = {}): Promise<StepResult> {
+  post(
+    main: StepResult,
+    options: { inputs?: Record<string, string>; env?: Record<string, string> } = {},
+  ): Promise<StepResult> {
     const stateEnv = Object.fromEntries(Object.entries(main.state).map(([k, v]) => [`STATE_${k}`, v]));
     return this.spawnStep(main.action, 'post', options.inputs ?? {}, { ...(options.env ?? {}) }, stateEnv).done;
   }
@@ -188,7 +195,8 @@ export class Job {
     for (const [name, spec] of Object.entries(meta.inputs ?? {})) {
       if (spec.default !== undefined) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = String(spec.default);
     }
-    for (const [name, value] of Object.entries(inputs)) inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
+    for (const [name, value] of Object.entries(inputs))
+      inputEnv[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
 
     const child = spawn(process.execPath, [resolve(actionDir, script)], {
       cwd: this.workspace,
@@ -240,7 +248,10 @@ export class Job {
         new Promise((res, rej) => {
           const seen = raw.find((l) => pattern.test(l));
           if (seen) return res(seen);
-          const timer = setTimeout(() => rej(new Error(`no log line matched ${pattern} within ${timeoutMs} ms:\n${raw.join('\n')}`)), timeoutMs);
+          const timer = setTimeout(
+            () => rej(new Error(`no log line matched ${pattern} within ${timeoutMs} ms:\n${raw.join('\n')}`)),
+            timeoutMs,
+          );
           watchers.push({
             pattern,
             resolve: (line) => {
@@ -250,7 +261,8 @@ export class Job {
           });
           void done.then(() => {
             clearTimeout(timer);
-            if (!raw.some((l) => pattern.test(l))) rej(new Error(`step ended before a line matched ${pattern}:\n${raw.join('\n')}`));
+            if (!raw.some((l) => pattern.test(l)))
+              rej(new Error(`step ended before a line matched ${pattern}:\n${raw.join('\n')}`));
           });
         }),
     };
@@ -326,7 +338,8 @@ function interpret(
         const maskIndex = maskedAt.get(value) ?? Infinity;
         raw.forEach((line, i) => {
           if (line === `::add-mask::${value}`) return;
-          if (line.includes(value) && i < maskIndex) found.push(`line ${i + 1} shows a secret before it was masked: ${line.slice(0, 200)}`);
+          if (line.includes(value) && i < maskIndex)
+            found.push(`line ${i + 1} shows a secret before it was masked: ${line.slice(0, 200)}`);
         });
       }
       return found;

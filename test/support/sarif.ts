@@ -21,5 +21,7 @@ const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as obj
 
 /** Schema errors as readable lines; empty when the document is valid SARIF 2.1.0. */
 export function sarifErrors(doc: unknown): string[] {
-  return validate(doc) ? [] : (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+  return validate(doc)
+    ? []
+    : (validate.errors ?? []).map((e: ErrorObject) => `${e.instancePath || '/'} ${e.message ?? ''}`);
 }

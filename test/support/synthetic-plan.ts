@@ -9,7 +9,18 @@ export interface SyntheticPlanOptions {
   padding?: number;
 }
 
-const KINDS = ['create', 'create', 'create', 'update', 'update', 'delete', 'replace', 'no-op', 'create', 'update'] as const;
+const KINDS = [
+  'create',
+  'create',
+  'create',
+  'update',
+  'update',
+  'delete',
+  'replace',
+  'no-op',
+  'create',
+  'update',
+] as const;
 
 function values(i: number, version: number, padding: number) {
   return {
@@ -18,7 +29,12 @@ function values(i: number, version: number, padding: number) {
     arn: `arn:aws:s3:::resource-${i}`,
     tags: { team: version === 1 ? 'web' : 'platform', index: String(i) },
     tags_all: { team: version === 1 ? 'web' : 'platform', index: String(i) },
-    policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::resource-${i}/*`, Sid: 'x'.repeat(padding) }] }),
+    policy: JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::resource-${i}/*`, Sid: 'x'.repeat(padding) },
+      ],
+    }),
     ingress: [{ from_port: 443, to_port: 443, protocol: 'tcp', cidr_blocks: ['10.0.0.0/8'] }],
     password: `secret-${i}`,
     size: version * 10,
@@ -53,10 +69,30 @@ export function syntheticPlan(o: SyntheticPlanOptions): string {
         after_sensitive: after ? { password: true } : false,
         ...(kind === 'replace' ? { replace_paths: [['name']] } : {}),
       },
-      ...(kind === 'replace' ? { action_reason: 'replace_because_cannot_update' } : kind === 'delete' ? { action_reason: 'delete_because_no_resource_config' } : {}),
+      ...(kind === 'replace'
+        ? { action_reason: 'replace_because_cannot_update' }
+        : kind === 'delete'
+          ? { action_reason: 'delete_because_no_resource_config' }
+          : {}),
     });
-    if (after) planned.push({ address, mode: 'managed', type: 'aws_s3_bucket', name: `r${i}`, values: after, sensitive_values: { password: true } });
-    if (before) prior.push({ address, mode: 'managed', type: 'aws_s3_bucket', name: `r${i}`, values: before, sensitive_values: { password: true } });
+    if (after)
+      planned.push({
+        address,
+        mode: 'managed',
+        type: 'aws_s3_bucket',
+        name: `r${i}`,
+        values: after,
+        sensitive_values: { password: true },
+      });
+    if (before)
+      prior.push({
+        address,
+        mode: 'managed',
+        type: 'aws_s3_bucket',
+        name: `r${i}`,
+        values: before,
+        sensitive_values: { password: true },
+      });
   }
   return JSON.stringify({
     format_version: '1.2',

@@ -59,17 +59,36 @@ export function terraform(dir: string, args: string[], env: Record<string, strin
  */
 export function terraformAsync(dir: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('terraform', args, { cwd: dir, env: { ...process.env, ...env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' }, encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`terraform ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}\n${stderr}`));
-      else resolve(stdout);
-    });
+    execFile(
+      'terraform',
+      args,
+      {
+        cwd: dir,
+        env: { ...process.env, ...env, TF_IN_AUTOMATION: '1', TF_INPUT: '0' },
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      },
+      (err, stdout, stderr) => {
+        if (err)
+          reject(new Error(`terraform ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
 /** init (with the moto backend for `key`, or a local one) and apply. */
-export function applyStack(dir: string, env: Record<string, string>, opts: { key?: string; vars?: string[] } = {}): void {
+export function applyStack(
+  dir: string,
+  env: Record<string, string>,
+  opts: { key?: string; vars?: string[] } = {},
+): void {
   const init = ['init', '-input=false', '-no-color'];
   if (opts.key) init.push(`-backend-config=${MOTO_BACKEND}`, `-backend-config=key=${opts.key}`);
   terraform(dir, init, env);
-  terraform(dir, ['apply', '-input=false', '-no-color', '-auto-approve', ...(opts.vars ?? []).map((v) => `-var=${v}`)], env);
+  terraform(
+    dir,
+    ['apply', '-input=false', '-no-color', '-auto-approve', ...(opts.vars ?? []).map((v) => `-var=${v}`)],
+    env,
+  );
 }

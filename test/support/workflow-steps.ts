@@ -38,13 +38,20 @@ export interface WorkflowJob {
 }
 
 export interface WorkflowDoc {
-  on: { workflow_call?: { inputs?: Record<string, { type?: string; default?: unknown; required?: boolean }>; outputs?: Record<string, { value: string }> } };
+  on: {
+    workflow_call?: {
+      inputs?: Record<string, { type?: string; default?: unknown; required?: boolean }>;
+      outputs?: Record<string, { value: string }>;
+    };
+  };
   jobs: Record<string, WorkflowJob>;
 }
 
 /** A reusable workflow by file name (deploy-ecs.yml), or any workflow by path from the repository root. */
 export function loadWorkflow(file: string): WorkflowDoc {
-  return parse(readFileSync(join(ROOT, file.includes('/') ? file : join('.github/workflows', file)), 'utf8')) as WorkflowDoc;
+  return parse(
+    readFileSync(join(ROOT, file.includes('/') ? file : join('.github/workflows', file)), 'utf8'),
+  ) as WorkflowDoc;
 }
 
 /** The inputs context of a call: the given values over the declared defaults (booleans and numbers typed). */
@@ -55,7 +62,12 @@ export function callInputs(doc: WorkflowDoc, given: Record<string, unknown>): Re
   for (const [k, spec] of Object.entries(declared)) {
     if (spec.required && !(k in given)) throw new Error(`required input ${k} not given`);
     const value = k in given ? given[k] : spec.default;
-    out[k] = spec.type === 'boolean' ? value === true || value === 'true' : spec.type === 'number' ? Number(value ?? 0) : (value ?? '');
+    out[k] =
+      spec.type === 'boolean'
+        ? value === true || value === 'true'
+        : spec.type === 'number'
+          ? Number(value ?? 0)
+          : (value ?? '');
   }
   return out;
 }
@@ -74,7 +86,11 @@ export interface ScriptResult {
 }
 
 /** Runs a `run:` step with its env rendered from `contexts` (plus `extraEnv`, e.g. PATH). */
-export function runScriptStep(step: WorkflowStep, contexts: Contexts, extraEnv: Record<string, string> = {}): ScriptResult {
+export function runScriptStep(
+  step: WorkflowStep,
+  contexts: Contexts,
+  extraEnv: Record<string, string> = {},
+): ScriptResult {
   if (typeof step.run !== 'string') throw new Error(`step ${step.id ?? step.name} has no run:`);
   const dir = mkdtempSync(join(tmpdir(), 'pa-step-'));
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
@@ -97,7 +113,11 @@ export function runScriptStep(step: WorkflowStep, contexts: Contexts, extraEnv: 
  * `runScriptStep` without blocking the event loop: for a step that calls a server running
  * in the test's own process (the GitHub stand-in), which a synchronous child would starve.
  */
-export async function runScriptStepAsync(step: WorkflowStep, contexts: Contexts, extraEnv: Record<string, string> = {}): Promise<ScriptResult> {
+export async function runScriptStepAsync(
+  step: WorkflowStep,
+  contexts: Contexts,
+  extraEnv: Record<string, string> = {},
+): Promise<ScriptResult> {
   if (typeof step.run !== 'string') throw new Error(`step ${step.id ?? step.name} has no run:`);
   const dir = mkdtempSync(join(tmpdir(), 'pa-step-'));
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
@@ -111,5 +131,10 @@ export async function runScriptStepAsync(step: WorkflowStep, contexts: Contexts,
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { status, log, outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
+  return {
+    status,
+    log,
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+  };
 }

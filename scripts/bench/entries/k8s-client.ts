@@ -13,7 +13,15 @@ import { DEPLOYMENTS, resource } from '../../../src/k8s/resources.js';
 import { rollbackTo, waitForRollout } from '../../../src/k8s/rollout.js';
 
 // Referenced so the bundler keeps everything a deploy would use.
-export const used = [googleTokenSource, createCloudMonitoringProvider, clusterAccess, setRouteWeights, applyManifests, rollbackTo, waitForRollout];
+export const used = [
+  googleTokenSource,
+  createCloudMonitoringProvider,
+  clusterAccess,
+  setRouteWeights,
+  applyManifests,
+  rollbackTo,
+  waitForRollout,
+];
 
 const path = process.env.BENCH_KUBECONFIG;
 if (path) {

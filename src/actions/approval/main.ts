@@ -1,6 +1,20 @@
 import { info, setSecret, warning } from '@actions/core';
-import { commentsAfter, describeApprover, githubAuthority, judge, type Decision, type Ignored } from '../../github/approval.js';
-import { currentRepo, explainGitHubError, githubClient, tokenOrUndefined, type GitHub, type Repo } from '../../github/client.js';
+import {
+  commentsAfter,
+  describeApprover,
+  githubAuthority,
+  judge,
+  type Decision,
+  type Ignored,
+} from '../../github/approval.js';
+import {
+  currentRepo,
+  explainGitHubError,
+  githubClient,
+  tokenOrUndefined,
+  type GitHub,
+  type Repo,
+} from '../../github/client.js';
 import { runContext, runUrl, type RunContext } from '../../github/context.js';
 import { currentState, listDeployments, setDeploymentStatus } from '../../github/deployments.js';
 import { code, escapeText, heading, marker, table } from '../../github/markdown.js';
@@ -20,7 +34,11 @@ const LABEL = 'deploy-approval';
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
-  if (!token) throw new UserError('No github-token: the approval opens an issue and reads its comments.', 'Pass github-token: ${{ github.token }} and give the job `permissions: issues: write`.');
+  if (!token)
+    throw new UserError(
+      'No github-token: the approval opens an issue and reads its comments.',
+      'Pass github-token: ${{ github.token }} and give the job `permissions: issues: write`.',
+    );
   const gh = githubClient(token);
   const repo = currentRepo();
   const run = runContext();
@@ -52,7 +70,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         `${marker(`approval-request:${run.runId || 'local'}.${run.runAttempt}`)}\n` +
         `${who}: please approve or reject release ${code(s.release)} to ${code(s.environment)} by ${new Date(Date.now() + s.timeoutMs).toISOString()} ` +
         `with a new comment whose first line is \`/approve\` or \`/reject REASON\`.` +
-        (actors.length ? ` ${actors.map((a) => `\`${a}\``).join(' and ')} triggered this run and cannot approve it.` : ''),
+        (actors.length
+          ? ` ${actors.map((a) => `\`${a}\``).join(' and ')} triggered this run and cannot approve it.`
+          : ''),
     });
     requestId = request.data.id;
   } catch (err) {
@@ -60,7 +80,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   outputs.set('issue-number', issueNumber);
   outputs.set('issue-url', issueUrl);
-  void notes.send({ event: 'paused', ...subject, summary: `Awaiting approval by ${who} in issue #${issueNumber} (up to ${formatDuration(s.timeoutMs)}).` });
+  void notes.send({
+    event: 'paused',
+    ...subject,
+    summary: `Awaiting approval by ${who} in issue #${issueNumber} (up to ${formatDuration(s.timeoutMs)}).`,
+  });
 
   const authority = githubAuthority(gh, repo, s.approvers, warning);
   const reported = new Set<string>();
@@ -70,7 +94,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   info(`Waiting up to ${formatDuration(s.timeoutMs)} for ${who} to comment /approve or /reject on ${issueUrl}.`);
   try {
     for (;;) {
-      const { decision, ignored } = await judge(await commentsAfter(gh, repo, issueNumber, requestId), { actors, self: 'github-actions[bot]', authority });
+      const { decision, ignored } = await judge(await commentsAfter(gh, repo, issueNumber, requestId), {
+        actors,
+        self: 'github-actions[bot]',
+        authority,
+      });
       for (const i of ignored) {
         if (reported.has(i.commentUrl)) continue;
         reported.add(i.commentUrl);
@@ -90,7 +118,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     }
   } catch (err) {
     if (ctx.signal.aborted) {
-      await closeWith(gh, repo, issueNumber, `The run was cancelled before a decision; release ${code(s.release)} was not approved.`, 'not_planned').catch(() => undefined);
+      await closeWith(
+        gh,
+        repo,
+        issueNumber,
+        `The run was cancelled before a decision; release ${code(s.release)} was not approved.`,
+        'not_planned',
+      ).catch(() => undefined);
       await notes.flush();
     }
     throw err;
@@ -115,7 +149,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       ? `Timed out after ${formatDuration(s.timeoutMs)} without an approval: release ${code(s.release)} was **not** deployed to ${code(s.environment)}.`
       : `${approved ? '**Approved**' : '**Rejected**'} by @${decided?.login} (${decided?.commentUrl})${reason ? `: ${escapeText(reason)}` : ''}. Release ${code(s.release)} ${approved ? 'goes on' : 'is **not** deployed'} to ${code(s.environment)}.`,
     approved ? 'completed' : 'not_planned',
-  ).catch((err: unknown) => warning(`Could not close approval issue #${issueNumber}: ${errorMessage(err)}. Close it by hand.`));
+  ).catch((err: unknown) =>
+    warning(`Could not close approval issue #${issueNumber}: ${errorMessage(err)}. Close it by hand.`),
+  );
 
   const deployment = await recordOnDeployment(gh, repo, s, run, line, approved).catch((err: unknown) => {
     warning(`Could not record the decision on the GitHub Deployment: ${errorMessage(err)}.`);
@@ -133,7 +169,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await notes.flush();
 
   if (outcome.kind === 'rejected') {
-    throw new UserError(`Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`, 'Nothing was deployed. Fix what the approver named and start a new run.');
+    throw new UserError(
+      `Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`,
+      'Nothing was deployed. Fix what the approver named and start a new run.',
+    );
   }
   if (outcome.kind === 'timed-out') {
     throw new UserError(
@@ -157,7 +196,13 @@ function issueBody(s: Settings, run: RunContext, link: string, who: string, mark
   ].join('\n');
 }
 
-async function closeWith(gh: GitHub, repo: Repo, issue: number, text: string, reason: 'completed' | 'not_planned'): Promise<void> {
+async function closeWith(
+  gh: GitHub,
+  repo: Repo,
+  issue: number,
+  text: string,
+  reason: 'completed' | 'not_planned',
+): Promise<void> {
   await gh.rest.issues.createComment({ ...repo, issue_number: issue, body: text });
   await gh.rest.issues.update({ ...repo, issue_number: issue, state: 'closed', state_reason: reason });
 }
@@ -167,14 +212,25 @@ async function closeWith(gh: GitHub, repo: Repo, issue: number, text: string, re
  * the environment. An approval keeps its open state; a rejection or a timeout makes it
  * inactive (it never ran: neither a failure nor a success).
  */
-async function recordOnDeployment(gh: GitHub, repo: Repo, s: Settings, run: RunContext, line: string, approved: boolean): Promise<number | undefined> {
+async function recordOnDeployment(
+  gh: GitHub,
+  repo: Repo,
+  s: Settings,
+  run: RunContext,
+  line: string,
+  approved: boolean,
+): Promise<number | undefined> {
   let id = s.deploymentId;
   let state: ReturnType<typeof currentState> = 'queued';
   const recent = await listDeployments(gh, repo, { environment: s.environment, limit: 10 });
   const open = (st: string) => st === 'queued' || st === 'pending' || st === 'in_progress';
-  const found = id ? recent.find((d) => d.id === id) : recent.find((d) => d.payload?.run?.id === run.runId && open(currentState(d)));
+  const found = id
+    ? recent.find((d) => d.id === id)
+    : recent.find((d) => d.payload?.run?.id === run.runId && open(currentState(d)));
   if (!id && !found) {
-    info(`No open GitHub Deployment of this run in ${s.environment}: the decision is in the job summary and the issue.`);
+    info(
+      `No open GitHub Deployment of this run in ${s.environment}: the decision is in the job summary and the issue.`,
+    );
     return undefined;
   }
   if (found) {
@@ -186,7 +242,15 @@ async function recordOnDeployment(gh: GitHub, repo: Repo, s: Settings, run: RunC
   return id;
 }
 
-function summary(s: Settings, outcome: Outcome, issue: number, url: string, who: string, ignored: Ignored[], deployment: number | undefined): string {
+function summary(
+  s: Settings,
+  outcome: Outcome,
+  issue: number,
+  url: string,
+  who: string,
+  ignored: Ignored[],
+  deployment: number | undefined,
+): string {
   const d = outcome.kind === 'timed-out' ? undefined : outcome.decision;
   const rows: string[][] = [
     ['**Decision**', outcome.kind === 'approved' ? 'approved' : `**${outcome.kind}**`],
@@ -197,9 +261,15 @@ function summary(s: Settings, outcome: Outcome, issue: number, url: string, who:
     ['**Issue**', `[#${issue}](${url})`],
     ['**GitHub Deployment**', deployment ? String(deployment) : 'none found'],
   ];
-  let text = heading(`Approval of ${code(s.release)} to ${code(s.environment)}: ${outcome.kind}`) + '\n' + table(['', ''], rows);
+  let text =
+    heading(`Approval of ${code(s.release)} to ${code(s.environment)}: ${outcome.kind}`) + '\n' + table(['', ''], rows);
   if (ignored.length) {
-    text += '\nCommands that did not count:\n\n' + table(['Who', 'Why'], ignored.map((i) => [escapeText(`@${i.login}`), escapeText(i.why)]));
+    text +=
+      '\nCommands that did not count:\n\n' +
+      table(
+        ['Who', 'Why'],
+        ignored.map((i) => [escapeText(`@${i.login}`), escapeText(i.why)]),
+      );
   }
   return text;
 }

@@ -20,13 +20,31 @@ const ENVIRONMENT = /^[^/'"`\\]{1,255}$/;
 const LONGEST = 6 * 60 * 60 * 1000;
 
 export function readSettings(): Settings {
-  const approvers = parseApprovers(inputs.required('approvers').split(/[\n,]/).map((a) => a.trim()).filter(Boolean));
+  const approvers = parseApprovers(
+    inputs
+      .required('approvers')
+      .split(/[\n,]/)
+      .map((a) => a.trim())
+      .filter(Boolean),
+  );
   const environment = inputs.string('environment', 'production');
-  if (!ENVIRONMENT.test(environment)) throw new UserError(`Input 'environment' is not an environment name: '${environment}'.`, 'Use the name of the environment being approved, e.g. production.');
+  if (!ENVIRONMENT.test(environment))
+    throw new UserError(
+      `Input 'environment' is not an environment name: '${environment}'.`,
+      'Use the name of the environment being approved, e.g. production.',
+    );
   const timeoutMs = inputs.duration('timeout', '1h');
-  if (timeoutMs <= 0 || timeoutMs > LONGEST) throw new UserError(`Input 'timeout' must be more than 0 and at most 6h (the longest a job on a GitHub-hosted runner runs).`, 'Give e.g. timeout: 2h, and a job timeout-minutes above it.');
+  if (timeoutMs <= 0 || timeoutMs > LONGEST)
+    throw new UserError(
+      `Input 'timeout' must be more than 0 and at most 6h (the longest a job on a GitHub-hosted runner runs).`,
+      'Give e.g. timeout: 2h, and a job timeout-minutes above it.',
+    );
   const pollIntervalMs = inputs.duration('poll-interval', '30s');
-  if (pollIntervalMs < 1000) throw new UserError(`Input 'poll-interval' must be at least 1s.`, 'Give e.g. poll-interval: 30s (each look costs one API request).');
+  if (pollIntervalMs < 1000)
+    throw new UserError(
+      `Input 'poll-interval' must be at least 1s.`,
+      'Give e.g. poll-interval: 30s (each look costs one API request).',
+    );
   return {
     approvers,
     environment,

@@ -1,7 +1,13 @@
 import { exportVariable, info, saveState, setSecret } from '@actions/core';
 import type { RoleArn } from '../../aws/arn.js';
 import { endpointFor } from '../../aws/client.js';
-import { keyFingerprint, renewability, ROLE_SETTINGS_VARIABLE, type Renewability, type RoleSettings } from '../../aws/credentials.js';
+import {
+  keyFingerprint,
+  renewability,
+  ROLE_SETTINGS_VARIABLE,
+  type Renewability,
+  type RoleSettings,
+} from '../../aws/credentials.js';
 import { explainWebIdentityFailure } from '../../aws/trust-policy.js';
 import { code, facts, heading } from '../../github/markdown.js';
 import { decodeClaims, describeClaims, readIdTokenFile, requestIdToken } from '../../github/oidc.js';
@@ -35,7 +41,9 @@ export async function main(s: Settings): Promise<void> {
         'Run aws-auth once without role-chaining first; its credentials are then used to assume this role.',
       );
     }
-    info(`Assuming ${s.role.arn} with the credentials already in the environment (role chaining), session ${s.sessionName}.`);
+    info(
+      `Assuming ${s.role.arn} with the credentials already in the environment (role chaining), session ${s.sessionName}.`,
+    );
     session = await sts.assumeRole(client, request).catch((err: unknown) => {
       throw explainChainingFailure(err, s.role) ?? err;
     });
@@ -44,18 +52,20 @@ export async function main(s: Settings): Promise<void> {
       ? await readIdTokenFile(s.tokenFile)
       : (info(`Requesting a GitHub OIDC token for audience ${s.audience}.`), await requestIdToken(s.audience));
     info(`Assuming ${s.role.arn} as session ${s.sessionName} for ${formatDuration(s.durationSeconds * 1000)}.`);
-    session = await sts.assumeRoleWithWebIdentity(client, { ...request, webIdentityToken: token }).catch((err: unknown) => {
-      const claims = decodeClaims(token);
-      throw (
-        explainWebIdentityFailure(err, {
-          role: s.role,
-          audience: s.audience,
-          claims,
-          claimsText: describeClaims(claims),
-          durationSeconds: s.durationSeconds,
-        }) ?? err
-      );
-    });
+    session = await sts
+      .assumeRoleWithWebIdentity(client, { ...request, webIdentityToken: token })
+      .catch((err: unknown) => {
+        const claims = decodeClaims(token);
+        throw (
+          explainWebIdentityFailure(err, {
+            role: s.role,
+            audience: s.audience,
+            claims,
+            claimsText: describeClaims(claims),
+            durationSeconds: s.durationSeconds,
+          }) ?? err
+        );
+      });
   }
   setSecret(session.accessKeyId);
   setSecret(session.secretAccessKey);
@@ -63,7 +73,11 @@ export async function main(s: Settings): Promise<void> {
 
   const identity = await sts.getCallerIdentity({
     ...client,
-    credentials: { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey, sessionToken: session.sessionToken },
+    credentials: {
+      accessKeyId: session.accessKeyId,
+      secretAccessKey: session.secretAccessKey,
+      sessionToken: session.sessionToken,
+    },
   });
   if (s.maskAccountId) setSecret(identity.account);
   if (s.allowedAccounts.length > 0 && !s.allowedAccounts.includes(identity.account)) {
@@ -113,7 +127,11 @@ export async function main(s: Settings): Promise<void> {
  * The settings later steps renew this session with. A chained session records the one it
  * was chained from (renewed first, then chained again) when that one came from aws-auth.
  */
-function roleSettings(s: Settings, session: { accessKeyId: string; expiration: Date }, before: Renewability | undefined): RoleSettings {
+function roleSettings(
+  s: Settings,
+  session: { accessKeyId: string; expiration: Date },
+  before: Renewability | undefined,
+): RoleSettings {
   const stsEndpoint = endpointFor('STS');
   return {
     version: 1,
@@ -138,6 +156,6 @@ function explainChainingFailure(err: unknown, role: RoleArn): UserError | undefi
   if (e?.name !== 'AccessDenied') return undefined;
   return new UserError(
     `The current AWS identity may not assume ${role.arn} (AccessDenied: ${e.message}).`,
-    'For role chaining, the role\'s trust policy must name the first role as an AWS principal, and the first role needs sts:AssumeRole (and sts:TagSession) on this one.',
+    "For role chaining, the role's trust policy must name the first role as an AWS principal, and the first role needs sts:AssumeRole (and sts:TagSession) on this one.",
   );
 }

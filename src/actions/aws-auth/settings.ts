@@ -29,7 +29,10 @@ const POLICY_ARN = /^arn:[\w-]+:iam::(\d{12}|aws):policy\/[\w+=,.@/-]+$/;
 export function defaultSessionName(env: NodeJS.ProcessEnv = process.env): string {
   const ctx = runContext(env);
   const repo = ctx.repository.split('/').pop() ?? '';
-  const name = ['gha', repo, ctx.runId, ctx.runAttempt].filter(Boolean).join('-').replace(/[^\w+=,.@-]/g, '-');
+  const name = ['gha', repo, ctx.runId, ctx.runAttempt]
+    .filter(Boolean)
+    .join('-')
+    .replace(/[^\w+=,.@-]/g, '-');
   return name.length >= 2 ? name.slice(0, 64) : 'platform-actions';
 }
 
@@ -61,14 +64,20 @@ export function readSettings(): Settings {
     try {
       JSON.parse(inlinePolicy);
     } catch (err) {
-      throw new UserError(`inline-session-policy is not valid JSON: ${(err as Error).message}`, 'Pass an IAM policy document as JSON.');
+      throw new UserError(
+        `inline-session-policy is not valid JSON: ${(err as Error).message}`,
+        'Pass an IAM policy document as JSON.',
+      );
     }
   }
 
   const managedPolicyArns = inputs.list('managed-session-policies');
   for (const arn of managedPolicyArns) {
     if (!POLICY_ARN.test(arn)) {
-      throw new UserError(`managed-session-policies: '${arn}' is not an IAM policy ARN.`, 'Use ARNs such as arn:aws:iam::aws:policy/ReadOnlyAccess.');
+      throw new UserError(
+        `managed-session-policies: '${arn}' is not an IAM policy ARN.`,
+        'Use ARNs such as arn:aws:iam::aws:policy/ReadOnlyAccess.',
+      );
     }
   }
   if (managedPolicyArns.length > 10) {
@@ -100,4 +109,3 @@ export function readSettings(): Settings {
     tokenFile: inputs.string('web-identity-token-file'),
   };
 }
-

@@ -2,7 +2,14 @@ import { info, warning } from '@actions/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { currentRepo, githubClient, httpStatus, tokenOrUndefined, type GitHub, type Repo } from '../../github/client.js';
+import {
+  currentRepo,
+  githubClient,
+  httpStatus,
+  tokenOrUndefined,
+  type GitHub,
+  type Repo,
+} from '../../github/client.js';
 import { runContext, runUrl } from '../../github/context.js';
 import { listDeployments, succeededAt, type DeploymentRecord } from '../../github/deployments.js';
 import { outputs } from '../../github/outputs.js';
@@ -28,7 +35,11 @@ async function commitTimes(gh: GitHub, repo: Repo, shas: string[]): Promise<Map<
         warning(`Commit ${sha} of a deployment is not in the repository any more: its lead time is left out.`);
         return;
       }
-      throw new UserError(`GitHub refused to read commit ${sha}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`, 'Give the job `permissions: contents: read` (lead times need the commit dates).', { cause: err });
+      throw new UserError(
+        `GitHub refused to read commit ${sha}${status ? ` (HTTP ${status})` : ''}: ${errorMessage(err)}`,
+        'Give the job `permissions: contents: read` (lead times need the commit dates).',
+        { cause: err },
+      );
     }
   });
   return times;
@@ -36,7 +47,11 @@ async function commitTimes(gh: GitHub, repo: Repo, shas: string[]): Promise<Map<
 
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
-  if (!token) throw new UserError('No github-token: dora-report reads GitHub Deployments and commits.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.');
+  if (!token)
+    throw new UserError(
+      'No github-token: dora-report reads GitHub Deployments and commits.',
+      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.',
+    );
   const gh = githubClient(token);
   const repo = currentRepo();
   const end = Date.now();
@@ -44,13 +59,27 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
 
   const histories = new Map<string, DeploymentRecord[]>();
   for (const environment of s.environments) {
-    const history = await listDeployments(gh, repo, { environment, since: window.start, service: s.service, trustedCreator: s.deployer });
+    const history = await listDeployments(gh, repo, {
+      environment,
+      since: window.start,
+      service: s.service,
+      trustedCreator: s.deployer,
+    });
     info(`${environment}: ${history.length} platform-actions deployment(s) in the last ${s.windowText}.`);
     histories.set(environment, history);
   }
-  const shas = [...new Set([...histories.values()].flat().filter((d) => succeededAt(d) !== undefined).map((d) => d.sha))];
+  const shas = [
+    ...new Set(
+      [...histories.values()]
+        .flat()
+        .filter((d) => succeededAt(d) !== undefined)
+        .map((d) => d.sha),
+    ),
+  ];
   const times = await commitTimes(gh, repo, shas);
-  const figures = s.environments.map((environment) => computeFigures(environment, histories.get(environment) ?? [], times, window));
+  const figures = s.environments.map((environment) =>
+    computeFigures(environment, histories.get(environment) ?? [], times, window),
+  );
 
   const run = runContext();
   const report = {
@@ -62,7 +91,9 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
     targets: TARGETS,
     environments: figures.map((f) => ({ ...f, verdicts: verdicts(f) })),
   };
-  const path = resolve(s.reportFile ?? join(process.env.RUNNER_TEMP || tmpdir(), 'platform-actions', 'dora-report', 'dora-report.json'));
+  const path = resolve(
+    s.reportFile ?? join(process.env.RUNNER_TEMP || tmpdir(), 'platform-actions', 'dora-report', 'dora-report.json'),
+  );
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   const met = figures.every((f) => Object.values(verdicts(f)).every((v) => v !== 'missed'));

@@ -18,7 +18,10 @@ const YEAR = 366 * 86_400_000;
 export function readSettings(): Settings {
   const windowMs = inputs.duration('window', '30d');
   if (windowMs < 3_600_000 || windowMs > YEAR) {
-    throw new UserError(`Input 'window' must be between 1h and 366d, not ${formatDuration(windowMs)}.`, 'Use e.g. 7d or 30d; DORA figures over minutes say nothing.');
+    throw new UserError(
+      `Input 'window' must be between 1h and 366d, not ${formatDuration(windowMs)}.`,
+      'Use e.g. 7d or 30d; DORA figures over minutes say nothing.',
+    );
   }
   // Empty (a caller forwarding an empty value) means the default.
   const listed = inputs.list('environments');

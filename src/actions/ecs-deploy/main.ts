@@ -10,7 +10,13 @@ import { defaultAnalysisSpec, parseAnalysisSpec, type AnalysisSpec } from '../..
 import type { ExtraCheck, MetricProvider } from '../../analysis/types.js';
 import { AlarmWatch, cloudWatchClient, describeFiring } from '../../aws/alarms.js';
 import { createCloudWatchProvider } from '../../aws/cloudwatch-metrics.js';
-import { describeService, describeTaskDefinition, describeTaskSets, ecsClient, taskDefinitionName } from '../../aws/ecs.js';
+import {
+  describeService,
+  describeTaskDefinition,
+  describeTaskSets,
+  ecsClient,
+  taskDefinitionName,
+} from '../../aws/ecs.js';
 import { chooseEngine } from '../../aws/ecs-engine.js';
 import { checkPauseHooks, EcsNativeTarget, NATIVE_LABELS, nativeRolloutPlan } from '../../aws/ecs-native-target.js';
 import { credentialsLimit } from '../../aws/credentials.js';
@@ -31,7 +37,13 @@ import { describeRecord } from '../../delivery/record.js';
 import { checkTimeBudget, describeBudget } from '../../delivery/time-budget.js';
 import { renderPausedMarkdown, renderRolloutMarkdown, rolloutReport } from '../../delivery/report.js';
 import type { RolloutPlan, RolloutRecord, RolloutResult, Target } from '../../delivery/types.js';
-import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
+import {
+  finishRecord,
+  recordUnchangedStep,
+  resumeRecord,
+  startRecord,
+  type OpenDeployment,
+} from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext, runUrl } from '../../github/context.js';
 import { inputs } from '../../github/inputs.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
@@ -55,7 +67,12 @@ function isFile(path: string): boolean {
 }
 
 /** The task definition to start from: a file, a named one, or the live one. */
-async function baseTaskDefinition(ecs: ECSClient, s: Settings, liveArn: string, signal: AbortSignal): Promise<{ td: TaskDefinitionInput; source: string }> {
+async function baseTaskDefinition(
+  ecs: ECSClient,
+  s: Settings,
+  liveArn: string,
+  signal: AbortSignal,
+): Promise<{ td: TaskDefinitionInput; source: string }> {
   const input = s.taskDefinition;
   if (input && !input.startsWith('arn:')) {
     const path = isAbsolute(input) ? input : resolve(process.env.GITHUB_WORKSPACE ?? process.cwd(), input);
@@ -81,7 +98,13 @@ function resolveContainer(s: Settings, td: TaskDefinitionInput, source: string):
 
 /** Alarms alone: a look every 15 s, and one alarm in ALARM is enough (alarms debounce themselves). */
 function alarmsOnlySpec(): AnalysisSpec {
-  return { ...defaultAnalysisSpec('cloudwatch'), intervalMs: 15_000, failureLimit: 1, metrics: [], source: 'alarms only' };
+  return {
+    ...defaultAnalysisSpec('cloudwatch'),
+    intervalMs: 15_000,
+    failureLimit: 1,
+    metrics: [],
+    source: 'alarms only',
+  };
 }
 
 /**
@@ -89,7 +112,10 @@ function alarmsOnlySpec(): AnalysisSpec {
  * record the GitHub Deployment as successful (promote's queued deployment is taken over
  * and closed, and the environment's record stays true).
  */
-async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn: string; image: string; engine: string }): Promise<void> {
+async function leaveUnchanged(
+  s: Settings,
+  live: { serviceName: string; liveArn: string; image: string; engine: string },
+): Promise<void> {
   const name = taskDefinitionName(live.liveArn);
   const reason = `Nothing to roll out: ${live.serviceName} already runs ${name}, and the new revision would be the same. Set force: true to roll it out again.`;
   info(reason);
@@ -113,7 +139,9 @@ async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn:
     outputs.set('github-deployment-id', recorded);
     rows.push(['GitHub Deployment', `${recorded} (${s.environment})`]);
   }
-  await writeSummary(heading(`✅ ${live.serviceName} on ${s.cluster.split('/').pop()} (ECS): unchanged`) + `${reason}\n\n` + facts(rows));
+  await writeSummary(
+    heading(`✅ ${live.serviceName} on ${s.cluster.split('/').pop()} (ECS): unchanged`) + `${reason}\n\n` + facts(rows),
+  );
 }
 
 /**
@@ -121,9 +149,16 @@ async function leaveUnchanged(s: Settings, live: { serviceName: string; liveArn:
  * any container whose image differs from the live revision (a task definition file).
  * A production environment takes them by digest only (allow-tag overrides).
  */
-function refuseTagsInProduction(s: Settings, given: Array<{ container: string; image: string }>, rendered: TaskDefinitionInput, live: TaskDefinitionInput | undefined): void {
+function refuseTagsInProduction(
+  s: Settings,
+  given: Array<{ container: string; image: string }>,
+  rendered: TaskDefinitionInput,
+  live: TaskDefinitionInput | undefined,
+): void {
   const liveImage = new Map((live?.containerDefinitions ?? []).map((c) => [c.name, c.image]));
-  const introduced = (rendered.containerDefinitions ?? []).filter((c) => given.some((g) => g.container === c.name) || liveImage.get(c.name) !== c.image);
+  const introduced = (rendered.containerDefinitions ?? []).filter(
+    (c) => given.some((g) => g.container === c.name) || liveImage.get(c.name) !== c.image,
+  );
   const images = introduced.map((c) => ({ what: `container ${c.name ?? '?'}`, image: c.image ?? '' }));
   for (const line of checkPinnedForProduction(s.environment, images, s.allowTag)) warning(line);
 }
@@ -132,7 +167,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollout.
   const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
+  const notes = notifier(inputs.string('notify', ''), {
+    mask: setSecret,
+    info,
+    warn: warning,
+    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
+  });
   const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
   const ecs = ecsClient(aws);
   const elbv2 = elbv2Client(aws);
@@ -142,7 +182,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const service = await describeService(ecs, ref, signal);
   const choice = chooseEngine(service, s.strategy, ref);
   info(`Engine ${choice.engine}, strategy ${choice.strategy}: ${choice.reason}`);
-  const trafficInputs = [s.targetGroups.length ? 'target-groups' : '', s.listenerArn ? 'listener-arn' : '', s.listenerRuleArn ? 'listener-rule-arn' : ''].filter(Boolean);
+  const trafficInputs = [
+    s.targetGroups.length ? 'target-groups' : '',
+    s.listenerArn ? 'listener-arn' : '',
+    s.listenerRuleArn ? 'listener-rule-arn' : '',
+  ].filter(Boolean);
   if (choice.engine !== 'ecs-task-set' && trafficInputs.length) {
     throw new UserError(
       `${trafficInputs.join(' and ')} ${trafficInputs.length > 1 ? 'are' : 'is'} set, but service ${service.serviceName} uses the ${service.deploymentController?.type ?? 'ECS'} deployment controller: only task sets (EXTERNAL controller) have their ALB weights shifted by ecs-deploy.`,
@@ -150,12 +194,16 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     );
   }
   // Native strategies: ECS decides the weights (the service's canary / linear configuration).
-  const native = choice.engine === 'ecs-native' ? nativeRolloutPlan(service.deploymentConfiguration, { steps: s.steps, stepDurationMs: s.stepDurationMs }) : undefined;
+  const native =
+    choice.engine === 'ecs-native'
+      ? nativeRolloutPlan(service.deploymentConfiguration, { steps: s.steps, stepDurationMs: s.stepDurationMs })
+      : undefined;
   if (native) {
     info(`Steps from ${native.source}.`);
     for (const note of native.notes) (note.level === 'warning' ? warning : info)(note.message);
   }
-  const basePlan: RolloutPlan = native?.plan ?? buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
+  const basePlan: RolloutPlan =
+    native?.plan ?? buildPlan({ strategy: choice.strategy, steps: s.steps, stepDurationMs: s.stepDurationMs });
   if ((firstPause(basePlan) >= 0 || s.resume) && choice.engine === 'ecs-rolling') {
     throw new UserError(
       `${s.resume ? 'resume is true' : `steps (${s.steps}) pause`}, but service ${service.serviceName} runs rolling updates, which have no canary to hold: pause and resume work with task sets (EXTERNAL controller) and ECS native CANARY / LINEAR deployments.`,
@@ -170,17 +218,26 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     liveArn = primary?.taskDefinition ?? liveArn;
   }
   if (!liveArn && !s.taskDefinition) {
-    throw new UserError(`Service ${service.serviceName} runs no task definition yet, so there is none to start from.`, 'Give task-definition (a JSON file, a family or an ARN).');
+    throw new UserError(
+      `Service ${service.serviceName} runs no task definition yet, so there is none to start from.`,
+      'Give task-definition (a JSON file, a family or an ARN).',
+    );
   }
   const base = await baseTaskDefinition(ecs, s, liveArn ?? '', signal);
   const container = resolveContainer(s, base.td, base.source);
   const images = [...(s.image && container ? [{ container, image: s.image }] : []), ...s.images];
   const rendered = renderTaskDefinition(base.td, {
     images,
-    ...(container && s.environmentVariables.length ? { environment: { container, variables: s.environmentVariables } } : {}),
+    ...(container && s.environmentVariables.length
+      ? { environment: { container, variables: s.environmentVariables } }
+      : {}),
     source: base.source,
   });
-  const liveTd = !s.taskDefinition ? base.td : liveArn ? registrationInput((await describeTaskDefinition(ecs, liveArn, signal)).taskDefinition) : undefined;
+  const liveTd = !s.taskDefinition
+    ? base.td
+    : liveArn
+      ? registrationInput((await describeTaskDefinition(ecs, liveArn, signal)).taskDefinition)
+      : undefined;
   const diff = liveTd ? diffTaskDefinitions(liveTd, rendered) : [];
   const image = primaryContainer(rendered, container)?.image ?? '';
   refuseTagsInProduction(s, images, rendered, liveTd);
@@ -193,25 +250,54 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     );
   }
 
-  const route: TrafficRoute | undefined = s.listenerArn ? { kind: 'listener', arn: s.listenerArn } : s.listenerRuleArn ? { kind: 'rule', arn: s.listenerRuleArn } : undefined;
+  const route: TrafficRoute | undefined = s.listenerArn
+    ? { kind: 'listener', arn: s.listenerArn }
+    : s.listenerRuleArn
+      ? { kind: 'rule', arn: s.listenerRuleArn }
+      : undefined;
   let target: Target & { registeredTaskDefinitionArn: string | undefined };
   let labels: readonly string[];
   let albLabels: boolean;
   if (choice.engine === 'ecs-task-set') {
     // Resume: nothing new is registered; the target takes up the paused task set from the record.
-    const t = new EcsTaskSetTarget({ ecs, elbv2, ...ref, ...(route ? { route } : {}), targetGroups: s.targetGroups, ...(s.resume ? {} : { taskDefinition: rendered }), waitTimeoutMs: s.waitTimeoutMs, log: info });
+    const t = new EcsTaskSetTarget({
+      ecs,
+      elbv2,
+      ...ref,
+      ...(route ? { route } : {}),
+      targetGroups: s.targetGroups,
+      ...(s.resume ? {} : { taskDefinition: rendered }),
+      waitTimeoutMs: s.waitTimeoutMs,
+      log: info,
+    });
     await t.preflight(signal);
     target = t;
     labels = TASK_SET_LABELS;
     albLabels = true;
   } else if (choice.engine === 'ecs-native') {
-    const t = new EcsNativeTarget({ ecs, elbv2, ...ref, taskDefinition: rendered, plan: basePlan, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    const t = new EcsNativeTarget({
+      ecs,
+      elbv2,
+      ...ref,
+      taskDefinition: rendered,
+      plan: basePlan,
+      waitTimeoutMs: s.waitTimeoutMs,
+      log: info,
+    });
     await t.preflight(signal);
     target = t;
     albLabels = t.hasLoadBalancer;
     labels = albLabels ? NATIVE_LABELS : ['service', 'cluster'];
   } else {
-    const t = new EcsRollingTarget({ ecs, elbv2, ...ref, ...(alarms ? { alarms } : {}), taskDefinition: rendered, waitTimeoutMs: s.waitTimeoutMs, log: info });
+    const t = new EcsRollingTarget({
+      ecs,
+      elbv2,
+      ...ref,
+      ...(alarms ? { alarms } : {}),
+      taskDefinition: rendered,
+      waitTimeoutMs: s.waitTimeoutMs,
+      log: info,
+    });
     await t.preflight(signal);
     target = t;
     albLabels = t.hasLoadBalancer;
@@ -226,11 +312,18 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   let spec: AnalysisSpec | undefined;
   const text = s.analysis.trim();
   if (text === 'none') spec = undefined;
-  else if (text !== '' || albLabels) spec = parseAnalysisSpec(text, { defaultProvider: 'cloudwatch', providers: Object.keys(providers), labels: [...labels] });
+  else if (text !== '' || albLabels)
+    spec = parseAnalysisSpec(text, {
+      defaultProvider: 'cloudwatch',
+      providers: Object.keys(providers),
+      labels: [...labels],
+    });
   if (!spec && extraChecks.length) spec = alarmsOnlySpec();
   // Native: every run also asks ECS whether the deployment still goes forward (its own alarms, circuit breaker).
   const checks = spec && target instanceof EcsNativeTarget ? [...extraChecks, target.deploymentCheck()] : extraChecks;
-  const analysis: SpecAnalysis | undefined = spec ? createAnalysis(spec, { providers, extraChecks: checks }) : undefined;
+  const analysis: SpecAnalysis | undefined = spec
+    ? createAnalysis(spec, { providers, extraChecks: checks })
+    : undefined;
   let plan = basePlan;
   if (!analysis && choice.engine === 'ecs-rolling') {
     // Nothing would judge the bake: a rolling update is done when ECS is.
@@ -247,7 +340,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     );
   }
   if ((s.smokeUrl || s.smokeListenerArn) && !spec?.smoke) {
-    throw new UserError(`${s.smokeUrl ? 'smoke-url' : 'smoke-listener-arn'} is set, but the analysis spec has no smoke: section, so there is nothing to check.`, 'Add smoke: checks to the analysis spec (docs/analysis.md), or remove the input.');
+    throw new UserError(
+      `${s.smokeUrl ? 'smoke-url' : 'smoke-listener-arn'} is set, but the analysis spec has no smoke: section, so there is nothing to check.`,
+      'Add smoke: checks to the analysis spec (docs/analysis.md), or remove the input.',
+    );
   }
 
   // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
@@ -256,34 +352,65 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const paused = s.resume ? await pausedRecord(target, service.serviceName as string, signal) : undefined;
   if (native) {
     // A pause this job may still reach must fit the PAUSE hook that holds it (a resume does not check the pause it continues).
-    const ahead: RolloutPlan = { ...plan, steps: plan.steps.map((step, i) => (paused && i <= paused.step && step.pause ? { weight: step.weight, bakeMs: step.bakeMs } : step)) };
-    checkPauseHooks(service.deploymentConfiguration ?? {}, ahead, `${s.cluster}/${service.serviceName}`, { ...(spec ?? {}), pauseTimeoutMs: s.pauseTimeoutMs });
+    const ahead: RolloutPlan = {
+      ...plan,
+      steps: plan.steps.map((step, i) =>
+        paused && i <= paused.step && step.pause ? { weight: step.weight, bakeMs: step.bakeMs } : step,
+      ),
+    };
+    checkPauseHooks(service.deploymentConfiguration ?? {}, ahead, `${s.cluster}/${service.serviceName}`, {
+      ...(spec ?? {}),
+      pauseTimeoutMs: s.pauseTimeoutMs,
+    });
   }
   if (!s.resume && !s.dryRun) refusePaused(target, await target.loadRecord(signal), Date.now());
   const segment = planSegment(plan, paused ? paused.step + 1 : 0);
   const limits = [s.jobLimit, ...[credentialsLimit()].filter((l) => l !== undefined)];
-  const budget = checkTimeBudget({ plan: segment, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, limits);
+  const budget = checkTimeBudget(
+    { plan: segment, waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) },
+    limits,
+  );
   info(describeBudget(budget, limits));
 
   const resolved = target instanceof EcsTaskSetTarget ? target.resolved : undefined;
   const nativeSides = target instanceof EcsNativeTarget ? target.resolved : undefined;
   const trafficFacts: Array<[string, string]> = resolved
     ? [
-        ['Traffic', `${describeRoute(resolved.route)}: stable in ${code(targetGroupName(resolved.blue))}, new version in ${code(targetGroupName(resolved.green))}`],
+        [
+          'Traffic',
+          `${describeRoute(resolved.route)}: stable in ${code(targetGroupName(resolved.blue))}, new version in ${code(targetGroupName(resolved.green))}`,
+        ],
         ['Stable task set', code(resolved.stableTaskSet)],
       ]
     : nativeSides
-      ? [['Traffic', `${describeRoute(nativeSides.route)}, shifted by ECS: stable in ${code(targetGroupName(nativeSides.stable))}, new version in ${code(targetGroupName(nativeSides.canary))}`]]
+      ? [
+          [
+            'Traffic',
+            `${describeRoute(nativeSides.route)}, shifted by ECS: stable in ${code(targetGroupName(nativeSides.stable))}, new version in ${code(targetGroupName(nativeSides.canary))}`,
+          ],
+        ]
       : [];
   info(`Plan: ${describePlan(plan)}.`);
-  if (resolved) info(`Traffic: ${describeRoute(resolved.route)}; stable task set ${resolved.stableTaskSet} in ${targetGroupName(resolved.blue)}, the new one goes into ${targetGroupName(resolved.green)}.`);
-  info(`Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ' + alarms' : ''}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`);
-  info(diff.length ? `Task definition changes (${base.source} → new revision):\n${diff.map((l) => `  ${l}`).join('\n')}` : `The new revision is the same as ${base.source}.`);
+  if (resolved)
+    info(
+      `Traffic: ${describeRoute(resolved.route)}; stable task set ${resolved.stableTaskSet} in ${targetGroupName(resolved.blue)}, the new one goes into ${targetGroupName(resolved.green)}.`,
+    );
+  info(
+    `Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ' + alarms' : ''}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`,
+  );
+  info(
+    diff.length
+      ? `Task definition changes (${base.source} → new revision):\n${diff.map((l) => `  ${l}`).join('\n')}`
+      : `The new revision is the same as ${base.source}.`,
+  );
   outputs.set('engine', target.engine);
   outputs.set('previous-task-definition-arn', liveArn ?? '');
   outputs.set('image', image);
 
-  const diffBlock = details(`Task definition changes (${diff.length})`, diff.length ? codeBlock(diff.join('\n'), 'diff') : 'No changes.');
+  const diffBlock = details(
+    `Task definition changes (${diff.length})`,
+    diff.length ? codeBlock(diff.join('\n'), 'diff') : 'No changes.',
+  );
   if (s.dryRun) {
     info('Dry run: nothing was changed.');
     await writeSummary(
@@ -293,7 +420,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
           ['Strategy', choice.strategy],
           ['Steps', describePlan(plan)],
           ...trafficFacts,
-          ['Analysis', spec ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ', alarms' : ''}` : 'none'],
+          [
+            'Analysis',
+            spec
+              ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}${extraChecks.length ? ', alarms' : ''}`
+              : 'none',
+          ],
           ['Image', code(image)],
         ]) +
         '\n' +
@@ -309,9 +441,16 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
 
   // Never backwards by accident, and a promotion still holds now that the deploy starts.
-  const subject = about({ service: service.serviceName as string, environment: s.environment ?? s.cluster.split('/').pop() ?? s.cluster, release: context.sha || 'unknown', image });
+  const subject = about({
+    service: service.serviceName as string,
+    environment: s.environment ?? s.cluster.split('/').pop() ?? s.cluster,
+    release: context.sha || 'unknown',
+    image,
+  });
   try {
-    await (await import('../../release/release-order.js')).guardDeployStep(s, { service: service.serviceName as string, image });
+    await (
+      await import('../../release/release-order.js')
+    ).guardDeployStep(s, { service: service.serviceName as string, image });
   } catch (err) {
     await notes.send({ event: 'held', ...subject, summary: `Not deployed: ${errorMessage(err)}`.slice(0, 1000) });
     throw err;
@@ -321,7 +460,19 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const deploymentId = paused?.id ?? newDeploymentId(run);
   const runId = runAttemptId(run);
   if (s.preDeploy) {
-    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { ecs, region: s.region, cluster: s.cluster, service: s.service, rendered, container, deploymentId, runId, signal });
+    await (
+      await import('./pre-deploy.js')
+    ).runPreDeploy(s.preDeploy, {
+      ecs,
+      region: s.region,
+      cluster: s.cluster,
+      service: s.service,
+      rendered,
+      container,
+      deploymentId,
+      runId,
+      signal,
+    });
   }
   const state: RolloutState = {
     cluster: s.cluster,
@@ -339,7 +490,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     payload: { service: service.serviceName as string, platform: 'ecs' as const, engine: target.engine },
   };
   const tracked: OpenDeployment | undefined = paused
-    ? await resumeRecord(s, paused.githubDeployment, { ...track, resuming: `Resuming the canary of ${image} at ${paused.weight}%` })
+    ? await resumeRecord(s, paused.githubDeployment, {
+        ...track,
+        resuming: `Resuming the canary of ${image} at ${paused.weight}%`,
+      })
     : await startRecord(s, track);
   if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
@@ -349,11 +503,20 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   void notes.send({
     event: 'started',
     ...subject,
-    summary: paused ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(segment)}.` : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
+    summary: paused
+      ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(segment)}.`
+      : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
   });
   if (spec?.smoke && !s.resume && target instanceof EcsTaskSetTarget && resolved) {
     const { wireSmokeRule } = await import('./smoke.js');
-    wireSmokeRule(target, { smoke: spec.smoke, elbv2, route: resolved.route, deploymentId, ...(s.smokeUrl ? { url: s.smokeUrl } : {}), ...(s.smokeListenerArn ? { listenerArn: s.smokeListenerArn } : {}) });
+    wireSmokeRule(target, {
+      smoke: spec.smoke,
+      elbv2,
+      route: resolved.route,
+      deploymentId,
+      ...(s.smokeUrl ? { url: s.smokeUrl } : {}),
+      ...(s.smokeListenerArn ? { listenerArn: s.smokeListenerArn } : {}),
+    });
   }
 
   let result: RolloutResult;
@@ -372,11 +535,22 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       ...(runs ? { ownerAlive: runs.ownerAlive } : {}),
       pauseTimeoutMs: s.pauseTimeoutMs,
       ...(tracked ? { githubDeployment: tracked.id } : {}),
-      ...(s.resume ? { resume: { verify: (record: RolloutRecord) => verifyCanary(ecs, record, target.registeredTaskDefinitionArn, rendered, s.taskDefinition) } } : {}),
+      ...(s.resume
+        ? {
+            resume: {
+              verify: (record: RolloutRecord) =>
+                verifyCanary(ecs, record, target.registeredTaskDefinitionArn, rendered, s.taskDefinition),
+            },
+          }
+        : {}),
     });
   } catch (err) {
     await finishRecord(tracked, 'error', `ecs-deploy stopped: ${errorMessage(err)}`);
-    await notes.send({ event: 'failed', ...subject, summary: `ecs-deploy stopped: ${errorMessage(err)}`.slice(0, 1000) });
+    await notes.send({
+      event: 'failed',
+      ...subject,
+      summary: `ecs-deploy stopped: ${errorMessage(err)}`.slice(0, 1000),
+    });
     throw err;
   }
 
@@ -416,7 +590,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       (result.paused ? '\n' + renderPausedMarkdown(result, pauseHelp(s, image)) : ''),
   );
 
-  await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  await finishRecord(
+    tracked,
+    result.status,
+    result.paused
+      ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume`
+      : result.reason,
+  );
   await notes.send(rolloutNotification(result, subject));
   // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
   if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
@@ -445,8 +625,18 @@ async function pausedRecord(target: Target, name: string, signal: AbortSignal): 
  * Resume: the paused task set must run what this job was given: the same image in every
  * container (and the same task definition, when one was named by ARN).
  */
-async function verifyCanary(ecs: ECSClient, record: RolloutRecord, canaryArn: string | undefined, wanted: TaskDefinitionInput, given: string | undefined): Promise<void> {
-  if (!canaryArn) throw new UserError(`The paused task set ${record.canary} has no task definition to compare with. Nothing was changed.`, 'Run the rollback action, then deploy again.');
+async function verifyCanary(
+  ecs: ECSClient,
+  record: RolloutRecord,
+  canaryArn: string | undefined,
+  wanted: TaskDefinitionInput,
+  given: string | undefined,
+): Promise<void> {
+  if (!canaryArn)
+    throw new UserError(
+      `The paused task set ${record.canary} has no task definition to compare with. Nothing was changed.`,
+      'Run the rollback action, then deploy again.',
+    );
   const canary = (await describeTaskDefinition(ecs, canaryArn)).taskDefinition;
   const name = taskDefinitionName(canaryArn);
   if (given?.startsWith('arn:') && taskDefinitionName(given) !== name) {
@@ -470,7 +660,21 @@ async function verifyCanary(ecs: ECSClient, record: RolloutRecord, canaryArn: st
 function pauseHelp(s: Settings, image: string): { resume: string; abort: string } {
   const where = [`cluster: ${s.cluster}`, `service: ${s.service}`, `aws-region: ${s.region}`];
   return {
-    resume: ['- uses: org/platform-actions/actions/ecs-deploy@v1', '  with:', ...[...where, `image: ${image}`, ...(s.containerName ? [`container-name: ${s.containerName}`] : []), `steps: ${s.steps}`, 'resume: true'].map((l) => `    ${l}`)].join('\n'),
-    abort: ['- uses: org/platform-actions/actions/rollback@v1', '  with:', ...['platform: ecs', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`)].join('\n'),
+    resume: [
+      '- uses: org/platform-actions/actions/ecs-deploy@v1',
+      '  with:',
+      ...[
+        ...where,
+        `image: ${image}`,
+        ...(s.containerName ? [`container-name: ${s.containerName}`] : []),
+        `steps: ${s.steps}`,
+        'resume: true',
+      ].map((l) => `    ${l}`),
+    ].join('\n'),
+    abort: [
+      '- uses: org/platform-actions/actions/rollback@v1',
+      '  with:',
+      ...['platform: ecs', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`),
+    ].join('\n'),
   };
 }

@@ -57,7 +57,9 @@ export async function post(ctx: StepContext): Promise<void> {
       warning(`The post step did not act on the rollout record of ${state.service}: ${err.describe()}`);
       return;
     }
-    warning(`The post step could not finish the rollout of ${state.service}: ${errorMessage(err)}. The record stays on the service: the next ecs-deploy run or the rollback action finishes it.`);
+    warning(
+      `The post step could not finish the rollout of ${state.service}: ${errorMessage(err)}. The record stays on the service: the next ecs-deploy run or the rollback action finishes it.`,
+    );
     throw err;
   }
 }

@@ -25,11 +25,24 @@ export interface PreDeploy {
 
 export async function runPreDeploy(
   p: PreDeploy,
-  o: { ecs: ECSClient; region: string; cluster: string; service: string; rendered: TaskDefinitionInput; container: string | undefined; deploymentId: string; runId: string; signal: AbortSignal },
+  o: {
+    ecs: ECSClient;
+    region: string;
+    cluster: string;
+    service: string;
+    rendered: TaskDefinitionInput;
+    container: string | undefined;
+    deploymentId: string;
+    runId: string;
+    signal: AbortSignal;
+  },
 ): Promise<void> {
   let taskDefinition = p.taskDefinition;
   if (!taskDefinition) {
-    const tags = [...(o.rendered.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG), { key: DEPLOYMENT_TAG, value: o.deploymentId }];
+    const tags = [
+      ...(o.rendered.tags ?? []).filter((t) => t.key !== DEPLOYMENT_TAG),
+      { key: DEPLOYMENT_TAG, value: o.deploymentId },
+    ];
     taskDefinition = await registerTaskDefinition(o.ecs, { ...o.rendered, tags }, o.signal);
     info(`pre-deploy: registered the new revision ${taskDefinitionName(taskDefinition)} to run it before the rollout.`);
   }

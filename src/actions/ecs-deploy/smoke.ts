@@ -15,7 +15,14 @@ import { withSmokeGate } from '../../delivery/smoke-gate.js';
 
 export function wireSmokeRule(
   target: EcsTaskSetTarget,
-  o: { smoke: SmokeSpec; elbv2: ElasticLoadBalancingV2Client; route: TrafficRoute; deploymentId: string; url?: string; listenerArn?: string },
+  o: {
+    smoke: SmokeSpec;
+    elbv2: ElasticLoadBalancingV2Client;
+    route: TrafficRoute;
+    deploymentId: string;
+    url?: string;
+    listenerArn?: string;
+  },
 ): void {
   const listenerArn = o.listenerArn ?? listenerOf(o.route);
   const url = o.url ?? o.smoke.url;
@@ -26,15 +33,33 @@ export function wireSmokeRule(
     newSideUrl: async (signal) => {
       const targetGroupArn = target.newSideTargetGroup;
       if (!targetGroupArn) throw new Error('smoke checks before the new task set exists');
-      const opened = await openSmokeRule({ elbv2: o.elbv2, listenerArn, ...(o.listenerArn ? {} : { route: o.route }), targetGroupArn, deploymentId: o.deploymentId, log: info }, signal);
+      const opened = await openSmokeRule(
+        {
+          elbv2: o.elbv2,
+          listenerArn,
+          ...(o.listenerArn ? {} : { route: o.route }),
+          targetGroupArn,
+          deploymentId: o.deploymentId,
+          log: info,
+        },
+        signal,
+      );
       if (!url && opened.listenerUrl.startsWith('https:')) {
-        info(`No smoke-url: the checks go to ${opened.listenerUrl}, whose certificate is probably for your own domain name; give smoke-url if they fail on TLS.`);
+        info(
+          `No smoke-url: the checks go to ${opened.listenerUrl}, whose certificate is probably for your own domain name; give smoke-url if they fail on TLS.`,
+        );
       }
       return url ?? opened.listenerUrl;
     },
     // Also after a cancel: its own short deadline, not the job's signal.
     release: async () => {
-      await removeSmokeRules(o.elbv2, listenerArn, { deploymentId: o.deploymentId, targetGroups: [] }, info, AbortSignal.timeout(30_000));
+      await removeSmokeRules(
+        o.elbv2,
+        listenerArn,
+        { deploymentId: o.deploymentId, targetGroups: [] },
+        info,
+        AbortSignal.timeout(30_000),
+      );
     },
   });
 }

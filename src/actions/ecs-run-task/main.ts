@@ -21,14 +21,18 @@ const SUMMARY_LINES = 40;
  */
 export function logLine(timestamp: number, message: string, container: string): string[] {
   const at = new Date(timestamp).toISOString().slice(11, 19);
-  return message.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => `${at} ${container} | ${l}`);
+  return message
+    .replace(/\r?\n$/, '')
+    .split(/\r?\n/)
+    .map((l) => `${at} ${container} | ${l}`);
 }
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const ecs = ecsClient({ region: s.region, maxAttempts: 5 });
   const logs = new LogsReader({ region: s.region, credentials: ecs.config.credentials });
   const run = runContext();
-  const taskDefinition = s.taskDefinition ?? (await serviceTaskDefinition(ecs, s.cluster, s.service as string, ctx.signal));
+  const taskDefinition =
+    s.taskDefinition ?? (await serviceTaskDefinition(ecs, s.cluster, s.service as string, ctx.signal));
   const tail: string[] = [];
   let container = s.containerName ?? 'task';
   const result: RunTaskResult = await runTask(
@@ -38,7 +42,15 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       service: s.service,
       placement: {
         ...(s.subnets.length
-          ? { networkConfiguration: { awsvpcConfiguration: { subnets: s.subnets, securityGroups: s.securityGroups, ...(s.assignPublicIp ? { assignPublicIp: s.assignPublicIp } : {}) } } }
+          ? {
+              networkConfiguration: {
+                awsvpcConfiguration: {
+                  subnets: s.subnets,
+                  securityGroups: s.securityGroups,
+                  ...(s.assignPublicIp ? { assignPublicIp: s.assignPublicIp } : {}),
+                },
+              },
+            }
           : {}),
         ...(s.capacityProviderStrategy ? { capacityProviderStrategy: s.capacityProviderStrategy } : {}),
         ...(s.launchType ? { launchType: s.launchType } : {}),
@@ -83,7 +95,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     ['Exit code', result.exitCode === undefined ? 'none (it never ran to an exit)' : String(result.exitCode)],
     ['Stopped because', result.stoppedReason ? code(result.stoppedReason) : 'ECS gave no reason'],
     ['Took', formatDuration(result.durationMs)],
-    ['Log', result.logStream ? `${code(result.logStream.group)} ${code(result.logStream.stream)} (${result.lines} lines)` : 'no awslogs stream'],
+    [
+      'Log',
+      result.logStream
+        ? `${code(result.logStream.group)} ${code(result.logStream.stream)} (${result.lines} lines)`
+        : 'no awslogs stream',
+    ],
   ];
   const logs_ = tail.length ? details(`Last ${tail.length} lines`, codeBlock(tail.join('\n')), !result.succeeded) : '';
   await writeSummary(heading(`ecs-run-task: ${result.succeeded ? 'succeeded' : 'failed'}`) + facts(rows) + logs_);

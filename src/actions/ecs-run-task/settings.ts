@@ -1,6 +1,11 @@
 import type { CapacityProviderStrategyItem, KeyValuePair, TaskOverride } from '@aws-sdk/client-ecs';
 import { resolveRegion } from '../../aws/client.js';
-import { parseCapacityProviderStrategy, parseCommand, parseEnvironment, parseOverrides } from '../../aws/run-task-input.js';
+import {
+  parseCapacityProviderStrategy,
+  parseCommand,
+  parseEnvironment,
+  parseOverrides,
+} from '../../aws/run-task-input.js';
 import { inputs } from '../../github/inputs.js';
 import { UserError } from '../../util/errors.js';
 
@@ -31,21 +36,49 @@ export function readSettings(): Settings {
   const taskDefinition = inputs.string('task-definition');
   const service = inputs.string('service');
   if (!taskDefinition && !service) {
-    throw new UserError('Neither task-definition nor service is set, so there is no task to run.', 'Set task-definition (family, family:revision or ARN), or service to run its live task definition.');
+    throw new UserError(
+      'Neither task-definition nor service is set, so there is no task to run.',
+      'Set task-definition (family, family:revision or ARN), or service to run its live task definition.',
+    );
   }
   if (taskDefinition && !TASK_DEFINITION.test(taskDefinition)) {
-    throw new UserError(`task-definition '${taskDefinition}' is not a family, family:revision or task definition ARN.`, 'For example open-webui-migrate:12 or arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12.');
+    throw new UserError(
+      `task-definition '${taskDefinition}' is not a family, family:revision or task definition ARN.`,
+      'For example open-webui-migrate:12 or arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12.',
+    );
   }
   const subnets = inputs.list('subnets');
   const securityGroups = inputs.list('security-groups');
-  for (const s of subnets) if (!/^subnet-[0-9a-f]{8,17}$/.test(s)) throw new UserError(`subnets has '${s}', which is not a subnet id.`, 'Subnet ids look like subnet-0123456789abcdef0.');
-  for (const g of securityGroups) if (!/^sg-[0-9a-f]{8,17}$/.test(g)) throw new UserError(`security-groups has '${g}', which is not a security group id.`, 'Security group ids look like sg-0123456789abcdef0.');
-  if (securityGroups.length > 0 && subnets.length === 0) throw new UserError('security-groups is set but subnets is empty.', 'Give the subnets too (or neither, to copy both from service).');
+  for (const s of subnets)
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(s))
+      throw new UserError(
+        `subnets has '${s}', which is not a subnet id.`,
+        'Subnet ids look like subnet-0123456789abcdef0.',
+      );
+  for (const g of securityGroups)
+    if (!/^sg-[0-9a-f]{8,17}$/.test(g))
+      throw new UserError(
+        `security-groups has '${g}', which is not a security group id.`,
+        'Security group ids look like sg-0123456789abcdef0.',
+      );
+  if (securityGroups.length > 0 && subnets.length === 0)
+    throw new UserError(
+      'security-groups is set but subnets is empty.',
+      'Give the subnets too (or neither, to copy both from service).',
+    );
   const publicIp = inputs.choice('assign-public-ip', ['auto', 'ENABLED', 'DISABLED'], 'auto');
-  if (publicIp !== 'auto' && subnets.length === 0) throw new UserError('assign-public-ip is set but subnets is empty.', 'It only applies with subnets given here.');
-  const capacityProviderStrategy = parseCapacityProviderStrategy(inputs.list('capacity-provider-strategy'), "Input 'capacity-provider-strategy'");
+  if (publicIp !== 'auto' && subnets.length === 0)
+    throw new UserError('assign-public-ip is set but subnets is empty.', 'It only applies with subnets given here.');
+  const capacityProviderStrategy = parseCapacityProviderStrategy(
+    inputs.list('capacity-provider-strategy'),
+    "Input 'capacity-provider-strategy'",
+  );
   const launchTypeInput = inputs.choice('launch-type', ['auto', 'FARGATE', 'EC2', 'EXTERNAL'], 'auto');
-  if (capacityProviderStrategy && launchTypeInput !== 'auto') throw new UserError('Both capacity-provider-strategy and launch-type are set; ECS takes one or the other.', 'Remove one of them.');
+  if (capacityProviderStrategy && launchTypeInput !== 'auto')
+    throw new UserError(
+      'Both capacity-provider-strategy and launch-type are set; ECS takes one or the other.',
+      'Remove one of them.',
+    );
   return {
     region,
     cluster,

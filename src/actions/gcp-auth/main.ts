@@ -14,7 +14,10 @@ import { CREDENTIAL_VARIABLES, EXPORTED_STATE, FILE_STATE, PROJECT_VARIABLES } f
 import type { Settings } from './settings.js';
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
-  if (endpointsOverridden()) warning(`Google API endpoints are overridden by ${TEST_ENDPOINTS_VARIABLE}; this is for platform-actions' own tests only.`);
+  if (endpointsOverridden())
+    warning(
+      `Google API endpoints are overridden by ${TEST_ENDPOINTS_VARIABLE}; this is for platform-actions' own tests only.`,
+    );
   const repository = runContext().repository;
 
   info(`Requesting a GitHub OIDC token for audience ${s.audience}.`);
@@ -96,8 +99,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   outputs.set('project-id', s.projectId ?? '');
 
-  const identity = s.serviceAccount ? `service account ${code(s.serviceAccount)}` : `federated principal ${code(String(claims.sub ?? ''))}`;
-  info(`Authenticated to Google Cloud as ${s.serviceAccount ?? `the federated identity (${String(claims.sub ?? '')})`}.`);
+  const identity = s.serviceAccount
+    ? `service account ${code(s.serviceAccount)}`
+    : `federated principal ${code(String(claims.sub ?? ''))}`;
+  info(
+    `Authenticated to Google Cloud as ${s.serviceAccount ?? `the federated identity (${String(claims.sub ?? '')})`}.`,
+  );
   await writeSummary(
     heading('Google Cloud credentials') +
       facts([
@@ -106,7 +113,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         ['Project', s.projectId ? code(s.projectId) : '(none)'],
         ['Credentials file', file ? `${code(file)} (deleted by the post step)` : 'not created'],
         ['Token output', s.tokenFormat ?? 'none'],
-        ...(accessToken && s.tokenFormat === 'access_token' ? ([['Access token expires', accessToken.expiresAt.toISOString()]] as Array<[string, string]>) : []),
+        ...(accessToken && s.tokenFormat === 'access_token'
+          ? ([['Access token expires', accessToken.expiresAt.toISOString()]] as Array<[string, string]>)
+          : []),
       ]),
   );
 }

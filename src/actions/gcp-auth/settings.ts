@@ -22,7 +22,10 @@ const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 function serviceAccountEmail(value: string, what: string): string {
   if (!isServiceAccountEmail(value)) {
-    throw new UserError(`${what} '${value}' is not a service account email.`, 'It looks like deploy@my-project.iam.gserviceaccount.com.');
+    throw new UserError(
+      `${what} '${value}' is not a service account email.`,
+      'It looks like deploy@my-project.iam.gserviceaccount.com.',
+    );
   }
   return value;
 }
@@ -33,20 +36,31 @@ export function readSettings(): Settings {
   const sa = inputs.string('service-account');
   const serviceAccount = sa === undefined ? undefined : serviceAccountEmail(sa, 'service-account');
   const delegates = inputs.list('delegates').map((d) => serviceAccountEmail(d, 'delegates'));
-  if (delegates.length > 0 && !serviceAccount) throw new UserError('delegates needs service-account: a delegation chain ends at the service account it impersonates.');
+  if (delegates.length > 0 && !serviceAccount)
+    throw new UserError(
+      'delegates needs service-account: a delegation chain ends at the service account it impersonates.',
+    );
 
-  const projectId = inputs.string('project-id') ?? (serviceAccount ? projectOfServiceAccount(serviceAccount) : undefined);
+  const projectId =
+    inputs.string('project-id') ?? (serviceAccount ? projectOfServiceAccount(serviceAccount) : undefined);
   if (projectId !== undefined && !PROJECT_ID.test(projectId)) {
-    throw new UserError(`project-id '${projectId}' is not a project id.`, 'Project ids are 6 to 30 lowercase letters, digits and hyphens, starting with a letter.');
+    throw new UserError(
+      `project-id '${projectId}' is not a project id.`,
+      'Project ids are 6 to 30 lowercase letters, digits and hyphens, starting with a letter.',
+    );
   }
 
   const tokenFormat = inputs.choice('token-format', ['access_token', 'id_token'] as const);
   const idTokenAudience = inputs.string('id-token-audience');
   if (tokenFormat === 'id_token' && !serviceAccount) {
-    throw new UserError('token-format id_token needs service-account: Google signs ID tokens only for service accounts.');
+    throw new UserError(
+      'token-format id_token needs service-account: Google signs ID tokens only for service accounts.',
+    );
   }
   if (tokenFormat === 'id_token' && !idTokenAudience) {
-    throw new UserError('token-format id_token needs id-token-audience, e.g. the URL of the Cloud Run service to call.');
+    throw new UserError(
+      'token-format id_token needs id-token-audience, e.g. the URL of the Cloud Run service to call.',
+    );
   }
 
   const lifetimeMs = inputs.duration('access-token-lifetime', '3600s');
@@ -56,10 +70,17 @@ export function readSettings(): Settings {
   }
 
   const scopes = inputs.list('access-token-scopes');
-  if (scopes.length === 0) throw new UserError('access-token-scopes is empty.', 'Use https://www.googleapis.com/auth/cloud-platform unless you need narrower scopes.');
+  if (scopes.length === 0)
+    throw new UserError(
+      'access-token-scopes is empty.',
+      'Use https://www.googleapis.com/auth/cloud-platform unless you need narrower scopes.',
+    );
   for (const scope of scopes) {
     if (!/^https:\/\/www\.googleapis\.com\/auth\/[\w.-]+$|^(openid|email|profile)$/.test(scope)) {
-      throw new UserError(`access-token-scopes: '${scope}' is not an OAuth scope.`, 'Scopes look like https://www.googleapis.com/auth/cloud-platform.');
+      throw new UserError(
+        `access-token-scopes: '${scope}' is not an OAuth scope.`,
+        'Scopes look like https://www.googleapis.com/auth/cloud-platform.',
+      );
     }
   }
 

@@ -18,7 +18,13 @@ import type { RecoveryResult, RolloutPlan, RolloutRecord, RolloutResult, Target 
 import { CREDENTIALS_VARIABLES } from '../../gcp/access-token.js';
 import { createCloudMonitoringProvider, managedPrometheusProvider } from '../../gcp/cloud-monitoring.js';
 import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
-import { finishRecord, recordUnchangedStep, resumeRecord, startRecord, type OpenDeployment } from '../../github/deployment-record.js';
+import {
+  finishRecord,
+  recordUnchangedStep,
+  resumeRecord,
+  startRecord,
+  type OpenDeployment,
+} from '../../github/deployment-record.js';
 import { newDeploymentId, runAttemptId, runContext, runUrl, type RunContext } from '../../github/context.js';
 import { inputs } from '../../github/inputs.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
@@ -31,7 +37,14 @@ import { about, rolloutNotification } from '../../notify/rollout-events.js';
 import { KubeBlueGreenTarget, type PreviewOutcome } from '../../k8s/blue-green-target.js';
 import { KubeCanaryTarget } from '../../k8s/canary-target.js';
 import { KubeClient } from '../../k8s/client.js';
-import { applyManifests, manifestFiles, readManifests, substituteImage, type Manifest, type Substitution } from '../../k8s/manifests.js';
+import {
+  applyManifests,
+  manifestFiles,
+  readManifests,
+  substituteImage,
+  type Manifest,
+  type Substitution,
+} from '../../k8s/manifests.js';
 import { clone, DEPLOYMENTS, resource } from '../../k8s/resources.js';
 import { KubeRollingTarget } from '../../k8s/rolling-target.js';
 import { revisionOf, targetContainer } from '../../k8s/rollout.js';
@@ -65,25 +78,38 @@ function newTemplate(s: Settings, live: Deployment | undefined, workspace: strin
   let substitutions: Substitution[] = [];
   if (s.manifests.length) {
     manifests = readManifests(manifestFiles(s.manifests, workspace));
-    substitutions = substituteImage(manifests, s.image, { deployment: s.deployment, ...(s.containerName ? { containerName: s.containerName } : {}) });
+    substitutions = substituteImage(manifests, s.image, {
+      deployment: s.deployment,
+      ...(s.containerName ? { containerName: s.containerName } : {}),
+    });
   }
   const found = manifests.find((m) => m.kind.kind === 'Deployment' && m.object.metadata?.name === s.deployment);
   if (found?.object.metadata?.namespace && found.object.metadata.namespace !== s.namespace) {
-    throw new UserError(`${found.file} puts Deployment ${s.deployment} in namespace ${found.object.metadata.namespace}, but namespace is ${s.namespace}.`, 'Make them agree: set namespace, or drop metadata.namespace from the manifest.');
+    throw new UserError(
+      `${found.file} puts Deployment ${s.deployment} in namespace ${found.object.metadata.namespace}, but namespace is ${s.namespace}.`,
+      'Make them agree: set namespace, or drop metadata.namespace from the manifest.',
+    );
   }
   const manifest = found?.object as Deployment | undefined;
   const base = manifest?.spec?.template ?? live?.spec?.template;
   if (!base) {
-    throw new UserError(`Deployment ${s.namespace}/${s.deployment} does not exist and the manifests do not create it.`, 'Check deployment and namespace, or pass manifests that hold the Deployment.');
+    throw new UserError(
+      `Deployment ${s.namespace}/${s.deployment} does not exist and the manifests do not create it.`,
+      'Check deployment and namespace, or pass manifests that hold the Deployment.',
+    );
   }
   const template = clone(base);
   const where = manifest ? `Deployment ${s.deployment} in ${found?.file}` : `Deployment ${s.namespace}/${s.deployment}`;
   const container = targetContainer(template, s.containerName, where);
   container.image = s.image;
-  const before = live ? targetContainer(live.spec?.template ?? {}, container.name, `Deployment ${s.namespace}/${s.deployment}`).image : undefined;
+  const before = live
+    ? targetContainer(live.spec?.template ?? {}, container.name, `Deployment ${s.namespace}/${s.deployment}`).image
+    : undefined;
   const changes = [
     ...(before !== s.image ? [`container ${container.name}: ${before ?? '(new)'} → ${s.image}`] : []),
-    ...substitutions.filter((x) => !(x.object === `Deployment/${s.deployment}` && x.container === container.name)).map((x) => `${x.object} container ${x.container}: ${x.from} → ${x.to}`),
+    ...substitutions
+      .filter((x) => !(x.object === `Deployment/${s.deployment}` && x.container === container.name))
+      .map((x) => `${x.object} container ${x.container}: ${x.from} → ${x.to}`),
   ];
   return { template, manifest, manifests, substitutions, changes };
 }
@@ -107,10 +133,16 @@ function analysisSpec(s: Settings, providers: Record<string, MetricProvider>): A
   if (text === 'none') return undefined;
   const defaultProvider = providers.prometheus ? 'prometheus' : undefined;
   if ((text === '' || text === 'default') && !defaultProvider) {
-    info('No analysis: no Prometheus is known (give prometheus-url, or project-id with gcp-auth for Managed Prometheus), and no analysis spec was given.');
+    info(
+      'No analysis: no Prometheus is known (give prometheus-url, or project-id with gcp-auth for Managed Prometheus), and no analysis spec was given.',
+    );
     return undefined;
   }
-  return parseAnalysisSpec(text, { ...(defaultProvider ? { defaultProvider } : {}), providers: Object.keys(providers), labels: LABELS });
+  return parseAnalysisSpec(text, {
+    ...(defaultProvider ? { defaultProvider } : {}),
+    providers: Object.keys(providers),
+    labels: LABELS,
+  });
 }
 
 function reportPath(deploymentId: string): string {
@@ -124,7 +156,10 @@ function reportPath(deploymentId: string): string {
  * of the manifests (as kubectl apply would), set the outputs, and record the GitHub
  * Deployment as successful and unchanged.
  */
-async function leaveUnchanged(s: Settings, at: { kube: KubeClient; source: Source; live: Deployment; engine: string; signal: AbortSignal }): Promise<void> {
+async function leaveUnchanged(
+  s: Settings,
+  at: { kube: KubeClient; source: Source; live: Deployment; engine: string; signal: AbortSignal },
+): Promise<void> {
   const where = `${s.namespace}/${s.deployment}`;
   const revision = String(revisionOf(at.live));
   const reason = `Nothing to roll out: Deployment ${where} already runs ${s.image} (revision ${revision}), and the server's dry run changes nothing in it. Set force: true to roll it out again.`;
@@ -162,15 +197,23 @@ async function leaveUnchanged(s: Settings, at: { kube: KubeClient; source: Sourc
 /** The rollout state on the Deployment now, checked (nothing when it is gone). */
 async function stateNow(kube: KubeClient, s: Settings, signal: AbortSignal): Promise<CheckedState> {
   const d = await resource(kube, DEPLOYMENTS, s.namespace).find(s.deployment, signal);
-  return d ? checkedState(kube, s.namespace, d, 'gke-deploy', signal) : { record: undefined, layout: undefined, kept: undefined };
+  return d
+    ? checkedState(kube, s.namespace, d, 'gke-deploy', signal)
+    : { record: undefined, layout: undefined, kept: undefined };
 }
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollout.
   const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
-  for (const line of checkPinnedForProduction(s.environment, [{ what: 'image', image: s.image }], s.allowTag)) warning(line);
+  const notes = notifier(inputs.string('notify', ''), {
+    mask: setSecret,
+    info,
+    warn: warning,
+    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
+  });
+  for (const line of checkPinnedForProduction(s.environment, [{ what: 'image', image: s.image }], s.allowTag))
+    warning(line);
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   const google = lazyGoogleTokens(setSecret);
   const connection = await connectCluster(s.cluster, { google, onToken: setSecret, signal, cwd: workspace });
@@ -203,13 +246,31 @@ async function deploy(
   const source = newTemplate(s, live, workspace);
   const firstDeploy = !live;
   const strategy = firstDeploy && s.strategy !== 'rolling' ? 'rolling' : s.strategy;
-  if (strategy !== s.strategy) warning(`Deployment ${where} does not exist yet: the manifests create it with a plain rollout, since a ${s.strategy} needs a running version to compare with.`);
+  if (strategy !== s.strategy)
+    warning(
+      `Deployment ${where} does not exist yet: the manifests create it with a plain rollout, since a ${s.strategy} needs a running version to compare with.`,
+    );
   // The server checks the new template and the manifests (dry run): a mistake fails here, not half way.
-  const checked = live ? await deployments.update(s.deployment, (d) => ({ ...d, spec: { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(source.template) } }), { dryRun: true, signal }) : undefined;
-  const checkedManifests = source.manifests.length ? await applyManifests(kube, source.manifests, { namespace: s.namespace, dryRun: true, signal }) : [];
+  const checked = live
+    ? await deployments.update(
+        s.deployment,
+        (d) => ({ ...d, spec: { ...(d.spec as NonNullable<Deployment['spec']>), template: clone(source.template) } }),
+        { dryRun: true, signal },
+      )
+    : undefined;
+  const checkedManifests = source.manifests.length
+    ? await applyManifests(kube, source.manifests, { namespace: s.namespace, dryRun: true, signal })
+    : [];
   // The server bumps the generation on any change to the spec: the same one means nothing would change.
-  const nextGeneration = source.manifest ? checkedManifests.find((a) => a.kind === 'Deployment' && a.name === s.deployment)?.generation : checked?.object.metadata?.generation;
-  const unchanged = live !== undefined && nextGeneration !== undefined && nextGeneration === live.metadata?.generation && !recordOf(live) && !keptOf(live);
+  const nextGeneration = source.manifest
+    ? checkedManifests.find((a) => a.kind === 'Deployment' && a.name === s.deployment)?.generation
+    : checked?.object.metadata?.generation;
+  const unchanged =
+    live !== undefined &&
+    nextGeneration !== undefined &&
+    nextGeneration === live.metadata?.generation &&
+    !recordOf(live) &&
+    !keptOf(live);
 
   const common = { kube, namespace: s.namespace, deployment: s.deployment, waitTimeoutMs: s.waitTimeoutMs, log: info };
   const providers = metricProviders(s, google);
@@ -218,7 +279,11 @@ async function deploy(
 
   let target: Target;
   if (strategy === 'rolling') {
-    target = new KubeRollingTarget({ ...common, ...(source.manifests.length ? { manifests: source.manifests } : { template: source.template }), ...(s.service ? { service: s.service } : {}) });
+    target = new KubeRollingTarget({
+      ...common,
+      ...(source.manifests.length ? { manifests: source.manifests } : { template: source.template }),
+      ...(s.service ? { service: s.service } : {}),
+    });
   } else {
     const side = {
       ...common,
@@ -230,21 +295,35 @@ async function deploy(
     target =
       strategy === 'canary'
         ? new KubeCanaryTarget(side)
-        : new KubeBlueGreenTarget({ ...side, keepPreviousMs: s.keepPreviousMs, ...(analysis ? { preview: { analysis, durationMs: s.stepDurationMs } } : {}) });
+        : new KubeBlueGreenTarget({
+            ...side,
+            keepPreviousMs: s.keepPreviousMs,
+            ...(analysis ? { preview: { analysis, durationMs: s.stepDurationMs } } : {}),
+          });
   }
   await target.preflight(signal);
   // Smoke checks need a new side that production traffic does not reach: the canary's or green's own Service.
-  if (spec?.smoke && !s.resume && !(target instanceof KubeBlueGreenTarget || (target instanceof KubeCanaryTarget && s.httpRoute))) {
+  if (
+    spec?.smoke &&
+    !s.resume &&
+    !(target instanceof KubeBlueGreenTarget || (target instanceof KubeCanaryTarget && s.httpRoute))
+  ) {
     throw new UserError(
       `The analysis spec has smoke checks, but ${strategy === 'rolling' ? 'a rolling update has no new side without traffic' : 'a canary without http-route shares the stable Service, so nothing reaches the canary alone'}. Nothing was changed.`,
-      strategy === 'rolling' ? 'Use strategy canary (with http-route) or blue-green, or remove smoke: from the spec.' : 'Give http-route, use strategy blue-green (its preview Service), or remove smoke: from the spec.',
+      strategy === 'rolling'
+        ? 'Use strategy canary (with http-route) or blue-green, or remove smoke: from the spec.'
+        : 'Give http-route, use strategy blue-green (its preview Service), or remove smoke: from the spec.',
     );
   }
   if (s.smokeUrl && !spec?.smoke) {
-    throw new UserError('smoke-url is set, but the analysis spec has no smoke: section, so there is nothing to check.', 'Add smoke: checks to the analysis spec (docs/analysis.md), or remove smoke-url.');
+    throw new UserError(
+      'smoke-url is set, but the analysis spec has no smoke: section, so there is nothing to check.',
+      'Add smoke: checks to the analysis spec (docs/analysis.md), or remove smoke-url.',
+    );
   }
 
-  let plan: RolloutPlan = strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
+  let plan: RolloutPlan =
+    strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
   if (!analysis && strategy !== 'canary') {
     // Nothing would judge the bake: the rollout is done when the Deployment is (blue-green keeps blue for a revert anyway).
     plan = { ...plan, steps: plan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
@@ -254,7 +333,14 @@ async function deploy(
   // Resume: the paused canary, checked before anything changes; this job runs from the step after its pause.
   const paused = s.resume ? await pausedRecord(kube, s, signal) : undefined;
   if (!s.resume && !s.dryRun) refusePaused(target, (await stateNow(kube, s, signal)).record, Date.now());
-  const budget = checkTimeBudget({ plan: planSegment(plan, paused ? paused.step + 1 : 0), waitTimeoutMs: s.waitTimeoutMs, ...(spec ? { analysis: spec } : {}) }, [s.jobLimit]);
+  const budget = checkTimeBudget(
+    {
+      plan: planSegment(plan, paused ? paused.step + 1 : 0),
+      waitTimeoutMs: s.waitTimeoutMs,
+      ...(spec ? { analysis: spec } : {}),
+    },
+    [s.jobLimit],
+  );
   info(describeBudget(budget, [s.jobLimit]));
   const previousRevision = live ? String(revisionOf(live)) : '';
   const traffic =
@@ -267,12 +353,21 @@ async function deploy(
           : `the selector of Service ${code(s.service ?? s.deployment)}`;
   info(`Engine ${target.engine}: ${target.description}.`);
   info(`Plan: ${describePlan(plan)}.`);
-  info(`Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`);
-  info(source.changes.length ? `Changes:\n${source.changes.map((l) => `  ${l}`).join('\n')}` : `Deployment ${where} runs ${s.image} already; its template does not change.`);
+  info(
+    `Analysis: ${spec ? `${spec.source}, ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}, a run every ${formatDuration(spec.intervalMs)}` : 'none'}.`,
+  );
+  info(
+    source.changes.length
+      ? `Changes:\n${source.changes.map((l) => `  ${l}`).join('\n')}`
+      : `Deployment ${where} runs ${s.image} already; its template does not change.`,
+  );
   outputs.set('engine', target.engine);
   outputs.set('previous-revision', previousRevision);
   outputs.set('image', s.image);
-  const changesBlock = details(`Changes (${source.changes.length})`, source.changes.length ? codeBlock(source.changes.join('\n')) : 'No changes to the pod template.');
+  const changesBlock = details(
+    `Changes (${source.changes.length})`,
+    source.changes.length ? codeBlock(source.changes.join('\n')) : 'No changes to the pod template.',
+  );
 
   if (s.dryRun) {
     info('Dry run: nothing was changed (the server checked the new template and the manifests).');
@@ -285,7 +380,16 @@ async function deploy(
           ['Analysis', spec ? `${spec.source}: ${spec.metrics.map((m) => m.name).join(', ') || 'no metrics'}` : 'none'],
           ['Image', code(s.image)],
           ['Revision now', previousRevision || '(the manifests create the Deployment)'],
-          ...(unchanged ? ([['Would change', s.force ? 'nothing in the Deployment; force: true rolls it out anyway' : `nothing in the Deployment: it would be left alone (${code('force: true')} rolls it out anyway)`]] as Array<[string, string]>) : []),
+          ...(unchanged
+            ? ([
+                [
+                  'Would change',
+                  s.force
+                    ? 'nothing in the Deployment; force: true rolls it out anyway'
+                    : `nothing in the Deployment: it would be left alone (${code('force: true')} rolls it out anyway)`,
+                ],
+              ] as Array<[string, string]>)
+            : []),
         ]) +
         '\n' +
         changesBlock,
@@ -300,9 +404,16 @@ async function deploy(
   }
 
   // Never backwards by accident, and a promotion still holds now that the deploy starts.
-  const subject = about({ service: s.deployment, environment: s.environment ?? s.namespace, release: context.sha || 'unknown', image: s.image });
+  const subject = about({
+    service: s.deployment,
+    environment: s.environment ?? s.namespace,
+    release: context.sha || 'unknown',
+    image: s.image,
+  });
   try {
-    await (await import('../../release/release-order.js')).guardDeployStep(s, { service: s.deployment, image: s.image });
+    await (
+      await import('../../release/release-order.js')
+    ).guardDeployStep(s, { service: s.deployment, image: s.image });
   } catch (err) {
     await notes.send({ event: 'held', ...subject, summary: `Not deployed: ${errorMessage(err)}`.slice(0, 1000) });
     throw err;
@@ -313,9 +424,27 @@ async function deploy(
   const runId = runAttemptId(run);
   if (s.preDeploy && !s.resume) {
     const container = targetContainer(source.template, s.containerName, `Deployment ${where}`).name;
-    await (await import('./pre-deploy.js')).runPreDeploy(s.preDeploy, { kube, namespace: s.namespace, deployment: s.deployment, template: source.template, container, deploymentId, signal });
+    await (
+      await import('./pre-deploy.js')
+    ).runPreDeploy(s.preDeploy, {
+      kube,
+      namespace: s.namespace,
+      deployment: s.deployment,
+      template: source.template,
+      container,
+      deploymentId,
+      signal,
+    });
   }
-  const state: RolloutState = { cluster: s.cluster, namespace: s.namespace, deployment: s.deployment, engine: target.engine, runId, keepPreviousMs: s.keepPreviousMs, waitTimeoutMs: s.waitTimeoutMs };
+  const state: RolloutState = {
+    cluster: s.cluster,
+    namespace: s.namespace,
+    deployment: s.deployment,
+    engine: target.engine,
+    runId,
+    keepPreviousMs: s.keepPreviousMs,
+    waitTimeoutMs: s.waitTimeoutMs,
+  };
   saveState(ROLLOUT_STATE, JSON.stringify(state));
 
   const track = {
@@ -324,7 +453,10 @@ async function deploy(
     payload: { service: s.deployment, platform: 'gke' as const, engine: target.engine },
   };
   const tracked: OpenDeployment | undefined = paused
-    ? await resumeRecord(s, paused.githubDeployment, { ...track, resuming: `Resuming the canary of ${s.image} at ${paused.weight}%` })
+    ? await resumeRecord(s, paused.githubDeployment, {
+        ...track,
+        resuming: `Resuming the canary of ${s.image} at ${paused.weight}%`,
+      })
     : await startRecord(s, track);
   if (tracked) {
     outputs.set('github-deployment-id', tracked.id);
@@ -334,7 +466,9 @@ async function deploy(
   void notes.send({
     event: 'started',
     ...subject,
-    summary: paused ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(planSegment(plan, paused.step + 1))}.` : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
+    summary: paused
+      ? `Resuming the canary paused at ${paused.weight}%: ${describePlan(planSegment(plan, paused.step + 1))}.`
+      : `Rolling out with ${target.engine}: ${describePlan(plan)}.`,
   });
   let result: RolloutResult;
   try {
@@ -344,9 +478,18 @@ async function deploy(
     const runs = await runStatusChecker(s.githubToken, info);
     if (found && !s.resume) {
       // Never finish a rollout that another run is still driving (GitHub's word, else the record's lease).
-      const why = await refuseLiveOwner(target.description, found, { now: Date.now(), runId, ...(runs ? { ownerAlive: runs.ownerAlive } : {}), log: info });
+      const why = await refuseLiveOwner(target.description, found, {
+        now: Date.now(),
+        runId,
+        ...(runs ? { ownerAlive: runs.ownerAlive } : {}),
+        log: info,
+      });
       info(`Found an unfinished ${describeRecord(found)}; ${why}. Finishing it before this rollout.`);
-      recovered = await recoverRollout(recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }), found, { signal, log: info });
+      recovered = await recoverRollout(
+        recoveryTarget(found.engine, { ...common, keepPreviousMs: s.keepPreviousMs }),
+        found,
+        { signal, log: info },
+      );
       info(`The earlier rollout ${found.id} was ${recovered.action} in ${formatDuration(recovered.durationMs)}.`);
     }
     // A blue kept by an earlier blue-green rollout: this deploy supersedes it.
@@ -354,7 +497,9 @@ async function deploy(
     let retired: string | undefined;
     if (kept) {
       const until = new Date(kept.until * 1000).toISOString();
-      info(`Rollout ${kept.id} kept blue (ReplicaSet ${kept.blue}) for instant revert until ${until}; this deploy supersedes it: retiring blue first.`);
+      info(
+        `Rollout ${kept.id} kept blue (ReplicaSet ${kept.blue}) for instant revert until ${until}; this deploy supersedes it: retiring blue first.`,
+      );
       const started = Date.now();
       await new KubeBlueGreenTarget({ ...common, keepPreviousMs: 0 }).retire(kept, signal);
       retired = `blue of rollout ${kept.id} (kept until ${until}) retired in ${formatDuration(Date.now() - started)}: ${s.deployment} took ${kept.green}'s template`;
@@ -365,11 +510,19 @@ async function deploy(
       const others = source.manifests.filter((m) => m.object !== (source.manifest as unknown));
       if (others.length) {
         const applied = await applyManifests(kube, others, { namespace: s.namespace, signal });
-        info(`Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`);
+        info(
+          `Applied ${applied.length} object(s) from the manifests: ${applied.map((a) => `${a.kind} ${a.name}`).join(', ')}${source.manifest ? `; Deployment ${s.deployment}'s goes to the ${strategy === 'canary' ? 'canary' : 'green side'} now and to ${s.deployment} at promotion` : ''}.`,
+        );
       }
     }
     if (spec?.smoke && !s.resume && (target instanceof KubeBlueGreenTarget || target instanceof KubeCanaryTarget)) {
-      (await import('./smoke.js')).wireSmokeRoute(target, { kube, namespace: s.namespace, smoke: spec.smoke, deploymentId, ...(s.smokeUrl ? { url: s.smokeUrl } : {}) });
+      (await import('./smoke.js')).wireSmokeRoute(target, {
+        kube,
+        namespace: s.namespace,
+        smoke: spec.smoke,
+        deploymentId,
+        ...(s.smokeUrl ? { url: s.smokeUrl } : {}),
+      });
     }
     result = await runRollout({
       target,
@@ -383,13 +536,25 @@ async function deploy(
       ...(runs ? { ownerAlive: runs.ownerAlive } : {}),
       pauseTimeoutMs: s.pauseTimeoutMs,
       ...(tracked ? { githubDeployment: tracked.id } : {}),
-      ...(s.resume && target instanceof KubeCanaryTarget ? { resume: { verify: (record: RolloutRecord) => verifyCanary(target as KubeCanaryTarget, record, source.template, signal) } } : {}),
+      ...(s.resume && target instanceof KubeCanaryTarget
+        ? {
+            resume: {
+              verify: (record: RolloutRecord) =>
+                verifyCanary(target as KubeCanaryTarget, record, source.template, signal),
+            },
+          }
+        : {}),
     });
     if (recovered) result = { ...result, recovered };
-    if (retired) result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
+    if (retired)
+      result.timeline.unshift({ at: result.startedAt, kind: 'note', message: `Before this rollout: ${retired}.` });
   } catch (err) {
     await finishRecord(tracked, 'error', `gke-deploy stopped: ${errorMessage(err)}`);
-    await notes.send({ event: 'failed', ...subject, summary: `gke-deploy stopped: ${errorMessage(err)}`.slice(0, 1000) });
+    await notes.send({
+      event: 'failed',
+      ...subject,
+      summary: `gke-deploy stopped: ${errorMessage(err)}`.slice(0, 1000),
+    });
     throw err;
   }
 
@@ -409,7 +574,15 @@ async function deploy(
         previousRevision,
         changes: source.changes,
         ...(preview ? { preview: { verdict: preview.verdict, reason: preview.reason } } : {}),
-        ...(keptNow ? { keptBlue: { replicaSet: keptNow.blue, green: keptNow.green, until: new Date(keptNow.until * 1000).toISOString() } } : {}),
+        ...(keptNow
+          ? {
+              keptBlue: {
+                replicaSet: keptNow.blue,
+                green: keptNow.green,
+                until: new Date(keptNow.until * 1000).toISOString(),
+              },
+            }
+          : {}),
       },
       null,
       2,
@@ -422,17 +595,32 @@ async function deploy(
   outputs.set('analysis-report', path);
 
   const extra: string[] = [];
-  if (preview?.bake && preview.verdict !== 'skipped') extra.push(renderAnalysisMarkdown(preview.bake, { title: 'Preview, before the switch' }));
+  if (preview?.bake && preview.verdict !== 'skipped')
+    extra.push(renderAnalysisMarkdown(preview.bake, { title: 'Preview, before the switch' }));
   await writeSummary(
     renderRolloutMarkdown(result, {
       title: `${where} (GKE)`,
       ...(spec ? { spec } : {}),
       facts: [
         ['Image', code(s.image)],
-        ['Revision', revision ? `${revision} (was ${previousRevision || 'none'})` : keptNow ? `${s.deployment} stays on ${previousRevision} until blue is retired; the new version runs in ${code(keptNow.green)}` : previousRevision],
+        [
+          'Revision',
+          revision
+            ? `${revision} (was ${previousRevision || 'none'})`
+            : keptNow
+              ? `${s.deployment} stays on ${previousRevision} until blue is retired; the new version runs in ${code(keptNow.green)}`
+              : previousRevision,
+        ],
         ['Traffic', traffic],
         ...(preview ? ([['Preview', preview.reason]] as Array<[string, string]>) : []),
-        ...(keptNow ? ([['Blue kept', `ReplicaSet ${code(keptNow.blue)} until ${new Date(keptNow.until * 1000).toISOString()}, for an instant revert with the rollback action`]] as Array<[string, string]>) : []),
+        ...(keptNow
+          ? ([
+              [
+                'Blue kept',
+                `ReplicaSet ${code(keptNow.blue)} until ${new Date(keptNow.until * 1000).toISOString()}, for an instant revert with the rollback action`,
+              ],
+            ] as Array<[string, string]>)
+          : []),
         ...(tracked ? ([['GitHub Deployment', `${tracked.id} (${s.environment})`]] as Array<[string, string]>) : []),
       ],
     }) +
@@ -442,7 +630,13 @@ async function deploy(
       (result.paused ? '\n' + renderPausedMarkdown(result, pauseHelp(s)) : ''),
   );
 
-  await finishRecord(tracked, result.status, result.paused ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume` : result.reason);
+  await finishRecord(
+    tracked,
+    result.status,
+    result.paused
+      ? `Paused at ${result.paused.weight}% until ${new Date(result.paused.until).toISOString()}; waiting for a resume`
+      : result.reason,
+  );
   await notes.send(rolloutNotification(result, subject));
   // A pause is a success of this job: every step so far passed, and the canary waits for its resume.
   if (result.status !== 'succeeded' && result.status !== 'paused') setFailed(result.reason);
@@ -468,8 +662,15 @@ async function pausedRecord(kube: KubeClient, s: Settings, signal: AbortSignal):
 }
 
 /** Resume: the paused canary must run the images this job was given, container by container. */
-async function verifyCanary(target: KubeCanaryTarget, record: RolloutRecord, wanted: PodTemplateSpec, signal: AbortSignal): Promise<void> {
-  const running = new Map(((await target.canaryTemplate(signal))?.spec?.containers ?? []).map((c) => [c.name, c.image]));
+async function verifyCanary(
+  target: KubeCanaryTarget,
+  record: RolloutRecord,
+  wanted: PodTemplateSpec,
+  signal: AbortSignal,
+): Promise<void> {
+  const running = new Map(
+    ((await target.canaryTemplate(signal))?.spec?.containers ?? []).map((c) => [c.name, c.image]),
+  );
   const differ = (wanted.spec?.containers ?? []).filter((c) => running.get(c.name) !== c.image);
   if (differ.length) {
     throw new UserError(
@@ -483,11 +684,34 @@ async function verifyCanary(target: KubeCanaryTarget, record: RolloutRecord, wan
 /** The two steps a paused rollout's summary shows: resume it, or abort it. */
 function pauseHelp(s: Settings): { resume: string; abort: string } {
   const c = s.cluster;
-  const cluster = c.kind === 'gke' ? [`project-id: ${c.ref.project}`, `location: ${c.ref.location}`, `cluster: ${c.ref.cluster}`] : c.path ? [`kubeconfig: ${c.path}`] : [];
+  const cluster =
+    c.kind === 'gke'
+      ? [`project-id: ${c.ref.project}`, `location: ${c.ref.location}`, `cluster: ${c.ref.cluster}`]
+      : c.path
+        ? [`kubeconfig: ${c.path}`]
+        : [];
   const where = [...cluster, `namespace: ${s.namespace}`, `deployment: ${s.deployment}`];
-  const steps = s.plan.steps.map((st) => `${st.weight}${st.bakeMs ? `:${formatDuration(st.bakeMs)}` : ''}${st.pause ? ':pause' : ''}`).join(',');
+  const steps = s.plan.steps
+    .map((st) => `${st.weight}${st.bakeMs ? `:${formatDuration(st.bakeMs)}` : ''}${st.pause ? ':pause' : ''}`)
+    .join(',');
   return {
-    resume: ['- uses: org/platform-actions/actions/gke-deploy@v1', '  with:', ...[...where, `image: ${s.image}`, 'strategy: canary', `steps: ${steps}`, ...(s.httpRoute ? [`http-route: ${s.httpRoute}`] : []), ...(s.service ? [`service: ${s.service}`] : []), 'resume: true'].map((l) => `    ${l}`)].join('\n'),
-    abort: ['- uses: org/platform-actions/actions/rollback@v1', '  with:', ...['platform: gke', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`)].join('\n'),
+    resume: [
+      '- uses: org/platform-actions/actions/gke-deploy@v1',
+      '  with:',
+      ...[
+        ...where,
+        `image: ${s.image}`,
+        'strategy: canary',
+        `steps: ${steps}`,
+        ...(s.httpRoute ? [`http-route: ${s.httpRoute}`] : []),
+        ...(s.service ? [`service: ${s.service}`] : []),
+        'resume: true',
+      ].map((l) => `    ${l}`),
+    ].join('\n'),
+    abort: [
+      '- uses: org/platform-actions/actions/rollback@v1',
+      '  with:',
+      ...['platform: gke', ...where, 'reason: paused canary aborted'].map((l) => `    ${l}`),
+    ].join('\n'),
   };
 }

@@ -33,7 +33,12 @@ export async function post(ctx: StepContext): Promise<void> {
   const { formatDuration } = await import('../../util/duration.js');
   const { errorMessage } = await import('../../util/errors.js');
   const google = lazyGoogleTokens(setSecret);
-  const connection = await connectCluster(state.cluster, { google, onToken: setSecret, signal: ctx.signal, cwd: process.env.GITHUB_WORKSPACE ?? process.cwd() });
+  const connection = await connectCluster(state.cluster, {
+    google,
+    onToken: setSecret,
+    signal: ctx.signal,
+    cwd: process.env.GITHUB_WORKSPACE ?? process.cwd(),
+  });
   const kube = new KubeClient(connection);
   const target = recoveryTarget(state.engine, {
     kube,
@@ -58,7 +63,9 @@ export async function post(ctx: StepContext): Promise<void> {
   } catch (err) {
     // An untrusted state: the error says what is wrong and how to clear it; the next run would refuse it the same way.
     if ((err as Error).name === 'UntrustedStateError') throw err;
-    warning(`The post step could not finish the rollout of ${state.namespace}/${state.deployment}: ${errorMessage(err)}. The record stays on the Deployment: the next gke-deploy run or the rollback action finishes it.`);
+    warning(
+      `The post step could not finish the rollout of ${state.namespace}/${state.deployment}: ${errorMessage(err)}. The record stays on the Deployment: the next gke-deploy run or the rollback action finishes it.`,
+    );
     throw err;
   } finally {
     kube.close();

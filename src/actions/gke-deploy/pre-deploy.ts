@@ -14,7 +14,15 @@ import type { Settings } from './settings.js';
 
 export async function runPreDeploy(
   p: NonNullable<Settings['preDeploy']>,
-  o: { kube: KubeClient; namespace: string; deployment: string; template: PodTemplateSpec; container: string; deploymentId: string; signal: AbortSignal },
+  o: {
+    kube: KubeClient;
+    namespace: string;
+    deployment: string;
+    template: PodTemplateSpec;
+    container: string;
+    deploymentId: string;
+    signal: AbortSignal;
+  },
 ): Promise<void> {
   const result = await runJob(o.kube, {
     namespace: o.namespace,

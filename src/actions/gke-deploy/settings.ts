@@ -57,13 +57,25 @@ export interface Settings {
 }
 
 /** Variables gcp-auth exports the project in, in the order they are read. */
-export const PROJECT_VARIABLES = ['GOOGLE_CLOUD_PROJECT', 'CLOUDSDK_CORE_PROJECT', 'CLOUDSDK_PROJECT', 'GCLOUD_PROJECT', 'GCP_PROJECT'];
+export const PROJECT_VARIABLES = [
+  'GOOGLE_CLOUD_PROJECT',
+  'CLOUDSDK_CORE_PROJECT',
+  'CLOUDSDK_PROJECT',
+  'GCLOUD_PROJECT',
+  'GCP_PROJECT',
+];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_1035 = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-function checkName(value: string, input: string, kind: 'label' | '1035' | 'subdomain', what: string, maxLength = kind === 'subdomain' ? 253 : 63): string {
+function checkName(
+  value: string,
+  input: string,
+  kind: 'label' | '1035' | 'subdomain',
+  what: string,
+  maxLength = kind === 'subdomain' ? 253 : 63,
+): string {
   const re = kind === 'label' ? DNS_LABEL : kind === '1035' ? DNS_1035 : DNS_SUBDOMAIN;
   if (!re.test(value) || value.length > maxLength) {
     throw new UserError(
@@ -79,10 +91,21 @@ function clusterTarget(projectInput: string | undefined, env: NodeJS.ProcessEnv)
   const location = inputs.string('location');
   const cluster = inputs.string('cluster');
   if (kubeconfig && (cluster || location)) {
-    throw new UserError('Both kubeconfig and a GKE cluster (cluster / location) are set.', 'Give one: project-id, location and cluster (with gcp-auth earlier in the job), or a kubeconfig.');
+    throw new UserError(
+      'Both kubeconfig and a GKE cluster (cluster / location) are set.',
+      'Give one: project-id, location and cluster (with gcp-auth earlier in the job), or a kubeconfig.',
+    );
   }
-  if (cluster) return { kind: 'gke', ref: clusterRef(projectInput ?? PROJECT_VARIABLES.map((v) => env[v]).find(Boolean), location, cluster) };
-  if (location) throw new UserError('location is set but cluster is empty.', 'Give cluster (the GKE cluster\'s name) with project-id and location, or a kubeconfig.');
+  if (cluster)
+    return {
+      kind: 'gke',
+      ref: clusterRef(projectInput ?? PROJECT_VARIABLES.map((v) => env[v]).find(Boolean), location, cluster),
+    };
+  if (location)
+    throw new UserError(
+      'location is set but cluster is empty.',
+      "Give cluster (the GKE cluster's name) with project-id and location, or a kubeconfig.",
+    );
   if (kubeconfig) return { kind: 'kubeconfig', path: kubeconfig };
   if (!env.KUBECONFIG && !existsSync(join(env.HOME ?? homedir(), '.kube', 'config'))) {
     throw new UserError(
@@ -109,7 +132,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const httpRoute = inputs.string('http-route');
   if (httpRoute) checkName(httpRoute, 'http-route', 'subdomain', 'HTTPRoute name');
   if (httpRoute && strategy === 'rolling') {
-    throw new UserError('http-route is set, but a rolling update does not move traffic between Services.', 'Use strategy canary or blue-green to split or switch traffic with the route, or remove http-route.');
+    throw new UserError(
+      'http-route is set, but a rolling update does not move traffic between Services.',
+      'Use strategy canary or blue-green to split or switch traffic with the route, or remove http-route.',
+    );
   }
   const service = inputs.string('service');
   if (service) checkName(service, 'service', '1035', 'Service name');
@@ -117,7 +143,10 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
 
   const prometheusUrl = inputs.string('prometheus-url');
   if (prometheusUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusUrl)) {
-    throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
+    throw new UserError(
+      `prometheus-url '${prometheusUrl}' is not an http(s) URL.`,
+      'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
+    );
   }
 
   const smokeUrlInput = inputs.string('smoke-url');
@@ -129,12 +158,17 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const { environment, githubToken } = readRecordSettings();
   const { resume, pauseTimeoutMs } = readPauseSettings();
   if ((resume || plan.steps.some((st) => st.pause)) && strategy !== 'canary') {
-    throw new UserError(`${resume ? 'resume is true' : 'steps pause'}, but strategy is ${strategy}: only a canary holds part of the traffic, so only a canary pauses and resumes.`, 'Use strategy canary with a pause step (e.g. 10:5m,25:pause,100), or remove the pause.');
+    throw new UserError(
+      `${resume ? 'resume is true' : 'steps pause'}, but strategy is ${strategy}: only a canary holds part of the traffic, so only a canary pauses and resumes.`,
+      'Use strategy canary with a pause step (e.g. 10:5m,25:pause,100), or remove the pause.',
+    );
   }
 
   return {
     cluster,
-    projectId: projectInput ?? (cluster.kind === 'gke' ? cluster.ref.project : PROJECT_VARIABLES.map((v) => env[v]).find(Boolean)),
+    projectId:
+      projectInput ??
+      (cluster.kind === 'gke' ? cluster.ref.project : PROJECT_VARIABLES.map((v) => env[v]).find(Boolean)),
     namespace,
     deployment,
     containerName: inputs.string('container-name'),

@@ -16,7 +16,17 @@ import type { SideBySideTarget } from '../../k8s/side-by-side.js';
 import type { Target } from '../../delivery/types.js';
 import { closeSmokeRoute, openSmokeRoute } from '../../k8s/smoke-route.js';
 
-export function wireSmokeRoute(target: SideBySideTarget & Target, o: { kube: KubeClient; namespace: string; smoke: SmokeSpec; deploymentId: string; url?: string; confirmTimeoutMs?: number }): void {
+export function wireSmokeRoute(
+  target: SideBySideTarget & Target,
+  o: {
+    kube: KubeClient;
+    namespace: string;
+    smoke: SmokeSpec;
+    deploymentId: string;
+    url?: string;
+    confirmTimeoutMs?: number;
+  },
+): void {
   const url = o.url ?? o.smoke.url;
   let opened: string | undefined;
   const options: SmokeGateOptions = {
@@ -25,14 +35,30 @@ export function wireSmokeRoute(target: SideBySideTarget & Target, o: { kube: Kub
     log: info,
     newSideUrl: async (signal) => {
       const backend = await target.smokeBackend(signal);
-      if (!backend) throw new Error('smoke checks need the new side\'s Service, and there is none');
+      if (!backend) throw new Error("smoke checks need the new side's Service, and there is none");
       if (url && backend.route) {
         opened = backend.route;
-        await openSmokeRoute(o.kube, { namespace: o.namespace, route: backend.route, service: backend.service, port: backend.port, deploymentId: o.deploymentId, log: info, ...(o.confirmTimeoutMs ? { timeoutMs: o.confirmTimeoutMs } : {}) }, signal);
+        await openSmokeRoute(
+          o.kube,
+          {
+            namespace: o.namespace,
+            route: backend.route,
+            service: backend.service,
+            port: backend.port,
+            deploymentId: o.deploymentId,
+            log: info,
+            ...(o.confirmTimeoutMs ? { timeoutMs: o.confirmTimeoutMs } : {}),
+          },
+          signal,
+        );
       } else if (url) {
-        info(`No http-route to carry the smoke header: ${url} must reach Service ${backend.service} (the new side) alone, e.g. through an Ingress of its own.`);
+        info(
+          `No http-route to carry the smoke header: ${url} must reach Service ${backend.service} (the new side) alone, e.g. through an Ingress of its own.`,
+        );
       } else {
-        info(`No smoke-url: the checks go to Service ${backend.service} by its cluster DNS name, which only a runner inside the cluster reaches.`);
+        info(
+          `No smoke-url: the checks go to Service ${backend.service} by its cluster DNS name, which only a runner inside the cluster reaches.`,
+        );
       }
       return url ?? backend.serviceUrl;
     },

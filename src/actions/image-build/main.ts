@@ -65,9 +65,24 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       outputs.set('image', refs[0] as string);
       outputs.set('digest', result.imageId);
       outputs.set('tags', refs.join('\n'));
-      outputs.set('metadata', { image: refs[0], digest: result.imageId, pushed: false, tags: refs, labels, builder: { kind: builder.kind, version: builder.version }, createdAt: createdAt.toISOString() });
+      outputs.set('metadata', {
+        image: refs[0],
+        digest: result.imageId,
+        pushed: false,
+        tags: refs,
+        labels,
+        builder: { kind: builder.kind, version: builder.version },
+        createdAt: createdAt.toISOString(),
+      });
       info(`Built ${refs.join(', ')} (image id ${result.imageId}); not pushed.`);
-      await writeSummary(heading('Image built (not pushed)') + facts([['Image', code(refs[0] as string)], ['Image id', code(result.imageId)], ['Builder', `${builder.kind} ${builder.version}`]]));
+      await writeSummary(
+        heading('Image built (not pushed)') +
+          facts([
+            ['Image', code(refs[0] as string)],
+            ['Image id', code(result.imageId)],
+            ['Builder', `${builder.kind} ${builder.version}`],
+          ]),
+      );
       return;
     }
 
@@ -86,7 +101,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         );
       }
       if (result.pushedDigest && result.pushedDigest !== digest) {
-        throw new UserError(`${builder.kind} reported pushing ${result.pushedDigest}, but the registry serves ${digest} for ${refs[0]}: another push changed the tag meanwhile.`);
+        throw new UserError(
+          `${builder.kind} reported pushing ${result.pushedDigest}, but the registry serves ${digest} for ${refs[0]}: another push changed the tag meanwhile.`,
+        );
       }
       const image = await registry.inspect(s.image.repository, digest);
       const pinned = byDigest(s.image, digest);
@@ -116,14 +133,27 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
             ['Image', code(pinned)],
             ['Digest', code(digest)],
             ['Tags', refs.map((r) => code(r)).join('<br>')],
-            ['Size', `${formatBytes(image.size)} compressed${image.platforms.length > 1 ? `, ${image.platforms.length} platforms` : ''}`],
+            [
+              'Size',
+              `${formatBytes(image.size)} compressed${image.platforms.length > 1 ? `, ${image.platforms.length} platforms` : ''}`,
+            ],
             ['Builder', `${builder.kind} ${builder.version}`],
           ]) +
           (image.platforms.length > 1
-            ? '\n' + table(['Platform', 'Digest', 'Size'], image.platforms.map((p) => [p.platform, code(p.digest), formatBytes(p.size)]))
+            ? '\n' +
+              table(
+                ['Platform', 'Digest', 'Size'],
+                image.platforms.map((p) => [p.platform, code(p.digest), formatBytes(p.size)]),
+              )
             : '') +
           '\n' +
-          details('Labels', table(['Label', 'Value'], Object.entries(metadata.labels).map(([k, v]) => [code(k), code(v)]))) +
+          details(
+            'Labels',
+            table(
+              ['Label', 'Value'],
+              Object.entries(metadata.labels).map(([k, v]) => [code(k), code(v)]),
+            ),
+          ) +
           `\nDeploy it by digest: ${code(pinned)}\n`,
       );
     } finally {

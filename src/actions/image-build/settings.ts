@@ -34,7 +34,8 @@ function parseCache(text: string, image: ImageRef, write: boolean): CacheSpec {
   if (value === 'none') return { kind: 'none' };
   if (value === 'gha') return { kind: 'gha' };
   if (value === 'registry') return { kind: 'registry', repository: image.name, write };
-  if (value.startsWith('registry:')) return { kind: 'registry', repository: parseRepository(value.slice('registry:'.length), 'cache').name, write };
+  if (value.startsWith('registry:'))
+    return { kind: 'registry', repository: parseRepository(value.slice('registry:'.length), 'cache').name, write };
   throw new UserError(`cache '${value}' is not one of none, gha, registry or registry:REPOSITORY.`);
 }
 
@@ -55,22 +56,37 @@ export function readSettings(): Settings {
   if (trust.pullRequest && push) {
     if (quarantine) {
       image = quarantine;
-      notices.push(`This is a pull request's run: pushing to the quarantine repository ${quarantine.name}, not to ${production.name}.`);
+      notices.push(
+        `This is a pull request's run: pushing to the quarantine repository ${quarantine.name}, not to ${production.name}.`,
+      );
     } else {
       push = false;
-      notices.push(`This is a pull request's run: building without pushing, since a pull request never writes ${production.name}. Set pull-request-image to a quarantine repository to push and scan pull request images.`);
+      notices.push(
+        `This is a pull request's run: building without pushing, since a pull request never writes ${production.name}. Set pull-request-image to a quarantine repository to push and scan pull request images.`,
+      );
     }
   }
   const context = inputs.string('context', '.');
   if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new UserError(`context '${context}' is not a directory.`, 'Check out the repository first (actions/checkout) and give the build context relative to the workspace.');
+    throw new UserError(
+      `context '${context}' is not a directory.`,
+      'Check out the repository first (actions/checkout) and give the build context relative to the workspace.',
+    );
   }
   let file = inputs.string('file', '');
   if (file !== '') {
-    if (!existsSync(file)) throw new UserError(`file '${file}' does not exist.`, 'Give the Dockerfile path relative to the working directory (the workspace), not to the context.');
+    if (!existsSync(file))
+      throw new UserError(
+        `file '${file}' does not exist.`,
+        'Give the Dockerfile path relative to the working directory (the workspace), not to the context.',
+      );
   } else {
     file = ['Dockerfile', 'Containerfile'].map((f) => join(context, f)).find((f) => existsSync(f)) ?? '';
-    if (file === '') throw new UserError(`There is no Dockerfile or Containerfile in context '${context}'.`, "Set 'file' to the Dockerfile's path.");
+    if (file === '')
+      throw new UserError(
+        `There is no Dockerfile or Containerfile in context '${context}'.`,
+        "Set 'file' to the Dockerfile's path.",
+      );
   }
 
   const tagTemplates = inputs.list('tags');
@@ -87,7 +103,11 @@ export function readSettings(): Settings {
 
   const platforms = inputs.list('platforms');
   for (const p of platforms) {
-    if (!PLATFORM.test(p)) throw new UserError(`platforms: '${p}' is not a platform.`, 'Write platforms as os/arch[/variant], e.g. linux/amd64, linux/arm64, linux/arm/v7.');
+    if (!PLATFORM.test(p))
+      throw new UserError(
+        `platforms: '${p}' is not a platform.`,
+        'Write platforms as os/arch[/variant], e.g. linux/amd64, linux/arm64, linux/arm/v7.',
+      );
   }
 
   const builder = inputs.choice('builder', ['auto', 'docker', 'buildah'], 'auto');

@@ -31,9 +31,19 @@ function readReport(path: string, what: string): ScanReport {
   return parseTrivyReport(text, `${what} '${path}'`);
 }
 
-async function scanWithTrivy(s: Settings, image: Pinned, workDir: string, ctx: StepContext, label: string): Promise<ScanReport> {
+async function scanWithTrivy(
+  s: Settings,
+  image: Pinned,
+  workDir: string,
+  ctx: StepContext,
+  label: string,
+): Promise<ScanReport> {
   const { installTrivy, runTrivy } = await import('../../image/trivy.js');
-  const trivy = await installTrivy({ version: s.trivyVersion, ...(s.trivySha256 ? { sha256: s.trivySha256 } : {}), log: info });
+  const trivy = await installTrivy({
+    version: s.trivyVersion,
+    ...(s.trivySha256 ? { sha256: s.trivySha256 } : {}),
+    log: info,
+  });
   const outputFile = join(workDir, `${label}-trivy.json`);
   const ref = `${image.name}@${image.digest}`;
   info(`Scanning ${ref} with Trivy ${trivy.version}.`);
@@ -49,7 +59,9 @@ async function scanWithEcr(s: Settings, image: Pinned, ctx: StepContext): Promis
   const client = ecrClient(kind.region);
   const started = Date.now();
   try {
-    info(`Reading the ECR scan findings of ${image.repository}@${image.digest} (account ${kind.accountId}, ${kind.region}).`);
+    info(
+      `Reading the ECR scan findings of ${image.repository}@${image.digest} (account ${kind.accountId}, ${kind.region}).`,
+    );
     const result = await ecrScanFindings(client, {
       registryId: kind.accountId,
       repository: image.repository,
@@ -59,13 +71,17 @@ async function scanWithEcr(s: Settings, image: Pinned, ctx: StepContext): Promis
       onWait: (status) => info(`Waiting for the ECR scan: ${status} (${formatDuration(Date.now() - started)} so far).`),
     });
     if (result.started) info('No scan existed for the image; started a basic scan.');
-    info(`ECR scan ${result.status} (${result.mode} scanning): ${result.mode === 'enhanced' ? result.enhancedFindings.length : result.findings.length} finding(s).`);
+    info(
+      `ECR scan ${result.status} (${result.mode} scanning): ${result.mode === 'enhanced' ? result.enhancedFindings.length : result.findings.length} finding(s).`,
+    );
     return normaliseEcr({
       repository: image.repository,
       digest: image.digest,
       mode: result.mode,
       ...(result.completedAt ? { completedAt: result.completedAt } : {}),
-      ...(result.vulnerabilitySourceUpdatedAt ? { vulnerabilitySourceUpdatedAt: result.vulnerabilitySourceUpdatedAt } : {}),
+      ...(result.vulnerabilitySourceUpdatedAt
+        ? { vulnerabilitySourceUpdatedAt: result.vulnerabilitySourceUpdatedAt }
+        : {}),
       findings: result.findings,
       enhancedFindings: result.enhancedFindings,
     });
@@ -74,7 +90,14 @@ async function scanWithEcr(s: Settings, image: Pinned, ctx: StepContext): Promis
   }
 }
 
-async function obtain(s: Settings, image: Pinned | undefined, reportFile: string | undefined, workDir: string, ctx: StepContext, label: string): Promise<ScanReport> {
+async function obtain(
+  s: Settings,
+  image: Pinned | undefined,
+  reportFile: string | undefined,
+  workDir: string,
+  ctx: StepContext,
+  label: string,
+): Promise<ScanReport> {
   if (reportFile) return readReport(reportFile, label === 'image' ? 'report-file' : 'baseline-report-file');
   if (!image) throw new UserError(`No ${label} to scan.`);
   return s.scanner === 'ecr' ? scanWithEcr(s, image, ctx) : scanWithTrivy(s, image, workDir, ctx, label);
@@ -111,7 +134,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     }
     for (const note of report.notes) info(note);
 
-    const gate = evaluate(report, { failOn: s.failOn, onlyFixed: s.onlyFixed, ignores, ...(baseline ? { baseline: baseline.findings } : {}), now });
+    const gate = evaluate(report, {
+      failOn: s.failOn,
+      onlyFixed: s.onlyFixed,
+      ignores,
+      ...(baseline ? { baseline: baseline.findings } : {}),
+      now,
+    });
     const imageText = s.image ? `${s.image.name}@${s.image.digest}` : undefined;
     const baselineText = s.baselineImage ? `${s.baselineImage.name}@${s.baselineImage.digest}` : s.baselineReportFile;
     const scanContext = {
@@ -124,16 +153,22 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     };
 
     for (const e of gate.expired) {
-      warning(`Ignore entry for ${e.entry.id}${e.entry.package ? ` (${e.entry.package})` : ''} expired on ${e.entry.expires}; ${e.matched} finding(s) it matched are judged again. Reason was: ${e.entry.reason}`, {
-        title: 'Expired ignore entry',
-        file: s.ignoreFile,
-        startLine: e.entry.line,
-      });
+      warning(
+        `Ignore entry for ${e.entry.id}${e.entry.package ? ` (${e.entry.package})` : ''} expired on ${e.entry.expires}; ${e.matched} finding(s) it matched are judged again. Reason was: ${e.entry.reason}`,
+        {
+          title: 'Expired ignore entry',
+          file: s.ignoreFile,
+          startLine: e.entry.line,
+        },
+      );
     }
 
     const reportDir = join(process.env.RUNNER_TEMP || tmpdir(), 'platform-actions');
     mkdirSync(reportDir, { recursive: true });
-    const reportPath = join(reportDir, `image-scan-${(s.image?.digest ?? `report-${now.getTime()}`).replace('sha256:', '').slice(0, 16)}.json`);
+    const reportPath = join(
+      reportDir,
+      `image-scan-${(s.image?.digest ?? `report-${now.getTime()}`).replace('sha256:', '').slice(0, 16)}.json`,
+    );
     writeFileSync(reportPath, JSON.stringify(normalisedReport(scanContext, report, gate, now), null, 2));
 
     let sarifPath = '';
@@ -141,7 +176,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       sarifPath = resolve(s.sarifFile);
       mkdirSync(dirname(sarifPath), { recursive: true });
       const imagePath = s.image?.repository ?? report.artifact ?? 'image';
-      writeFileSync(sarifPath, JSON.stringify(toSarif(report, gate, s.failOn, { imagePath, toolVersion: VERSION }), null, 2));
+      writeFileSync(
+        sarifPath,
+        JSON.stringify(toSarif(report, gate, s.failOn, { imagePath, toolVersion: VERSION }), null, 2),
+      );
       info(`Wrote SARIF to ${sarifPath}.`);
     }
 
@@ -156,7 +194,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     if (!gate.passed) {
       const listed = gate.failing
         .slice(0, 10)
-        .map((f) => `  ${f.severity} ${f.id}${f.package ? ` in ${f.package} ${f.installedVersion ?? ''}` : ` (${f.target})`}${f.fixedVersion ? ` (fixed in ${f.fixedVersion})` : ''}${f.ignore?.expired ? ` [ignore entry expired ${f.ignore.expires}]` : ''}`)
+        .map(
+          (f) =>
+            `  ${f.severity} ${f.id}${f.package ? ` in ${f.package} ${f.installedVersion ?? ''}` : ` (${f.target})`}${f.fixedVersion ? ` (fixed in ${f.fixedVersion})` : ''}${f.ignore?.expired ? ` [ignore entry expired ${f.ignore.expires}]` : ''}`,
+        )
         .join('\n');
       throw new UserError(
         `${gate.failing.length} finding(s) at ${s.failOn.join(', ')} fail the gate${imageText ? ` for ${imageText}` : ''}:\n${listed}${gate.failing.length > 10 ? `\n  ... and ${gate.failing.length - 10} more (see the job summary and ${reportPath})` : ''}`,

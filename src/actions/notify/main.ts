@@ -31,7 +31,8 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
     },
     { timeoutMs: s.timeoutMs },
   );
-  for (const r of results) (r.ok ? info : warning)(`Notification to ${r.target}: ${r.ok ? 'sent' : `not sent, ${r.detail}`}.`);
+  for (const r of results)
+    (r.ok ? info : warning)(`Notification to ${r.target}: ${r.ok ? 'sent' : `not sent, ${r.detail}`}.`);
   if (targets.length === 0) info('No notify targets: nothing to send.');
   outputs.set('sent', results.filter((r) => r.ok).length);
   outputs.set('failed', results.filter((r) => !r.ok).length);

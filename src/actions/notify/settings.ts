@@ -19,11 +19,16 @@ const EVENTS = ['started', 'paused', 'rolled-back', 'failed', 'held', 'promoted'
 export function readSettings(): Settings {
   const facts = inputs.lines('facts').map((line): [string, string] => {
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new UserError(`Input 'facts' has '${line}', which is not NAME=value.`, 'Write one fact a line, e.g. p95 latency=812 ms > 500 ms.');
+    if (eq <= 0)
+      throw new UserError(
+        `Input 'facts' has '${line}', which is not NAME=value.`,
+        'Write one fact a line, e.g. p95 latency=812 ms > 500 ms.',
+      );
     return [line.slice(0, eq).trim(), line.slice(eq + 1).trim()];
   });
   const event = inputs.required('event') as NotifyEvent;
-  if (!(EVENTS as readonly string[]).includes(event)) throw new UserError(`Input 'event' is '${event}'.`, `Use one of ${EVENTS.join(', ')}.`);
+  if (!(EVENTS as readonly string[]).includes(event))
+    throw new UserError(`Input 'event' is '${event}'.`, `Use one of ${EVENTS.join(', ')}.`);
   return {
     targets: inputs.string('notify', ''),
     event,

@@ -17,15 +17,31 @@ import type { Settings } from './settings.js';
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the promotion.
   const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
+  const notes = notifier(inputs.string('notify', ''), {
+    mask: setSecret,
+    info,
+    warn: warning,
+    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
+  });
   const token = tokenOrUndefined(s.token);
-  if (!token) throw new UserError('No github-token: promote reads and writes GitHub Deployments.', 'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`.');
+  if (!token)
+    throw new UserError(
+      'No github-token: promote reads and writes GitHub Deployments.',
+      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`.',
+    );
   const gh = githubClient(token);
   const repo = currentRepo();
   const run = runContext();
 
-  const history = await listDeployments(gh, repo, { environment: s.from, service: s.service, statuses: false, trustedCreator: s.deployer });
-  info(`${history.length} platform-actions deployment(s) recorded in ${s.from}${s.service ? ` for ${s.service}` : ''}.`);
+  const history = await listDeployments(gh, repo, {
+    environment: s.from,
+    service: s.service,
+    statuses: false,
+    trustedCreator: s.deployer,
+  });
+  info(
+    `${history.length} platform-actions deployment(s) recorded in ${s.from}${s.service ? ` for ${s.service}` : ''}.`,
+  );
   let evidence: PromotionEvidence;
   try {
     evidence = await judgePromotion(
@@ -37,15 +53,27 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
     if (err instanceof UserError) await writeSummary(renderRefusal(s.from, s.to, err.message, err.hint));
     await notes.send({
       event: 'held',
-      ...about({ service: s.service ?? 'unknown', environment: s.to, release: s.digest ?? 'what is live', ...(s.image ? { image: s.image } : {}) }),
+      ...about({
+        service: s.service ?? 'unknown',
+        environment: s.to,
+        release: s.digest ?? 'what is live',
+        ...(s.image ? { image: s.image } : {}),
+      }),
       summary: `Not promoted from ${s.from}: ${errorMessage(err)}`.slice(0, 1000),
     });
     throw err;
   }
   const image = s.image ?? evidence.image;
-  info(`${evidence.digest} has been healthy in ${s.from} for ${formatDuration(evidence.soakMs)} (deployment #${evidence.source.id}); promoting to ${s.to}.`);
+  info(
+    `${evidence.digest} has been healthy in ${s.from} for ${formatDuration(evidence.soakMs)} (deployment #${evidence.source.id}); promoting to ${s.to}.`,
+  );
 
-  const target = await listDeployments(gh, repo, { environment: s.to, service: evidence.service, limit: 10, trustedCreator: s.deployer });
+  const target = await listDeployments(gh, repo, {
+    environment: s.to,
+    service: evidence.service,
+    limit: 10,
+    trustedCreator: s.deployer,
+  });
   const targetLive = liveDeployment(target);
   const source = evidence.source.payload;
   const tracked = await trackDeployment(gh, repo, {
@@ -67,7 +95,12 @@ export async function main(s: Settings, _ctx: StepContext): Promise<void> {
 
   await notes.send({
     event: 'promoted',
-    ...about({ service: evidence.service ?? source?.service ?? 'unknown', environment: s.to, release: evidence.source.sha, image }),
+    ...about({
+      service: evidence.service ?? source?.service ?? 'unknown',
+      environment: s.to,
+      release: evidence.source.sha,
+      image,
+    }),
     summary: `Promoted from ${s.from} after ${formatDuration(evidence.soakMs)} healthy there; deployment #${tracked.id} in ${s.to} waits for the deploy step.`,
     facts: [['Evidence', `deployment #${evidence.source.id} in ${s.from}`]],
   });

@@ -19,7 +19,10 @@ const ENVIRONMENT = /^[^/'"`\\]{1,255}$/;
 
 function environment(name: 'from-environment' | 'to-environment', value: string): string {
   if (!ENVIRONMENT.test(value)) {
-    throw new UserError(`Input '${name}' is not an environment name: '${value}'.`, 'Use the name of a GitHub Environment, for example staging or production.');
+    throw new UserError(
+      `Input '${name}' is not an environment name: '${value}'.`,
+      'Use the name of a GitHub Environment, for example staging or production.',
+    );
   }
   return value;
 }
@@ -28,7 +31,10 @@ export function readSettings(): Settings {
   const from = environment('from-environment', inputs.required('from-environment'));
   const to = environment('to-environment', inputs.required('to-environment'));
   if (from.toLowerCase() === to.toLowerCase()) {
-    throw new UserError(`from-environment and to-environment are both '${from}'.`, 'Promote from one environment to the next, e.g. staging → production.');
+    throw new UserError(
+      `from-environment and to-environment are both '${from}'.`,
+      'Promote from one environment to the next, e.g. staging → production.',
+    );
   }
   const text = inputs.string('image', '');
   let image: string | undefined;

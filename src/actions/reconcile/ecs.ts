@@ -19,7 +19,15 @@ export async function scanEcsScope(scope: EcsScope, s: Settings, signal: AbortSi
   const ecs = ecsClient(aws);
   const elbv2 = elbv2Client(aws);
   const cloudwatch = cloudWatchClient(aws);
-  const scan = await scanEcs({ ecs, elbv2, cloudwatch, clusters: scope.clusters, waitTimeoutMs: s.restoreTimeoutMs, log: info, signal });
+  const scan = await scanEcs({
+    ecs,
+    elbv2,
+    cloudwatch,
+    clusters: scope.clusters,
+    waitTimeoutMs: s.restoreTimeoutMs,
+    log: info,
+    signal,
+  });
   const providers: Record<string, MetricProvider> = { cloudwatch: createCloudWatchProvider(aws) };
   if (s.prometheusUrl) providers.prometheus = createPrometheusProvider({ url: s.prometheusUrl });
   const text = s.analysis.trim();
@@ -37,7 +45,18 @@ export async function scanEcsScope(scope: EcsScope, s: Settings, signal: AbortSi
         // Task sets sit behind an ALB: the platform SLO applies when no spec is given.
         if (text === 'none' || !f.labels || (text === '' && !f.labels.includes('targetGroup'))) return undefined;
         const key = f.labels.join(',');
-        if (!analyses.has(key)) analyses.set(key, createAnalysis(parseAnalysisSpec(text, { defaultProvider: 'cloudwatch', providers: Object.keys(providers), labels: [...f.labels] }), { providers }));
+        if (!analyses.has(key))
+          analyses.set(
+            key,
+            createAnalysis(
+              parseAnalysisSpec(text, {
+                defaultProvider: 'cloudwatch',
+                providers: Object.keys(providers),
+                labels: [...f.labels],
+              }),
+              { providers },
+            ),
+          );
         return analyses.get(key);
       },
     })),

@@ -61,14 +61,21 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const startedAt = clock.now();
   const run = runContext();
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the reconcile.
-  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(run.runId && run.repository ? { runUrl: runUrl(run) } : {}) });
+  const notes = notifier(inputs.string('notify', ''), {
+    mask: setSecret,
+    info,
+    warn: warning,
+    ...(run.runId && run.repository ? { runUrl: runUrl(run) } : {}),
+  });
   const self = runAttemptId(run);
   const by = `the reconcile workflow in run ${self || 'outside GitHub Actions'}`;
   const checker: RunStatusChecker | undefined = await runStatusChecker(s.githubToken, info);
-  if (!checker) info('No github-token: whether an owner still runs is decided by its record\'s lease alone.');
+  if (!checker) info("No github-token: whether an owner still runs is decided by its record's lease alone.");
 
   const platform = await scan(s, signal);
-  info(`Looked at ${platform.seen} ${s.scope.platform === 'ecs' ? 'service(s)' : 'Deployment(s)'}; ${platform.items.length} carry rollout state.`);
+  info(
+    `Looked at ${platform.seen} ${s.scope.platform === 'ecs' ? 'service(s)' : 'Deployment(s)'}; ${platform.items.length} carry rollout state.`,
+  );
   const rows: Row[] = [];
   try {
     const results = await mapLimit(platform.items, PARALLEL, async (item) => reconcileItem(item));
@@ -87,8 +94,15 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       owner = await ownerState(record, { now, ...(checker ? { ownerAlive: checker.ownerAlive } : {}), log: info });
       if (record.run && checker && !owner.alive) endedAt = (await checker.status(record.run))?.endedAt;
     }
-    const decision = decide({ found, ...(owner ? { owner } : {}), ...(endedAt !== undefined ? { ownerEndedAt: endedAt } : {}), now });
-    info(`${item.where}: ${record ? describeRecord(record) : found.kept ? `blue of rollout ${found.kept.id} kept` : 'state not trusted'}. ${decision.why}`);
+    const decision = decide({
+      found,
+      ...(owner ? { owner } : {}),
+      ...(endedAt !== undefined ? { ownerEndedAt: endedAt } : {}),
+      now,
+    });
+    info(
+      `${item.where}: ${record ? describeRecord(record) : found.kept ? `blue of rollout ${found.kept.id} kept` : 'state not trusted'}. ${decision.why}`,
+    );
     const analysis = decision.action === 'judge' ? safely(() => item.analysis()) : {};
     const outcome: Outcome = await carryOut(decision, record, {
       ...(item.target ? { target: item.target } : {}),
@@ -129,15 +143,30 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
 
   // Tell people what the reconciler did to whose rollout (never on a dry run).
   for (const r of rows) {
-    const event: NotifyEvent | undefined = !r.ok ? 'failed' : r.done === 'rolled-back' ? 'rolled-back' : r.done === 'promoted' ? 'promoted' : undefined;
+    const event: NotifyEvent | undefined = !r.ok
+      ? 'failed'
+      : r.done === 'rolled-back'
+        ? 'rolled-back'
+        : r.done === 'promoted'
+          ? 'promoted'
+          : undefined;
     if (!event || s.dryRun) continue;
     void notes.send({
       event,
       service: r.where,
       environment: s.environment ?? r.where,
       release: `rollout ${r.rollout}`,
-      summary: `The reconciler (run ${self || 'local'}) ${!r.ok ? 'could not finish' : r.done} the ${r.state} rollout: ${r.detail}`.slice(0, 1000),
-      facts: [['Found', r.state], ...(r.ownerGoneMs !== undefined ? ([['Owner gone for', formatDuration(r.ownerGoneMs)]] as Array<[string, string]>) : [])],
+      summary:
+        `The reconciler (run ${self || 'local'}) ${!r.ok ? 'could not finish' : r.done} the ${r.state} rollout: ${r.detail}`.slice(
+          0,
+          1000,
+        ),
+      facts: [
+        ['Found', r.state],
+        ...(r.ownerGoneMs !== undefined
+          ? ([['Owner gone for', formatDuration(r.ownerGoneMs)]] as Array<[string, string]>)
+          : []),
+      ],
     });
   }
 
@@ -153,7 +182,14 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     'would-act': rows.filter((r) => r.done.startsWith('would-')).length,
     'deployments-closed': s.dryRun ? 0 : closed.length,
   };
-  outputs.set('actions', JSON.stringify(rows.filter((r) => r.decision !== 'leave').map((r) => ({ where: r.where, rollout: r.rollout, state: r.state, done: r.done, detail: r.detail }))));
+  outputs.set(
+    'actions',
+    JSON.stringify(
+      rows
+        .filter((r) => r.decision !== 'leave')
+        .map((r) => ({ where: r.where, rollout: r.rollout, state: r.state, done: r.done, detail: r.detail })),
+    ),
+  );
   outputs.set('counts', JSON.stringify(counts));
   outputs.set('acted', acted.length);
   outputs.set('failed', failed.length);
@@ -163,7 +199,14 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const body = rows.length
     ? table(
         ['Where', 'Rollout', 'State', 'Owner gone for', 'Done', 'Why'],
-        rows.map((r) => [code(r.where), code(r.rollout), r.state, r.ownerGoneMs !== undefined ? formatDuration(r.ownerGoneMs) : '—', `${r.ok ? '' : '⚠️ '}${r.done}${r.restoredAfterMs !== undefined ? ` (stable ${formatDuration(r.restoredAfterMs)} after this run started)` : ''}`, escapeText(r.detail)]),
+        rows.map((r) => [
+          code(r.where),
+          code(r.rollout),
+          r.state,
+          r.ownerGoneMs !== undefined ? formatDuration(r.ownerGoneMs) : '—',
+          `${r.ok ? '' : '⚠️ '}${r.done}${r.restoredAfterMs !== undefined ? ` (stable ${formatDuration(r.restoredAfterMs)} after this run started)` : ''}`,
+          escapeText(r.detail),
+        ]),
       )
     : 'No rollout state on any of them: nothing to do.\n';
   const closedText = closed.length
@@ -172,7 +215,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await writeSummary(
     heading(title) +
       facts([
-        ['Looked at', `${platform.seen} ${s.scope.platform === 'ecs' ? 'service(s)' : 'Deployment(s)'}, ${rows.length} with rollout state`],
+        [
+          'Looked at',
+          `${platform.seen} ${s.scope.platform === 'ecs' ? 'service(s)' : 'Deployment(s)'}, ${rows.length} with rollout state`,
+        ],
         ['Acted on', String(acted.length)],
         ...(s.dryRun ? ([['Would act on', String(counts['would-act'])]] as Array<[string, string]>) : []),
         ['Took', formatDuration(clock.now() - startedAt)],
@@ -182,7 +228,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       closedText,
   );
   await notes.flush();
-  if (failed.length) setFailed(`${failed.length} rollout(s) could not be finished: ${failed.map((r) => `${r.where}: ${r.detail}`).join(' ')}`);
+  if (failed.length)
+    setFailed(
+      `${failed.length} rollout(s) could not be finished: ${failed.map((r) => `${r.where}: ${r.detail}`).join(' ')}`,
+    );
 }
 
 function safely<T>(fn: () => T): { value?: T; error?: string } {
@@ -198,9 +247,20 @@ function safely<T>(fn: () => T): { value?: T; error?: string } {
  * whose run has ended: each gets a final status saying what this run found (the service
  * rolled back or promoted here, or left as the dead run left it).
  */
-async function closeAbandoned(environment: string, token: string, checker: RunStatusChecker, rows: Row[], dryRun: boolean, self: string): Promise<Closed[]> {
+async function closeAbandoned(
+  environment: string,
+  token: string,
+  checker: RunStatusChecker,
+  rows: Row[],
+  dryRun: boolean,
+  self: string,
+): Promise<Closed[]> {
   const { currentRepo, githubClient } = await import('../../github/client.js');
-  const gh: typeof Deployments & { client: GitHub; repo: Repo } = { ...(await import('../../github/deployments.js')), client: githubClient(token), repo: currentRepo() };
+  const gh: typeof Deployments & { client: GitHub; repo: Repo } = {
+    ...(await import('../../github/deployments.js')),
+    client: githubClient(token),
+    repo: currentRepo(),
+  };
   const list = await gh.listDeployments(gh.client, gh.repo, { environment, limit: 30 });
   const out: Closed[] = [];
   for (const d of list) {
@@ -211,7 +271,9 @@ async function closeAbandoned(environment: string, token: string, checker: RunSt
     const status = await checker.status(`${runRef.id}.${runRef.attempt || '1'}`);
     if (!status || status.alive) continue;
     const service = d.payload?.service ?? '';
-    const row = rows.find((r) => service && r.where.split('/').pop() === service && ['rolled-back', 'promoted'].includes(r.done));
+    const row = rows.find(
+      (r) => service && r.where.split('/').pop() === service && ['rolled-back', 'promoted'].includes(r.done),
+    );
     const closedState = row?.done === 'promoted' ? 'success' : row ? 'failure' : 'error';
     const description =
       row?.done === 'promoted'
@@ -220,8 +282,15 @@ async function closeAbandoned(environment: string, token: string, checker: RunSt
           ? `Run ${runRef.id} ended mid-rollout (${status.detail}); reconcile (run ${self || 'local'}) rolled it back.`
           : `Run ${runRef.id} ended (${status.detail}) without finishing this deployment; closed by reconcile.`;
     if (!dryRun) await gh.setDeploymentStatus(gh.client, gh.repo, d.id, closedState, description);
-    info(`${dryRun ? 'Dry run: would close' : 'Closed'} GitHub Deployment ${d.id} (${service || 'unknown service'}) as ${closedState}: ${description}`);
-    out.push({ id: d.id, service, state: closedState, description: dryRun ? `(dry run, not written) ${description}` : description });
+    info(
+      `${dryRun ? 'Dry run: would close' : 'Closed'} GitHub Deployment ${d.id} (${service || 'unknown service'}) as ${closedState}: ${description}`,
+    );
+    out.push({
+      id: d.id,
+      service,
+      state: closedState,
+      description: dryRun ? `(dry run, not written) ${description}` : description,
+    });
   }
   return out;
 }

@@ -42,26 +42,51 @@ export function readSettings(): Settings {
   let scope: Scope;
   if (platform === 'ecs') {
     const clusters = inputs.list('clusters');
-    if (clusters.length === 0) throw new UserError('clusters is empty, so there is nothing to reconcile on ECS.', 'Give the ECS clusters of this environment, one per line or comma-separated (names or ARNs).');
+    if (clusters.length === 0)
+      throw new UserError(
+        'clusters is empty, so there is nothing to reconcile on ECS.',
+        'Give the ECS clusters of this environment, one per line or comma-separated (names or ARNs).',
+      );
     const bad = clusters.filter((c) => !CLUSTER.test(c));
-    if (bad.length) throw new UserError(`clusters has ${bad.map((c) => `'${c}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not an ECS cluster name or ARN.`, 'Give names (letters, digits, - and _) or cluster ARNs.');
+    if (bad.length)
+      throw new UserError(
+        `clusters has ${bad.map((c) => `'${c}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not an ECS cluster name or ARN.`,
+        'Give names (letters, digits, - and _) or cluster ARNs.',
+      );
     scope = { platform, region: resolveRegion(inputs.string('aws-region')), clusters };
   } else {
     const namespaces = inputs.list('namespaces');
     const list = namespaces.length ? namespaces : ['default'];
     const bad = list.filter((n) => !NAMESPACE.test(n));
-    if (bad.length) throw new UserError(`namespaces has ${bad.map((n) => `'${n}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not a Kubernetes namespace name.`, 'Give namespace names (lower-case letters, digits and -), one per line or comma-separated.');
-    scope = { platform, namespaces: list, projectId: inputs.string('project-id'), location: inputs.string('location'), cluster: inputs.string('cluster'), kubeconfig: inputs.string('kubeconfig') };
+    if (bad.length)
+      throw new UserError(
+        `namespaces has ${bad.map((n) => `'${n}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not a Kubernetes namespace name.`,
+        'Give namespace names (lower-case letters, digits and -), one per line or comma-separated.',
+      );
+    scope = {
+      platform,
+      namespaces: list,
+      projectId: inputs.string('project-id'),
+      location: inputs.string('location'),
+      cluster: inputs.string('cluster'),
+      kubeconfig: inputs.string('kubeconfig'),
+    };
   }
   const prometheusUrl = inputs.string('prometheus-url');
   if (prometheusUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(prometheusUrl)) {
-    throw new UserError(`prometheus-url '${prometheusUrl}' is not an http(s) URL.`, 'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.');
+    throw new UserError(
+      `prometheus-url '${prometheusUrl}' is not an http(s) URL.`,
+      'Give the base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090.',
+    );
   }
   const token = inputs.string('github-token', '${{ github.token }}');
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   const environment = inputs.string('environment');
   if (environment && !githubToken) {
-    throw new UserError('environment is set but github-token is empty, so the abandoned GitHub Deployments of that environment cannot be closed.', 'Pass github-token: ${{ github.token }} and give the job `permissions: actions: read, deployments: write`, or leave environment empty.');
+    throw new UserError(
+      'environment is set but github-token is empty, so the abandoned GitHub Deployments of that environment cannot be closed.',
+      'Pass github-token: ${{ github.token }} and give the job `permissions: actions: read, deployments: write`, or leave environment empty.',
+    );
   }
   return {
     scope,

@@ -6,5 +6,14 @@ import type { EcsRollbackTarget } from './settings.js';
 export async function rollbackEcs(target: EcsRollbackTarget, options: RollbackOptions): Promise<RollbackOutcome> {
   const { rollbackEcsService } = await import('../../aws/ecs-rollback.js');
   const run = runContext();
-  return rollbackEcsService({ ...options, region: target.region, cluster: target.cluster, service: target.service, to: target.to, allowAnyRevision: target.allowAnyRevision, deploymentId: newDeploymentId(run), runId: runAttemptId(run) });
+  return rollbackEcsService({
+    ...options,
+    region: target.region,
+    cluster: target.cluster,
+    service: target.service,
+    to: target.to,
+    allowAnyRevision: target.allowAnyRevision,
+    deploymentId: newDeploymentId(run),
+    runId: runAttemptId(run),
+  });
 }

@@ -31,7 +31,12 @@ const short = (what: string) => (what.includes(':task-definition/') ? (what.spli
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollback.
   const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), { mask: setSecret, info, warn: warning, ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}) });
+  const notes = notifier(inputs.string('notify', ''), {
+    mask: setSecret,
+    info,
+    warn: warning,
+    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
+  });
   const reason = s.reason.trim() || 'no reason given';
   info(`Rolling back on ${s.target.platform.toUpperCase()}: ${reason}.`);
 
@@ -53,7 +58,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       const state = undone ? gh.currentState(undone) : undefined;
       if (undone && state !== 'failure' && state !== 'error') {
         await gh.setDeploymentStatus(gh.client, gh.repo, undone.id, 'failure', `Rolled back: ${reason}`);
-        info(`Marked GitHub Deployment ${undone.id} (${undone.payload?.image ?? 'unknown image'}) in ${github.environment} as failed.`);
+        info(
+          `Marked GitHub Deployment ${undone.id} (${undone.payload?.image ?? 'unknown image'}) in ${github.environment} as failed.`,
+        );
       }
     } catch (err) {
       warning(`Could not mark the undone GitHub Deployment as failed: ${errorMessage(err)}. The rollback goes on.`);
@@ -67,15 +74,31 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const environment = s.environment ?? (s.target.platform === 'ecs' ? s.target.cluster : s.target.namespace);
   let outcome: Awaited<ReturnType<typeof rollbackOn>>;
   try {
-    outcome = await rollbackOn(s.target, { reason, by, waitTimeoutMs: s.waitTimeoutMs, signal: ctx.signal, log: info, beforeChange });
+    outcome = await rollbackOn(s.target, {
+      reason,
+      by,
+      waitTimeoutMs: s.waitTimeoutMs,
+      signal: ctx.signal,
+      log: info,
+      beforeChange,
+    });
   } catch (err) {
-    await notes.send({ event: 'failed', ...about({ service: named, environment, release: context.sha || 'unknown' }), summary: `The rollback (${reason}) failed: ${errorMessage(err)}`.slice(0, 1000) });
+    await notes.send({
+      event: 'failed',
+      ...about({ service: named, environment, release: context.sha || 'unknown' }),
+      summary: `The rollback (${reason}) failed: ${errorMessage(err)}`.slice(0, 1000),
+    });
     throw err;
   }
   if (outcome.status === 'rolled-back') {
     void notes.send({
       event: 'rolled-back',
-      ...about({ service: outcome.service, environment, release: short(outcome.rolledBackTo), ...(outcome.image ? { image: outcome.image } : {}) }),
+      ...about({
+        service: outcome.service,
+        environment,
+        release: short(outcome.rolledBackTo),
+        ...(outcome.image ? { image: outcome.image } : {}),
+      }),
       summary: `Rolled back to ${short(outcome.rolledBackTo)}: ${reason}`.slice(0, 1000),
       facts: [
         ['Recovery', `${Math.round(outcome.recoveryMs / 1000)} s until all traffic was back`],
@@ -101,7 +124,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         payload: { service: outcome.service, platform: s.target.platform, engine: outcome.engine, rollback: true },
         adopt: false,
       });
-      await tracked.finish('success', `Rolled back to ${short(outcome.rolledBackTo)} in ${formatDuration(outcome.recoveryMs)}: ${reason}`);
+      await tracked.finish(
+        'success',
+        `Rolled back to ${short(outcome.rolledBackTo)} in ${formatDuration(outcome.recoveryMs)}: ${reason}`,
+      );
       recorded = tracked.id;
       info(`Recorded the rollback as GitHub Deployment ${tracked.id} in ${github.environment}.`);
     } catch (err) {
@@ -112,16 +138,35 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const rows: Array<[string, string]> = [
     ['Reason', escapeText(reason)],
     [outcome.status === 'rolled-back' ? 'Rolled back to' : 'Runs', code(short(outcome.rolledBackTo))],
-    ...(outcome.from && outcome.from !== outcome.rolledBackTo ? ([['Was running', code(short(outcome.from))]] as Array<[string, string]>) : []),
+    ...(outcome.from && outcome.from !== outcome.rolledBackTo
+      ? ([['Was running', code(short(outcome.from))]] as Array<[string, string]>)
+      : []),
     ...(outcome.image ? ([['Image', code(outcome.image)]] as Array<[string, string]>) : []),
-    ...(outcome.status === 'rolled-back' ? ([['Recovery', `${formatDuration(outcome.recoveryMs)} from the first change until all traffic was back`]] as Array<[string, string]>) : []),
+    ...(outcome.status === 'rolled-back'
+      ? ([
+          ['Recovery', `${formatDuration(outcome.recoveryMs)} from the first change until all traffic was back`],
+        ] as Array<[string, string]>)
+      : []),
     ['Engine', code(outcome.engine)],
-    ...(undone && github ? ([['Undone deployment', `GitHub Deployment ${undone.id} (${github.environment}) marked failed`]] as Array<[string, string]>) : []),
-    ...(recorded !== undefined && github ? ([['GitHub Deployment', `${recorded} (${github.environment})`]] as Array<[string, string]>) : []),
+    ...(undone && github
+      ? ([['Undone deployment', `GitHub Deployment ${undone.id} (${github.environment}) marked failed`]] as Array<
+          [string, string]
+        >)
+      : []),
+    ...(recorded !== undefined && github
+      ? ([['GitHub Deployment', `${recorded} (${github.environment})`]] as Array<[string, string]>)
+      : []),
   ];
-  const title = outcome.status === 'rolled-back' ? `↩️ Rolled back ${outcome.where}` : `✔️ Nothing to roll back: ${outcome.where}`;
-  const done = outcome.actions.length ? `\n**What was done**\n\n${outcome.actions.map((a) => `- ${a}`).join('\n')}\n` : '';
+  const title =
+    outcome.status === 'rolled-back' ? `↩️ Rolled back ${outcome.where}` : `✔️ Nothing to roll back: ${outcome.where}`;
+  const done = outcome.actions.length
+    ? `\n**What was done**\n\n${outcome.actions.map((a) => `- ${a}`).join('\n')}\n`
+    : '';
   await writeSummary(heading(title) + facts(rows) + done);
   await notes.flush();
-  info(outcome.status === 'rolled-back' ? `Rolled back to ${short(outcome.rolledBackTo)}; recovery took ${formatDuration(outcome.recoveryMs)}.` : `Nothing to roll back: ${outcome.where} runs ${short(outcome.rolledBackTo)}.`);
+  info(
+    outcome.status === 'rolled-back'
+      ? `Rolled back to ${short(outcome.rolledBackTo)}; recovery took ${formatDuration(outcome.recoveryMs)}.`
+      : `Nothing to roll back: ${outcome.where} runs ${short(outcome.rolledBackTo)}.`,
+  );
 }

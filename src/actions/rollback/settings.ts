@@ -50,7 +50,9 @@ function refuseForeign(platform: string, names: Array<[string, string | undefine
   if (set.length > 0) {
     throw new UserError(
       `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, but ${set.length > 1 ? 'they are' : 'it is'} not used when rolling back on ${platform}.`,
-      platform === 'ecs' ? 'For a GKE Deployment set platform: gke (or just deployment); for ECS remove them.' : 'For an ECS service set platform: ecs with cluster and service; for GKE remove them.',
+      platform === 'ecs'
+        ? 'For a GKE Deployment set platform: gke (or just deployment); for ECS remove them.'
+        : 'For an ECS service set platform: ecs with cluster and service; for GKE remove them.',
     );
   }
 }
@@ -59,7 +61,10 @@ function ecsTarget(): EcsRollbackTarget {
   const cluster = inputs.string('cluster');
   const service = inputs.string('service');
   if (!cluster || !service) {
-    throw new UserError(`Rolling back on ECS needs cluster and service; ${!cluster && !service ? 'both are' : `${!cluster ? 'cluster' : 'service'} is`} empty.`, 'Set cluster and service (names or ARNs) in the step\'s `with:` block.');
+    throw new UserError(
+      `Rolling back on ECS needs cluster and service; ${!cluster && !service ? 'both are' : `${!cluster ? 'cluster' : 'service'} is`} empty.`,
+      "Set cluster and service (names or ARNs) in the step's `with:` block.",
+    );
   }
   refuseForeign('ecs', [
     ['deployment', inputs.string('deployment')],
@@ -70,25 +75,45 @@ function ecsTarget(): EcsRollbackTarget {
   ]);
   const to = inputs.string('to', 'previous');
   if (to !== 'previous' && !TASK_DEFINITION.test(to)) {
-    throw new UserError(`Input 'to' is '${to}', which is neither previous nor a task definition.`, 'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.');
+    throw new UserError(
+      `Input 'to' is '${to}', which is neither previous nor a task definition.`,
+      'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.',
+    );
   }
   const allowAnyRevision = inputs.boolean('allow-any-revision', false);
   if (allowAnyRevision && to === 'previous') {
-    throw new UserError('allow-any-revision is true, but to is previous: it only widens what an explicit to: may name.', 'Remove allow-any-revision, or give to: the task definition to return to.');
+    throw new UserError(
+      'allow-any-revision is true, but to is previous: it only widens what an explicit to: may name.',
+      'Remove allow-any-revision, or give to: the task definition to return to.',
+    );
   }
-  return { platform: 'ecs', region: resolveRegion(inputs.string('aws-region')), cluster, service, to: to === 'previous' ? undefined : to, allowAnyRevision };
+  return {
+    platform: 'ecs',
+    region: resolveRegion(inputs.string('aws-region')),
+    cluster,
+    service,
+    to: to === 'previous' ? undefined : to,
+    allowAnyRevision,
+  };
 }
 
 function gkeTarget(): GkeRollbackTarget {
   const deployment = inputs.string('deployment');
-  if (!deployment) throw new UserError('Rolling back on GKE needs deployment, which is empty.', 'Set deployment (the Kubernetes Deployment\'s name) and namespace.');
+  if (!deployment)
+    throw new UserError(
+      'Rolling back on GKE needs deployment, which is empty.',
+      "Set deployment (the Kubernetes Deployment's name) and namespace.",
+    );
   refuseForeign('gke', [
     ['service', inputs.string('service')],
     ['aws-region', inputs.string('aws-region')],
   ]);
   const to = inputs.string('to', 'previous');
   if (to !== 'previous' && !/^[1-9]\d*$/.test(to)) {
-    throw new UserError(`Input 'to' is '${to}', which is neither previous nor a Deployment revision number.`, 'Give previous or a revision number from `kubectl rollout history`.');
+    throw new UserError(
+      `Input 'to' is '${to}', which is neither previous nor a Deployment revision number.`,
+      'Give previous or a revision number from `kubectl rollout history`.',
+    );
   }
   return {
     platform: 'gke',

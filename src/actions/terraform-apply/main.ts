@@ -16,12 +16,18 @@ import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
 import { canonicalChanges, decodeDigest, diffCanonical } from '../../terraform/plan-id.js';
-import { countsLine, planCommentMarker, planStatusContext, readPlanComment, readPlanStatus, withStatus } from '../../terraform/render.js';
+import {
+  countsLine,
+  planCommentMarker,
+  planStatusContext,
+  readPlanComment,
+  readPlanStatus,
+  withStatus,
+} from '../../terraform/render.js';
 import { applyPlan, init, isStalePlan, showJson } from '../../terraform/stack.js';
 import { summarisePlanFile } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import type { Settings } from './settings.js';
-
 
 interface Github {
   gh: GitHub;
@@ -37,26 +43,40 @@ async function report(github: Github | undefined, stack: string, status: string)
   if (!github) return;
   try {
     const existing = await findComment(github.gh, github.repo, github.pr, planCommentMarker(stack), github.author);
-    const body = existing ? withStatus(existing.body, status) : withStatus(`<!-- platform-actions:${planCommentMarker(stack)} -->\n### Terraform: ${code(stack)}\n`, status);
+    const body = existing
+      ? withStatus(existing.body, status)
+      : withStatus(`<!-- platform-actions:${planCommentMarker(stack)} -->\n### Terraform: ${code(stack)}\n`, status);
     await upsertComment(github.gh, github.repo, github.pr, planCommentMarker(stack), body, 'update', github.author);
     info(`Updated the comment of ${stack} on #${github.pr}.`);
   } catch (err) {
-    warning(`Could not update the pull request comment: ${errorMessage(err)}. Give the job \`permissions: pull-requests: write\`.`);
+    warning(
+      `Could not update the pull request comment: ${errorMessage(err)}. Give the job \`permissions: pull-requests: write\`.`,
+    );
   }
 }
 
 /** The plan-id of the newest trusted plan status on the pull request's head commit; refuses without one. */
 async function reviewedFromStatus(github: Github | undefined, s: Settings): Promise<string> {
-  const hint = "Pass terraform-plan's plan-id output of the reviewed plan, or re-run terraform-plan on the pull request (its job needs `permissions: statuses: write`) so it sets the status again.";
+  const hint =
+    "Pass terraform-plan's plan-id output of the reviewed plan, or re-run terraform-plan on the pull request (its job needs `permissions: statuses: write`) so it sets the status again.";
   if (!github) {
-    throw new UserError('No reviewed plan-id: the plan-id input is empty and no pull request was found for this run (or no github-token). Nothing was applied.', hint);
+    throw new UserError(
+      'No reviewed plan-id: the plan-id input is empty and no pull request was found for this run (or no github-token). Nothing was applied.',
+      hint,
+    );
   }
   if (!github.headSha) {
-    throw new UserError(`No reviewed plan-id: the plan-id input is empty and the head commit of pull request #${github.pr} is not known to this event. Nothing was applied.`, hint);
+    throw new UserError(
+      `No reviewed plan-id: the plan-id input is empty and the head commit of pull request #${github.pr} is not known to this event. Nothing was applied.`,
+      hint,
+    );
   }
   const context = planStatusContext(s.stackName);
   const { status, ignored } = await trustedStatus(github.gh, github.repo, github.headSha, context, s.planAuthor);
-  if (ignored.length > 0) warning(`Ignored the ${context} status set by ${ignored.join(', ')} on ${github.headSha.slice(0, 12)}: only ${s.planAuthor} (plan-author) is trusted for the reviewed plan-id.`);
+  if (ignored.length > 0)
+    warning(
+      `Ignored the ${context} status set by ${ignored.join(', ')} on ${github.headSha.slice(0, 12)}: only ${s.planAuthor} (plan-author) is trusted for the reviewed plan-id.`,
+    );
   const planId = status ? readPlanStatus(status.description) : undefined;
   if (!planId) {
     throw new UserError(
@@ -78,7 +98,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   const run = runContext();
   const link = run.runId ? `[run ${run.runId}](${runUrl(run)})` : 'this run';
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: info });
+  const cli = new TerraformCli({
+    binary: s.binary,
+    cwd: dir,
+    prepareEnv: credentialsEnv,
+    signal: ctx.signal,
+    log: info,
+  });
 
   let github: Github | undefined;
   const token = tokenOrUndefined(s.token);
@@ -121,7 +147,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     source = ` (from the ${planStatusContext(s.stackName)} status by ${s.planAuthor} on ${github?.headSha?.slice(0, 12)}, pull request #${github?.pr})`;
   }
   // The digest (for showing what differs) only from our own comment, and only when it is of the reviewed plan.
-  const comment = github ? await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName), s.planAuthor).catch(() => undefined) : undefined;
+  const comment = github
+    ? await findComment(github.gh, github.repo, github.pr, planCommentMarker(s.stackName), s.planAuthor).catch(
+        () => undefined,
+      )
+    : undefined;
   const saved = comment ? readPlanComment(comment.body) : {};
   info(`plan-id of ${s.planFile}: ${summary.planId}; reviewed: ${reviewedId}${source}.`);
 
@@ -131,10 +161,21 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     const current = canonicalChanges(summary.canonical);
     const diff = reviewed
       ? diffCanonical(reviewed, current)
-      : [`The reviewed plan's details were not found (no PR comment with plan-id ${reviewedId.slice(0, 16)}); this plan's changes are:`, ...diffCanonical([], current)];
+      : [
+          `The reviewed plan's details were not found (no PR comment with plan-id ${reviewedId.slice(0, 16)}); this plan's changes are:`,
+          ...diffCanonical([], current),
+        ];
     const text = diff.join('\n');
-    await writeSummary(heading(`Terraform apply refused: ${code(s.stackName)}`) + 'The plan does not mean what was reviewed:\n\n' + codeBlock(text, 'diff'));
-    await report(github, s.stackName, `⛔ **Apply refused** in ${link}: the plan to apply (plan-id ${code(summary.planId.slice(0, 16))}) is not the reviewed one (${code(reviewedId.slice(0, 16))}).\n\n<details><summary>What differs</summary>\n\n${codeBlock(text.slice(0, 20_000), 'diff')}\n</details>`);
+    await writeSummary(
+      heading(`Terraform apply refused: ${code(s.stackName)}`) +
+        'The plan does not mean what was reviewed:\n\n' +
+        codeBlock(text, 'diff'),
+    );
+    await report(
+      github,
+      s.stackName,
+      `⛔ **Apply refused** in ${link}: the plan to apply (plan-id ${code(summary.planId.slice(0, 16))}) is not the reviewed one (${code(reviewedId.slice(0, 16))}).\n\n<details><summary>What differs</summary>\n\n${codeBlock(text.slice(0, 20_000), 'diff')}\n</details>`,
+    );
     throw new UserError(
       `The plan to apply does not mean what was reviewed (plan-id ${summary.planId.slice(0, 16)}…, reviewed ${reviewedId.slice(0, 16)}…). Nothing was applied. What differs:\n${text}`,
       'Review the new plan: re-run terraform-plan on the pull request, check its comment, and apply that plan with its plan-id.',
@@ -147,15 +188,33 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   if (applied.errors.length > 0) {
     if (isStalePlan(applied.errors)) {
       const message = `The reviewed plan for ${s.stackName} is stale: the state changed after it was made (another apply ran), so ${s.binary} refused to apply it. Nothing was applied.`;
-      await report(github, s.stackName, `⛔ **Apply refused** in ${link}: the plan is stale (the state changed after it was made). Re-run the plan and review it again.`);
+      await report(
+        github,
+        s.stackName,
+        `⛔ **Apply refused** in ${link}: the plan is stale (the state changed after it was made). Re-run the plan and review it again.`,
+      );
       await writeSummary(heading(`Terraform apply refused: ${code(s.stackName)}`) + `${message}\n`);
-      throw new UserError(message, 'Re-run terraform-plan so it plans against the current state, review that plan, and apply it.');
+      throw new UserError(
+        message,
+        'Re-run terraform-plan so it plans against the current state, review that plan, and apply it.',
+      );
     }
     annotate(applied.errors, dir, workspaceDir(), `${s.binary} apply failed`);
-    const done = applied.summary ? ` Before the error: ${applied.summary.add} added, ${applied.summary.change} changed, ${applied.summary.remove} destroyed.` : '';
-    await report(github, s.stackName, `❌ **Apply failed** in ${link}.${done} ${applied.errors.map((e) => e.summary).join('; ')}`);
-    await writeSummary(heading(`Terraform apply failed: ${code(s.stackName)}`) + codeBlock(applied.errors.map(describeDiagnostic).join('\n\n')));
-    throw new UserError(`${s.binary} apply failed for ${s.stackName}:${done}\n${applied.errors.map(describeDiagnostic).join('\n')}`);
+    const done = applied.summary
+      ? ` Before the error: ${applied.summary.add} added, ${applied.summary.change} changed, ${applied.summary.remove} destroyed.`
+      : '';
+    await report(
+      github,
+      s.stackName,
+      `❌ **Apply failed** in ${link}.${done} ${applied.errors.map((e) => e.summary).join('; ')}`,
+    );
+    await writeSummary(
+      heading(`Terraform apply failed: ${code(s.stackName)}`) +
+        codeBlock(applied.errors.map(describeDiagnostic).join('\n\n')),
+    );
+    throw new UserError(
+      `${s.binary} apply failed for ${s.stackName}:${done}\n${applied.errors.map(describeDiagnostic).join('\n')}`,
+    );
   }
 
   const result = applied.summary ?? { add: 0, change: 0, remove: 0 };

@@ -19,7 +19,10 @@ export function readSettings(): Settings {
   const workingDirectory = inputs.string('working-directory', '.');
   const planId = inputs.string('plan-id')?.toLowerCase();
   if (planId !== undefined && !/^[0-9a-f]{64}$/.test(planId)) {
-    throw new UserError(`plan-id '${planId}' is not a plan id.`, "Pass terraform-plan's plan-id output: 64 hexadecimal characters.");
+    throw new UserError(
+      `plan-id '${planId}' is not a plan id.`,
+      "Pass terraform-plan's plan-id output: 64 hexadecimal characters.",
+    );
   }
   return {
     workingDirectory,

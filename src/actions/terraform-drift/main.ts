@@ -12,7 +12,12 @@ import { credentialsEnv } from '../../aws/credentials.js';
 import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { driftedResources, pendingChanges, setAsideIgnored, type StackReport } from '../../terraform/drift.js';
-import { driftIssueMarker, fingerprintMarker, renderDriftIssue, renderDriftSummary } from '../../terraform/drift-report.js';
+import {
+  driftIssueMarker,
+  fingerprintMarker,
+  renderDriftIssue,
+  renderDriftSummary,
+} from '../../terraform/drift-report.js';
 import { ignoreRules, isIgnored } from '../../terraform/ignore-changes.js';
 import { expandStacks, outputDir, workspaceDir } from '../../terraform/paths.js';
 import { isComputed, readComputedAttributes } from '../../terraform/provider-schema.js';
@@ -26,18 +31,41 @@ import type { Settings } from './settings.js';
 async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise<StackReport> {
   const dir = resolve(workspaceDir(), stack);
   const out = outputDir('terraform-drift', stack);
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: (line) => info(`[${stack}] ${line}`) });
-  const report: StackReport = { stack, directory: stack, status: 'clean', drift: [], ignored: [], pending: [], errors: [] };
+  const cli = new TerraformCli({
+    binary: s.binary,
+    cwd: dir,
+    prepareEnv: credentialsEnv,
+    signal: ctx.signal,
+    log: (line) => info(`[${stack}] ${line}`),
+  });
+  const report: StackReport = {
+    stack,
+    directory: stack,
+    status: 'clean',
+    drift: [],
+    ignored: [],
+    pending: [],
+    errors: [],
+  };
   const failed = (errors: Diagnostic[]) => {
     report.status = 'error';
     report.errors = errors;
     return report;
   };
-  const prepared = await prepare(cli, { backendConfig: s.backendConfig.map((b) => b.replaceAll('{stack}', stack)), lockTimeout: s.lockTimeout });
+  const prepared = await prepare(cli, {
+    backendConfig: s.backendConfig.map((b) => b.replaceAll('{stack}', stack)),
+    lockTimeout: s.lockTimeout,
+  });
   if (prepared.errors.length > 0) return failed(prepared.errors);
 
   const refreshJson = join(out, 'refresh.json');
-  const refreshed = await planToJson(cli, { out: join(out, 'refresh.tfplan'), json: refreshJson, refreshOnly: true, varFiles: s.varFiles, lockTimeout: s.lockTimeout });
+  const refreshed = await planToJson(cli, {
+    out: join(out, 'refresh.tfplan'),
+    json: refreshJson,
+    refreshOnly: true,
+    varFiles: s.varFiles,
+    lockTimeout: s.lockTimeout,
+  });
   if (refreshed.errors.length > 0) return failed(refreshed.errors);
   const drift: ResourceChange[] = [];
   await scanPlanFile(refreshJson, { resourceDrift: (rc) => drift.push(rc) });
@@ -45,7 +73,9 @@ async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise
   if (report.drift.length > 0) {
     // What lifecycle ignore_changes leaves to others is not drift...
     const rules = ignoreRules(dir);
-    ({ drift: report.drift, ignored: report.ignored } = setAsideIgnored(report.drift, (address, path) => (isIgnored(rules, address, path) ? 'ignore_changes' : undefined)));
+    ({ drift: report.drift, ignored: report.ignored } = setAsideIgnored(report.drift, (address, path) =>
+      isIgnored(rules, address, path) ? 'ignore_changes' : undefined,
+    ));
   }
   if (report.drift.length > 0) {
     // ...and nor is what the provider alone decides (asked only when drift is left).
@@ -53,37 +83,62 @@ async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise
     const schema = await cli.run(['providers', 'schema', '-json'], { stdoutFile: schemaFile, quiet: true });
     if (schema.exitCode === 0) {
       const computed = readComputedAttributes(schemaFile);
-      const split = setAsideIgnored(report.drift, (address, path) => (isComputed(computed, address, path) ? 'computed' : undefined));
+      const split = setAsideIgnored(report.drift, (address, path) =>
+        isComputed(computed, address, path) ? 'computed' : undefined,
+      );
       report.drift = split.drift;
       report.ignored = [...report.ignored, ...split.ignored].sort((a, b) => a.address.localeCompare(b.address));
     } else {
-      warning(`[${stack}] ${s.binary} providers schema failed, so attributes the provider alone sets are reported as drift too.`);
+      warning(
+        `[${stack}] ${s.binary} providers schema failed, so attributes the provider alone sets are reported as drift too.`,
+      );
     }
   }
   const ignoredCount = report.ignored.reduce((n, r) => n + r.attributes.length, 0);
-  if (ignoredCount > 0) info(`[${stack}] ${ignoredCount} attribute(s) changed outside ${s.binary} that the configuration leaves to others (ignore_changes) or to the provider: not drift.`);
+  if (ignoredCount > 0)
+    info(
+      `[${stack}] ${ignoredCount} attribute(s) changed outside ${s.binary} that the configuration leaves to others (ignore_changes) or to the provider: not drift.`,
+    );
 
   const planJson = join(out, 'plan.json');
-  const planned = await planToJson(cli, { out: join(out, 'plan.tfplan'), json: planJson, varFiles: s.varFiles, lockTimeout: s.lockTimeout });
+  const planned = await planToJson(cli, {
+    out: join(out, 'plan.tfplan'),
+    json: planJson,
+    varFiles: s.varFiles,
+    lockTimeout: s.lockTimeout,
+  });
   if (planned.errors.length > 0) return failed(planned.errors);
   const changes: ResourceChange[] = [];
   await scanPlanFile(planJson, { resourceChange: (rc) => changes.push(rc) });
   report.pending = pendingChanges(changes, report.drift);
   report.status = report.drift.length > 0 ? 'drifted' : 'clean';
-  info(`[${stack}] ${report.status}: ${report.drift.length} drifted resource(s), ${report.pending.filter((p) => !p.revertsDrift).length} pending configuration change(s).`);
+  info(
+    `[${stack}] ${report.status}: ${report.drift.length} drifted resource(s), ${report.pending.filter((p) => !p.revertsDrift).length} pending configuration change(s).`,
+  );
   return report;
 }
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const stacks = expandStacks(s.stacks);
-  info(`Checking ${stacks.length} stack(s) for drift, ${Math.min(s.concurrency, stacks.length)} at a time: ${stacks.join(', ')}`);
+  info(
+    `Checking ${stacks.length} stack(s) for drift, ${Math.min(s.concurrency, stacks.length)} at a time: ${stacks.join(', ')}`,
+  );
   const reports = await mapLimit(stacks, s.concurrency, (stack) =>
     checkStack(stack, s, ctx).catch((err: unknown): StackReport => {
       if (ctx.signal.aborted) throw err;
-      return { stack, directory: stack, status: 'error', drift: [], ignored: [], pending: [], errors: [{ severity: 'error', summary: errorMessage(err) }] };
+      return {
+        stack,
+        directory: stack,
+        status: 'error',
+        drift: [],
+        ignored: [],
+        pending: [],
+        errors: [{ severity: 'error', summary: errorMessage(err) }],
+      };
     }),
   );
-  for (const r of reports) annotate(r.errors, resolve(workspaceDir(), r.directory), workspaceDir(), `${r.stack}: ${s.binary} failed`);
+  for (const r of reports)
+    annotate(r.errors, resolve(workspaceDir(), r.directory), workspaceDir(), `${r.stack}: ${s.binary} failed`);
 
   const run = runContext();
   const link = run.runId ? `[run ${run.runId}](${runUrl(run)})` : 'a scheduled run';
@@ -104,7 +159,12 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
             labels: [s.issueLabel],
             isCurrent: (body) => body.includes(fingerprint),
           });
-          if (action === 'updated') await gh.rest.issues.createComment({ ...repo, issue_number: issue.number, body: `The drift changed (${link}); the description shows it as it is now.` });
+          if (action === 'updated')
+            await gh.rest.issues.createComment({
+              ...repo,
+              issue_number: issue.number,
+              body: `The drift changed (${link}); the description shows it as it is now.`,
+            });
           issues.set(r.stack, `[#${issue.number}](${issue.url}) ${action}`);
           info(`[${r.stack}] drift issue #${issue.number} ${action}.`);
         } else if (r.status === 'clean') {
@@ -116,7 +176,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
           }
         }
       } catch (err) {
-        warning(`[${r.stack}] could not update its drift issue: ${errorMessage(err)}. Give the job \`permissions: issues: write\`.`);
+        warning(
+          `[${r.stack}] could not update its drift issue: ${errorMessage(err)}. Give the job \`permissions: issues: write\`.`,
+        );
       }
     }
   }
@@ -124,7 +186,16 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const reportPath = join(outputDir('terraform-drift', '_report'), 'drift-report.json');
   writeFileSync(
     reportPath,
-    JSON.stringify({ generated_at: new Date().toISOString(), run_url: run.runId ? runUrl(run) : null, binary: s.binary, stacks: reports }, null, 2),
+    JSON.stringify(
+      {
+        generated_at: new Date().toISOString(),
+        run_url: run.runId ? runUrl(run) : null,
+        binary: s.binary,
+        stacks: reports,
+      },
+      null,
+      2,
+    ),
   );
   const drifted = reports.filter((r) => r.status === 'drifted').map((r) => r.stack);
   const errored = reports.filter((r) => r.status === 'error');
@@ -140,6 +211,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     );
   }
   if (s.failOnDrift && drifted.length > 0) {
-    throw new UserError(`Drift in ${drifted.join(', ')}.`, 'See the job summary and the drift issues; fail-on-drift is true.');
+    throw new UserError(
+      `Drift in ${drifted.join(', ')}.`,
+      'See the job summary and the drift issues; fail-on-drift is true.',
+    );
   }
 }

@@ -21,7 +21,11 @@ export function readSettings(): Settings {
     .split(/[\n,]/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (stacks.length === 0) throw new UserError("Input 'stacks' lists no stack.", 'Give the stack folders, one a line, or a glob such as infra/*.');
+  if (stacks.length === 0)
+    throw new UserError(
+      "Input 'stacks' lists no stack.",
+      'Give the stack folders, one a line, or a glob such as infra/*.',
+    );
   return {
     stacks,
     varFiles: inputs.list('var-files'),

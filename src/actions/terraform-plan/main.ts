@@ -16,7 +16,17 @@ import { TerraformCli } from '../../terraform/cli.js';
 import { describeDiagnostic, type Diagnostic } from '../../terraform/diagnostics.js';
 import { outputDir, stackDir, workspaceDir } from '../../terraform/paths.js';
 import { encodeDigest } from '../../terraform/plan-id.js';
-import { bytes, chars, COMMENT_LIMIT, countsLine, planCommentMarker, planStatusContext, planStatusDescription, renderPlan, type PlanReport } from '../../terraform/render.js';
+import {
+  bytes,
+  chars,
+  COMMENT_LIMIT,
+  countsLine,
+  planCommentMarker,
+  planStatusContext,
+  planStatusDescription,
+  renderPlan,
+  type PlanReport,
+} from '../../terraform/render.js';
 import { planToJson, prepare, unformattedFiles, validate } from '../../terraform/stack.js';
 import { summarisePlanFile, type PlanSummary } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
@@ -26,7 +36,6 @@ import type { Settings } from './settings.js';
 export const APPLY_STATUS_RESERVE = 1_000;
 /** Largest hidden copy of the plan's meaning kept in the comment (for apply's diff). */
 const DIGEST_LIMIT = 24_000;
-
 
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   startGroup(name);
@@ -50,7 +59,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     writeFileSync(file, `${s.variables}\n`, { mode: 0o600 });
     varFiles.push(file);
   }
-  const cli = new TerraformCli({ binary: s.binary, cwd: dir, prepareEnv: credentialsEnv, signal: ctx.signal, log: info });
+  const cli = new TerraformCli({
+    binary: s.binary,
+    cwd: dir,
+    prepareEnv: credentialsEnv,
+    signal: ctx.signal,
+    log: info,
+  });
   const run = runContext();
   const report: PlanReport = {
     stack: s.stackName,
@@ -77,7 +92,11 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     report.unformatted = await step(`${s.binary} fmt -check`, () => unformattedFiles(cli));
     const severity = s.fmtCheck === 'fail' ? 'error' : 'warning';
     annotate(
-      report.unformatted.map((file) => ({ severity, summary: `${file} is not formatted: run \`${s.binary} fmt\`.`, file })),
+      report.unformatted.map((file) => ({
+        severity,
+        summary: `${file} is not formatted: run \`${s.binary} fmt\`.`,
+        file,
+      })),
       dir,
       workspace,
       `${s.binary} fmt`,
@@ -86,7 +105,13 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   let summary: PlanSummary | undefined;
   if (report.errors.length === 0) {
     const planned = await step(`${s.binary} plan`, () =>
-      planToJson(cli, { out: planFile, json: planJson, varFiles, lockTimeout: s.lockTimeout, parallelism: s.parallelism }),
+      planToJson(cli, {
+        out: planFile,
+        json: planJson,
+        varFiles,
+        lockTimeout: s.lockTimeout,
+        parallelism: s.parallelism,
+      }),
     );
     report.warnings.push(...planned.warnings);
     fail(planned.errors);
@@ -107,7 +132,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // The destroy guard: destroys need the label when fail-on-destroy is on; destroys of
   // protected resources always do.
   if (summary) {
-    const destructive = summary.changes.filter((c) => c.deferredReason === undefined && (c.kind === 'delete' || c.kind === 'replace'));
+    const destructive = summary.changes.filter(
+      (c) => c.deferredReason === undefined && (c.kind === 'delete' || c.kind === 'replace'),
+    );
     const needsLabel = (s.failOnDestroy && destructive.length > 0) || summary.protectedDestroys.length > 0;
     if (needsLabel) {
       let labels = (payload.pull_request?.labels ?? []).map((l) => l.name);
@@ -117,9 +144,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
           return labels;
         });
       }
-      const what = summary.protectedDestroys.length > 0
-        ? `destroys or replaces protected resources (${summary.protectedDestroys.map((a) => `\`${a}\``).join(', ')})`
-        : `destroys or replaces ${destructive.length} resource(s)`;
+      const what =
+        summary.protectedDestroys.length > 0
+          ? `destroys or replaces protected resources (${summary.protectedDestroys.map((a) => `\`${a}\``).join(', ')})`
+          : `destroys or replaces ${destructive.length} resource(s)`;
       report.guard = labels.includes(s.allowDestroyLabel)
         ? { blocked: false, reason: `This plan ${what}; allowed by the \`${s.allowDestroyLabel}\` label.` }
         : {
@@ -136,9 +164,18 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   }
   const comment = renderPlan(
     { ...report, hidden },
-    { limit: COMMENT_LIMIT - APPLY_STATUS_RESERVE, measure: chars, markerId: planCommentMarker(s.stackName), moreHint: 'the full plan is in the job summary' },
+    {
+      limit: COMMENT_LIMIT - APPLY_STATUS_RESERVE,
+      measure: chars,
+      markerId: planCommentMarker(s.stackName),
+      moreHint: 'the full plan is in the job summary',
+    },
   );
-  const full = renderPlan(report, { limit: SUMMARY_LIMIT_BYTES - 2048, measure: bytes, moreHint: 'the plan JSON (plan-json output) has every change' });
+  const full = renderPlan(report, {
+    limit: SUMMARY_LIMIT_BYTES - 2048,
+    measure: bytes,
+    moreHint: 'the plan JSON (plan-json output) has every change',
+  });
   writeFileSync(summaryPath, full);
   await writeSummary(full);
 
@@ -172,7 +209,9 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
         description: planStatusDescription(summary.planId),
         ...(run.runId ? { targetUrl: runUrl(run) } : {}),
       });
-      info(`Set the ${planStatusContext(s.stackName)} status on ${headSha.slice(0, 12)} (plan-id ${summary.planId.slice(0, 16)}…), where terraform-apply reads the reviewed plan-id.`);
+      info(
+        `Set the ${planStatusContext(s.stackName)} status on ${headSha.slice(0, 12)} (plan-id ${summary.planId.slice(0, 16)}…), where terraform-apply reads the reviewed plan-id.`,
+      );
     } catch (err) {
       warning(
         `Could not set the plan's commit status on ${headSha.slice(0, 12)}: ${errorMessage(err)}. Give the job \`permissions: statuses: write\`; without it terraform-apply finds no reviewed plan-id for this pull request.`,
@@ -199,9 +238,19 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       'The errors are annotated on the files and lines they point at.',
     );
   }
-  if (summary) info(`Plan for ${s.stackName}: ${summary.hasChanges ? countsLine(summary.counts) : 'no changes'}. plan-id ${summary.planId}`);
-  if (report.guard?.blocked) throw new UserError(report.guard.reason, 'The plan and its comment are complete; only the destroy guard stopped this step.');
+  if (summary)
+    info(
+      `Plan for ${s.stackName}: ${summary.hasChanges ? countsLine(summary.counts) : 'no changes'}. plan-id ${summary.planId}`,
+    );
+  if (report.guard?.blocked)
+    throw new UserError(
+      report.guard.reason,
+      'The plan and its comment are complete; only the destroy guard stopped this step.',
+    );
   if (s.fmtCheck === 'fail' && report.unformatted.length > 0) {
-    throw new UserError(`${report.unformatted.length} file(s) are not formatted: ${report.unformatted.join(', ')}.`, `Run \`${s.binary} fmt -recursive\` and commit the result.`);
+    throw new UserError(
+      `${report.unformatted.length} file(s) are not formatted: ${report.unformatted.join(', ')}.`,
+      `Run \`${s.binary} fmt -recursive\` and commit the result.`,
+    );
   }
 }

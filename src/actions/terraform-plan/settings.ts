@@ -27,7 +27,10 @@ export function readSettings(): Settings {
   const workingDirectory = inputs.string('working-directory', '.');
   const workspace = inputs.string('workspace', 'default');
   if (!WORKSPACE.test(workspace)) {
-    throw new UserError(`workspace '${workspace}' is not a valid workspace name.`, 'Use letters, digits, dots, dashes and underscores.');
+    throw new UserError(
+      `workspace '${workspace}' is not a valid workspace name.`,
+      'Use letters, digits, dots, dashes and underscores.',
+    );
   }
   return {
     workingDirectory,

@@ -1,12 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import { createAnalysis } from '../../../src/analysis/analysis.js';
 import { parseAnalysisSpec } from '../../../src/analysis/spec.js';
-import type { AnalysisRun, ExtraCheck, MetricProvider, MetricQuery, MetricResult, Subjects } from '../../../src/analysis/types.js';
+import type {
+  AnalysisRun,
+  ExtraCheck,
+  MetricProvider,
+  MetricQuery,
+  MetricResult,
+  Subjects,
+} from '../../../src/analysis/types.js';
 import { UserError } from '../../../src/util/errors.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 /** A provider answering from a function, recording every query it was asked. */
-function provider(answer: (q: MetricQuery) => MetricResult | Promise<MetricResult>, name = 'metrics'): MetricProvider & { asked: MetricQuery[] } {
+function provider(
+  answer: (q: MetricQuery) => MetricResult | Promise<MetricResult>,
+  name = 'metrics',
+): MetricProvider & { asked: MetricQuery[] } {
   const asked: MetricQuery[] = [];
   return {
     name,
@@ -20,7 +30,10 @@ function provider(answer: (q: MetricQuery) => MetricResult | Promise<MetricResul
 
 const SUBJECTS: Subjects = { canary: { deployment: 'web-canary' }, baseline: { deployment: 'web-stable' } };
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
-const window = (startS: number, endS: number) => ({ start: new Date(T0 + startS * 1000), end: new Date(T0 + endS * 1000) });
+const window = (startS: number, endS: number) => ({
+  start: new Date(T0 + startS * 1000),
+  end: new Date(T0 + endS * 1000),
+});
 
 const THRESHOLD_SPEC = `
 interval: 30s
@@ -43,12 +56,16 @@ describe('createAnalysis', () => {
       }
     })();
     expect(err).toBeInstanceOf(UserError);
-    expect(err?.message).toContain("metrics[0] (error-rate) uses the 'prometheus' provider, which is not available here");
+    expect(err?.message).toContain(
+      "metrics[0] (error-rate) uses the 'prometheus' provider, which is not available here",
+    );
     expect(err?.hint).toContain('Use one of: cloudwatch');
   });
 
   it('exposes interval and failure limit from the spec', () => {
-    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: provider(() => ({ value: 0, samples: [] })) } });
+    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), {
+      providers: { metrics: provider(() => ({ value: 0, samples: [] })) },
+    });
     expect(analysis.intervalMs).toBe(30_000);
     expect(analysis.failureLimit).toBe(2);
     expect(analysis.errorLimit).toBe(3);
@@ -61,7 +78,12 @@ describe('Analysis.run', () => {
     const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: p } });
     const run = await analysis.run(SUBJECTS, window(0, 300));
     expect(p.asked).toHaveLength(1);
-    expect(p.asked[0]).toMatchObject({ query: 'errors{d="web-canary"}[300s]', need: 'value', stepSeconds: 60, labels: { deployment: 'web-canary' } });
+    expect(p.asked[0]).toMatchObject({
+      query: 'errors{d="web-canary"}[300s]',
+      need: 'value',
+      stepSeconds: 60,
+      labels: { deployment: 'web-canary' },
+    });
     expect(run.verdict).toBe('fail');
     expect(run.window).toEqual({ start: new Date(T0).toISOString(), end: new Date(T0 + 300_000).toISOString() });
     expect(run.checks).toEqual([
@@ -79,7 +101,9 @@ describe('Analysis.run', () => {
   });
 
   it('passes at the threshold itself (≤ is within the SLO)', async () => {
-    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: provider(() => ({ value: 0.01, samples: [] })) } });
+    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), {
+      providers: { metrics: provider(() => ({ value: 0.01, samples: [] })) },
+    });
     const run = await analysis.run(SUBJECTS, window(0, 60));
     expect(run.verdict).toBe('pass');
     expect(run.checks[0]?.reason).toBe('error-rate 1% ≤ 1%');
@@ -95,16 +119,23 @@ metrics:
     min-count: 100
     judge: { threshold: { max: 1% } }
 `);
-    const p = provider((q) => (q.query.startsWith('requests') ? { value: 12, samples: [] } : { value: 0, samples: [] }));
+    const p = provider((q) =>
+      q.query.startsWith('requests') ? { value: 12, samples: [] } : { value: 0, samples: [] },
+    );
     const run = await createAnalysis(spec, { providers: { metrics: p } }).run(SUBJECTS, window(0, 120));
-    expect(p.asked.map((q) => q.query).sort()).toEqual(['ratio{d="web-canary"}[120s]', 'requests{d="web-canary"}[120s]']);
+    expect(p.asked.map((q) => q.query).sort()).toEqual([
+      'ratio{d="web-canary"}[120s]',
+      'requests{d="web-canary"}[120s]',
+    ]);
     expect(run.verdict).toBe('inconclusive');
     expect(run.checks[0]).toMatchObject({ verdict: 'inconclusive', canary: 0, count: { canary: 12 } });
     expect(run.checks[0]?.reason).toBe('error-rate: too little traffic to judge (canary 12 requests; min-count 100)');
   });
 
   it('is inconclusive when the provider has no data yet', async () => {
-    const run = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: provider(() => ({ value: undefined, samples: [] })) } }).run(SUBJECTS, window(0, 30));
+    const run = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), {
+      providers: { metrics: provider(() => ({ value: undefined, samples: [] })) },
+    }).run(SUBJECTS, window(0, 30));
     expect(run.verdict).toBe('inconclusive');
     expect(run.checks[0]?.reason).toBe('error-rate: no data for the canary yet');
   });
@@ -127,7 +158,14 @@ metrics:
       ['p95{d="web-stable"}[10s]', 'samples'],
     ]);
     const check = run.checks[0];
-    expect(check).toMatchObject({ verdict: 'fail', judge: 'mann-whitney', canary: 0.31, baseline: 0.11, samples: { canary: 7, baseline: 7 }, threshold: 0.05 });
+    expect(check).toMatchObject({
+      verdict: 'fail',
+      judge: 'mann-whitney',
+      canary: 0.31,
+      baseline: 0.11,
+      samples: { canary: 7, baseline: 7 },
+      threshold: 0.05,
+    });
     // Complete separation of 7 vs 7: the exact one-sided p-value is 1 / C(14, 7).
     expect(check?.pValue).toBeCloseTo(1 / 3432, 12);
     expect(check?.reason).toContain('canary higher than baseline');
@@ -144,7 +182,9 @@ metrics:
   - { name: latency, provider: metrics, query: 'q{{deployment}}', judge: { mann-whitney: { min-samples: 10 } } }
   - { name: errors, provider: metrics, query: 'e{{deployment}}', judge: { relative: { tolerance: 10% } } }
 `);
-    const analysis = createAnalysis(spec, { providers: { metrics: provider(() => ({ value: 1, samples: [1, 2, 3] })) } });
+    const analysis = createAnalysis(spec, {
+      providers: { metrics: provider(() => ({ value: 1, samples: [1, 2, 3] })) },
+    });
     const run = await analysis.run(SUBJECTS, window(0, 60));
     expect(run.checks.map((c) => [c.verdict, c.reason])).toEqual([
       ['inconclusive', 'latency: 3 canary and 3 baseline samples, need 10 each'],
@@ -161,7 +201,14 @@ metrics:
   - { name: p95, provider: metrics, query: 'q{{deployment}}', judge: { relative: { tolerance: 20%, margin: 10ms } } }
 `);
     const values = { canary: 0.5, baseline: 0.4 };
-    const analysis = createAnalysis(spec, { providers: { metrics: provider((q) => ({ value: q.query.includes('canary') ? values.canary : values.baseline, samples: [] })) } });
+    const analysis = createAnalysis(spec, {
+      providers: {
+        metrics: provider((q) => ({
+          value: q.query.includes('canary') ? values.canary : values.baseline,
+          samples: [],
+        })),
+      },
+    });
     const fail = await analysis.run(SUBJECTS, window(0, 60));
     expect(fail.checks[0]).toMatchObject({ verdict: 'fail', canary: 0.5, baseline: 0.4, unit: 'seconds' });
     expect(fail.checks[0]?.threshold).toBeCloseTo(0.49, 10);
@@ -174,7 +221,10 @@ metrics:
     const flaky = provider(() => {
       throw new Error('Prometheus at http://p:9090 is unreachable (ECONNREFUSED)');
     });
-    const run = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: flaky } }).run(SUBJECTS, window(0, 60));
+    const run = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: flaky } }).run(
+      SUBJECTS,
+      window(0, 60),
+    );
     expect(run.verdict).toBe('error');
     expect(run.checks[0]).toMatchObject({
       verdict: 'error',
@@ -185,11 +235,18 @@ metrics:
     const bad = provider(() => {
       throw new UserError('Prometheus rejected the query (bad_data): parse error');
     });
-    await expect(createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: bad } }).run(SUBJECTS, window(0, 60))).rejects.toThrow('bad_data');
+    await expect(
+      createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: bad } }).run(SUBJECTS, window(0, 60)),
+    ).rejects.toThrow('bad_data');
 
     const ok = provider(() => ({ value: 0, samples: [] }));
-    await expect(createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: ok } }).run({ canary: { namespace: 'x' } }, window(0, 60))).rejects.toThrow(
-      "metrics[0].query (error-rate), for the canary, uses {{deployment}}, which this rollout does not supply",
+    await expect(
+      createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: ok } }).run(
+        { canary: { namespace: 'x' } },
+        window(0, 60),
+      ),
+    ).rejects.toThrow(
+      'metrics[0].query (error-rate), for the canary, uses {{deployment}}, which this rollout does not supply',
     );
     const minCount = parseAnalysisSpec(THRESHOLD_SPEC.replace('    judge:', '    min-count: 10\n    judge:'));
     await expect(createAnalysis(minCount, { providers: { metrics: ok } }).run(SUBJECTS, window(0, 60))).rejects.toThrow(
@@ -198,7 +255,10 @@ metrics:
   });
 
   it('includes extra checks, and makes one that throws an error; a failed check still decides the run', async () => {
-    const alarm: ExtraCheck = { name: 'alarms', evaluate: async () => ({ name: 'alarms', verdict: 'fail', reason: 'alarm web-5xx is in ALARM', judge: 'alarm' }) };
+    const alarm: ExtraCheck = {
+      name: 'alarms',
+      evaluate: async () => ({ name: 'alarms', verdict: 'fail', reason: 'alarm web-5xx is in ALARM', judge: 'alarm' }),
+    };
     const broken: ExtraCheck = {
       name: 'broken',
       evaluate: async () => {
@@ -215,7 +275,10 @@ metrics:
       ['alarms', 'fail'],
       ['broken', 'error'],
     ]);
-    expect(run.checks[2]).toMatchObject({ reason: 'broken: check failed: throttled', error: { source: 'broken', message: 'throttled' } });
+    expect(run.checks[2]).toMatchObject({
+      reason: 'broken: check failed: throttled',
+      error: { source: 'broken', message: 'throttled' },
+    });
   });
 });
 
@@ -230,7 +293,12 @@ describe('Analysis.bake', () => {
     });
   }
 
-  async function bake(spec: string, values: Array<number | undefined | 'down'>, durationMs: number, clock = new FakeClock(T0)) {
+  async function bake(
+    spec: string,
+    values: Array<number | undefined | 'down'>,
+    durationMs: number,
+    clock = new FakeClock(T0),
+  ) {
     const p = scripted(values);
     const seen: AnalysisRun[] = [];
     const result = await createAnalysis(parseAnalysisSpec(spec), { providers: { metrics: p }, clock }).bake({
@@ -258,7 +326,9 @@ describe('Analysis.bake', () => {
 
   it('slides the window with lookback', async () => {
     const { result } = await bake(THRESHOLD_SPEC.replace('interval: 30s', 'interval: 30s\nlookback: 1m'), [0], 120_000);
-    expect(result.runs.map((r) => (Date.parse(r.window.end) - Date.parse(r.window.start)) / 1000)).toEqual([30, 60, 60, 60]);
+    expect(result.runs.map((r) => (Date.parse(r.window.end) - Date.parse(r.window.start)) / 1000)).toEqual([
+      30, 60, 60, 60,
+    ]);
   });
 
   it('fails as soon as failure-limit consecutive runs fail: interval × failure-limit', async () => {
@@ -296,11 +366,18 @@ describe('Analysis.bake', () => {
     expect(stop.result.verdict).toBe('inconclusive');
     expect(stop.result.reason).toBe('Inconclusive at the end of the bake: error-rate: no data for the canary yet');
 
-    const cont = await bake(THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: continue'), [undefined], 60_000);
+    const cont = await bake(
+      THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: continue'),
+      [undefined],
+      60_000,
+    );
     expect(cont.result.verdict).toBe('pass');
     expect(cont.result.reason).toContain('continuing because on-inconclusive is continue');
 
-    const extendSpec = THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: extend\nmax-extension: 2m');
+    const extendSpec = THRESHOLD_SPEC.replace(
+      'failure-limit: 2',
+      'failure-limit: 2\non-inconclusive: extend\nmax-extension: 2m',
+    );
     const extended = await bake(extendSpec, [undefined, undefined, undefined, 0.002], 60_000);
     expect(extended.result.verdict).toBe('pass');
     expect(extended.result.runs).toHaveLength(4);
@@ -325,26 +402,40 @@ describe('Analysis.bake', () => {
 
   describe('backend errors are not low traffic', () => {
     const CONTINUE = THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: continue');
-    const EXTEND = THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\non-inconclusive: extend\nmax-extension: 2m');
+    const EXTEND = THRESHOLD_SPEC.replace(
+      'failure-limit: 2',
+      'failure-limit: 2\non-inconclusive: extend\nmax-extension: 2m',
+    );
 
     it.each([
       ['stop', THRESHOLD_SPEC],
       ['continue', CONTINUE],
       ['extend', EXTEND],
-    ])('fails on error-limit (3) consecutive runs with an error, with on-inconclusive %s: interval × error-limit', async (_policy, spec) => {
-      const { result, clock } = await bake(spec, ['down'], 600_000);
-      expect(result.verdict).toBe('fail');
-      expect(result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'error']);
-      expect(clock.now() - T0).toBe(90_000);
-      expect(result.backendFailure).toEqual({ sources: ['metrics'], consecutive: 3, message: 'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' });
-      expect(result.reason).toBe(
-        'The metrics backend failed in 3 consecutive runs (error-limit 3), so nothing judged the new version; this is an outage, not low traffic: ' +
-          'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED). Make metrics reachable and answering from the runner, then deploy again.',
-      );
-    });
+    ])(
+      'fails on error-limit (3) consecutive runs with an error, with on-inconclusive %s: interval × error-limit',
+      async (_policy, spec) => {
+        const { result, clock } = await bake(spec, ['down'], 600_000);
+        expect(result.verdict).toBe('fail');
+        expect(result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'error']);
+        expect(clock.now() - T0).toBe(90_000);
+        expect(result.backendFailure).toEqual({
+          sources: ['metrics'],
+          consecutive: 3,
+          message: 'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)',
+        });
+        expect(result.reason).toBe(
+          'The metrics backend failed in 3 consecutive runs (error-limit 3), so nothing judged the new version; this is an outage, not low traffic: ' +
+            'metrics: Prometheus at http://p:9090 is unreachable (ECONNREFUSED). Make metrics reachable and answering from the runner, then deploy again.',
+        );
+      },
+    );
 
     it('takes error-limit from the spec: 1 fails on the first error', async () => {
-      const { result } = await bake(THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\nerror-limit: 1'), [0, 'down'], 600_000);
+      const { result } = await bake(
+        THRESHOLD_SPEC.replace('failure-limit: 2', 'failure-limit: 2\nerror-limit: 1'),
+        [0, 'down'],
+        600_000,
+      );
       expect(result.verdict).toBe('fail');
       expect(result.runs.map((r) => r.verdict)).toEqual(['pass', 'error']);
       expect(result.reason).toMatch(/^The metrics backend failed in a run \(error-limit 1\)/);
@@ -354,7 +445,9 @@ describe('Analysis.bake', () => {
       const recovered = await bake(THRESHOLD_SPEC, ['down', 'down', 0, 'down', 'down', 0], 180_000);
       expect(recovered.result.verdict).toBe('pass');
       expect(recovered.result.runs.map((r) => r.verdict)).toEqual(['error', 'error', 'pass', 'error', 'error', 'pass']);
-      expect(recovered.result.reason).toBe('Passed: 6 runs over 3m (4 with a backend error); last run: error-rate 0% ≤ 1%');
+      expect(recovered.result.reason).toBe(
+        'Passed: 6 runs over 3m (4 with a backend error); last run: error-rate 0% ≤ 1%',
+      );
 
       const failing = await bake(THRESHOLD_SPEC, [0.05, 'down', 0.05], 600_000);
       expect(failing.result.verdict).toBe('fail');
@@ -392,7 +485,11 @@ describe('Analysis.bake', () => {
         },
       };
       const clock = new FakeClock(T0);
-      const result = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: scripted([0]) }, extraChecks: [alarms], clock }).bake({
+      const result = await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), {
+        providers: { metrics: scripted([0]) },
+        extraChecks: [alarms],
+        clock,
+      }).bake({
         subjects: SUBJECTS,
         durationMs: 600_000,
         since: new Date(T0),
@@ -404,17 +501,31 @@ describe('Analysis.bake', () => {
     });
   });
 
-  it('tells providers where this rollout\'s data begins: the first shift, or the step\'s when not given', async () => {
+  it("tells providers where this rollout's data begins: the first shift, or the step's when not given", async () => {
     const clock = new FakeClock(T0 + 600_000);
     const p = scripted([0]);
-    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC.replace('interval: 30s', 'interval: 30s\nlookback: 1m')), { providers: { metrics: p }, clock });
-    await analysis.bake({ subjects: SUBJECTS, durationMs: 60_000, since: new Date(T0 + 600_000), firstShiftAt: new Date(T0 + 15_000), clock });
+    const analysis = createAnalysis(
+      parseAnalysisSpec(THRESHOLD_SPEC.replace('interval: 30s', 'interval: 30s\nlookback: 1m')),
+      { providers: { metrics: p }, clock },
+    );
+    await analysis.bake({
+      subjects: SUBJECTS,
+      durationMs: 60_000,
+      since: new Date(T0 + 600_000),
+      firstShiftAt: new Date(T0 + 15_000),
+      clock,
+    });
     expect(p.asked.map((q) => [q.window.start.getTime() - T0, q.window.notBefore?.toISOString()])).toEqual([
       [600_000, new Date(T0 + 15_000).toISOString()],
       [600_000, new Date(T0 + 15_000).toISOString()],
     ]);
     const q = scripted([0]);
-    await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: q }, clock }).bake({ subjects: SUBJECTS, durationMs: 30_000, since: new Date(T0 + 700_000), clock });
+    await createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: q }, clock }).bake({
+      subjects: SUBJECTS,
+      durationMs: 30_000,
+      since: new Date(T0 + 700_000),
+      clock,
+    });
     expect(q.asked[0]?.window.notBefore).toEqual(new Date(T0 + 700_000));
   });
 
@@ -424,13 +535,18 @@ describe('Analysis.bake', () => {
     const spec = parseAnalysisSpec(THRESHOLD_SPEC.replace('    judge:', '    min-count: 10\n    judge:'));
     const run = await createAnalysis(spec, { providers: { metrics: p } }).run(SUBJECTS, window(0, 20));
     expect(run.verdict).toBe('inconclusive');
-    expect(run.checks[0]?.reason).toBe(`error-rate: too little traffic to judge (canary 0 requests; min-count 10); ${note}`);
+    expect(run.checks[0]?.reason).toBe(
+      `error-rate: too little traffic to judge (canary 0 requests; min-count 10); ${note}`,
+    );
   });
 
   it('stops when the signal aborts', async () => {
     const controller = new AbortController();
     const clock = new FakeClock(T0);
-    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), { providers: { metrics: scripted([0]) }, clock });
+    const analysis = createAnalysis(parseAnalysisSpec(THRESHOLD_SPEC), {
+      providers: { metrics: scripted([0]) },
+      clock,
+    });
     const bakePromise = analysis.bake({
       subjects: SUBJECTS,
       durationMs: 600_000,

@@ -6,8 +6,17 @@ import type { AnalysisRun, BakeResult, CheckResult } from '../../../src/analysis
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
 
 function run(endS: number, checks: CheckResult[]): AnalysisRun {
-  const verdict = checks.some((c) => c.verdict === 'fail') ? 'fail' : checks.some((c) => c.verdict === 'inconclusive') ? 'inconclusive' : 'pass';
-  return { at: new Date(T0 + endS * 1000).toISOString(), window: { start: new Date(T0).toISOString(), end: new Date(T0 + endS * 1000).toISOString() }, verdict, checks };
+  const verdict = checks.some((c) => c.verdict === 'fail')
+    ? 'fail'
+    : checks.some((c) => c.verdict === 'inconclusive')
+      ? 'inconclusive'
+      : 'pass';
+  return {
+    at: new Date(T0 + endS * 1000).toISOString(),
+    window: { start: new Date(T0).toISOString(), end: new Date(T0 + endS * 1000).toISOString() },
+    verdict,
+    checks,
+  };
 }
 
 const errorRate = (canary: number, verdict: CheckResult['verdict']): CheckResult => ({
@@ -43,7 +52,11 @@ describe('analysis report', () => {
   const result: BakeResult = {
     verdict: 'fail',
     reason: '2 consecutive runs failed: error-rate 3% > 1%',
-    runs: [run(30, [errorRate(0.002, 'pass'), latency(0.11, 0.1, 'pass')]), run(60, [errorRate(0.03, 'fail')]), run(90, [errorRate(0.03, 'fail'), latency(0.31, 0.1, 'fail')])],
+    runs: [
+      run(30, [errorRate(0.002, 'pass'), latency(0.11, 0.1, 'pass')]),
+      run(60, [errorRate(0.03, 'fail')]),
+      run(90, [errorRate(0.03, 'fail'), latency(0.31, 0.1, 'fail')]),
+    ],
   };
 
   it('renders the verdict, the timeline with canary / baseline numbers, and the last run', () => {
@@ -58,26 +71,45 @@ describe('analysis report', () => {
     expect(md).toContain('| error-rate | ❌ fail | 3% |  | 400 |  | error-rate 3% \\> 1% (400 requests) |');
     expect(md).toContain('| p95\\|latency | ❌ fail | 310 ms | 100 ms | 12 / 12 samples | 0.00031 | p95 latency |');
     expect(md).toContain('<details><summary>Analysis spec</summary>');
-    expect(md).toContain('Spec: inline; every 30s, fails after 2 consecutive failed runs or 3 consecutive runs with a metrics backend error; inconclusive → stop.');
+    expect(md).toContain(
+      'Spec: inline; every 30s, fails after 2 consecutive failed runs or 3 consecutive runs with a metrics backend error; inconclusive → stop.',
+    );
     expect(md).not.toContain('backend error (');
     expect(md).toContain('Mann-Whitney U vs baseline, increase, confidence 99%, ≥ 10 samples');
     expect(md).toContain('≤ 1%');
   });
 
   it('shows backend errors apart from too little data, in the timeline, the tally and the JSON', () => {
-    const down: CheckResult = { name: 'error-rate', verdict: 'error', reason: 'error-rate: prometheus query failed: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)', error: { source: 'prometheus', message: 'Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' } };
-    const thin: CheckResult = { name: 'error-rate', verdict: 'inconclusive', reason: 'error-rate: too little traffic to judge (canary 3 requests; min-count 100)', canary: 0, unit: 'ratio' };
+    const down: CheckResult = {
+      name: 'error-rate',
+      verdict: 'error',
+      reason: 'error-rate: prometheus query failed: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)',
+      error: { source: 'prometheus', message: 'Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' },
+    };
+    const thin: CheckResult = {
+      name: 'error-rate',
+      verdict: 'inconclusive',
+      reason: 'error-rate: too little traffic to judge (canary 3 requests; min-count 100)',
+      canary: 0,
+      unit: 'ratio',
+    };
     const errorRun = (endS: number): AnalysisRun => ({ ...run(endS, [down]), verdict: 'error' });
     const failed: BakeResult = {
       verdict: 'fail',
       reason: 'The metrics backend failed in 3 consecutive runs (error-limit 3)',
       runs: [run(30, [thin]), errorRun(60), errorRun(90), errorRun(120)],
-      backendFailure: { sources: ['prometheus'], consecutive: 3, message: 'prometheus: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)' },
+      backendFailure: {
+        sources: ['prometheus'],
+        consecutive: 3,
+        message: 'prometheus: Prometheus at http://p:9090 is unreachable (ECONNREFUSED)',
+      },
     };
     const md = renderAnalysisMarkdown(failed, { spec: SPEC });
     expect(md).toContain('| 1 | +30s | ❔ inconclusive | ❔ 0% |');
     expect(md).toContain('| 2 | +1m | ⚠️ error | ⚠️ error |');
-    expect(md).toContain('⚠️ 3 of 4 runs had a metrics backend error (the backend failed to answer; not low traffic). ❔ 1 of 4 runs had too little data to judge.');
+    expect(md).toContain(
+      '⚠️ 3 of 4 runs had a metrics backend error (the backend failed to answer; not low traffic). ❔ 1 of 4 runs had too little data to judge.',
+    );
     expect(md).toContain('| error-rate | ⚠️ error | no data |');
     const report = analysisReport(failed, SPEC);
     expect(report.tally).toEqual({ runs: 4, pass: 0, fail: 0, inconclusive: 1, error: 3, withBackendError: 3 });
@@ -86,21 +118,47 @@ describe('analysis report', () => {
   });
 
   it('keeps long timelines short, showing the first and last runs', () => {
-    const many: BakeResult = { verdict: 'pass', reason: 'ok', runs: Array.from({ length: 50 }, (_, i) => run((i + 1) * 10, [errorRate(0, 'pass')])) };
+    const many: BakeResult = {
+      verdict: 'pass',
+      reason: 'ok',
+      runs: Array.from({ length: 50 }, (_, i) => run((i + 1) * 10, [errorRate(0, 'pass')])),
+    };
     const md = renderAnalysisMarkdown(many, { maxRuns: 10 });
     const rows = md.split('\n').filter((l) => /^\| (\d+|…) \|/.test(l));
-    expect(rows.map((r) => r.split('|')[1]?.trim())).toEqual(['1', '2', '3', '4', '5', '…', '46', '47', '48', '49', '50']);
+    expect(rows.map((r) => r.split('|')[1]?.trim())).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '…',
+      '46',
+      '47',
+      '48',
+      '49',
+      '50',
+    ]);
     expect(md).toContain('40 runs not shown');
   });
 
   it('builds the JSON report with the spec and every run', () => {
     const report = analysisReport(result, SPEC);
-    expect(report).toMatchObject({ version: 1, verdict: 'fail', reason: result.reason, spec: { source: 'inline', interval: '30s', failureLimit: 2, errorLimit: 3, onInconclusive: 'stop' } });
+    expect(report).toMatchObject({
+      version: 1,
+      verdict: 'fail',
+      reason: result.reason,
+      spec: { source: 'inline', interval: '30s', failureLimit: 2, errorLimit: 3, onInconclusive: 'stop' },
+    });
     expect(report.tally).toEqual({ runs: 3, pass: 1, fail: 2, inconclusive: 0, error: 0, withBackendError: 0 });
     expect(report.backendFailure).toBeUndefined();
     expect(report.spec?.metrics).toEqual([
       { name: 'error-rate', provider: 'cloudwatch', query: 'alb:error-rate', judge: 'threshold: ≤ 1%' },
-      { name: 'latency', provider: 'prometheus', query: 'histogram_quantile(0.95, x{a="{{deployment}}"})', judge: 'mann-whitney: Mann-Whitney U vs baseline, increase, confidence 99%, ≥ 10 samples' },
+      {
+        name: 'latency',
+        provider: 'prometheus',
+        query: 'histogram_quantile(0.95, x{a="{{deployment}}"})',
+        judge: 'mann-whitney: Mann-Whitney U vs baseline, increase, confidence 99%, ≥ 10 samples',
+      },
     ]);
     expect(JSON.parse(JSON.stringify(report)).runs).toEqual(result.runs);
   });

@@ -13,7 +13,11 @@ describe('AWS client factory', () => {
   });
 
   it('builds a client with region, retries and endpoint', async () => {
-    const client = awsClient(STSClient, 'STS', { region: 'eu-west-1', maxAttempts: 7, env: { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9' } });
+    const client = awsClient(STSClient, 'STS', {
+      region: 'eu-west-1',
+      maxAttempts: 7,
+      env: { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9' },
+    });
     expect(await client.config.region()).toBe('eu-west-1');
     expect(await client.config.maxAttempts()).toBe(7);
     const endpoint = await client.config.endpoint?.();
@@ -21,9 +25,12 @@ describe('AWS client factory', () => {
     client.destroy();
   });
 
-  it.each(['us-east-1', 'eu-central-2', 'us-gov-west-1', 'cn-north-1', 'ap-southeast-4', 'us-isob-east-1'])('accepts region %s', (r) => {
-    expect(assertRegion(r)).toBe(r);
-  });
+  it.each(['us-east-1', 'eu-central-2', 'us-gov-west-1', 'cn-north-1', 'ap-southeast-4', 'us-isob-east-1'])(
+    'accepts region %s',
+    (r) => {
+      expect(assertRegion(r)).toBe(r);
+    },
+  );
 
   it.each(['us-east', 'US-EAST-1', 'europe', ''])('rejects region %j with an example', (r) => {
     expect(() => assertRegion(r)).toThrow(/is not an AWS region name/);
@@ -41,10 +48,12 @@ describe('role ARNs', () => {
     });
   });
 
-  it.each(['github-deploy', 'arn:aws:iam::111111111111:user/bob', 'arn:aws:sts::111111111111:assumed-role/x/y', 'arn:aws:iam::1111:role/x'])(
-    'rejects %s',
-    (text) => {
-      expect(() => parseRoleArn(text)).toThrow('is not an IAM role ARN');
-    },
-  );
+  it.each([
+    'github-deploy',
+    'arn:aws:iam::111111111111:user/bob',
+    'arn:aws:sts::111111111111:assumed-role/x/y',
+    'arn:aws:iam::1111:role/x',
+  ])('rejects %s', (text) => {
+    expect(() => parseRoleArn(text)).toThrow('is not an IAM role ARN');
+  });
 });

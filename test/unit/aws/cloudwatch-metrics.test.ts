@@ -35,39 +35,74 @@ describe('CloudWatch analysis queries', () => {
       count: ref('RequestCount', 'Sum'),
       standardResolution: true,
     });
-    expect(parseCloudWatchQuery('alb:p95-latency', LABELS)).toEqual({ numerator: ref('TargetResponseTime', 'p95'), count: ref('RequestCount', 'Sum'), standardResolution: true });
+    expect(parseCloudWatchQuery('alb:p95-latency', LABELS)).toEqual({
+      numerator: ref('TargetResponseTime', 'p95'),
+      count: ref('RequestCount', 'Sum'),
+      standardResolution: true,
+    });
     expect(parseCloudWatchQuery('alb:p99.9-latency', LABELS).numerator.stat).toBe('p99.9');
     expect(parseCloudWatchQuery('alb:average-latency', LABELS).numerator).toEqual(ref('TargetResponseTime', 'Average'));
     expect(parseCloudWatchQuery('alb:4xx-rate', LABELS).numerator.metric).toBe('HTTPCode_Target_4XX_Count');
-    expect(parseCloudWatchQuery('alb:connection-error-rate', LABELS).numerator.metric).toBe('TargetConnectionErrorCount');
+    expect(parseCloudWatchQuery('alb:connection-error-rate', LABELS).numerator.metric).toBe(
+      'TargetConnectionErrorCount',
+    );
     expect(parseCloudWatchQuery('alb:request-count', LABELS).numerator).toEqual(ref('RequestCount', 'Sum'));
   });
 
   it('takes explicit dimensions on a shorthand, ARNs included', () => {
-    const parsed = parseCloudWatchQuery(`alb:error-rate{TargetGroup="${TG_ARN}", LoadBalancer="app/edge/50dc6c495c0c9188"}`);
+    const parsed = parseCloudWatchQuery(
+      `alb:error-rate{TargetGroup="${TG_ARN}", LoadBalancer="app/edge/50dc6c495c0c9188"}`,
+    );
     expect(parsed.numerator.dimensions).toEqual(DIMS);
-    expect(userError(() => parseCloudWatchQuery('alb:error-rate{TargetGroup="targetgroup/x/1"}')).message).toContain('needs both TargetGroup and LoadBalancer');
+    expect(userError(() => parseCloudWatchQuery('alb:error-rate{TargetGroup="targetgroup/x/1"}')).message).toContain(
+      'needs both TargetGroup and LoadBalancer',
+    );
   });
 
   it('says what is missing when the rollout has no target group', () => {
     const err = userError(() => parseCloudWatchQuery('alb:error-rate', { namespace: 'shop', deployment: 'web' }));
-    expect(err.message).toBe("'alb:error-rate' needs the target group and load balancer, but the rollout supplied only namespace, deployment.");
+    expect(err.message).toBe(
+      "'alb:error-rate' needs the target group and load balancer, but the rollout supplied only namespace, deployment.",
+    );
     expect(err.hint).toContain('alb:error-rate{TargetGroup="targetgroup/name/id"');
-    expect(userError(() => parseCloudWatchQuery('alb:latency', LABELS)).message).toContain("'alb:latency' is not an ALB shorthand");
+    expect(userError(() => parseCloudWatchQuery('alb:latency', LABELS)).message).toContain(
+      "'alb:latency' is not an ALB shorthand",
+    );
   });
 
   it('reads the general form and ratios of two statistics', () => {
-    expect(parseCloudWatchQuery('AWS/ApplicationELB TargetResponseTime p99 {TargetGroup="targetgroup/web-canary/73e2d6bc24d8a067", LoadBalancer="app/edge/50dc6c495c0c9188"}')).toEqual({
+    expect(
+      parseCloudWatchQuery(
+        'AWS/ApplicationELB TargetResponseTime p99 {TargetGroup="targetgroup/web-canary/73e2d6bc24d8a067", LoadBalancer="app/edge/50dc6c495c0c9188"}',
+      ),
+    ).toEqual({
       numerator: ref('TargetResponseTime', 'p99'),
       standardResolution: true,
     });
-    const ratio = parseCloudWatchQuery('Shop Errors Sum {Service="web", Track="canary"} / Shop Requests Sum {Service="web", Track="canary"}');
-    expect(ratio.numerator).toEqual({ namespace: 'Shop', metric: 'Errors', stat: 'Sum', dimensions: [{ Name: 'Service', Value: 'web' }, { Name: 'Track', Value: 'canary' }] });
+    const ratio = parseCloudWatchQuery(
+      'Shop Errors Sum {Service="web", Track="canary"} / Shop Requests Sum {Service="web", Track="canary"}',
+    );
+    expect(ratio.numerator).toEqual({
+      namespace: 'Shop',
+      metric: 'Errors',
+      stat: 'Sum',
+      dimensions: [
+        { Name: 'Service', Value: 'web' },
+        { Name: 'Track', Value: 'canary' },
+      ],
+    });
     expect(ratio.denominator?.metric).toBe('Requests');
     expect(ratio.count).toEqual(ratio.denominator);
     expect(ratio.standardResolution).toBe(false);
-    expect(parseCloudWatchQuery('Shop Latency tm90').numerator).toEqual({ namespace: 'Shop', metric: 'Latency', stat: 'tm90', dimensions: [] });
-    expect(parseCloudWatchQuery('Shop Latency Average {Path="a / b, c=\\"d\\""}').numerator.dimensions).toEqual([{ Name: 'Path', Value: 'a / b, c="d"' }]);
+    expect(parseCloudWatchQuery('Shop Latency tm90').numerator).toEqual({
+      namespace: 'Shop',
+      metric: 'Latency',
+      stat: 'tm90',
+      dimensions: [],
+    });
+    expect(parseCloudWatchQuery('Shop Latency Average {Path="a / b, c=\\"d\\""}').numerator.dimensions).toEqual([
+      { Name: 'Path', Value: 'a / b, c="d"' },
+    ]);
   });
 
   it.each([

@@ -46,7 +46,12 @@ function sts(c: FakeClock, lifetimeMs = 60 * MIN) {
   const assume = jest.fn(async (s: RoleSettings, auth: unknown): Promise<Session> => {
     calls.push({ settings: s, auth });
     const n = calls.length;
-    return { accessKeyId: `AKIARENEWED${n}`, secretAccessKey: `secret-${n}`, sessionToken: `token-${n}`, expiration: new Date(c.now() + lifetimeMs) };
+    return {
+      accessKeyId: `AKIARENEWED${n}`,
+      secretAccessKey: `secret-${n}`,
+      sessionToken: `token-${n}`,
+      expiration: new Date(c.now() + lifetimeMs),
+    };
   });
   return { assume, calls };
 }
@@ -115,7 +120,10 @@ describe('renewingCredentials', () => {
       const provider = renewingCredentials(s, { env: env(s), clock: c, mintToken: async () => 'jwt', assume });
       c.advance(58 * MIN);
       expect((await provider()).accessKeyId).toBe('AKIARENEWED2');
-      expect(calls.map((x) => x.settings.roleArn)).toEqual(['arn:aws:iam::123456789012:role/first', 'arn:aws:iam::123456789012:role/deploy']);
+      expect(calls.map((x) => x.settings.roleArn)).toEqual([
+        'arn:aws:iam::123456789012:role/first',
+        'arn:aws:iam::123456789012:role/deploy',
+      ]);
       expect(calls[1]?.auth).toMatchObject({ credentials: { accessKeyId: 'AKIARENEWED1' } });
     } finally {
       write.mockRestore();
@@ -125,8 +133,15 @@ describe('renewingCredentials', () => {
   it('turns a failed renewal into a message that says what to do', async () => {
     const c = clock();
     const s = settings({}, c.now());
-    const provider = renewingCredentials(s, { env: env(s), clock: c, mintToken: async () => 'jwt', assume: async () => Promise.reject(new Error('AccessDenied: not authorized')) });
-    await expect(provider()).rejects.toThrow(/Renewing the AWS session of arn:aws:iam::123456789012:role\/deploy \(gha-webapp-1-1\) failed: AccessDenied/);
+    const provider = renewingCredentials(s, {
+      env: env(s),
+      clock: c,
+      mintToken: async () => 'jwt',
+      assume: async () => Promise.reject(new Error('AccessDenied: not authorized')),
+    });
+    await expect(provider()).rejects.toThrow(
+      /Renewing the AWS session of arn:aws:iam::123456789012:role\/deploy \(gha-webapp-1-1\) failed: AccessDenied/,
+    );
   });
 });
 
@@ -134,10 +149,22 @@ describe('renewability', () => {
   it('renews only aws-auth’s own session, from a step that can get a token', () => {
     const s = settings();
     expect(renewability(env(s)).renewable).toBe(true);
-    expect(renewability({ AWS_ACCESS_KEY_ID: 'AKIAFIRST' })).toMatchObject({ renewable: false, why: expect.stringContaining('PLATFORM_ACTIONS_AWS_ROLE is not set') });
-    expect(renewability(env(s, { AWS_ACCESS_KEY_ID: 'AKIAOTHER' }))).toMatchObject({ renewable: false, why: expect.stringContaining('another step replaced them') });
-    expect(renewability(env(s, { ACTIONS_ID_TOKEN_REQUEST_URL: '' }))).toMatchObject({ renewable: false, why: expect.stringContaining('id-token: write') });
-    expect(renewability(env(settings({ source: 'role-chaining' })))).toMatchObject({ renewable: false, why: expect.stringContaining('role chaining') });
+    expect(renewability({ AWS_ACCESS_KEY_ID: 'AKIAFIRST' })).toMatchObject({
+      renewable: false,
+      why: expect.stringContaining('PLATFORM_ACTIONS_AWS_ROLE is not set'),
+    });
+    expect(renewability(env(s, { AWS_ACCESS_KEY_ID: 'AKIAOTHER' }))).toMatchObject({
+      renewable: false,
+      why: expect.stringContaining('another step replaced them'),
+    });
+    expect(renewability(env(s, { ACTIONS_ID_TOKEN_REQUEST_URL: '' }))).toMatchObject({
+      renewable: false,
+      why: expect.stringContaining('id-token: write'),
+    });
+    expect(renewability(env(settings({ source: 'role-chaining' })))).toMatchObject({
+      renewable: false,
+      why: expect.stringContaining('role chaining'),
+    });
     expect(parseRoleSettings('{"version":1,"source":"github-oidc","roleArn":"not-an-arn"}')).toBeUndefined();
     expect(parseRoleSettings('not json')).toBeUndefined();
   });
@@ -146,8 +173,13 @@ describe('renewability', () => {
     const s = settings({}, Date.UTC(2026, 11, 7, 13));
     const now = Date.UTC(2026, 11, 7, 12, 30);
     expect(credentialsLimit(env(s), now)).toBeUndefined();
-    expect(credentialsLimit(env(s, { ACTIONS_ID_TOKEN_REQUEST_URL: '' }), now)).toMatchObject({ ms: 30 * MIN, what: expect.stringContaining('cannot renew') });
-    expect(credentialsLimit({ AWS_ACCESS_KEY_ID: 'AKIASTATIC', AWS_CREDENTIAL_EXPIRATION: '2026-12-07T12:40:00Z' }, now)).toMatchObject({ ms: 10 * MIN });
+    expect(credentialsLimit(env(s, { ACTIONS_ID_TOKEN_REQUEST_URL: '' }), now)).toMatchObject({
+      ms: 30 * MIN,
+      what: expect.stringContaining('cannot renew'),
+    });
+    expect(
+      credentialsLimit({ AWS_ACCESS_KEY_ID: 'AKIASTATIC', AWS_CREDENTIAL_EXPIRATION: '2026-12-07T12:40:00Z' }, now),
+    ).toMatchObject({ ms: 10 * MIN });
     expect(credentialsLimit({ AWS_ACCESS_KEY_ID: 'AKIASTATIC' }, now)).toBeUndefined();
   });
 });

@@ -4,7 +4,10 @@ import { chooseEngine, type StrategyInput } from '../../../src/aws/ecs-engine.js
 
 const ref = { cluster: 'platform', service: 'web' };
 const service = (controller?: string, strategy?: string): Service =>
-  ({ deploymentController: controller ? { type: controller } : undefined, deploymentConfiguration: strategy ? { strategy } : {} }) as Service;
+  ({
+    deploymentController: controller ? { type: controller } : undefined,
+    deploymentConfiguration: strategy ? { strategy } : {},
+  }) as Service;
 
 describe('chooseEngine', () => {
   it.each<[string | undefined, string | undefined, StrategyInput, string, string]>([

@@ -21,7 +21,9 @@ metrics:
 `;
 
 /** Answers the error rate per side from a function of time; records every query. */
-function metrics(errorRate: (side: string, at: number) => number | undefined): MetricProvider & { asked: MetricQuery[] } {
+function metrics(
+  errorRate: (side: string, at: number) => number | undefined,
+): MetricProvider & { asked: MetricQuery[] } {
   const asked: MetricQuery[] = [];
   return {
     name: 'metrics',
@@ -34,14 +36,34 @@ function metrics(errorRate: (side: string, at: number) => number | undefined): M
   };
 }
 
-function setup(options: { strategy?: Strategy; steps?: string; errorRate?: (side: string, at: number) => number | undefined; spec?: string } = {}) {
+function setup(
+  options: {
+    strategy?: Strategy;
+    steps?: string;
+    errorRate?: (side: string, at: number) => number | undefined;
+    spec?: string;
+  } = {},
+) {
   const clock = new FakeClock();
   const target = new MemoryTarget(clock);
   const provider = metrics(options.errorRate ?? (() => 0.001));
   const analysis = createAnalysis(parseAnalysisSpec(options.spec ?? SPEC), { providers: { metrics: provider }, clock });
-  const plan = buildPlan({ strategy: options.strategy ?? 'canary', steps: options.steps ?? '10,50,100', stepDurationMs: 60_000 });
+  const plan = buildPlan({
+    strategy: options.strategy ?? 'canary',
+    steps: options.steps ?? '10,50,100',
+    stepDurationMs: 60_000,
+  });
   const lines: string[] = [];
-  const base = { target, plan, analysis, deploymentId: '4242.1-abc', runId: '4242.1', clock, heartbeatMs: 0, log: (l: string) => lines.push(l) };
+  const base = {
+    target,
+    plan,
+    analysis,
+    deploymentId: '4242.1-abc',
+    runId: '4242.1',
+    clock,
+    heartbeatMs: 0,
+    log: (l: string) => lines.push(l),
+  };
   return { clock, target, provider, analysis, plan, lines, base };
 }
 
@@ -96,7 +118,20 @@ describe('runRollout', () => {
     expect(secondBakeStart).toBe(start + 60_000);
     expect(provider.asked.slice(6).every((q) => q.window.start.getTime() === secondBakeStart)).toBe(true);
     expect(result.deploymentId).toBe('4242.1-abc');
-    expect(result.timeline.map((e) => e.kind)).toEqual(['start', 'created', 'healthy', 'shift', 'analysis', 'analysis', 'shift', 'analysis', 'analysis', 'shift', 'promote', 'promote']);
+    expect(result.timeline.map((e) => e.kind)).toEqual([
+      'start',
+      'created',
+      'healthy',
+      'shift',
+      'analysis',
+      'analysis',
+      'shift',
+      'analysis',
+      'analysis',
+      'shift',
+      'promote',
+      'promote',
+    ]);
   });
 
   it('writes the record with the run that owns it, in a form a tag can hold', async () => {
@@ -143,11 +178,16 @@ describe('runRollout', () => {
 
   it('rolls back a new version that never becomes healthy, before any traffic moved', async () => {
     const { target, base } = setup();
-    target.fail.waitHealthy = new UserError('Task set ecs-svc/2 has 0 of 2 tasks running.', 'Look at the stopped tasks.');
+    target.fail.waitHealthy = new UserError(
+      'Task set ecs-svc/2 has 0 of 2 tasks running.',
+      'Look at the stopped tasks.',
+    );
     const result = await runRollout(base);
     expect(result.status).toBe('rolled-back');
     expect(result.failure?.trigger).toBe('unhealthy');
-    expect(result.reason).toContain('The new version did not become healthy: Task set ecs-svc/2 has 0 of 2 tasks running.');
+    expect(result.reason).toContain(
+      'The new version did not become healthy: Task set ecs-svc/2 has 0 of 2 tasks running.',
+    );
     expect(target.calls).not.toContain('shift 10');
     expect(target.calls).toContain('rollback v2');
   });
@@ -209,19 +249,46 @@ describe('runRollout', () => {
 
   it('finishes an unfinished rollout left by an earlier run before starting, and says so', async () => {
     const { target, base } = setup();
-    const left: RolloutRecord = { id: '4100.1-old', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v0-bad', weight: 50, step: 1, at: 1, run: '4100.1' };
+    const left: RolloutRecord = {
+      id: '4100.1-old',
+      engine: 'memory',
+      phase: 'shifting',
+      stable: 'v1',
+      canary: 'v0-bad',
+      weight: 50,
+      step: 1,
+      at: 1,
+      run: '4100.1',
+    };
     target.tag = encodeRecord(left);
     target.weight = 50;
     const result = await runRollout(base);
     expect(result.status).toBe('succeeded');
     expect(result.recovered).toMatchObject({ action: 'rolled-back', record: left });
-    expect(target.calls.slice(0, 5)).toEqual(['preflight', 'loadRecord', 'saveRecord rolling-back w=50', 'rollback v0-bad', 'saveRecord none']);
-    expect(result.timeline[0]?.message).toContain('Found an unfinished rollout 4100.1-old (memory), shifting at step 2 with up to 50%');
+    expect(target.calls.slice(0, 5)).toEqual([
+      'preflight',
+      'loadRecord',
+      'saveRecord rolling-back w=50',
+      'rollback v0-bad',
+      'saveRecord none',
+    ]);
+    expect(result.timeline[0]?.message).toContain(
+      'Found an unfinished rollout 4100.1-old (memory), shifting at step 2 with up to 50%',
+    );
   });
 
   it('completes an interrupted promotion instead of undoing a version that passed', async () => {
     const { target, base } = setup();
-    target.tag = encodeRecord({ id: 'old', engine: 'memory', phase: 'promoting', stable: 'v1', canary: 'v1b', weight: 100, step: 2, at: 1 });
+    target.tag = encodeRecord({
+      id: 'old',
+      engine: 'memory',
+      phase: 'promoting',
+      stable: 'v1',
+      canary: 'v1b',
+      weight: 100,
+      step: 2,
+      at: 1,
+    });
     const result = await runRollout(base);
     expect(result.recovered?.action).toBe('promoted');
     expect(target.calls).toContain('promote v1b');
@@ -253,7 +320,18 @@ metrics:
 });
 
 describe('recoverInterrupted (the post step)', () => {
-  const record = (over: Partial<RolloutRecord> = {}): RolloutRecord => ({ id: 'r', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v2', weight: 50, step: 1, at: 1, run: '4242.1', ...over });
+  const record = (over: Partial<RolloutRecord> = {}): RolloutRecord => ({
+    id: 'r',
+    engine: 'memory',
+    phase: 'shifting',
+    stable: 'v1',
+    canary: 'v2',
+    weight: 50,
+    step: 1,
+    at: 1,
+    run: '4242.1',
+    ...over,
+  });
 
   it('returns all traffic to stable when the main step died mid-rollout', async () => {
     const clock = new FakeClock();
@@ -262,7 +340,11 @@ describe('recoverInterrupted (the post step)', () => {
     target.weight = 50;
     target.canary = 'v2';
     let restoredAtWeight: number | undefined;
-    const result = await recoverInterrupted(target, { runId: '4242.1', clock, onRestored: () => (restoredAtWeight = target.weight) });
+    const result = await recoverInterrupted(target, {
+      runId: '4242.1',
+      clock,
+      onRestored: () => (restoredAtWeight = target.weight),
+    });
     expect(result?.action).toBe('rolled-back');
     expect(restoredAtWeight).toBe(0);
     expect(target.weight).toBe(0);
@@ -306,7 +388,11 @@ describe('one owner per rollout', () => {
   it('yields to an operator abort during a bake: no shift, no record write after it, status rolled-back with who aborted', async () => {
     const { target, base, clock } = setup();
     whenBaking(clock, target, 10, () => {
-      target.abortTag = { id: '4242.1-abc', by: 'the rollback action, run 5555.1 (octocat)', at: Math.floor(clock.now() / 1000) };
+      target.abortTag = {
+        id: '4242.1-abc',
+        by: 'the rollback action, run 5555.1 (octocat)',
+        at: Math.floor(clock.now() / 1000),
+      };
       // The rollback action restores stable and removes the new side itself.
       target.weight = 0;
     });
@@ -315,16 +401,35 @@ describe('one owner per rollout', () => {
     expect(result.status).toBe('rolled-back');
     expect(result.failure?.trigger).toBe('yielded');
     expect(result.yielded?.kind).toBe('aborted');
-    expect(result.reason).toContain('Stopped at step 2 (50%) without touching traffic: Aborted by the rollback action, run 5555.1 (octocat)');
+    expect(result.reason).toContain(
+      'Stopped at step 2 (50%) without touching traffic: Aborted by the rollback action, run 5555.1 (octocat)',
+    );
     const after = target.calls.slice(target.calls.indexOf('shift 10') + 1);
-    expect(after.filter((c) => c.startsWith('shift') || c.startsWith('saveRecord') || c.startsWith('rollback') || c.startsWith('promote'))).toEqual([]);
+    expect(
+      after.filter(
+        (c) =>
+          c.startsWith('shift') || c.startsWith('saveRecord') || c.startsWith('rollback') || c.startsWith('promote'),
+      ),
+    ).toEqual([]);
     expect(target.weight).toBe(0);
   });
 
   it('yields when its record was removed or another rollout took the service, leaving traffic alone', async () => {
     for (const takeOver of [
       (t: MemoryTarget) => (t.tag = undefined),
-      (t: MemoryTarget) => (t.tag = encodeRecord({ id: '7777.1-x', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v3', weight: 10, step: 0, at: 1, run: '7777.1', lease: 9e9 })),
+      (t: MemoryTarget) =>
+        (t.tag = encodeRecord({
+          id: '7777.1-x',
+          engine: 'memory',
+          phase: 'shifting',
+          stable: 'v1',
+          canary: 'v3',
+          weight: 10,
+          step: 0,
+          at: 1,
+          run: '7777.1',
+          lease: 9e9,
+        })),
     ]) {
       const { target, base, clock } = setup();
       whenBaking(clock, target, 10, () => takeOver(target));
@@ -370,10 +475,21 @@ describe('one owner per rollout', () => {
   });
 
   it('notices an abort within one heartbeat while baking (real time)', async () => {
-    const target = new MemoryTarget({ now: () => Date.now(), sleep: (ms, signal) => new Promise((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-    }) });
+    const target = new MemoryTarget({
+      now: () => Date.now(),
+      sleep: (ms, signal) =>
+        new Promise((resolve, reject) => {
+          const t = setTimeout(resolve, ms);
+          signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              reject(signal.reason);
+            },
+            { once: true },
+          );
+        }),
+    });
     const plan = buildPlan({ strategy: 'canary', steps: '10,100', stepDurationMs: 5_000 });
     const started = Date.now();
     setTimeout(() => {
@@ -387,10 +503,21 @@ describe('one owner per rollout', () => {
   });
 
   it('renews its lease while it bakes', async () => {
-    const target = new MemoryTarget({ now: () => Date.now(), sleep: (ms, signal) => new Promise((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
-    }) });
+    const target = new MemoryTarget({
+      now: () => Date.now(),
+      sleep: (ms, signal) =>
+        new Promise((resolve, reject) => {
+          const t = setTimeout(resolve, ms);
+          signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              reject(signal.reason);
+            },
+            { once: true },
+          );
+        }),
+    });
     const leases: number[] = [];
     const save = target.saveRecord.bind(target);
     target.saveRecord = async (record, signal) => {
@@ -407,9 +534,22 @@ describe('one owner per rollout', () => {
 
   it('refuses to start while another run still drives the service, and changes nothing', async () => {
     const { target, base, clock } = setup();
-    const theirs: RolloutRecord = { id: '9999.1-z', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: 1, run: '9999.1', lease: Math.floor(clock.now() / 1000) + 60 };
+    const theirs: RolloutRecord = {
+      id: '9999.1-z',
+      engine: 'memory',
+      phase: 'shifting',
+      stable: 'v1',
+      canary: 'v9',
+      weight: 10,
+      step: 0,
+      at: 1,
+      run: '9999.1',
+      lease: Math.floor(clock.now() / 1000) + 60,
+    };
     target.tag = encodeRecord(theirs);
-    await expect(runRollout(base)).rejects.toThrow(/in the middle of rollout 9999\.1-z .*its lease runs for another 1m/);
+    await expect(runRollout(base)).rejects.toThrow(
+      /in the middle of rollout 9999\.1-z .*its lease runs for another 1m/,
+    );
     expect(target.calls).toEqual(['preflight', 'loadRecord']);
 
     // GitHub's word wins over the lease: a finished run's rollout is recovered at once.
@@ -421,7 +561,18 @@ describe('one owner per rollout', () => {
   it("recovers a rollout whose lease ran out, and one of this run's earlier attempt", async () => {
     for (const over of [{ lease: Math.floor(Date.UTC(2026, 10, 22) / 1000) - 1 }, { run: '4242.0', lease: 9e9 }]) {
       const { target, base } = setup();
-      target.tag = encodeRecord({ id: 'old', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: 1, run: '9999.1', ...over });
+      target.tag = encodeRecord({
+        id: 'old',
+        engine: 'memory',
+        phase: 'shifting',
+        stable: 'v1',
+        canary: 'v9',
+        weight: 10,
+        step: 0,
+        at: 1,
+        run: '9999.1',
+        ...over,
+      });
       const result = await runRollout(base);
       expect(result.recovered?.action).toBe('rolled-back');
       expect(result.timeline[0]?.message).toMatch(/lease ran out|attempt 0 of this run/);
@@ -451,7 +602,12 @@ describe('one owner per rollout', () => {
     };
     const result = await runRollout(base);
     expect(result.status).toBe('rolled-back');
-    expect(target.calls.filter((c) => c.startsWith('rollback'))).toEqual(['rollback throttled', 'rollback throttled', 'rollback throttled', 'rollback v2']);
+    expect(target.calls.filter((c) => c.startsWith('rollback'))).toEqual([
+      'rollback throttled',
+      'rollback throttled',
+      'rollback throttled',
+      'rollback v2',
+    ]);
     expect(target.weight).toBe(0);
     expect(target.tag).toBeUndefined();
     expect(lines.filter((l) => l.includes('trying again in'))).toHaveLength(3);
@@ -472,9 +628,19 @@ describe('pause and resume across jobs', () => {
       [25, 'pass'],
     ]);
     expect(target.weight).toBe(25);
-    expect(target.calls.filter((c) => c.startsWith('promote') || c.startsWith('rollback') || c === 'shift 100')).toEqual([]);
+    expect(
+      target.calls.filter((c) => c.startsWith('promote') || c.startsWith('rollback') || c === 'shift 100'),
+    ).toEqual([]);
     const record = target.record as RolloutRecord;
-    expect(record).toMatchObject({ phase: 'paused', weight: 25, step: 1, run: '4242.1', canary: 'v2', stable: 'v1', pauseUntil: Math.floor((clock.now() + 2 * HOUR) / 1000) });
+    expect(record).toMatchObject({
+      phase: 'paused',
+      weight: 25,
+      step: 1,
+      run: '4242.1',
+      canary: 'v2',
+      stable: 'v1',
+      pauseUntil: Math.floor((clock.now() + 2 * HOUR) / 1000),
+    });
     expect(record.lease).toBeUndefined();
     expect(result.reason).toContain('Paused at step 2/3: 25% on v2');
     // The post step of the pausing job leaves it for the resume.
@@ -504,7 +670,12 @@ describe('pause and resume across jobs', () => {
       if (target.tag) written.push(target.tag);
     };
     const verified: RolloutRecord[] = [];
-    const result = await runRollout({ ...base, deploymentId: 'ignored', runId: '5151.1', resume: { verify: async (r) => void verified.push(r) } });
+    const result = await runRollout({
+      ...base,
+      deploymentId: 'ignored',
+      runId: '5151.1',
+      resume: { verify: async (r) => void verified.push(r) },
+    });
 
     expect(result.status).toBe('succeeded');
     expect(result.deploymentId).toBe('4242.1-abc');
@@ -550,8 +721,35 @@ describe('pause and resume across jobs', () => {
   it('refuses to resume what is not paused, and changes nothing', async () => {
     const cases: Array<[string | undefined, RegExp]> = [
       [undefined, /has no paused rollout to resume/],
-      [encodeRecord({ id: 'r1', engine: 'memory', phase: 'shifting', stable: 'v1', canary: 'v2', weight: 10, step: 0, at: 1, run: '1.1', lease: 9e9 }), /which is not paused, so there is nothing to resume/],
-      [encodeRecord({ id: 'r1', engine: 'memory', phase: 'held', stable: 'v1', canary: 'v2', weight: 10, step: 0, at: 1, run: '1.1' }), /which is not paused/],
+      [
+        encodeRecord({
+          id: 'r1',
+          engine: 'memory',
+          phase: 'shifting',
+          stable: 'v1',
+          canary: 'v2',
+          weight: 10,
+          step: 0,
+          at: 1,
+          run: '1.1',
+          lease: 9e9,
+        }),
+        /which is not paused, so there is nothing to resume/,
+      ],
+      [
+        encodeRecord({
+          id: 'r1',
+          engine: 'memory',
+          phase: 'held',
+          stable: 'v1',
+          canary: 'v2',
+          weight: 10,
+          step: 0,
+          at: 1,
+          run: '1.1',
+        }),
+        /which is not paused/,
+      ],
     ];
     for (const [tag, message] of cases) {
       const { target, base } = setup({ steps: '25:pause,100' });
@@ -566,8 +764,16 @@ describe('pause and resume across jobs', () => {
   });
 
   it('refuses a resume whose verify fails (another image), past its deadline, or when traffic moved while paused', async () => {
-    const scenarios: Array<[string, (t: MemoryTarget, c: FakeClock) => void, RegExp, ((r: RolloutRecord) => Promise<void>) | undefined]> = [
-      ['image', () => undefined, /ghcr.io\/acme\/web:v3/, async () => Promise.reject(new UserError('The paused canary runs ghcr.io/acme/web:v2, not ghcr.io/acme/web:v3.'))],
+    const scenarios: Array<
+      [string, (t: MemoryTarget, c: FakeClock) => void, RegExp, ((r: RolloutRecord) => Promise<void>) | undefined]
+    > = [
+      [
+        'image',
+        () => undefined,
+        /ghcr.io\/acme\/web:v3/,
+        async () =>
+          Promise.reject(new UserError('The paused canary runs ghcr.io/acme/web:v2, not ghcr.io/acme/web:v3.')),
+      ],
       ['deadline', (_t, c) => c.advance(25 * HOUR), /ran out .* ago/, undefined],
       ['traffic', (t) => (t.weight = 0), /left 25% on the new version, and 0% is there now/, undefined],
     ];
@@ -577,7 +783,9 @@ describe('pause and resume across jobs', () => {
       const before = target.tag;
       change(target, clock);
       target.calls.length = 0;
-      const err = await runRollout({ ...base, runId: '5151.1', resume: verify ? { verify } : {} }).catch((e: unknown) => e);
+      const err = await runRollout({ ...base, runId: '5151.1', resume: verify ? { verify } : {} }).catch(
+        (e: unknown) => e,
+      );
       expect((err as Error).message).toMatch(message);
       expect(target.calls.filter((c) => c.startsWith('saveRecord') || c.startsWith('shift'))).toEqual([]);
       expect(target.tag).toBe(before);
@@ -595,7 +803,12 @@ describe('pause and resume across jobs', () => {
     expect(target.weight).toBe(25);
 
     clock.advance(25 * HOUR);
-    const result = await runRollout({ ...base, plan: buildPlan({ strategy: 'canary', steps: '50,100', stepDurationMs: 60_000 }), deploymentId: '6161.1-new', runId: '6161.1' });
+    const result = await runRollout({
+      ...base,
+      plan: buildPlan({ strategy: 'canary', steps: '50,100', stepDurationMs: 60_000 }),
+      deploymentId: '6161.1-new',
+      runId: '6161.1',
+    });
     expect(result.recovered?.action).toBe('rolled-back');
     expect(result.status).toBe('succeeded');
     expect(result.timeline[0]?.message).toContain('Found an unfinished rollout 4242.1-abc');
@@ -606,7 +819,18 @@ describe('a deploy that starts while a rollback is under way', () => {
   it('waits for the rollback to finish instead of racing it, then rolls out', async () => {
     const { target, base, clock, lines } = setup();
     // The rollback action took run 9999's canary over a moment ago: record rolling-back, abort request beside it.
-    target.tag = encodeRecord({ id: '9999.1-z', engine: 'memory', phase: 'rolling-back', stable: 'v1', canary: 'v9', weight: 10, step: 0, at: Math.floor(clock.now() / 1000), run: '9999.1', lease: Math.floor(clock.now() / 1000) + 120 });
+    target.tag = encodeRecord({
+      id: '9999.1-z',
+      engine: 'memory',
+      phase: 'rolling-back',
+      stable: 'v1',
+      canary: 'v9',
+      weight: 10,
+      step: 0,
+      at: Math.floor(clock.now() / 1000),
+      run: '9999.1',
+      lease: Math.floor(clock.now() / 1000) + 120,
+    });
     target.abortTag = { id: '9999.1-z', by: 'the rollback action', at: Math.floor(clock.now() / 1000) };
     let looks = 0;
     const load = target.loadRecord.bind(target);
@@ -618,7 +842,9 @@ describe('a deploy that starts while a rollback is under way', () => {
     const result = await runRollout(base);
     expect(result.status).toBe('succeeded');
     expect(result.recovered).toBeUndefined();
-    expect(lines.some((l) => l.includes('is being rolled back') && l.includes('waiting until that is done'))).toBe(true);
+    expect(lines.some((l) => l.includes('is being rolled back') && l.includes('waiting until that is done'))).toBe(
+      true,
+    );
     expect(target.calls.filter((c) => c.startsWith('rollback'))).toEqual([]);
   });
 });

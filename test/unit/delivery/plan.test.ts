@@ -27,10 +27,18 @@ describe('buildPlan', () => {
   });
 
   it('uses each strategy default when steps is empty', () => {
-    expect(buildPlan({ strategy: 'canary', steps: '', stepDurationMs: 1000 }).steps.map((s) => s.weight)).toEqual([10, 50, 100]);
-    expect(buildPlan({ strategy: 'linear', steps: '', stepDurationMs: 1000 }).steps.map((s) => s.weight)).toEqual([25, 50, 75, 100]);
-    expect(buildPlan({ strategy: 'rolling', steps: '', stepDurationMs: 1000 }).steps).toEqual([{ weight: 100, bakeMs: 1000 }]);
-    expect(buildPlan({ strategy: 'blue-green', steps: '', stepDurationMs: 1000 }).steps).toEqual([{ weight: 100, bakeMs: 1000 }]);
+    expect(buildPlan({ strategy: 'canary', steps: '', stepDurationMs: 1000 }).steps.map((s) => s.weight)).toEqual([
+      10, 50, 100,
+    ]);
+    expect(buildPlan({ strategy: 'linear', steps: '', stepDurationMs: 1000 }).steps.map((s) => s.weight)).toEqual([
+      25, 50, 75, 100,
+    ]);
+    expect(buildPlan({ strategy: 'rolling', steps: '', stepDurationMs: 1000 }).steps).toEqual([
+      { weight: 100, bakeMs: 1000 },
+    ]);
+    expect(buildPlan({ strategy: 'blue-green', steps: '', stepDurationMs: 1000 }).steps).toEqual([
+      { weight: 100, bakeMs: 1000 },
+    ]);
   });
 
   it('takes a bake per step, percent signs and spaces', () => {
@@ -89,7 +97,11 @@ describe('pausing steps', () => {
     ]);
     expect(describePlan(plan)).toBe('10% for 5m → 25% for 2m, then pause → 100%');
     expect(firstPause(plan)).toBe(1);
-    expect(buildPlan({ strategy: 'linear', steps: '25%:10m:PAUSE,50,75,100', stepDurationMs: 1000 }).steps[0]).toEqual({ weight: 25, bakeMs: 600_000, pause: true });
+    expect(buildPlan({ strategy: 'linear', steps: '25%:10m:PAUSE,50,75,100', stepDurationMs: 1000 }).steps[0]).toEqual({
+      weight: 25,
+      bakeMs: 600_000,
+      pause: true,
+    });
   });
 
   it('keeps every earlier form working', () => {
@@ -109,9 +121,17 @@ describe('pausing steps', () => {
   });
 
   it('refuses a pause at 100%, a pause in rolling or blue-green, and a linear increment with a pause', () => {
-    expect(refusal(() => buildPlan({ strategy: 'canary', steps: '10,100:pause', stepDurationMs: 1000 })).message).toContain('pauses at its last step (100%)');
-    expect(refusal(() => buildPlan({ strategy: 'blue-green', steps: '100:pause', stepDurationMs: 1000 })).hint).toContain('blue-green moves all traffic at once, so it cannot pause');
-    expect(refusal(() => buildPlan({ strategy: 'linear', steps: '20:pause', stepDurationMs: 1000 })).hint).toContain('20:pause,40,100');
-    expect(refusal(() => buildPlan({ strategy: 'canary', steps: '10:soon,100', stepDurationMs: 1000 })).message).toContain("The bake of step '10:soon'");
+    expect(
+      refusal(() => buildPlan({ strategy: 'canary', steps: '10,100:pause', stepDurationMs: 1000 })).message,
+    ).toContain('pauses at its last step (100%)');
+    expect(
+      refusal(() => buildPlan({ strategy: 'blue-green', steps: '100:pause', stepDurationMs: 1000 })).hint,
+    ).toContain('blue-green moves all traffic at once, so it cannot pause');
+    expect(refusal(() => buildPlan({ strategy: 'linear', steps: '20:pause', stepDurationMs: 1000 })).hint).toContain(
+      '20:pause,40,100',
+    );
+    expect(
+      refusal(() => buildPlan({ strategy: 'canary', steps: '10:soon,100', stepDurationMs: 1000 })).message,
+    ).toContain("The bake of step '10:soon'");
   });
 });

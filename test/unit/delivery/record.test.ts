@@ -23,7 +23,11 @@ describe('rollout record', () => {
   });
 
   it('keeps an ARN intact', () => {
-    const record = { ...RECORD, stable: 'arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12', run: undefined };
+    const record = {
+      ...RECORD,
+      stable: 'arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12',
+      run: undefined,
+    };
     delete record.run;
     expect(decodeRecord(encodeRecord(record))).toEqual(record);
   });
@@ -32,12 +36,16 @@ describe('rollout record', () => {
     expect(() => encodeRecord({ ...RECORD, canary: 'a,b' })).toThrow('field c has characters a tag cannot hold');
   });
 
-  it.each(['', 'v2 id=x', 'v1 id=x e=y p=unknown w=0 i=0 t=1', 'v1 e=y p=shifting w=0 i=0 t=1', 'v1 id=x e=y p=shifting w=fifty i=0 t=1', 'v1 garbage'])(
-    'reads %j as no record',
-    (text) => {
-      expect(decodeRecord(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    'v2 id=x',
+    'v1 id=x e=y p=unknown w=0 i=0 t=1',
+    'v1 e=y p=shifting w=0 i=0 t=1',
+    'v1 id=x e=y p=shifting w=fifty i=0 t=1',
+    'v1 garbage',
+  ])('reads %j as no record', (text) => {
+    expect(decodeRecord(text)).toBeUndefined();
+  });
 
   it('describes where the rollout stands', () => {
     expect(describeRecord(RECORD)).toBe(
@@ -49,11 +57,19 @@ describe('rollout record', () => {
 
 describe('paused records', () => {
   it('round-trips the pause deadline and the GitHub Deployment, and says until when it is paused', () => {
-    const paused: RolloutRecord = { ...RECORD, phase: 'paused', weight: 25, pauseUntil: 1764086400, githubDeployment: 9001 };
+    const paused: RolloutRecord = {
+      ...RECORD,
+      phase: 'paused',
+      weight: 25,
+      pauseUntil: 1764086400,
+      githubDeployment: 9001,
+    };
     const text = encodeRecord(paused);
     expect(text).toContain(' pu=1764086400 gd=9001');
     expect(decodeRecord(text)).toEqual(paused);
-    expect(describeRecord(paused)).toContain('paused at step 2 with 25% on the new version until 2025-11-25T16:00:00.000Z');
+    expect(describeRecord(paused)).toContain(
+      'paused at step 2 with 25% on the new version until 2025-11-25T16:00:00.000Z',
+    );
   });
 
   it('drops a GitHub Deployment id that is not a number, keeping the record', () => {

@@ -21,7 +21,12 @@ async function rollout(canaryErrorRate: number) {
   const target = new MemoryTarget(clock);
   const analysis = createAnalysis(SPEC, {
     clock,
-    providers: { metrics: { name: 'metrics', query: async (q) => ({ value: q.query.includes('canary') ? canaryErrorRate : 0, samples: [], count: 500 }) } },
+    providers: {
+      metrics: {
+        name: 'metrics',
+        query: async (q) => ({ value: q.query.includes('canary') ? canaryErrorRate : 0, samples: [], count: 500 }),
+      },
+    },
   });
   const plan = buildPlan({ strategy: 'canary', steps: '10,50,100', stepDurationMs: 30_000 });
   return runRollout({ target, plan, analysis, deploymentId: 'd-1', clock, heartbeatMs: 0 });
@@ -30,7 +35,11 @@ async function rollout(canaryErrorRate: number) {
 describe('rollout report', () => {
   it('renders a rolled-back canary with steps, time to restore, diagnosis and the failing evidence', async () => {
     const result = await rollout(0.05);
-    const md = renderRolloutMarkdown(result, { title: 'open-webui on web', spec: SPEC, facts: [['Image', '`web@sha256:abc`']] });
+    const md = renderRolloutMarkdown(result, {
+      title: 'open-webui on web',
+      spec: SPEC,
+      facts: [['Image', '`web@sha256:abc`']],
+    });
     expect(md).toContain('### ↩️ open-webui on web: rolled-back');
     expect(md).toContain('| **Engine** | `memory` |');
     expect(md).toContain('| **Image** | `web@sha256:abc` |');
@@ -45,7 +54,13 @@ describe('rollout report', () => {
   it('writes JSON with every step, the timeline and the recovery figures', async () => {
     const result = await rollout(0.05);
     const report = rolloutReport(result, SPEC);
-    expect(report).toMatchObject({ version: 1, deploymentId: 'd-1', engine: 'memory', strategy: 'canary', status: 'rolled-back' });
+    expect(report).toMatchObject({
+      version: 1,
+      deploymentId: 'd-1',
+      engine: 'memory',
+      strategy: 'canary',
+      status: 'rolled-back',
+    });
     expect(report.steps).toHaveLength(1);
     expect(report.steps[0]?.confirmed).toMatchObject({ canary: 10, stable: 90 });
     expect(report.steps[0]?.analysis?.verdict).toBe('fail');

@@ -2,8 +2,18 @@ import { describe, expect, it } from '@jest/globals';
 import { judge, parseApprovers, parseCommand, type Authority, type CommentSeen } from '../../../src/github/approval.js';
 
 const at = '2026-12-07T10:00:00Z';
-const comment = (id: number, login: string, body: string, extra: Partial<CommentSeen> = {}): CommentSeen => ({ id, login, type: 'User', body, createdAt: at, updatedAt: at, url: `https://github.com/acme/webapp/issues/1#issuecomment-${id}`, ...extra });
-const authority = (table: Record<string, Authority>) => async (login: string) => table[login] ?? { permission: 'none', listedAs: undefined };
+const comment = (id: number, login: string, body: string, extra: Partial<CommentSeen> = {}): CommentSeen => ({
+  id,
+  login,
+  type: 'User',
+  body,
+  createdAt: at,
+  updatedAt: at,
+  url: `https://github.com/acme/webapp/issues/1#issuecomment-${id}`,
+  ...extra,
+});
+const authority = (table: Record<string, Authority>) => async (login: string) =>
+  table[login] ?? { permission: 'none', listedAs: undefined };
 const WRITER = (as: string): Authority => ({ permission: 'write', listedAs: as });
 
 describe('approval commands', () => {
@@ -28,7 +38,15 @@ describe('approval commands', () => {
 });
 
 describe('judge', () => {
-  const ctx = { actors: ['octocat'], self: 'github-actions[bot]', authority: authority({ alice: WRITER('@alice'), octocat: { permission: 'admin', listedAs: '@octocat' }, bob: { permission: 'read', listedAs: '@bob' } }) };
+  const ctx = {
+    actors: ['octocat'],
+    self: 'github-actions[bot]',
+    authority: authority({
+      alice: WRITER('@alice'),
+      octocat: { permission: 'admin', listedAs: '@octocat' },
+      bob: { permission: 'read', listedAs: '@bob' },
+    }),
+  };
 
   it('the first comment that counts decides; the ones before it are reported with why', async () => {
     const { decision, ignored } = await judge(
@@ -57,7 +75,9 @@ describe('judge', () => {
   });
 
   it('whoever triggered the run may reject it; nobody else outside the list may', async () => {
-    expect((await judge([comment(1, 'mallory', '/reject no'), comment(2, 'octocat', '/reject wrong build')], ctx)).decision).toMatchObject({ decision: 'reject', login: 'octocat', reason: 'wrong build' });
+    expect(
+      (await judge([comment(1, 'mallory', '/reject no'), comment(2, 'octocat', '/reject wrong build')], ctx)).decision,
+    ).toMatchObject({ decision: 'reject', login: 'octocat', reason: 'wrong build' });
   });
 
   it('matches the actor case-insensitively', async () => {

@@ -53,7 +53,9 @@ describe('trackDeployment', () => {
     // A check still running on the commit: without required_contexts GitHub answers 409.
     gh.store.repo('acme', 'webapp').commitStatuses.set(SHA, ['success', 'pending']);
     const octokit = client();
-    await expect(octokit.rest.repos.createDeployment({ ...repo, ref: SHA, environment: 'staging' })).rejects.toMatchObject({ status: 409 });
+    await expect(
+      octokit.rest.repos.createDeployment({ ...repo, ref: SHA, environment: 'staging' }),
+    ).rejects.toMatchObject({ status: 409 });
 
     const tracked = await trackDeployment(octokit, repo, {
       environment: 'staging',
@@ -98,18 +100,29 @@ describe('trackDeployment', () => {
     r.branches.set('hotfix', 'b'.repeat(40));
     const octokit = client();
     // What GitHub does with a branch that is behind the default branch when auto_merge is left on.
-    const merged = await octokit.rest.repos.createDeployment({ ...repo, ref: 'hotfix', environment: 'production', required_contexts: [] });
+    const merged = await octokit.rest.repos.createDeployment({
+      ...repo,
+      ref: 'hotfix',
+      environment: 'production',
+      required_contexts: [],
+    });
     expect(merged.status).toBe(202);
 
     const tracked = await trackDeployment(octokit, repo, { environment: 'prod', ref: 'hotfix', image: IMAGE, run });
     expect(tracked.sha).toBe('b'.repeat(40));
-    expect(gh.callsOf('repos/create-deployment').at(-1)?.body).toMatchObject({ production_environment: true, auto_merge: false });
+    expect(gh.callsOf('repos/create-deployment').at(-1)?.body).toMatchObject({
+      production_environment: true,
+      auto_merge: false,
+    });
     expect(stored().find((d) => d.id === tracked.id)).toMatchObject({ production_environment: true, ref: 'hotfix' });
   });
 
   it('cuts status descriptions to the 140 characters GitHub accepts', async () => {
     const tracked = await trackDeployment(client(), repo, { environment: 'dev', image: IMAGE, run });
-    await tracked.finish('failure', `Rolled back: ${'p95 latency 812 ms over the 500 ms objective; '.repeat(5)}\nsee the summary`);
+    await tracked.finish(
+      'failure',
+      `Rolled back: ${'p95 latency 812 ms over the 500 ms objective; '.repeat(5)}\nsee the summary`,
+    );
     const last = stored()[0]?.statuses.at(-1);
     expect(last?.state).toBe('failure');
     expect(last?.description).toHaveLength(140);
@@ -118,7 +131,12 @@ describe('trackDeployment', () => {
   });
 
   it('explains a ref GitHub does not know and a bad token, before any status is written', async () => {
-    const err = await trackDeployment(client(), repo, { environment: 'dev', ref: 'no-such-branch', image: IMAGE, run }).catch((e: unknown) => e);
+    const err = await trackDeployment(client(), repo, {
+      environment: 'dev',
+      ref: 'no-such-branch',
+      image: IMAGE,
+      run,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).message).toContain('HTTP 422');
     expect((err as UserError).hint).toContain('ref');
@@ -136,7 +154,10 @@ describe('trackDeployment', () => {
       ref: 'c'.repeat(40),
       image: IMAGE,
       initialState: 'queued',
-      payload: { service: 'open-webui', promotion: { from_environment: 'staging', source_deployment_id: 7, run_id: '4242' } },
+      payload: {
+        service: 'open-webui',
+        promotion: { from_environment: 'staging', source_deployment_id: 7, run_id: '4242' },
+      },
       run,
     });
     // Another run's promotion of the same digest is not ours to take.
@@ -145,12 +166,20 @@ describe('trackDeployment', () => {
       ref: 'c'.repeat(40),
       image: IMAGE,
       initialState: 'queued',
-      payload: { service: 'open-webui', promotion: { from_environment: 'staging', source_deployment_id: 7, run_id: '999' } },
+      payload: {
+        service: 'open-webui',
+        promotion: { from_environment: 'staging', source_deployment_id: 7, run_id: '999' },
+      },
       run: { ...run, runId: '999' },
     });
     const creates = gh.callsOf('repos/create-deployment').length;
 
-    const deploy = await trackDeployment(octokit, repo, { environment: 'production', image: IMAGE, payload: { service: 'open-webui', platform: 'ecs' }, run });
+    const deploy = await trackDeployment(octokit, repo, {
+      environment: 'production',
+      image: IMAGE,
+      payload: { service: 'open-webui', platform: 'ecs' },
+      run,
+    });
     expect(deploy).toMatchObject({ adopted: true, id: queued.id, sha: 'c'.repeat(40) });
     expect(gh.callsOf('repos/create-deployment')).toHaveLength(creates);
     await deploy.finish('success', 'done');
@@ -158,16 +187,32 @@ describe('trackDeployment', () => {
     expect(d?.statuses.map((s) => s.state)).toEqual(['queued', 'in_progress', 'success']);
 
     // Once finished it is not taken over again: the next deploy is a deployment of its own.
-    const again = await trackDeployment(octokit, repo, { environment: 'production', image: IMAGE, payload: { service: 'open-webui' }, run });
+    const again = await trackDeployment(octokit, repo, {
+      environment: 'production',
+      image: IMAGE,
+      payload: { service: 'open-webui' },
+      run,
+    });
     expect(again.adopted).toBe(false);
     // A different digest is never adopted.
-    const other = await trackDeployment(octokit, repo, { environment: 'production', image: `web@sha256:${'2'.repeat(64)}`, run, initialState: 'in_progress' });
+    const other = await trackDeployment(octokit, repo, {
+      environment: 'production',
+      image: `web@sha256:${'2'.repeat(64)}`,
+      run,
+      initialState: 'in_progress',
+    });
     expect(other.adopted).toBe(false);
   });
 });
 
 describe('listDeployments', () => {
-  const seed = (environment: string, n: number, startMs: number, stepMs: number, extra: (i: number) => Record<string, unknown> = () => ({})) => {
+  const seed = (
+    environment: string,
+    n: number,
+    startMs: number,
+    stepMs: number,
+    extra: (i: number) => Record<string, unknown> = () => ({}),
+  ) => {
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
       const at = startMs + i * stepMs;
@@ -175,10 +220,20 @@ describe('listDeployments', () => {
         environment,
         sha: SHA,
         created_at: iso(at),
-        payload: { tool: 'platform-actions', image: `web@sha256:${String(i % 10).repeat(64)}`, digest: `sha256:${String(i % 10).repeat(64)}`, service: 'web', ...extra(i) },
+        payload: {
+          tool: 'platform-actions',
+          image: `web@sha256:${String(i % 10).repeat(64)}`,
+          digest: `sha256:${String(i % 10).repeat(64)}`,
+          service: 'web',
+          ...extra(i),
+        },
       });
       gh.store.addDeploymentStatus('acme', 'webapp', d.id, { state: 'in_progress', created_at: iso(at + 1000) });
-      gh.store.addDeploymentStatus('acme', 'webapp', d.id, { state: 'success', created_at: iso(at + 60_000), auto_inactive: false });
+      gh.store.addDeploymentStatus('acme', 'webapp', d.id, {
+        state: 'success',
+        created_at: iso(at + 60_000),
+        auto_inactive: false,
+      });
       ids.push(d.id);
     }
     return ids;
@@ -213,7 +268,12 @@ describe('listDeployments', () => {
     seed('staging', 2, t0, 60_000);
     seed('staging', 1, t0 + 10 * 60_000, 60_000, () => ({ service: 'mcpo' }));
     // A job with `environment: staging` gets a deployment from GitHub with an empty payload.
-    gh.store.createDeployment('acme', 'webapp', { environment: 'staging', sha: SHA, created_at: iso(t0 + 20 * 60_000), creator: { login: 'github-actions[bot]', id: 41898282 } });
+    gh.store.createDeployment('acme', 'webapp', {
+      environment: 'staging',
+      sha: SHA,
+      created_at: iso(t0 + 20 * 60_000),
+      creator: { login: 'github-actions[bot]', id: 41898282 },
+    });
     // Payload stored as JSON text (some tools send it so).
     gh.store.createDeployment('acme', 'webapp', {
       environment: 'staging',
@@ -222,7 +282,12 @@ describe('listDeployments', () => {
       payload: JSON.stringify({ tool: 'platform-actions', image: 'web:1', service: 'web' }),
     });
     const octokit = client();
-    expect((await listDeployments(octokit, repo, { environment: 'staging' })).map((d) => d.payload?.service)).toEqual(['web', 'mcpo', 'web', 'web']);
+    expect((await listDeployments(octokit, repo, { environment: 'staging' })).map((d) => d.payload?.service)).toEqual([
+      'web',
+      'mcpo',
+      'web',
+      'web',
+    ]);
     expect((await listDeployments(octokit, repo, { environment: 'staging', service: 'mcpo' })).length).toBe(1);
     const all = await listDeployments(octokit, repo, { environment: 'staging', includeForeign: true });
     expect(all).toHaveLength(5);
@@ -242,9 +307,17 @@ describe('finalStateOf', () => {
 describe('what the record says', () => {
   it('the live deployment is the last healthy success: a rollback counts, a failed or superseded one does not', async () => {
     const octokit = client();
-    const a = await trackDeployment(octokit, repo, { environment: 'staging', image: `web@sha256:${'a'.repeat(64)}`, run });
+    const a = await trackDeployment(octokit, repo, {
+      environment: 'staging',
+      image: `web@sha256:${'a'.repeat(64)}`,
+      run,
+    });
     await a.finish('success', 'ok');
-    const b = await trackDeployment(octokit, repo, { environment: 'staging', image: `web@sha256:${'b'.repeat(64)}`, run });
+    const b = await trackDeployment(octokit, repo, {
+      environment: 'staging',
+      image: `web@sha256:${'b'.repeat(64)}`,
+      run,
+    });
     await b.finish('success', 'ok');
     let list = await listDeployments(octokit, repo, { environment: 'staging' });
     expect(liveDeployment(list)?.id).toBe(b.id);
@@ -252,8 +325,15 @@ describe('what the record says', () => {
     expect(currentState(list.find((d) => d.id === a.id)!)).toBe('inactive');
 
     // b is rolled back: marked failure, and the rollback to a's image is a deployment of its own.
-    await setDeploymentStatus(octokit, repo, b.id, 'failure', 'Rolled back by rollback', { logUrl: 'https://github.com/acme/webapp/actions/runs/5000' });
-    const r = await trackDeployment(octokit, repo, { environment: 'staging', image: `web@sha256:${'a'.repeat(64)}`, payload: { rollback: true }, run });
+    await setDeploymentStatus(octokit, repo, b.id, 'failure', 'Rolled back by rollback', {
+      logUrl: 'https://github.com/acme/webapp/actions/runs/5000',
+    });
+    const r = await trackDeployment(octokit, repo, {
+      environment: 'staging',
+      image: `web@sha256:${'a'.repeat(64)}`,
+      payload: { rollback: true },
+      run,
+    });
     await r.finish('success', 'Rolled back to a');
     list = await listDeployments(octokit, repo, { environment: 'staging' });
     const live = liveDeployment(list);

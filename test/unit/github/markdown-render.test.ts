@@ -42,12 +42,18 @@ describe('escaped values rendered by markdown-it', () => {
     // In the cell the reader sees the whole value, as it is (the table unescapes the pipes;
     // in a paragraph they would show as \|: code() is made for table cells).
     const inside = /<code>([\s\S]*?)<\/code>/.exec(cell)?.[1] ?? '';
-    const shown = inside.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\u200b/g, '');
+    const shown = inside
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/\u200b/g, '');
     expect(shown.trim()).toBe(value.trim());
   });
 
   it('escapeText() shows markup, links, mentions, references and markers as plain text', () => {
-    const value = '**urgent** @acme/admins fix #123 at https://evil.example or www.evil.example <img src=x onerror=alert(1)> [x](https://evil.example) <!-- platform-actions:plan-id:abc -->';
+    const value =
+      '**urgent** @acme/admins fix #123 at https://evil.example or www.evil.example <img src=x onerror=alert(1)> [x](https://evil.example) <!-- platform-actions:plan-id:abc -->';
     for (const html of [render(`Reason: ${escapeText(value)}`), render(table(['Reason'], [[escapeText(value)]]))]) {
       expect(html).not.toMatch(/<(strong|img|a)\b/);
       expect(html).not.toContain('<!--');

@@ -7,7 +7,9 @@ import { truncateUtf8, writeSummary, SUMMARY_LIMIT_BYTES } from '../../../src/gi
 
 describe('markdown', () => {
   it('builds tables whose cells cannot break the table', () => {
-    expect(table(['a', 'b'], [[escapeText('x|y'), code('a|b')]])).toBe('| a | b |\n| --- | --- |\n| x\\|y | `a\\|b` |\n');
+    expect(table(['a', 'b'], [[escapeText('x|y'), code('a|b')]])).toBe(
+      '| a | b |\n| --- | --- |\n| x\\|y | `a\\|b` |\n',
+    );
   });
 
   it('fences code that itself contains backticks', () => {
@@ -40,7 +42,9 @@ describe('markdown', () => {
     expect(text).not.toContain('://');
     expect(text).not.toMatch(/www\./);
     // What the reader sees is unchanged but for invisible characters.
-    expect(text.replace(/\u200b/g, '')).toBe('ping @acme/admins about #123, see https://evil.example or www.evil.example');
+    expect(text.replace(/\u200b/g, '')).toBe(
+      'ping @acme/admins about #123, see https://evil.example or www.evil.example',
+    );
   });
 
   it('makes collapsible blocks and hidden markers', () => {

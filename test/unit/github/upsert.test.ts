@@ -21,16 +21,45 @@ const client = () => githubClient(gh.token, { GITHUB_API_URL: gh.url });
 
 describe('PR comments by hidden marker', () => {
   it('creates the comment once, then edits it in place; `new` adds another', async () => {
-    const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'infra', head: 'feature', headSha: 'a'.repeat(40) });
+    const pr = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'infra',
+      head: 'feature',
+      headSha: 'a'.repeat(40),
+    });
     gh.store.comment('acme', 'webapp', pr.number, 'a human comment', { login: 'octocat', id: 1 });
     const octokit = client();
-    const first = await upsertComment(octokit, repo, pr.number, 'terraform-plan:infra', `${marker('terraform-plan:infra')}\nplan 1`);
-    const second = await upsertComment(octokit, repo, pr.number, 'terraform-plan:infra', `${marker('terraform-plan:infra')}\nplan 2`);
+    const first = await upsertComment(
+      octokit,
+      repo,
+      pr.number,
+      'terraform-plan:infra',
+      `${marker('terraform-plan:infra')}\nplan 1`,
+    );
+    const second = await upsertComment(
+      octokit,
+      repo,
+      pr.number,
+      'terraform-plan:infra',
+      `${marker('terraform-plan:infra')}\nplan 2`,
+    );
     expect(first.created).toBe(true);
     expect(second).toMatchObject({ created: false, id: first.id });
-    const other = await upsertComment(octokit, repo, pr.number, 'terraform-plan:other', `${marker('terraform-plan:other')}\nother stack`);
+    const other = await upsertComment(
+      octokit,
+      repo,
+      pr.number,
+      'terraform-plan:other',
+      `${marker('terraform-plan:other')}\nother stack`,
+    );
     expect(other.created).toBe(true);
-    await upsertComment(octokit, repo, pr.number, 'terraform-plan:infra', `${marker('terraform-plan:infra')}\nplan 3`, 'new');
+    await upsertComment(
+      octokit,
+      repo,
+      pr.number,
+      'terraform-plan:infra',
+      `${marker('terraform-plan:infra')}\nplan 3`,
+      'new',
+    );
     const bodies = gh.store.commentsOn('acme', 'webapp', pr.number).map((c) => c.body);
     expect(bodies).toEqual([
       'a human comment',
@@ -45,7 +74,13 @@ describe('PR comments by hidden marker', () => {
     const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'busy', head: 'busy', headSha: 'b'.repeat(40) });
     await upsertComment(client(), repo, pr.number, 'terraform-plan:x', `${marker('terraform-plan:x')}\nfirst`);
     for (let i = 0; i < 150; i++) gh.store.comment('acme', 'webapp', pr.number, `chatter ${i}`);
-    const again = await upsertComment(client(), repo, pr.number, 'terraform-plan:x', `${marker('terraform-plan:x')}\nsecond`);
+    const again = await upsertComment(
+      client(),
+      repo,
+      pr.number,
+      'terraform-plan:x',
+      `${marker('terraform-plan:x')}\nsecond`,
+    );
     expect(again.created).toBe(false);
     expect(gh.callsOf('issues/list-comments').length).toBeGreaterThanOrEqual(2);
   });
@@ -72,7 +107,12 @@ describe('issues by hidden marker', () => {
 
 describe('pull request lookup', () => {
   it('finds the merged pull request of a push commit, and reads current labels', async () => {
-    const pr = gh.store.createPullRequest('acme', 'webapp', { title: 'x', head: 'x', headSha: 'c'.repeat(40), labels: ['allow-destroy'] });
+    const pr = gh.store.createPullRequest('acme', 'webapp', {
+      title: 'x',
+      head: 'x',
+      headSha: 'c'.repeat(40),
+      labels: ['allow-destroy'],
+    });
     gh.store.mergePullRequest('acme', 'webapp', pr.number, 'd'.repeat(40));
     const octokit = client();
     expect(await findPullRequest(octokit, repo, {}, 'd'.repeat(40))).toBe(pr.number);
@@ -87,13 +127,19 @@ describe('the stand-in checks traffic against the OpenAPI description', () => {
     const headers = { authorization: `token ${gh.token}`, 'content-type': 'application/json' };
     await fetch(`${gh.url}/repos/acme/webapp/issue/1/comments`, { headers });
     const issue = gh.store.createIssue('acme', 'webapp', { title: 't' });
-    await fetch(`${gh.url}/repos/acme/webapp/issues/${issue.number}/comments`, { method: 'POST', headers, body: JSON.stringify({ body: 'x', bdy: 'y' }) });
+    await fetch(`${gh.url}/repos/acme/webapp/issues/${issue.number}/comments`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ body: 'x', bdy: 'y' }),
+    });
     gh.handle('issues/get', () => ({ status: 200, body: { number: 'one' } }));
     await fetch(`${gh.url}/repos/acme/webapp/issues/${issue.number}`, { headers });
     expect(gh.problems).toEqual([
-      'GET /repos/acme/webapp/issue/1/comments: no such route in GitHub\'s REST API',
+      "GET /repos/acme/webapp/issue/1/comments: no such route in GitHub's REST API",
       expect.stringContaining("request body field 'bdy' is not part of this operation"),
-      expect.stringMatching(/GET \/repos\/\{owner\}\/\{repo\}\/issues\/\{issue_number\} \(issues\/get\): response 200: .*must have required property/),
+      expect.stringMatching(
+        /GET \/repos\/\{owner\}\/\{repo\}\/issues\/\{issue_number\} \(issues\/get\): response 200: .*must have required property/,
+      ),
     ]);
     gh.problems.length = 0;
     const refused = await fetch(`${gh.url}/repos/acme/webapp/issues`, { headers: { authorization: 'token wrong' } });

@@ -13,7 +13,13 @@ import { sarifErrors } from '../../support/sarif.js';
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'trivy');
 const load = (name: string): ScanReport => parseTrivyReport(readFileSync(join(FIXTURES, name), 'utf8'), name);
 const NOW = new Date('2026-11-21T12:00:00Z');
-const policy = (p: Partial<Policy> = {}): Policy => ({ failOn: ['CRITICAL', 'HIGH'], onlyFixed: true, ignores: [], now: NOW, ...p });
+const policy = (p: Partial<Policy> = {}): Policy => ({
+  failOn: ['CRITICAL', 'HIGH'],
+  onlyFixed: true,
+  ignores: [],
+  now: NOW,
+  ...p,
+});
 const ids = (fs: Finding[]) => fs.map((f) => `${f.id}/${f.package ?? f.target}`).sort();
 
 describe('Trivy reports of every age in one model', () => {
@@ -43,7 +49,12 @@ describe('Trivy reports of every age in one model', () => {
     expect(centos.createdAt).toBe('2021-08-25T12:20:30.000000005Z');
     expect(countBySeverity(centos.findings)).toMatchObject({ MEDIUM: 1, LOW: 2, CRITICAL: 0 });
     expect(centos.findings.find((f) => f.id === 'CVE-2019-18276')).toMatchObject({ package: 'bash', fixable: 'no' });
-    expect(ids(load('distroless-base.legacy.json').findings)).toEqual(['CVE-2019-1551/libssl1.1', 'CVE-2019-1551/openssl', 'CVE-2019-1563/libssl1.1', 'CVE-2019-1563/openssl']);
+    expect(ids(load('distroless-base.legacy.json').findings)).toEqual([
+      'CVE-2019-1551/libssl1.1',
+      'CVE-2019-1551/openssl',
+      'CVE-2019-1563/libssl1.1',
+      'CVE-2019-1563/openssl',
+    ]);
   });
 
   it('reads reports without Results and the bare list of Trivy before 0.20', () => {
@@ -61,14 +72,23 @@ describe('Trivy reports of every age in one model', () => {
     expect(config.findings.every((f) => f.kind === 'misconfiguration' && f.location?.path === 'main.tf')).toBe(true);
     expect(config.findings.find((f) => f.id === 'AWS-0086' || f.id === 'AVD-AWS-0086')?.location?.startLine).toBe(8);
     const secret = load('secret-scan-v0.72.json');
-    expect(secret.findings).toEqual([expect.objectContaining({ kind: 'secret', id: 'github-pat', severity: 'CRITICAL', location: { path: 'env', startLine: 5, endLine: 5 } })]);
+    expect(secret.findings).toEqual([
+      expect.objectContaining({
+        kind: 'secret',
+        id: 'github-pat',
+        severity: 'CRITICAL',
+        location: { path: 'env', startLine: 5, endLine: 5 },
+      }),
+    ]);
   });
 
   it('says clearly what is wrong with a file that is not a Trivy report', () => {
     expect(() => load('alpine-310.sarif.json')).toThrow('is a SARIF file, not a Trivy JSON report');
     expect(() => parseTrivyReport('{"Results": [', 'r.json')).toThrow('r.json is not JSON');
     expect(() => parseTrivyReport('{"hello": 1}', 'r.json')).toThrow('does not look like a Trivy JSON report');
-    expect(() => parseTrivyReport('{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"PkgName": "x"}]}]}', 'r.json')).toThrow('Results[0].Vulnerabilities[0] has no VulnerabilityID');
+    expect(() =>
+      parseTrivyReport('{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"PkgName": "x"}]}]}', 'r.json'),
+    ).toThrow('Results[0].Vulnerabilities[0] has no VulnerabilityID');
   });
 });
 
@@ -78,10 +98,30 @@ describe('ECR findings in the same model', () => {
       repository: 'web',
       digest: 'sha256:1',
       mode: 'basic',
-      findings: [{ name: 'CVE-2024-1', severity: 'HIGH', uri: 'https://cve/1', attributes: [{ key: 'package_name', value: 'openssl' }, { key: 'package_version', value: '3.0.1' }, { key: 'CVSS3_SCORE', value: '7.5' }] }],
+      findings: [
+        {
+          name: 'CVE-2024-1',
+          severity: 'HIGH',
+          uri: 'https://cve/1',
+          attributes: [
+            { key: 'package_name', value: 'openssl' },
+            { key: 'package_version', value: '3.0.1' },
+            { key: 'CVSS3_SCORE', value: '7.5' },
+          ],
+        },
+      ],
       enhancedFindings: [],
     });
-    expect(basic.findings).toEqual([expect.objectContaining({ id: 'CVE-2024-1', severity: 'HIGH', package: 'openssl', installedVersion: '3.0.1', fixable: 'unknown', cvss: 7.5 })]);
+    expect(basic.findings).toEqual([
+      expect.objectContaining({
+        id: 'CVE-2024-1',
+        severity: 'HIGH',
+        package: 'openssl',
+        installedVersion: '3.0.1',
+        fixable: 'unknown',
+        cvss: 7.5,
+      }),
+    ]);
     expect(basic.notes.join(' ')).toContain('does not report fixed versions');
 
     const enhanced = normaliseEcr({
@@ -105,13 +145,27 @@ describe('ECR findings in the same model', () => {
             ],
           },
         },
-        { severity: 'UNTRIAGED', status: 'SUPPRESSED', packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-3', vulnerablePackages: [{ name: 'zlib', version: '1.2' }] } },
+        {
+          severity: 'UNTRIAGED',
+          status: 'SUPPRESSED',
+          packageVulnerabilityDetails: {
+            vulnerabilityId: 'CVE-2024-3',
+            vulnerablePackages: [{ name: 'zlib', version: '1.2' }],
+          },
+        },
         { severity: 'HIGH', status: 'CLOSED', packageVulnerabilityDetails: { vulnerabilityId: 'CVE-2024-4' } },
       ],
     });
     expect(enhanced.source).toBe('ecr-enhanced');
     expect(enhanced.findings).toEqual([
-      expect.objectContaining({ id: 'CVE-2024-2', package: 'curl', installedVersion: '8.0.1-r0', fixedVersion: '8.0.2', fixable: 'yes', cvss: 9.8 }),
+      expect.objectContaining({
+        id: 'CVE-2024-2',
+        package: 'curl',
+        installedVersion: '8.0.1-r0',
+        fixedVersion: '8.0.2',
+        fixable: 'yes',
+        cvss: 9.8,
+      }),
       expect.objectContaining({ id: 'CVE-2024-2', package: 'libcurl', fixable: 'no' }),
       expect.objectContaining({ id: 'CVE-2024-3', severity: 'UNKNOWN', suppressed: true }),
     ]);
@@ -136,7 +190,13 @@ describe('the gate', () => {
     expect(fixedOnly.findings.filter((f) => f.verdict === 'unfixed')).toHaveLength(2);
     expect(fixedOnly.counts).toMatchObject({ MEDIUM: 2, LOW: 2 });
     // ECR basic findings say nothing about fixes: only-fixed must not wave them through.
-    const ecr = normaliseEcr({ repository: 'web', digest: 'sha256:1', mode: 'basic', findings: [{ name: 'CVE-1', severity: 'HIGH' }], enhancedFindings: [] });
+    const ecr = normaliseEcr({
+      repository: 'web',
+      digest: 'sha256:1',
+      mode: 'basic',
+      findings: [{ name: 'CVE-1', severity: 'HIGH' }],
+      enhancedFindings: [],
+    });
     expect(evaluate(ecr, policy()).passed).toBe(false);
   });
 
@@ -165,7 +225,10 @@ describe('the gate', () => {
 
     const after = evaluate(debian, policy({ ignores, now: new Date('2026-11-22T00:00:00Z') }));
     expect(after.passed).toBe(false);
-    expect(after.failing[0]).toMatchObject({ id: 'CVE-2019-18224', ignore: { expired: true, expires: '2026-11-21', line: 2 } });
+    expect(after.failing[0]).toMatchObject({
+      id: 'CVE-2019-18224',
+      ignore: { expired: true, expires: '2026-11-21', line: 2 },
+    });
     expect(after.expired.map((e) => [e.entry.id, e.matched])).toEqual([['CVE-2019-18224', 1]]);
 
     const otherPackage = parseIgnoreFile('- id: CVE-2019-18224\n  package: curl\n  reason: wrong package\n', 'i.yml');
@@ -211,25 +274,45 @@ describe('ignore files', () => {
 
 describe('SARIF', () => {
   const opts = { imagePath: 'acme/web', toolVersion: '1' };
-  it.each(readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && !f.includes('sarif')))('%s gives valid SARIF 2.1.0 for every policy', (file) => {
-    const report = load(file);
-    for (const failOn of [[], ['CRITICAL', 'HIGH'], ['MEDIUM', 'LOW']] as const) {
-      const gate = evaluate(report, policy({ failOn: [...failOn] }));
-      expect(sarifErrors(toSarif(report, gate, [...failOn], opts))).toEqual([]);
-    }
-  });
+  it.each(readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && !f.includes('sarif')))(
+    '%s gives valid SARIF 2.1.0 for every policy',
+    (file) => {
+      const report = load(file);
+      for (const failOn of [[], ['CRITICAL', 'HIGH'], ['MEDIUM', 'LOW']] as const) {
+        const gate = evaluate(report, policy({ failOn: [...failOn] }));
+        expect(sarifErrors(toSarif(report, gate, [...failOn], opts))).toEqual([]);
+      }
+    },
+  );
 
   it('holds what the policy looks at: fail-on severities, failures as errors, ignores as suppressions', () => {
     const report = load('distroless-base.legacy.json');
     const ignores = parseIgnoreFile('- id: CVE-2019-1563\n  package: openssl\n  reason: patched downstream\n', 'i.yml');
     const gate = evaluate(report, policy({ failOn: ['LOW'], ignores }));
-    const sarif = toSarif(report, gate, ['LOW'], opts) as { runs: Array<{ results: Array<Record<string, unknown>>; tool: { driver: { rules: Array<{ id: string; properties: Record<string, unknown> }> } } }> };
+    const sarif = toSarif(report, gate, ['LOW'], opts) as {
+      runs: Array<{
+        results: Array<Record<string, unknown>>;
+        tool: { driver: { rules: Array<{ id: string; properties: Record<string, unknown> }> } };
+      }>;
+    };
     const run = sarif.runs[0] as (typeof sarif.runs)[0];
-    expect(run.results.map((r) => [r.ruleId, r.level, (r.properties as { package: string }).package, Boolean(r.suppressions)])).toEqual([
+    expect(
+      run.results.map((r) => [
+        r.ruleId,
+        r.level,
+        (r.properties as { package: string }).package,
+        Boolean(r.suppressions),
+      ]),
+    ).toEqual([
       ['CVE-2019-1563', 'error', 'libssl1.1', false],
       ['CVE-2019-1563', 'note', 'openssl', true],
     ]);
-    expect(run.tool.driver.rules).toEqual([expect.objectContaining({ id: 'CVE-2019-1563', properties: expect.objectContaining({ 'security-severity': '2.0' }) })]);
+    expect(run.tool.driver.rules).toEqual([
+      expect.objectContaining({
+        id: 'CVE-2019-1563',
+        properties: expect.objectContaining({ 'security-severity': '2.0' }),
+      }),
+    ]);
     expect(sarifErrors(sarif)).toEqual([]);
     expect(sarifErrors({ version: '2.1.0', runs: [{ tool: { driver: {} } }] })).not.toEqual([]);
   });

@@ -28,10 +28,19 @@ beforeAll(async () => {
   registry = await startRegistry();
   // Push a small image with buildah so the registry holds a real manifest and config.
   const env = { ...process.env, ...buildahEnv(join(dir, 'buildah')) };
-  writeFileSync(join(dir, 'Containerfile'), 'FROM scratch\nLABEL purpose=registry-client-test\nCOPY Containerfile /c\n');
-  const built = spawnSync('buildah', ['build', '--tag', `${registry.host}/acme/web:v1`, dir], { env, encoding: 'utf8' });
+  writeFileSync(
+    join(dir, 'Containerfile'),
+    'FROM scratch\nLABEL purpose=registry-client-test\nCOPY Containerfile /c\n',
+  );
+  const built = spawnSync('buildah', ['build', '--tag', `${registry.host}/acme/web:v1`, dir], {
+    env,
+    encoding: 'utf8',
+  });
   expect(built.status).toBe(0);
-  const pushed = spawnSync('buildah', ['push', '--tls-verify=false', `${registry.host}/acme/web:v1`], { env, encoding: 'utf8' });
+  const pushed = spawnSync('buildah', ['push', '--tls-verify=false', `${registry.host}/acme/web:v1`], {
+    env,
+    encoding: 'utf8',
+  });
   expect(pushed.status).toBe(0);
   digest = (await registry.digestOf('acme/web', 'v1')) as string;
 
@@ -39,21 +48,36 @@ beforeAll(async () => {
   front = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/token') {
-      tokenRequests.push({ ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), scope: url.searchParams.get('scope'), service: url.searchParams.get('service') });
+      tokenRequests.push({
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        scope: url.searchParams.get('scope'),
+        service: url.searchParams.get('service'),
+      });
       const ok = req.headers.authorization === `Basic ${Buffer.from('octocat:ghp_secret').toString('base64')}`;
       res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
       res.end(JSON.stringify(ok ? { token: 'good-token' } : { errors: [{ code: 'UNAUTHORIZED' }] }));
       return;
     }
     if (req.headers.authorization !== 'Bearer good-token') {
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${frontHost}/token",service="registry.test",scope="repository:acme/web:pull"` });
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="http://${frontHost}/token",service="registry.test",scope="repository:acme/web:pull"`,
+      });
       res.end();
       return;
     }
-    const up = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, authorization: '' } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, authorization: '' },
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     req.pipe(up);
   });
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
@@ -68,7 +92,9 @@ afterAll(async () => {
 
 describe('registry client', () => {
   it('parses Bearer and Basic challenges', () => {
-    expect(parseChallenge('Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull"')).toEqual({
+    expect(
+      parseChallenge('Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull"'),
+    ).toEqual({
       scheme: 'bearer',
       params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:a/b:pull' },
     });
@@ -84,7 +110,9 @@ describe('registry client', () => {
       expect(info.platforms).toHaveLength(1);
       expect(info.platforms[0]?.labels.purpose).toBe('registry-client-test');
       expect(info.size).toBeGreaterThan(0);
-      await expect(client.resolve('acme/web', 'nope')).rejects.toThrow(`Registry ${registry.host} has no acme/web manifest for that reference`);
+      await expect(client.resolve('acme/web', 'nope')).rejects.toThrow(
+        `Registry ${registry.host} has no acme/web manifest for that reference`,
+      );
     } finally {
       client.close();
     }
@@ -94,21 +122,38 @@ describe('registry client', () => {
     const config = join(dir, 'docker');
     writeFileSync(join(dir, 'empty.json'), '{}');
     spawnSync('mkdir', ['-p', config]);
-    writeFileSync(join(config, 'config.json'), JSON.stringify({ auths: { [frontHost]: { auth: Buffer.from('octocat:ghp_secret').toString('base64') } } }));
+    writeFileSync(
+      join(config, 'config.json'),
+      JSON.stringify({ auths: { [frontHost]: { auth: Buffer.from('octocat:ghp_secret').toString('base64') } } }),
+    );
     const env = { HOME: dir, DOCKER_CONFIG: config, REGISTRY_AUTH_FILE: join(dir, 'empty.json') };
-    expect(await findCredentials(frontHost, env)).toMatchObject({ username: 'octocat', password: 'ghp_secret', source: join(config, 'config.json') });
+    expect(await findCredentials(frontHost, env)).toMatchObject({
+      username: 'octocat',
+      password: 'ghp_secret',
+      source: join(config, 'config.json'),
+    });
 
     const client = new RegistryClient(frontHost, { env });
     try {
       expect((await client.resolve('acme/web', 'v1')).digest).toBe(digest);
-      expect(tokenRequests).toEqual([{ authorization: `Basic ${Buffer.from('octocat:ghp_secret').toString('base64')}`, scope: 'repository:acme/web:pull', service: 'registry.test' }]);
+      expect(tokenRequests).toEqual([
+        {
+          authorization: `Basic ${Buffer.from('octocat:ghp_secret').toString('base64')}`,
+          scope: 'repository:acme/web:pull',
+          service: 'registry.test',
+        },
+      ]);
     } finally {
       client.close();
     }
 
-    const anonymous = new RegistryClient(frontHost, { env: { HOME: join(dir, 'nowhere'), REGISTRY_AUTH_FILE: join(dir, 'empty.json') } });
+    const anonymous = new RegistryClient(frontHost, {
+      env: { HOME: join(dir, 'nowhere'), REGISTRY_AUTH_FILE: join(dir, 'empty.json') },
+    });
     try {
-      await expect(anonymous.resolve('acme/web', 'v1')).rejects.toThrow(`Registry ${frontHost} refused access to acme/web (HTTP 401, without credentials)`);
+      await expect(anonymous.resolve('acme/web', 'v1')).rejects.toThrow(
+        `Registry ${frontHost} refused access to acme/web (HTTP 401, without credentials)`,
+      );
     } finally {
       anonymous.close();
     }
@@ -117,12 +162,19 @@ describe('registry client', () => {
   it('asks a docker credential helper named in credHelpers', async () => {
     const bin = join(dir, 'bin');
     spawnSync('mkdir', ['-p', bin]);
-    writeFileSync(join(bin, 'docker-credential-test'), '#!/bin/sh\nread server\n[ "$1" = get ] && printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}\' "$server"\n');
+    writeFileSync(
+      join(bin, 'docker-credential-test'),
+      '#!/bin/sh\nread server\n[ "$1" = get ] && printf \'{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}\' "$server"\n',
+    );
     chmodSync(join(bin, 'docker-credential-test'), 0o755);
     const config = join(dir, 'helper');
     spawnSync('mkdir', ['-p', config]);
     writeFileSync(join(config, 'config.json'), JSON.stringify({ credHelpers: { 'europe-docker.pkg.dev': 'test' } }));
-    const creds = await findCredentials('europe-docker.pkg.dev', { HOME: dir, DOCKER_CONFIG: config, PATH: `${bin}:/usr/bin:/bin` });
+    const creds = await findCredentials('europe-docker.pkg.dev', {
+      HOME: dir,
+      DOCKER_CONFIG: config,
+      PATH: `${bin}:/usr/bin:/bin`,
+    });
     expect(creds).toEqual({ username: 'helper-user', password: 'helper-secret', source: 'docker-credential-test' });
   });
 });
@@ -143,20 +195,52 @@ describe('docker buildx command line', () => {
       workDir: '/tmp/w',
     };
     expect(DockerBuilder.buildArgs(spec, '/tmp/w/metadata.json')).toEqual([
-      'buildx', 'build', '--metadata-file', '/tmp/w/metadata.json', '--file', 'Dockerfile', '--platform', 'linux/amd64,linux/arm64',
-      '--tag', 'ghcr.io/acme/web:sha-a1b2c3d', '--tag', 'ghcr.io/acme/web:main',
-      '--label', 'org.opencontainers.image.revision=a1b2c3d', '--build-arg', 'VERSION=1.2',
-      '--cache-from', 'type=gha', '--cache-to', 'type=gha,mode=max', '--push', '.',
+      'buildx',
+      'build',
+      '--metadata-file',
+      '/tmp/w/metadata.json',
+      '--file',
+      'Dockerfile',
+      '--platform',
+      'linux/amd64,linux/arm64',
+      '--tag',
+      'ghcr.io/acme/web:sha-a1b2c3d',
+      '--tag',
+      'ghcr.io/acme/web:main',
+      '--label',
+      'org.opencontainers.image.revision=a1b2c3d',
+      '--build-arg',
+      'VERSION=1.2',
+      '--cache-from',
+      'type=gha',
+      '--cache-to',
+      'type=gha,mode=max',
+      '--push',
+      '.',
     ]);
-    const local = DockerBuilder.buildArgs({ ...spec, platforms: [], push: false, cache: { kind: 'registry', repository: 'ghcr.io/acme/cache', write: true } }, 'm');
-    expect(local).toEqual(expect.arrayContaining(['--load', '--cache-from', 'type=registry,ref=ghcr.io/acme/cache:buildcache']));
+    const local = DockerBuilder.buildArgs(
+      {
+        ...spec,
+        platforms: [],
+        push: false,
+        cache: { kind: 'registry', repository: 'ghcr.io/acme/cache', write: true },
+      },
+      'm',
+    );
+    expect(local).toEqual(
+      expect.arrayContaining(['--load', '--cache-from', 'type=registry,ref=ghcr.io/acme/cache:buildcache']),
+    );
     expect(local).not.toContain('--cache-to');
     expect(local).not.toContain('--push');
     // A run that may not write the cache (a pull request, a branch) imports it and pushes without exporting it.
     const pushCache = { kind: 'registry' as const, repository: 'ghcr.io/acme/web' };
     const readOnly = DockerBuilder.buildArgs({ ...spec, cache: { ...pushCache, write: false } }, 'm');
-    expect(readOnly).toEqual(expect.arrayContaining(['--cache-from', 'type=registry,ref=ghcr.io/acme/web:buildcache', '--push']));
+    expect(readOnly).toEqual(
+      expect.arrayContaining(['--cache-from', 'type=registry,ref=ghcr.io/acme/web:buildcache', '--push']),
+    );
     expect(readOnly).not.toContain('--cache-to');
-    expect(DockerBuilder.buildArgs({ ...spec, cache: { ...pushCache, write: true } }, 'm')).toEqual(expect.arrayContaining(['--cache-to', 'type=registry,ref=ghcr.io/acme/web:buildcache,mode=max']));
+    expect(DockerBuilder.buildArgs({ ...spec, cache: { ...pushCache, write: true } }, 'm')).toEqual(
+      expect.arrayContaining(['--cache-to', 'type=registry,ref=ghcr.io/acme/web:buildcache,mode=max']),
+    );
   });
 });

@@ -84,17 +84,30 @@ describe('installing the pinned Trivy', () => {
     expect(assetName('0.72.0', 'darwin', 'arm64')).toBe('trivy_0.72.0_macOS-ARM64.tar.gz');
     expect(() => assetName('0.72.0', 'win32', 'x64')).toThrow('cannot download Trivy for win32/x64');
     // Every platform the action can download for has a pin for the default version.
-    for (const suffix of ['Linux-64bit', 'Linux-ARM64', 'macOS-64bit', 'macOS-ARM64']) expect(TRIVY_SHA256['0.72.0']?.[suffix]).toMatch(/^[a-f0-9]{64}$/);
-    expect(expectedSha256('0.72.0', undefined, 'linux', 'x64')).toEqual({ sha256: 'bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea', source: 'embedded' });
-    expect(() => expectedSha256('0.72.0', 'a'.repeat(64), 'linux', 'x64')).toThrow('contradicts the SHA-256 this toolkit pins');
-    expect(() => expectedSha256('0.0.2', undefined, 'linux', 'x64')).toThrow('pins no SHA-256 for Trivy 0.0.2 on Linux-64bit, and trivy-sha256 is empty');
+    for (const suffix of ['Linux-64bit', 'Linux-ARM64', 'macOS-64bit', 'macOS-ARM64'])
+      expect(TRIVY_SHA256['0.72.0']?.[suffix]).toMatch(/^[a-f0-9]{64}$/);
+    expect(expectedSha256('0.72.0', undefined, 'linux', 'x64')).toEqual({
+      sha256: 'bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea',
+      source: 'embedded',
+    });
+    expect(() => expectedSha256('0.72.0', 'a'.repeat(64), 'linux', 'x64')).toThrow(
+      'contradicts the SHA-256 this toolkit pins',
+    );
+    expect(() => expectedSha256('0.0.2', undefined, 'linux', 'x64')).toThrow(
+      'pins no SHA-256 for Trivy 0.0.2 on Linux-64bit, and trivy-sha256 is empty',
+    );
   });
 
   it('downloads, verifies, caches the tarball, and verifies it again on every cache hit', async () => {
     const tarball = makeTarball(asset, versionScript(VERSION));
     publish(tarball);
     const log: string[] = [];
-    const first = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log.push(l) });
+    const first = await installTrivy({
+      version: VERSION,
+      baseUrl: base,
+      sha256: sha(tarball),
+      log: (l) => log.push(l),
+    });
     expect(first.source).toBe('download');
     expect(first.path.startsWith(join(dir, 'temp'))).toBe(true);
     expect(spawnSync(first.path, ['--version'], { encoding: 'utf8' }).stdout).toContain(`Version: ${VERSION}`);
@@ -103,7 +116,12 @@ describe('installing the pinned Trivy', () => {
 
     hits.length = 0;
     const log2: string[] = [];
-    const second = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log2.push(l) });
+    const second = await installTrivy({
+      version: VERSION,
+      baseUrl: base,
+      sha256: sha(tarball),
+      log: (l) => log2.push(l),
+    });
     expect(second.source).toBe('tool-cache');
     expect(second.path).not.toBe(first.path);
     expect(log2.join('\n')).toContain('from the tool cache');
@@ -112,34 +130,51 @@ describe('installing the pinned Trivy', () => {
     // Whatever rewrites the cached tarball afterwards is caught at the next hit.
     const cached = join(dir, 'cache', 'trivy', VERSION, process.arch, asset);
     writeFileSync(cached, makeTarball(asset, '#!/bin/sh\necho pwned\n'));
-    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball) })).rejects.toThrow(`The tool cache's ${cached} has SHA-256`);
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball) })).rejects.toThrow(
+      `The tool cache's ${cached} has SHA-256`,
+    );
   });
 
   it('refuses a download that does not match the pin, whatever the checksums file says', async () => {
     publish(makeTarball(asset, versionScript(VERSION)));
-    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(`not the pinned ${'f'.repeat(64)} (trivy-sha256). Refusing to run it.`);
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(
+      `not the pinned ${'f'.repeat(64)} (trivy-sha256). Refusing to run it.`,
+    );
     publish(makeTarball('trivy_0.72.0_Linux-64bit.tar.gz', versionScript('0.72.0')), '0.72.0');
     if (process.platform === 'linux' && process.arch === 'x64') {
-      await expect(installTrivy({ version: '0.72.0', baseUrl: base })).rejects.toThrow("not the pinned bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea (this toolkit's pin)");
+      await expect(installTrivy({ version: '0.72.0', baseUrl: base })).rejects.toThrow(
+        "not the pinned bbb64b9695866ce4a7a8f5c9592002c5961cab378577fa3f8a040df362b9b2ea (this toolkit's pin)",
+      );
     }
     expect(readdirSync(join(dir, 'cache'))).toEqual([]);
   });
 
   it('says when the version does not exist', async () => {
-    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(`Cannot download Trivy ${VERSION} (${base}/v${VERSION}/${asset})`);
+    await expect(installTrivy({ version: VERSION, baseUrl: base, sha256: 'f'.repeat(64) })).rejects.toThrow(
+      `Cannot download Trivy ${VERSION} (${base}/v${VERSION}/${asset})`,
+    );
   });
 
   it('uses a trivy on PATH only at exactly the pinned version', async () => {
     writeFileSync(join(dir, 'bin', 'trivy'), versionScript(VERSION));
     chmodSync(join(dir, 'bin', 'trivy'), 0o755);
-    expect(await installTrivy({ version: VERSION, baseUrl: base })).toEqual({ path: join(dir, 'bin', 'trivy'), version: VERSION, source: 'path' });
+    expect(await installTrivy({ version: VERSION, baseUrl: base })).toEqual({
+      path: join(dir, 'bin', 'trivy'),
+      version: VERSION,
+      source: 'path',
+    });
     expect(hits).toEqual([]);
 
     writeFileSync(join(dir, 'bin', 'trivy'), versionScript('0.50.1'));
     const tarball = makeTarball(asset, versionScript(VERSION));
     publish(tarball);
     const log: string[] = [];
-    const pinned = await installTrivy({ version: VERSION, baseUrl: base, sha256: sha(tarball), log: (l) => log.push(l) });
+    const pinned = await installTrivy({
+      version: VERSION,
+      baseUrl: base,
+      sha256: sha(tarball),
+      log: (l) => log.push(l),
+    });
     expect(pinned.source).toBe('download');
     expect(log[0]).toContain(`Trivy on PATH is 0.50.1, not the pinned ${VERSION}`);
   });

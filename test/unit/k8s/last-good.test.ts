@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { previousGood, readHistory, standingOf } from '../../../src/k8s/last-good.js';
 import type { Revision } from '../../../src/k8s/rollout.js';
 
-const rev = (revision: number, hash: string): Revision => ({ revision, replicaSet: `web-${hash}`, template: { metadata: { labels: { 'pod-template-hash': hash } } }, images: { app: hash }, replicas: 0 });
+const rev = (revision: number, hash: string): Revision => ({
+  revision,
+  replicaSet: `web-${hash}`,
+  template: { metadata: { labels: { 'pod-template-hash': hash } } },
+  images: { app: hash },
+  replicas: 0,
+});
 const annotated = (value: string) => ({ metadata: { annotations: { 'platform-actions/revisions': value } } });
 
 describe('last known good', () => {
@@ -15,7 +21,10 @@ describe('last known good', () => {
   });
 
   it('without a completed one, the newest earlier revision that was not rolled back; none when only rolled-back ones are left', () => {
-    expect(previousGood({ v: 1, good: [], bad: ['broken', 'v3'] }, [...all, rev(6, 'v2')], rev(6, 'v2'))).toEqual({ revision: rev(1, 'v1'), standing: 'unrecorded' });
+    expect(previousGood({ v: 1, good: [], bad: ['broken', 'v3'] }, [...all, rev(6, 'v2')], rev(6, 'v2'))).toEqual({
+      revision: rev(1, 'v1'),
+      standing: 'unrecorded',
+    });
     expect(previousGood({ v: 1, good: [], bad: ['v2'] }, [rev(2, 'v2'), rev(3, 'v1')], rev(3, 'v1'))).toBeUndefined();
   });
 
@@ -24,9 +33,15 @@ describe('last known good', () => {
   });
 
   it('reads only what this version writes', () => {
-    expect(readHistory(annotated('{"v":1,"good":["abc"],"bad":[]}'))).toEqual({ ok: true, history: { v: 1, good: ['abc'], bad: [] } });
+    expect(readHistory(annotated('{"v":1,"good":["abc"],"bad":[]}'))).toEqual({
+      ok: true,
+      history: { v: 1, good: ['abc'], bad: [] },
+    });
     expect(readHistory({})).toEqual({ ok: true, history: undefined });
     expect(readHistory(annotated('{"v":1,"good":["../x"],"bad":[]}'))).toMatchObject({ ok: false });
-    expect(readHistory(annotated('not json'))).toMatchObject({ ok: false, problem: expect.stringContaining('is not JSON') });
+    expect(readHistory(annotated('not json'))).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('is not JSON'),
+    });
   });
 });

@@ -39,19 +39,41 @@ const stable: Deployment = {
   metadata: { name: 'web', namespace: 'shop' },
   spec: {
     replicas: 3,
-    selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }] },
+    selector: {
+      matchLabels: { app: 'web' },
+      matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }],
+    },
     progressDeadlineSeconds: 120,
     strategy: { type: 'RollingUpdate' },
-    template: { metadata: { labels: { app: 'web', tier: 'frontend' } }, spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:1' }] } },
+    template: {
+      metadata: { labels: { app: 'web', tier: 'frontend' } },
+      spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:1' }] },
+    },
   },
 };
 
 describe('side objects', () => {
   it('gives the side Deployment the stable selector plus the track label, and its pods every stable label', () => {
-    const template = { metadata: { labels: { app: 'web', tier: 'frontend', 'pod-template-hash': 'abc' } }, spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:2' }] } };
-    const side = sideDeployment(stable, { name: 'web-canary', track: 'canary', template, replicas: 1, deploymentId: '4242.1-x' });
-    expect(side.spec?.selector).toEqual({ matchLabels: { app: 'web', 'platform-actions/track': 'canary' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }] });
-    expect(side.spec?.template.metadata?.labels).toEqual({ app: 'web', tier: 'frontend', 'platform-actions/track': 'canary' });
+    const template = {
+      metadata: { labels: { app: 'web', tier: 'frontend', 'pod-template-hash': 'abc' } },
+      spec: { containers: [{ name: 'app', image: 'ghcr.io/acme/web:2' }] },
+    };
+    const side = sideDeployment(stable, {
+      name: 'web-canary',
+      track: 'canary',
+      template,
+      replicas: 1,
+      deploymentId: '4242.1-x',
+    });
+    expect(side.spec?.selector).toEqual({
+      matchLabels: { app: 'web', 'platform-actions/track': 'canary' },
+      matchExpressions: [{ key: 'tier', operator: 'In', values: ['frontend'] }],
+    });
+    expect(side.spec?.template.metadata?.labels).toEqual({
+      app: 'web',
+      tier: 'frontend',
+      'platform-actions/track': 'canary',
+    });
     expect(side.spec).toMatchObject({ replicas: 1, progressDeadlineSeconds: 120, revisionHistoryLimit: 2 });
     expect(side.metadata?.labels).toEqual({ 'platform-actions/rollout-of': 'web', 'platform-actions/track': 'canary' });
     expect(withoutTrack(side.spec?.template ?? {}).metadata?.labels).toEqual({ app: 'web', tier: 'frontend' });
@@ -59,8 +81,16 @@ describe('side objects', () => {
 
   it('gives the side Service the stable selector without our pin, plus the track label, and the same ports', () => {
     const svc: Service = {
-      metadata: { name: 'web', namespace: 'shop', annotations: { 'platform-actions/pinned-selector': 'pod-template-hash' } },
-      spec: { selector: { app: 'web', 'pod-template-hash': 'abc' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], clusterIP: '10.0.0.1' },
+      metadata: {
+        name: 'web',
+        namespace: 'shop',
+        annotations: { 'platform-actions/pinned-selector': 'pod-template-hash' },
+      },
+      spec: {
+        selector: { app: 'web', 'pod-template-hash': 'abc' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+        clusterIP: '10.0.0.1',
+      },
     };
     expect(ownSelector(svc)).toEqual({ app: 'web' });
     expect(sideService(svc, { name: 'web-preview', track: 'green', owner: 'web', deploymentId: 'x' }).spec).toEqual({
@@ -72,10 +102,18 @@ describe('side objects', () => {
 
   it('reads the layout and kept-blue annotations, and ignores what is not one', () => {
     const d = (annotations: Record<string, string>): Deployment => ({ metadata: { annotations } });
-    expect(layoutOf(d({ 'platform-actions/traffic': '{"v":1,"mode":"route","service":"web","replicas":3,"side":"web-canary"}' }))).toMatchObject({ mode: 'route', side: 'web-canary' });
+    expect(
+      layoutOf(
+        d({ 'platform-actions/traffic': '{"v":1,"mode":"route","service":"web","replicas":3,"side":"web-canary"}' }),
+      ),
+    ).toMatchObject({ mode: 'route', side: 'web-canary' });
     expect(layoutOf(d({ 'platform-actions/traffic': 'not json' }))).toBeUndefined();
     expect(layoutOf(d({ 'platform-actions/traffic': '{"v":2}' }))).toBeUndefined();
-    expect(keptOf(d({ 'platform-actions/blue-green': '{"id":"1","blue":"web-abc","green":"web-green","until":1764000000}' }))).toEqual({ id: '1', blue: 'web-abc', green: 'web-green', until: 1764000000 });
+    expect(
+      keptOf(
+        d({ 'platform-actions/blue-green': '{"id":"1","blue":"web-abc","green":"web-green","until":1764000000}' }),
+      ),
+    ).toEqual({ id: '1', blue: 'web-abc', green: 'web-green', until: 1764000000 });
     expect(keptOf(d({}))).toBeUndefined();
   });
 });

@@ -51,7 +51,10 @@ const ROLLED_BACK: Notification = {
   image: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/open-webui@sha256:' + 'a'.repeat(64),
   digest: 'sha256:' + 'a'.repeat(64),
   summary: 'Canary step 2 (50%) failed: p95 latency 812 ms > 500 ms <for 3 runs>',
-  facts: [['p95 latency', '812 ms > 500 ms'], ['error rate', '0.4% ≤ 1%']],
+  facts: [
+    ['p95 latency', '812 ms > 500 ms'],
+    ['error rate', '0.4% ≤ 1%'],
+  ],
   runUrl: 'https://github.com/acme/webui/actions/runs/42',
 };
 
@@ -76,7 +79,13 @@ function checkSlack(body: Record<string, unknown>) {
         for (const f of b.fields) expect(f.type === 'mrkdwn' && f.text.length <= 2000).toBe(true);
       }
     }
-    if (b.type === 'actions') for (const e of b.elements) expect(e).toMatchObject({ type: 'button', text: { type: 'plain_text' }, url: expect.stringMatching(/^https:/) });
+    if (b.type === 'actions')
+      for (const e of b.elements)
+        expect(e).toMatchObject({
+          type: 'button',
+          text: { type: 'plain_text' },
+          url: expect.stringMatching(/^https:/),
+        });
   }
 }
 
@@ -89,15 +98,20 @@ function checkTeams(body: Json) {
   for (const el of a.content.body) {
     expect(['TextBlock', 'FactSet']).toContain(el.type);
     if (el.type === 'TextBlock') expect(typeof el.text).toBe('string');
-    if (el.type === 'FactSet') for (const f of el.facts) expect([typeof f.title, typeof f.value]).toEqual(['string', 'string']);
+    if (el.type === 'FactSet')
+      for (const f of el.facts) expect([typeof f.title, typeof f.value]).toEqual(['string', 'string']);
   }
-  for (const act of a.content.actions ?? []) expect(act).toMatchObject({ type: 'Action.OpenUrl', url: expect.any(String) });
+  for (const act of a.content.actions ?? [])
+    expect(act).toMatchObject({ type: 'Action.OpenUrl', url: expect.any(String) });
 }
 
 describe('notify', () => {
   it('sends Slack Block Kit, a Teams Adaptive Card and generic JSON with the service, environment, release, digest, the failing numbers and the run link', async () => {
     received.length = 0;
-    const targets = parseTargets(`slack=${base(receiver)}/slack\nteams=${base(receiver)}/teams\n${base(receiver)}/generic`, () => undefined);
+    const targets = parseTargets(
+      `slack=${base(receiver)}/slack\nteams=${base(receiver)}/teams\n${base(receiver)}/generic`,
+      () => undefined,
+    );
     const results = await notify(targets, ROLLED_BACK);
     expect(results.every((r) => r.ok)).toBe(true);
     const by = Object.fromEntries(received.map((r) => [r.path, r.body]));
@@ -120,7 +134,10 @@ describe('notify', () => {
 
   it('a receiver that hangs or answers 500 is reported, never thrown, and holds nothing up beyond the deadline', async () => {
     received.length = 0;
-    const targets = parseTargets(`slack=${base(hanging)}/x\nteams=${base(failing)}/y\nwebhook=${base(receiver)}/ok`, () => undefined);
+    const targets = parseTargets(
+      `slack=${base(hanging)}/x\nteams=${base(failing)}/y\nwebhook=${base(receiver)}/ok`,
+      () => undefined,
+    );
     const started = Date.now();
     const results = await notify(targets, { ...ROLLED_BACK, event: 'failed' }, { timeoutMs: 300 });
     expect(Date.now() - started).toBeLessThan(3000);
@@ -135,11 +152,16 @@ describe('notify', () => {
   it('masks every URL before checking it, and names a target by kind and host only', async () => {
     const masked: string[] = [];
     const secret = `${base(failing)}/services/T000/B000/very-secret-token`;
-    const results = await notify(parseTargets(`slack=${secret}`, (s) => masked.push(s)), ROLLED_BACK);
+    const results = await notify(
+      parseTargets(`slack=${secret}`, (s) => masked.push(s)),
+      ROLLED_BACK,
+    );
     expect(masked).toEqual([secret]);
     expect(JSON.stringify(results)).not.toContain('very-secret-token');
     expect(() => parseTargets('pager=https://x.example', (s) => masked.push(s))).toThrow(UserError);
     expect(masked).toContain('https://x.example');
-    expect(() => parseTargets('slack=http://hooks.example.com/x', () => undefined)).toThrow('notify: the slack target is not an https URL.');
+    expect(() => parseTargets('slack=http://hooks.example.com/x', () => undefined)).toThrow(
+      'notify: the slack target is not an https URL.',
+    );
   });
 });

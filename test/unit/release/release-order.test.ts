@@ -54,14 +54,32 @@ function seedCommits() {
 }
 
 /** A finished deployment of `sha` / image n in an environment, as a deploy step records it. */
-async function deployed(environment: string, sha: string, n: number, state: 'success' | 'failure' = 'success', runId = String(100 + n)) {
-  const t = await trackDeployment(client(), repo, { environment, ref: sha, image: image(n), payload: { service: 'open-webui', platform: 'ecs' }, run: run(sha, runId) });
+async function deployed(
+  environment: string,
+  sha: string,
+  n: number,
+  state: 'success' | 'failure' = 'success',
+  runId = String(100 + n),
+) {
+  const t = await trackDeployment(client(), repo, {
+    environment,
+    ref: sha,
+    image: image(n),
+    payload: { service: 'open-webui', platform: 'ecs' },
+    run: run(sha, runId),
+  });
   await t.finish(state, state === 'success' ? 'Deployed' : 'Failed');
   return t;
 }
 
 const guard = (environment: string, sha: string, n: number, extra: { allowDowngrade?: boolean; runId?: string } = {}) =>
-  guardRelease(client(), repo, { environment, service: 'open-webui', image: image(n), allowDowngrade: extra.allowDowngrade ?? false, run: run(sha, extra.runId) });
+  guardRelease(client(), repo, {
+    environment,
+    service: 'open-webui',
+    image: image(n),
+    allowDowngrade: extra.allowDowngrade ?? false,
+    run: run(sha, extra.runId),
+  });
 
 describe('the release order', () => {
   it('lets a newer release replace the live one, and a first deploy through', async () => {
@@ -92,7 +110,9 @@ describe('the release order', () => {
     await deployed('production', R3, 3);
     const r = await guard('production', R2, 2, { allowDowngrade: true });
     expect(r.judgement.order).toBe('older');
-    expect(r.notes[0]).toMatch(/^allow-downgrade: replacing open-webui's live release 3333333 .* with the older release 2222222: 1 commit\(s\) behind 3333333\.$/);
+    expect(r.notes[0]).toMatch(
+      /^allow-downgrade: replacing open-webui's live release 3333333 .* with the older release 2222222: 1 commit\(s\) behind 3333333\.$/,
+    );
   });
 
   it('after a rollback, what is live is the release rolled back to: redeploying the fixed newer release is allowed', async () => {
@@ -113,7 +133,9 @@ describe('the release order', () => {
     });
     gh.store.addDeploymentStatus('acme', 'webui', old.id, { state: 'success', created_at: '2026-12-01T10:05:00Z' });
     await deployed('production', R3, 3);
-    await expect(guard('production', UNKNOWN, 1)).rejects.toThrow(/with the older release 9999999 .*: it was deployed here on .* \(GitHub Deployment #\d+\), before the live release/);
+    await expect(guard('production', UNKNOWN, 1)).rejects.toThrow(
+      /with the older release 9999999 .*: it was deployed here on .* \(GitHub Deployment #\d+\), before the live release/,
+    );
     // A commit nobody can place and never deployed here: let through with a note.
     gh.store.repo('acme', 'webui').commits.delete(R3);
     const r = await guard('production', '8'.repeat(40), 8);
@@ -138,7 +160,11 @@ describe('promotion re-checked when the deploy starts', () => {
       image: image(n),
       initialState: 'queued',
       adopt: false,
-      payload: { service: 'open-webui', platform: 'ecs', promotion: { from_environment: 'dev', source_deployment_id: source.id, run_id: '700' } },
+      payload: {
+        service: 'open-webui',
+        platform: 'ecs',
+        promotion: { from_environment: 'dev', source_deployment_id: source.id, run_id: '700' },
+      },
       run: run(sha, '700'),
     });
   }
@@ -161,10 +187,15 @@ describe('promotion re-checked when the deploy starts', () => {
     const source = await deployed('dev', R3, 3);
     const queued = await queuePromotion(source, R3, 3);
     // Hours of approval wait later: dev's deployment of the digest was rolled back (marked failed).
-    gh.store.addDeploymentStatus('acme', 'webui', source.id, { state: 'failure', description: 'Rolled back: p95 over 500 ms' });
+    gh.store.addDeploymentStatus('acme', 'webui', source.id, {
+      state: 'failure',
+      description: 'Rolled back: p95 over 500 ms',
+    });
     const err = await guard('production', R3, 3, { runId: '700' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toMatch(/^The promotion of open-webui from dev to production was judged when it was queued \(.*\), but no longer holds now that the deploy starts: sha256:333333333333… failed in dev: deployment #\d+ is 'failure' since .*Rolled back: p95 over 500 ms.*Nothing was changed in production\.$/);
+    expect((err as UserError).message).toMatch(
+      /^The promotion of open-webui from dev to production was judged when it was queued \(.*\), but no longer holds now that the deploy starts: sha256:333333333333… failed in dev: deployment #\d+ is 'failure' since .*Rolled back: p95 over 500 ms.*Nothing was changed in production\.$/,
+    );
     const stored = gh.store.repo('acme', 'webui').deployments.get(queued.id);
     expect(stored?.statuses.at(-1)?.state).toBe('failure');
   });

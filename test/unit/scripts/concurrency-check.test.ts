@@ -51,7 +51,9 @@ jobs:
       ]),
       'org/platform-actions',
     );
-    expect(shared).toEqual([expect.stringMatching(/^The rollback job's concurrency group deploy-prod is also a deploy job's/)]);
+    expect(shared).toEqual([
+      expect.stringMatching(/^The rollback job's concurrency group deploy-prod is also a deploy job's/),
+    ]);
   });
 
   it('refuses a changing job without queue: max, one that may cancel, one without a group, and rollback in the deploy group', () => {
@@ -59,7 +61,12 @@ jobs:
       new Map([
         ['deploy.yml', wf(job('ecs-deploy', '{ group: prod, cancel-in-progress: false }'))],
         ['rollback.yml', wf(job('rollback', '{ group: prod, cancel-in-progress: true, queue: max }'))],
-        ['tf.yml', wf(`jobs:\n  apply:\n    runs-on: x\n    steps:\n      - uses: org/platform-actions/actions/terraform-apply@v1\n`)],
+        [
+          'tf.yml',
+          wf(
+            `jobs:\n  apply:\n    runs-on: x\n    steps:\n      - uses: org/platform-actions/actions/terraform-apply@v1\n`,
+          ),
+        ],
         ['reconcile.yml', wf(job('reconcile', 'reconcile-prod'))],
       ]),
       'org/platform-actions',
@@ -67,8 +74,12 @@ jobs:
     expect(problems).toEqual([
       expect.stringMatching(/^deploy\.yml: job a \(ecs-deploy\) is in concurrency group prod without queue: max/),
       expect.stringMatching(/^rollback\.yml: job a \(rollback\) does not set cancel-in-progress: false/),
-      expect.stringMatching(/^tf\.yml: job apply \(terraform-apply\) changes an environment but has no concurrency group/),
-      expect.stringMatching(/^reconcile\.yml: job a \(reconcile\) is in concurrency group reconcile-prod without queue: max/),
+      expect.stringMatching(
+        /^tf\.yml: job apply \(terraform-apply\) changes an environment but has no concurrency group/,
+      ),
+      expect.stringMatching(
+        /^reconcile\.yml: job a \(reconcile\) is in concurrency group reconcile-prod without queue: max/,
+      ),
       expect.stringMatching(/^reconcile\.yml: job a \(reconcile\) does not set cancel-in-progress: false/),
       expect.stringMatching(/^The rollback job's concurrency group prod is also a deploy job's/),
     ]);
@@ -76,13 +87,20 @@ jobs:
 });
 
 describe('lint:workflows: the one actionlint gap it tolerates', () => {
-  const finding = (line: number) => ({ message: 'unexpected key "queue" for "concurrency" section. expected one of "cancel-in-progress", "group"', line, column: 7, kind: 'syntax-check' });
+  const finding = (line: number) => ({
+    message: 'unexpected key "queue" for "concurrency" section. expected one of "cancel-in-progress", "group"',
+    line,
+    column: 7,
+    kind: 'syntax-check',
+  });
   const content = 'jobs:\n  a:\n    concurrency:\n      group: x\n      queue: max\n      queue: 3\n';
 
-  it('drops actionlint\'s finding on a queue: max line only', () => {
+  it("drops actionlint's finding on a queue: max line only", () => {
     expect(isKnownActionlintGap(finding(5), content)).toBe(true);
     expect(isKnownActionlintGap(finding(6), content)).toBe(false);
-    expect(isKnownActionlintGap({ ...finding(5), message: 'unexpected key "queue" for "defaults" section' }, content)).toBe(false);
+    expect(
+      isKnownActionlintGap({ ...finding(5), message: 'unexpected key "queue" for "defaults" section' }, content),
+    ).toBe(false);
     expect(isKnownActionlintGap({ ...finding(5), kind: 'expression' }, content)).toBe(false);
   });
 });

@@ -33,7 +33,9 @@ describe('import cycles', () => {
       'k8s/resources.ts': "import { x } from './errors.js';\nexport type Kind = string;\n",
       'util/free.ts': "export { x } from '../k8s/errors.js';\n",
     });
-    expect(importCycles(importGraph(root))).toEqual([['src/k8s/errors.ts', 'src/k8s/resources.ts', 'src/k8s/errors.ts']]);
+    expect(importCycles(importGraph(root))).toEqual([
+      ['src/k8s/errors.ts', 'src/k8s/resources.ts', 'src/k8s/errors.ts'],
+    ]);
   });
 
   test('a diamond is not a cycle', () => {

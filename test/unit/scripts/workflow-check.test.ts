@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { checkTemplateProperties } from '../../../scripts/lib/template-properties.js';
-import { checkWorkflow, type ActionSpec, type CheckContext, type CheckStats } from '../../../scripts/lib/workflow-check.js';
+import {
+  checkWorkflow,
+  type ActionSpec,
+  type CheckContext,
+  type CheckStats,
+} from '../../../scripts/lib/workflow-check.js';
 
 const CALLED = parse(`
 on:
@@ -32,8 +37,21 @@ const ctx: CheckContext = {
   publishedAs: 'org/platform-actions',
   version: 'v1',
   actions: new Map<string, ActionSpec>([
-    ['aws-auth', { inputs: { 'role-to-assume': { required: true }, 'aws-region': { required: true }, audience: { default: 'sts.amazonaws.com' } }, outputs: { 'aws-account-id': {} } }],
-    ['terraform-plan', { inputs: { 'working-directory': { default: '.' } }, outputs: { 'plan-id': {}, 'plan-file': {} } }],
+    [
+      'aws-auth',
+      {
+        inputs: {
+          'role-to-assume': { required: true },
+          'aws-region': { required: true },
+          audience: { default: 'sts.amazonaws.com' },
+        },
+        outputs: { 'aws-account-id': {} },
+      },
+    ],
+    [
+      'terraform-plan',
+      { inputs: { 'working-directory': { default: '.' } }, outputs: { 'plan-id': {}, 'plan-file': {} } },
+    ],
   ]),
   workflows: new Map([['called.yml', { doc: CALLED }]]),
 };
@@ -81,7 +99,10 @@ jobs:
       ...ctx,
       actions: new Map<string, ActionSpec>([
         ...ctx.actions,
-        ['ecs-deploy', { inputs: { cluster: { required: true }, service: { required: true } }, outputs: { status: {} } }],
+        [
+          'ecs-deploy',
+          { inputs: { cluster: { required: true }, service: { required: true } }, outputs: { status: {} } },
+        ],
         ['rollback', { inputs: {}, outputs: { status: {} } }],
       ]),
     };
@@ -240,7 +261,10 @@ describe('starter workflow properties', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pa-templates-'));
     writeFileSync(join(dir, 'a.yml'), 'on: push\n');
     writeFileSync(join(dir, 'b.yml'), 'on: push\n');
-    writeFileSync(join(dir, 'b.properties.json'), JSON.stringify({ name: 'B', description: '', categories: [], iconName: 'missing', colour: 'red' }));
+    writeFileSync(
+      join(dir, 'b.properties.json'),
+      JSON.stringify({ name: 'B', description: '', categories: [], iconName: 'missing', colour: 'red' }),
+    );
     writeFileSync(join(dir, 'c.properties.json'), '{}');
     expect(checkTemplateProperties(dir)).toEqual([
       'workflows-templates/c.properties.json: no c.yml beside it.',

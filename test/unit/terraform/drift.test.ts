@@ -3,8 +3,20 @@ import { fromText } from '../../../src/terraform/diagnostics.js';
 import { driftedResources, driftFingerprint, pendingChanges } from '../../../src/terraform/drift.js';
 import type { ResourceChange } from '../../../src/terraform/plan-json.js';
 
-const rc = (address: string, actions: string[], before: unknown, after: unknown, extra: Partial<ResourceChange['change']> = {}): ResourceChange =>
-  ({ address, mode: 'managed', type: 't', name: 'n', change: { actions, before, after, after_unknown: {}, before_sensitive: {}, after_sensitive: {}, ...extra } }) as ResourceChange;
+const rc = (
+  address: string,
+  actions: string[],
+  before: unknown,
+  after: unknown,
+  extra: Partial<ResourceChange['change']> = {},
+): ResourceChange =>
+  ({
+    address,
+    mode: 'managed',
+    type: 't',
+    name: 'n',
+    change: { actions, before, after, after_unknown: {}, before_sensitive: {}, after_sensitive: {}, ...extra },
+  }) as ResourceChange;
 
 describe('drift', () => {
   it('ignores null versus empty and reports real changes attribute by attribute', () => {
@@ -28,16 +40,33 @@ describe('drift', () => {
   });
 
   it('never puts a sensitive value in the report', () => {
-    const drift = driftedResources([rc('aws_db_instance.db', ['update'], { password: 'p4ss-old' }, { password: 'p4ss-new' }, { before_sensitive: { password: true }, after_sensitive: { password: true } })]);
+    const drift = driftedResources([
+      rc(
+        'aws_db_instance.db',
+        ['update'],
+        { password: 'p4ss-old' },
+        { password: 'p4ss-new' },
+        { before_sensitive: { password: true }, after_sensitive: { password: true } },
+      ),
+    ]);
     expect(JSON.stringify(drift)).not.toContain('p4ss');
-    expect(drift[0]?.attributes).toEqual([{ path: 'password', before: '(sensitive value)', after: '(sensitive value)' }]);
+    expect(drift[0]?.attributes).toEqual([
+      { path: 'password', before: '(sensitive value)', after: '(sensitive value)' },
+    ]);
   });
 
   it('tells changes that undo drift from configuration not yet applied', () => {
-    const drift = driftedResources([rc('aws_s3_bucket.b', ['update'], { tags: { owner: 'a' } }, { tags: { owner: 'b' } })]);
+    const drift = driftedResources([
+      rc('aws_s3_bucket.b', ['update'], { tags: { owner: 'a' } }, { tags: { owner: 'b' } }),
+    ]);
     const pending = pendingChanges(
       [
-        rc('aws_s3_bucket.b', ['update'], { tags: { owner: 'b' }, acl: 'private' }, { tags: { owner: 'a' }, acl: 'private' }),
+        rc(
+          'aws_s3_bucket.b',
+          ['update'],
+          { tags: { owner: 'b' }, acl: 'private' },
+          { tags: { owner: 'a' }, acl: 'private' },
+        ),
         rc('aws_s3_bucket.c', ['update'], { versioning: false }, { versioning: true }),
         rc('aws_s3_bucket.d', ['create'], null, { bucket: 'd' }),
         rc('aws_s3_bucket.e', ['no-op'], { a: 1 }, { a: 1 }),

@@ -5,10 +5,30 @@ const plan = {
   format_version: '1.2',
   terraform_version: '1.11.4',
   planned_values: { root_module: { resources: [{ address: 'x', values: { nested: [{ a: '}{"][' }] } }] } },
-  resource_drift: [{ address: 'aws_s3_bucket.d', mode: 'managed', type: 'aws_s3_bucket', name: 'd', change: { actions: ['update'], before: { tags: null }, after: { tags: {} } } }],
+  resource_drift: [
+    {
+      address: 'aws_s3_bucket.d',
+      mode: 'managed',
+      type: 'aws_s3_bucket',
+      name: 'd',
+      change: { actions: ['update'], before: { tags: null }, after: { tags: {} } },
+    },
+  ],
   resource_changes: [
-    { address: 'a.b', mode: 'managed', type: 'a', name: 'b', change: { actions: ['create'], before: null, after: { s: 'quote " and \\ backslash }]', n: 1 } } },
-    { address: 'a.c', mode: 'managed', type: 'a', name: 'c', change: { actions: ['delete', 'create'], before: { list: [1, [2, { x: '[' }]] }, after: {} } },
+    {
+      address: 'a.b',
+      mode: 'managed',
+      type: 'a',
+      name: 'b',
+      change: { actions: ['create'], before: null, after: { s: 'quote " and \\ backslash }]', n: 1 } },
+    },
+    {
+      address: 'a.c',
+      mode: 'managed',
+      type: 'a',
+      name: 'c',
+      change: { actions: ['delete', 'create'], before: { list: [1, [2, { x: '[' }]] }, after: {} },
+    },
   ],
   deferred_changes: [],
   output_changes: { url: { actions: ['create'], before: null, after: 'https://x', after_unknown: false } },
@@ -20,7 +40,10 @@ const plan = {
 function scan(text: string, chunk: number) {
   const changes: ResourceChange[] = [];
   const drift: ResourceChange[] = [];
-  const scanner = new PlanJsonScanner({ resourceChange: (rc) => changes.push(rc), resourceDrift: (rc) => drift.push(rc) });
+  const scanner = new PlanJsonScanner({
+    resourceChange: (rc) => changes.push(rc),
+    resourceDrift: (rc) => drift.push(rc),
+  });
   const buf = Buffer.from(text);
   for (let i = 0; i < buf.length; i += chunk) scanner.feed(buf.subarray(i, i + chunk));
   return { header: scanner.finish(), changes, drift };
@@ -45,7 +68,17 @@ describe('streamed JSON plan', () => {
   });
 
   it('handles multi-byte characters split across chunks', () => {
-    const text = JSON.stringify({ resource_changes: [{ address: 'a.ü', mode: 'managed', type: 'a', name: 'ü', change: { actions: ['create'], after: { s: '✓ 日本' } } }] });
+    const text = JSON.stringify({
+      resource_changes: [
+        {
+          address: 'a.ü',
+          mode: 'managed',
+          type: 'a',
+          name: 'ü',
+          change: { actions: ['create'], after: { s: '✓ 日本' } },
+        },
+      ],
+    });
     expect(scan(text, 1).changes[0]?.change.after).toEqual({ s: '✓ 日本' });
   });
 

@@ -3,7 +3,11 @@ import { createdValues, diffValues, flatten, renderLeaf, SENSITIVE, UNKNOWN } fr
 
 describe('attribute values', () => {
   it('flattens nested values to paths, null and empty alike', () => {
-    const flat = flatten({ tags: { team: 'a' }, ingress: [{ port: 22, cidrs: ['0.0.0.0/0'] }], empty: {}, nothing: null, 'odd key': 1 }, undefined, undefined);
+    const flat = flatten(
+      { tags: { team: 'a' }, ingress: [{ port: 22, cidrs: ['0.0.0.0/0'] }], empty: {}, nothing: null, 'odd key': 1 },
+      undefined,
+      undefined,
+    );
     expect(Object.fromEntries(flat)).toEqual({
       'tags.team': 'a',
       'ingress[0].port': 22,
@@ -16,13 +20,17 @@ describe('attribute values', () => {
 
   it('reports only real differences: tags null → {} is none', () => {
     expect(diffValues({ tags: null, a: 1 }, { tags: {}, a: 1 }, {})).toEqual([]);
-    expect(diffValues({ tags: null }, { tags: { team: 'x' } }, {})).toEqual([{ path: 'tags.team', before: null, after: 'x' }]);
+    expect(diffValues({ tags: null }, { tags: { team: 'x' } }, {})).toEqual([
+      { path: 'tags.team', before: null, after: 'x' },
+    ]);
     expect(diffValues({ list: [1, 2] }, { list: [1] }, {})).toEqual([{ path: 'list[1]', before: 2, after: null }]);
   });
 
   it('never shows a sensitive value, and says whether it changed', () => {
     const masks = { beforeSensitive: { password: true }, afterSensitive: { password: true } };
-    expect(diffValues({ password: 'old-secret', x: 1 }, { password: 'old-secret', x: 2 }, masks)).toEqual([{ path: 'x', before: 1, after: 2 }]);
+    expect(diffValues({ password: 'old-secret', x: 1 }, { password: 'old-secret', x: 2 }, masks)).toEqual([
+      { path: 'x', before: 1, after: 2 },
+    ]);
     const changed = diffValues({ password: 'old-secret' }, { password: 'new-secret' }, masks);
     expect(changed).toEqual([{ path: 'password', before: SENSITIVE, after: SENSITIVE }]);
     expect(JSON.stringify(changed.map((c) => [renderLeaf(c.before), renderLeaf(c.after)]))).not.toContain('secret');

@@ -23,7 +23,9 @@ describe('durations', () => {
 
   it('names the input and shows the accepted forms when parsing fails', () => {
     expect(() => parseDuration('soon', "Input 'step-duration'")).toThrow(UserError);
-    expect(() => parseDuration('soon', "Input 'step-duration'")).toThrow("Input 'step-duration' is not a duration: 'soon'.");
+    expect(() => parseDuration('soon', "Input 'step-duration'")).toThrow(
+      "Input 'step-duration' is not a duration: 'soon'.",
+    );
   });
 
   it.each([

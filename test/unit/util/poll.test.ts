@@ -6,14 +6,17 @@ describe('poll', () => {
   it('returns the value once the check is done, backing off between looks', async () => {
     const clock = new FakeClock();
     let looks = 0;
-    const value = await poll<string>(async () => (++looks === 4 ? { done: true, value: 'ready' } : { done: false, status: `look ${looks}` }), {
-      what: 'the thing',
-      timeoutMs: 60_000,
-      initialDelayMs: 1000,
-      factor: 2,
-      jitter: 0,
-      clock,
-    });
+    const value = await poll<string>(
+      async () => (++looks === 4 ? { done: true, value: 'ready' } : { done: false, status: `look ${looks}` }),
+      {
+        what: 'the thing',
+        timeoutMs: 60_000,
+        initialDelayMs: 1000,
+        factor: 2,
+        jitter: 0,
+        clock,
+      },
+    );
     expect(value).toBe('ready');
     expect(looks).toBe(4);
     expect(clock.sleeps).toEqual([1000, 2000, 4000]);

@@ -55,7 +55,15 @@ describe('retry', () => {
       async () => {
         throw new Error(`failure ${++calls}`);
       },
-      { attempts: Infinity, deadline, isRetryable: () => true, clock, baseDelayMs: 1000, maxDelayMs: 5000, jitter: 'equal' },
+      {
+        attempts: Infinity,
+        deadline,
+        isRetryable: () => true,
+        clock,
+        baseDelayMs: 1000,
+        maxDelayMs: 5000,
+        jitter: 'equal',
+      },
     ).catch((err: unknown) => err);
     expect((error as Error).message).toBe(`failure ${calls}`);
     expect(calls).toBeGreaterThan(6);

@@ -21,7 +21,8 @@ const requirements = REQUIREMENTS.replace(/\\\n/g, ' ')
 describe('moto for the integration tests', () => {
   it('pins every package of the set to an exact version, and hashes all or none', () => {
     expect(requirements.length).toBeGreaterThan(10);
-    for (const line of requirements) expect(line).toMatch(/^[a-z0-9][a-z0-9._-]*(\[[a-z,]+\])?==[0-9][^\s;]*(\s+--hash=sha256:[a-f0-9]{64})*$/);
+    for (const line of requirements)
+      expect(line).toMatch(/^[a-z0-9][a-z0-9._-]*(\[[a-z,]+\])?==[0-9][^\s;]*(\s+--hash=sha256:[a-f0-9]{64})*$/);
     expect(requirements).toContain('moto[server]==5.2.1');
     const hashed = requirements.filter((l) => l.includes('--hash='));
     if (hashed.length > 0) {
@@ -31,7 +32,9 @@ describe('moto for the integration tests', () => {
   });
 
   it('is the moto this machine runs the tests with', () => {
-    const found = spawnSync('python3', ['-c', 'import importlib.metadata as m; print(m.version("moto"))'], { encoding: 'utf8' }).stdout.trim();
+    const found = spawnSync('python3', ['-c', 'import importlib.metadata as m; print(m.version("moto"))'], {
+      encoding: 'utf8',
+    }).stdout.trim();
     expect(requirements).toContain(`moto[server]==${found}`);
   });
 
@@ -44,7 +47,11 @@ describe('moto for the integration tests', () => {
 
   it('release-toolkit.yml runs the release from the default branch, the version passed as data', () => {
     const doc = loadWorkflow('release-toolkit.yml');
-    const job = doc.jobs.release as unknown as { if: string; permissions: Record<string, string>; steps: Array<{ run?: string; env?: Record<string, string> }> };
+    const job = doc.jobs.release as unknown as {
+      if: string;
+      permissions: Record<string, string>;
+      steps: Array<{ run?: string; env?: Record<string, string> }>;
+    };
     expect(job.if).toBe("github.ref == format('refs/heads/{0}', github.event.repository.default_branch)");
     expect(job.permissions).toEqual({ contents: 'write' });
     const step = job.steps.find((st) => st.run?.includes('npm run release'));
@@ -56,7 +63,10 @@ describe('moto for the integration tests', () => {
   it('the set-up .ci/run calls refuses a moto other than the pinned one, saying how to install the pinned set', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pa-ci-run-'));
     mkdirSync(join(dir, '.ci'));
-    writeFileSync(join(dir, '.ci/moto-requirements.txt'), REQUIREMENTS.replace('moto[server]==5.2.1', 'moto[server]==9.9.9'));
+    writeFileSync(
+      join(dir, '.ci/moto-requirements.txt'),
+      REQUIREMENTS.replace('moto[server]==5.2.1', 'moto[server]==9.9.9'),
+    );
     expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toMatch(/^scripts\/setup\.sh$/m);
     const script = readFileSync(join(ROOT, 'scripts/setup.sh'), 'utf8');
     // Only the moto part, with the script's message helpers: the rest installs packages.

@@ -17,13 +17,23 @@ function runScript(body: string, cwd: string, env: Record<string, string>) {
   const files = { GITHUB_OUTPUT: join(dir, 'output'), GITHUB_STEP_SUMMARY: join(dir, 'summary') };
   for (const f of Object.values(files)) writeFileSync(f, '');
   writeFileSync(join(dir, 'step.sh'), body);
-  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'step.sh')], { cwd, env: { PATH: process.env.PATH ?? '', ...env, ...files }, encoding: 'utf8' });
-  return { status: r.status, log: r.stdout + r.stderr, outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')), summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8') };
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', join(dir, 'step.sh')], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env, ...files },
+    encoding: 'utf8',
+  });
+  return {
+    status: r.status,
+    log: r.stdout + r.stderr,
+    outputs: parseFileCommand(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+  };
 }
 
 describe('drift-detection.yml: the stack list', () => {
   const repo = mkdtempSync(join(tmpdir(), 'pa-repo-'));
-  for (const d of ['infra/prod', 'infra/staging', 'infra/modules-only', 'legacy/dns']) mkdirSync(join(repo, d), { recursive: true });
+  for (const d of ['infra/prod', 'infra/staging', 'infra/modules-only', 'legacy/dns'])
+    mkdirSync(join(repo, d), { recursive: true });
   for (const d of ['infra/prod', 'infra/staging', 'legacy/dns']) writeFileSync(join(repo, d, 'main.tf'), '');
 
   it('expands globs to folders that hold .tf files, once each, as a JSON matrix', () => {
@@ -41,7 +51,16 @@ describe('drift-detection.yml: the stack list', () => {
 
 describe('drift-detection.yml: one summary', () => {
   const report = (stack: string, status: string, drift = 0, pending = 0) => ({
-    stacks: [{ stack, directory: stack, status, drift: Array.from({ length: drift }, (_, i) => ({ address: `r.${i}` })), pending: Array.from({ length: pending }, () => ({ revertsDrift: false })), errors: [] }],
+    stacks: [
+      {
+        stack,
+        directory: stack,
+        status,
+        drift: Array.from({ length: drift }, (_, i) => ({ address: `r.${i}` })),
+        pending: Array.from({ length: pending }, () => ({ revertsDrift: false })),
+        errors: [],
+      },
+    ],
   });
   function reports(entries: Array<[string, unknown]>): string {
     const dir = mkdtempSync(join(tmpdir(), 'pa-reports-'));
@@ -57,8 +76,16 @@ describe('drift-detection.yml: one summary', () => {
       ['drift-report-infra-prod', report('infra/prod', 'drifted', 2, 1)],
       ['drift-report-infra-staging', report('infra/staging', 'clean')],
     ]);
-    const r = runScript(script('summary', 'summary'), dir, { REPORTS: dir, EXPECTED: '["infra/prod","infra/staging","legacy/dns"]', FAIL_ON_DRIFT: 'false' });
-    expect(r.outputs).toEqual({ drifted: 'true', 'drifted-stacks': '["infra/prod"]', 'errored-stacks': '["legacy/dns"]' });
+    const r = runScript(script('summary', 'summary'), dir, {
+      REPORTS: dir,
+      EXPECTED: '["infra/prod","infra/staging","legacy/dns"]',
+      FAIL_ON_DRIFT: 'false',
+    });
+    expect(r.outputs).toEqual({
+      drifted: 'true',
+      'drifted-stacks': '["infra/prod"]',
+      'errored-stacks': '["legacy/dns"]',
+    });
     expect(r.summary).toContain('### Drift across 3 stack(s)');
     expect(r.summary).toContain('| `infra/prod` | ⚠️ drifted | 2 | 1 |');
     expect(r.summary).toContain('| `infra/staging` | ✅ clean | 0 | 0 |');

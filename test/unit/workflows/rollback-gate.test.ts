@@ -9,15 +9,20 @@ import { callInputs, loadWorkflow } from '../../support/workflow-steps.js';
 
 const doc = loadWorkflow('rollback.yml');
 const job = doc.jobs.rollback!;
-const boundTo = (given: Record<string, unknown>) => render(job.environment, { inputs: callInputs(doc, { environment: 'production', service: 'open-webui', ...given }) });
+const boundTo = (given: Record<string, unknown>) =>
+  render(job.environment, { inputs: callInputs(doc, { environment: 'production', service: 'open-webui', ...given }) });
 
 describe('rollback.yml: which environment a rollback waits for', () => {
   it('uses the reviewer-less gate only for to: previous', () => {
     expect(boundTo({ 'gate-environment': 'production-rollback' })).toBe('production-rollback');
     expect(boundTo({ 'gate-environment': 'production-rollback', to: 'previous' })).toBe('production-rollback');
     expect(boundTo({ 'gate-environment': 'production-rollback', to: 'open-webui:7' })).toBe('production');
-    expect(boundTo({ 'gate-environment': 'production-rollback', to: 'previous', 'allow-any-revision': true })).toBe('production');
-    expect(boundTo({ 'gate-environment': 'production-rollback', to: 'other-family:1', 'allow-any-revision': 'true' })).toBe('production');
+    expect(boundTo({ 'gate-environment': 'production-rollback', to: 'previous', 'allow-any-revision': true })).toBe(
+      'production',
+    );
+    expect(
+      boundTo({ 'gate-environment': 'production-rollback', to: 'other-family:1', 'allow-any-revision': 'true' }),
+    ).toBe('production');
     expect(boundTo({})).toBe('production');
   });
 
@@ -27,7 +32,10 @@ describe('rollback.yml: which environment a rollback waits for', () => {
   });
 
   it('the starter workflow leaves to: previous as the default and names the gate', () => {
-    const starter = loadWorkflow('workflows-templates/rollback.yml') as unknown as { on: { workflow_dispatch: { inputs: Record<string, { default?: string }> } }; jobs: { rollback: { with: Record<string, string> } } };
+    const starter = loadWorkflow('workflows-templates/rollback.yml') as unknown as {
+      on: { workflow_dispatch: { inputs: Record<string, { default?: string }> } };
+      jobs: { rollback: { with: Record<string, string> } };
+    };
     expect(starter.on.workflow_dispatch.inputs.to?.default).toBe('previous');
     expect(starter.jobs.rollback.with['gate-environment']).toBe('${{ inputs.environment }}-rollback');
     expect(starter.jobs.rollback.with).not.toHaveProperty('allow-any-revision');

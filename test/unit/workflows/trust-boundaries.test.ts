@@ -61,12 +61,16 @@ describe('build-and-scan.yml: a pull request never writes the production reposit
     const scan = doc.jobs.scan as WorkflowJob;
     expect(condition(scan.if, { needs: { build: { result: 'success', outputs: { pushed: 'true' } } } })).toBe(true);
     expect(condition(scan.if, { needs: { build: { result: 'success', outputs: { pushed: 'false' } } } })).toBe(false);
-    const pushed = render((doc.jobs.build as WorkflowJob).outputs?.pushed, { steps: { build: { outputs: { metadata: JSON.stringify({ pushed: false }) } } } });
+    const pushed = render((doc.jobs.build as WorkflowJob).outputs?.pushed, {
+      steps: { build: { outputs: { metadata: JSON.stringify({ pushed: false }) } } },
+    });
     expect(pushed).toBe('false');
   });
 
   it('the starter workflow gives pull requests a quarantine repository and role of their own', () => {
-    const starter = loadWorkflow('workflows-templates/build-and-scan.yml') as unknown as { jobs: { image: { with: Record<string, string> } } };
+    const starter = loadWorkflow('workflows-templates/build-and-scan.yml') as unknown as {
+      jobs: { image: { with: Record<string, string> } };
+    };
     const w = starter.jobs.image.with;
     expect(w['pull-request-image']).toBeTruthy();
     expect(w['pull-request-image']).not.toBe(w.image);
@@ -83,7 +87,10 @@ describe('terraform.yml: a pull request plans with its own role, and only the de
     'apply-role-to-assume': 'arn:aws:iam::111111111111:role/terraform-apply',
     'plan-environment': 'plan',
   };
-  const secrets = { TF_VARIABLES: 'db_password = "main-only"', PULL_REQUEST_TF_VARIABLES: 'db_password = "placeholder"' };
+  const secrets = {
+    TF_VARIABLES: 'db_password = "main-only"',
+    PULL_REQUEST_TF_VARIABLES: 'db_password = "placeholder"',
+  };
   function planJob(event: string) {
     const job = doc.jobs.plan as JobWithEnv;
     const base = { inputs: callInputs(doc, given), github: { event_name: event }, secrets };
@@ -120,16 +127,30 @@ describe('terraform.yml: a pull request plans with its own role, and only the de
     const replan = apply.steps?.find((s) => s.id === 'replan');
     expect(replan?.uses).toMatch(/\/actions\/terraform-plan@/);
     expect(replan?.with?.comment).toBe('off');
-    expect(apply.steps?.find((s) => s.id === 'apply')?.with?.['plan-file']).toBe('${{ steps.replan.outputs.plan-file }}');
+    expect(apply.steps?.find((s) => s.id === 'apply')?.with?.['plan-file']).toBe(
+      '${{ steps.replan.outputs.plan-file }}',
+    );
   });
 
   it('applies only on a push or a dispatch of the default branch (an allowlist of events)', () => {
     const apply = doc.jobs.apply as WorkflowJob;
     const applies = (event: string, ref = 'refs/heads/main') =>
-      condition(apply.if, { github: { event_name: event, ref, event: { repository: { default_branch: 'main' } } }, needs: { plan: { result: 'success', outputs: { 'has-changes': 'true' } } } });
+      condition(apply.if, {
+        github: { event_name: event, ref, event: { repository: { default_branch: 'main' } } },
+        needs: { plan: { result: 'success', outputs: { 'has-changes': 'true' } } },
+      });
     expect(applies('push')).toBe(true);
     expect(applies('workflow_dispatch')).toBe(true);
-    for (const event of ['pull_request', 'pull_request_target', 'issue_comment', 'workflow_run', 'merge_group', 'schedule', 'repository_dispatch']) expect([event, applies(event)]).toEqual([event, false]);
+    for (const event of [
+      'pull_request',
+      'pull_request_target',
+      'issue_comment',
+      'workflow_run',
+      'merge_group',
+      'schedule',
+      'repository_dispatch',
+    ])
+      expect([event, applies(event)]).toEqual([event, false]);
     expect(applies('push', 'refs/heads/feature')).toBe(false);
   });
 });
