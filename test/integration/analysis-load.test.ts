@@ -129,7 +129,8 @@ describe('bounded synthetic load', () => {
     await new Promise((r) => setTimeout(r, 300));
 
     expect(result.verdict).toBe('fail');
-    for (const a of Object.values(apps)) expect(a.received.filter((t) => t > endedAt)).toEqual([]);
+    // A request already on the wire when the bake ended may still land a moment later; nothing is sent after it.
+    for (const a of Object.values(apps)) expect(a.received.filter((t) => t > endedAt + 50)).toEqual([]);
     expect(reported).toHaveLength(1);
     expect(reported[0]?.canary?.sent).toBe(apps.canary.received.length);
   });
