@@ -10,7 +10,8 @@ import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { plural } from './format.js';
 import { judgeMannWhitney, judgeRelative, judgeThreshold, type SideData } from './judges.js';
-import { BUILTIN_PLACEHOLDERS, placeholdersOf, type AnalysisSpec, type MetricSpec } from './spec.js';
+import { placeholdersOf } from './spec.js';
+import { BUILTIN_PLACEHOLDERS, type AnalysisSpec, type MetricSpec } from './spec-types.js';
 import type {
   Analysis,
   AnalysisRun,

@@ -5,7 +5,7 @@
  */
 import { formatP, formatValue, plural } from './format.js';
 import { mannWhitneyU, median, type Alternative } from './mann-whitney.js';
-import type { MannWhitneyJudge, MetricSpec, RelativeJudge, ThresholdJudge } from './spec.js';
+import type { MannWhitneyJudge, MetricSpec, RelativeJudge, ThresholdJudge } from './spec-types.js';
 import type { CheckResult } from './types.js';
 
 /** One side's numbers for one metric. */

@@ -6,7 +6,7 @@
 import { details, escapeText, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
 import { formatP, formatValue } from './format.js';
-import type { AnalysisSpec, JudgeSpec } from './spec.js';
+import type { AnalysisSpec, JudgeSpec } from './spec-types.js';
 import type { AnalysisRun, BackendFailure, BakeResult, CheckResult, RunVerdict, Verdict } from './types.js';
 
 /** `error` (the backend failed to answer) is shown apart from `inconclusive` (too little data). */

@@ -10,7 +10,7 @@ import {
   VERDICT_ICON,
   type AnalysisReport,
 } from '../analysis/report.js';
-import type { AnalysisSpec } from '../analysis/spec.js';
+import type { AnalysisSpec } from '../analysis/spec-types.js';
 import { code, escapeText, facts, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
 import { describeRecord } from './record.js';

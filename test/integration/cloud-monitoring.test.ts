@@ -6,7 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { createAnalysis } from '../../src/analysis/analysis.js';
-import { defaultAnalysisSpec, parseAnalysisSpec } from '../../src/analysis/spec.js';
+import { defaultAnalysisSpec } from '../../src/analysis/default-spec.js';
+import { parseAnalysisSpec } from '../../src/analysis/spec.js';
 import type { Subjects } from '../../src/analysis/types.js';
 import {
   createCloudMonitoringProvider,

@@ -2,13 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  defaultAnalysisSpec,
-  parseAnalysisSpec,
-  parseQuantity,
-  placeholdersOf,
-  type ParseSpecOptions,
-} from '../../../src/analysis/spec.js';
+import { defaultAnalysisSpec } from '../../../src/analysis/default-spec.js';
+import { parseAnalysisSpec, placeholdersOf, type ParseSpecOptions } from '../../../src/analysis/spec.js';
+import { parseQuantity } from '../../../src/analysis/spec-reader.js';
 import { UserError } from '../../../src/util/errors.js';
 
 function error(input: string, options?: ParseSpecOptions): UserError {
