@@ -192,7 +192,14 @@ describe('ecs-deploy: smoke checks on ECS native deployments, through the test l
   }, 120_000);
 
   it('lets a new revision that passes go on: the checks run before the first production weight', async () => {
-    native = await seed(CANARY(), { testListener: true });
+    // A PAUSE hook at POST_SCALE_UP too: continued on the way to the test traffic.
+    native = await seed(
+      CANARY([
+        ...(PAUSE_HOOKS ?? []),
+        { ...SMOKE_HOOK, lifecycleStages: ['POST_SCALE_UP', 'POST_TEST_TRAFFIC_SHIFT'] },
+      ]),
+      { testListener: true },
+    );
     greenStatus = 200;
     const cw = new CloudWatchClient(motoClientConfig(moto));
     const n = native;
@@ -222,9 +229,10 @@ describe('ecs-deploy: smoke checks on ECS native deployments, through the test l
     // The smoke requests all came before production traffic first moved to the new revision.
     expect(production.firstGreenAt).toBeDefined();
     expect(Math.max(...served.map((r) => r.at))).toBeLessThan(production.firstGreenAt as number);
-    // The smoke hook, then the canary's pauses, each continued once.
+    expect(step.log).toContain('at POST_SCALE_UP, before the test traffic: continuing it');
+    // POST_SCALE_UP, the smoke hook, then the canary's pauses, each continued once.
     const continued = server.requests('ContinueServiceDeployment') as Array<{ action: string }>;
-    expect(continued.map((c) => c.action)).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'CONTINUE']);
+    expect(continued.map((c) => c.action)).toEqual(['CONTINUE', 'CONTINUE', 'CONTINUE', 'CONTINUE', 'CONTINUE']);
     expect(await forwardPercentages(elbv2, native.ruleArn)).toEqual({
       [native.targetGroups.blue]: 0,
       [native.targetGroups.green]: 100,
