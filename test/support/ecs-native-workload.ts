@@ -12,6 +12,7 @@ import {
   type DeploymentConfiguration,
 } from '@aws-sdk/client-ecs';
 import {
+  CreateListenerCommand,
   CreateRuleCommand,
   CreateTargetGroupCommand,
   DescribeTargetGroupsCommand,
@@ -31,6 +32,8 @@ export interface NativeService {
   taskDefinitionArn: string;
   ruleArn: string;
   targetGroups: { blue: string; green: string };
+  /** With `testListener`: the test listener (port 8443) named as the service's testListenerRule. */
+  testListenerArn?: string;
 }
 
 /** PAUSE hooks ecs-deploy needs for canary / linear (before each step) and blue/green (after the switch). */
@@ -46,6 +49,7 @@ export async function seedNativeService(
   endpoint: string,
   workload: Workload,
   deploymentConfiguration: DeploymentConfiguration,
+  options: { testListener?: boolean } = {},
 ): Promise<NativeService> {
   const config = {
     region: WORKLOAD.region,
@@ -93,6 +97,29 @@ export async function seedNativeService(
         }),
       )
     ).Rules?.[0]?.RuleArn as string;
+    // A test listener as ECS native blue/green uses it: both target groups, all on blue until ECS moves it.
+    const testListenerArn = options.testListener
+      ? ((
+          await elbv2.send(
+            new CreateListenerCommand({
+              LoadBalancerArn: workload.loadBalancerArn,
+              Protocol: 'HTTP',
+              Port: 8443,
+              DefaultActions: [
+                {
+                  Type: 'forward',
+                  ForwardConfig: {
+                    TargetGroups: [
+                      { TargetGroupArn: blue, Weight: 100 },
+                      { TargetGroupArn: green, Weight: 0 },
+                    ],
+                  },
+                },
+              ],
+            }),
+          )
+        ).Listeners?.[0]?.ListenerArn as string)
+      : undefined;
     const taskDefinitionArn = (
       await ecs.send(
         new RegisterTaskDefinitionCommand({
@@ -137,6 +164,7 @@ export async function seedNativeService(
               advancedConfiguration: {
                 alternateTargetGroupArn: green,
                 productionListenerRule: ruleArn,
+                ...(testListenerArn ? { testListenerRule: testListenerArn } : {}),
                 roleArn: 'arn:aws:iam::123456789012:role/ecs-infrastructure-load-balancers',
               },
             },
@@ -146,7 +174,13 @@ export async function seedNativeService(
         }),
       )
     ).service?.serviceArn as string;
-    return { serviceArn, taskDefinitionArn, ruleArn, targetGroups: { blue, green } };
+    return {
+      serviceArn,
+      taskDefinitionArn,
+      ruleArn,
+      targetGroups: { blue, green },
+      ...(testListenerArn ? { testListenerArn } : {}),
+    };
   } finally {
     ecs.destroy();
     elbv2.destroy();

@@ -332,13 +332,16 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
     plan = { ...basePlan, steps: basePlan.steps.map((step) => ({ ...step, bakeMs: 0 })) };
   }
 
-  // Smoke checks need a new side that nothing else reaches: a task set behind its own target group.
-  if (spec?.smoke && !s.resume && !(target instanceof EcsTaskSetTarget)) {
+  // Smoke checks need a new side that nothing else reaches: a task set behind its own target group,
+  // or a native deployment held on its test listener (refused here, before any change, when it cannot be).
+  if (spec?.smoke && !s.resume && target instanceof EcsNativeTarget) {
+    const { smokeUrl, smokeListenerArn, waitTimeoutMs } = s;
+    const o = { ecs, elbv2, cluster: s.cluster, service, smoke: spec.smoke, smokeUrl, smokeListenerArn, waitTimeoutMs };
+    (await import('./native-smoke.js')).wireNativeSmoke(target, o);
+  } else if (spec?.smoke && !s.resume && !(target instanceof EcsTaskSetTarget)) {
     throw new UserError(
-      `The analysis spec has smoke checks, but service ${service.serviceName} runs ${choice.engine === 'ecs-native' ? 'ECS native deployments' : 'rolling updates'}: ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller) in this version. Nothing was changed.`,
-      choice.engine === 'ecs-native'
-        ? 'Remove smoke: from the spec, or check the new version with a POST_TEST_TRAFFIC_SHIFT lifecycle hook of the service; smoke checks as a metric (provider: web) still work during bakes.'
-        : 'Remove smoke: from the spec (a rolling update has no new side without traffic), or move the service to the EXTERNAL controller.',
+      `The analysis spec has smoke checks, but service ${service.serviceName} runs rolling updates: ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller) and ECS native deployments with a test listener. Nothing was changed.`,
+      'Remove smoke: from the spec (a rolling update has no new side without traffic), or move the service to the EXTERNAL controller.',
     );
   }
   if ((s.smokeUrl || s.smokeListenerArn) && !spec?.smoke) {
