@@ -8,40 +8,19 @@
 import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type SideTraffic,
-  type Workload,
-} from '../support/ecs-workload.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, taskSetsOf, WORKLOAD, type SideTraffic } from '../support/ecs-workload.js';
 import { freePort } from '../support/global-setup.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
 import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
-import { Job } from '../support/runner.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let w: Workload;
+const lab = useEcsLab();
 
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: (i) => 0.1 + (i % 5) / 100 };
 
-function job(): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-  });
-}
+const job = (): Job => lab.job();
 
 function inputs(extra: Record<string, string>): Record<string, string> {
   return {
@@ -55,7 +34,7 @@ function inputs(extra: Record<string, string>): Record<string, string> {
 
 /** Canary weights every ModifyListener asked for, by target group name. */
 function requestedGreen(): number[] {
-  return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
+  return (lab.proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       if (
         form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]?.includes(
@@ -69,23 +48,7 @@ function requestedGreen(): number[] {
   });
 }
 
-const byName = (percentages: Record<string, number>) =>
-  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
-
 const report = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-});
-afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
-});
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-});
 
 /** A PromQL error rate over the lab's `web` deployment: the ECS subjects have no such labels. */
 const PROM_SPEC = (policy: string) => `
@@ -123,12 +86,12 @@ describe('a metrics backend that does not answer', () => {
       expect(elapsed).toBeLessThan(60_000); // three 10 s runs, not the 2 minute bake
       // The canary never got more than its first weight, and stable has everything again.
       expect(requestedGreen()).toEqual([10, 0]);
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      expect(await lab.weights()).toEqual({
         'open-webui-blue': 100,
         'open-webui-green': 0,
       });
-      expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
-        [w.web.taskSetId, 'PRIMARY'],
+      expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+        [lab.workload.web.taskSetId, 'PRIMARY'],
       ]);
 
       const analysis = report(step.outputs['analysis-report'] as string).steps[0].analysis;
@@ -147,7 +110,7 @@ describe('a metrics backend that does not answer', () => {
   );
 
   describe('against a real Prometheus', () => {
-    let lab: MetricsLab;
+    let metrics: MetricsLab;
     let gate: Server;
     let gateUrl: string;
     let refuseUntil = 0;
@@ -156,8 +119,10 @@ describe('a metrics backend that does not answer', () => {
     let outageMs = 0;
 
     beforeAll(async () => {
-      lab = await startMetricsLab({ deployments: { web: { behaviour: { errorRate: 0, latencyMs: 50 }, rps: 20 } } });
-      const target = new URL(lab.prometheus.url);
+      metrics = await startMetricsLab({
+        deployments: { web: { behaviour: { errorRate: 0, latencyMs: 50 }, rps: 20 } },
+      });
+      const target = new URL(metrics.prometheus.url);
       // In front of Prometheus: drops every connection while the outage lasts, then forwards.
       gate = createServer((req, res) => {
         if (outageMs > 0 && refuseUntil === 0) refuseUntil = Date.now() + outageMs;
@@ -180,7 +145,7 @@ describe('a metrics backend that does not answer', () => {
     }, 60_000);
     afterAll(async () => {
       await new Promise((r) => gate?.close(r));
-      await lab?.stop();
+      await metrics?.stop();
     });
 
     it('errors that stop before error-limit do not fail the step: the runs after the outage judge it, and it is promoted', async () => {
@@ -205,7 +170,7 @@ describe('a metrics backend that does not answer', () => {
       expect(analysis.tally.withBackendError).toBeLessThan(3);
       expect(analysis.verdict).toBe('pass');
       expect(analysis.reason).toMatch(/with a backend error/);
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      expect(await lab.weights()).toEqual({
         'open-webui-blue': 0,
         'open-webui-green': 100,
       });
@@ -225,9 +190,9 @@ metrics:
 
   it('a quick retry after a rollback on 5xx is not failed by the first canary’s 5xx in the same CloudWatch minute', async () => {
     let green: SideTraffic = { ...healthy, errors: 20 };
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: green,
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: green,
     }));
     try {
       const first = await job().run('ecs-deploy', {
@@ -245,10 +210,10 @@ metrics:
       // The first canary's 5xx at the start of the minute the retry shifted in (moto keeps the timestamp given).
       const minute = new Date(Math.floor(Date.now() / 60_000) * 60_000);
       const dims = [
-        { Name: 'TargetGroup', Value: w.targetGroups.green.split(':').pop() as string },
-        { Name: 'LoadBalancer', Value: w.loadBalancerArn.split(':loadbalancer/').pop() as string },
+        { Name: 'TargetGroup', Value: lab.workload.targetGroups.green.split(':').pop() as string },
+        { Name: 'LoadBalancer', Value: lab.workload.loadBalancerArn.split(':loadbalancer/').pop() as string },
       ];
-      await clients.cloudwatch.send(
+      await lab.clients.cloudwatch.send(
         new PutMetricDataCommand({
           Namespace: 'AWS/ApplicationELB',
           MetricData: [
@@ -266,7 +231,7 @@ metrics:
       expect(step.failure).toBeUndefined();
       expect(step.outputs.status).toBe('succeeded');
       expect(r.steps[0].analysis.runs[0].checks[0]).toMatchObject({ name: 'error-rate', verdict: 'pass', canary: 0 });
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      expect(await lab.weights()).toEqual({
         'open-webui-blue': 0,
         'open-webui-green': 100,
       });

@@ -3,29 +3,14 @@
  * (SIGKILL, then the post step), and killed with no post step at all (the next run
  * finds the record on the service and finishes it first).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { describe, expect, it } from '@jest/globals';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, WORKLOAD } from '../support/ecs-workload.js';
+import { setWorkflowRun } from '../support/github-server.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let gh: GitHubServer;
-let w: Workload;
-let traffic: { stop(): Promise<void> };
+const ok = { requests: 100, errors: 0 };
+const lab = useEcsLab({ github: true, traffic: () => ({ blue: ok, green: ok }) });
 
 const SPEC = `
 interval: 10s
@@ -34,15 +19,7 @@ metrics:
   - { name: error-rate, query: alb:error-rate, min-count: 10, judge: { threshold: { max: 1% } } }
 `;
 
-function job(runId = '4242'): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-  });
-}
+const job = (runId = '4242'): Job => lab.job(runId);
 
 const inputs = (extra: Record<string, string> = {}) => ({
   cluster: WORKLOAD.cluster,
@@ -55,9 +32,6 @@ const inputs = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-const byName = (p: Record<string, number>) =>
-  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
-
 /** Starts a rollout with 10% passing in 10 s, then stays at 50% (a 5 m bake) until the test kills it. */
 async function startAndReach50(j: Job) {
   const running = j.start('ecs-deploy', { inputs: inputs({ steps: '10:10s,50,100' }) });
@@ -65,38 +39,17 @@ async function startAndReach50(j: Job) {
   return running;
 }
 
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  await traffic?.stop();
-  clients.destroy();
-  await proxy.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  await traffic?.stop();
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-  gh.reset();
-  const ok = { requests: 100, errors: 0 };
-  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-    [w.targetGroups.blue]: ok,
-    [w.targetGroups.green]: ok,
-  }));
-});
-
 async function expectStable(): Promise<void> {
-  expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+  expect(await lab.weights()).toEqual({
     'open-webui-blue': 100,
     'open-webui-green': 0,
   });
-  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
-    [w.web.taskSetId, 'PRIMARY'],
+  expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+    [lab.workload.web.taskSetId, 'PRIMARY'],
   ]);
-  expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+  expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+    'platform-actions:rollout',
+  );
 }
 
 describe('ecs-deploy: crash safety', () => {
@@ -121,11 +74,11 @@ describe('ecs-deploy: crash safety', () => {
     running.kill('SIGKILL');
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
-    const tag = (await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:rollout'];
+    const tag = (await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))['platform-actions:rollout'];
     expect(tag).toMatch(
       /^v1 id=4242\.1-\w+ e=ecs-task-set p=shifting s=ecs-svc\/\d+ c=ecs-svc\/\d+ w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
     );
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 50,
       'open-webui-green': 50,
     });
@@ -134,7 +87,7 @@ describe('ecs-deploy: crash safety', () => {
     expect(post.exitCode).toBe(0);
     expect(post.log).toContain('Found an unfinished rollout');
     expect(post.summary).toContain('cleaned up by the post step');
-    expect(proxy.requests('ModifyListener').length).toBe(3);
+    expect(lab.proxy.requests('ModifyListener').length).toBe(3);
     await expectStable();
   }, 90_000);
 
@@ -148,22 +101,15 @@ describe('ecs-deploy: crash safety', () => {
       inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none' }),
     });
     expect(early.failure).toMatch(/is in the middle of rollout 4242\.1-\w+ .*its lease runs for another/);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 50,
       'open-webui-green': 50,
     });
 
     // GitHub says run 4242 ended: the next run finishes the rollout at once.
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    const next = await new Job({
-      AWS_ENDPOINT_URL: proxy.url,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: WORKLOAD.region,
-      GITHUB_RUN_ID: '4243',
-      ...gh.env(),
-    }).run('ecs-deploy', {
-      inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': gh.token }),
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    const next = await lab.job('4243', lab.gh.env()).run('ecs-deploy', {
+      inputs: inputs({ steps: '100', 'step-duration': '0s', analysis: 'none', 'github-token': lab.gh.token }),
     });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
@@ -174,11 +120,11 @@ describe('ecs-deploy: crash safety', () => {
     expect(next.summary).toContain('Cleaned up first');
     expect(next.outputs.status).toBe('succeeded');
     // The interrupted canary went; the new rollout's task set is primary, in green again.
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.externalId, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([
-      ['PRIMARY', next.outputs['deployment-id'], w.targetGroups.green],
+      ['PRIMARY', next.outputs['deployment-id'], lab.workload.targetGroups.green],
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });

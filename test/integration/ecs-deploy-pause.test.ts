@@ -4,30 +4,13 @@
  * new process, another run) resumes and promotes it, or the rollback action aborts it.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { decodeRecord } from '../../src/delivery/record.js';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type SideTraffic,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job, type StepResult } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, WORKLOAD, type SideTraffic } from '../support/ecs-workload.js';
+import { type Job, type StepResult } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let gh: GitHubServer;
-let w: Workload;
+const lab = useEcsLab({ github: true });
 
 const ERROR_RATE = `
 interval: 10s
@@ -41,17 +24,7 @@ const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.1 };
 const RECORD_TAG = 'platform-actions:rollout';
 const WEB_V3 = 'ghcr.io/open-webui/open-webui:v0.7.0';
 
-function job(runId: string, env: Record<string, string> = {}): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-    ...gh.env(),
-    ...env,
-  });
-}
+const job = (runId: string, env: Record<string, string> = {}): Job => lab.job(runId, { ...lab.gh.env(), ...env });
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -66,10 +39,8 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
-const byName = (percentages: Record<string, number>) =>
-  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
-const listener = async () => byName(await forwardPercentages(clients.elbv2, w.listenerArn));
-const record = async () => decodeRecord((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD_TAG]);
+const listener = async () => await lab.weights();
+const record = async () => decodeRecord((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))[RECORD_TAG]);
 
 /** Deploys up to the pause (run 4242) and checks the service holds it. */
 async function pause(extra: Record<string, string> = {}): Promise<StepResult> {
@@ -81,33 +52,16 @@ async function pause(extra: Record<string, string> = {}): Promise<StepResult> {
   return step;
 }
 
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-  gh.reset();
-});
-afterEach(() => expect(gh.problems).toEqual([]));
-
 describe('ecs-deploy: pause and resume across jobs', () => {
   it('pauses at 25% after a judged step, the post step leaves it, and a later job resumes it in a new process, judges 50% and promotes', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
     try {
       const env = {
         environment: 'production',
-        'github-token': gh.token,
+        'github-token': lab.gh.token,
         analysis: ERROR_RATE,
         steps: '10:0s,25:10s:pause,50:10s,100',
         'pause-timeout': '2h',
@@ -139,7 +93,7 @@ describe('ecs-deploy: pause and resume across jobs', () => {
         [10, undefined],
         [25, 'pass'],
       ]);
-      const deployment = gh.store
+      const deployment = lab.gh.store
         .repo('acme', 'webapp')
         .deployments.get(Number(paused.outputs['github-deployment-id']));
       expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress']);
@@ -152,7 +106,7 @@ describe('ecs-deploy: pause and resume across jobs', () => {
       expect(await listener()).toEqual({ 'open-webui-blue': 75, 'open-webui-green': 25 });
 
       // Hours later, after the reviewers approved: another run, a new process.
-      proxy.reset();
+      lab.proxy.reset();
       const resumed = await job('5151').run('ecs-deploy', { inputs: inputs({ ...env, resume: 'true' }) });
       expect(resumed.failure).toBeUndefined();
       expect(resumed.outputs).toMatchObject({
@@ -162,8 +116,8 @@ describe('ecs-deploy: pause and resume across jobs', () => {
         'github-deployment-id': paused.outputs['github-deployment-id'],
       });
       expect(resumed.log).toContain('Resuming the paused canary rollout');
-      expect(proxy.count('RegisterTaskDefinition')).toBe(0);
-      expect(proxy.count('CreateTaskSet')).toBe(0);
+      expect(lab.proxy.count('RegisterTaskDefinition')).toBe(0);
+      expect(lab.proxy.count('CreateTaskSet')).toBe(0);
       const again = JSON.parse(readFileSync(resumed.outputs['analysis-report'] as string, 'utf8'));
       expect(
         again.steps.map((s: { confirmed: { canary: number }; analysis?: { verdict: string } }) => [
@@ -175,7 +129,7 @@ describe('ecs-deploy: pause and resume across jobs', () => {
         [100, undefined],
       ]);
       expect(await listener()).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
-      const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+      const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
       expect(sets.map((t) => [t.status, t.taskDefinition])).toEqual([
         ['PRIMARY', paused.outputs['task-definition-arn']],
       ]);
@@ -199,8 +153,8 @@ describe('ecs-deploy: pause and resume across jobs', () => {
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
     expect(await listener()).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.taskDefinition])).toEqual([
-      ['PRIMARY', w.web.taskDefinitionArn],
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.taskDefinition])).toEqual([
+      ['PRIMARY', lab.workload.web.taskDefinitionArn],
     ]);
     expect(await record()).toBeUndefined();
   }, 60_000);
@@ -214,48 +168,48 @@ describe('ecs-deploy: pause and resume across jobs', () => {
 
     await pause();
     // Someone else's run is driving it now (a record that is not paused, with a live lease).
-    const tags = await serviceTags(clients.ecs, w.web.serviceArn);
+    const tags = await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn);
     const driving = (tags[RECORD_TAG] as string)
       .replace('p=paused', 'p=shifting')
       .replace(/ pu=\d+/, ` l=${Math.floor(Date.now() / 1000) + 600}`);
     const { TagResourceCommand } = await import('@aws-sdk/client-ecs');
-    await clients.ecs.send(
-      new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD_TAG, value: driving }] }),
+    await lab.clients.ecs.send(
+      new TagResourceCommand({ resourceArn: lab.workload.web.serviceArn, tags: [{ key: RECORD_TAG, value: driving }] }),
     );
-    proxy.reset();
+    lab.proxy.reset();
     const step = await job('5151').run('ecs-deploy', { inputs: inputs({ resume: 'true' }) });
     expect(step.exitCode).not.toBe(0);
     expect(step.failure).toMatch(
       /resume is true, but open-webui carries rollout \S+ \(ecs-task-set\), shifting at step 2 .* which is not paused, so there is nothing to resume\. Nothing was changed\./,
     );
     for (const op of ['ModifyListener', 'TagResource', 'CreateTaskSet', 'DeleteTaskSet'])
-      expect(proxy.count(op)).toBe(0);
+      expect(lab.proxy.count(op)).toBe(0);
     expect(await listener()).toEqual({ 'open-webui-blue': 75, 'open-webui-green': 25 });
   }, 60_000);
 
   it('refuses to resume with another image, naming both, and changes nothing', async () => {
     await pause();
-    proxy.reset();
+    lab.proxy.reset();
     const step = await job('5151').run('ecs-deploy', { inputs: inputs({ resume: 'true', image: WEB_V3 }) });
     expect(step.exitCode).not.toBe(0);
     expect(step.failure).toContain(
       `runs ${WORKLOAD.web}: ${IMAGES.webV2}, but this job was given ${WORKLOAD.web}: ${WEB_V3}. Nothing was changed.`,
     );
     for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'DeleteTaskSet'])
-      expect(proxy.count(op)).toBe(0);
+      expect(lab.proxy.count(op)).toBe(0);
     expect((await record())?.phase).toBe('paused');
   }, 60_000);
 
   it('refuses an ordinary deploy over a paused canary, saying to resume or roll it back', async () => {
     await pause();
-    proxy.reset();
+    lab.proxy.reset();
     const step = await job('7000').run('ecs-deploy', { inputs: inputs({ image: WEB_V3, steps: '50,100' }) });
     expect(step.exitCode).not.toBe(0);
     expect(step.failure).toContain('holds a paused canary');
     expect(step.failure).toContain('resume: true');
     expect(step.failure).toContain('rollback action');
     for (const op of ['ModifyListener', 'TagResource', 'RegisterTaskDefinition', 'CreateTaskSet'])
-      expect(proxy.count(op)).toBe(0);
+      expect(lab.proxy.count(op)).toBe(0);
     expect(await listener()).toEqual({ 'open-webui-blue': 75, 'open-webui-green': 25 });
   }, 60_000);
 });

@@ -15,25 +15,11 @@ import {
   DescribeRulesCommand,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type SideTraffic,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, taskSetsOf, WORKLOAD, type SideTraffic } from '../support/ecs-workload.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let w: Workload;
+const lab = useEcsLab();
 let alb: Server;
 let albUrl: string;
 /** What green (the new task set's target group) answers. */
@@ -63,14 +49,16 @@ function matches(rule: Rule, req: IncomingMessage): boolean {
 
 /** The target group ALB would send this request to: the highest weight of the chosen forward. */
 async function route(req: IncomingMessage): Promise<string> {
-  const rules = ((await clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: w.listenerArn }))).Rules ?? [])
+  const rules = (
+    (await lab.clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: lab.workload.listenerArn }))).Rules ?? []
+  )
     .filter((r) => !r.IsDefault)
     .sort((a, b) => Number(a.Priority) - Number(b.Priority));
   const rule = rules.find((r) => matches(r, req));
   const actions =
     rule?.Actions ??
-    (await clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [w.listenerArn] }))).Listeners?.[0]
-      ?.DefaultActions ??
+    (await lab.clients.elbv2.send(new DescribeListenersCommand({ ListenerArns: [lab.workload.listenerArn] })))
+      .Listeners?.[0]?.DefaultActions ??
     [];
   const forward = actions.find((a) => a.Type === 'forward');
   const groups = forward?.ForwardConfig?.TargetGroups?.length
@@ -96,14 +84,7 @@ ${extra}`;
 
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.05 };
 
-function job(): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-  });
-}
+const job = (): Job => lab.job();
 
 const inputs = (extra: Record<string, string> = {}) => ({
   cluster: WORKLOAD.cluster,
@@ -119,12 +100,11 @@ const inputs = (extra: Record<string, string> = {}) => ({
 
 /** Every call that changes the listener or its rules, in order. */
 const listenerChanges = () =>
-  proxy.calls
+  lab.proxy.calls
     .map((c) => c.operation)
     .filter((op) => ['ModifyListener', 'ModifyRule', 'CreateRule', 'DeleteRule'].includes(op));
 
 beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
   alb = createServer((req, res) => {
     void route(req).then(
       (group) => {
@@ -145,14 +125,9 @@ beforeAll(async () => {
   albUrl = `http://127.0.0.1:${(alb.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
   await new Promise((r) => alb.close(r));
 });
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
+beforeEach(() => {
   served.length = 0;
 });
 
@@ -166,35 +141,36 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     expect(step.failure).toContain('It never had production traffic.');
     // Only the smoke rule came and went: no weight was ever asked for.
     expect(listenerChanges()).toEqual(['CreateRule', 'DeleteRule']);
-    expect(proxy.count('ModifyListener') + proxy.count('ModifyRule')).toBe(0);
-    const rule = proxy.requests('CreateRule')[0] as Record<string, string>;
+    expect(lab.proxy.count('ModifyListener') + lab.proxy.count('ModifyRule')).toBe(0);
+    const rule = lab.proxy.requests('CreateRule')[0] as Record<string, string>;
     expect(rule).toMatchObject({
       'Conditions.member.1.Field': 'http-header',
       'Conditions.member.1.HttpHeaderConfig.HttpHeaderName': 'x-platform-actions-smoke',
       'Conditions.member.1.HttpHeaderConfig.Values.member.1': step.outputs['deployment-id'],
-      'Actions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn': w.targetGroups.green,
+      'Actions.member.1.ForwardConfig.TargetGroups.member.1.TargetGroupArn': lab.workload.targetGroups.green,
     });
     // Every smoke request reached the new task set's group, and only those (the stable one was never asked).
     expect(served).toEqual([
       { group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] },
       { group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] },
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    const rules = (await clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: w.listenerArn }))).Rules ?? [];
-    expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([w.gatewayRuleArn]);
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.id])).toEqual([
-      ['PRIMARY', w.web.taskSetId],
+    const rules =
+      (await lab.clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: lab.workload.listenerArn }))).Rules ?? [];
+    expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([lab.workload.gatewayRuleArn]);
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.status, t.id])).toEqual([
+      ['PRIMARY', lab.workload.web.taskSetId],
     ]);
   }, 90_000);
 
   it('lets a new task set that passes go on: the smoke rule is deleted before the first weight moves', async () => {
     greenStatus = 200;
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
     const step = await job().run('ecs-deploy', { inputs: inputs() });
     await traffic.stop();
@@ -204,7 +180,7 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     expect(step.log).toContain('smoke health: passed');
     expect(listenerChanges()).toEqual(['CreateRule', 'DeleteRule', 'ModifyListener', 'ModifyListener']);
     expect(served).toEqual([{ group: 'open-webui-green', path: '/health', header: step.outputs['deployment-id'] }]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });
@@ -212,9 +188,9 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
 
   it('is not misled by a smoke rule a dead job left, and the rollback removes it', async () => {
     // A job killed during its smoke checks, when blue held the new side: its rule forwards to blue.
-    await clients.elbv2.send(
+    await lab.clients.elbv2.send(
       new CreateRuleCommand({
-        ListenerArn: w.listenerArn,
+        ListenerArn: lab.workload.listenerArn,
         Priority: 1,
         Conditions: [
           {
@@ -223,7 +199,10 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
           },
         ],
         Actions: [
-          { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: w.targetGroups.blue, Weight: 1 }] } },
+          {
+            Type: 'forward',
+            ForwardConfig: { TargetGroups: [{ TargetGroupArn: lab.workload.targetGroups.blue, Weight: 1 }] },
+          },
         ],
       }),
     );
@@ -233,10 +212,11 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     // The route is still found as the listener (the leftover rule is no route), the new task set fails and goes.
     expect(step.outputs.status).toBe('rolled-back');
     expect(step.failure).toContain('smoke checks failed on the new side');
-    expect(proxy.count('ModifyListener') + proxy.count('ModifyRule')).toBe(0);
+    expect(lab.proxy.count('ModifyListener') + lab.proxy.count('ModifyRule')).toBe(0);
     expect(step.log).toContain('Smoke rule at priority 2');
-    const rules = (await clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: w.listenerArn }))).Rules ?? [];
-    expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([w.gatewayRuleArn]);
+    const rules =
+      (await lab.clients.elbv2.send(new DescribeRulesCommand({ ListenerArn: lab.workload.listenerArn }))).Rules ?? [];
+    expect(rules.filter((r) => !r.IsDefault).map((r) => r.RuleArn)).toEqual([lab.workload.gatewayRuleArn]);
   }, 90_000);
 
   it('refuses smoke checks on a rolling service before changing anything', async () => {
@@ -254,9 +234,6 @@ describe('ecs-deploy: smoke checks on the new task set before the first weight',
     expect(step.failure).toContain(
       'ecs-deploy runs smoke checks before the first weight only for task sets (EXTERNAL controller)',
     );
-    for (const op of ['RegisterTaskDefinition', 'UpdateService', 'CreateRule']) expect(proxy.count(op)).toBe(0);
+    for (const op of ['RegisterTaskDefinition', 'UpdateService', 'CreateRule']) expect(lab.proxy.count(op)).toBe(0);
   }, 30_000);
 });
-
-const byName = (percentages: Record<string, number>) =>
-  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [tgName(arn), p]));

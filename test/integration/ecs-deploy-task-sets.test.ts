@@ -4,30 +4,13 @@
  * rollout runs (stamped now, so each bake's window finds them).
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { CreateRuleCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type SideTraffic,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, WORKLOAD, type SideTraffic } from '../support/ecs-workload.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let gh: GitHubServer;
-let w: Workload;
+const lab = useEcsLab({ github: true });
 
 const ERROR_RATE = `
 interval: 10s
@@ -41,15 +24,7 @@ metrics:
 
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: (i) => 0.1 + (i % 5) / 100 };
 
-function job(env: Record<string, string> = {}): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    ...env,
-  });
-}
+const job = (env: Record<string, string> = {}): Job => lab.job('4242', env);
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -66,7 +41,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
 /** Weights each ModifyListener / ModifyRule call asked for, as [target group name, weight] pairs. */
 function requestedWeights(operation: 'ModifyListener' | 'ModifyRule'): Array<Array<[string, number]>> {
   const prefix = operation === 'ModifyListener' ? 'DefaultActions' : 'Actions';
-  return (proxy.requests(operation) as Array<Record<string, string>>).map((form) => {
+  return (lab.proxy.requests(operation) as Array<Record<string, string>>).map((form) => {
     const pairs: Array<[string, number]> = [];
     for (let n = 1; form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       const arn = form[`${prefix}.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string;
@@ -79,34 +54,14 @@ function requestedWeights(operation: 'ModifyListener' | 'ModifyRule'): Array<Arr
   });
 }
 
-const byName = (percentages: Record<string, number>) =>
-  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
-
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-  gh.reset();
-});
-afterEach(() => expect(gh.problems).toEqual([]));
-
 describe('ecs-deploy: task sets behind ALB weights', () => {
   it('runs a canary 10→50→100 on healthy metrics: each weight confirmed, the new task set primary at 100%, the old one deleted, a GitHub Deployment recorded', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
-    const step = await job(gh.env()).run('ecs-deploy', {
-      inputs: inputs({ steps: '10,50,100', environment: 'production', 'github-token': gh.token }),
+    const step = await job(lab.gh.env()).run('ecs-deploy', {
+      inputs: inputs({ steps: '10,50,100', environment: 'production', 'github-token': lab.gh.token }),
     });
     await traffic.stop();
 
@@ -115,8 +70,8 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     expect(step.outputs).toMatchObject({
       status: 'succeeded',
       engine: 'ecs-task-set',
-      'task-definition-arn': w.web.taskDefinitionArn.replace(/:1$/, ':2'),
-      'previous-task-definition-arn': w.web.taskDefinitionArn,
+      'task-definition-arn': lab.workload.web.taskDefinitionArn.replace(/:1$/, ':2'),
+      'previous-task-definition-arn': lab.workload.web.taskDefinitionArn,
       image: IMAGES.webV2,
     });
     // One ModifyListener per step, both target groups in each; promotion finds 100% already set.
@@ -139,19 +94,23 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     expect(report.steps[0].analysis.verdict).toBe('pass');
     expect(report.taskDefinitionChanges).toEqual([`~ container[open-webui].image: ${IMAGES.webV1} → ${IMAGES.webV2}`]);
 
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.taskDefinition, t.loadBalancers?.[0]?.targetGroupArn, t.externalId])).toEqual([
-      ['PRIMARY', step.outputs['task-definition-arn'], w.targetGroups.green, step.outputs['deployment-id']],
+      ['PRIMARY', step.outputs['task-definition-arn'], lab.workload.targetGroups.green, step.outputs['deployment-id']],
     ]);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+      'platform-actions:rollout',
+    );
     expect(step.summary).toContain('### ✅ open-webui on platform (ECS): succeeded');
     expect(step.summary).toContain('| 2 | 50% | 50% / 50% |');
 
-    const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    const deployment = lab.gh.store
+      .repo('acme', 'webapp')
+      .deployments.get(Number(step.outputs['github-deployment-id']));
     expect(deployment?.environment).toBe('production');
     expect(deployment?.payload).toMatchObject({
       tool: 'platform-actions',
@@ -169,12 +128,12 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
     });
     expect(next.outputs.status).toBe('succeeded');
     expect(next.log).toContain('stable task set');
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([
-      w.targetGroups.blue,
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => t.loadBalancers?.[0]?.targetGroupArn)).toEqual([
+      lab.workload.targetGroups.blue,
     ]);
   }, 90_000);
 
@@ -185,22 +144,22 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
       'step-duration': '0s',
       steps: '100',
       environment: 'production',
-      'github-token': gh.token,
+      'github-token': lab.gh.token,
     });
-    const step = await job(gh.env()).run('ecs-deploy', { inputs: byTag });
+    const step = await job(lab.gh.env()).run('ecs-deploy', { inputs: byTag });
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain(
       `production is a production environment, and this step would deploy an image by tag only (container ${WORKLOAD.web}: ghcr.io/open-webui/open-webui:main)`,
     );
     expect(step.log).toContain('set allow-tag: true on this step');
     for (const op of ['RegisterTaskDefinition', 'CreateTaskSet', 'ModifyListener', 'ModifyRule', 'TagResource'])
-      expect(proxy.count(op)).toBe(0);
-    expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
+      expect(lab.proxy.count(op)).toBe(0);
+    expect(lab.gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
 
     // Staging takes a tag (no refusal), and production takes it with allow-tag, said in a warning.
     const staging = await job().run('ecs-deploy', { inputs: { ...byTag, environment: '', 'github-token': '' } });
     expect(staging.failure).toBeUndefined();
-    const allowed = await job(gh.env()).run('ecs-deploy', {
+    const allowed = await job(lab.gh.env()).run('ecs-deploy', {
       inputs: { ...byTag, image: 'ghcr.io/open-webui/open-webui:v0.6.6', 'allow-tag': 'true' },
     });
     expect(allowed.failure).toBeUndefined();
@@ -221,21 +180,21 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
       'step-duration': '0s',
       steps: '100',
       environment: 'production',
-      'github-token': gh.token,
+      'github-token': lab.gh.token,
       'allow-tag': 'true',
     });
-    const step = await job(gh.env()).run('ecs-deploy', { inputs: same });
+    const step = await job(lab.gh.env()).run('ecs-deploy', { inputs: same });
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({
       status: 'succeeded',
       engine: 'ecs-task-set',
-      'task-definition-arn': w.web.taskDefinitionArn,
+      'task-definition-arn': lab.workload.web.taskDefinitionArn,
       'deployment-id': '',
       'analysis-report': '',
     });
     expect(step.log).toContain(
-      `Nothing to roll out: ${WORKLOAD.web} already runs ${w.web.taskDefinitionArn.split('/').pop()}, and the new revision would be the same. Set force: true to roll it out again.`,
+      `Nothing to roll out: ${WORKLOAD.web} already runs ${lab.workload.web.taskDefinitionArn.split('/').pop()}, and the new revision would be the same. Set force: true to roll it out again.`,
     );
     for (const op of [
       'RegisterTaskDefinition',
@@ -245,9 +204,9 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
       'TagResource',
       'DeleteTaskSet',
     ])
-      expect(proxy.count(op)).toBe(0);
+      expect(lab.proxy.count(op)).toBe(0);
     expect(step.summary).toContain(`✅ ${WORKLOAD.web} on platform (ECS): unchanged`);
-    const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    const recorded = lab.gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
     expect(recorded?.payload).toMatchObject({ service: WORKLOAD.web, unchanged: true, image: IMAGES.webV1 });
     expect(recorded?.statuses.map((x) => x.state)).toEqual(['in_progress', 'success']);
 
@@ -255,18 +214,18 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
       inputs: { ...same, environment: '', 'github-token': '', force: 'true' },
     });
     expect(forced.outputs.status).toBe('succeeded');
-    expect(forced.outputs['task-definition-arn']).not.toBe(w.web.taskDefinitionArn);
-    expect(proxy.count('CreateTaskSet')).toBe(1);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(forced.outputs['task-definition-arn']).not.toBe(lab.workload.web.taskDefinitionArn);
+    expect(lab.proxy.count('CreateTaskSet')).toBe(1);
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });
   }, 60_000);
 
   it('rolls back at once when the canary target group’s 5xx rate is above 1%: 100% on stable in one call, canary deleted, evidence in the summary', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: { ...healthy, errors: 10 },
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: { ...healthy, errors: 10 },
     }));
     const step = await job().run('ecs-deploy', { inputs: inputs() });
     await traffic.stop();
@@ -284,15 +243,17 @@ describe('ecs-deploy: task sets behind ALB weights', () => {
         ['open-webui-green', 0],
       ],
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
-      [w.web.taskSetId, 'PRIMARY'],
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+      [lab.workload.web.taskSetId, 'PRIMARY'],
     ]);
-    expect(proxy.count('DeleteTaskSet')).toBe(1);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    expect(lab.proxy.count('DeleteTaskSet')).toBe(1);
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+      'platform-actions:rollout',
+    );
 
     expect(step.summary).toContain('### ↩️ open-webui on platform (ECS): rolled-back');
     expect(step.summary).toContain('Time to restore');
@@ -320,15 +281,10 @@ metrics:
     judge: { mann-whitney: { confidence: 95%, min-samples: 4 } }
 `;
     const slow: SideTraffic = { requests: 50, latency: (i) => 0.45 + (i % 7) / 100 };
-    const traffic = startAlbTraffic(
-      clients.cloudwatch,
-      w.loadBalancerArn,
-      () => ({ [w.targetGroups.blue]: { ...healthy, requests: 50 }, [w.targetGroups.green]: slow }),
-      {
-        latencyNamespace: 'PlatformTest',
-        tickMs: 1000,
-      },
-    );
+    const traffic = lab.traffic(() => ({ blue: { ...healthy, requests: 50 }, green: slow }), {
+      latencyNamespace: 'PlatformTest',
+      tickMs: 1000,
+    });
     // Samples before the shift count too (windows start at the minute); give both sides some.
     await new Promise((r) => setTimeout(r, 4000));
     const step = await job().run('ecs-deploy', { inputs: inputs({ analysis: spec, 'step-duration': '50s' }) });
@@ -341,16 +297,16 @@ metrics:
     expect(check.pValue).toBeLessThan(0.05);
     expect(check.canary).toBeGreaterThan(0.4);
     expect(check.baseline).toBeLessThan(0.2);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
   }, 90_000);
 
   it('calls too little traffic inconclusive, not a pass, and rolls back', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: { requests: 2, errors: 0, latency: () => 0.05 },
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: { requests: 2, errors: 0, latency: () => 0.05 },
     }));
     const step = await job().run('ecs-deploy', { inputs: inputs({ steps: '10,100' }) });
     await traffic.stop();
@@ -363,13 +319,13 @@ metrics:
       ['open-webui-blue', 100],
       ['open-webui-green', 0],
     ]);
-    expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
+    expect(await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).toHaveLength(1);
   }, 60_000);
 
   it('retries throttling and 5xx during weight shifts on a listener rule, never leaving the forward half-shifted', async () => {
-    const host = await clients.elbv2.send(
+    const host = await lab.clients.elbv2.send(
       new CreateRuleCommand({
-        ListenerArn: w.listenerArn,
+        ListenerArn: lab.workload.listenerArn,
         Priority: 5,
         Conditions: [{ Field: 'host-header', Values: ['chat.example.com'] }],
         Actions: [
@@ -377,8 +333,8 @@ metrics:
             Type: 'forward',
             ForwardConfig: {
               TargetGroups: [
-                { TargetGroupArn: w.targetGroups.blue, Weight: 100 },
-                { TargetGroupArn: w.targetGroups.green, Weight: 0 },
+                { TargetGroupArn: lab.workload.targetGroups.blue, Weight: 100 },
+                { TargetGroupArn: lab.workload.targetGroups.green, Weight: 0 },
               ],
             },
           },
@@ -386,18 +342,18 @@ metrics:
       }),
     );
     const ruleArn = host.Rules?.[0]?.RuleArn as string;
-    proxy.inject({ operation: 'ModifyRule', times: 2, status: 400, code: 'Throttling', message: 'Rate exceeded' });
-    proxy.inject({ operation: 'DescribeRules', times: 1, status: 503, code: 'ServiceUnavailable' });
+    lab.proxy.inject({ operation: 'ModifyRule', times: 2, status: 400, code: 'Throttling', message: 'Rate exceeded' });
+    lab.proxy.inject({ operation: 'DescribeRules', times: 1, status: 503, code: 'ServiceUnavailable' });
     const running = job().start('ecs-deploy', {
       inputs: inputs({ steps: '25,100', 'listener-rule-arn': ruleArn, analysis: 'none' }),
     });
     await running.waitForLog(/Step 1\/2: 25%/);
-    proxy.inject({ operation: 'ModifyRule', times: 2, status: 500, code: 'InternalFailure' });
+    lab.proxy.inject({ operation: 'ModifyRule', times: 2, status: 500, code: 'InternalFailure' });
     const step = await running.done;
 
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('succeeded');
-    const modify = proxy.calls.filter((c) => c.operation === 'ModifyRule');
+    const modify = lab.proxy.calls.filter((c) => c.operation === 'ModifyRule');
     expect(modify.map((c) => [c.status, c.injected])).toEqual([
       [400, true],
       [400, true],
@@ -413,23 +369,23 @@ metrics:
       expect(pairs.map(([name]) => name)).toEqual(['open-webui-blue', 'open-webui-green']);
       expect(pairs.reduce((sum, [, weight]) => sum + weight, 0)).toBe(100);
     }
-    expect(byName(await forwardPercentages(clients.elbv2, ruleArn))).toEqual({
+    expect(await lab.weights(ruleArn)).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });
     // The listener's default action was not touched.
-    expect(proxy.count('ModifyListener')).toBe(0);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(lab.proxy.count('ModifyListener')).toBe(0);
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
   }, 60_000);
 
   it('switches blue-green in one change and keeps the old task set until the bake passes', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({ [w.targetGroups.green]: healthy }));
+    const traffic = lab.traffic(() => ({ green: healthy }));
     const running = job().start('ecs-deploy', { inputs: inputs({ strategy: 'blue-green' }) });
     await running.waitForLog(/Judging 100% for 10s/);
-    const during = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const during = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     const step = await running.done;
     await traffic.stop();
 
@@ -441,6 +397,6 @@ metrics:
         ['open-webui-green', 100],
       ],
     ]);
-    expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
+    expect(await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).toHaveLength(1);
   }, 60_000);
 });

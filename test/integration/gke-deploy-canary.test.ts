@@ -5,7 +5,8 @@
  * whose error rate the test sets.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { useGkeLab } from '../support/gke-lab.js';
 import {
   annotationsOf,
   IMAGES,
@@ -17,16 +18,19 @@ import {
   routeWrites,
   seedWeb,
 } from '../support/gke-workload.js';
-import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
+import { type Obj } from '../support/kube-server.js';
 import { startLoad } from '../support/metrics-app.js';
-import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
+import { type MetricsLab } from '../support/prometheus.js';
 import { Job } from '../support/runner.js';
 
-let kube: KubeServer;
-let lab: MetricsLab;
-let kubeconfig: string;
-
 const healthy = { errorRate: 0, latencyMs: 20 };
+const gke = useGkeLab({
+  metrics: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
+});
+
+beforeEach(() => {
+  (gke.metrics.apps['web-canary'] as { behaviour: unknown }).behaviour = healthy;
+});
 
 /** The platform SLO (error rate ≤ 1%, p95 ≤ 500 ms, at least 100 requests), judged every 10 s. */
 const SPEC = `
@@ -45,27 +49,8 @@ metrics:
     judge: { threshold: { max: 500ms } }
 `;
 
-beforeAll(async () => {
-  [kube, lab] = await Promise.all([
-    startKubeServer(),
-    startMetricsLab({
-      namespace: NS,
-      deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
-    }),
-  ]);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all([kube.close(), lab.stop()]);
-});
-beforeEach(() => {
-  kube.reset();
-  kubeconfig = kube.kubeconfig();
-  (lab.apps['web-canary'] as { behaviour: unknown }).behaviour = healthy;
-});
-afterEach(() => expect(kube.problems).toEqual([]));
-
 const inputs = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -74,27 +59,27 @@ const inputs = (extra: Record<string, string> = {}) => ({
   steps: '10,50,100',
   'step-duration': '10s',
   analysis: SPEC,
-  'prometheus-url': lab.prometheus.url,
+  'prometheus-url': gke.metrics.prometheus.url,
   ...extra,
 });
 
 /** Nothing of the canary is left, and the stable Service selects by its own selector again. */
 function expectOnlyStable(): void {
-  expect(objectNames(kube)).toEqual({
+  expect(objectNames(gke.kube)).toEqual({
     deployments: ['web'],
-    services: kube.get('services', NS, 'status') ? ['status', 'web'] : ['web'],
+    services: gke.kube.get('services', NS, 'status') ? ['status', 'web'] : ['web'],
   });
-  const svc = kube.get('services', NS, 'web') as Obj;
+  const svc = gke.kube.get('services', NS, 'web') as Obj;
   expect(svc.spec.selector).toEqual({ app: 'web' });
   expect(svc.metadata.annotations ?? {}).not.toHaveProperty('platform-actions/pinned-selector');
-  const annotations = annotationsOf(kube);
+  const annotations = annotationsOf(gke.kube);
   for (const key of ['platform-actions/rollout', 'platform-actions/traffic', 'platform-actions/blue-green'])
     expect(annotations).not.toHaveProperty(key);
 }
 
 describe('gke-deploy: canary behind an HTTPRoute', () => {
   it('shifts 10 → 50 → 100 with each weight accepted by the Gateway before its bake, then promotes: stable on the new image, canary removed, route back on stable', async () => {
-    await seedWeb(kube, { route: true });
+    await seedWeb(gke.kube, { route: true });
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.failure).toBeUndefined();
@@ -105,19 +90,19 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
       revision: '2',
     });
     // One route write per step, only our refs; then the stable ref takes its old weight back and the canary's goes.
-    expect(routeWrites(kube)).toEqual([
+    expect(routeWrites(gke.kube)).toEqual([
       { web: 90, 'web-canary': 10 },
       { web: 50, 'web-canary': 50 },
       { web: 0, 'web-canary': 100 },
       { web: 1 },
     ]);
-    const route = kube.get('httproutes', NS, 'web') as Obj;
+    const route = gke.kube.get('httproutes', NS, 'web') as Obj;
     expect(route.spec.rules[1]).toEqual({
       matches: [{ path: { type: 'PathPrefix', value: '/status' } }],
       backendRefs: [{ name: 'status', port: 80 }],
     });
     // The canary grew with its share of the traffic: 1 pod at 10%, 2 at 50%, 3 at 100%.
-    const scaled = kube
+    const scaled = gke.kube
       .requestsOf('PUT', 'deployments')
       .filter((r) => r.path.endsWith('/web-canary'))
       .map((r) => (r.body as Obj).spec.replicas);
@@ -137,17 +122,17 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
     expect(step.log).toContain(
       'Promoted: Deployment shop/web runs the new template and takes all traffic; web-canary removed.',
     );
-    expect(imageOf(kube)).toBe(IMAGES.v2);
-    expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
+    expect(readyPods(gke.kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     expectOnlyStable();
-    expect(routeWeights(kube)).toEqual({ web: 1 });
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
     expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): succeeded`);
     expect(step.summary).toContain('| 2 | 50% | 50% / 50% |');
   }, 90_000);
 
   it('rolls back at once when the canary breaches the error-rate SLO: 100% stable in one route update, canary removed, evidence in the summary', async () => {
-    await seedWeb(kube, { route: true });
-    (lab.apps['web-canary'] as { behaviour: unknown }).behaviour = { errorRate: 0.2, latencyMs: 20 };
+    await seedWeb(gke.kube, { route: true });
+    (gke.metrics.apps['web-canary'] as { behaviour: unknown }).behaviour = { errorRate: 0.2, latencyMs: 20 };
     const step = await new Job().run('gke-deploy', { inputs: inputs() });
 
     expect(step.exitCode).toBe(1);
@@ -155,8 +140,8 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
     expect(step.failure).toMatch(
       /^Step 1 \(10%\) analysis failed: A run failed: error-rate \d+(\.\d+)?% > 1% \(\d+ requests\)/,
     );
-    expect(routeWrites(kube)).toEqual([{ web: 90, 'web-canary': 10 }, { web: 1 }]);
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(routeWrites(gke.kube)).toEqual([{ web: 90, 'web-canary': 10 }, { web: 1 }]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
     expect(step.outputs.revision).toBe('1');
     expectOnlyStable();
     expect(step.summary).toContain(`### ↩️ ${NS}/web (GKE): rolled-back`);
@@ -168,26 +153,32 @@ describe('gke-deploy: canary behind an HTTPRoute', () => {
   }, 90_000);
 
   it('does not pass a canary with too little traffic to judge: inconclusive rolls back', async () => {
-    await seedWeb(kube, { route: true });
-    await lab.loads['web-canary']?.stop();
-    lab.loads['web-canary'] = startLoad(lab.apps['web-canary'] as NonNullable<MetricsLab['apps'][string]>, 0.5);
+    await seedWeb(gke.kube, { route: true });
+    await gke.metrics.loads['web-canary']?.stop();
+    gke.metrics.loads['web-canary'] = startLoad(
+      gke.metrics.apps['web-canary'] as NonNullable<MetricsLab['apps'][string]>,
+      0.5,
+    );
     try {
       const step = await new Job().run('gke-deploy', { inputs: inputs() });
       expect(step.outputs.status).toBe('rolled-back');
       expect(step.failure).toMatch(/^Step 1 \(10%\) analysis was inconclusive: /);
       expect(step.failure).toMatch(/error-rate: too little traffic to judge \(.*min-count 100\)/);
-      expect(routeWrites(kube)).toEqual([{ web: 90, 'web-canary': 10 }, { web: 1 }]);
+      expect(routeWrites(gke.kube)).toEqual([{ web: 90, 'web-canary': 10 }, { web: 1 }]);
       expectOnlyStable();
     } finally {
-      await lab.loads['web-canary']?.stop();
-      lab.loads['web-canary'] = startLoad(lab.apps['web-canary'] as NonNullable<MetricsLab['apps'][string]>, 20);
+      await gke.metrics.loads['web-canary']?.stop();
+      gke.metrics.loads['web-canary'] = startLoad(
+        gke.metrics.apps['web-canary'] as NonNullable<MetricsLab['apps'][string]>,
+        20,
+      );
     }
   }, 90_000);
 });
 
 describe('gke-deploy: canary by replica ratio (no HTTPRoute)', () => {
   it('sets the pod counts closest to each weight, says the weights are approximate, and promotes', async () => {
-    await seedWeb(kube);
+    await seedWeb(gke.kube);
     const step = await new Job().run('gke-deploy', {
       inputs: inputs({ 'http-route': '', steps: '10:1s,50:1s,100', analysis: 'none' }),
     });
@@ -204,14 +195,14 @@ describe('gke-deploy: canary by replica ratio (no HTTPRoute)', () => {
     );
     expect(step.log).toContain('Step 3/3: 100% on the new version, 0% on stable');
     // The shared Service was pinned to the stable pods while the canary's first pod started, and let go at step 1.
-    const pins = kube
+    const pins = gke.kube
       .requestsOf('PUT', 'services')
       .filter((r) => r.path.endsWith('/web'))
       .map((r) => (r.body as Obj).spec.selector['pod-template-hash'] ?? null);
     expect(pins).toEqual([expect.any(String), null]);
-    expect(imageOf(kube)).toBe(IMAGES.v2);
-    expect(kube.get('deployments', NS, 'web')?.spec.replicas).toBe(3);
-    expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
+    expect(gke.kube.get('deployments', NS, 'web')?.spec.replicas).toBe(3);
+    expect(readyPods(gke.kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     expectOnlyStable();
   }, 60_000);
 });

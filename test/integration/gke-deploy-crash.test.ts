@@ -4,44 +4,18 @@
  * stable; killed outright (SIGKILL) with the post step; and killed with no post step at
  * all, so the next run finds the record on the Deployment and finishes it first.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import {
-  annotationsOf,
-  IMAGES,
-  imageOf,
-  NS,
-  objectNames,
-  routeWeights,
-  routeWrites,
-  seedWeb,
-} from '../support/gke-workload.js';
-import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
-import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { Job } from '../support/runner.js';
+import { describe, expect, it } from '@jest/globals';
+import { useGkeLab } from '../support/gke-lab.js';
+import { annotationsOf, IMAGES, imageOf, NS, objectNames, routeWeights, routeWrites } from '../support/gke-workload.js';
+import { type Obj } from '../support/kube-server.js';
+import { setWorkflowRun } from '../support/github-server.js';
+import { type Job } from '../support/runner.js';
 
-let kube: KubeServer;
-let kubeconfig: string;
-let gh: GitHubServer;
+const gke = useGkeLab({ github: true, seed: { route: true } });
 
-beforeAll(async () => {
-  kube = await startKubeServer();
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  await kube.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  kube.reset();
-  gh.reset();
-  kubeconfig = kube.kubeconfig();
-  await seedWeb(kube, { route: true });
-});
-afterEach(() => expect(kube.problems).toEqual([]));
-
-const job = (runId = '4242') => new Job({ GITHUB_RUN_ID: runId });
+const job = (runId = '4242') => gke.job(runId);
 const inputs = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -60,12 +34,12 @@ async function startAndReach50(j: Job) {
 }
 
 function expectStable(): void {
-  expect(routeWeights(kube)).toEqual({ web: 1 });
-  expect(objectNames(kube)).toEqual({ deployments: ['web'], services: ['status', 'web'] });
-  expect((kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({ app: 'web' });
-  expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
-  expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/traffic');
-  expect(imageOf(kube)).toBe(IMAGES.v1);
+  expect(routeWeights(gke.kube)).toEqual({ web: 1 });
+  expect(objectNames(gke.kube)).toEqual({ deployments: ['web'], services: ['status', 'web'] });
+  expect((gke.kube.get('services', NS, 'web') as Obj).spec.selector).toEqual({ app: 'web' });
+  expect(annotationsOf(gke.kube)).not.toHaveProperty('platform-actions/rollout');
+  expect(annotationsOf(gke.kube)).not.toHaveProperty('platform-actions/traffic');
+  expect(imageOf(gke.kube)).toBe(IMAGES.v1);
 }
 
 describe('gke-deploy: crash safety', () => {
@@ -87,18 +61,18 @@ describe('gke-deploy: crash safety', () => {
   it('leaves the rollback to the post step when a cancel (SIGTERM) comes while the Gateway is too slow to finish it in the grace period', async () => {
     const j = job();
     const running = await startAndReach50(j);
-    kube.controllers.gateway.delayMs = 8000;
+    gke.kube.controllers.gateway.delayMs = 8000;
     running.kill('SIGTERM');
     const main = await running.done;
 
     expect(main.log).toContain('The job was cancelled at step 2 (50%).');
     expect(main.outputs.status).toBe('failed');
     expect(main.log).toMatch(/The rollback did not finish: .*The rollout record stays on the resource/);
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(
+    expect(annotationsOf(gke.kube)['platform-actions/rollout']).toMatch(
       /^v1 id=4242\.1-\w+ e=gke-canary p=rolling-back s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
     );
 
-    kube.controllers.gateway.delayMs = 0;
+    gke.kube.controllers.gateway.delayMs = 0;
     const post = await j.post(main);
     expect(post.exitCode).toBe(0);
     expect(post.log).toContain('Found an unfinished rollout');
@@ -112,16 +86,16 @@ describe('gke-deploy: crash safety', () => {
     running.kill('SIGKILL');
     const main = await running.done;
     expect(main.signal).toBe('SIGKILL');
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(
+    expect(annotationsOf(gke.kube)['platform-actions/rollout']).toMatch(
       /^v1 id=4242\.1-\w+ e=gke-canary p=shifting s=web-\w+ c=web-canary w=50 i=1 t=\d+ r=4242\.1 l=\d+$/,
     );
-    expect(routeWeights(kube)).toEqual({ web: 50, 'web-canary': 50 });
+    expect(routeWeights(gke.kube)).toEqual({ web: 50, 'web-canary': 50 });
 
     const post = await j.post(main);
     expect(post.exitCode).toBe(0);
     expect(post.log).toContain('Found an unfinished rollout');
     // One write back to stable (the canary's ref removed with it).
-    expect(routeWrites(kube).slice(-1)).toEqual([{ web: 1 }]);
+    expect(routeWrites(gke.kube).slice(-1)).toEqual([{ web: 1 }]);
     expectStable();
   }, 90_000);
 
@@ -133,12 +107,12 @@ describe('gke-deploy: crash safety', () => {
     // Its lease still runs and nobody asked GitHub: it may still be driving, so the next run refuses.
     const early = await job('4243').run('gke-deploy', { inputs: inputs({ steps: '100', 'step-duration': '0s' }) });
     expect(early.failure).toMatch(/is in the middle of rollout 4242\.1-\w+ .*its lease runs for another/);
-    expect(routeWeights(kube)).toMatchObject({ web: 50, 'web-canary': 50 });
+    expect(routeWeights(gke.kube)).toMatchObject({ web: 50, 'web-canary': 50 });
 
     // GitHub says run 4242 ended: the next run finishes the rollout at once.
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    const next = await new Job({ GITHUB_RUN_ID: '4243', ...gh.env() }).run('gke-deploy', {
-      inputs: inputs({ steps: '100', 'step-duration': '0s', 'github-token': gh.token }),
+    setWorkflowRun(gke.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    const next = await gke.job('4243', gke.gh.env()).run('gke-deploy', {
+      inputs: inputs({ steps: '100', 'step-duration': '0s', 'github-token': gke.gh.token }),
     });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
@@ -148,8 +122,8 @@ describe('gke-deploy: crash safety', () => {
     expect(next.log).toMatch(/The earlier rollout 4242\.1-\w+ was rolled-back/);
     expect(next.summary).toContain('Cleaned up first');
     expect(next.outputs.status).toBe('succeeded');
-    expect(imageOf(kube)).toBe(IMAGES.v2);
-    expect(routeWeights(kube)).toEqual({ web: 1 });
-    expect(objectNames(kube).deployments).toEqual(['web']);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
+    expect(objectNames(gke.kube).deployments).toEqual(['web']);
   }, 90_000);
 });

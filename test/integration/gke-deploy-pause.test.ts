@@ -3,36 +3,17 @@
  * stand-in: a pause step ends the job with the canary held behind the HTTPRoute; a later
  * job (a new process, another run) resumes and promotes it, or the rollback action aborts it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { decodeRecord } from '../../src/delivery/record.js';
+import { useGkeLab } from '../support/gke-lab.js';
 import { annotationsOf, IMAGES, imageOf, NS, objectNames, routeWeights, seedWeb } from '../support/gke-workload.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { startKubeServer, type KubeServer } from '../support/kube-server.js';
-import { Job, type StepResult } from '../support/runner.js';
+import { type StepResult } from '../support/runner.js';
 
-let kube: KubeServer;
-let gh: GitHubServer;
-let kubeconfig: string;
+const gke = useGkeLab({ github: true });
 
-beforeAll(async () => {
-  [kube, gh] = await Promise.all([startKubeServer(), startGitHubServer()]);
-});
-afterAll(async () => {
-  await Promise.all([kube.close(), gh.close()]);
-});
-beforeEach(() => {
-  kube.reset();
-  gh.reset();
-  kubeconfig = kube.kubeconfig();
-});
-afterEach(() => {
-  expect(kube.problems).toEqual([]);
-  expect(gh.problems).toEqual([]);
-});
-
-const job = (runId: string) => new Job({ GITHUB_RUN_ID: runId, ...gh.env() });
+const job = (runId: string) => gke.job(runId, gke.gh.env());
 const inputs = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -43,14 +24,14 @@ const inputs = (extra: Record<string, string> = {}) => ({
   analysis: 'none',
   ...extra,
 });
-const record = () => decodeRecord(annotationsOf(kube)['platform-actions/rollout']);
+const record = () => decodeRecord(annotationsOf(gke.kube)['platform-actions/rollout']);
 
 async function pause(extra: Record<string, string> = {}): Promise<StepResult> {
-  await seedWeb(kube, { route: true });
+  await seedWeb(gke.kube, { route: true });
   const step = await job('4242').run('gke-deploy', { inputs: inputs(extra) });
   expect(step.failure).toBeUndefined();
   expect(step.outputs.status).toBe('paused');
-  expect(routeWeights(kube)).toEqual({ web: 75, 'web-canary': 25 });
+  expect(routeWeights(gke.kube)).toEqual({ web: 75, 'web-canary': 25 });
   return step;
 }
 
@@ -58,7 +39,7 @@ describe('gke-deploy: pause and resume across jobs', () => {
   it('pauses at 25%, the post step leaves it, and a later job resumes it in a new process and promotes', async () => {
     const paused = await pause({
       environment: 'production',
-      'github-token': gh.token,
+      'github-token': gke.gh.token,
       'pause-timeout': '3h',
       'allow-tag': 'true',
     });
@@ -68,16 +49,18 @@ describe('gke-deploy: pause and resume across jobs', () => {
     expect(paused.summary).toContain(`### ⏸️ ${NS}/web (GKE): paused`);
     expect(paused.summary).toContain('steps: 10,25:pause,100');
     expect(paused.summary).toContain('platform: gke');
-    const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(paused.outputs['github-deployment-id']));
+    const deployment = gke.gh.store
+      .repo('acme', 'webapp')
+      .deployments.get(Number(paused.outputs['github-deployment-id']));
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress']);
     expect(deployment?.statuses.at(-1)?.description).toMatch(/^Paused at 25% until /);
 
     const post = await job('4242').post(paused);
     expect(post.exitCode).toBe(0);
-    expect(routeWeights(kube)).toEqual({ web: 75, 'web-canary': 25 });
+    expect(routeWeights(gke.kube)).toEqual({ web: 75, 'web-canary': 25 });
 
     const resumed = await job('5151').run('gke-deploy', {
-      inputs: inputs({ environment: 'production', 'github-token': gh.token, resume: 'true', 'allow-tag': 'true' }),
+      inputs: inputs({ environment: 'production', 'github-token': gke.gh.token, resume: 'true', 'allow-tag': 'true' }),
     });
     expect(resumed.failure).toBeUndefined();
     expect(resumed.outputs).toMatchObject({
@@ -86,9 +69,9 @@ describe('gke-deploy: pause and resume across jobs', () => {
       'github-deployment-id': paused.outputs['github-deployment-id'],
     });
     expect(resumed.log).toContain('Resuming the paused canary rollout');
-    expect(imageOf(kube)).toBe(IMAGES.v2);
-    expect(routeWeights(kube)).toEqual({ web: 1 });
-    expect(objectNames(kube).deployments).toEqual(['web']);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
+    expect(objectNames(gke.kube).deployments).toEqual(['web']);
     expect(record()).toBeUndefined();
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'in_progress', 'in_progress', 'success']);
   }, 90_000);
@@ -96,27 +79,28 @@ describe('gke-deploy: pause and resume across jobs', () => {
   it('aborts a paused canary with the rollback action', async () => {
     await pause();
     const step = await job('6000').run('rollback', {
-      inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'not approved' },
+      inputs: { kubeconfig: gke.kubeconfig, namespace: NS, deployment: 'web', reason: 'not approved' },
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
-    expect(imageOf(kube)).toBe(IMAGES.v1);
-    expect(routeWeights(kube)).toEqual({ web: 1 });
-    expect(objectNames(kube).deployments).toEqual(['web']);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
+    expect(objectNames(gke.kube).deployments).toEqual(['web']);
     expect(record()).toBeUndefined();
   }, 60_000);
 
   it('refuses a resume with nothing paused and a resume with another image, and an ordinary deploy over the paused canary', async () => {
-    await seedWeb(kube, { route: true });
+    await seedWeb(gke.kube, { route: true });
     const none = await job('5151').run('gke-deploy', { inputs: inputs({ resume: 'true' }) });
     expect(none.exitCode).not.toBe(0);
     expect(none.failure).toContain(
       `resume is true, but Deployment ${NS}/web has no paused rollout (no rollout record on it). Nothing was changed.`,
     );
 
-    kube.reset();
+    gke.kube.reset();
     await pause();
-    const writes = () => kube.requestsOf('PUT', 'httproutes').length + kube.requestsOf('PATCH', 'deployments').length;
+    const writes = () =>
+      gke.kube.requestsOf('PUT', 'httproutes').length + gke.kube.requestsOf('PATCH', 'deployments').length;
     const before = writes();
     const other = await job('5151').run('gke-deploy', { inputs: inputs({ resume: 'true', image: IMAGES.broken }) });
     expect(other.exitCode).not.toBe(0);
@@ -129,7 +113,7 @@ describe('gke-deploy: pause and resume across jobs', () => {
     expect(fresh.failure).toContain('holds a paused canary');
     expect(fresh.failure).toContain('resume: true');
     expect(writes()).toBe(before);
-    expect(routeWeights(kube)).toEqual({ web: 75, 'web-canary': 25 });
+    expect(routeWeights(gke.kube)).toEqual({ web: 75, 'web-canary': 25 });
     expect(record()?.phase).toBe('paused');
   }, 90_000);
 });

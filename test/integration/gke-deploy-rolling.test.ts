@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
+import { describe, expect, it } from '@jest/globals';
+import { useGkeLab } from '../support/gke-lab.js';
 import {
   annotationsOf,
   IMAGES,
@@ -19,31 +19,12 @@ import {
   webDeployment,
   webService,
 } from '../support/gke-workload.js';
-import { startKubeServer, type KubeServer } from '../support/kube-server.js';
 import { Job } from '../support/runner.js';
 
-let kube: KubeServer;
-let gh: GitHubServer;
-let kubeconfig: string;
-
-beforeAll(async () => {
-  [kube, gh] = await Promise.all([startKubeServer(), startGitHubServer()]);
-});
-afterAll(async () => {
-  await Promise.all([kube.close(), gh.close()]);
-});
-beforeEach(() => {
-  kube.reset();
-  gh.reset();
-  kubeconfig = kube.kubeconfig();
-});
-afterEach(() => {
-  expect(kube.problems).toEqual([]);
-  expect(gh.problems).toEqual([]);
-});
+const gke = useGkeLab({ github: true });
 
 const inputs = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -53,9 +34,9 @@ const inputs = (extra: Record<string, string> = {}) => ({
 
 describe('gke-deploy: rolling', () => {
   it('rolls out the new image, waits until every replica is updated and available, and records a GitHub Deployment', async () => {
-    await seedWeb(kube);
-    const step = await new Job(gh.env()).run('gke-deploy', {
-      inputs: inputs({ environment: 'production', 'github-token': gh.token, 'allow-tag': 'true' }),
+    await seedWeb(gke.kube);
+    const step = await new Job(gke.gh.env()).run('gke-deploy', {
+      inputs: inputs({ environment: 'production', 'github-token': gke.gh.token, 'allow-tag': 'true' }),
     });
 
     expect(step.failure).toBeUndefined();
@@ -66,15 +47,17 @@ describe('gke-deploy: rolling', () => {
       revision: '2',
       image: IMAGES.v2,
     });
-    expect(imageOf(kube)).toBe(IMAGES.v2);
-    expect(readyPods(kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
+    expect(readyPods(gke.kube, 'web')).toEqual([IMAGES.v2, IMAGES.v2, IMAGES.v2]);
     // The record is gone; the deployment id stays on the Deployment.
-    expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
-    expect(annotationsOf(kube)['platform-actions/deployment-id']).toBe(step.outputs['deployment-id']);
+    expect(annotationsOf(gke.kube)).not.toHaveProperty('platform-actions/rollout');
+    expect(annotationsOf(gke.kube)['platform-actions/deployment-id']).toBe(step.outputs['deployment-id']);
     expect(step.log).toContain(`container app: ${IMAGES.v1} → ${IMAGES.v2}`);
     expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): succeeded`);
 
-    const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    const deployment = gke.gh.store
+      .repo('acme', 'webapp')
+      .deployments.get(Number(step.outputs['github-deployment-id']));
     expect(deployment?.payload).toMatchObject({
       tool: 'platform-actions',
       image: IMAGES.v2,
@@ -84,40 +67,40 @@ describe('gke-deploy: rolling', () => {
     });
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
     // The kubeconfig's bearer token was masked before any request could carry it.
-    expect(step.masked).toContain(kube.token);
-    expect(step.leaks([kube.token])).toEqual([]);
+    expect(step.masked).toContain(gke.kube.token);
+    expect(step.leaks([gke.kube.token])).toEqual([]);
   }, 60_000);
 
   it('refuses a tag-only image for a production environment before touching the cluster; a digest passes', async () => {
-    await seedWeb(kube);
-    const before = kube.requests.length;
-    const step = await new Job(gh.env()).run('gke-deploy', {
-      inputs: inputs({ environment: 'live', 'github-token': gh.token }),
+    await seedWeb(gke.kube);
+    const before = gke.kube.requests.length;
+    const step = await new Job(gke.gh.env()).run('gke-deploy', {
+      inputs: inputs({ environment: 'live', 'github-token': gke.gh.token }),
     });
     expect(step.exitCode).toBe(1);
     expect(step.failure).toContain(
       `live is a production environment, and this step would deploy an image by tag only (image: ${IMAGES.v2})`,
     );
-    expect(imageOf(kube)).toBe(IMAGES.v1);
-    expect(kube.requests.length).toBe(before);
-    expect(gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
+    expect(gke.kube.requests.length).toBe(before);
+    expect(gke.gh.store.repo('acme', 'webapp').deployments.size).toBe(0);
 
     const digest = `ghcr.io/acme/web@sha256:${'b'.repeat(64)}`;
-    const pinned = await new Job(gh.env()).run('gke-deploy', {
-      inputs: inputs({ image: digest, environment: 'live', 'github-token': gh.token }),
+    const pinned = await new Job(gke.gh.env()).run('gke-deploy', {
+      inputs: inputs({ image: digest, environment: 'live', 'github-token': gke.gh.token }),
     });
     expect(pinned.failure).toBeUndefined();
-    expect(imageOf(kube)).toBe(digest);
+    expect(imageOf(gke.kube)).toBe(digest);
   }, 60_000);
 
   it("rolls back to the previous ReplicaSet on ProgressDeadlineExceeded, with the pods' reason; the GitHub Deployment says failure (back on what ran before)", async () => {
-    await seedWeb(kube, { progressDeadlineSeconds: 2 });
-    kube.failImage(IMAGES.broken, 'ImagePullBackOff');
-    const step = await new Job(gh.env()).run('gke-deploy', {
+    await seedWeb(gke.kube, { progressDeadlineSeconds: 2 });
+    gke.kube.failImage(IMAGES.broken, 'ImagePullBackOff');
+    const step = await new Job(gke.gh.env()).run('gke-deploy', {
       inputs: inputs({
         image: IMAGES.broken,
         environment: 'production',
-        'github-token': gh.token,
+        'github-token': gke.gh.token,
         'allow-tag': 'true',
       }),
     });
@@ -130,17 +113,19 @@ describe('gke-deploy: rolling', () => {
     expect(step.failure).toContain(`ImagePullBackOff: Back-off pulling image "${IMAGES.broken}"`);
     expect(step.failure).toMatch(/Rolled back to web-\w+; traffic restored/);
     // Back on the old template (revision renumbered by the undo), every pod the old image.
-    expect(imageOf(kube)).toBe(IMAGES.v1);
-    expect(readyPods(kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
+    expect(readyPods(gke.kube, 'web')).toEqual([IMAGES.v1, IMAGES.v1, IMAGES.v1]);
     expect(step.outputs.revision).toBe('3');
-    expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
+    expect(annotationsOf(gke.kube)).not.toHaveProperty('platform-actions/rollout');
     expect(step.summary).toContain('**Why the new version looked unhealthy**');
     expect(step.summary).toMatch(/Failed to pull image/);
     const report = JSON.parse(readFileSync(step.outputs['analysis-report'] as string, 'utf8'));
     expect(report.failure).toMatchObject({ trigger: 'unhealthy' });
     expect(report.failure.diagnosis.join('\n')).toContain('ImagePullBackOff');
 
-    const deployment = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    const deployment = gke.gh.store
+      .repo('acme', 'webapp')
+      .deployments.get(Number(step.outputs['github-deployment-id']));
     expect(deployment?.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
   }, 60_000);
 
@@ -163,8 +148,8 @@ describe('gke-deploy: rolling', () => {
     });
     expect(dry.failure).toBeUndefined();
     expect(dry.summary).toContain('Dry run');
-    expect(kube.list('deployments', NS)).toEqual([]);
-    expect(kube.requests.filter((r) => r.method !== 'GET').every((r) => r.query.dryRun === 'All')).toBe(true);
+    expect(gke.kube.list('deployments', NS)).toEqual([]);
+    expect(gke.kube.requests.filter((r) => r.method !== 'GET').every((r) => r.query.dryRun === 'All')).toBe(true);
 
     const step = await job.run('gke-deploy', { inputs: inputs({ manifests: 'web.yaml', strategy: 'canary' }) });
     expect(step.failure).toBeUndefined();
@@ -175,10 +160,10 @@ describe('gke-deploy: rolling', () => {
       'previous-revision': '',
       revision: '1',
     });
-    const d = kube.get('deployments', NS, 'web');
+    const d = gke.kube.get('deployments', NS, 'web');
     expect(d?.spec.template.spec.containers[0].image).toBe(IMAGES.v2);
     expect(d?.spec.template.spec.initContainers[0].image).toBe(IMAGES.v2);
-    expect(kube.get('services', NS, 'web')).toBeDefined();
+    expect(gke.kube.get('services', NS, 'web')).toBeDefined();
 
     // The same manifests again, with only the Service changed: the Deployment is left alone, the Service goes in.
     const generation = d?.metadata.generation;
@@ -196,12 +181,12 @@ describe('gke-deploy: rolling', () => {
     expect(again.outputs).toMatchObject({ status: 'succeeded', revision: '1', 'previous-revision': '1' });
     expect(again.log).toContain(`Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v2} (revision 1)`);
     expect(again.log).toContain('Applied 1 other object(s) from the manifests: Service web.');
-    expect(kube.get('services', NS, 'web')?.metadata.annotations).toMatchObject({ team: 'shop' });
-    expect(kube.get('deployments', NS, 'web')?.metadata.generation).toBe(generation);
+    expect(gke.kube.get('services', NS, 'web')?.metadata.annotations).toMatchObject({ team: 'shop' });
+    expect(gke.kube.get('deployments', NS, 'web')?.metadata.generation).toBe(generation);
   }, 60_000);
 
   it('leaves a Deployment that already runs the image alone, records that as an unchanged deployment, and rolls it out again only with force', async () => {
-    await seedWeb(kube, { route: true });
+    await seedWeb(gke.kube, { route: true });
     const same = inputs({
       image: IMAGES.v1,
       strategy: 'canary',
@@ -209,17 +194,17 @@ describe('gke-deploy: rolling', () => {
       steps: '50,100',
       'step-duration': '1s',
       environment: 'production',
-      'github-token': gh.token,
+      'github-token': gke.gh.token,
       'allow-tag': 'true',
     });
 
-    const dry = await new Job(gh.env()).run('gke-deploy', { inputs: { ...same, 'dry-run': 'true' } });
+    const dry = await new Job(gke.gh.env()).run('gke-deploy', { inputs: { ...same, 'dry-run': 'true' } });
     expect(dry.summary).toContain(
       '| **Would change** | nothing in the Deployment: it would be left alone (`force: true` rolls it out anyway) |',
     );
 
-    const before = kube.requests.length;
-    const step = await new Job(gh.env()).run('gke-deploy', { inputs: same });
+    const before = gke.kube.requests.length;
+    const step = await new Job(gke.gh.env()).run('gke-deploy', { inputs: same });
     expect(step.failure).toBeUndefined();
     expect(step.outputs).toMatchObject({
       status: 'succeeded',
@@ -233,10 +218,10 @@ describe('gke-deploy: rolling', () => {
       `Nothing to roll out: Deployment ${NS}/web already runs ${IMAGES.v1} (revision 1), and the server's dry run changes nothing in it. Set force: true to roll it out again.`,
     );
     // Only reads and the server's dry runs: no canary, no route write, no annotation.
-    expect(kube.requests.slice(before).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
-    expect(objectNames(kube).deployments).toEqual(['web']);
+    expect(gke.kube.requests.slice(before).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
+    expect(objectNames(gke.kube).deployments).toEqual(['web']);
     expect(step.summary).toContain(`### ✅ ${NS}/web (GKE): unchanged`);
-    const recorded = gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
+    const recorded = gke.gh.store.repo('acme', 'webapp').deployments.get(Number(step.outputs['github-deployment-id']));
     expect(recorded?.payload).toMatchObject({
       service: 'web',
       platform: 'gke',
@@ -251,8 +236,8 @@ describe('gke-deploy: rolling', () => {
     });
     expect(forced.failure).toBeUndefined();
     expect(forced.outputs).toMatchObject({ status: 'succeeded', engine: 'gke-canary' });
-    expect(routeWrites(kube)).toEqual([{ web: 50, 'web-canary': 50 }, { web: 0, 'web-canary': 100 }, { web: 1 }]);
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(routeWrites(gke.kube)).toEqual([{ web: 50, 'web-canary': 50 }, { web: 0, 'web-canary': 100 }, { web: 1 }]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
   }, 60_000);
 
   it.each([
@@ -271,14 +256,14 @@ describe('gke-deploy: rolling', () => {
       const step = await new Job().run('gke-deploy', { inputs: inputs(bad as Record<string, string>) });
       expect(step.exitCode).toBe(1);
       expect(step.failure).toMatch(message);
-      expect(kube.requests).toEqual([]);
+      expect(gke.kube.requests).toEqual([]);
     },
     30_000,
   );
 
   it('refuses what only the cluster can tell before any change: a missing container, a template the server rejects', async () => {
-    await seedWeb(kube);
-    kube.requests.length = 0;
+    await seedWeb(gke.kube);
+    gke.kube.requests.length = 0;
     const missing = await new Job().run('gke-deploy', { inputs: inputs({ 'container-name': 'sidecar' }) });
     expect(missing.failure).toMatch(/^Deployment shop\/web has no container named sidecar\.\nIts containers: app\./);
     const job = new Job();
@@ -293,10 +278,12 @@ describe('gke-deploy: rolling', () => {
     );
     const invalid = await job.run('gke-deploy', { inputs: inputs({ manifests: 'bad.yaml' }) });
     expect(invalid.failure).toMatch(/^Kubernetes rejected Deployment shop\/web/);
-    expect(kube.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(gke.kube.requests.filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
     // The one problem is the invalid manifest, refused by the stand-in's schema check as a real server would.
-    expect(kube.problems).toEqual([expect.stringMatching(/^PATCH wrote an invalid Deployment shop\/web: .*replicas/)]);
-    kube.problems.length = 0;
+    expect(gke.kube.problems).toEqual([
+      expect.stringMatching(/^PATCH wrote an invalid Deployment shop\/web: .*replicas/),
+    ]);
+    gke.kube.problems.length = 0;
   }, 30_000);
 });

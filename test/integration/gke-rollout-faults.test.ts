@@ -3,17 +3,15 @@
  * real Prometheus judging loopback apps: the rollback action taking over a canary that is
  * baking behind an HTTPRoute, and a person editing the route's weights by hand.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
+import { useGkeLab } from '../support/gke-lab.js';
 import { annotationsOf, IMAGES, NS, objectNames, routeWeights, routeWrites, seedWeb } from '../support/gke-workload.js';
-import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
-import { startMetricsLab, type MetricsLab } from '../support/prometheus.js';
-import { Job } from '../support/runner.js';
-
-let kube: KubeServer;
-let lab: MetricsLab;
-let kubeconfig: string;
+import { type Obj } from '../support/kube-server.js';
 
 const healthy = { errorRate: 0, latencyMs: 20 };
+const gke = useGkeLab({
+  metrics: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
+});
 const SPEC = `
 interval: 10s
 failure-limit: 1
@@ -24,27 +22,9 @@ metrics:
     judge: { threshold: { max: 1% } }
 `;
 
-beforeAll(async () => {
-  [kube, lab] = await Promise.all([
-    startKubeServer(),
-    startMetricsLab({
-      namespace: NS,
-      deployments: { web: { behaviour: healthy, rps: 20 }, 'web-canary': { behaviour: healthy, rps: 20 } },
-    }),
-  ]);
-}, 60_000);
-afterAll(async () => {
-  await Promise.all([kube.close(), lab.stop()]);
-});
-beforeEach(() => {
-  kube.reset();
-  kubeconfig = kube.kubeconfig();
-});
-afterEach(() => expect(kube.problems).toEqual([]));
-
-const job = (runId = '4242') => new Job({ GITHUB_RUN_ID: runId });
+const job = (runId = '4242') => gke.job(runId);
 const deploy = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -53,25 +33,25 @@ const deploy = (extra: Record<string, string> = {}) => ({
   steps: '10:60s,50,100',
   'step-duration': '10s',
   analysis: SPEC,
-  'prometheus-url': lab.prometheus.url,
+  'prometheus-url': gke.metrics.prometheus.url,
   ...extra,
 });
 
 describe('gke-deploy: one owner per rollout', () => {
   it('yields to the rollback action within one interval while baking, and never writes the route again', async () => {
-    await seedWeb(kube, { route: true });
+    await seedWeb(gke.kube, { route: true });
     const running = job('4242').start('gke-deploy', { inputs: deploy() });
     await running.waitForLog(/Judging 10% for 1m/);
-    expect(routeWeights(kube)).toMatchObject({ web: 90, 'web-canary': 10 });
+    expect(routeWeights(gke.kube)).toMatchObject({ web: 90, 'web-canary': 10 });
 
     const rollback = await job('5555').run('rollback', {
-      inputs: { kubeconfig, namespace: NS, deployment: 'web', reason: 'paged' },
+      inputs: { kubeconfig: gke.kubeconfig, namespace: NS, deployment: 'web', reason: 'paged' },
     });
     const rolledBackAt = Date.now();
     expect(rollback.failure).toBeUndefined();
     expect(rollback.outputs.status).toBe('rolled-back');
     expect(rollback.log).toContain('Asked rollout 4242.1-');
-    const writesAfterRollback = routeWrites(kube).length;
+    const writesAfterRollback = routeWrites(gke.kube).length;
 
     const step = await running.done;
     // Long before its 60 s bake would have ended.
@@ -81,18 +61,18 @@ describe('gke-deploy: one owner per rollout', () => {
       'without touching traffic: Aborted by the rollback action in run 5555.1 started by octocat',
     );
     // The deploy wrote the route once (10%); only the rollback wrote it after that.
-    expect(routeWrites(kube)[0]).toEqual({ web: 90, 'web-canary': 10 });
-    expect(routeWrites(kube)).toHaveLength(writesAfterRollback);
-    expect(routeWeights(kube)).not.toHaveProperty('web-canary');
-    expect(objectNames(kube).deployments).toEqual(['web']);
-    expect(annotationsOf(kube)).not.toHaveProperty('platform-actions/rollout');
+    expect(routeWrites(gke.kube)[0]).toEqual({ web: 90, 'web-canary': 10 });
+    expect(routeWrites(gke.kube)).toHaveLength(writesAfterRollback);
+    expect(routeWeights(gke.kube)).not.toHaveProperty('web-canary');
+    expect(objectNames(gke.kube).deployments).toEqual(['web']);
+    expect(annotationsOf(gke.kube)).not.toHaveProperty('platform-actions/rollout');
   }, 120_000);
 
   it('stops when someone edits the route weights by hand, leaves them as they are, and holds the record', async () => {
-    await seedWeb(kube, { route: true });
+    await seedWeb(gke.kube, { route: true });
     const running = job().start('gke-deploy', { inputs: deploy({ steps: '10:40s,50,100' }) });
     await running.waitForLog(/Judging 10% for 40s/);
-    kube.edit('httproutes', NS, 'web', (route: Obj) => {
+    gke.kube.edit('httproutes', NS, 'web', (route: Obj) => {
       for (const ref of route.spec.rules[0].backendRefs as Obj[]) ref.weight = ref.name === 'web' ? 100 : 0;
     });
     const edited = Date.now();
@@ -104,12 +84,12 @@ describe('gke-deploy: one owner per rollout', () => {
     expect(step.failure).toContain(
       'Traffic was changed outside this rollout: it set 10% on the new version, and 0% is there now',
     );
-    expect(routeWrites(kube)).toEqual([{ web: 90, 'web-canary': 10 }]);
-    expect(routeWeights(kube)).toMatchObject({ web: 100, 'web-canary': 0 });
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/ p=held /);
+    expect(routeWrites(gke.kube)).toEqual([{ web: 90, 'web-canary': 10 }]);
+    expect(routeWeights(gke.kube)).toMatchObject({ web: 100, 'web-canary': 0 });
+    expect(annotationsOf(gke.kube)['platform-actions/rollout']).toMatch(/ p=held /);
 
     const post = await job().post(step);
     expect(post.exitCode).toBe(0);
-    expect(routeWrites(kube)).toHaveLength(1);
+    expect(routeWrites(gke.kube)).toHaveLength(1);
   }, 90_000);
 });

@@ -5,7 +5,8 @@
  * a canary keeps its count through promotion and through a rollback; and `to: previous`
  * after a rolled-back release returns to the last version that completed a rollout.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
+import { useGkeLab } from '../support/gke-lab.js';
 import {
   annotationsOf,
   IMAGES,
@@ -19,27 +20,13 @@ import {
   webRoute,
   webService,
 } from '../support/gke-workload.js';
-import { startKubeServer, type KubeServer, type Obj } from '../support/kube-server.js';
-import { Job } from '../support/runner.js';
+import { type Obj } from '../support/kube-server.js';
 
-let kube: KubeServer;
-let kubeconfig: string;
+const gke = useGkeLab();
 
-beforeAll(async () => {
-  kube = await startKubeServer();
-});
-afterAll(async () => {
-  await kube.close();
-});
-beforeEach(() => {
-  kube.reset();
-  kubeconfig = kube.kubeconfig();
-});
-afterEach(() => expect(kube.problems).toEqual([]));
-
-const job = (runId = '4242') => new Job({ GITHUB_RUN_ID: runId });
+const job = (runId = '4242') => gke.job(runId);
 const deploy = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   image: IMAGES.v2,
@@ -47,27 +34,27 @@ const deploy = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 const rollback = (extra: Record<string, string> = {}) => ({
-  kubeconfig,
+  kubeconfig: gke.kubeconfig,
   namespace: NS,
   deployment: 'web',
   reason: 'on-call',
   ...extra,
 });
-const writes = () => kube.requests.filter((r) => r.method !== 'GET');
+const writes = () => gke.kube.requests.filter((r) => r.method !== 'GET');
 const V3 = 'ghcr.io/acme/web:3.0.0';
 
 /** web (with these annotations), its Service and route, and another team's Deployment `payments` beside it. */
 async function seedWithState(annotations: Record<string, string>, extra: Obj[] = []): Promise<void> {
   const web = webDeployment();
   web.metadata.annotations = annotations;
-  kube.seed('deployments', NS, web);
-  kube.seed('services', NS, webService());
-  kube.seed('services', NS, {
+  gke.kube.seed('deployments', NS, web);
+  gke.kube.seed('services', NS, webService());
+  gke.kube.seed('services', NS, {
     metadata: { name: 'status' },
     spec: { selector: { app: 'status' }, ports: [{ port: 80 }] },
   });
-  kube.seed('httproutes', NS, webRoute());
-  kube.seed('deployments', NS, {
+  gke.kube.seed('httproutes', NS, webRoute());
+  gke.kube.seed('deployments', NS, {
     metadata: { name: 'payments', labels: { app: 'payments' } },
     spec: {
       replicas: 1,
@@ -78,9 +65,9 @@ async function seedWithState(annotations: Record<string, string>, extra: Obj[] =
       },
     },
   });
-  for (const o of extra) kube.seed('deployments', NS, o);
-  await Promise.all([settled(kube, 'web'), settled(kube, 'payments')]);
-  kube.requests.length = 0;
+  for (const o of extra) gke.kube.seed('deployments', NS, o);
+  await Promise.all([settled(gke.kube, 'web'), settled(gke.kube, 'payments')]);
+  gke.kube.requests.length = 0;
 }
 
 const at = Math.floor(Date.now() / 1000);
@@ -121,9 +108,9 @@ describe('GKE: a rollout state that does not match the live objects is refused b
     expect(r.log).not.toMatch(/run the rollback action/i);
 
     expect(writes()).toEqual([]);
-    expect(kube.get('deployments', NS, 'payments')).toBeDefined();
-    expect(imageOf(kube)).toBe(IMAGES.v1);
-    expect(routeWeights(kube)).toEqual({ web: 1 });
+    expect(gke.kube.get('deployments', NS, 'payments')).toBeDefined();
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
   }, 60_000);
 
   it('a side or a stable ReplicaSet in another namespace, or a ReplicaSet of another Deployment, is refused', async () => {
@@ -136,14 +123,14 @@ describe('GKE: a rollout state that does not match the live objects is refused b
     expect(d.failure).toContain('which names another namespace');
     expect(writes()).toEqual([]);
 
-    const paymentsSet = kube.list('replicasets', NS).find((rs) => rs.metadata.name.startsWith('payments-'))?.metadata
-      .name as string;
+    const paymentsSet = gke.kube.list('replicasets', NS).find((rs) => rs.metadata.name.startsWith('payments-'))
+      ?.metadata.name as string;
     const annotations = {
       'platform-actions/rollout': `v1 id=9999.3-forged e=gke-rolling p=rolling-back s=${paymentsSet} c= w=100 i=0 t=${at}`,
     };
-    kube.reset();
+    gke.kube.reset();
     await seedWithState(annotations);
-    const forgedSet = kube.list('replicasets', NS).find((rs) => rs.metadata.name.startsWith('payments-'))?.metadata
+    const forgedSet = gke.kube.list('replicasets', NS).find((rs) => rs.metadata.name.startsWith('payments-'))?.metadata
       .name as string;
     // The stand-in names ReplicaSets by hash: the same template, the same name.
     expect(forgedSet).toBe(paymentsSet);
@@ -152,7 +139,7 @@ describe('GKE: a rollout state that does not match the live objects is refused b
       `the record's stable side is ReplicaSet ${paymentsSet}, which belongs to Deployment payments, not to Deployment web`,
     );
     expect(writes()).toEqual([]);
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
   }, 60_000);
 
   it('a garbled record beside an orphaned canary is reported with how to clear it, and not acted on', async () => {
@@ -175,7 +162,7 @@ describe('GKE: a rollout state that does not match the live objects is refused b
     expect(r.failure).toContain('cannot be parsed as a rollout record');
     expect(r.log).not.toMatch(/run the rollback action/i);
     expect(writes()).toEqual([]);
-    expect(kube.get('deployments', NS, 'web-canary')).toBeDefined();
+    expect(gke.kube.get('deployments', NS, 'web-canary')).toBeDefined();
   }, 60_000);
 });
 
@@ -193,13 +180,13 @@ describe('GKE: a HorizontalPodAutoscaler that scales the stable Deployment durin
   };
 
   it('promotion keeps the count the HPA set (not the 3 from before the rollout), and the canary grew to it', async () => {
-    await seedWeb(kube, { route: true });
-    kube.seed('horizontalpodautoscalers', NS, hpa);
+    await seedWeb(gke.kube, { route: true });
+    gke.kube.seed('horizontalpodautoscalers', NS, hpa);
     const running = job().start('gke-deploy', {
       inputs: deploy({ strategy: 'canary', 'http-route': 'web', steps: '10:1s,50:3s,100:1s' }),
     });
     await running.waitForLog(/^Step 1\/3: 10% on the new version/, 30_000);
-    kube.autoscale(NS, 'web', 5);
+    gke.kube.autoscale(NS, 'web', 5);
     const step = await running.done;
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('succeeded');
@@ -207,43 +194,43 @@ describe('GKE: a HorizontalPodAutoscaler that scales the stable Deployment durin
     expect(step.log).toMatch(
       /HorizontalPodAutoscaler web scales Deployment shop\/web: it keeps 5 replicas \(the 5 the HPA set\), not the 3 from before the rollout/,
     );
-    const canaryScales = kube
+    const canaryScales = gke.kube
       .requestsOf('PUT', 'deployments')
       .filter((r) => r.path.endsWith('/web-canary'))
       .map((r) => (r.body as Obj).spec.replicas);
     expect(canaryScales.at(-1)).toBe(5);
-    expect((kube.get('deployments', NS, 'web') as Obj).spec.replicas).toBe(5);
-    expect(readyPods(kube, 'web')).toEqual(Array(5).fill(IMAGES.v2));
+    expect((gke.kube.get('deployments', NS, 'web') as Obj).spec.replicas).toBe(5);
+    expect(readyPods(gke.kube, 'web')).toEqual(Array(5).fill(IMAGES.v2));
   }, 60_000);
 
   it('a rollback of a promotion under way keeps the count the HPA set', async () => {
-    await seedWeb(kube, { route: true });
-    kube.seed('horizontalpodautoscalers', NS, hpa);
+    await seedWeb(gke.kube, { route: true });
+    gke.kube.seed('horizontalpodautoscalers', NS, hpa);
     const running = job().start('gke-deploy', {
       inputs: deploy({ strategy: 'canary', 'http-route': 'web', steps: '10:1s,100:1s' }),
     });
     await running.waitForLog(/^Step 1\/2: 10% on the new version/, 30_000);
-    kube.autoscale(NS, 'web', 6);
+    gke.kube.autoscale(NS, 'web', 6);
     await running.waitForLog(/takes the new pod template; waiting until all 6 replicas run it/, 30_000);
     running.kill('SIGKILL');
     await running.done;
-    expect(annotationsOf(kube)['platform-actions/rollout']).toMatch(/ p=promoting /);
+    expect(annotationsOf(gke.kube)['platform-actions/rollout']).toMatch(/ p=promoting /);
 
     const r = await job('4243').run('rollback', { inputs: rollback() });
     expect(r.failure).toBeUndefined();
     expect(r.outputs.status).toBe('rolled-back');
     expect(r.log).toContain('HorizontalPodAutoscaler web scales Deployment shop/web: its 6 replicas stay.');
-    await settled(kube, 'web');
-    expect((kube.get('deployments', NS, 'web') as Obj).spec.replicas).toBe(6);
-    expect(imageOf(kube)).toBe(IMAGES.v1);
-    expect(readyPods(kube, 'web')).toEqual(Array(6).fill(IMAGES.v1));
-    expect(routeWeights(kube)).toEqual({ web: 1 });
+    await settled(gke.kube, 'web');
+    expect((gke.kube.get('deployments', NS, 'web') as Obj).spec.replicas).toBe(6);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
+    expect(readyPods(gke.kube, 'web')).toEqual(Array(6).fill(IMAGES.v1));
+    expect(routeWeights(gke.kube)).toEqual({ web: 1 });
   }, 60_000);
 
   it('a canary without an http-route is refused up front: its replica ratio would fight the HPA', async () => {
-    await seedWeb(kube);
-    kube.seed('horizontalpodautoscalers', NS, hpa);
-    kube.requests.length = 0;
+    await seedWeb(gke.kube);
+    gke.kube.seed('horizontalpodautoscalers', NS, hpa);
+    gke.kube.requests.length = 0;
     const step = await job().run('gke-deploy', { inputs: deploy({ strategy: 'canary' }) });
     expect(step.failure).toMatch(
       /^HorizontalPodAutoscaler web scales Deployment shop\/web, and a canary without an http-route splits traffic by setting web's replica count/,
@@ -255,15 +242,15 @@ describe('GKE: a HorizontalPodAutoscaler that scales the stable Deployment durin
 
 describe('GKE: last known good', () => {
   it('to: previous after a rolled-back release returns to the last version that completed a rollout; a rolled-back one needs allow-any-revision', async () => {
-    await seedWeb(kube, { progressDeadlineSeconds: 2 });
-    kube.failImage(IMAGES.broken, 'ImagePullBackOff');
+    await seedWeb(gke.kube, { progressDeadlineSeconds: 2 });
+    gke.kube.failImage(IMAGES.broken, 'ImagePullBackOff');
     expect((await job().run('gke-deploy', { inputs: deploy({ image: IMAGES.v2 }) })).outputs.status).toBe('succeeded');
     expect((await job().run('gke-deploy', { inputs: deploy({ image: V3 }) })).outputs.status).toBe('succeeded');
     const broken = await job().run('gke-deploy', { inputs: deploy({ image: IMAGES.broken }) });
     expect(broken.outputs.status).toBe('rolled-back');
     // Revisions: 1 v1, 2 v2, 4 broken, 5 v3 (moved up by the rollback). "The one before" is the broken one.
-    expect(imageOf(kube)).toBe(V3);
-    expect(JSON.parse(annotationsOf(kube)['platform-actions/revisions'] as string)).toMatchObject({
+    expect(imageOf(gke.kube)).toBe(V3);
+    expect(JSON.parse(annotationsOf(gke.kube)['platform-actions/revisions'] as string)).toMatchObject({
       good: [expect.any(String), expect.any(String)],
       bad: [expect.any(String)],
     });
@@ -273,18 +260,17 @@ describe('GKE: last known good', () => {
     expect(back.log).toMatch(
       /Previous: revision 2 \(ReplicaSet web-\w+\) is the last other version that completed a rollout\./,
     );
-    expect(imageOf(kube)).toBe(IMAGES.v2);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v2);
 
     // A second `previous` does not bounce back to v3, which was just rolled back.
     const again = await job('4244').run('rollback', { inputs: rollback() });
     expect(again.failure).toBeUndefined();
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
     expect(again.log).toMatch(/Previous: no other revision is recorded as having completed a rollout/);
 
     const v3Revision = Number(
-      kube.list('replicasets', NS).find((rs) => rs.spec.template.spec.containers[0].image === V3)?.metadata.annotations[
-        'deployment.kubernetes.io/revision'
-      ],
+      gke.kube.list('replicasets', NS).find((rs) => rs.spec.template.spec.containers[0].image === V3)?.metadata
+        .annotations['deployment.kubernetes.io/revision'],
     );
     const refused = await job('4245').run('rollback', { inputs: rollback({ to: String(v3Revision) }) });
     expect(refused.failure).toMatch(
@@ -292,11 +278,11 @@ describe('GKE: last known good', () => {
         `^Revision ${v3Revision} of Deployment shop/web \\(${V3.replace(/\./g, '\\.')}\\) was rolled back, so it is not returned to without allow-any-revision: true\\.`,
       ),
     );
-    expect(imageOf(kube)).toBe(IMAGES.v1);
+    expect(imageOf(gke.kube)).toBe(IMAGES.v1);
     const forced = await job('4246').run('rollback', {
       inputs: rollback({ to: String(v3Revision), 'allow-any-revision': 'true' }),
     });
     expect(forced.outputs.status).toBe('rolled-back');
-    expect(imageOf(kube)).toBe(V3);
+    expect(imageOf(gke.kube)).toBe(V3);
   }, 120_000);
 });

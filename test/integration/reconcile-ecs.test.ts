@@ -3,31 +3,22 @@
  * the calls) and the GitHub stand-in answering run status: a canary whose runner was
  * SIGKILLed at 10% with no post step, left as the dead run left it, then reconciled.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it } from '@jest/globals';
 import { TagResourceCommand } from '@aws-sdk/client-ecs';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { setWorkflowRun, startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, WORKLOAD } from '../support/ecs-workload.js';
+import { setWorkflowRun } from '../support/github-server.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let gh: GitHubServer;
-let w: Workload;
-let traffic: { stop(): Promise<void> } | undefined;
 let greenErrors = 0;
+// Before the lab's own beforeEach, which starts the traffic that reads it.
+beforeEach(() => {
+  greenErrors = 0;
+});
+const lab = useEcsLab({
+  github: true,
+  traffic: () => ({ blue: { requests: 100, errors: 0 }, green: { requests: 100, errors: greenErrors } }),
+});
 
 const RECORD = 'platform-actions:rollout';
 const MUTATING = [
@@ -47,20 +38,9 @@ metrics:
   - { name: error-rate, query: alb:error-rate, min-count: 10, judge: { threshold: { max: 1% } } }
 `;
 
-function job(runId: string): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-    ...gh.env(),
-  });
-}
+const job = (runId: string): Job => lab.job(runId, lab.gh.env());
 
-const byName = (p: Record<string, number>) =>
-  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
-const listener = async () => byName(await forwardPercentages(clients.elbv2, w.listenerArn));
+const listener = async () => await lab.weights();
 
 /** A deploy of run 4242 that reaches 10% (a 5 m bake), SIGKILLed there: no post step runs. */
 async function killedAt10(): Promise<string> {
@@ -74,72 +54,46 @@ async function killedAt10(): Promise<string> {
       'step-duration': '5m',
       analysis: 'none',
       environment: 'production',
-      'github-token': gh.token,
+      'github-token': lab.gh.token,
     },
   });
   await running.waitForLog(/Step 1\/3: 10% on the new version/, 45_000);
   running.kill('SIGKILL');
   await running.done;
-  const tag = (await serviceTags(clients.ecs, w.web.serviceArn))[RECORD] as string;
+  const tag = (await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))[RECORD] as string;
   expect(tag).toMatch(/ p=shifting .* w=10 .* r=4242\.1/);
   expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
   return tag;
 }
 
 async function rewriteRecord(edit: (text: string) => string): Promise<void> {
-  const text = (await serviceTags(clients.ecs, w.web.serviceArn))[RECORD] as string;
-  await clients.ecs.send(
-    new TagResourceCommand({ resourceArn: w.web.serviceArn, tags: [{ key: RECORD, value: edit(text) }] }),
+  const text = (await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))[RECORD] as string;
+  await lab.clients.ecs.send(
+    new TagResourceCommand({ resourceArn: lab.workload.web.serviceArn, tags: [{ key: RECORD, value: edit(text) }] }),
   );
 }
 
 function reconcile(extra: Record<string, string> = {}) {
   return job('9000').run('reconcile', {
-    inputs: { clusters: WORKLOAD.cluster, environment: 'production', 'github-token': gh.token, ...extra },
+    inputs: { clusters: WORKLOAD.cluster, environment: 'production', 'github-token': lab.gh.token, ...extra },
   });
 }
 
 async function expectStable(): Promise<void> {
   expect(await listener()).toEqual({ 'open-webui-blue': 100, 'open-webui-green': 0 });
-  expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
-    [w.web.taskSetId, 'PRIMARY'],
+  expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+    [lab.workload.web.taskSetId, 'PRIMARY'],
   ]);
-  expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty(RECORD);
+  expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(RECORD);
 }
-
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  await traffic?.stop();
-  clients.destroy();
-  await proxy.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  await traffic?.stop();
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-  gh.reset();
-  greenErrors = 0;
-  traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-    [w.targetGroups.blue]: { requests: 100, errors: 0 },
-    [w.targetGroups.green]: { requests: 100, errors: greenErrors },
-  }));
-});
-afterEach(() => {
-  expect(gh.problems).toEqual([]);
-});
 
 describe('reconcile on ECS', () => {
   it('restores stable after a runner was SIGKILLed at 10% with no post step, and closes the Deployment the dead run left in progress', async () => {
     await killedAt10();
-    const deployment = [...gh.store.repo('acme', 'webapp').deployments.values()][0];
+    const deployment = [...lab.gh.store.repo('acme', 'webapp').deployments.values()][0];
     expect(deployment?.statuses.at(-1)?.state).toBe('in_progress');
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    proxy.reset();
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    lab.proxy.reset();
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
@@ -157,8 +111,8 @@ describe('reconcile on ECS', () => {
     expect(result.summary).toContain('| `platform/open-webui` |');
     expect(result.summary).toMatch(/rolled-back \(stable [\d.]+m?s after this run started\)/);
     // The owner's run was asked about once; the abort request was written before the restore.
-    expect(gh.callsOf('actions/get-workflow-run').length).toBeGreaterThanOrEqual(1);
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:abort']).toMatch(
+    expect(lab.gh.callsOf('actions/get-workflow-run').length).toBeGreaterThanOrEqual(1);
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))['platform-actions:abort']).toMatch(
       /by=the reconcile workflow in run 9000\.1/,
     );
     expect(deployment?.statuses.at(-1)).toMatchObject({
@@ -169,8 +123,8 @@ describe('reconcile on ECS', () => {
 
   it('leaves a rollout alone while GitHub reports its run in progress', async () => {
     const tag = await killedAt10();
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
-    proxy.reset();
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
+    lab.proxy.reset();
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
@@ -183,14 +137,14 @@ describe('reconcile on ECS', () => {
     });
     expect(result.summary).toMatch(/\| shifting \| — \| left \|/);
     expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD]).toBe(tag);
-    for (const op of MUTATING) expect([op, proxy.count(op)]).toEqual([op, 0]);
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))[RECORD]).toBe(tag);
+    for (const op of MUTATING) expect([op, lab.proxy.count(op)]).toEqual([op, 0]);
   }, 120_000);
 
   it('finishes the promotion of a record that was promoting when its owner died', async () => {
     await killedAt10();
     await rewriteRecord((t) => t.replace(' p=shifting ', ' p=promoting '));
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
@@ -198,12 +152,12 @@ describe('reconcile on ECS', () => {
       expect.objectContaining({ state: 'promoting', done: 'promoted' }),
     ]);
     expect(await listener()).toEqual({ 'open-webui-blue': 0, 'open-webui-green': 100 });
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([
-      ['PRIMARY', w.targetGroups.green],
+      ['PRIMARY', lab.workload.targetGroups.green],
     ]);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty(RECORD);
-    const deployment = [...gh.store.repo('acme', 'webapp').deployments.values()][0];
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(RECORD);
+    const deployment = [...lab.gh.store.repo('acme', 'webapp').deployments.values()][0];
     expect(deployment?.statuses.at(-1)?.state).toBe('success');
   }, 120_000);
 
@@ -212,7 +166,7 @@ describe('reconcile on ECS', () => {
     const past = Math.floor(Date.now() / 1000) - 60;
     await rewriteRecord((t) => `${t.replace(' p=shifting ', ' p=paused ')} pu=${past}`);
     // Paused rollouts have no driving owner: GitHub is not what decides them.
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'success' });
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'success' });
 
     const result = await reconcile();
     expect(result.failure).toBeUndefined();
@@ -230,7 +184,7 @@ describe('reconcile on ECS', () => {
     await killedAt10();
     const later = Math.floor(Date.now() / 1000) + 3600;
     await rewriteRecord((t) => `${t.replace(' p=shifting ', ' p=paused ')} pu=${later}`);
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'success' });
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'success' });
     await new Promise((r) => setTimeout(r, 4000));
 
     const healthy = await reconcile({ analysis: SPEC });
@@ -252,9 +206,9 @@ describe('reconcile on ECS', () => {
 
   it('changes nothing in a dry run', async () => {
     const tag = await killedAt10();
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
-    proxy.reset();
-    const before = gh.callsOf('repos/create-deployment-status').length;
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    lab.proxy.reset();
+    const before = lab.gh.callsOf('repos/create-deployment-status').length;
 
     const result = await reconcile({ 'dry-run': 'true' });
     expect(result.failure).toBeUndefined();
@@ -267,17 +221,17 @@ describe('reconcile on ECS', () => {
       'deployments-closed': 0,
     });
     expect(result.summary).toContain('Dry run: Reconcile ECS platform');
-    for (const op of MUTATING) expect([op, proxy.count(op)]).toEqual([op, 0]);
-    expect(gh.callsOf('repos/create-deployment-status').length).toBe(before);
+    for (const op of MUTATING) expect([op, lab.proxy.count(op)]).toEqual([op, 0]);
+    expect(lab.gh.callsOf('repos/create-deployment-status').length).toBe(before);
     expect(await listener()).toEqual({ 'open-webui-blue': 90, 'open-webui-green': 10 });
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))[RECORD]).toBe(tag);
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))[RECORD]).toBe(tag);
   }, 120_000);
 });
 
 describe("ecs-deploy asks GitHub about another run's record", () => {
   it('finishes the record of a run GitHub reports finished at once, without waiting for its lease', async () => {
     await killedAt10();
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'completed', conclusion: 'cancelled' });
     const next = await job('4243').run('ecs-deploy', {
       inputs: {
         cluster: WORKLOAD.cluster,
@@ -287,18 +241,18 @@ describe("ecs-deploy asks GitHub about another run's record", () => {
         steps: '100',
         'step-duration': '0s',
         analysis: 'none',
-        'github-token': gh.token,
+        'github-token': lab.gh.token,
       },
     });
     expect(next.failure).toBeUndefined();
     expect(next.log).toContain('GitHub reports run 4242.1 as finished');
     expect(next.outputs.status).toBe('succeeded');
-    expect(gh.callsOf('actions/get-workflow-run').length).toBe(1);
+    expect(lab.gh.callsOf('actions/get-workflow-run').length).toBe(1);
   }, 120_000);
 
   it('refuses to take over a run GitHub reports in progress', async () => {
     await killedAt10();
-    setWorkflowRun(gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
+    setWorkflowRun(lab.gh.store, 'acme', 'webapp', 4242, { status: 'in_progress' });
     const next = await job('4243').run('ecs-deploy', {
       inputs: {
         cluster: WORKLOAD.cluster,
@@ -308,7 +262,7 @@ describe("ecs-deploy asks GitHub about another run's record", () => {
         steps: '100',
         'step-duration': '0s',
         analysis: 'none',
-        'github-token': gh.token,
+        'github-token': lab.gh.token,
       },
     });
     expect(next.failure).toMatch(/its owner is still driving it \(GitHub reports run 4242\.1 as still in progress\)/);

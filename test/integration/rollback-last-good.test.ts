@@ -6,7 +6,7 @@
  * forged record refused before any change, and a garbled record whose orphaned task set
  * is cleaned up once traffic is back on the primary.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import {
   ListTaskDefinitionsCommand,
   ListTagsForResourceCommand,
@@ -14,26 +14,18 @@ import {
   TagResourceCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
+import { useEcsLab } from '../support/ecs-lab.js';
 import {
-  forwardPercentages,
   IMAGES,
-  seedWorkload,
   serviceTags,
-  startAlbTraffic,
   taskSetsOf,
   workloadClients,
   WORKLOAD,
   type SideTraffic,
-  type Workload,
 } from '../support/ecs-workload.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job, type StepResult } from '../support/runner.js';
+import { type Job, type StepResult } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let w: Workload;
+const lab = useEcsLab({ seedThroughFront: true });
 
 const ERROR_RATE = `
 interval: 10s
@@ -46,21 +38,11 @@ metrics:
 const healthy: SideTraffic = { requests: 200, errors: 0 };
 const IMAGE_V3 = 'ghcr.io/open-webui/open-webui:v0.6.7';
 
-function job(runId = '4242'): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-  });
-}
+const job = (runId = '4242'): Job => lab.job(runId);
 
-const byName = (p: Record<string, number>) =>
-  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
 /** Calls since `mark` that change something (anything but Describe*, List*). */
 const changesSince = (mark: number) =>
-  proxy.calls
+  lab.proxy.calls
     .slice(mark)
     .filter((c) => !/^(Describe|List)/.test(c.operation))
     .map((c) => c.operation);
@@ -77,7 +59,7 @@ const tdTags = async (ecs: ECSClient, name: string) =>
 
 /** Weights each ModifyListener asked for, as [target group name, weight] pairs. */
 function requestedWeights(): Array<Array<[string, number]>> {
-  return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
+  return (lab.proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
     const pairs: Array<[string, number]> = [];
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       const arn = form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`] as string;
@@ -96,26 +78,12 @@ function expectHelpful(step: StepResult, message: RegExp): void {
   expect(step.failure).not.toMatch(/run the rollback action/i);
 }
 
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-});
-afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
-});
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(proxy.url);
-  proxy.reset();
-});
-afterEach(() => proxy.reset());
-
 describe('rollback: last known good', () => {
   it('v2 rolled back, v3 shipped: previous is v1, not v2; a second previous does not bounce to v3; to: v3 is explicit', async () => {
     // v2: the canary fails its analysis and is rolled back by ecs-deploy.
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: { ...healthy, errors: 10 },
+    const traffic = lab.traffic(() => ({
+      blue: healthy,
+      green: { ...healthy, errors: 10 },
     }));
     const v2 = await job().run('ecs-deploy', {
       inputs: {
@@ -130,7 +98,7 @@ describe('rollback: last known good', () => {
     });
     await traffic.stop();
     expect(v2.outputs.status).toBe('rolled-back');
-    expect(await tdTags(clients.ecs, 'open-webui:2')).toHaveProperty('platform-actions:rolled-back');
+    expect(await tdTags(lab.clients.ecs, 'open-webui:2')).toHaveProperty('platform-actions:rolled-back');
 
     // v3 ships.
     const v3 = await job('4243').run('ecs-deploy', {
@@ -147,11 +115,11 @@ describe('rollback: last known good', () => {
     expect(v3.outputs.status).toBe('succeeded');
     expect(v3.outputs['task-definition-arn']).toMatch(/open-webui:3$/);
     // What served before v3 (v1, never rolled out by us) seeds the list.
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:last-good']).toBe(
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))['platform-actions:last-good']).toBe(
       'open-webui:3 open-webui:1',
     );
     // Through the proxy the family lists newest first, as on AWS: "the ACTIVE revision below the live one" would be v2.
-    const listed = await workloadClients(proxy.url).ecs.send(
+    const listed = await workloadClients(lab.proxy.url).ecs.send(
       new ListTaskDefinitionsCommand({ familyPrefix: WORKLOAD.web, sort: 'DESC' }),
     );
     expect(listed.taskDefinitionArns?.map((a) => a.split('/').pop())).toEqual([
@@ -172,13 +140,15 @@ describe('rollback: last known good', () => {
     // v1 registered again for its task set (open-webui:4, v1's content), all traffic on it.
     expect(first.outputs['rolled-back-to']).toMatch(/open-webui:4$/);
     expect(first.summary).toContain(`| **Image** | \`${IMAGES.webV1}\` |`);
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.taskDefinition?.split('/').pop()])).toEqual([['PRIMARY', 'open-webui:4']]);
-    expect(await tdTags(clients.ecs, 'open-webui:3')).toHaveProperty('platform-actions:rolled-back');
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:last-good']).toBe('open-webui:4');
+    expect(await tdTags(lab.clients.ecs, 'open-webui:3')).toHaveProperty('platform-actions:rolled-back');
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))['platform-actions:last-good']).toBe(
+      'open-webui:4',
+    );
 
     // A second previous: nothing completed a rollout before what runs now; v3 was rolled back. Refused, nothing changed.
-    const mark = proxy.calls.length;
+    const mark = lab.proxy.calls.length;
     const second = await job('4301').run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web } });
     expectHelpful(
       second,
@@ -186,7 +156,7 @@ describe('rollback: last known good', () => {
     );
     expect(second.failure).toContain('to: FAMILY:REVISION');
     expect(changesSince(mark)).toEqual([]);
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => t.taskDefinition?.split('/').pop())).toEqual([
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => t.taskDefinition?.split('/').pop())).toEqual([
       'open-webui:4',
     ]);
 
@@ -198,14 +168,14 @@ describe('rollback: last known good', () => {
     expect(back.log).toContain('to: open-webui:3, which completed a rollout on this service before');
     expect(back.log).toContain('It was rolled back at');
     expect(back.summary).toContain(`| **Image** | \`${IMAGE_V3}\` |`);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 0,
       'open-webui-green': 100,
     });
   }, 180_000);
 
   it('refuses a to: of another family or account, or one the service never ran, before any change; allow-any-revision lets it through', async () => {
-    const ecs = clients.ecs;
+    const ecs = lab.clients.ecs;
     await ecs.send(
       new RegisterTaskDefinitionCommand({
         family: WORKLOAD.web,
@@ -232,7 +202,7 @@ describe('rollback: last known good', () => {
         }),
       )
     ).taskDefinition?.taskDefinitionArn as string;
-    const mark = proxy.calls.length;
+    const mark = lab.proxy.calls.length;
     const cases: Array<[Record<string, string>, RegExp]> = [
       [
         { service: WORKLOAD.web, to: `${WORKLOAD.gateway}:1` },
@@ -274,12 +244,12 @@ describe('rollback: last known good', () => {
   }, 90_000);
 
   it('refuses a forged record before any change: the rollback action, ecs-deploy and its post step', async () => {
-    const ecs = clients.ecs;
+    const ecs = lab.clients.ecs;
     // Task sets: "stable" names a task set this service does not have, "new" names the primary (a rollback would delete it).
-    const forged = `v1 id=4242.1-evil e=ecs-task-set p=shifting s=ecs-svc/1234567 c=${w.web.taskSetId} w=10 i=0 t=1764000000`;
+    const forged = `v1 id=4242.1-evil e=ecs-task-set p=shifting s=ecs-svc/1234567 c=${lab.workload.web.taskSetId} w=10 i=0 t=1764000000`;
     await ecs.send(
       new TagResourceCommand({
-        resourceArn: w.web.serviceArn,
+        resourceArn: lab.workload.web.serviceArn,
         tags: [{ key: 'platform-actions:rollout', value: forged }],
       }),
     );
@@ -287,14 +257,14 @@ describe('rollback: last known good', () => {
     const rolling = (s: string) =>
       `v1 id=4242.1-evil e=ecs-rolling p=shifting s=${s} c=${WORKLOAD.gateway}:1 w=100 i=0 t=1764000000`;
 
-    const mark = proxy.calls.length;
+    const mark = lab.proxy.calls.length;
     const rollback = await job().run('rollback', { inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.web } });
     expectHelpful(
       rollback,
       /The rollout record on ECS service platform\/open-webui .* does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service; its new task set ecs-svc\/\d+ was not created by rollout 4242\.1-evil/,
     );
     expect(rollback.failure).toContain(
-      `aws ecs untag-resource --region us-east-1 --resource-arn ${w.web.serviceArn} --tag-keys platform-actions:rollout`,
+      `aws ecs untag-resource --region us-east-1 --resource-arn ${lab.workload.web.serviceArn} --tag-keys platform-actions:rollout`,
     );
 
     const deploy = await job().run('ecs-deploy', {
@@ -312,12 +282,12 @@ describe('rollback: last known good', () => {
       /does not match the service: its stable side ecs-svc\/1234567 is not a task set of this service/,
     );
     // The deploy refused while it only read (before it saved anything for its post step): the post step has nothing to do.
-    const before = proxy.calls.length;
+    const before = lab.proxy.calls.length;
     const post = await job().post(deploy);
     expect(post.exitCode).toBe(0);
     expect(post.log).not.toMatch(/Found an unfinished|Rolling back/);
     expect(
-      proxy.calls.slice(before).filter((c) => /^(Modify|Delete|Update|Tag|Untag|Create)/.test(c.operation)),
+      lab.proxy.calls.slice(before).filter((c) => /^(Modify|Delete|Update|Tag|Untag|Create)/.test(c.operation)),
     ).toEqual([]);
 
     for (const [stable, why] of [
@@ -329,7 +299,7 @@ describe('rollback: last known good', () => {
     ] as const) {
       await ecs.send(
         new TagResourceCommand({
-          resourceArn: w.gateway.serviceArn,
+          resourceArn: lab.workload.gateway.serviceArn,
           tags: [{ key: 'platform-actions:rollout', value: rolling(stable) }],
         }),
       );
@@ -341,12 +311,12 @@ describe('rollback: last known good', () => {
       expectHelpful(redeploy, why);
     }
     expect(changesSince(mark).filter((op) => op !== 'TagResource')).toEqual([]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect((await taskSetsOf(ecs, WORKLOAD.web)).map((t) => t.id)).toEqual([w.web.taskSetId]);
-    expect((await serviceTags(ecs, w.web.serviceArn))['platform-actions:rollout']).toBe(forged);
+    expect((await taskSetsOf(ecs, WORKLOAD.web)).map((t) => t.id)).toEqual([lab.workload.web.taskSetId]);
+    expect((await serviceTags(ecs, lab.workload.web.serviceArn))['platform-actions:rollout']).toBe(forged);
   }, 120_000);
 
   for (const next of ['ecs-deploy', 'rollback'] as const) {
@@ -365,20 +335,20 @@ describe('rollback: last known good', () => {
       await killed.waitForLog(/Step 1\/2: 10% on the new version/, 45_000);
       killed.kill('SIGKILL');
       await killed.done;
-      const orphan = (await taskSetsOf(clients.ecs, WORKLOAD.web)).find((t) => t.status !== 'PRIMARY');
+      const orphan = (await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).find((t) => t.status !== 'PRIMARY');
       expect(orphan?.id).toBeDefined();
       // The record is garbled (a hand edit cut it short).
-      await clients.ecs.send(
+      await lab.clients.ecs.send(
         new TagResourceCommand({
-          resourceArn: w.web.serviceArn,
+          resourceArn: lab.workload.web.serviceArn,
           tags: [{ key: 'platform-actions:rollout', value: 'v1 id=4242.1-x e=ecs-task-set p=shif' }],
         }),
       );
-      expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+      expect(await lab.weights()).toEqual({
         'open-webui-blue': 90,
         'open-webui-green': 10,
       });
-      proxy.reset();
+      lab.proxy.reset();
 
       const step =
         next === 'ecs-deploy'
@@ -404,34 +374,36 @@ describe('rollback: last known good', () => {
         ['open-webui-blue', 100],
         ['open-webui-green', 0],
       ]);
-      const deletes = proxy.requests('DeleteTaskSet') as Array<{ taskSet: string }>;
+      const deletes = lab.proxy.requests('DeleteTaskSet') as Array<{ taskSet: string }>;
       expect(deletes[0]?.taskSet).toContain(orphan?.id?.split('/').pop());
-      const firstDelete = proxy.calls.findIndex((c) => c.operation === 'DeleteTaskSet');
-      const firstModify = proxy.calls.findIndex((c) => c.operation === 'ModifyListener');
+      const firstDelete = lab.proxy.calls.findIndex((c) => c.operation === 'DeleteTaskSet');
+      const firstModify = lab.proxy.calls.findIndex((c) => c.operation === 'ModifyListener');
       expect(firstModify).toBeGreaterThanOrEqual(0);
       expect(firstModify).toBeLessThan(firstDelete);
 
-      const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+      const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
       expect(sets.map((t) => t.id)).not.toContain(orphan?.id);
-      expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+      expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+        'platform-actions:rollout',
+      );
       if (next === 'ecs-deploy') {
         expect(step.outputs.status).toBe('succeeded');
-        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        expect(await lab.weights()).toEqual({
           'open-webui-blue': 0,
           'open-webui-green': 100,
         });
         expect(sets.map((t) => [t.status, t.taskDefinition?.split('/').pop()])).toEqual([['PRIMARY', 'open-webui:3']]);
       } else {
         expect(step.outputs.status).toBe('rolled-back');
-        expect(step.outputs['rolled-back-to']).toBe(w.web.taskDefinitionArn);
+        expect(step.outputs['rolled-back-to']).toBe(lab.workload.web.taskDefinitionArn);
         expect(step.summary).toMatch(
           /Undid a rollout whose record was unreadable, from the live state: put all traffic back on the primary task set/,
         );
-        expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+        expect(await lab.weights()).toEqual({
           'open-webui-blue': 100,
           'open-webui-green': 0,
         });
-        expect(sets.map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
+        expect(sets.map((t) => [t.id, t.status])).toEqual([[lab.workload.web.taskSetId, 'PRIMARY']]);
       }
     }, 120_000);
   }

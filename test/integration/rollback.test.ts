@@ -5,31 +5,19 @@
  * the previous task definition on a rolling and on a task-set service, GitHub Deployments,
  * nothing to do, and bad input.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { DescribeServicesCommand, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { startEcsNativeServer, type EcsNativeServer } from '../support/ecs-native-server.js';
 import { MCP, PAUSE_HOOKS, seedNativeService } from '../support/ecs-native-workload.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, workloadClients, WORKLOAD } from '../support/ecs-workload.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let server: EcsNativeServer;
-let gh: GitHubServer;
-let w: Workload;
-let traffic: { stop(): Promise<void> } | undefined;
+const lab = useEcsLab<EcsNativeServer>({
+  front: (moto) => startEcsNativeServer(moto, { stageMs: 100, minuteMs: 1000 }),
+  github: true,
+  seedThroughFront: true,
+});
 
 const SPEC = `
 interval: 10s
@@ -38,49 +26,15 @@ metrics:
   - { name: error-rate, query: alb:error-rate, min-count: 10, judge: { threshold: { max: 1% } } }
 `;
 
-function job(runId = '4242'): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: server.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-    ...gh.env(),
-  });
-}
+const job = (runId = '4242'): Job => lab.job(runId, lab.gh.env());
 
-const byName = (p: Record<string, number>) =>
-  Object.fromEntries(Object.entries(p).map(([arn, v]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], v]));
 const ok = { requests: 100, errors: 0 };
-
-beforeAll(async () => {
-  server = await startEcsNativeServer(moto, { stageMs: 100, minuteMs: 1000 });
-  gh = await startGitHubServer();
-});
-afterAll(async () => {
-  await traffic?.stop();
-  clients.destroy();
-  await server.close();
-  await gh.close();
-});
-beforeEach(async () => {
-  await traffic?.stop();
-  traffic = undefined;
-  await resetMoto(moto);
-  server.reset();
-  gh.reset();
-  w = await seedWorkload(server.url);
-});
-afterEach(() => {
-  expect(server.problems).toEqual([]);
-  expect(gh.problems).toEqual([]);
-});
 
 describe('rollback (ECS)', () => {
   it('undoes a task-set rollout killed at 50% from its record, and records it in GitHub Deployments', async () => {
-    traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: ok,
-      [w.targetGroups.green]: ok,
+    lab.traffic(() => ({
+      blue: ok,
+      green: ok,
     }));
     const deploy = job().start('ecs-deploy', {
       inputs: {
@@ -92,18 +46,18 @@ describe('rollback (ECS)', () => {
         'step-duration': '5m',
         analysis: SPEC,
         environment: 'production',
-        'github-token': gh.token,
+        'github-token': lab.gh.token,
       },
     });
     await deploy.waitForLog(/Step 2\/3: 50% on the new version/, 45_000);
     deploy.kill('SIGKILL');
     await deploy.done;
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 50,
       'open-webui-green': 50,
     });
-    expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(2);
-    const [interrupted] = [...gh.store.repo('acme', 'webapp').deployments.values()];
+    expect(await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).toHaveLength(2);
+    const [interrupted] = [...lab.gh.store.repo('acme', 'webapp').deployments.values()];
     expect(interrupted?.statuses.map((s) => s.state)).toEqual(['in_progress']);
 
     const step = await job('4300').run('rollback', {
@@ -112,27 +66,29 @@ describe('rollback (ECS)', () => {
         service: WORKLOAD.web,
         reason: 'p95 latency alert from on-call',
         environment: 'production',
-        'github-token': gh.token,
+        'github-token': lab.gh.token,
       },
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.outputs['rolled-back-to']).toBe(w.web.taskDefinitionArn);
+    expect(step.outputs['rolled-back-to']).toBe(lab.workload.web.taskDefinitionArn);
     expect(Number(step.outputs['recovery-seconds'])).toBeGreaterThanOrEqual(0);
     expect(step.log).toMatch(
       /Found an unfinished rollout 4242\.1-\w+ \(ecs-task-set\), shifting at step 2 with up to 50% on the new version/,
     );
 
     // Traffic all on stable in one ModifyListener holding both target groups; the canary task set gone; no record left.
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect((await taskSetsOf(clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
-      [w.web.taskSetId, 'PRIMARY'],
+    expect((await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).map((t) => [t.id, t.status])).toEqual([
+      [lab.workload.web.taskSetId, 'PRIMARY'],
     ]);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
-    expect(server.calls.filter((c) => c.operation === 'DeleteTaskSet' && c.status === 200)).toHaveLength(1);
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+      'platform-actions:rollout',
+    );
+    expect(lab.proxy.calls.filter((c) => c.operation === 'DeleteTaskSet' && c.status === 200)).toHaveLength(1);
 
     expect(step.summary).toContain('### ↩️ Rolled back open-webui on platform (ECS)');
     expect(step.summary).toContain('| **Reason** | p95 latency alert from on-call |');
@@ -140,7 +96,7 @@ describe('rollback (ECS)', () => {
     // The interrupted deployment is marked failed; the rollback is a deployment of its own.
     expect(interrupted?.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
     expect(interrupted?.statuses[1]?.description).toBe('Rolled back: p95 latency alert from on-call');
-    const rollback = [...gh.store.repo('acme', 'webapp').deployments.values()].find((d) => d !== interrupted);
+    const rollback = [...lab.gh.store.repo('acme', 'webapp').deployments.values()].find((d) => d !== interrupted);
     expect(rollback?.payload).toMatchObject({
       tool: 'platform-actions',
       image: IMAGES.webV1,
@@ -153,13 +109,13 @@ describe('rollback (ECS)', () => {
   }, 120_000);
 
   it('stops a native deployment with rollback: from the record of a killed rollout, and without any record', async () => {
-    const native = await seedNativeService(server.url, w, {
+    const native = await seedNativeService(lab.proxy.url, lab.workload, {
       strategy: 'CANARY',
       canaryConfiguration: { canaryPercent: 10, canaryBakeTimeInMinutes: 0 },
       bakeTimeInMinutes: 0,
       lifecycleHooks: PAUSE_HOOKS,
     });
-    traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
+    lab.traffic(() => ({
       [native.targetGroups.blue]: ok,
       [native.targetGroups.green]: ok,
     }));
@@ -175,7 +131,7 @@ describe('rollback (ECS)', () => {
     await deploy.waitForLog(/Step 1\/2: 10% on the new version/, 45_000);
     deploy.kill('SIGKILL');
     await deploy.done;
-    expect(byName(await forwardPercentages(clients.elbv2, native.ruleArn))).toEqual({
+    expect(await lab.weights(native.ruleArn)).toEqual({
       'mcp-proxy-blue': 90,
       'mcp-proxy-green': 10,
     });
@@ -188,18 +144,20 @@ describe('rollback (ECS)', () => {
     expect(fromRecord.outputs['rolled-back-to']).toBe(native.taskDefinitionArn);
     expect(fromRecord.log).toMatch(/Found an unfinished rollout 4242\.1-\w+ \(ecs-native\)/);
     expect(fromRecord.log).toContain('StopServiceDeployment ROLLBACK');
-    expect(server.requests('StopServiceDeployment')).toEqual([
+    expect(lab.proxy.requests('StopServiceDeployment')).toEqual([
       { serviceDeploymentArn: expect.stringContaining('service-deployment/platform/mcp-proxy/'), stopType: 'ROLLBACK' },
     ]);
-    expect((server.serviceDeployments(native.serviceArn)[1] as { status: string }).status).toBe('ROLLBACK_SUCCESSFUL');
-    expect(byName(await forwardPercentages(clients.elbv2, native.ruleArn))).toEqual({
+    expect((lab.proxy.serviceDeployments(native.serviceArn)[1] as { status: string }).status).toBe(
+      'ROLLBACK_SUCCESSFUL',
+    );
+    expect(await lab.weights(native.ruleArn)).toEqual({
       'mcp-proxy-blue': 100,
       'mcp-proxy-green': 0,
     });
-    expect(await serviceTags(clients.ecs, native.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    expect(await serviceTags(lab.clients.ecs, native.serviceArn)).not.toHaveProperty('platform-actions:rollout');
 
     // Someone starts a deployment by hand (no record): the rollback action stops that one too.
-    const ecs = workloadClients(server.url).ecs;
+    const ecs = workloadClients(lab.proxy.url).ecs;
     const td = (
       await ecs.send(
         new RegisterTaskDefinitionCommand({
@@ -214,7 +172,9 @@ describe('rollback (ECS)', () => {
     expect(byHand.outputs.status).toBe('rolled-back');
     expect(byHand.summary).toMatch(/Stopped ECS service deployment \S+ \((PENDING|IN_PROGRESS)\) with rollback/);
     expect(byHand.summary).toContain('| **Reason** | no reason given |');
-    expect((server.serviceDeployments(native.serviceArn)[2] as { status: string }).status).toBe('ROLLBACK_SUCCESSFUL');
+    expect((lab.proxy.serviceDeployments(native.serviceArn)[2] as { status: string }).status).toBe(
+      'ROLLBACK_SUCCESSFUL',
+    );
     expect(
       (await ecs.send(new DescribeServicesCommand({ cluster: WORKLOAD.cluster, services: [MCP.service] })))
         .services?.[0]?.taskDefinition,
@@ -223,7 +183,7 @@ describe('rollback (ECS)', () => {
   }, 120_000);
 
   it('returns a rolling service to the previous task definition and waits; then finds nothing to do for to: the live one', async () => {
-    const ecs = clients.ecs;
+    const ecs = lab.clients.ecs;
     const v2 = (
       await ecs.send(
         new RegisterTaskDefinitionCommand({
@@ -247,7 +207,7 @@ describe('rollback (ECS)', () => {
     });
     expect(step.failure).toBeUndefined();
     expect(step.outputs.status).toBe('rolled-back');
-    expect(step.outputs['rolled-back-to']).toBe(w.gateway.taskDefinitionArn);
+    expect(step.outputs['rolled-back-to']).toBe(lab.workload.gateway.taskDefinitionArn);
     expect(step.summary).toContain('| **Was running** | `bedrock-access-gateway:2` |');
     expect(step.summary).toContain(
       '| **Image** | `111111111111.dkr.ecr.us-east-1.amazonaws.com/bedrock-access-gateway:1.0.0` |',
@@ -256,7 +216,7 @@ describe('rollback (ECS)', () => {
     expect(
       (await ecs.send(new DescribeServicesCommand({ cluster: WORKLOAD.cluster, services: [WORKLOAD.gateway] })))
         .services?.[0]?.taskDefinition,
-    ).toBe(w.gateway.taskDefinitionArn);
+    ).toBe(lab.workload.gateway.taskDefinitionArn);
 
     const again = await job().run('rollback', {
       inputs: { cluster: WORKLOAD.cluster, service: WORKLOAD.gateway, to: `${WORKLOAD.gateway}:1` },
@@ -264,7 +224,7 @@ describe('rollback (ECS)', () => {
     expect(again.failure).toBeUndefined();
     expect(again.outputs).toMatchObject({
       status: 'nothing-to-do',
-      'rolled-back-to': w.gateway.taskDefinitionArn,
+      'rolled-back-to': lab.workload.gateway.taskDefinitionArn,
       'recovery-seconds': '0',
     });
     expect(again.summary).toContain('Nothing to roll back');
@@ -290,11 +250,11 @@ describe('rollback (ECS)', () => {
     // The old task definition registered again (web:3, same content as web:1), in blue again.
     expect(step.outputs['rolled-back-to']).toMatch(/:task-definition\/open-webui:3$/);
     expect(step.summary).toContain('| **Image** | `ghcr.io/open-webui/open-webui:v0.6.5` |');
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
     expect(sets.map((t) => [t.status, t.taskDefinition, t.loadBalancers?.[0]?.targetGroupArn])).toEqual([
-      ['PRIMARY', step.outputs['rolled-back-to'], w.targetGroups.blue],
+      ['PRIMARY', step.outputs['rolled-back-to'], lab.workload.targetGroups.blue],
     ]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
@@ -328,13 +288,13 @@ describe('rollback (ECS)', () => {
         /Task definition 'open-webui:9' was not found/,
       ],
     ];
-    const mark = server.calls.length;
+    const mark = lab.proxy.calls.length;
     for (const [inputs, message] of cases) {
       const step = await job().run('rollback', { inputs });
       expect(step.exitCode).toBe(1);
       expect(step.failure).toMatch(message);
     }
-    const changes = server.calls.slice(mark).filter((c) => !/^(Describe|List)/.test(c.operation));
+    const changes = lab.proxy.calls.slice(mark).filter((c) => !/^(Describe|List)/.test(c.operation));
     expect(changes).toEqual([]);
   }, 60_000);
 });

@@ -5,28 +5,13 @@
  * that is still being driven. The listener is sampled straight from moto (not through the
  * proxy) every 100 ms while each case runs, so a half-shifted forward would be seen.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { startAwsProxy, type AwsProxy } from '../support/aws-proxy.js';
-import {
-  forwardPercentages,
-  IMAGES,
-  seedWorkload,
-  serviceTags,
-  startAlbTraffic,
-  taskSetsOf,
-  workloadClients,
-  WORKLOAD,
-  type SideTraffic,
-  type Workload,
-} from '../support/ecs-workload.js';
-import { motoEndpoint, resetMoto } from '../support/moto.js';
-import { Job } from '../support/runner.js';
+import { useEcsLab } from '../support/ecs-lab.js';
+import { IMAGES, serviceTags, taskSetsOf, WORKLOAD, type SideTraffic } from '../support/ecs-workload.js';
+import { type Job } from '../support/runner.js';
 
-const moto = motoEndpoint();
-const clients = workloadClients(moto);
-let proxy: AwsProxy;
-let w: Workload;
+const lab = useEcsLab();
 const stops: Array<() => Promise<void>> = [];
 
 const SPEC = `
@@ -39,16 +24,7 @@ metrics:
 `;
 const healthy: SideTraffic = { requests: 200, errors: 0, latency: () => 0.1 };
 
-function job(runId = '4242', env: Record<string, string> = {}): Job {
-  return new Job({
-    AWS_ENDPOINT_URL: proxy.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_REGION: WORKLOAD.region,
-    GITHUB_RUN_ID: runId,
-    ...env,
-  });
-}
+const job = (runId = '4242', env: Record<string, string> = {}): Job => lab.job(runId, env);
 
 function deployInputs(extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -62,9 +38,6 @@ function deployInputs(extra: Record<string, string> = {}): Record<string, string
   };
 }
 
-const byName = (percentages: Record<string, number>) =>
-  Object.fromEntries(Object.entries(percentages).map(([arn, p]) => [/targetgroup\/([^/]+)\//.exec(arn)?.[1], p]));
-
 /** Samples the listener's forward from moto every 100 ms until stopped: every split it ever showed. */
 function watchListener(arn: string) {
   const seen: Array<{ at: number; blue: number; green: number }> = [];
@@ -73,7 +46,7 @@ function watchListener(arn: string) {
     while (running) {
       let p: Record<string, number>;
       try {
-        p = byName(await forwardPercentages(clients.elbv2, arn));
+        p = await lab.weights(arn);
       } catch {
         return; // moto was reset under a test that already failed
       }
@@ -94,7 +67,7 @@ function watchListener(arn: string) {
 
 /** Weights each ModifyListener call through the proxy asked for, as [blue, green]. */
 function modifyListenerWeights(): Array<[number, number]> {
-  return (proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
+  return (lab.proxy.requests('ModifyListener') as Array<Record<string, string>>).map((form) => {
     const out: Record<string, number> = {};
     for (let n = 1; form[`DefaultActions.member.1.ForwardConfig.TargetGroups.member.${n}.TargetGroupArn`]; n++) {
       const name = /targetgroup\/([^/]+)\//.exec(
@@ -106,35 +79,22 @@ function modifyListenerWeights(): Array<[number, number]> {
   });
 }
 
-beforeAll(async () => {
-  proxy = await startAwsProxy(moto);
-});
-afterAll(async () => {
-  clients.destroy();
-  await proxy.close();
-});
-beforeEach(async () => {
-  await resetMoto(moto);
-  w = await seedWorkload(moto);
-  proxy.reset();
-});
 afterEach(async () => {
   while (stops.length) await stops.pop()?.();
 });
 
 describe('rollouts under faults (ECS task sets)', () => {
   it('restores stable through 30 s of throttling on every traffic call: retried until confirmed, never half-shifted', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: { ...healthy, errors: 20 },
+    lab.traffic(() => ({
+      blue: healthy,
+      green: { ...healthy, errors: 20 },
     }));
-    stops.push(() => traffic.stop());
-    const listener = watchListener(w.listenerArn);
+    const listener = watchListener(lab.workload.listenerArn);
     const running = job().start('ecs-deploy', { inputs: deployInputs({ steps: '10,50,100' }) });
     await running.waitForLog(/Step 1\/3: 10%/);
     // From just after the first shift: every read and write of the listener refused for 30 s.
     const throttledFrom = Date.now();
-    proxy.injectFor({
+    lab.proxy.injectFor({
       operations: ['ModifyListener', 'DescribeListeners'],
       durationMs: 30_000,
       status: 400,
@@ -149,7 +109,7 @@ describe('rollouts under faults (ECS task sets)', () => {
     expect(step.outputs.status).toBe('rolled-back');
     expect(step.failure).toMatch(/^Step 1 \(10%\) analysis failed/);
     // The restore kept trying through the throttling (SDK retries, then ours) and landed after it.
-    const throttled = proxy.calls.filter(
+    const throttled = lab.proxy.calls.filter(
       (c) => (c.operation === 'ModifyListener' || c.operation === 'DescribeListeners') && c.injected && c.at > detected,
     );
     expect(throttled.length).toBeGreaterThan(3);
@@ -164,22 +124,23 @@ describe('rollouts under faults (ECS task sets)', () => {
       [100, 0],
     ]);
     for (const [blue, green] of modifyListenerWeights()) expect(blue + green).toBe(100);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect(await taskSetsOf(clients.ecs, WORKLOAD.web)).toHaveLength(1);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    expect(await taskSetsOf(lab.clients.ecs, WORKLOAD.web)).toHaveLength(1);
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+      'platform-actions:rollout',
+    );
     // How soon after the throttling it lands is a benchmark (npm run bench -- rollout-faults), not asserted here.
   }, 120_000);
 
   it('lets the rollback action take over a live canary: stable at once, the deploy yields within one interval and never shifts again', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
-    stops.push(() => traffic.stop());
-    const listener = watchListener(w.listenerArn);
+    const listener = watchListener(lab.workload.listenerArn);
     const deploy = job('4242').start('ecs-deploy', { inputs: deployInputs({ steps: '10:60s,50,100' }) });
     await deploy.waitForLog(/Judging 10% for 1m/);
 
@@ -210,36 +171,37 @@ describe('rollouts under faults (ECS task sets)', () => {
       [90, 10],
       [100, 0],
     ]);
-    const sets = await taskSetsOf(clients.ecs, WORKLOAD.web);
-    expect(sets.map((t) => [t.id, t.status])).toEqual([[w.web.taskSetId, 'PRIMARY']]);
-    expect(await serviceTags(clients.ecs, w.web.serviceArn)).not.toHaveProperty('platform-actions:rollout');
+    const sets = await taskSetsOf(lab.clients.ecs, WORKLOAD.web);
+    expect(sets.map((t) => [t.id, t.status])).toEqual([[lab.workload.web.taskSetId, 'PRIMARY']]);
+    expect(await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn)).not.toHaveProperty(
+      'platform-actions:rollout',
+    );
 
     // The post step of the yielded deploy leaves the service alone.
-    const before = proxy.count('ModifyListener');
+    const before = lab.proxy.count('ModifyListener');
     const post = await job('4242').post(step);
     expect(post.exitCode).toBe(0);
-    expect(proxy.count('ModifyListener')).toBe(before);
+    expect(lab.proxy.count('ModifyListener')).toBe(before);
   }, 120_000);
 
   it('stops when someone edits the weights by hand, without overwriting them, and holds the record', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
-    stops.push(() => traffic.stop());
     const deploy = job().start('ecs-deploy', { inputs: deployInputs({ steps: '10:40s,50,100' }) });
     await deploy.waitForLog(/Judging 10% for 40s/);
     // An operator moves everything back to blue in the console (straight to moto: not one of ours).
-    await clients.elbv2.send(
+    await lab.clients.elbv2.send(
       new ModifyListenerCommand({
-        ListenerArn: w.listenerArn,
+        ListenerArn: lab.workload.listenerArn,
         DefaultActions: [
           {
             Type: 'forward',
             ForwardConfig: {
               TargetGroups: [
-                { TargetGroupArn: w.targetGroups.blue, Weight: 100 },
-                { TargetGroupArn: w.targetGroups.green, Weight: 0 },
+                { TargetGroupArn: lab.workload.targetGroups.blue, Weight: 100 },
+                { TargetGroupArn: lab.workload.targetGroups.green, Weight: 0 },
               ],
             },
           },
@@ -256,24 +218,25 @@ describe('rollouts under faults (ECS task sets)', () => {
     // Before its 40 s bake would have ended.
     expect(Date.now() - edited).toBeLessThan(30_000);
     expect(modifyListenerWeights()).toEqual([[90, 10]]);
-    expect(byName(await forwardPercentages(clients.elbv2, w.listenerArn))).toEqual({
+    expect(await lab.weights()).toEqual({
       'open-webui-blue': 100,
       'open-webui-green': 0,
     });
-    expect((await serviceTags(clients.ecs, w.web.serviceArn))['platform-actions:rollout']).toMatch(/ p=held /);
+    expect((await serviceTags(lab.clients.ecs, lab.workload.web.serviceArn))['platform-actions:rollout']).toMatch(
+      / p=held /,
+    );
 
     // Held: the post step does not move traffic the operator just set.
     const post = await job().post(step);
     expect(post.exitCode).toBe(0);
-    expect(proxy.count('ModifyListener')).toBe(1);
+    expect(lab.proxy.count('ModifyListener')).toBe(1);
   }, 90_000);
 
   it('refuses a second run while the first still drives the rollout, changing nothing', async () => {
-    const traffic = startAlbTraffic(clients.cloudwatch, w.loadBalancerArn, () => ({
-      [w.targetGroups.blue]: healthy,
-      [w.targetGroups.green]: healthy,
+    lab.traffic(() => ({
+      blue: healthy,
+      green: healthy,
     }));
-    stops.push(() => traffic.stop());
     const first = job('4242').start('ecs-deploy', { inputs: deployInputs({ steps: '10:30s,100' }) });
     await first.waitForLog(/Judging 10% for 30s/);
     const mutating = [
@@ -283,7 +246,7 @@ describe('rollouts under faults (ECS task sets)', () => {
       'DeleteTaskSet',
       'UpdateServicePrimaryTaskSet',
     ];
-    const before = Object.fromEntries(mutating.map((op) => [op, proxy.count(op)]));
+    const before = Object.fromEntries(mutating.map((op) => [op, lab.proxy.count(op)]));
 
     const second = await job('6666').run('ecs-deploy', {
       inputs: deployInputs({ image: IMAGES.webV1, analysis: 'none', steps: '100' }),
@@ -293,7 +256,7 @@ describe('rollouts under faults (ECS task sets)', () => {
       /is in the middle of rollout 4242\.1-\S+ .*its owner is still driving it \(its lease runs for another/,
     );
     expect(second.failure).toContain('stop it with the rollback action');
-    for (const op of mutating) expect(proxy.count(op)).toBe(before[op]);
+    for (const op of mutating) expect(lab.proxy.count(op)).toBe(before[op]);
 
     const done = await first.done;
     expect(done.outputs.status).toBe('succeeded');
