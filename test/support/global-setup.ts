@@ -19,7 +19,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `url` until it answers (any HTTP status), or fails after `timeoutMs`. */
-export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
+export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
