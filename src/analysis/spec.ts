@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { formatDuration, tryParseDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
+import { buildLoadSpec, type LoadSpec } from './load.js';
 import { buildSmokeSpec, type SmokeSpec } from './smoke.js';
 import type { MetricUnit } from './types.js';
 
@@ -88,6 +89,8 @@ export interface AnalysisSpec {
   source: string;
   /** HTTP checks against the new side before it gets production traffic (see smoke.ts). */
   smoke?: SmokeSpec;
+  /** Synthetic load to both sides during each bake, for quiet services (see load.ts). */
+  load?: LoadSpec;
 }
 
 export interface ParseSpecOptions {
@@ -432,6 +435,7 @@ const TOP_KEYS = [
   'min-count',
   'metrics',
   'smoke',
+  'load',
 ] as const;
 const METRIC_KEYS = ['name', 'provider', 'query', 'count-query', 'min-count', 'step', 'unit', 'judge'] as const;
 const JUDGE_KINDS = ['threshold', 'relative', 'mann-whitney'] as const;
@@ -594,6 +598,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
     metrics,
     source,
     ...(top.smoke !== undefined ? { smoke: buildSmokeSpec(top.smoke) } : {}),
+    ...(top.load !== undefined ? { load: buildLoadSpec(top.load) } : {}),
   };
   checkAgainstOptions(spec, r, options);
   return spec;
