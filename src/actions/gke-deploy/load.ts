@@ -46,6 +46,13 @@ export function wireLoad(analysis: SpecAnalysis | undefined, target: Target, o: 
         : 'Give http-route, use strategy blue-green, or remove load: from the spec.',
     );
   }
+  const { canary, stable } = o.load.urls;
+  if (!o.httpRoute && canary && canary === stable) {
+    throw new UserError(
+      `The analysis spec's load.url sends both sides' load to ${canary}, but without http-route no rule can tell the sides apart there. Nothing was changed.`,
+      'Give load.url as { new: <reaches the new side alone>, stable: <reaches stable alone> }, give http-route, or leave load.url out (each side by its Service, from a runner inside the cluster).',
+    );
+  }
   if (!analysis) return;
   const sides = target;
   const inner = {
