@@ -47,7 +47,7 @@ function explain(err: unknown, what: string): Error {
   if (code === 'AccessDenied' || code === 'AccessDeniedException') {
     return new UserError(
       `${what}: access denied (${errorMessage(err)}).`,
-      'Smoke checks on task sets need elasticloadbalancing:CreateRule, DeleteRule, DescribeRules and DescribeLoadBalancers on the listener (docs/actions/ecs-deploy.md); or give smoke-listener-arn / smoke-url for a test listener you manage.',
+      'Smoke checks and load: on task sets need elasticloadbalancing:CreateRule, DeleteRule, DescribeRules and DescribeLoadBalancers on the listener (docs/actions/ecs-deploy.md); or give smoke-listener-arn / smoke-url for a test listener you manage.',
       { cause: err },
     );
   }
