@@ -102,7 +102,7 @@ export function wireLoad(analysis: SpecAnalysis | undefined, target: Target, o: 
         return { side, baseUrl: urls[side], headers: { [SMOKE_HEADER]: values[side] } };
       });
       info(
-        `Synthetic load during this bake: ${o.load.rps} requests/s to each side (${urls.canary}${urls.canary === urls.stable ? '' : ` and ${urls.stable}`}), ${o.load.paths.join(', ')}.`,
+        `Synthetic load for this bake: ${o.load.rps} requests/s to each side (${urls.canary}${urls.canary === urls.stable ? '' : ` and ${urls.stable}`}), ${o.load.paths.join(', ')}.`,
       );
       return { targets, release };
     },

@@ -106,7 +106,7 @@ export function wireLoad(analysis: SpecAnalysis | undefined, target: Target, o: 
         throw err;
       }
       info(
-        `Synthetic load during this bake: ${o.load.rps} requests/s to Service ${services.canary} (${urls.canary}) and to Service ${services.stable} (${urls.stable}), ${o.load.paths.join(', ')}.`,
+        `Synthetic load for this bake: ${o.load.rps} requests/s to Service ${services.canary} (${urls.canary}) and to Service ${services.stable} (${urls.stable}), ${o.load.paths.join(', ')}.`,
       );
       return { targets, release };
     },
