@@ -38,10 +38,15 @@ const sides = [
   { side: 'stable', baseUrl: base, headers: { 'x-side': 'stable' } },
 ];
 // Warm up fetch and the JIT, then measure what this process burns doing nothing.
-await boundedLoad({ rps: 20, concurrency: 4, totalRequests: 1000, paths: ['/'], headers: {}, timeoutMs: 5000 }).run(
-  sides,
-  2000,
-);
+await boundedLoad({
+  rps: 20,
+  concurrency: 4,
+  totalRequests: 1000,
+  paths: ['/'],
+  headers: {},
+  timeoutMs: 5000,
+  urls: {},
+}).run(sides, 2000);
 const idleCpu = process.cpuUsage();
 await new Promise((r) => setTimeout(r, 2000));
 const idle = process.cpuUsage(idleCpu);
@@ -54,6 +59,7 @@ for (const rps of [10, 50, 200]) {
     concurrency: LOAD_CAPS.concurrency,
     totalRequests: 1_000_000,
     paths: ['/health', '/api/config'],
+    urls: {},
     headers: {},
     timeoutMs: 5000,
   };

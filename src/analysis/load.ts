@@ -10,8 +10,8 @@
  * `LoadGenerator` is the seam: `boundedLoad` is a small scheduler over fetch, kept behind
  * it so that a load generator library can take its place.
  *
- * Not wired into the deploy actions yet (no `load:` key in the analysis spec): see
- * docs/analysis.md.
+ * The analysis spec's `load:` key is read by `buildLoadSpec`; the deploy actions give the
+ * per-side URLs and routing (src/actions/ecs-deploy/load.ts, src/actions/gke-deploy/load.ts).
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import { parseDuration } from '../util/duration.js';
@@ -32,9 +32,45 @@ export interface LoadSpec {
   paths: string[];
   headers: Record<string, string>;
   timeoutMs: number;
+  /** Base URLs that override the action's default for a side. */
+  urls: { canary?: string; stable?: string };
 }
 
-const KEYS = ['rps', 'max-concurrency', 'max-requests', 'paths', 'headers', 'timeout'];
+const KEYS = ['rps', 'max-concurrency', 'max-requests', 'paths', 'headers', 'timeout', 'url'];
+
+function baseUrl(value: unknown, where: string): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  let ok: boolean;
+  try {
+    ok = /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) fail(where, 'must be an http(s) URL', 'For example url: https://webui.example.com.');
+  return text;
+}
+
+/** `url: <both sides>` or `url: { new: ..., stable: ... }`. */
+function parseUrls(raw: unknown): LoadSpec['urls'] {
+  if (raw === undefined) return {};
+  if (typeof raw === 'string') {
+    const u = baseUrl(raw, 'url');
+    return { canary: u, stable: u };
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    fail(
+      'url',
+      'must be a URL or a mapping of new and stable',
+      'For example url: { new: https://a, stable: https://b }.',
+    );
+  const o = raw as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (k !== 'new' && k !== 'stable') fail(`url.${k}`, 'is not a side', 'The sides are new and stable.');
+  return {
+    ...(o.new !== undefined ? { canary: baseUrl(o.new, 'url.new') } : {}),
+    ...(o.stable !== undefined ? { stable: baseUrl(o.stable, 'url.stable') } : {}),
+  };
+}
 
 function fail(where: string, what: string, hint: string): never {
   throw new UserError(`In the analysis spec, load.${where} ${what}.`, hint);
@@ -64,6 +100,8 @@ export function buildLoadSpec(raw: unknown): LoadSpec {
         : fail('paths', 'must be a list', 'For example paths: [/health, /api/config].');
   if (paths.length === 0 || paths.some((p) => !p.startsWith('/')))
     fail('paths', 'must list paths starting with /', 'Read-only paths only: /health, /api/config.');
+  if (o.headers !== undefined && (!o.headers || typeof o.headers !== 'object' || Array.isArray(o.headers)))
+    fail('headers', 'must be a mapping', 'For example headers: { Accept: application/json }.');
   const headers = (o.headers ?? {}) as Record<string, unknown>;
   return {
     rps: num('rps', 5, LOAD_CAPS.rps),
@@ -72,8 +110,15 @@ export function buildLoadSpec(raw: unknown): LoadSpec {
     paths,
     headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v)])),
     timeoutMs: o.timeout === undefined ? 5000 : parseDuration(String(o.timeout), 'load.timeout'),
+    urls: parseUrls(o.url),
   };
 }
+
+/**
+ * The smoke header's value on a side's synthetic requests, and on the rule (listener rule,
+ * HTTPRoute rule) that routes them to that side alone: `load-new-<id>`, `load-stable-<id>`.
+ */
+export const loadHeaderValue = (side: 'new' | 'stable', deploymentId: string) => `load-${side}-${deploymentId}`;
 
 export interface LoadTarget {
   /** canary or stable: counted apart. */
@@ -89,6 +134,32 @@ export interface SideCounts {
   ok: number;
   /** Other answers, timeouts and connection failures. */
   failed: number;
+  /** What the last failed request saw (HTTP status or the connection error), for the log. */
+  lastError?: string;
+}
+
+/** A bake's result with what the load sent during it, per side (the report shows it). */
+export type LoadedBakeResult = BakeResult & { synthetic?: Record<string, SideCounts> };
+
+/** What `after` adds to `before`, per side. */
+export function countsSince(
+  before: Record<string, SideCounts>,
+  after: Record<string, SideCounts>,
+): Record<string, SideCounts> {
+  return Object.fromEntries(
+    Object.entries(after).map(([side, a]) => {
+      const b = before[side] ?? { sent: 0, ok: 0, failed: 0 };
+      return [
+        side,
+        {
+          sent: a.sent - b.sent,
+          ok: a.ok - b.ok,
+          failed: a.failed - b.failed,
+          ...(a.lastError && a.failed > b.failed ? { lastError: a.lastError } : {}),
+        },
+      ];
+    }),
+  );
 }
 
 export interface LoadGenerator {
@@ -98,6 +169,12 @@ export interface LoadGenerator {
   counts(): Record<string, SideCounts>;
   /** Whether `totalRequests` was reached (nothing more is sent). */
   readonly exhausted: boolean;
+}
+
+function describeFailure(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError') return 'no answer within the timeout';
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
 }
 
 /**
@@ -126,9 +203,13 @@ export function boundedLoad(spec: LoadSpec, options: { fetch?: typeof fetch; clo
       );
       await res.arrayBuffer().catch(() => undefined);
       if (res.status < 400) counts.ok++;
-      else counts.failed++;
-    } catch {
+      else {
+        counts.failed++;
+        counts.lastError = `HTTP ${res.status}`;
+      }
+    } catch (err) {
       counts.failed++;
+      if (!stop.aborted) counts.lastError = describeFailure(err);
     }
   }
 
@@ -174,33 +255,57 @@ export function boundedLoad(spec: LoadSpec, options: { fetch?: typeof fetch; clo
   };
 }
 
+/** Where a bake's load goes, and what to undo after it (a header rule opened for it). */
+export interface LoadRouting {
+  targets: LoadTarget[];
+  /** Called once the bake's load has stopped, also after a cancel. */
+  release?: () => Promise<void>;
+}
+
 /**
  * The analysis with load during every bake: the generator runs beside the bake and is
  * stopped the moment the bake returns (or its signal aborts: rollback, cancel). After
- * each bake `onBake` hears what was sent so far.
+ * each bake `onBake` hears what was sent so far, and the bake's result carries what was
+ * sent during it (`synthetic`). `targetsFor` may set up routing for the bake (opened
+ * before the load starts, released right after it stops): nothing is left between bakes.
  */
 export function withLoad(
   analysis: Analysis,
   load: LoadGenerator,
-  targetsFor: (subjects: Subjects) => LoadTarget[],
-  onBake: (counts: Record<string, SideCounts>) => void,
+  targetsFor: (
+    subjects: Subjects,
+    signal?: AbortSignal,
+  ) => LoadTarget[] | LoadRouting | Promise<LoadTarget[] | LoadRouting>,
+  onBake: (counts: Record<string, SideCounts>, bake: Record<string, SideCounts>) => void,
 ): Analysis {
   return {
     intervalMs: analysis.intervalMs,
     failureLimit: analysis.failureLimit,
     errorLimit: analysis.errorLimit,
     run: (subjects, window, signal) => analysis.run(subjects, window, signal),
-    async bake(options: BakeOptions): Promise<BakeResult> {
+    async bake(options: BakeOptions): Promise<LoadedBakeResult> {
+      const before = load.counts();
+      const asked = await targetsFor(options.subjects, options.signal);
+      const routing: LoadRouting = Array.isArray(asked) ? { targets: asked } : asked;
       const stop = new AbortController();
       const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-      const running = load.run(targetsFor(options.subjects), options.durationMs, signal);
+      const running = load.run(routing.targets, options.durationMs, signal);
+      let synthetic: Record<string, SideCounts> | undefined;
+      let result: BakeResult;
       try {
-        return await analysis.bake(options);
+        result = await analysis.bake(options);
       } finally {
         stop.abort();
         await running;
-        onBake(load.counts());
+        try {
+          await routing.release?.();
+        } finally {
+          const after = load.counts();
+          synthetic = countsSince(before, after);
+          onBake(after, synthetic);
+        }
       }
+      return { ...result, synthetic };
     },
   };
 }

@@ -6,6 +6,7 @@
 import { details, escapeText, table } from '../github/markdown.js';
 import { formatDuration } from '../util/duration.js';
 import { formatP, formatValue } from './format.js';
+import type { LoadedBakeResult, SideCounts } from './load.js';
 import type { AnalysisSpec, JudgeSpec } from './spec-types.js';
 import type { AnalysisRun, BackendFailure, BakeResult, CheckResult, RunVerdict, Verdict } from './types.js';
 
@@ -55,6 +56,27 @@ export interface AnalysisReport {
     metrics: Array<{ name: string; provider: string; query: string; judge: string }>;
   };
   runs: AnalysisRun[];
+  /** Requests the synthetic load (`load:`) sent during this bake, per side; absent without load. */
+  synthetic?: Record<string, SideCounts>;
+}
+
+/** "Synthetic load during this bake: canary 150 requests (150 answered), stable 150 requests (148 answered, 2 failed: HTTP 502); ..." */
+export function describeSynthetic(synthetic: Record<string, SideCounts>): string {
+  const sides = Object.entries(synthetic).map(
+    ([side, c]) =>
+      `${side} ${c.sent} requests (${c.ok} answered${c.failed ? `, ${c.failed} failed${c.lastError ? `: ${c.lastError}` : ''}` : ''})`,
+  );
+  return `Synthetic load during this bake: ${sides.length ? sides.join(', ') : 'no requests'}; the judged request counts include them.`;
+}
+
+/** A warning for each side that answered none of the bake's synthetic requests (the runner may not reach it). */
+export function unansweredSides(synthetic: Record<string, SideCounts>, urls: Record<string, string>): string[] {
+  return Object.entries(synthetic)
+    .filter(([, c]) => c.sent > 0 && c.ok === 0)
+    .map(
+      ([side, c]) =>
+        `None of the ${c.sent} synthetic requests to the ${side === 'canary' ? 'new' : side} side (${urls[side] ?? '?'}) was answered (${c.lastError ?? 'no answer'}), so the bake saw no synthetic traffic there. A runner outside the network cannot reach an internal load balancer or a cluster DNS name: set load.url to a URL the runner reaches, or run the job on a runner inside the network.`,
+    );
 }
 
 /** One line describing a judge, e.g. "threshold max 0.01" or "mann-whitney 95%, ≥ 10 samples". */
@@ -100,6 +122,7 @@ export function analysisReport(result: BakeResult, spec?: AnalysisSpec): Analysi
         }
       : {}),
     runs: result.runs,
+    ...((result as LoadedBakeResult).synthetic ? { synthetic: (result as LoadedBakeResult).synthetic } : {}),
   };
 }
 
@@ -133,6 +156,8 @@ export function renderAnalysisMarkdown(result: BakeResult, options: RenderOption
     `#### ${escapeText(title)}: ${VERDICT_ICON[result.verdict]} ${result.verdict}\n`,
     `${escapeText(result.reason)}\n`,
   ];
+  const synthetic = (result as LoadedBakeResult).synthetic;
+  if (synthetic) out.push(`${escapeText(describeSynthetic(synthetic))}\n`);
   const runs = result.runs;
   if (runs.length === 0) return out.join('\n');
   const tally = tallyRuns(runs);

@@ -2,6 +2,7 @@
  * The analysis spec's shape: metrics, their judges and the top-level settings, as
  * `parseAnalysisSpec` (spec.ts) returns them, and the defaults a spec falls back to.
  */
+import type { LoadSpec } from './load.js';
 import type { SmokeSpec } from './smoke.js';
 import type { MetricUnit } from './types.js';
 
@@ -81,6 +82,8 @@ export interface AnalysisSpec {
   source: string;
   /** HTTP checks against the new side before it gets production traffic (see smoke.ts). */
   smoke?: SmokeSpec;
+  /** Synthetic load to both sides during each bake, for quiet services (see load.ts). */
+  load?: LoadSpec;
 }
 
 /** Placeholders analysis fills itself; every other `{{name}}` is a subject label. */

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { UserError } from '../util/errors.js';
 import { defaultAnalysisSpec, type CloudMonitoringDefaults, type PrometheusDefaults } from './default-spec.js';
+import { buildLoadSpec } from './load.js';
 import { buildSmokeSpec } from './smoke.js';
 import { describe, SpecReader } from './spec-reader.js';
 import {
@@ -53,6 +54,7 @@ const TOP_KEYS = [
   'min-count',
   'metrics',
   'smoke',
+  'load',
 ] as const;
 const METRIC_KEYS = ['name', 'provider', 'query', 'count-query', 'min-count', 'step', 'unit', 'judge'] as const;
 const JUDGE_KINDS = ['threshold', 'relative', 'mann-whitney'] as const;
@@ -215,6 +217,7 @@ export function buildSpec(raw: unknown, source: string, options: ParseSpecOption
     metrics,
     source,
     ...(top.smoke !== undefined ? { smoke: buildSmokeSpec(top.smoke) } : {}),
+    ...(top.load !== undefined ? { load: buildLoadSpec(top.load) } : {}),
   };
   checkAgainstOptions(spec, r, options);
   return spec;

@@ -5,6 +5,12 @@
  * first weight, and deleted right after the checks; production weights are never
  * touched. A rule left by a job that died is recognised by that header condition and
  * removed by the rollback (and is skipped wherever the engine looks for its route).
+ *
+ * The synthetic load (`load:` in the analysis spec) uses the same mechanism during each
+ * bake: two rules on the same header, `load-new-<rollout id>` to the new task set's group
+ * and `load-stable-<rollout id>` to stable's, opened before the bake's load and deleted
+ * right after it. Being smoke-header rules, they are never taken for the production
+ * route, and the rollback's sweep removes any a dead job left.
  */
 import {
   CreateRuleCommand,
@@ -41,7 +47,7 @@ function explain(err: unknown, what: string): Error {
   if (code === 'AccessDenied' || code === 'AccessDeniedException') {
     return new UserError(
       `${what}: access denied (${errorMessage(err)}).`,
-      'Smoke checks on task sets need elasticloadbalancing:CreateRule, DeleteRule, DescribeRules and DescribeLoadBalancers on the listener (docs/actions/ecs-deploy.md); or give smoke-listener-arn / smoke-url for a test listener you manage.',
+      'Smoke checks and load: on task sets need elasticloadbalancing:CreateRule, DeleteRule, DescribeRules and DescribeLoadBalancers on the listener (docs/actions/ecs-deploy.md); or give smoke-listener-arn / smoke-url for a test listener you manage.',
       { cause: err },
     );
   }
@@ -83,6 +89,10 @@ export interface SmokeRuleOptions {
   targetGroupArn: string;
   /** The rollout's id: the header's value. */
   deploymentId: string;
+  /** The header's value when it is not the rollout's id (the load rules). */
+  headerValue?: string;
+  /** For the log: what the rule is for and where it sends. Default: the smoke rule to the new task set. */
+  purpose?: { rule: string; side: string };
   log: (line: string) => void;
 }
 
@@ -117,8 +127,10 @@ export async function openSmokeRule(
   } catch (err) {
     throw explain(err, `Reading listener ${o.listenerArn.split('/').slice(-3).join('/')} for the smoke rule`);
   }
+  const value = o.headerValue ?? o.deploymentId;
+  const purpose = o.purpose ?? { rule: 'Smoke rule', side: 'the new task set' };
   const mine = rules.find(
-    (r) => isSmokeRule(r) && r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(o.deploymentId)),
+    (r) => isSmokeRule(r) && r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(value)),
   );
   if (mine?.RuleArn) return { ruleArn: mine.RuleArn, listenerUrl };
   const taken = new Set(rules.filter((r) => !r.IsDefault).map((r) => Number(r.Priority)));
@@ -127,8 +139,8 @@ export async function openSmokeRule(
   const production = o.route?.kind === 'rule' ? rules.find((r) => r.RuleArn === o.route?.arn) : undefined;
   if (production && Number(production.Priority) < priority) {
     throw new UserError(
-      `The smoke rule must come before the service's listener rule (priority ${production.Priority}), and every priority below it is taken.`,
-      "Leave a priority free below the service's rule, or give smoke-listener-arn: a test listener (e.g. port 8443) for the smoke rule.",
+      `The ${purpose.rule.toLowerCase()} must come before the service's listener rule (priority ${production.Priority}), and every priority below it is taken.`,
+      "Leave a priority free below the service's rule (two for load:), or give smoke-listener-arn: a test listener (e.g. port 8443) for these rules.",
     );
   }
   try {
@@ -136,9 +148,7 @@ export async function openSmokeRule(
       new CreateRuleCommand({
         ListenerArn: o.listenerArn,
         Priority: priority,
-        Conditions: [
-          { Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SMOKE_HEADER, Values: [o.deploymentId] } },
-        ],
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: SMOKE_HEADER, Values: [value] } }],
         Actions: [
           { Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: o.targetGroupArn, Weight: 1 }] } },
         ],
@@ -148,32 +158,38 @@ export async function openSmokeRule(
     const ruleArn = res.Rules?.[0]?.RuleArn;
     if (!ruleArn) throw new Error('CreateRule returned no rule');
     o.log(
-      `Smoke rule at priority ${priority}: requests with ${SMOKE_HEADER}: ${o.deploymentId} go to ${targetGroupName(o.targetGroupArn)} (the new task set) only; production weights unchanged.`,
+      `${purpose.rule} at priority ${priority}: requests with ${SMOKE_HEADER}: ${value} go to ${targetGroupName(o.targetGroupArn)} (${purpose.side}) only; production weights unchanged.`,
     );
     return { ruleArn, listenerUrl };
   } catch (err) {
-    throw explain(err, 'Creating the smoke rule');
+    throw explain(err, `Creating the ${purpose.rule.toLowerCase()}`);
   }
 }
 
-/** Deletes the smoke rules on the listener: this rollout's, or (without an id) every one forwarding to one of `targetGroups`. */
+/**
+ * Deletes the smoke rules on the listener: this rollout's (`deploymentId`: the rule whose
+ * header value it is), those whose header value `matching` accepts (the load rules), or
+ * (with neither) every one forwarding to one of `targetGroups`.
+ */
 export async function removeSmokeRules(
   elbv2: ElasticLoadBalancingV2Client,
   listenerArn: string,
-  which: { deploymentId?: string; targetGroups: string[] },
+  which: { deploymentId?: string; matching?: (value: string) => boolean; targetGroups: string[] },
   log: (line: string) => void,
   signal?: AbortSignal,
 ): Promise<number> {
   const rules = (await rulesOf(elbv2, listenerArn, signal)).filter(
     (r) =>
       isSmokeRule(r) &&
-      (which.deploymentId
-        ? r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(which.deploymentId as string))
-        : r.Actions?.some((a) =>
-            [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)].some(
-              (tg) => tg && which.targetGroups.includes(tg),
-            ),
-          )),
+      (which.matching
+        ? r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.some((v) => which.matching?.(v)))
+        : which.deploymentId
+          ? r.Conditions?.some((c) => c.HttpHeaderConfig?.Values?.includes(which.deploymentId as string))
+          : r.Actions?.some((a) =>
+              [a.TargetGroupArn, ...(a.ForwardConfig?.TargetGroups ?? []).map((t) => t.TargetGroupArn)].some(
+                (tg) => tg && which.targetGroups.includes(tg),
+              ),
+            )),
   );
   for (const r of rules) {
     try {
@@ -182,7 +198,8 @@ export async function removeSmokeRules(
       if (awsErrorCode(err) === 'RuleNotFound') continue;
       throw explain(err, 'Deleting the smoke rule');
     }
-    log(`Deleted the smoke rule (priority ${r.Priority}).`);
+    const value = r.Conditions?.find((c) => c.HttpHeaderConfig)?.HttpHeaderConfig?.Values?.[0] ?? '';
+    log(`Deleted the ${value.startsWith('load-') ? 'load' : 'smoke'} rule (priority ${r.Priority}).`);
   }
   return rules.length;
 }

@@ -350,6 +350,15 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       'Add smoke: checks to the analysis spec (docs/analysis.md), or remove the input.',
     );
   }
+  // Synthetic load (load: in the spec): refused here, before any change, where no side is reached alone.
+  if (spec?.load)
+    (await import('./load.js')).wireLoad(analysis, target, {
+      load: spec.load,
+      elbv2,
+      service: service.serviceName as string,
+      ...(s.smokeListenerArn ? { listenerArn: s.smokeListenerArn } : {}),
+      deploymentId: () => deploymentId,
+    });
 
   // Before any change: the plan must fit the job, the runner and credentials that cannot renew,
   // and a native PAUSE hook must hold each step until it is judged (extension included).

@@ -322,6 +322,16 @@ async function deploy(
       'Add smoke: checks to the analysis spec (docs/analysis.md), or remove smoke-url.',
     );
   }
+  // Synthetic load (load: in the spec): refused here, before any change, where no side is reached alone.
+  if (spec?.load)
+    (await import('./load.js')).wireLoad(analysis, target, {
+      load: spec.load,
+      kube,
+      namespace: s.namespace,
+      stableService: s.service ?? s.deployment,
+      httpRoute: Boolean(s.httpRoute),
+      deploymentId: () => deploymentId,
+    });
 
   let plan: RolloutPlan =
     strategy === s.strategy ? s.plan : { strategy: 'rolling', steps: [{ weight: 100, bakeMs: s.stepDurationMs }] };
