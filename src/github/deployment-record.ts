@@ -8,7 +8,8 @@
  * @actions/core) until a record is written: the first input error stays fast.
  */
 import { errorMessage, UserError } from '../util/errors.js';
-import type { FinalState, TrackedDeployment, TrackOptions } from './deployments.js';
+import type { FinalState } from './deployments.js';
+import type { TrackedDeployment, TrackOptions } from './deployment-tracking.js';
 import { inputs } from './inputs.js';
 
 /** Where to record: both set, or environment undefined (nothing recorded). */
@@ -37,7 +38,7 @@ export function readRecordSettings(what = 'the GitHub Deployment'): RecordSettin
 async function connect(s: RecordSettings) {
   if (!s.environment || !s.githubToken) return undefined;
   const { currentRepo, githubClient } = await import('./client.js');
-  const deployments = await import('./deployments.js');
+  const deployments = await import('./deployment-tracking.js');
   return { environment: s.environment, gh: githubClient(s.githubToken), repo: currentRepo(), deployments };
 }
 

@@ -13,16 +13,9 @@
  */
 import { httpStatus, type GitHub, type Repo } from '../github/client.js';
 import type { RunContext } from '../github/context.js';
-import {
-  currentState,
-  digestOf,
-  isRollback,
-  listDeployments,
-  liveDeployment,
-  runLogUrl,
-  setDeploymentStatus,
-  type DeploymentRecord,
-} from '../github/deployments.js';
+import { currentState, digestOf, isRollback, liveDeployment, type DeploymentRecord } from '../github/deployments.js';
+import { listDeployments } from '../github/deployment-history.js';
+import { runLogUrl, setDeploymentStatus } from '../github/deployment-tracking.js';
 import type { RecordSettings } from '../github/deployment-record.js';
 import { inputs } from '../github/inputs.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -161,7 +154,7 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
         source,
         { from, to: req.environment, digest, service: req.service, minSoakMs: 0, now: req.now ?? Date.now() },
         async (ds) => {
-          const { loadStatuses } = await import('../github/deployments.js');
+          const { loadStatuses } = await import('../github/deployment-history.js');
           await loadStatuses(gh, repo, ds);
         },
       );

@@ -16,7 +16,9 @@ import {
   type Repo,
 } from '../../github/client.js';
 import { runContext, runUrl, type RunContext } from '../../github/context.js';
-import { currentState, listDeployments, setDeploymentStatus } from '../../github/deployments.js';
+import { currentState } from '../../github/deployments.js';
+import { listDeployments } from '../../github/deployment-history.js';
+import { setDeploymentStatus } from '../../github/deployment-tracking.js';
 import { code, escapeText, heading, marker, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';

@@ -11,7 +11,8 @@ import {
   type Repo,
 } from '../../github/client.js';
 import { runContext, runUrl } from '../../github/context.js';
-import { listDeployments, succeededAt, type DeploymentRecord } from '../../github/deployments.js';
+import { succeededAt, type DeploymentRecord } from '../../github/deployments.js';
+import { listDeployments } from '../../github/deployment-history.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
