@@ -1,7 +1,8 @@
 import { info, warning } from '@actions/core';
 import { ecsClient } from '../../aws/ecs.js';
 import { LogsReader } from '../../aws/logs.js';
-import { runTask, serviceTaskDefinition, type RunTaskResult } from '../../aws/run-task.js';
+import { runTask, type RunTaskResult } from '../../aws/run-task.js';
+import { serviceTaskDefinition } from '../../aws/run-task-placement.js';
 import { runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
