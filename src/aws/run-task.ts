@@ -18,7 +18,13 @@ import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { describeTaskDefinition, explainEcsError, taskDefinitionName } from './ecs.js';
 import type { LogEvent, LogsReader } from './logs.js';
-import { awslogsStream, describeStop, mainContainer, mergeOverrides, type LogStreamRef } from './run-task-containers.js';
+import {
+  awslogsStream,
+  describeStop,
+  mainContainer,
+  mergeOverrides,
+  type LogStreamRef,
+} from './run-task-containers.js';
 import { servicePlacement, type Placement } from './run-task-placement.js';
 
 export interface RunTaskRequest {

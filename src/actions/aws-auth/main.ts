@@ -7,7 +7,7 @@ import {
   ROLE_SETTINGS_VARIABLE,
   type Renewability,
   type RoleSettings,
-} from '../../aws/credentials.js';
+} from '../../aws/role-settings.js';
 import { explainWebIdentityFailure } from '../../aws/trust-policy.js';
 import { code, facts, heading } from '../../github/markdown.js';
 import { decodeClaims, describeClaims, readIdTokenFile, requestIdToken } from '../../github/oidc.js';
