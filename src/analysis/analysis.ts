@@ -42,16 +42,19 @@ export interface SpecAnalysis extends Analysis {
 
 type Side = 'canary' | 'baseline';
 
+const providerNotAvailable = (i: number, m: MetricSpec, available: string[]): UserError =>
+  new UserError(
+    `The analysis spec's metrics[${i}] (${m.name}) uses the '${m.provider}' provider, which is not available here.`,
+    available.length
+      ? `Use one of: ${available.join(', ')}${m.provider === 'prometheus' ? ', or set the Prometheus URL input so the prometheus provider is available' : ''}.`
+      : 'This action supplies no metric providers; remove the analysis spec.',
+  );
+
 export function createAnalysis(spec: AnalysisSpec, options: AnalysisOptions): SpecAnalysis {
   spec.metrics.forEach((m, i) => {
     if (!Object.hasOwn(options.providers, m.provider)) {
       const available = Object.keys(options.providers);
-      throw new UserError(
-        `The analysis spec's metrics[${i}] (${m.name}) uses the '${m.provider}' provider, which is not available here.`,
-        available.length
-          ? `Use one of: ${available.join(', ')}${m.provider === 'prometheus' ? ', or set the Prometheus URL input so the prometheus provider is available' : ''}.`
-          : 'This action supplies no metric providers; remove the analysis spec.',
-      );
+      throw providerNotAvailable(i, m, available);
     }
   });
   return new SpecAnalysisImpl(spec, options);

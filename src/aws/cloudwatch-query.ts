@@ -109,25 +109,31 @@ function parseSelector(text: string, query: string): Dimension[] {
   });
 }
 
+const albDimensionsIncomplete = (query: string): UserError =>
+  new UserError(
+    `The ALB shorthand needs both TargetGroup and LoadBalancer dimensions (ALB publishes target group metrics with both). Query: ${query}`,
+    'Write e.g. alb:error-rate{TargetGroup="targetgroup/web/0123abcd", LoadBalancer="app/edge/4567ef01"}.',
+  );
+
+const albLabelsMissing = (query: string, labels: SubjectLabels | undefined): UserError =>
+  new UserError(
+    `'${query}' needs the target group and load balancer, but the rollout supplied ${labels ? `only ${Object.keys(labels).join(', ') || 'no labels'}` : 'no labels'}.`,
+    'ALB shorthands work with targets behind an ALB (task sets with weighted target groups). Otherwise name the dimensions: alb:error-rate{TargetGroup="targetgroup/name/id", LoadBalancer="app/name/id"}.',
+  );
+
 function albDimensions(selector: string | undefined, labels: SubjectLabels | undefined, query: string): Dimension[] {
   if (selector !== undefined) {
     const dims = parseSelector(selector, query).map((d) => ({ Name: d.Name, Value: albDimensionValue(d.Value) }));
     const names = dims.map((d) => d.Name);
     if (!names.includes('TargetGroup') || !names.includes('LoadBalancer')) {
-      throw new UserError(
-        `The ALB shorthand needs both TargetGroup and LoadBalancer dimensions (ALB publishes target group metrics with both). Query: ${query}`,
-        'Write e.g. alb:error-rate{TargetGroup="targetgroup/web/0123abcd", LoadBalancer="app/edge/4567ef01"}.',
-      );
+      throw albDimensionsIncomplete(query);
     }
     return dims;
   }
   const tg = labels?.targetGroup;
   const lb = labels?.loadBalancer;
   if (!tg || !lb) {
-    throw new UserError(
-      `'${query}' needs the target group and load balancer, but the rollout supplied ${labels ? `only ${Object.keys(labels).join(', ') || 'no labels'}` : 'no labels'}.`,
-      'ALB shorthands work with targets behind an ALB (task sets with weighted target groups). Otherwise name the dimensions: alb:error-rate{TargetGroup="targetgroup/name/id", LoadBalancer="app/name/id"}.',
-    );
+    throw albLabelsMissing(query, labels);
   }
   // The order ALB publishes them in; CloudWatch itself ignores the order.
   return [
@@ -168,6 +174,12 @@ function parseShorthand(text: string, labels: SubjectLabels | undefined, query: 
   throw new UserError(`'alb:${name}' is not an ALB shorthand. Query: ${query}`, SYNTAX_HINT);
 }
 
+const notAStatistic = (stat: string, query: string): UserError =>
+  new UserError(
+    `'${stat}' is not a CloudWatch statistic. Query: ${query}`,
+    'Use Sum, Average, Minimum, Maximum, SampleCount, a percentile such as p95 or p99.9, or a trimmed mean such as tm90.',
+  );
+
 function parseStat(text: string, query: string): StatRef {
   const brace = text.indexOf('{');
   const head = (brace >= 0 ? text.slice(0, brace) : text).trim();
@@ -180,10 +192,7 @@ function parseStat(text: string, query: string): StatRef {
   }
   const [namespace, metric, stat] = words as [string, string, string];
   if (!STAT.test(stat)) {
-    throw new UserError(
-      `'${stat}' is not a CloudWatch statistic. Query: ${query}`,
-      'Use Sum, Average, Minimum, Maximum, SampleCount, a percentile such as p95 or p99.9, or a trimmed mean such as tm90.',
-    );
+    throw notAStatistic(stat, query);
   }
   return { namespace, metric, stat, dimensions: selector ? parseSelector(selector, query) : [] };
 }

@@ -42,6 +42,12 @@ export interface RenewOptions {
   log?: (line: string) => void;
 }
 
+const oidcTokenRefused = (err: Error): UserError =>
+  new UserError(
+    `Renewing the AWS session: ${err.message}.`,
+    'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.',
+  );
+
 /** The job's GitHub OIDC token, as core.getIDToken requests it, retried on 5xx and network errors. */
 async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<string> {
   const base = env.ACTIONS_ID_TOKEN_REQUEST_URL as string;
@@ -57,11 +63,7 @@ async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<
         const err = new Error(
           `GitHub's OIDC token endpoint answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
         );
-        if (res.status < 500 && res.status !== 429)
-          throw new UserError(
-            `Renewing the AWS session: ${err.message}.`,
-            'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.',
-          );
+        if (res.status < 500 && res.status !== 429) throw oidcTokenRefused(err);
         throw err;
       }
       const value = ((await res.json()) as { value?: unknown }).value;
@@ -112,6 +114,13 @@ export interface RenewingCredentials {
   expired(identity: AwsCredentialIdentity | undefined): void;
 }
 
+const renewalFailed = (settings: RoleSettings, err: unknown): UserError =>
+  new UserError(
+    `Renewing the AWS session of ${settings.roleArn} (${settings.sessionName}) failed: ${errorMessage(err)}`,
+    'The role and its trust policy are the ones aws-auth used earlier in this job; if AWS or GitHub had an outage, re-run the job. To avoid renewals, give aws-auth a role-duration-seconds that covers the whole job.',
+    { cause: err },
+  );
+
 export function renewingCredentials(settings: RoleSettings, options: RenewOptions = {}): RenewingCredentials {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
@@ -150,11 +159,7 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
       session = await mint(settings);
     } catch (err) {
       if (err instanceof UserError) throw err;
-      throw new UserError(
-        `Renewing the AWS session of ${settings.roleArn} (${settings.sessionName}) failed: ${errorMessage(err)}`,
-        'The role and its trust policy are the ones aws-auth used earlier in this job; if AWS or GitHub had an outage, re-run the job. To avoid renewals, give aws-auth a role-duration-seconds that covers the whole job.',
-        { cause: err },
-      );
+      throw renewalFailed(settings, err);
     }
     mask(session.accessKeyId);
     mask(session.secretAccessKey);

@@ -7,7 +7,7 @@ import { ListTaskDefinitionsCommand, type ECSClient, type Service } from '@aws-s
 import { UserError } from '../util/errors.js';
 import { describeTaskDefinition, explainEcsError, taskDefinitionArn, taskDefinitionName } from './ecs.js';
 import { LAST_GOOD_TAG, readHistory, ROLLED_BACK_TAG, SERVED_TAG } from './ecs-last-good.js';
-import { familyOf, parseTaskDefinitionRef, serviceLocation } from './task-definition-ref.js';
+import { familyOf, parseTaskDefinitionRef, serviceLocation, type TaskDefinitionRef } from './task-definition-ref.js';
 
 const abort = (signal?: AbortSignal) => (signal ? { abortSignal: signal } : {});
 
@@ -64,6 +64,24 @@ async function activeRevisions(
   return out.sort((a, b) => b.revision - a.revision);
 }
 
+const nothingBeforeInList = (
+  entries: string[],
+  liveName: string,
+  skipped: string[],
+  newer: string[],
+  family: string,
+): UserError =>
+  new UserError(
+    `to: previous has nothing to return to: the service's ${LAST_GOOD_TAG} list (${entries.join(', ')}) holds no revision that completed a rollout before the live ${liveName}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}. ${newer.length ? `Rolled back on this service: ${newer.join(', ')}; returning to one of them is a new decision, not a rollback of the last change.` : ''}`.trim(),
+    `To run a particular revision, give it explicitly (to: FAMILY:REVISION of one the service ran successfully before, e.g. ${newer[0]?.split(' ')[0] ?? `${family}:N`}), or deploy it again with ecs-deploy. Nothing was changed.`,
+  );
+
+const noEarlierRevision = (family: string, liveName: string, skipped: string[]): UserError =>
+  new UserError(
+    `Task definition family ${family} has no ACTIVE revision before ${liveName} that was not rolled back${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}, so there is no previous version to return to.`,
+    'Give to: the task definition (family:revision) to return to. Nothing was changed.',
+  );
+
 /**
  * What `to: previous` means for a service that runs `live`: the revision that last
  * completed a rollout before it (the last-good list), skipping any tagged rolled back.
@@ -112,10 +130,7 @@ export async function resolvePrevious(
       if (tags?.has(ROLLED_BACK_TAG))
         newer.push(`${taskDefinitionName(r.arn)} (rolled back${when(tags.get(ROLLED_BACK_TAG))})`);
     }
-    throw new UserError(
-      `to: previous has nothing to return to: the service's ${LAST_GOOD_TAG} list (${entries.join(', ')}) holds no revision that completed a rollout before the live ${liveName}${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}. ${newer.length ? `Rolled back on this service: ${newer.join(', ')}; returning to one of them is a new decision, not a rollback of the last change.` : ''}`.trim(),
-      `To run a particular revision, give it explicitly (to: FAMILY:REVISION of one the service ran successfully before, e.g. ${newer[0]?.split(' ')[0] ?? `${family}:N`}), or deploy it again with ecs-deploy. Nothing was changed.`,
-    );
+    throw nothingBeforeInList(entries, liveName, skipped, newer, family);
   }
 
   // No history: the revision before, excluding what was rolled back.
@@ -131,11 +146,32 @@ export async function resolvePrevious(
       why: `previous is ${taskDefinitionName(r.arn)}: the service has no ${LAST_GOOD_TAG} list${present ? ' that can be read' : ' (it was deployed before platform-actions recorded one)'}, so previous falls back to the newest ACTIVE revision below ${liveName} that was not rolled back${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}.`,
     };
   }
-  throw new UserError(
-    `Task definition family ${family} has no ACTIVE revision before ${liveName} that was not rolled back${skipped.length ? ` (skipped ${skipped.join(', ')})` : ''}, so there is no previous version to return to.`,
-    'Give to: the task definition (family:revision) to return to. Nothing was changed.',
-  );
+  throw noEarlierRevision(family, liveName, skipped);
 }
+
+const otherAccountOrRegion = (
+  to: string,
+  ref: TaskDefinitionRef,
+  service: Service,
+  where: { region: string; account: string },
+  live: string | undefined,
+): UserError =>
+  new UserError(
+    `to: ${to} is a task definition of account ${ref.account} in ${ref.region}, but service ${service.serviceName} runs in account ${where.account} in ${where.region}. The rollback action returns a service only to its own task definitions.`,
+    `Give to: FAMILY:REVISION of the service's own family${live ? ` (${familyOf(live)})` : ''}. Nothing was changed.`,
+  );
+
+const otherFamily = (to: string, ref: TaskDefinitionRef, service: Service, family: string): UserError =>
+  new UserError(
+    `to: ${to} is of task definition family ${ref.family}, but service ${service.serviceName} runs family ${family}. The rollback action returns a service only to a revision of its own family.`,
+    `Give to: ${family}:REVISION (a revision the service ran before), or deploy the other task definition with ecs-deploy. Nothing was changed.`,
+  );
+
+const neverRanSuccessfully = (name: string, service: Service, entries: string[]): UserError =>
+  new UserError(
+    `to: ${name} is not a revision service ${service.serviceName} ran successfully before: it is neither in the service's ${LAST_GOOD_TAG} list (${entries.join(', ') || 'empty'}) nor tagged ${SERVED_TAG} by a promotion.`,
+    `Give one of the revisions in that list, or set allow-any-revision: true in a workflow whose environment requires a reviewer (docs/actions/rollback.md). Nothing was changed.`,
+  );
 
 /**
  * Checks an explicit `to:` before any change: the service's own family, in the service's
@@ -159,17 +195,11 @@ export async function checkExplicitTarget(
     );
   const where = serviceLocation(serviceArn);
   if (ref.account && (ref.account !== where.account || ref.region !== where.region)) {
-    throw new UserError(
-      `to: ${to} is a task definition of account ${ref.account} in ${ref.region}, but service ${service.serviceName} runs in account ${where.account} in ${where.region}. The rollback action returns a service only to its own task definitions.`,
-      `Give to: FAMILY:REVISION of the service's own family${live ? ` (${familyOf(live)})` : ''}. Nothing was changed.`,
-    );
+    throw otherAccountOrRegion(to, ref, service, where, live);
   }
   const family = live ? familyOf(live) : undefined;
   if (family && ref.family !== family && !allowAny) {
-    throw new UserError(
-      `to: ${to} is of task definition family ${ref.family}, but service ${service.serviceName} runs family ${family}. The rollback action returns a service only to a revision of its own family.`,
-      `Give to: ${family}:REVISION (a revision the service ran before), or deploy the other task definition with ecs-deploy. Nothing was changed.`,
-    );
+    throw otherFamily(to, ref, service, family);
   }
   const name = `${ref.family}:${ref.revision}`;
   const arn = taskDefinitionArn(name, serviceArn);
@@ -193,8 +223,5 @@ export async function checkExplicitTarget(
       why: `to: ${name}, which completed a rollout on this service before (${entries.includes(name) ? `in its ${LAST_GOOD_TAG} list` : `tagged ${SERVED_TAG}${when(tags.get(SERVED_TAG))}`}).${note}`,
     };
   }
-  throw new UserError(
-    `to: ${name} is not a revision service ${service.serviceName} ran successfully before: it is neither in the service's ${LAST_GOOD_TAG} list (${entries.join(', ') || 'empty'}) nor tagged ${SERVED_TAG} by a promotion.`,
-    `Give one of the revisions in that list, or set allow-any-revision: true in a workflow whose environment requires a reviewer (docs/actions/rollback.md). Nothing was changed.`,
-  );
+  throw neverRanSuccessfully(name, service, entries);
 }

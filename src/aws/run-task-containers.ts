@@ -10,6 +10,12 @@ export interface LogStreamRef {
   stream: string;
 }
 
+const severalEssentialContainers = (td: string, essential: ContainerDefinition[]): UserError =>
+  new UserError(
+    `Task definition ${td} has ${essential.length} essential containers (${essential.map((c) => c.name).join(', ')}), so it is not clear which one runs the command and whose log to follow.`,
+    'Set container-name to one of them.',
+  );
+
 export function mainContainer(
   defs: ContainerDefinition[],
   wanted: string | undefined,
@@ -26,10 +32,7 @@ export function mainContainer(
   }
   const essential = defs.filter((c) => c.essential !== false);
   if (essential.length === 1) return essential[0] as ContainerDefinition;
-  throw new UserError(
-    `Task definition ${td} has ${essential.length} essential containers (${essential.map((c) => c.name).join(', ')}), so it is not clear which one runs the command and whose log to follow.`,
-    'Set container-name to one of them.',
-  );
+  throw severalEssentialContainers(td, essential);
 }
 
 /** The awslogs stream ECS names for a container of a task: prefix/container/task-id. */

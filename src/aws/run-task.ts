@@ -86,6 +86,19 @@ export interface RunTaskOptions {
   /** After StopTask (timeout, cancel), how long to wait for STOPPED (ms). Default 60000. */
   stopWaitMs?: number;
 }
+
+const awsvpcWithoutNetwork = (tdName: string, req: RunTaskRequest): UserError =>
+  new UserError(
+    `Task definition ${tdName} uses the awsvpc network mode, so the task needs subnets and security groups, and ${req.service ? `service ${req.service} has none to copy` : 'none were given'}.`,
+    'Set service (to copy its network configuration) or subnets and security-groups.',
+  );
+
+const taskNotStarted = (tdName: string, failures: string[]): UserError =>
+  new UserError(
+    `ECS did not start a task of ${tdName}: ${failures.join('; ') || 'it returned neither a task nor a failure'}.`,
+    'RESOURCE:* means the cluster has no capacity that fits (CPU, memory, ENIs); AGENT or MISSING an EC2 instance problem. Fix the capacity or the placement, then re-run.',
+  );
+
 /** Runs the task and waits for it; never throws for a task that ran and failed (see `succeeded`), only for what kept it from running. */
 export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<RunTaskResult> {
   const clock = o.clock ?? systemClock;
@@ -110,10 +123,7 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
     platformVersion: given.platformVersion ?? fromService?.platformVersion,
   };
   if (td.networkMode === 'awsvpc' && !placement.networkConfiguration) {
-    throw new UserError(
-      `Task definition ${tdName} uses the awsvpc network mode, so the task needs subnets and security groups, and ${req.service ? `service ${req.service} has none to copy` : 'none were given'}.`,
-      'Set service (to copy its network configuration) or subnets and security-groups.',
-    );
+    throw awsvpcWithoutNetwork(tdName, req);
   }
   o.hooks.info(
     `Placement: ${[
@@ -157,10 +167,7 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
     const failures = (run.failures ?? []).map(
       (f) => `${f.arn ? `${f.arn}: ` : ''}${f.reason ?? 'no reason'}${f.detail ? ` (${f.detail})` : ''}`,
     );
-    throw new UserError(
-      `ECS did not start a task of ${tdName}: ${failures.join('; ') || 'it returned neither a task nor a failure'}.`,
-      'RESOURCE:* means the cluster has no capacity that fits (CPU, memory, ENIs); AGENT or MISSING an EC2 instance problem. Fix the capacity or the placement, then re-run.',
-    );
+    throw taskNotStarted(tdName, failures);
   }
   const taskArn = task.taskArn;
   const taskId = taskArn.split('/').pop() as string;

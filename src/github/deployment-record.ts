@@ -18,6 +18,12 @@ export interface RecordSettings {
   githubToken: string | undefined;
 }
 
+const tokenMissing = (what: string): UserError =>
+  new UserError(
+    `environment is set but github-token is empty, so ${what} cannot be recorded.`,
+    'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.',
+  );
+
 /**
  * Reads `environment` and `github-token`. A token left as an unexpanded expression counts
  * as none; an environment without a token is refused before anything changes.
@@ -27,10 +33,7 @@ export function readRecordSettings(what = 'the GitHub Deployment'): RecordSettin
   const token = inputs.string('github-token');
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   if (environment && !githubToken) {
-    throw new UserError(
-      `environment is set but github-token is empty, so ${what} cannot be recorded.`,
-      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.',
-    );
+    throw tokenMissing(what);
   }
   return { environment, githubToken };
 }

@@ -34,6 +34,18 @@ type Outcome = { kind: 'approved' | 'rejected'; decision: Decision } | { kind: '
 
 const LABEL = 'deploy-approval';
 
+const releaseRejected = (s: Settings, decided: Decision | undefined, reason: string): UserError =>
+  new UserError(
+    `Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`,
+    'Nothing was deployed. Fix what the approver named and start a new run.',
+  );
+
+const notApprovedInTime = (who: string, s: Settings, issueNumber: number, ignoredAll: Ignored[]): UserError =>
+  new UserError(
+    `Nobody of ${who} approved release ${s.release} to ${s.environment} within ${formatDuration(s.timeoutMs)} (issue #${issueNumber}).`,
+    `Nothing was deployed. Re-run this job to ask again${ignoredAll.length ? ` (${ignoredAll.length} command(s) did not count; see the job summary for why)` : ''}, or give a longer timeout.`,
+  );
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
   if (!token)
@@ -171,16 +183,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await notes.flush();
 
   if (outcome.kind === 'rejected') {
-    throw new UserError(
-      `Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`,
-      'Nothing was deployed. Fix what the approver named and start a new run.',
-    );
+    throw releaseRejected(s, decided, reason);
   }
   if (outcome.kind === 'timed-out') {
-    throw new UserError(
-      `Nobody of ${who} approved release ${s.release} to ${s.environment} within ${formatDuration(s.timeoutMs)} (issue #${issueNumber}).`,
-      `Nothing was deployed. Re-run this job to ask again${ignoredAll.length ? ` (${ignoredAll.length} command(s) did not count; see the job summary for why)` : ''}, or give a longer timeout.`,
-    );
+    throw notApprovedInTime(who, s, issueNumber, ignoredAll);
   }
 }
 

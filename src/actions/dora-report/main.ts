@@ -46,13 +46,15 @@ async function commitTimes(gh: GitHub, repo: Repo, shas: string[]): Promise<Map<
   return times;
 }
 
+const noGithubToken = (): UserError =>
+  new UserError(
+    'No github-token: dora-report reads GitHub Deployments and commits.',
+    'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.',
+  );
+
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
-  if (!token)
-    throw new UserError(
-      'No github-token: dora-report reads GitHub Deployments and commits.',
-      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.',
-    );
+  if (!token) throw noGithubToken();
   const gh = githubClient(token);
   const repo = currentRepo();
   const end = Date.now();

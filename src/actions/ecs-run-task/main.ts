@@ -28,6 +28,16 @@ export function logLine(timestamp: number, message: string, container: string): 
     .map((l) => `${at} ${container} | ${l}`);
 }
 
+const taskFailed = (id: string, taskDefinition: string, result: RunTaskResult): UserError =>
+  new UserError(
+    `Task ${id} of ${taskDefinition.split('/').pop()} failed: ${result.failure}.`,
+    result.timedOut
+      ? 'Raise wait-timeout if the task needs longer, or find what it waits for in its output above.'
+      : result.exitCode !== undefined
+        ? 'The task ran and its command failed: read its output above (or in the log stream), fix the command or what it needs (database, secrets, permissions), then re-run.'
+        : 'ECS stopped the task before its command ran: the reason above says why (image pull, secrets, ENI or capacity); fix that, then re-run.',
+  );
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const ecs = ecsClient({ region: s.region, maxAttempts: 5 });
   const logs = new LogsReader({ region: s.region, credentials: ecs.config.credentials });
@@ -107,14 +117,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await writeSummary(heading(`ecs-run-task: ${result.succeeded ? 'succeeded' : 'failed'}`) + facts(rows) + logs_);
 
   if (!result.succeeded) {
-    throw new UserError(
-      `Task ${id} of ${taskDefinition.split('/').pop()} failed: ${result.failure}.`,
-      result.timedOut
-        ? 'Raise wait-timeout if the task needs longer, or find what it waits for in its output above.'
-        : result.exitCode !== undefined
-          ? 'The task ran and its command failed: read its output above (or in the log stream), fix the command or what it needs (database, secrets, permissions), then re-run.'
-          : 'ECS stopped the task before its command ran: the reason above says why (image pull, secrets, ENI or capacity); fix that, then re-run.',
-    );
+    throw taskFailed(id, taskDefinition, result);
   }
   info(`Task ${id} exited with code ${result.exitCode} after ${formatDuration(result.durationMs)}.`);
 }
