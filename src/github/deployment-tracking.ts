@@ -66,6 +66,11 @@ export interface TrackedDeployment {
   finish(state: FinalState, description: string, options?: { environmentUrl?: string; logUrl?: string }): Promise<void>;
 }
 
+const deploymentNotCreated = (environment: string, status: number, message: string | undefined): UserError =>
+  new UserError(
+    `GitHub did not create the deployment to ${environment} (HTTP ${status}): ${message ?? 'no reason given'}.`,
+  );
+
 /**
  * Records a deploy step that found the service already running what it would deploy: a
  * deployment marked `unchanged` that succeeds at once (promote's queued deployment is taken
@@ -180,9 +185,7 @@ export async function trackDeployment(gh: GitHub, repo: Repo, options: TrackOpti
       throw deploymentError(err, `create a deployment of ${ref} to ${environment}`);
     }
     if (created.status !== 201 || !('id' in created.data)) {
-      throw new UserError(
-        `GitHub did not create the deployment to ${environment} (HTTP ${created.status}): ${(created.data as { message?: string }).message ?? 'no reason given'}.`,
-      );
+      throw deploymentNotCreated(environment, created.status, (created.data as { message?: string }).message);
     }
     id = created.data.id;
     sha = created.data.sha;

@@ -46,6 +46,13 @@ function what(op: Operation): string {
     : `${op.kind.kind}s${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
+const invalidObject = (op: Operation, message: string, causes: string[], err: KubeApiError): UserError =>
+  new UserError(
+    `Kubernetes rejected ${what(op)} (${err.reason || err.httpStatus}): ${message}${causes.length ? `\n${causes.join('\n')}` : ''}`,
+    'Fix the object (the manifest, or the inputs it was made from); `kubectl apply --dry-run=server -f FILE` shows the same check.',
+    { cause: err },
+  );
+
 const unauthorized = (op: Operation, err: KubeApiError): UserError =>
   new UserError(
     `The Kubernetes API of ${op.cluster} did not accept our credentials (401 Unauthorized) when we tried to ${op.verb} ${what(op)}.`,
@@ -109,11 +116,7 @@ export function explainKubeError(err: unknown, op: Operation): unknown {
       const causes = (err.status.details?.causes ?? []).map(
         (c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`,
       );
-      return new UserError(
-        `Kubernetes rejected ${what(op)} (${err.reason || err.httpStatus}): ${message}${causes.length ? `\n${causes.join('\n')}` : ''}`,
-        'Fix the object (the manifest, or the inputs it was made from); `kubectl apply --dry-run=server -f FILE` shows the same check.',
-        { cause: err },
-      );
+      return invalidObject(op, message, causes, err);
     }
     case 409:
       if (err.reason === 'AlreadyExists') {
