@@ -7,23 +7,22 @@
  */
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
-import { errorMessage, UserError } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
 import { plural } from './format.js';
 import { judgeMannWhitney, judgeRelative, judgeThreshold, type SideData } from './judges.js';
-import { placeholdersOf } from './spec.js';
-import { BUILTIN_PLACEHOLDERS, type AnalysisSpec, type MetricSpec } from './spec-types.js';
+import { fillQuery, seconds } from './query-placeholders.js';
+import type { AnalysisSpec, MetricSpec } from './spec-types.js';
+import { backendFailed, errorCheck, reasons, summarise, worst } from './verdicts.js';
 import type {
   Analysis,
   AnalysisRun,
   BakeOptions,
   BakeResult,
-  BackendFailure,
   CheckResult,
   ExtraCheck,
   MetricNeed,
   MetricProvider,
   SubjectLabels,
-  RunVerdict,
   Subjects,
   Window,
 } from './types.js';
@@ -43,75 +42,28 @@ export interface SpecAnalysis extends Analysis {
 
 type Side = 'canary' | 'baseline';
 
+const providerNotAvailable = (i: number, m: MetricSpec, available: string[]): UserError =>
+  new UserError(
+    `The analysis spec's metrics[${i}] (${m.name}) uses the '${m.provider}' provider, which is not available here.`,
+    available.length
+      ? `Use one of: ${available.join(', ')}${m.provider === 'prometheus' ? ', or set the Prometheus URL input so the prometheus provider is available' : ''}.`
+      : 'This action supplies no metric providers; remove the analysis spec.',
+  );
+
 export function createAnalysis(spec: AnalysisSpec, options: AnalysisOptions): SpecAnalysis {
   spec.metrics.forEach((m, i) => {
     if (!Object.hasOwn(options.providers, m.provider)) {
       const available = Object.keys(options.providers);
-      throw new UserError(
-        `The analysis spec's metrics[${i}] (${m.name}) uses the '${m.provider}' provider, which is not available here.`,
-        available.length
-          ? `Use one of: ${available.join(', ')}${m.provider === 'prometheus' ? ', or set the Prometheus URL input so the prometheus provider is available' : ''}.`
-          : 'This action supplies no metric providers; remove the analysis spec.',
-      );
+      throw providerNotAvailable(i, m, available);
     }
   });
   return new SpecAnalysisImpl(spec, options);
-}
-
-/** Prometheus-style duration of whole seconds, at least 1s: 300000 ms → "300s". */
-function seconds(ms: number): string {
-  return `${Math.max(1, Math.round(ms / 1000))}s`;
-}
-
-/** Fills `{{label}}` placeholders from a side's labels and the built-ins. */
-export function fillQuery(
-  query: string,
-  labels: SubjectLabels,
-  builtins: Record<string, string>,
-  what: string,
-): string {
-  for (const name of placeholdersOf(query)) {
-    if (!(name in builtins) && !Object.hasOwn(labels, name)) {
-      const known = [...Object.keys(labels), ...BUILTIN_PLACEHOLDERS].map((l) => `{{${l}}}`).join(', ');
-      throw new UserError(
-        `${what} uses {{${name}}}, which this rollout does not supply.`,
-        `Placeholders available: ${known}.`,
-      );
-    }
-  }
-  return query.replace(/\{\{\s*([^{}]*?)\s*\}\}/g, (_, name: string) => builtins[name] ?? (labels[name] as string));
 }
 
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return (
     (signal?.aborted ?? false) || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
   );
-}
-
-/** A run's verdict: a failed check decides; otherwise a backend error; then too little data. */
-function worst(verdicts: RunVerdict[]): RunVerdict {
-  if (verdicts.includes('fail')) return 'fail';
-  if (verdicts.includes('error')) return 'error';
-  if (verdicts.includes('inconclusive')) return 'inconclusive';
-  return 'pass';
-}
-
-/** A check whose backend failed to answer: an error with the source and message kept apart. */
-function errorCheck(
-  name: string,
-  source: string,
-  what: string,
-  err: unknown,
-  extra: Partial<CheckResult> = {},
-): CheckResult {
-  const message = errorMessage(err);
-  return {
-    name,
-    verdict: 'error',
-    reason: `${name}: ${what} failed: ${message}`,
-    ...extra,
-    error: { source, message },
-  };
 }
 
 class SpecAnalysisImpl implements SpecAnalysis {
@@ -365,45 +317,4 @@ class SpecAnalysisImpl implements SpecAnalysis {
       next = Math.max(clock.now(), Math.min(next + this.intervalMs, deadline));
     }
   }
-}
-
-/** The bake's verdict when error-limit consecutive runs had a backend error. */
-function backendFailed(
-  run: AnalysisRun,
-  errored: CheckResult[],
-  consecutive: number,
-  limit: number,
-  runs: AnalysisRun[],
-): BakeResult {
-  const sources = [...new Set(errored.map((c) => c.error?.source ?? c.name))];
-  const message = [
-    ...new Set(errored.map((c) => `${c.error?.source ?? c.name}: ${c.error?.message ?? c.reason}`)),
-  ].join('; ');
-  const backendFailure: BackendFailure = { sources, consecutive, message };
-  const runsText = limit === 1 ? 'in a run' : `in ${consecutive} consecutive runs`;
-  return {
-    verdict: 'fail',
-    reason:
-      `The metrics backend failed ${runsText} (error-limit ${limit}), so nothing judged the new version; this is an outage, not low traffic: ${message}. ` +
-      `Make ${sources.join(' and ')} reachable and answering from the runner, then deploy again.`,
-    runs,
-    backendFailure,
-  };
-}
-
-function reasons(run: AnalysisRun, verdict: RunVerdict): string {
-  const picked = run.checks.filter((c) => c.verdict === verdict);
-  return (picked.length ? picked : run.checks).map((c) => c.reason).join('; ');
-}
-
-function summarise(runs: AnalysisRun[]): string {
-  const failed = runs.filter((r) => r.verdict === 'fail').length;
-  const inconclusive = runs.filter((r) => r.verdict === 'inconclusive').length;
-  const errored = runs.filter((r) => r.checks.some((c) => c.verdict === 'error')).length;
-  const parts = [
-    failed ? `${failed} failed` : '',
-    errored ? `${errored} with a backend error` : '',
-    inconclusive ? `${inconclusive} inconclusive` : '',
-  ].filter(Boolean);
-  return parts.length ? ` (${parts.join(', ')})` : '';
 }

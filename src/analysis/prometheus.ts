@@ -95,6 +95,24 @@ function parseNumber(text: string): number {
   return Number(text);
 }
 
+const queryRefused = (base: string, res: Response, body: ApiBody | undefined): UserError =>
+  new UserError(
+    `Prometheus at ${base} refused the query (HTTP ${res.status}${body?.error ? `: ${body.error}` : ''}).`,
+    'Check the bearer token or headers. For Google Managed Prometheus the identity needs roles/monitoring.viewer on the project and a fresh access token.',
+  );
+
+const noPrometheusApi = (base: string, path: '/api/v1/query' | '/api/v1/query_range'): UserError =>
+  new UserError(
+    `There is no Prometheus HTTP API at ${base} (HTTP 404 for ${path}).`,
+    'Write the base URL without /api/v1, e.g. http://prometheus:9090, or https://monitoring.googleapis.com/v1/projects/PROJECT_ID/location/global/prometheus for Managed Prometheus.',
+  );
+
+const tooManySeries = (result: Series[], shown: string, query: string): UserError =>
+  new UserError(
+    `The Prometheus query returned ${result.length} series (${shown}${result.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
+    'Aggregate it to one series, e.g. wrap it in sum(...) or use sum by () (...), and select one side with the {{label}} placeholders.',
+  );
+
 export function createPrometheusProvider(options: PrometheusOptions): PrometheusProvider {
   const base = normalisePrometheusUrl(options.url);
   const name = options.name ?? 'prometheus';
@@ -152,16 +170,10 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
         body = undefined;
       }
       if (res.status === 401 || res.status === 403) {
-        throw new UserError(
-          `Prometheus at ${base} refused the query (HTTP ${res.status}${body?.error ? `: ${body.error}` : ''}).`,
-          'Check the bearer token or headers. For Google Managed Prometheus the identity needs roles/monitoring.viewer on the project and a fresh access token.',
-        );
+        throw queryRefused(base, res, body);
       }
       if (res.status === 404) {
-        throw new UserError(
-          `There is no Prometheus HTTP API at ${base} (HTTP 404 for ${path}).`,
-          'Write the base URL without /api/v1, e.g. http://prometheus:9090, or https://monitoring.googleapis.com/v1/projects/PROJECT_ID/location/global/prometheus for Managed Prometheus.',
-        );
+        throw noPrometheusApi(base, path);
       }
       if (res.status === 400 || res.status === 422) {
         const kind = body?.errorType ? ` (${body.errorType})` : '';
@@ -201,10 +213,7 @@ export function createPrometheusProvider(options: PrometheusOptions): Prometheus
               .join(', ')}}`,
         )
         .join(', ');
-      throw new UserError(
-        `The Prometheus query returned ${result.length} series (${shown}${result.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
-        'Aggregate it to one series, e.g. wrap it in sum(...) or use sum by () (...), and select one side with the {{label}} placeholders.',
-      );
+      throw tooManySeries(result, shown, query);
     }
     return result[0];
   }

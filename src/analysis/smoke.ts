@@ -92,22 +92,28 @@ export function buildSmokeSpec(raw: unknown): SmokeSpec {
   };
 }
 
+const notAUrl = (where: string, text: string): UserError =>
+  new UserError(
+    `${where} is '${text}', not a URL.`,
+    'Give the base URL that reaches the service, e.g. https://chat.example.com or http://10.0.1.20:8080.',
+  );
+
+const urlNotAccepted = (where: string, text: string): UserError =>
+  new UserError(
+    `${where} is '${text}': only an http(s) URL without credentials, query or fragment is accepted.`,
+    'Give the base URL alone (e.g. https://chat.example.com); each check adds its path, and headers carry any token.',
+  );
+
 /** An http(s) base URL without credentials, query or fragment (the checks' paths are appended). */
 export function checkSmokeUrl(text: string, where: string): string {
   let u: URL;
   try {
     u = new URL(text);
   } catch {
-    throw new UserError(
-      `${where} is '${text}', not a URL.`,
-      'Give the base URL that reaches the service, e.g. https://chat.example.com or http://10.0.1.20:8080.',
-    );
+    throw notAUrl(where, text);
   }
   if (!['http:', 'https:'].includes(u.protocol) || u.username || u.password || u.search || u.hash) {
-    throw new UserError(
-      `${where} is '${text}': only an http(s) URL without credentials, query or fragment is accepted.`,
-      'Give the base URL alone (e.g. https://chat.example.com); each check adds its path, and headers carry any token.',
-    );
+    throw urlNotAccepted(where, text);
   }
   return text.replace(/\/+$/, '');
 }

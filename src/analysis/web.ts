@@ -154,6 +154,12 @@ export function parseWebRequest(text: string, what = 'The web query'): WebReques
   };
 }
 
+const pathNotInAnswer = (step: string, walked: string, path: string, keys: string[]): UserError =>
+  new UserError(
+    `The answer has no '${step}' at ${walked} (path ${path}); there it has ${keys.length ? keys.join(', ') : 'no keys'}.`,
+    'Fix the JSON path in the query against a real answer of the API.',
+  );
+
 /** Follows a path: undefined when an array is too short (no data), an error when an object lacks the key (a wrong path). */
 export function followPath(doc: unknown, steps: PathStep[], path: string): unknown {
   let at: unknown = doc;
@@ -177,10 +183,7 @@ export function followPath(doc: unknown, steps: PathStep[], path: string): unkno
         );
       if (!(step in (at as Record<string, unknown>))) {
         const keys = Object.keys(at as Record<string, unknown>).slice(0, 8);
-        throw new UserError(
-          `The answer has no '${step}' at ${walked} (path ${path}); there it has ${keys.length ? keys.join(', ') : 'no keys'}.`,
-          'Fix the JSON path in the query against a real answer of the API.',
-        );
+        throw pathNotInAnswer(step, walked, path, keys);
       }
       at = (at as Record<string, unknown>)[step];
       walked += `.${step}`;
@@ -241,6 +244,12 @@ function fill(text: string, window: MetricQuery['window'], env: NodeJS.ProcessEn
   });
 }
 
+const requestRefused = (shown: string, res: Response): UserError =>
+  new UserError(
+    `${shown} refused the request (HTTP ${res.status}).`,
+    'Check the key headers and that the secret they read (${env.NAME}) is passed to the step and may read metrics.',
+  );
+
 export function createWebProvider(options: WebProviderOptions = {}): MetricProvider {
   const env = options.env ?? process.env;
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -283,10 +292,7 @@ export function createWebProvider(options: WebProviderOptions = {}): MetricProvi
         }
         const text = await res.text();
         if (res.status === 401 || res.status === 403) {
-          throw new UserError(
-            `${shown} refused the request (HTTP ${res.status}).`,
-            'Check the key headers and that the secret they read (${env.NAME}) is passed to the step and may read metrics.',
-          );
+          throw requestRefused(shown, res);
         }
         if (res.status === 429 || res.status >= 500)
           throw new TransientWebError(`${shown} answered HTTP ${res.status}`);

@@ -1,6 +1,7 @@
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { UserError } from '../util/errors.js';
-import { cannotRenewHint, isExpiredCredentials, jobCredentials, type RenewingCredentials } from './credentials.js';
+import { cannotRenewHint, isExpiredCredentials } from './credential-limits.js';
+import { jobCredentials, type RenewingCredentials } from './credentials.js';
 
 /** What every AWS client of ours is made from. */
 export interface AwsClientOptions {

@@ -10,7 +10,6 @@
  * This module stays light (no SDK, no @actions/core at load): client.ts imports it and
  * settings readers import client.ts.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { EOL } from 'node:os';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
@@ -18,132 +17,10 @@ import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { retry } from '../util/retry.js';
-
-/** The variable aws-auth exports for later steps. */
-export const ROLE_SETTINGS_VARIABLE = 'PLATFORM_ACTIONS_AWS_ROLE';
+import { renewability, ROLE_SETTINGS_VARIABLE, type RoleSettings, type Session } from './role-settings.js';
 
 /** Renew this long before the session expires (the SDK's own margin is 5 min too). */
 export const RENEW_BEFORE_MS = 5 * 60_000;
-
-/** How a session was minted, which decides how it renews. */
-export type RoleSource = 'github-oidc' | 'web-identity-token-file' | 'role-chaining';
-
-/** What aws-auth hands later steps: the role settings, never a secret. */
-export interface RoleSettings {
-  version: 1;
-  source: RoleSource;
-  roleArn: string;
-  sessionName: string;
-  durationSeconds: number;
-  /** Audience of the GitHub OIDC token (github-oidc). */
-  audience: string;
-  /** Web identity token file (web-identity-token-file); read again at each renewal. */
-  tokenFile?: string;
-  inlinePolicy?: string;
-  managedPolicyArns?: string[];
-  region: string;
-  /** STS endpoint aws-auth used, when it was overridden (AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL). */
-  stsEndpoint?: string;
-  /** When the exported session expires (ISO 8601). */
-  expiration: string;
-  /**
-   * SHA-256 (first 16 hex digits) of the exported access key id: a step only renews when
-   * the credentials in its environment are still the ones aws-auth exported (another
-   * credentials action run later wins, as it would without us).
-   */
-  keyFingerprint: string;
-  /** For role-chaining: the settings of the session the chain started from. */
-  chainedFrom?: RoleSettings;
-}
-
-export function keyFingerprint(accessKeyId: string): string {
-  return createHash('sha256').update(accessKeyId).digest('hex').slice(0, 16);
-}
-
-const SOURCES: readonly RoleSource[] = ['github-oidc', 'web-identity-token-file', 'role-chaining'];
-
-/** Parses the variable; undefined when absent, empty, or not ours (a warning-free fall back to the environment). */
-export function parseRoleSettings(text: string | undefined): RoleSettings | undefined {
-  if (!text || text.trim() === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  return isRoleSettings(value) ? value : undefined;
-}
-
-function isRoleSettings(v: unknown): v is RoleSettings {
-  const s = v as Partial<RoleSettings> | null;
-  if (!s || typeof s !== 'object' || s.version !== 1) return false;
-  if (!SOURCES.includes(s.source as RoleSource)) return false;
-  if (typeof s.roleArn !== 'string' || !/^arn:[\w-]+:iam::\d{12}:role\//.test(s.roleArn)) return false;
-  if (typeof s.sessionName !== 'string' || typeof s.region !== 'string' || typeof s.audience !== 'string') return false;
-  if (typeof s.durationSeconds !== 'number' || s.durationSeconds < 900 || s.durationSeconds > 43200) return false;
-  if (
-    typeof s.expiration !== 'string' ||
-    Number.isNaN(Date.parse(s.expiration)) ||
-    typeof s.keyFingerprint !== 'string'
-  )
-    return false;
-  if (
-    s.managedPolicyArns !== undefined &&
-    (!Array.isArray(s.managedPolicyArns) || s.managedPolicyArns.some((a) => typeof a !== 'string'))
-  )
-    return false;
-  if (s.source === 'role-chaining' && s.chainedFrom !== undefined && !isRoleSettings(s.chainedFrom)) return false;
-  return true;
-}
-
-/** One renewed session. */
-export interface Session {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiration: Date;
-}
-
-/** Whether, and why not, the credentials of this step can renew. */
-export type Renewability =
-  { renewable: true; settings: RoleSettings } | { renewable: false; why: string; settings?: RoleSettings };
-
-/**
- * Decides whether this step renews: the settings are there, the environment still holds
- * the session they describe, and a new web identity token can be had.
- */
-export function renewability(env: NodeJS.ProcessEnv = process.env): Renewability {
-  const settings = parseRoleSettings(env[ROLE_SETTINGS_VARIABLE]);
-  if (!settings) {
-    return {
-      renewable: false,
-      why: `they were not exported by platform-actions aws-auth (${ROLE_SETTINGS_VARIABLE} is not set)`,
-    };
-  }
-  const key = env.AWS_ACCESS_KEY_ID;
-  if (!key || keyFingerprint(key) !== settings.keyFingerprint) {
-    return {
-      renewable: false,
-      why: 'the credentials in the environment are not the ones aws-auth exported (another step replaced them)',
-      settings,
-    };
-  }
-  const why = sourceProblem(settings, env);
-  return why ? { renewable: false, why, settings } : { renewable: true, settings };
-}
-
-function sourceProblem(settings: RoleSettings, env: NodeJS.ProcessEnv): string | undefined {
-  if (settings.source === 'github-oidc') {
-    return env.ACTIONS_ID_TOKEN_REQUEST_URL && env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
-      ? undefined
-      : 'this step cannot request a GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL is not set: the job needs permissions: id-token: write)';
-  }
-  if (settings.source === 'web-identity-token-file')
-    return settings.tokenFile ? undefined : 'no web identity token file is recorded';
-  if (!settings.chainedFrom)
-    return 'the session was assumed by role chaining from credentials that did not come from aws-auth';
-  return sourceProblem(settings.chainedFrom, env);
-}
 
 /** Registers a value with the runner's masker (the workflow command core.setSecret writes), before anything can print it. */
 function mask(value: string): void {
@@ -162,6 +39,12 @@ export interface RenewOptions {
   log?: (line: string) => void;
 }
 
+const oidcTokenRefused = (err: Error): UserError =>
+  new UserError(
+    `Renewing the AWS session: ${err.message}.`,
+    'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.',
+  );
+
 /** The job's GitHub OIDC token, as core.getIDToken requests it, retried on 5xx and network errors. */
 async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<string> {
   const base = env.ACTIONS_ID_TOKEN_REQUEST_URL as string;
@@ -177,11 +60,7 @@ async function githubIdToken(audience: string, env: NodeJS.ProcessEnv): Promise<
         const err = new Error(
           `GitHub's OIDC token endpoint answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
         );
-        if (res.status < 500 && res.status !== 429)
-          throw new UserError(
-            `Renewing the AWS session: ${err.message}.`,
-            'The job needs permissions: id-token: write; the token endpoint only serves the job that is running.',
-          );
+        if (res.status < 500 && res.status !== 429) throw oidcTokenRefused(err);
         throw err;
       }
       const value = ((await res.json()) as { value?: unknown }).value;
@@ -232,6 +111,13 @@ export interface RenewingCredentials {
   expired(identity: AwsCredentialIdentity | undefined): void;
 }
 
+const renewalFailed = (settings: RoleSettings, err: unknown): UserError =>
+  new UserError(
+    `Renewing the AWS session of ${settings.roleArn} (${settings.sessionName}) failed: ${errorMessage(err)}`,
+    'The role and its trust policy are the ones aws-auth used earlier in this job; if AWS or GitHub had an outage, re-run the job. To avoid renewals, give aws-auth a role-duration-seconds that covers the whole job.',
+    { cause: err },
+  );
+
 export function renewingCredentials(settings: RoleSettings, options: RenewOptions = {}): RenewingCredentials {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
@@ -270,11 +156,7 @@ export function renewingCredentials(settings: RoleSettings, options: RenewOption
       session = await mint(settings);
     } catch (err) {
       if (err instanceof UserError) throw err;
-      throw new UserError(
-        `Renewing the AWS session of ${settings.roleArn} (${settings.sessionName}) failed: ${errorMessage(err)}`,
-        'The role and its trust policy are the ones aws-auth used earlier in this job; if AWS or GitHub had an outage, re-run the job. To avoid renewals, give aws-auth a role-duration-seconds that covers the whole job.',
-        { cause: err },
-      );
+      throw renewalFailed(settings, err);
     }
     mask(session.accessKeyId);
     mask(session.secretAccessKey);
@@ -390,49 +272,5 @@ export async function credentialsEnv(env: NodeJS.ProcessEnv = process.env): Prom
     AWS_ACCESS_KEY_ID: c.accessKeyId,
     AWS_SECRET_ACCESS_KEY: c.secretAccessKey,
     ...(c.sessionToken ? { AWS_SESSION_TOKEN: c.sessionToken } : {}),
-  };
-}
-
-/** AWS error codes that mean "these credentials have expired". */
-export function isExpiredCredentials(err: unknown): boolean {
-  const e = err as { name?: string; Code?: string; $metadata?: unknown } | null;
-  if (!e || typeof e !== 'object' || !('$metadata' in e)) return false;
-  const code = e.Code ?? e.name;
-  return code === 'ExpiredToken' || code === 'ExpiredTokenException';
-}
-
-/** The hint added to an expired-credentials error when the step cannot renew. */
-export function cannotRenewHint(env: NodeJS.ProcessEnv = process.env): string {
-  const r = renewability(env);
-  const why = r.renewable ? 'the renewed session was refused too' : r.why;
-  return (
-    `The AWS credentials of this step have expired and cannot be renewed: ${why}. ` +
-    'Run platform-actions aws-auth earlier in this job with permissions: id-token: write (its session then renews itself), ' +
-    'or give it a role-duration-seconds that covers the whole job.'
-  );
-}
-
-/**
- * How long the credentials of this step last when they cannot renew, as a limit for the
- * time budget: aws-auth's recorded expiration, or AWS_CREDENTIAL_EXPIRATION (which other
- * credential tools export). Undefined when they renew, or when nothing says when they end.
- */
-export function credentialsLimit(
-  env: NodeJS.ProcessEnv = process.env,
-  now = Date.now(),
-): { what: string; ms: number; remedy: string } | undefined {
-  const r = renewability(env);
-  if (r.renewable) return undefined;
-  const expiresAt =
-    r.settings && env.AWS_ACCESS_KEY_ID && keyFingerprint(env.AWS_ACCESS_KEY_ID) === r.settings.keyFingerprint
-      ? Date.parse(r.settings.expiration)
-      : Date.parse(env.AWS_CREDENTIAL_EXPIRATION ?? '');
-  if (Number.isNaN(expiresAt)) return undefined;
-  return {
-    what: `the AWS credentials, which expire at ${new Date(expiresAt).toISOString()} and cannot renew (${r.why})`,
-    ms: Math.max(0, expiresAt - now),
-    remedy:
-      'Let the session renew itself: run platform-actions aws-auth in this job with permissions: id-token: write. ' +
-      "Or give aws-auth a role-duration-seconds that covers the whole rollout (the role's MaxSessionDuration must allow it), or shorten the rollout.",
   };
 }

@@ -104,34 +104,43 @@ export interface EcrFindings {
 
 const WAITING = new Set(['IN_PROGRESS', 'PENDING']);
 
+const unsupportedImage = (what: string, said: string): UserError =>
+  new UserError(
+    `ECR cannot scan ${what} (UNSUPPORTED_IMAGE).${said}`,
+    'Basic scanning covers OS packages of supported distributions only (not scratch or distroless-style images without a package database). Use scanner: trivy, or turn on enhanced scanning (Amazon Inspector) for the registry.',
+  );
+
+const scanEligibilityExpired = (what: string, said: string): UserError =>
+  new UserError(
+    `ECR no longer scans ${what} (SCAN_ELIGIBILITY_EXPIRED).${said}`,
+    "The registry's enhanced scanning duration for pushed images has lapsed: push the image again or lengthen the scan duration in the registry's scanning configuration.",
+  );
+
+const scanLimitExceeded = (what: string, said: string): UserError =>
+  new UserError(
+    `ECR refused to scan ${what} (LIMIT_EXCEEDED).${said}`,
+    'Basic scanning allows one scan per image per 24 hours; use the existing findings or scanner: trivy.',
+  );
+
 function failure(status: string, description: string | undefined, what: string): UserError {
   const said = description ? ` ECR says: ${description}` : '';
   switch (status) {
     case 'UNSUPPORTED_IMAGE':
-      return new UserError(
-        `ECR cannot scan ${what} (UNSUPPORTED_IMAGE).${said}`,
-        'Basic scanning covers OS packages of supported distributions only (not scratch or distroless-style images without a package database). Use scanner: trivy, or turn on enhanced scanning (Amazon Inspector) for the registry.',
-      );
+      return unsupportedImage(what, said);
     case 'FAILED':
       return new UserError(
         `The ECR scan of ${what} failed.${said}`,
         'Re-run the job; if it fails again, scan with scanner: trivy.',
       );
     case 'SCAN_ELIGIBILITY_EXPIRED':
-      return new UserError(
-        `ECR no longer scans ${what} (SCAN_ELIGIBILITY_EXPIRED).${said}`,
-        "The registry's enhanced scanning duration for pushed images has lapsed: push the image again or lengthen the scan duration in the registry's scanning configuration.",
-      );
+      return scanEligibilityExpired(what, said);
     case 'FINDINGS_UNAVAILABLE':
       return new UserError(
         `ECR has no findings for ${what} (FINDINGS_UNAVAILABLE).${said}`,
         'The image may have been deleted or archived, or Inspector lost track of it; push it again.',
       );
     case 'LIMIT_EXCEEDED':
-      return new UserError(
-        `ECR refused to scan ${what} (LIMIT_EXCEEDED).${said}`,
-        'Basic scanning allows one scan per image per 24 hours; use the existing findings or scanner: trivy.',
-      );
+      return scanLimitExceeded(what, said);
     case 'IMAGE_ARCHIVED':
       return new UserError(
         `${what} is archived in ECR and is not scanned (IMAGE_ARCHIVED).${said}`,
@@ -254,6 +263,13 @@ export async function ecrScanFindings(client: ECRClient, req: EcrFindingsRequest
   return result;
 }
 
+const noScanWillStart = (what: string, err: unknown): UserError =>
+  new UserError(
+    `ECR has no scan for ${what} and will not start one: ${errorMessage(err)}`,
+    'With enhanced scanning, Amazon Inspector scans images on push when the repository matches a scanning rule: check the registry scanning configuration. With basic scanning, enable scan on push or allow ecr:StartImageScan.',
+    { cause: err },
+  );
+
 async function startScan(client: ECRClient, req: EcrFindingsRequest, what: string): Promise<void> {
   try {
     await client.send(
@@ -269,11 +285,7 @@ async function startScan(client: ECRClient, req: EcrFindingsRequest, what: strin
     if (code === 'UnsupportedImageTypeException') throw failure('UNSUPPORTED_IMAGE', errorMessage(err), what);
     if (code === 'LimitExceededException') throw failure('LIMIT_EXCEEDED', errorMessage(err), what);
     if (code === 'ValidationException') {
-      throw new UserError(
-        `ECR has no scan for ${what} and will not start one: ${errorMessage(err)}`,
-        'With enhanced scanning, Amazon Inspector scans images on push when the repository matches a scanning rule: check the registry scanning configuration. With basic scanning, enable scan on push or allow ecr:StartImageScan.',
-        { cause: err },
-      );
+      throw noScanWillStart(what, err);
     }
     throw explainAccess(err, 'ecr:StartImageScan', what);
   }

@@ -9,7 +9,7 @@
  *   ECS          BLUE_GREEN/CANARY/LINEAR auto, or the same one     ecs-native
  *   CODE_DEPLOY  -                        any                       (refused)
  */
-import type { Service } from '@aws-sdk/client-ecs';
+import type { DeploymentStrategy, Service } from '@aws-sdk/client-ecs';
 import type { Strategy } from '../delivery/types.js';
 import { UserError } from '../util/errors.js';
 import { describeRef, type ServiceRef } from './ecs.js';
@@ -26,21 +26,48 @@ export interface EngineChoice {
 
 const NATIVE: Record<string, Strategy> = { BLUE_GREEN: 'blue-green', CANARY: 'canary', LINEAR: 'linear' };
 
+const codeDeployService = (name: string): UserError =>
+  new UserError(
+    `ECS service ${name} is deployed by CodeDeploy (deployment controller CODE_DEPLOY), which ecs-deploy does not drive.`,
+    'Move the service to the EXTERNAL controller (task sets, ALB weights shifted by ecs-deploy) or to the ECS controller (rolling, or a native BLUE_GREEN / CANARY / LINEAR strategy).',
+  );
+
+const externalWithoutStrategy = (name: string): UserError =>
+  new UserError(
+    `ECS service ${name} uses the EXTERNAL deployment controller, which has no rolling updates: new versions run as task sets.`,
+    'Use strategy canary, linear or blue-green (or auto, which is canary here).',
+  );
+
+const nativeStrategyMismatch = (
+  name: string,
+  native: DeploymentStrategy | undefined,
+  requested: Strategy,
+  nativeStrategy: Strategy,
+): UserError =>
+  new UserError(
+    `ECS service ${name} is set up for ECS's own ${native} deployments, but strategy is ${requested}.`,
+    `Use strategy auto or ${nativeStrategy} (ECS shifts the traffic; ecs-deploy judges each step), or change the service's deploymentConfiguration.strategy.`,
+  );
+
+const rollingStrategyMismatch = (
+  name: string,
+  native: DeploymentStrategy | undefined,
+  requested: 'blue-green' | 'canary' | 'linear',
+): UserError =>
+  new UserError(
+    `ECS service ${name} uses rolling deployments (ECS controller, strategy ${native ?? 'ROLLING'}), so a ${requested} rollout is not possible on it.`,
+    `Use strategy rolling or auto; for ${requested}, give the service the EXTERNAL controller (task sets behind two target groups) or the native ${requested.toUpperCase().replace('-', '_')} strategy.`,
+  );
+
 export function chooseEngine(service: Service, requested: StrategyInput, ref: ServiceRef): EngineChoice {
   const name = describeRef(ref);
   const controller = service.deploymentController?.type ?? 'ECS';
   if (controller === 'CODE_DEPLOY') {
-    throw new UserError(
-      `ECS service ${name} is deployed by CodeDeploy (deployment controller CODE_DEPLOY), which ecs-deploy does not drive.`,
-      'Move the service to the EXTERNAL controller (task sets, ALB weights shifted by ecs-deploy) or to the ECS controller (rolling, or a native BLUE_GREEN / CANARY / LINEAR strategy).',
-    );
+    throw codeDeployService(name);
   }
   if (controller === 'EXTERNAL') {
     if (requested === 'rolling') {
-      throw new UserError(
-        `ECS service ${name} uses the EXTERNAL deployment controller, which has no rolling updates: new versions run as task sets.`,
-        'Use strategy canary, linear or blue-green (or auto, which is canary here).',
-      );
+      throw externalWithoutStrategy(name);
     }
     const strategy = requested === 'auto' ? 'canary' : requested;
     return {
@@ -53,10 +80,7 @@ export function chooseEngine(service: Service, requested: StrategyInput, ref: Se
   const nativeStrategy = native ? NATIVE[native] : undefined;
   if (nativeStrategy) {
     if (requested !== 'auto' && requested !== nativeStrategy) {
-      throw new UserError(
-        `ECS service ${name} is set up for ECS's own ${native} deployments, but strategy is ${requested}.`,
-        `Use strategy auto or ${nativeStrategy} (ECS shifts the traffic; ecs-deploy judges each step), or change the service's deploymentConfiguration.strategy.`,
-      );
+      throw nativeStrategyMismatch(name, native, requested, nativeStrategy);
     }
     return {
       engine: 'ecs-native',
@@ -71,8 +95,5 @@ export function chooseEngine(service: Service, requested: StrategyInput, ref: Se
       reason: `The service uses the ECS controller with ${native ?? 'the default'} rolling deployments, so ecs-deploy updates the service and follows the deployment${requested === 'auto' ? ' (strategy auto: rolling)' : ''}.`,
     };
   }
-  throw new UserError(
-    `ECS service ${name} uses rolling deployments (ECS controller, strategy ${native ?? 'ROLLING'}), so a ${requested} rollout is not possible on it.`,
-    `Use strategy rolling or auto; for ${requested}, give the service the EXTERNAL controller (task sets behind two target groups) or the native ${requested.toUpperCase().replace('-', '_')} strategy.`,
-  );
+  throw rollingStrategyMismatch(name, native, requested);
 }

@@ -62,6 +62,12 @@ export function orphanTaskSets(taskSets: TaskSet[], keep: string[] = []): TaskSe
   );
 }
 
+const orphansWithoutPrimary = (ref: ServiceRef, names: string): UserError =>
+  new UserError(
+    `ECS service ${describeRef(ref)} has task sets left from an unrecorded rollout (${names}) but no primary task set behind a target group to put the traffic on, so they are left alone.`,
+    'Make the task set to keep primary (aws ecs update-service-primary-task-set) and give its target group 100% on the listener; then delete the others (aws ecs delete-task-set).',
+  );
+
 /** Finds orphans, puts all traffic on the primary's target group (one call, confirmed) and deletes them. */
 export async function cleanUpOrphans(options: OrphanOptions): Promise<OrphanCleanup> {
   const { ecs, elbv2, signal } = options;
@@ -79,10 +85,7 @@ export async function cleanUpOrphans(options: OrphanOptions): Promise<OrphanClea
     )
     .join(', ');
   if (!primary || !primaryTg) {
-    throw new UserError(
-      `ECS service ${describeRef(ref)} has task sets left from an unrecorded rollout (${names}) but no primary task set behind a target group to put the traffic on, so they are left alone.`,
-      'Make the task set to keep primary (aws ecs update-service-primary-task-set) and give its target group 100% on the listener; then delete the others (aws ecs delete-task-set).',
-    );
+    throw orphansWithoutPrimary(ref, names);
   }
   log(
     `Found task sets left from an unrecorded rollout: ${names}. Confirming all traffic is on the primary task set ${primary.id} (${targetGroupName(primaryTg)}) before removing them.`,

@@ -73,6 +73,13 @@ async function listServices(
   return arns;
 }
 
+const listServicesFailed = (cluster: string, err: unknown): UserError =>
+  new UserError(
+    `Listing the services of ECS cluster ${cluster} failed: ${errorMessage(err)}.`,
+    'Check the clusters input and aws-region, and that the role may ecs:ListServices and ecs:DescribeServices there.',
+    { cause: err },
+  );
+
 /** Scans the clusters; a cluster that cannot be read is an error (the reconciler would otherwise miss what it must restore). */
 export async function scanEcs(options: EcsScanOptions): Promise<EcsScan> {
   const { ecs, signal } = options;
@@ -88,11 +95,7 @@ export async function scanEcs(options: EcsScanOptions): Promise<EcsScan> {
     try {
       arns = await listServices(ecs, cluster, count, signal);
     } catch (err) {
-      throw new UserError(
-        `Listing the services of ECS cluster ${cluster} failed: ${errorMessage(err)}.`,
-        'Check the clusters input and aws-region, and that the role may ecs:ListServices and ecs:DescribeServices there.',
-        { cause: err },
-      );
+      throw listServicesFailed(cluster, err);
     }
     services += arns.length;
     for (let i = 0; i < arns.length; i += 10) {

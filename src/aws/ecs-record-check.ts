@@ -35,7 +35,7 @@ import {
   taskSetId,
   type ServiceRef,
 } from './ecs.js';
-import { familyOf, parseTaskDefinitionRef, serviceLocation } from './ecs-last-good.js';
+import { familyOf, parseTaskDefinitionRef, serviceLocation } from './task-definition-ref.js';
 
 /** Engine names of the ECS targets (kept here as text: the targets import this module). */
 const ENGINES: Record<string, 'EXTERNAL' | 'ECS'> = {

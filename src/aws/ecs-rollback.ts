@@ -41,7 +41,8 @@ import {
   taskDefinitionName,
   type ServiceRef,
 } from './ecs.js';
-import { checkExplicitTarget, recordReturn, resolvePrevious } from './ecs-last-good.js';
+import { recordReturn } from './ecs-last-good.js';
+import { checkExplicitTarget, resolvePrevious } from './ecs-previous.js';
 import { cleanUpOrphans, orphanTaskSets } from './ecs-orphans.js';
 import { loadServiceRecord, recordRemedy } from './ecs-record-check.js';
 import { chooseEngine } from './ecs-engine.js';

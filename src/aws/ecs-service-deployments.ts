@@ -118,6 +118,12 @@ export async function inFlightDeployments(
   return found.sort((a, b) => (b.createdAt?.getTime() ?? 0) - (a.createdAt?.getTime() ?? 0));
 }
 
+const deploymentNotDescribed = (arn: string, reason: string): UserError =>
+  new UserError(
+    `ECS did not describe service deployment ${serviceDeploymentId(arn)} (${reason}).`,
+    'The deployment may have been made before service deployments were recorded (October 2024), or in another region.',
+  );
+
 /** One service deployment, which must exist. */
 export async function describeServiceDeployment(
   client: ECSClient,
@@ -133,10 +139,7 @@ export async function describeServiceDeployment(
   const found = res.serviceDeployments?.find((d) => d.serviceDeploymentArn === arn) ?? res.serviceDeployments?.[0];
   if (!found) {
     const reason = res.failures?.[0]?.reason ?? 'MISSING';
-    throw new UserError(
-      `ECS did not describe service deployment ${serviceDeploymentId(arn)} (${reason}).`,
-      'The deployment may have been made before service deployments were recorded (October 2024), or in another region.',
-    );
+    throw deploymentNotDescribed(arn, reason);
   }
   return found;
 }

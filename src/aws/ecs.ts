@@ -82,6 +82,12 @@ export function explainEcsError(err: unknown, what: string): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+const serviceNotFound = (ref: ServiceRef, reason: string): UserError =>
+  new UserError(
+    `ECS service ${describeRef(ref)} was not found (${reason}).`,
+    'Check the cluster and service inputs and aws-region; the service must exist before it can be deployed to.',
+  );
+
 /** The service, which must exist and be ACTIVE. */
 export async function describeService(client: ECSClient, ref: ServiceRef, signal?: AbortSignal): Promise<Service> {
   let res;
@@ -96,10 +102,7 @@ export async function describeService(client: ECSClient, ref: ServiceRef, signal
   const service = res.services?.[0];
   if (!service || service.status !== 'ACTIVE') {
     const reason = res.failures?.[0]?.reason ?? service?.status ?? 'MISSING';
-    throw new UserError(
-      `ECS service ${describeRef(ref)} was not found (${reason}).`,
-      'Check the cluster and service inputs and aws-region; the service must exist before it can be deployed to.',
-    );
+    throw serviceNotFound(ref, reason);
   }
   return service;
 }
@@ -169,6 +172,12 @@ export function serviceRecordStore(client: ECSClient, serviceArn: string) {
   };
 }
 
+const oldArnFormat = (arn: string): UserError =>
+  new UserError(
+    `ECS service ${arn} has an ARN in the old format, which ECS cannot tag; ecs-deploy keeps the rollout record (for the post step and the next run) in a service tag.`,
+    'Opt in to the new ARN format (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and recreate the service.',
+  );
+
 /**
  * ECS tags services only when their ARN has the cluster in it (the "new" ARN format,
  * the default since 2021). Without it the record cannot be kept: say so before anything.
@@ -176,10 +185,7 @@ export function serviceRecordStore(client: ECSClient, serviceArn: string) {
 export function assertTaggable(service: Service): void {
   const arn = service.serviceArn ?? '';
   if (!/:service\/[^/]+\/[^/]+$/.test(arn)) {
-    throw new UserError(
-      `ECS service ${arn} has an ARN in the old format, which ECS cannot tag; ecs-deploy keeps the rollout record (for the post step and the next run) in a service tag.`,
-      'Opt in to the new ARN format (aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled) and recreate the service.',
-    );
+    throw oldArnFormat(arn);
   }
 }
 
@@ -187,6 +193,13 @@ export interface DescribedTaskDefinition {
   taskDefinition: TaskDefinition;
   tags: Tag[];
 }
+
+const taskDefinitionNotFound = (which: string, err: unknown): UserError =>
+  new UserError(
+    `Task definition '${which}' was not found (${errorMessage(err)}).`,
+    'Give a family, family:revision or task definition ARN that exists in this account and region, or a JSON file.',
+    { cause: err },
+  );
 
 /** A task definition by family, family:revision or ARN. */
 export async function describeTaskDefinition(
@@ -204,11 +217,7 @@ export async function describeTaskDefinition(
   } catch (err) {
     const code = awsErrorCode(err);
     if (code === 'ClientException' || code === 'InvalidParameterException') {
-      throw new UserError(
-        `Task definition '${which}' was not found (${errorMessage(err)}).`,
-        'Give a family, family:revision or task definition ARN that exists in this account and region, or a JSON file.',
-        { cause: err },
-      );
+      throw taskDefinitionNotFound(which, err);
     }
     throw explainEcsError(err, `Reading task definition ${which}`);
   }

@@ -5,34 +5,27 @@
  * essential containers' exit codes. A deadline stops the task; so does a cancelled job.
  */
 import {
-  DescribeTaskSetsCommand,
   DescribeTasksCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type CapacityProviderStrategyItem,
-  type ContainerDefinition,
   type ECSClient,
   type KeyValuePair,
-  type LaunchType,
-  type NetworkConfiguration,
   type Task,
   type TaskOverride,
 } from '@aws-sdk/client-ecs';
 import { systemClock, type Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { describeService, describeTaskDefinition, explainEcsError, taskDefinitionName } from './ecs.js';
+import { describeTaskDefinition, explainEcsError, taskDefinitionName } from './ecs.js';
 import type { LogEvent, LogsReader } from './logs.js';
-
-/** Where and how a task is placed. */
-export interface Placement {
-  networkConfiguration?: NetworkConfiguration;
-  capacityProviderStrategy?: CapacityProviderStrategyItem[];
-  launchType?: LaunchType;
-  platformVersion?: string;
-  /** Where these came from, for the log. */
-  source: string;
-}
+import {
+  awslogsStream,
+  describeStop,
+  mainContainer,
+  mergeOverrides,
+  type LogStreamRef,
+} from './run-task-containers.js';
+import { servicePlacement, type Placement } from './run-task-placement.js';
 
 export interface RunTaskRequest {
   cluster: string;
@@ -60,11 +53,6 @@ export interface RunTaskHooks {
   log(event: LogEvent): void;
   /** Called as soon as the task exists (outputs can carry it whatever happens next). */
   started?(taskArn: string, logStream: LogStreamRef | undefined): void;
-}
-
-export interface LogStreamRef {
-  group: string;
-  stream: string;
 }
 
 export interface RunTaskResult {
@@ -99,156 +87,17 @@ export interface RunTaskOptions {
   stopWaitMs?: number;
 }
 
-/** The placement of a service's tasks: from the service, or for an EXTERNAL service from its primary task set. */
-export async function servicePlacement(
-  ecs: ECSClient,
-  cluster: string,
-  service: string,
-  signal?: AbortSignal,
-): Promise<Placement> {
-  const svc = await describeService(ecs, { cluster, service }, signal);
-  let from: {
-    networkConfiguration?: NetworkConfiguration;
-    capacityProviderStrategy?: CapacityProviderStrategyItem[];
-    launchType?: LaunchType;
-    platformVersion?: string;
-  } = svc;
-  let source = `service ${svc.serviceName}`;
-  if (svc.deploymentController?.type === 'EXTERNAL') {
-    const sets =
-      (
-        await ecs.send(
-          new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }),
-          signal ? { abortSignal: signal } : {},
-        )
-      ).taskSets ?? [];
-    const primary = sets.find((t) => t.status === 'PRIMARY') ?? sets[0];
-    if (primary) {
-      from = primary;
-      source = `the primary task set of service ${svc.serviceName}`;
-    }
-  }
-  const network = from.networkConfiguration?.awsvpcConfiguration ? from.networkConfiguration : undefined;
-  return {
-    ...(network ? { networkConfiguration: network } : {}),
-    ...(from.capacityProviderStrategy?.length
-      ? { capacityProviderStrategy: from.capacityProviderStrategy }
-      : from.launchType
-        ? { launchType: from.launchType }
-        : {}),
-    ...(from.platformVersion && from.platformVersion !== 'LATEST' ? { platformVersion: from.platformVersion } : {}),
-    source,
-  };
-}
-
-/** The task definition a service runs now (for an EXTERNAL service, its primary task set's). */
-export async function serviceTaskDefinition(
-  ecs: ECSClient,
-  cluster: string,
-  service: string,
-  signal?: AbortSignal,
-): Promise<string> {
-  const svc = await describeService(ecs, { cluster, service }, signal);
-  let td = svc.taskDefinition;
-  if (svc.deploymentController?.type === 'EXTERNAL') {
-    const sets =
-      (
-        await ecs.send(
-          new DescribeTaskSetsCommand({ cluster, service: svc.serviceArn }),
-          signal ? { abortSignal: signal } : {},
-        )
-      ).taskSets ?? [];
-    td = (sets.find((t) => t.status === 'PRIMARY') ?? sets[0])?.taskDefinition ?? td;
-  }
-  if (!td)
-    throw new UserError(`Service ${service} runs no task definition to start a task of.`, 'Set task-definition.');
-  return td;
-}
-
-function mainContainer(defs: ContainerDefinition[], wanted: string | undefined, td: string): ContainerDefinition {
-  if (wanted) {
-    const found = defs.find((c) => c.name === wanted);
-    if (!found)
-      throw new UserError(
-        `Task definition ${td} has no container '${wanted}' (it has ${defs.map((c) => c.name).join(', ')}).`,
-        'Set container-name to one of those.',
-      );
-    return found;
-  }
-  const essential = defs.filter((c) => c.essential !== false);
-  if (essential.length === 1) return essential[0] as ContainerDefinition;
-  throw new UserError(
-    `Task definition ${td} has ${essential.length} essential containers (${essential.map((c) => c.name).join(', ')}), so it is not clear which one runs the command and whose log to follow.`,
-    'Set container-name to one of them.',
+const awsvpcWithoutNetwork = (tdName: string, req: RunTaskRequest): UserError =>
+  new UserError(
+    `Task definition ${tdName} uses the awsvpc network mode, so the task needs subnets and security groups, and ${req.service ? `service ${req.service} has none to copy` : 'none were given'}.`,
+    'Set service (to copy its network configuration) or subnets and security-groups.',
   );
-}
 
-/** The awslogs stream ECS names for a container of a task: prefix/container/task-id. */
-export function awslogsStream(def: ContainerDefinition, taskArn: string): LogStreamRef | undefined {
-  const log = def.logConfiguration;
-  if (log?.logDriver !== 'awslogs') return undefined;
-  const group = log.options?.['awslogs-group'];
-  const prefix = log.options?.['awslogs-stream-prefix'];
-  if (!group || !prefix) return undefined;
-  return { group, stream: `${prefix}/${def.name}/${taskArn.split('/').pop()}` };
-}
-
-function mergeOverrides(
-  base: TaskOverride | undefined,
-  container: string,
-  command: string[] | undefined,
-  environment: KeyValuePair[] | undefined,
-): TaskOverride | undefined {
-  if (!command && !environment?.length) return base;
-  const overrides: TaskOverride = { ...(base ?? {}) };
-  const list = [...(overrides.containerOverrides ?? [])];
-  const at = list.findIndex((c) => c.name === container);
-  const current = at >= 0 ? { ...list[at] } : { name: container };
-  if (command) current.command = command;
-  if (environment?.length) {
-    const byName = new Map((current.environment ?? []).map((e) => [e.name, e]));
-    for (const e of environment) byName.set(e.name, e);
-    current.environment = [...byName.values()];
-  }
-  if (at >= 0) list[at] = current;
-  else list.push(current);
-  overrides.containerOverrides = list;
-  return overrides;
-}
-
-function describeStop(
-  task: Task,
-  container: string,
-  essential: Set<string>,
-): { exitCode: number | undefined; failure: string | undefined } {
-  const reason = task.stoppedReason?.trim() || task.stopCode || 'ECS gave no reason';
-  const containers = task.containers ?? [];
-  const main = containers.find((c) => c.name === container);
-  const exitCode = main?.exitCode ?? undefined;
-  const failed = containers.filter(
-    (c) =>
-      (c.name === container || essential.has(c.name ?? '')) &&
-      c.exitCode !== undefined &&
-      c.exitCode !== null &&
-      c.exitCode !== 0,
+const taskNotStarted = (tdName: string, failures: string[]): UserError =>
+  new UserError(
+    `ECS did not start a task of ${tdName}: ${failures.join('; ') || 'it returned neither a task nor a failure'}.`,
+    'RESOURCE:* means the cluster has no capacity that fits (CPU, memory, ENIs); AGENT or MISSING an EC2 instance problem. Fix the capacity or the placement, then re-run.',
   );
-  const essentialFailed = failed.find((c) => c.name === container) ?? failed[0];
-  if (essentialFailed) {
-    const why = essentialFailed.reason ? `, ${essentialFailed.reason}` : '';
-    return {
-      exitCode: essentialFailed.exitCode ?? exitCode,
-      failure: `container ${essentialFailed.name} exited with code ${essentialFailed.exitCode}${why}; the task stopped: ${reason}`,
-    };
-  }
-  if (exitCode === undefined || exitCode === null) {
-    const why = main?.reason ? ` (container ${container}: ${main.reason})` : '';
-    return {
-      exitCode: undefined,
-      failure: `container ${container} never ran to an exit code; the task stopped: ${reason}${why}`,
-    };
-  }
-  return { exitCode, failure: undefined };
-}
 
 /** Runs the task and waits for it; never throws for a task that ran and failed (see `succeeded`), only for what kept it from running. */
 export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<RunTaskResult> {
@@ -274,10 +123,7 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
     platformVersion: given.platformVersion ?? fromService?.platformVersion,
   };
   if (td.networkMode === 'awsvpc' && !placement.networkConfiguration) {
-    throw new UserError(
-      `Task definition ${tdName} uses the awsvpc network mode, so the task needs subnets and security groups, and ${req.service ? `service ${req.service} has none to copy` : 'none were given'}.`,
-      'Set service (to copy its network configuration) or subnets and security-groups.',
-    );
+    throw awsvpcWithoutNetwork(tdName, req);
   }
   o.hooks.info(
     `Placement: ${[
@@ -321,10 +167,7 @@ export async function runTask(req: RunTaskRequest, o: RunTaskOptions): Promise<R
     const failures = (run.failures ?? []).map(
       (f) => `${f.arn ? `${f.arn}: ` : ''}${f.reason ?? 'no reason'}${f.detail ? ` (${f.detail})` : ''}`,
     );
-    throw new UserError(
-      `ECS did not start a task of ${tdName}: ${failures.join('; ') || 'it returned neither a task nor a failure'}.`,
-      'RESOURCE:* means the cluster has no capacity that fits (CPU, memory, ENIs); AGENT or MISSING an EC2 instance problem. Fix the capacity or the placement, then re-run.',
-    );
+    throw taskNotStarted(tdName, failures);
   }
   const taskArn = task.taskArn;
   const taskId = taskArn.split('/').pop() as string;

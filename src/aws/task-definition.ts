@@ -31,6 +31,12 @@ export function registrationInput(td: TaskDefinition | Record<string, unknown>):
   return copy as unknown as TaskDefinitionInput;
 }
 
+const notATaskDefinitionFile = (path: string): UserError =>
+  new UserError(
+    `The task definition file '${path}' has no family or no containerDefinitions.`,
+    'Write it in the shape RegisterTaskDefinition takes (family, containerDefinitions, ...), or save `aws ecs describe-task-definition` output.',
+  );
+
 /**
  * Reads a task definition JSON file: the RegisterTaskDefinition shape, or what
  * `aws ecs describe-task-definition` prints (`{"taskDefinition": {...}}`).
@@ -60,22 +66,22 @@ export function readTaskDefinitionFile(path: string): TaskDefinitionInput {
     !Array.isArray(td.containerDefinitions) ||
     td.containerDefinitions.length === 0
   ) {
-    throw new UserError(
-      `The task definition file '${path}' has no family or no containerDefinitions.`,
-      'Write it in the shape RegisterTaskDefinition takes (family, containerDefinitions, ...), or save `aws ecs describe-task-definition` output.',
-    );
+    throw notATaskDefinitionFile(path);
   }
   return registrationInput(body as Record<string, unknown>);
 }
+
+const imageWithoutTagOrDigest = (what: string, image: string): UserError =>
+  new UserError(
+    `${what} '${image}' has neither a tag nor a digest, so ECS would pull whatever 'latest' is when each task starts.`,
+    "Pass the image by digest (image-build's `image` output, repository@sha256:...) or with an explicit tag.",
+  );
 
 /** An image a deploy may use: a valid reference with a tag or a digest (never "latest by default"). */
 export function checkImage(image: string, what: string): string {
   const ref = parseReference(image, what);
   if (!ref.tag && !ref.digest) {
-    throw new UserError(
-      `${what} '${image}' has neither a tag nor a digest, so ECS would pull whatever 'latest' is when each task starts.`,
-      "Pass the image by digest (image-build's `image` output, repository@sha256:...) or with an explicit tag.",
-    );
+    throw imageWithoutTagOrDigest(what, image);
   }
   return image.trim();
 }
@@ -89,14 +95,17 @@ export interface RenderOptions {
   source: string;
 }
 
+const noSuchContainer = (input: string, name: string, source: string, names: string): UserError =>
+  new UserError(
+    `${input} names container '${name}', which task definition ${source} does not have (it has: ${names || 'none'}).`,
+    `Use one of: ${names}.`,
+  );
+
 function containerOf(td: TaskDefinitionInput, name: string, source: string, input: string): ContainerDefinition {
   const container = (td.containerDefinitions ?? []).find((c) => c.name === name);
   if (!container) {
     const names = (td.containerDefinitions ?? []).map((c) => c.name).join(', ');
-    throw new UserError(
-      `${input} names container '${name}', which task definition ${source} does not have (it has: ${names || 'none'}).`,
-      `Use one of: ${names}.`,
-    );
+    throw noSuchContainer(input, name, source, names);
   }
   return container;
 }

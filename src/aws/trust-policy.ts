@@ -91,6 +91,45 @@ export interface FailureContext {
   durationSeconds: number;
 }
 
+const trustPolicyDenied = (ctx: FailureContext, message: string, claims: string): UserError =>
+  new UserError(
+    `AWS refused to let this job assume ${ctx.role.arn} (AccessDenied: ${message}).\n` +
+      `The role's trust policy does not accept this job's OIDC token. ${claims}`,
+    [
+      ...subjectWarnings(ctx.claims),
+      `If this job should have the role, make the role's trust policy (IAM → Roles → ${ctx.role.name} → Trust relationships) admit exactly this subject. ` +
+        `A statement that admits this job and nothing else:\n${JSON.stringify(trustPolicyFor(ctx.role, ctx.claims, ctx.audience), null, 2)}\n` +
+        'For more environments or branches, list each subject (StringEquals takes a list), never a pattern: a * also admits pull requests. ' +
+        "A job bound to an environment has sub 'repo:OWNER/REPO:environment:NAME', not ':ref:...'." +
+        immutableIdsAdvice(ctx.claims),
+    ].join('\n'),
+  );
+
+const noOidcProvider = (ctx: FailureContext, message: string, provider: string): UserError =>
+  new UserError(
+    `Account ${ctx.role.accountId} has no IAM OIDC identity provider for ${ctx.claims.iss ?? GITHUB_ISSUER} (${message}).`,
+    `Create it once per account: IAM → Identity providers → Add provider → OpenID Connect, URL ${ctx.claims.iss ?? GITHUB_ISSUER}, ` +
+      `audience ${ctx.audience}. Its ARN will be ${provider}.`,
+  );
+
+const audienceRejected = (ctx: FailureContext, message: string, provider: string): UserError =>
+  new UserError(
+    `AWS rejected the token's audience '${ctx.audience}' (${message}).`,
+    `Add '${ctx.audience}' to the client IDs (audiences) of the identity provider ${provider}, or set the audience input to one it lists.`,
+  );
+
+const tokenExpired = (message: string): UserError =>
+  new UserError(
+    `AWS says the OIDC token has expired (${message}).`,
+    'Tokens live a few minutes: request it in the step that uses it, and check the runner clock if this repeats.',
+  );
+
+const durationTooLong = (ctx: FailureContext, message: string): UserError =>
+  new UserError(
+    `role-duration-seconds ${ctx.durationSeconds} is more than the role allows (${message}).`,
+    `Lower role-duration-seconds, or raise the role's maximum session duration (IAM → Roles → ${ctx.role.name} → Edit).`,
+  );
+
 /**
  * Turns an STS refusal of AssumeRoleWithWebIdentity into a message that says which
  * part of the set-up does not match this job, and how to fix it. Undefined for errors
@@ -105,44 +144,20 @@ export function explainWebIdentityFailure(err: unknown, ctx: FailureContext): Us
 
   switch (code) {
     case 'AccessDenied':
-      return new UserError(
-        `AWS refused to let this job assume ${ctx.role.arn} (AccessDenied: ${message}).\n` +
-          `The role's trust policy does not accept this job's OIDC token. ${claims}`,
-        [
-          ...subjectWarnings(ctx.claims),
-          `If this job should have the role, make the role's trust policy (IAM → Roles → ${ctx.role.name} → Trust relationships) admit exactly this subject. ` +
-            `A statement that admits this job and nothing else:\n${JSON.stringify(trustPolicyFor(ctx.role, ctx.claims, ctx.audience), null, 2)}\n` +
-            'For more environments or branches, list each subject (StringEquals takes a list), never a pattern: a * also admits pull requests. ' +
-            "A job bound to an environment has sub 'repo:OWNER/REPO:environment:NAME', not ':ref:...'." +
-            immutableIdsAdvice(ctx.claims),
-        ].join('\n'),
-      );
+      return trustPolicyDenied(ctx, message, claims);
     case 'InvalidIdentityToken':
       if (/no openidconnect provider/i.test(message)) {
-        return new UserError(
-          `Account ${ctx.role.accountId} has no IAM OIDC identity provider for ${ctx.claims.iss ?? GITHUB_ISSUER} (${message}).`,
-          `Create it once per account: IAM → Identity providers → Add provider → OpenID Connect, URL ${ctx.claims.iss ?? GITHUB_ISSUER}, ` +
-            `audience ${ctx.audience}. Its ARN will be ${provider}.`,
-        );
+        return noOidcProvider(ctx, message, provider);
       }
       if (/audience/i.test(message)) {
-        return new UserError(
-          `AWS rejected the token's audience '${ctx.audience}' (${message}).`,
-          `Add '${ctx.audience}' to the client IDs (audiences) of the identity provider ${provider}, or set the audience input to one it lists.`,
-        );
+        return audienceRejected(ctx, message, provider);
       }
       return new UserError(`AWS rejected this job's OIDC token (InvalidIdentityToken: ${message}). ${claims}`);
     case 'ExpiredTokenException':
-      return new UserError(
-        `AWS says the OIDC token has expired (${message}).`,
-        'Tokens live a few minutes: request it in the step that uses it, and check the runner clock if this repeats.',
-      );
+      return tokenExpired(message);
     case 'ValidationError':
       if (/DurationSeconds/i.test(message)) {
-        return new UserError(
-          `role-duration-seconds ${ctx.durationSeconds} is more than the role allows (${message}).`,
-          `Lower role-duration-seconds, or raise the role's maximum session duration (IAM → Roles → ${ctx.role.name} → Edit).`,
-        );
+        return durationTooLong(ctx, message);
       }
       return new UserError(`STS rejected the request: ${message}`);
     case 'MalformedPolicyDocument':

@@ -53,12 +53,27 @@ interface CredentialsFile {
   service_account_impersonation?: { token_lifetime_seconds?: number };
 }
 
-function noCredentials(): UserError {
-  return new UserError(
+const noGoogleCredentials = (): UserError =>
+  new UserError(
     'No Google credentials are available to this step (GOOGLE_APPLICATION_CREDENTIALS is not set).',
     'Run platform-actions gcp-auth (or google-github-actions/auth) earlier in the same job, with create-credentials-file and export-environment-variables left true.',
   );
+
+function noCredentials(): UserError {
+  return noGoogleCredentials();
 }
+
+const oidcRenewalRefused = (res: Response): UserError =>
+  new UserError(
+    `The GitHub OIDC token endpoint refused to issue a new token for the Google credentials (HTTP ${res.status}).`,
+    'The credentials file only works inside the job that created it, with permissions: id-token: write.',
+  );
+
+const unreadableCredentialSource = (file: string): UserError =>
+  new UserError(
+    `The credentials file ${file} has a credential_source platform-actions cannot read (only url and file sources).`,
+    'Create it with gcp-auth.',
+  );
 
 async function subjectToken(source: Partial<CredentialSource>, file: string, signal?: AbortSignal): Promise<string> {
   let text: string;
@@ -74,18 +89,12 @@ async function subjectToken(source: Partial<CredentialSource>, file: string, sig
     }
     text = await res.text();
     if (!res.ok) {
-      throw new UserError(
-        `The GitHub OIDC token endpoint refused to issue a new token for the Google credentials (HTTP ${res.status}).`,
-        'The credentials file only works inside the job that created it, with permissions: id-token: write.',
-      );
+      throw oidcRenewalRefused(res);
     }
   } else if (source.file) {
     text = readFileSync(source.file, 'utf8');
   } else {
-    throw new UserError(
-      `The credentials file ${file} has a credential_source platform-actions cannot read (only url and file sources).`,
-      'Create it with gcp-auth.',
-    );
+    throw unreadableCredentialSource(file);
   }
   if (source.format?.type === 'json') {
     const field = source.format.subject_token_field_name ?? 'value';
@@ -107,6 +116,17 @@ function readCredentials(path: string): CredentialsFile {
   }
 }
 
+const unsupportedCredentialsType = (path: string, creds: CredentialsFile): UserError =>
+  new UserError(
+    `The Google credentials file ${path} is of type '${creds.type ?? 'unknown'}'; platform-actions uses Workload Identity Federation (external_account) credentials.`,
+    'Authenticate with gcp-auth (keyless) instead of a service account key.',
+  );
+
+const unsupportedSubjectToken = (path: string, creds: CredentialsFile): UserError =>
+  new UserError(
+    `The credentials file ${path} exchanges a ${creds.subject_token_type} token; platform-actions supports OIDC (JWT) subject tokens only.`,
+  );
+
 /** A token source over gcp-auth's credentials file (external_account). */
 export function googleTokenSource(options: TokenSourceOptions = {}): GoogleTokenSource {
   const env = options.env ?? process.env;
@@ -114,19 +134,14 @@ export function googleTokenSource(options: TokenSourceOptions = {}): GoogleToken
   if (!path) throw noCredentials();
   const creds = readCredentials(path);
   if (creds.type !== 'external_account') {
-    throw new UserError(
-      `The Google credentials file ${path} is of type '${creds.type ?? 'unknown'}'; platform-actions uses Workload Identity Federation (external_account) credentials.`,
-      'Authenticate with gcp-auth (keyless) instead of a service account key.',
-    );
+    throw unsupportedCredentialsType(path, creds);
   }
   if (
     !['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'].includes(
       creds.subject_token_type ?? '',
     )
   ) {
-    throw new UserError(
-      `The credentials file ${path} exchanges a ${creds.subject_token_type} token; platform-actions supports OIDC (JWT) subject tokens only.`,
-    );
+    throw unsupportedSubjectToken(path, creds);
   }
   const provider: ProviderName = parseProviderName(creds.audience ?? '');
   const impersonation = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(

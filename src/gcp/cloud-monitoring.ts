@@ -107,17 +107,25 @@ function splitOutside(text: string, separator: string): string[] {
   return parts;
 }
 
+const alignerMissing = (query: string): UserError =>
+  new UserError(
+    `The Cloud Monitoring query needs an aligner after the filter (| ALIGN_RATE, | ALIGN_DELTA, | ALIGN_MEAN, ...). Query: ${query}`,
+    SYNTAX_HINT,
+  );
+
+const tooManyStages = (query: string): UserError =>
+  new UserError(
+    `The Cloud Monitoring query has more than an aligner and a reducer after the filter. Query: ${query}`,
+    SYNTAX_HINT,
+  );
+
 function parsePart(text: string, query: string): MonitoringPart {
   const [filter, ...ops] = splitOutside(text, '|').map((s) => s.trim());
   if (!filter) throw new UserError(`The Cloud Monitoring query has an empty filter. Query: ${query}`, SYNTAX_HINT);
   if (!/\bmetric\.type\s*=/.test(filter))
     throw new UserError(`The Cloud Monitoring filter must select a metric.type. Query: ${query}`, SYNTAX_HINT);
   const [aligner, reducer, ...rest] = ops.map((o) => o.toUpperCase());
-  if (!aligner)
-    throw new UserError(
-      `The Cloud Monitoring query needs an aligner after the filter (| ALIGN_RATE, | ALIGN_DELTA, | ALIGN_MEAN, ...). Query: ${query}`,
-      SYNTAX_HINT,
-    );
+  if (!aligner) throw alignerMissing(query);
   if (!(ALIGNERS as readonly string[]).includes(aligner) || aligner === 'ALIGN_NONE') {
     throw new UserError(
       `'${aligner}' is not a Cloud Monitoring aligner. Query: ${query}`,
@@ -130,11 +138,7 @@ function parsePart(text: string, query: string): MonitoringPart {
       `Use one of ${REDUCERS.join(', ')}.`,
     );
   }
-  if (rest.length)
-    throw new UserError(
-      `The Cloud Monitoring query has more than an aligner and a reducer after the filter. Query: ${query}`,
-      SYNTAX_HINT,
-    );
+  if (rest.length) throw tooManyStages(query);
   return {
     filter,
     aligner: aligner as Aligner,
@@ -194,6 +198,12 @@ export interface CloudMonitoringOptions {
   name?: string;
 }
 
+const listRefused = (project: string, err: GoogleApiError): UserError =>
+  new UserError(
+    `Cloud Monitoring refused to list time series in project ${project} (${err.code}: ${err.detail}).`,
+    'Grant the identity from gcp-auth roles/monitoring.viewer on the project, and check that the Cloud Monitoring API is enabled.',
+  );
+
 function explain(err: unknown, project: string, query: string): unknown {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500 || err.httpStatus === 429) return err;
   if (err.httpStatus === 400)
@@ -202,10 +212,7 @@ function explain(err: unknown, project: string, query: string): unknown {
       SYNTAX_HINT,
     );
   if (err.httpStatus === 403) {
-    return new UserError(
-      `Cloud Monitoring refused to list time series in project ${project} (${err.code}: ${err.detail}).`,
-      'Grant the identity from gcp-auth roles/monitoring.viewer on the project, and check that the Cloud Monitoring API is enabled.',
-    );
+    return listRefused(project, err);
   }
   if (err.httpStatus === 404)
     return new UserError(
@@ -219,6 +226,12 @@ function explain(err: unknown, project: string, query: string): unknown {
     );
   return err;
 }
+
+const tooManyTimeSeries = (found: TimeSeries[], shown: string, query: string): UserError =>
+  new UserError(
+    `The Cloud Monitoring query returned ${found.length} time series (${shown}${found.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
+    'Add a reducer (| REDUCE_SUM, | REDUCE_MEAN, | REDUCE_PERCENTILE_95, ...) or narrow the filter to one side with the {{label}} placeholders.',
+  );
 
 export function createCloudMonitoringProvider(options: CloudMonitoringOptions): MetricProvider {
   const name = options.name ?? 'cloud-monitoring';
@@ -266,10 +279,7 @@ export function createCloudMonitoringProvider(options: CloudMonitoringOptions): 
               .join(', ')}}`,
         )
         .join(', ');
-      throw new UserError(
-        `The Cloud Monitoring query returned ${found.length} time series (${shown}${found.length > 3 ? ', ...' : ''}); the analysis needs one. Query: ${query}`,
-        'Add a reducer (| REDUCE_SUM, | REDUCE_MEAN, | REDUCE_PERCENTILE_95, ...) or narrow the filter to one side with the {{label}} placeholders.',
-      );
+      throw tooManyTimeSeries(found, shown, query);
     }
     const points: Points = new Map();
     for (const p of found[0]?.points ?? []) {

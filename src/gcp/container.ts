@@ -51,26 +51,30 @@ const LOCATION = /^[a-z]+-[a-z]+\d+(-[a-z])?$/;
 const CLUSTER = /^[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?$/;
 const FULL_NAME = /^projects\/([^/]+)\/(?:locations|zones)\/([^/]+)\/clusters\/([^/]+)$/;
 
+const noProjectId = (): UserError =>
+  new UserError(
+    'A GKE cluster needs project-id.',
+    'Set project-id (or run gcp-auth with project-id earlier, which exports it), or write cluster as projects/P/locations/L/clusters/NAME.',
+  );
+
+const noLocation = (): UserError =>
+  new UserError(
+    'A GKE cluster needs location: its region (us-central1) or, for a zonal cluster, its zone (us-central1-a).',
+  );
+
 /** Checks the three inputs (cluster may be a full resource name, which then supplies the others). */
 export function clusterRef(project: string | undefined, location: string | undefined, cluster: string): ClusterRef {
   const full = FULL_NAME.exec(cluster.trim());
   const ref = full
     ? { project: full[1] as string, location: full[2] as string, cluster: full[3] as string }
     : { project: project ?? '', location: location ?? '', cluster: cluster.trim() };
-  if (!ref.project)
-    throw new UserError(
-      'A GKE cluster needs project-id.',
-      'Set project-id (or run gcp-auth with project-id earlier, which exports it), or write cluster as projects/P/locations/L/clusters/NAME.',
-    );
+  if (!ref.project) throw noProjectId();
   if (!PROJECT.test(ref.project))
     throw new UserError(
       `project-id '${ref.project}' is not a project id.`,
       'Project ids are 6 to 30 lowercase letters, digits and hyphens, starting with a letter.',
     );
-  if (!ref.location)
-    throw new UserError(
-      'A GKE cluster needs location: its region (us-central1) or, for a zonal cluster, its zone (us-central1-a).',
-    );
+  if (!ref.location) throw noLocation();
   if (!LOCATION.test(ref.location))
     throw new UserError(
       `location '${ref.location}' is not a Google Cloud region or zone.`,
@@ -84,6 +88,18 @@ export function clusterRef(project: string | undefined, location: string | undef
   return ref;
 }
 
+const describeRefused = (name: string, err: GoogleApiError): UserError =>
+  new UserError(
+    `Google refused to describe GKE cluster ${name} (${err.code}: ${err.detail}).`,
+    'The identity from gcp-auth needs container.clusters.get on the project: roles/container.clusterViewer, or roles/container.developer, which also grants the in-cluster access a deploy needs.',
+  );
+
+const noSuchCluster = (ref: ClusterRef, err: GoogleApiError): UserError =>
+  new UserError(
+    `There is no GKE cluster ${ref.cluster} in project ${ref.project}, location ${ref.location} (${err.detail}).`,
+    `List them with: gcloud container clusters list --project ${ref.project}. Regional clusters take the region as location, zonal ones the zone.`,
+  );
+
 function explain(err: unknown, ref: ClusterRef): unknown {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500 || err.httpStatus === 429) return err;
   const name = `${ref.project}/${ref.location}/${ref.cluster}`;
@@ -94,16 +110,10 @@ function explain(err: unknown, ref: ClusterRef): unknown {
     );
   }
   if (err.httpStatus === 403) {
-    return new UserError(
-      `Google refused to describe GKE cluster ${name} (${err.code}: ${err.detail}).`,
-      'The identity from gcp-auth needs container.clusters.get on the project: roles/container.clusterViewer, or roles/container.developer, which also grants the in-cluster access a deploy needs.',
-    );
+    return describeRefused(name, err);
   }
   if (err.httpStatus === 404) {
-    return new UserError(
-      `There is no GKE cluster ${ref.cluster} in project ${ref.project}, location ${ref.location} (${err.detail}).`,
-      `List them with: gcloud container clusters list --project ${ref.project}. Regional clusters take the region as location, zonal ones the zone.`,
-    );
+    return noSuchCluster(ref, err);
   }
   if (err.httpStatus === 401)
     return new UserError(
@@ -115,6 +125,12 @@ function explain(err: unknown, ref: ClusterRef): unknown {
 
 const USABLE = new Set(['RUNNING', 'RECONCILING', 'DEGRADED']);
 
+const clusterNotRunning = (description: string, status: string, c: ClusterResource): UserError =>
+  new UserError(
+    `${description} is ${status}${c.statusMessage ? ` (${c.statusMessage})` : ''}, so it cannot take a deploy now.`,
+    'Wait until it is RUNNING (gcloud container clusters describe), then run the job again.',
+  );
+
 /** Endpoint and CA of a cluster, read with the caller's access token. */
 export async function clusterAccess(ref: ClusterRef, token: string, signal?: AbortSignal): Promise<ClusterAccess> {
   const url = `${googleEndpoint('container')}/v1/projects/${encodeURIComponent(ref.project)}/locations/${encodeURIComponent(ref.location)}/clusters/${encodeURIComponent(ref.cluster)}`;
@@ -124,10 +140,7 @@ export async function clusterAccess(ref: ClusterRef, token: string, signal?: Abo
   const description = `GKE cluster ${ref.project}/${ref.location}/${ref.cluster}`;
   const status = c.status ?? 'STATUS_UNSPECIFIED';
   if (!USABLE.has(status)) {
-    throw new UserError(
-      `${description} is ${status}${c.statusMessage ? ` (${c.statusMessage})` : ''}, so it cannot take a deploy now.`,
-      'Wait until it is RUNNING (gcloud container clusters describe), then run the job again.',
-    );
+    throw clusterNotRunning(description, status, c);
   }
   const ip = c.controlPlaneEndpointsConfig?.ipEndpointsConfig;
   const dns = c.controlPlaneEndpointsConfig?.dnsEndpointConfig?.endpoint;

@@ -58,6 +58,12 @@ function inside(dir: string, parent: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
+const runnerTempInWorkspace = (runnerTemp: string, workspace: string): UserError =>
+  new UserError(
+    `RUNNER_TEMP (${runnerTemp}) is inside the workspace (${workspace}); a credentials file there could end up in a build context or an artifact.`,
+    'Configure the runner so its temp folder is outside the workspace, or set create-credentials-file: false.',
+  );
+
 /**
  * Writes the file with mode 0600 under the runner's temp folder, never under the
  * workspace: there a `docker build .` or an artifact upload would carry it away.
@@ -74,10 +80,7 @@ export async function writeCredentialsFile(
     );
   }
   if (workspace && inside(runnerTemp, workspace)) {
-    throw new UserError(
-      `RUNNER_TEMP (${runnerTemp}) is inside the workspace (${workspace}); a credentials file there could end up in a build context or an artifact.`,
-      'Configure the runner so its temp folder is outside the workspace, or set create-credentials-file: false.',
-    );
+    throw runnerTempInWorkspace(runnerTemp, workspace);
   }
   const path = join(runnerTemp, `gha-creds-${randomBytes(8).toString('hex')}.json`);
   await writeFile(path, JSON.stringify(config, null, 2), { mode: 0o600, flag: 'wx' });

@@ -69,6 +69,27 @@ export async function generateIdToken(
   return out.token;
 }
 
+const impersonationDenied = (
+  serviceAccount: string,
+  err: GoogleApiError,
+  provider: ProviderName,
+  repository: string,
+): UserError =>
+  new UserError(
+    `The federated identity may not impersonate ${serviceAccount} (${err.code}: ${err.detail}).`,
+    `Grant it roles/iam.workloadIdentityUser on the service account, for example:\n` +
+      `  gcloud iam service-accounts add-iam-policy-binding ${serviceAccount} \\\n` +
+      `    --role=roles/iam.workloadIdentityUser \\\n` +
+      `    --member="${repositoryPrincipalSet(provider, repository || 'OWNER/REPO')}"\n` +
+      'This member needs attribute.repository mapped in the provider. Also check that the IAM Service Account Credentials API is enabled.',
+  );
+
+const impersonationRejected = (serviceAccount: string, err: GoogleApiError): UserError =>
+  new UserError(
+    `IAM Credentials rejected the request for ${serviceAccount} (${err.code}: ${err.detail}).`,
+    'A lifetime above 3600s needs the constraints/iam.allowServiceAccountCredentialLifetimeExtension organisation policy.',
+  );
+
 /** Explains an impersonation refusal: usually a missing roles/iam.workloadIdentityUser binding. */
 export function explainImpersonationFailure(
   err: unknown,
@@ -78,14 +99,7 @@ export function explainImpersonationFailure(
 ): UserError | undefined {
   if (!(err instanceof GoogleApiError) || err.httpStatus >= 500) return undefined;
   if (err.httpStatus === 403 || err.code === 'PERMISSION_DENIED') {
-    return new UserError(
-      `The federated identity may not impersonate ${serviceAccount} (${err.code}: ${err.detail}).`,
-      `Grant it roles/iam.workloadIdentityUser on the service account, for example:\n` +
-        `  gcloud iam service-accounts add-iam-policy-binding ${serviceAccount} \\\n` +
-        `    --role=roles/iam.workloadIdentityUser \\\n` +
-        `    --member="${repositoryPrincipalSet(provider, repository || 'OWNER/REPO')}"\n` +
-        'This member needs attribute.repository mapped in the provider. Also check that the IAM Service Account Credentials API is enabled.',
-    );
+    return impersonationDenied(serviceAccount, err, provider, repository);
   }
   if (err.httpStatus === 404 || err.code === 'NOT_FOUND') {
     return new UserError(
@@ -94,10 +108,7 @@ export function explainImpersonationFailure(
     );
   }
   if (err.httpStatus === 400) {
-    return new UserError(
-      `IAM Credentials rejected the request for ${serviceAccount} (${err.code}: ${err.detail}).`,
-      'A lifetime above 3600s needs the constraints/iam.allowServiceAccountCredentialLifetimeExtension organisation policy.',
-    );
+    return impersonationRejected(serviceAccount, err);
   }
   return undefined;
 }

@@ -8,7 +8,8 @@
  * @actions/core) until a record is written: the first input error stays fast.
  */
 import { errorMessage, UserError } from '../util/errors.js';
-import type { FinalState, TrackedDeployment, TrackOptions } from './deployments.js';
+import type { FinalState } from './deployments.js';
+import type { TrackedDeployment, TrackOptions } from './deployment-tracking.js';
 import { inputs } from './inputs.js';
 
 /** Where to record: both set, or environment undefined (nothing recorded). */
@@ -16,6 +17,12 @@ export interface RecordSettings {
   environment: string | undefined;
   githubToken: string | undefined;
 }
+
+const tokenMissing = (what: string): UserError =>
+  new UserError(
+    `environment is set but github-token is empty, so ${what} cannot be recorded.`,
+    'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.',
+  );
 
 /**
  * Reads `environment` and `github-token`. A token left as an unexpanded expression counts
@@ -26,10 +33,7 @@ export function readRecordSettings(what = 'the GitHub Deployment'): RecordSettin
   const token = inputs.string('github-token');
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   if (environment && !githubToken) {
-    throw new UserError(
-      `environment is set but github-token is empty, so ${what} cannot be recorded.`,
-      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: write`, or leave environment empty.',
-    );
+    throw tokenMissing(what);
   }
   return { environment, githubToken };
 }
@@ -37,7 +41,7 @@ export function readRecordSettings(what = 'the GitHub Deployment'): RecordSettin
 async function connect(s: RecordSettings) {
   if (!s.environment || !s.githubToken) return undefined;
   const { currentRepo, githubClient } = await import('./client.js');
-  const deployments = await import('./deployments.js');
+  const deployments = await import('./deployment-tracking.js');
   return { environment: s.environment, gh: githubClient(s.githubToken), repo: currentRepo(), deployments };
 }
 

@@ -39,6 +39,13 @@ export const ID_TOKEN_PERMISSION_HINT =
   'to the job (or the workflow). When a reusable workflow authenticates, its caller job needs it too. ' +
   'Workflows triggered by pull requests from forks never receive an OIDC token.';
 
+const idTokenRefused = (audience: string, err: unknown): UserError =>
+  new UserError(
+    `GitHub refused or failed to issue an OIDC token for audience '${audience}': ${errorMessage(err)}`,
+    'Check that the job has `permissions: id-token: write`; if it does, this is a GitHub outage: re-run the job.',
+    { cause: err },
+  );
+
 /**
  * Requests the job's OIDC token for `audience` and masks it before returning.
  * Explains the usual cause when the runner offers no token.
@@ -54,11 +61,7 @@ export async function requestIdToken(audience: string): Promise<string> {
   try {
     token = await getIDToken(audience);
   } catch (err) {
-    throw new UserError(
-      `GitHub refused or failed to issue an OIDC token for audience '${audience}': ${errorMessage(err)}`,
-      'Check that the job has `permissions: id-token: write`; if it does, this is a GitHub outage: re-run the job.',
-      { cause: err },
-    );
+    throw idTokenRefused(audience, err);
   }
   setSecret(token);
   return token;

@@ -14,14 +14,17 @@ export interface PauseSettings {
   pauseTimeoutMs: number;
 }
 
+const pauseTimeoutOutOfRange = (pauseTimeoutMs: number): UserError =>
+  new UserError(
+    `pause-timeout is ${formatDuration(pauseTimeoutMs)}; a paused canary waits between ${formatDuration(MIN_PAUSE_MS)} and ${formatDuration(MAX_PAUSE_MS)} for its resume.`,
+    'Set pause-timeout to how long reviewers may take to approve the resume, e.g. 24h.',
+  );
+
 export function readPauseSettings(): PauseSettings {
   const resume = inputs.boolean('resume', false);
   const pauseTimeoutMs = inputs.duration('pause-timeout', '24h');
   if (pauseTimeoutMs < MIN_PAUSE_MS || pauseTimeoutMs > MAX_PAUSE_MS) {
-    throw new UserError(
-      `pause-timeout is ${formatDuration(pauseTimeoutMs)}; a paused canary waits between ${formatDuration(MIN_PAUSE_MS)} and ${formatDuration(MAX_PAUSE_MS)} for its resume.`,
-      'Set pause-timeout to how long reviewers may take to approve the resume, e.g. 24h.',
-    );
+    throw pauseTimeoutOutOfRange(pauseTimeoutMs);
   }
   return { resume, pauseTimeoutMs };
 }

@@ -242,16 +242,19 @@ export async function buildahAvailable(): Promise<string | undefined> {
   }
 }
 
+const noDockerBuildx = (): UserError =>
+  new UserError(
+    'builder is docker, but no Docker daemon with buildx answered (`docker version` / `docker buildx version` failed).',
+    'Run on a runner with Docker (GitHub-hosted Ubuntu runners have it), or use builder: buildah (or auto) where no daemon runs.',
+  );
+
 /** Picks the builder: `auto` prefers docker buildx when a daemon answers. */
 export async function chooseBuilder(wanted: 'auto' | BuilderKind): Promise<Builder> {
   if (wanted === 'docker' || wanted === 'auto') {
     const docker = await dockerAvailable();
     if (docker) return new DockerBuilder(docker);
     if (wanted === 'docker') {
-      throw new UserError(
-        'builder is docker, but no Docker daemon with buildx answered (`docker version` / `docker buildx version` failed).',
-        'Run on a runner with Docker (GitHub-hosted Ubuntu runners have it), or use builder: buildah (or auto) where no daemon runs.',
-      );
+      throw noDockerBuildx();
     }
   }
   const buildah = await buildahAvailable();

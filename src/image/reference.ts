@@ -110,14 +110,17 @@ export function parseRepository(text: string, what: string): ImageRef {
   return ref;
 }
 
+const notPinnedByDigest = (what: string, text: string): UserError =>
+  new UserError(
+    `${what} '${text.trim()}' is not pinned by digest; a tag can move between the build and the scan, so the scan would judge another image.`,
+    "Pass the image as repository@sha256:..., for example image-build's `image` output (`${{ steps.build.outputs.image }}`).",
+  );
+
 /** An image pinned by digest, as every step after image-build must use it. */
 export function parseDigestReference(text: string, what: string): ImageRef & { digest: string } {
   const ref = parseReference(text, what);
   if (!ref.digest) {
-    throw new UserError(
-      `${what} '${text.trim()}' is not pinned by digest; a tag can move between the build and the scan, so the scan would judge another image.`,
-      "Pass the image as repository@sha256:..., for example image-build's `image` output (`${{ steps.build.outputs.image }}`).",
-    );
+    throw notPinnedByDigest(what, text);
   }
   return ref as ImageRef & { digest: string };
 }

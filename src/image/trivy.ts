@@ -63,6 +63,18 @@ export function assetName(
   return `trivy_${version}_${platformSuffix(platform, arch)}.tar.gz`;
 }
 
+const sha256Contradicts = (wanted: string, version: string, suffix: string, embedded: string): UserError =>
+  new UserError(
+    `trivy-sha256 ${wanted} contradicts the SHA-256 this toolkit pins for trivy_${version}_${suffix}.tar.gz (${embedded}).`,
+    'Remove trivy-sha256 to use the pinned hash, or check where your value came from: the same release file cannot have two hashes.',
+  );
+
+const noPinnedSha256 = (version: string, suffix: string, known: string): UserError =>
+  new UserError(
+    `This toolkit pins no SHA-256 for Trivy ${version} on ${suffix}, and trivy-sha256 is empty: refusing to run an unverified download.`,
+    `Use a pinned version (${known}), or set trivy-sha256 to the SHA-256 of trivy_${version}_${suffix}.tar.gz from a source you trust.`,
+  );
+
 /**
  * The SHA-256 the tarball must have: the embedded pin, or trivy-sha256 for a version
  * without one. A trivy-sha256 that contradicts the embedded pin is refused: the same
@@ -78,18 +90,12 @@ export function expectedSha256(
   const embedded = TRIVY_SHA256[version]?.[suffix];
   const wanted = given?.toLowerCase();
   if (embedded && wanted && wanted !== embedded) {
-    throw new UserError(
-      `trivy-sha256 ${wanted} contradicts the SHA-256 this toolkit pins for trivy_${version}_${suffix}.tar.gz (${embedded}).`,
-      'Remove trivy-sha256 to use the pinned hash, or check where your value came from: the same release file cannot have two hashes.',
-    );
+    throw sha256Contradicts(wanted, version, suffix, embedded);
   }
   if (embedded) return { sha256: embedded, source: 'embedded' };
   if (wanted) return { sha256: wanted, source: 'trivy-sha256' };
   const known = Object.keys(TRIVY_SHA256).join(', ');
-  throw new UserError(
-    `This toolkit pins no SHA-256 for Trivy ${version} on ${suffix}, and trivy-sha256 is empty: refusing to run an unverified download.`,
-    `Use a pinned version (${known}), or set trivy-sha256 to the SHA-256 of trivy_${version}_${suffix}.tar.gz from a source you trust.`,
-  );
+  throw noPinnedSha256(version, suffix, known);
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -137,6 +143,30 @@ async function unpack(tarball: string, asset: string): Promise<string> {
   return path;
 }
 
+const cachedSha256Mismatch = (
+  cached: string,
+  asset: string,
+  actual: string,
+  pin: { sha256: string; source: 'embedded' | 'trivy-sha256' },
+): UserError =>
+  new UserError(
+    `The tool cache's ${join(cached, asset)} has SHA-256 ${actual}, not the pinned ${pin.sha256} (${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}). Refusing to run it.`,
+    `Something other than image-scan wrote the runner's tool cache. Delete ${cached} and find out what wrote it (on a self-hosted runner, any job that ran there could have); the next run downloads and verifies the release again.`,
+  );
+
+const downloadSha256Mismatch = (
+  asset: string,
+  actual: string,
+  pin: { sha256: string; source: 'embedded' | 'trivy-sha256' },
+  base: string,
+): UserError =>
+  new UserError(
+    `The downloaded ${asset} has SHA-256 ${actual}, not the pinned ${pin.sha256} (${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}). Refusing to run it.`,
+    pin.source === 'embedded'
+      ? `The download was corrupted, or ${new URL(base).host} served a different file than the release this toolkit pinned. Re-run once; if it persists, report it and do not override the pin.`
+      : 'Check trivy-sha256 against the release you mean to use; if it is right, the download was corrupted or tampered with.',
+  );
+
 export async function installTrivy(options: InstallOptions): Promise<TrivyInstall> {
   const { version } = options;
   const log = options.log ?? (() => undefined);
@@ -149,10 +179,7 @@ export async function installTrivy(options: InstallOptions): Promise<TrivyInstal
     const pin = expectedSha256(version, options.sha256);
     const actual = await sha256File(join(cached, asset));
     if (actual !== pin.sha256) {
-      throw new UserError(
-        `The tool cache's ${join(cached, asset)} has SHA-256 ${actual}, not the pinned ${pin.sha256} (${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}). Refusing to run it.`,
-        `Something other than image-scan wrote the runner's tool cache. Delete ${cached} and find out what wrote it (on a self-hosted runner, any job that ran there could have); the next run downloads and verifies the release again.`,
-      );
+      throw cachedSha256Mismatch(cached, asset, actual, pin);
     }
     log(
       `Using Trivy ${version} from the tool cache: ${asset} verified (SHA-256 ${actual}, ${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}).`,
@@ -191,12 +218,7 @@ export async function installTrivy(options: InstallOptions): Promise<TrivyInstal
   }
   const actual = await sha256File(tarball);
   if (actual !== pin.sha256) {
-    throw new UserError(
-      `The downloaded ${asset} has SHA-256 ${actual}, not the pinned ${pin.sha256} (${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}). Refusing to run it.`,
-      pin.source === 'embedded'
-        ? `The download was corrupted, or ${new URL(base).host} served a different file than the release this toolkit pinned. Re-run once; if it persists, report it and do not override the pin.`
-        : 'Check trivy-sha256 against the release you mean to use; if it is right, the download was corrupted or tampered with.',
-    );
+    throw downloadSha256Mismatch(asset, actual, pin, base);
   }
   log(`Verified ${asset}: SHA-256 ${actual} (${pin.source === 'embedded' ? "this toolkit's pin" : 'trivy-sha256'}).`);
   const cachedDir = await cacheFile(tarball, asset, 'trivy', version);

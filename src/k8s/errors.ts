@@ -46,26 +46,55 @@ function what(op: Operation): string {
     : `${op.kind.kind}s${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
+const invalidObject = (op: Operation, message: string, causes: string[], err: KubeApiError): UserError =>
+  new UserError(
+    `Kubernetes rejected ${what(op)} (${err.reason || err.httpStatus}): ${message}${causes.length ? `\n${causes.join('\n')}` : ''}`,
+    'Fix the object (the manifest, or the inputs it was made from); `kubectl apply --dry-run=server -f FILE` shows the same check.',
+    { cause: err },
+  );
+
+const unauthorized = (op: Operation, err: KubeApiError): UserError =>
+  new UserError(
+    `The Kubernetes API of ${op.cluster} did not accept our credentials (401 Unauthorized) when we tried to ${op.verb} ${what(op)}.`,
+    'Tokens expire: for GKE run gcp-auth earlier in the job (its credentials renew themselves); for a kubeconfig, check the user entry of its current context.',
+    { cause: err },
+  );
+
+const forbidden = (op: Operation, message: string, user: string | undefined, err: KubeApiError): UserError =>
+  new UserError(
+    `Kubernetes RBAC refused to ${op.verb} ${what(op)}: ${message}`,
+    `Grant ${user ? `"${user}"` : 'the identity the workflow uses'} the verb ${op.verb} on ${resourceName(op.kind)}${op.namespace ? ` in namespace ${op.namespace}` : ''}. ` +
+      `platform-actions needs a Role (or ClusterRole) with these rules, bound to that identity:\n${rbacRulesYaml()}\n` +
+      'On GKE, roles/container.developer on the project grants all of them.',
+    { cause: err },
+  );
+
+const notFound = (op: Operation, err: KubeApiError): UserError =>
+  new UserError(
+    `${what(op)} does not exist in ${op.cluster}.`,
+    `Check the names and the namespace${op.kind.kind === 'Deployment' ? ', or pass manifests that create it' : ''}.`,
+    { cause: err },
+  );
+
+const kindNotServed = (op: Operation, message: string, err: KubeApiError): UserError =>
+  new UserError(
+    `${op.cluster} does not serve ${resourceName(op.kind)}/${op.kind.version} (404: ${message}).`,
+    op.kind.group === 'gateway.networking.k8s.io'
+      ? 'Install the Gateway API CRDs (on GKE: gcloud container clusters update CLUSTER --gateway-api=standard), or deploy without http-route.'
+      : `Check that the cluster runs a Kubernetes version that serves ${op.kind.group || 'core'}/${op.kind.version}.`,
+    { cause: err },
+  );
+
 /** Turns an API error into a UserError where the user can fix the cause; otherwise returns it as it is. */
 export function explainKubeError(err: unknown, op: Operation): unknown {
   if (!(err instanceof KubeApiError)) return err;
   const message = err.status.message ?? err.message;
   switch (err.httpStatus) {
     case 401:
-      return new UserError(
-        `The Kubernetes API of ${op.cluster} did not accept our credentials (401 Unauthorized) when we tried to ${op.verb} ${what(op)}.`,
-        'Tokens expire: for GKE run gcp-auth earlier in the job (its credentials renew themselves); for a kubeconfig, check the user entry of its current context.',
-        { cause: err },
-      );
+      return unauthorized(op, err);
     case 403: {
       const user = /User "([^"]+)"/.exec(message)?.[1];
-      return new UserError(
-        `Kubernetes RBAC refused to ${op.verb} ${what(op)}: ${message}`,
-        `Grant ${user ? `"${user}"` : 'the identity the workflow uses'} the verb ${op.verb} on ${resourceName(op.kind)}${op.namespace ? ` in namespace ${op.namespace}` : ''}. ` +
-          `platform-actions needs a Role (or ClusterRole) with these rules, bound to that identity:\n${rbacRulesYaml()}\n` +
-          'On GKE, roles/container.developer on the project grants all of them.',
-        { cause: err },
-      );
+      return forbidden(op, message, user, err);
     }
     case 404: {
       const details = err.status.details ?? {};
@@ -77,31 +106,17 @@ export function explainKubeError(err: unknown, op: Operation): unknown {
         );
       }
       if (details.name) {
-        return new UserError(
-          `${what(op)} does not exist in ${op.cluster}.`,
-          `Check the names and the namespace${op.kind.kind === 'Deployment' ? ', or pass manifests that create it' : ''}.`,
-          { cause: err },
-        );
+        return notFound(op, err);
       }
       // No name in the Status: the resource type itself is not served.
-      return new UserError(
-        `${op.cluster} does not serve ${resourceName(op.kind)}/${op.kind.version} (404: ${message}).`,
-        op.kind.group === 'gateway.networking.k8s.io'
-          ? 'Install the Gateway API CRDs (on GKE: gcloud container clusters update CLUSTER --gateway-api=standard), or deploy without http-route.'
-          : `Check that the cluster runs a Kubernetes version that serves ${op.kind.group || 'core'}/${op.kind.version}.`,
-        { cause: err },
-      );
+      return kindNotServed(op, message, err);
     }
     case 400:
     case 422: {
       const causes = (err.status.details?.causes ?? []).map(
         (c) => `  ${c.field ? `${c.field}: ` : ''}${c.message ?? c.reason ?? ''}`,
       );
-      return new UserError(
-        `Kubernetes rejected ${what(op)} (${err.reason || err.httpStatus}): ${message}${causes.length ? `\n${causes.join('\n')}` : ''}`,
-        'Fix the object (the manifest, or the inputs it was made from); `kubectl apply --dry-run=server -f FILE` shows the same check.',
-        { cause: err },
-      );
+      return invalidObject(op, message, causes, err);
     }
     case 409:
       if (err.reason === 'AlreadyExists') {

@@ -6,7 +6,7 @@
  * only turn Google credentials into an access token, which the caller supplies from the
  * gcp-auth credentials (`googleToken`), so no gcloud install is needed on the runner.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileException } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, resolve } from 'node:path';
@@ -151,6 +151,23 @@ interface ExecCredential {
   status?: { token?: string; clientCertificateData?: string; clientKeyData?: string; expirationTimestamp?: string };
 }
 
+const execPluginFailed = (
+  missing: boolean,
+  command: string,
+  errOut: string,
+  err: ExecFileException,
+  exec: ExecConfig,
+): UserError =>
+  new UserError(
+    missing
+      ? `The kubeconfig's credential plugin ${command} is not installed on this runner.`
+      : `The kubeconfig's credential plugin ${command} failed: ${String(errOut || errorMessage(err))
+          .trim()
+          .slice(0, 500)}`,
+    exec.installHint ??
+      'Install the plugin in an earlier step, or give the kubeconfig a user that authenticates with a token.',
+  );
+
 /** Runs an exec credential plugin (client.authentication.k8s.io) and keeps its answer until it expires. */
 function execCredentials(
   exec: ExecConfig,
@@ -186,17 +203,7 @@ function execCredentials(
       execFile(cmd, exec.args ?? [], { env: childEnv, timeout: 60_000, maxBuffer: 1 << 20 }, (err, out, errOut) => {
         if (!err) return res(out);
         const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-        rej(
-          new UserError(
-            missing
-              ? `The kubeconfig's credential plugin ${command} is not installed on this runner.`
-              : `The kubeconfig's credential plugin ${command} failed: ${String(errOut || errorMessage(err))
-                  .trim()
-                  .slice(0, 500)}`,
-            exec.installHint ??
-              'Install the plugin in an earlier step, or give the kubeconfig a user that authenticates with a token.',
-          ),
-        );
+        rej(execPluginFailed(missing, command, errOut, err, exec));
       });
     });
     let out: ExecCredential;
@@ -220,16 +227,31 @@ function execCredentials(
   };
 }
 
+const noGoogleCredentialsForUser = (user: string): UserError =>
+  new UserError(
+    `The kubeconfig user ${user} authenticates with Google credentials, and none are available to this step.`,
+    'Run google-github-actions/auth or platform-actions gcp-auth earlier in the job (it exports GOOGLE_APPLICATION_CREDENTIALS), or give project-id, location and cluster instead of a kubeconfig.',
+  );
+
 function googleCredentials(options: KubeconfigOptions, user: string): () => Promise<KubeCredentials> {
   const source = options.googleToken;
   if (!source) {
-    throw new UserError(
-      `The kubeconfig user ${user} authenticates with Google credentials, and none are available to this step.`,
-      'Run google-github-actions/auth or platform-actions gcp-auth earlier in the job (it exports GOOGLE_APPLICATION_CREDENTIALS), or give project-id, location and cluster instead of a kubeconfig.',
-    );
+    throw noGoogleCredentialsForUser(user);
   }
   return async () => ({ token: await source() });
 }
+
+const unsupportedAuthProvider = (name: string, provider: string): UserError =>
+  new UserError(
+    `The kubeconfig user ${name} uses the ${provider} auth-provider, which platform-actions does not support.`,
+    'Use a token, a client certificate or an exec credential plugin instead.',
+  );
+
+const basicAuthRemoved = (name: string): UserError =>
+  new UserError(
+    `The kubeconfig user ${name} uses a username and password; Kubernetes removed basic authentication in 1.19.`,
+    'Use a token, a client certificate or an exec credential plugin.',
+  );
 
 function userCredentials(
   u: UserEntry,
@@ -273,16 +295,10 @@ function userCredentials(
     return async () => ({ ...tls, token });
   }
   if (u['auth-provider']?.name) {
-    throw new UserError(
-      `The kubeconfig user ${name} uses the ${u['auth-provider'].name} auth-provider, which platform-actions does not support.`,
-      'Use a token, a client certificate or an exec credential plugin instead.',
-    );
+    throw unsupportedAuthProvider(name, u['auth-provider'].name);
   }
   if (u.username || u.password) {
-    throw new UserError(
-      `The kubeconfig user ${name} uses a username and password; Kubernetes removed basic authentication in 1.19.`,
-      'Use a token, a client certificate or an exec credential plugin.',
-    );
+    throw basicAuthRemoved(name);
   }
   if (certificate) return async () => tls;
   throw new UserError(
@@ -291,15 +307,23 @@ function userCredentials(
   );
 }
 
+const noKubeconfig = (paths: string[]): UserError =>
+  new UserError(
+    `There is no kubeconfig at ${paths.join(', ')}.`,
+    'Pass the kubeconfig input (a path), or project-id, location and cluster for GKE (with gcp-auth earlier in the job).',
+  );
+
+const clusterWithoutServer = (contextName: string, clusterName: string, first: KubeconfigFile): UserError =>
+  new UserError(
+    `The kubeconfig context ${contextName} names the cluster '${clusterName}', which has no server in ${first.path}.`,
+  );
+
 /** The connection the kubeconfig's current (or named) context describes. */
 export function loadKubeconfig(options: KubeconfigOptions = {}): KubeConnection {
   const paths = configPaths(options);
   const existing = paths.filter((p) => existsSync(p));
   if (existing.length === 0) {
-    throw new UserError(
-      `There is no kubeconfig at ${paths.join(', ')}.`,
-      'Pass the kubeconfig input (a path), or project-id, location and cluster for GKE (with gcp-auth earlier in the job).',
-    );
+    throw noKubeconfig(paths);
   }
   const files = existing.map(readConfig);
   const first = files[0] as KubeconfigFile;
@@ -317,10 +341,7 @@ export function loadKubeconfig(options: KubeconfigOptions = {}): KubeConnection 
     );
   const clusterName = context.entry.cluster ?? '';
   const cluster = pick<ClusterEntry>(files, 'clusters', clusterName);
-  if (!cluster?.entry.server)
-    throw new UserError(
-      `The kubeconfig context ${contextName} names the cluster '${clusterName}', which has no server in ${first.path}.`,
-    );
+  if (!cluster?.entry.server) throw clusterWithoutServer(contextName, clusterName, first);
   const c = cluster.entry;
   if (c['proxy-url'])
     throw new UserError(

@@ -99,16 +99,19 @@ export function readManifests(files: string[]): Manifest[] {
   return out;
 }
 
+const unsupportedKind = (where: string, o: KubeObject): UserError =>
+  new UserError(
+    `${where}: platform-actions does not apply ${o.apiVersion ?? '(no apiVersion)'} ${o.kind ?? '(no kind)'}.`,
+    `It applies ${MANIFEST_KINDS.map((x) => `${apiVersionOf(x)} ${x.kind}`).join(', ')}. Apply other objects with kubectl in an earlier step.`,
+  );
+
 function check(value: unknown, file: string, document: number, where: string): Manifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new UserError(`${where} is not a Kubernetes object (a mapping with apiVersion, kind and metadata).`);
   const o = value as KubeObject;
   const k = manifestKind(o.apiVersion, o.kind);
   if (!k) {
-    throw new UserError(
-      `${where}: platform-actions does not apply ${o.apiVersion ?? '(no apiVersion)'} ${o.kind ?? '(no kind)'}.`,
-      `It applies ${MANIFEST_KINDS.map((x) => `${apiVersionOf(x)} ${x.kind}`).join(', ')}. Apply other objects with kubectl in an earlier step.`,
-    );
+    throw unsupportedKind(where, o);
   }
   if (!o.metadata?.name) throw new UserError(`${where}: the ${o.kind} has no metadata.name.`);
   if (o.metadata.generateName)

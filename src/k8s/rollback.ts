@@ -37,6 +37,8 @@ import {
   standingOf,
 } from './last-good.js';
 import { checkedState } from './record-check.js';
+import type { TrafficLayout } from './rollout-state.js';
+import type { Deployment } from './types.js';
 import { revisionOf, revisions, rollbackTo, waitForRollout, type Revision } from './rollout.js';
 import { recoveryTarget } from './targets.js';
 
@@ -51,6 +53,54 @@ export interface KubeRollbackRequest extends RollbackOptions {
   /** `to` may name a revision that never completed a rollout, or was rolled back (allow-any-revision). */
   allowAnyRevision?: boolean | undefined;
 }
+
+const ledgerUnreadable = (
+  ref: string,
+  ledger: { ok: false; problem: string },
+  name: string,
+  namespace: string,
+): UserError =>
+  new UserError(
+    `${ref}: ${ledger.problem}, so which revisions completed a rollout is not known and nothing was rolled back.`,
+    `Look at it (kubectl get deployment ${name} -n ${namespace} -o jsonpath='{.metadata.annotations.platform-actions/revisions}'), remove it (kubectl annotate deployment ${name} -n ${namespace} ${HISTORY_ANNOTATION}-), and return to a revision by hand (kubectl rollout undo deployment/${name} -n ${namespace} --to-revision=N) or give to: with allow-any-revision: true.`,
+  );
+
+const routeMismatch = (request: KubeRollbackRequest, ref: string, layout: TrafficLayout): UserError =>
+  new UserError(
+    `http-route is ${request.httpRoute}, but the rollout recorded on ${ref} moved traffic with ${layout.route ? `HTTPRoute ${layout.route}` : `the ${layout.mode === 'replicas' ? 'replica ratio' : 'selector'} of Service ${layout.service}`}.`,
+    'Leave http-route empty: the record says where the traffic is.',
+  );
+
+const noSuchRevision = (
+  ref: string,
+  request: KubeRollbackRequest,
+  history: Revision[],
+  name: string,
+  namespace: string,
+): UserError =>
+  new UserError(
+    `${ref} has no revision ${request.to} (its history: ${history.map((r) => r.revision).join(', ') || 'none'}).`,
+    `Give one of those revisions (kubectl rollout history deployment/${name} -n ${namespace}), or previous.`,
+  );
+
+const revisionNotGood = (
+  asked: Revision,
+  ref: string,
+  standing: 'rolled-back' | 'unrecorded',
+  completed: number[],
+): UserError =>
+  new UserError(
+    `Revision ${asked.revision} of ${ref} (${Object.values(asked.images).join(', ')}) ${standing === 'rolled-back' ? 'was rolled back' : 'is not recorded as having completed a rollout'}, so it is not returned to without allow-any-revision: true.`,
+    `${completed.length ? `Revisions that completed a rollout: ${completed.join(', ')}; give one of those, or previous.` : 'Give previous.'} To return to revision ${asked.revision} anyway, set allow-any-revision: true, from a workflow whose environment has required reviewers.`,
+  );
+
+const nothingToReturnTo = (ref: string, now: Deployment, rolledBack: number[]): UserError =>
+  new UserError(
+    `${ref} runs revision ${revisionOf(now)}, and no other revision in its history completed a rollout${rolledBack.length ? ` (revision${rolledBack.length > 1 ? 's' : ''} ${rolledBack.join(', ')} ${rolledBack.length > 1 ? 'were' : 'was'} rolled back)` : ''}, so there is no previous version to return to.`,
+    rolledBack.length
+      ? `A rollback of a rollback is explicit: give to: ${rolledBack.at(-1)} with allow-any-revision: true (from a workflow whose environment has required reviewers), or deploy the version you want with gke-deploy.`
+      : 'Deploy the version you want with gke-deploy.',
+  );
 
 export async function rollbackKubeDeployment(request: KubeRollbackRequest): Promise<RollbackOutcome> {
   const { kube, namespace, deployment: name, signal } = request;
@@ -74,24 +124,15 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
   const history = await revisions(kube, namespace, d, signal);
   const ledger = readHistory(d);
   if (!ledger.ok && !record && !kept) {
-    throw new UserError(
-      `${ref}: ${ledger.problem}, so which revisions completed a rollout is not known and nothing was rolled back.`,
-      `Look at it (kubectl get deployment ${name} -n ${namespace} -o jsonpath='{.metadata.annotations.platform-actions/revisions}'), remove it (kubectl annotate deployment ${name} -n ${namespace} ${HISTORY_ANNOTATION}-), and return to a revision by hand (kubectl rollout undo deployment/${name} -n ${namespace} --to-revision=N) or give to: with allow-any-revision: true.`,
-    );
+    throw ledgerUnreadable(ref, ledger, name, namespace);
   }
   const good = ledger.ok ? ledger.history : undefined;
   if (request.httpRoute && layout && (record || kept) && layout.route !== request.httpRoute) {
-    throw new UserError(
-      `http-route is ${request.httpRoute}, but the rollout recorded on ${ref} moved traffic with ${layout.route ? `HTTPRoute ${layout.route}` : `the ${layout.mode === 'replicas' ? 'replica ratio' : 'selector'} of Service ${layout.service}`}.`,
-      'Leave http-route empty: the record says where the traffic is.',
-    );
+    throw routeMismatch(request, ref, layout);
   }
   const asked = request.to !== undefined ? history.find((r) => r.revision === request.to) : undefined;
   if (request.to !== undefined && !asked) {
-    throw new UserError(
-      `${ref} has no revision ${request.to} (its history: ${history.map((r) => r.revision).join(', ') || 'none'}).`,
-      `Give one of those revisions (kubectl rollout history deployment/${name} -n ${namespace}), or previous.`,
-    );
+    throw noSuchRevision(ref, request, history, name, namespace);
   }
   const live = history.find((r) => r.revision === revisionOf(d));
   if (asked && asked.replicaSet !== live?.replicaSet && !request.allowAnyRevision) {
@@ -100,10 +141,7 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
       const completed = history
         .filter((r) => standingOf(good, r) === 'completed' && r.replicaSet !== live?.replicaSet)
         .map((r) => r.revision);
-      throw new UserError(
-        `Revision ${asked.revision} of ${ref} (${Object.values(asked.images).join(', ')}) ${standing === 'rolled-back' ? 'was rolled back' : 'is not recorded as having completed a rollout'}, so it is not returned to without allow-any-revision: true.`,
-        `${completed.length ? `Revisions that completed a rollout: ${completed.join(', ')}; give one of those, or previous.` : 'Give previous.'} To return to revision ${asked.revision} anyway, set allow-any-revision: true, from a workflow whose environment has required reviewers.`,
-      );
+      throw revisionNotGood(asked, ref, standing, completed);
     }
   }
 
@@ -147,12 +185,7 @@ export async function rollbackKubeDeployment(request: KubeRollbackRequest): Prom
       const rolledBack = nowHistory
         .filter((r) => r.replicaSet !== current?.replicaSet && standingOf(good, r) === 'rolled-back')
         .map((r) => r.revision);
-      throw new UserError(
-        `${ref} runs revision ${revisionOf(now)}, and no other revision in its history completed a rollout${rolledBack.length ? ` (revision${rolledBack.length > 1 ? 's' : ''} ${rolledBack.join(', ')} ${rolledBack.length > 1 ? 'were' : 'was'} rolled back)` : ''}, so there is no previous version to return to.`,
-        rolledBack.length
-          ? `A rollback of a rollback is explicit: give to: ${rolledBack.at(-1)} with allow-any-revision: true (from a workflow whose environment has required reviewers), or deploy the version you want with gke-deploy.`
-          : 'Deploy the version you want with gke-deploy.',
-      );
+      throw nothingToReturnTo(ref, now, rolledBack);
     }
     target = previous.revision;
     log(

@@ -30,6 +30,24 @@ export interface RollingTargetOptions extends KubeTargetOptions {
   service?: string;
 }
 
+const pausedDeployment = (ref: string, name: string, namespace: string): UserError =>
+  new UserError(
+    `${ref} is paused, so a rolling update would never progress.`,
+    `Resume it (kubectl rollout resume deployment/${name} -n ${namespace}), then deploy again.`,
+  );
+
+const nothingEarlier = (ref: string): UserError =>
+  new UserError(
+    `${ref} was created by this rollout, so there is no earlier version to return to; it is left as it is.`,
+    'Fix what the pods report and deploy again, or delete the Deployment.',
+  );
+
+const stableGone = (stable: string, ref: string): UserError =>
+  new UserError(
+    `ReplicaSet ${stable}, which ran before this rollout, no longer exists in the history of ${ref}, so its template cannot be put back.`,
+    'Deploy the previous image again (a revisionHistoryLimit of 0 keeps no history).',
+  );
+
 export class KubeRollingTarget extends KubeTarget implements Target {
   readonly engine = ROLLING_ENGINE;
   readonly description: string;
@@ -46,10 +64,7 @@ export class KubeRollingTarget extends KubeTarget implements Target {
   async preflight(signal?: AbortSignal): Promise<void> {
     const d = await this.deployments.find(this.name, signal);
     if (d?.spec?.paused) {
-      throw new UserError(
-        `${this.ref()} is paused, so a rolling update would never progress.`,
-        `Resume it (kubectl rollout resume deployment/${this.name} -n ${this.namespace}), then deploy again.`,
-      );
+      throw pausedDeployment(this.ref(), this.name, this.namespace);
     }
     if (
       !d &&
@@ -174,18 +189,12 @@ export class KubeRollingTarget extends KubeTarget implements Target {
     const d = await this.deployments.find(this.name, signal);
     if (!d) throw new UserError(`${this.ref()} no longer exists, so there is nothing to roll back.`);
     if (!record.stable) {
-      throw new UserError(
-        `${this.ref()} was created by this rollout, so there is no earlier version to return to; it is left as it is.`,
-        'Fix what the pods report and deploy again, or delete the Deployment.',
-      );
+      throw nothingEarlier(this.ref());
     }
     const history = await revisions(this.kube, this.namespace, d, signal);
     const back = history.find((r) => r.replicaSet === record.stable);
     if (!back) {
-      throw new UserError(
-        `ReplicaSet ${record.stable}, which ran before this rollout, no longer exists in the history of ${this.ref()}, so its template cannot be put back.`,
-        'Deploy the previous image again (a revisionHistoryLimit of 0 keeps no history).',
-      );
+      throw stableGone(record.stable, this.ref());
     }
     const current = await currentRevision(this.kube, this.namespace, d, signal);
     if (current?.replicaSet !== back.replicaSet) {

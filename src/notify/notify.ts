@@ -39,6 +39,12 @@ export interface SendResult {
 
 const KINDS: readonly TargetKind[] = ['slack', 'teams', 'webhook'];
 
+const targetNotAUrl = (kind: TargetKind): UserError =>
+  new UserError(
+    `notify: the ${kind} target is not a URL.`,
+    `Give the webhook URL from a secret, e.g. ${kind}=\${{ secrets.${kind.toUpperCase()}_WEBHOOK_URL }}.`,
+  );
+
 /**
  * The `notify` input: one target a line, `slack=URL`, `teams=URL` or `webhook=URL`
  * (a bare https URL is a generic webhook). Every URL is masked first.
@@ -62,10 +68,7 @@ export function parseTargets(text: string, mask: (secret: string) => void): Noti
     try {
       parsed = new URL(url);
     } catch {
-      throw new UserError(
-        `notify: the ${kind} target is not a URL.`,
-        `Give the webhook URL from a secret, e.g. ${kind}=\${{ secrets.${kind.toUpperCase()}_WEBHOOK_URL }}.`,
-      );
+      throw targetNotAUrl(kind);
     }
     if (
       parsed.protocol !== 'https:' &&

@@ -18,6 +18,13 @@ export interface DeployedImage {
   image: string;
 }
 
+const tagsInProduction = (environment: string, tagOnly: DeployedImage[], list: string): UserError =>
+  new UserError(
+    `${environment} is a production environment, and this step would deploy ${tagOnly.length === 1 ? 'an image' : 'images'} by tag only (${list}). ` +
+      'A tag can be moved to another image at any time, so what production runs would not be what was scanned and tested. Nothing was changed.',
+    "Deploy by digest (repository@sha256:...): build-and-scan's image output is one; for a third-party image, `docker buildx imagetools inspect IMAGE:TAG` prints the digest to pin (and scan it like your own). To deploy a tag to production anyway, set allow-tag: true on this step.",
+  );
+
 /**
  * Throws for tag-only images bound for a production environment; returns the warnings
  * to print when allow-tag lets them through (empty when there is nothing to say).
@@ -35,9 +42,5 @@ export function checkPinnedForProduction(
       `allow-tag: deploying to ${environment} by tag (${list}). What runs is whatever the tag points to when each task or pod starts, not necessarily what was scanned and tested.`,
     ];
   }
-  throw new UserError(
-    `${environment} is a production environment, and this step would deploy ${tagOnly.length === 1 ? 'an image' : 'images'} by tag only (${list}). ` +
-      'A tag can be moved to another image at any time, so what production runs would not be what was scanned and tested. Nothing was changed.',
-    "Deploy by digest (repository@sha256:...): build-and-scan's image output is one; for a third-party image, `docker buildx imagetools inspect IMAGE:TAG` prints the digest to pin (and scan it like your own). To deploy a tag to production anyway, set allow-tag: true on this step.",
-  );
+  throw tagsInProduction(environment, tagOnly, list);
 }

@@ -6,6 +6,8 @@ import {
   liveDeployment,
   succeededAt,
   type DeploymentRecord,
+  type DeploymentState,
+  type DeploymentStatusRecord,
 } from '../github/deployments.js';
 import { formatDuration } from '../util/duration.js';
 import { UserError } from '../util/errors.js';
@@ -68,6 +70,30 @@ const evidenceLink = (d: DeploymentRecord) => {
   return url ? ` (${url})` : '';
 };
 
+const severalServices = (req: PromotionRequest, services: string[]): UserError =>
+  new UserError(
+    `${req.from} runs several services (${services.map((s) => s || '(unnamed)').join(', ')}); which one's image should move to ${req.to}?`,
+    'Set `service` to one of them, or give `image` by digest.',
+  );
+
+const nothingLive = (
+  history: DeploymentRecord[],
+  req: PromotionRequest,
+  latest: DeploymentRecord | undefined,
+): UserError =>
+  new UserError(
+    history.length === 0
+      ? `Nothing has been deployed to ${req.from} by platform-actions${req.service ? ` for service ${req.service}` : ''}, so there is nothing to promote to ${req.to}.`
+      : `Nothing is live and healthy in ${req.from}: none of its ${history.length} deployment(s) succeeded without failing since (latest: #${latest?.id}, ${latest ? currentState(latest) : ''}).`,
+    `Deploy to ${req.from} first (ecs-deploy / gke-deploy with environment: ${req.from}), let it soak, then promote.`,
+  );
+
+const liveByTag = (req: PromotionRequest, live: DeploymentRecord): UserError =>
+  new UserError(
+    `What is live in ${req.from} (deployment #${live.id}, ${live.payload?.image}) was deployed by tag, not by digest; promote moves exact digests.`,
+    "Deploy by digest (image-build's `image` output, repository@sha256:…) so that the same bytes move through every environment.",
+  );
+
 /**
  * The candidate when none was given: what is live and healthy in the source. Loads
  * statuses newest first, a few at a time, until a healthy deployment is among them.
@@ -79,10 +105,7 @@ async function liveCandidate(
 ): Promise<DeploymentRecord> {
   const services = [...new Set(history.map(serviceOf))];
   if (!req.service && services.length > 1) {
-    throw new UserError(
-      `${req.from} runs several services (${services.map((s) => s || '(unnamed)').join(', ')}); which one's image should move to ${req.to}?`,
-      'Set `service` to one of them, or give `image` by digest.',
-    );
+    throw severalServices(req, services);
   }
   let live: DeploymentRecord | undefined;
   for (let i = 0; i < history.length && !live; i += 5) {
@@ -91,21 +114,68 @@ async function liveCandidate(
   }
   if (!live) {
     const latest = history[0];
-    throw new UserError(
-      history.length === 0
-        ? `Nothing has been deployed to ${req.from} by platform-actions${req.service ? ` for service ${req.service}` : ''}, so there is nothing to promote to ${req.to}.`
-        : `Nothing is live and healthy in ${req.from}: none of its ${history.length} deployment(s) succeeded without failing since (latest: #${latest?.id}, ${latest ? currentState(latest) : ''}).`,
-      `Deploy to ${req.from} first (ecs-deploy / gke-deploy with environment: ${req.from}), let it soak, then promote.`,
-    );
+    throw nothingLive(history, req, latest);
   }
   if (!live.payload?.digest) {
-    throw new UserError(
-      `What is live in ${req.from} (deployment #${live.id}, ${live.payload?.image}) was deployed by tag, not by digest; promote moves exact digests.`,
-      "Deploy by digest (image-build's `image` output, repository@sha256:…) so that the same bytes move through every environment.",
-    );
+    throw liveByTag(req, live);
   }
   return live;
 }
+
+const neverDeployed = (digest: string, req: PromotionRequest): UserError =>
+  new UserError(
+    `${short(digest)} was never deployed to ${req.from}${req.service ? ` (service ${req.service})` : ''}: it cannot move to ${req.to} without having run there.`,
+    `Deploy it to ${req.from} first, or leave image empty to promote what is live in ${req.from}.`,
+  );
+
+const failedInSource = (
+  digest: string,
+  req: PromotionRequest,
+  latest: DeploymentRecord,
+  failed: DeploymentStatusRecord,
+): UserError =>
+  new UserError(
+    `${short(digest)} failed in ${req.from}: deployment #${latest.id} is '${failed.state}' since ${when(failed.at)}${failed.description ? ` (${failed.description})` : ''}${evidenceLink(latest)}.`,
+    `Fix forward: build a new image, deploy it to ${req.from} and promote that one.`,
+  );
+
+const rolledBackInSource = (digest: string, req: PromotionRequest, next: DeploymentRecord): UserError =>
+  new UserError(
+    `${short(digest)} was rolled back in ${req.from}: deployment #${next.id} returned it to ${next.payload?.image ?? 'an earlier image'} on ${when(next.createdAt)}.`,
+    `Fix forward: build a new image, deploy it to ${req.from} and promote that one.`,
+  );
+
+const notSettled = (
+  open: boolean,
+  digest: string,
+  req: PromotionRequest,
+  latest: DeploymentRecord,
+  state: DeploymentState,
+): UserError =>
+  new UserError(
+    open
+      ? `${short(digest)} is still being deployed to ${req.from} (deployment #${latest.id} is '${state}' since ${when(latest.statuses.at(-1)?.at ?? latest.createdAt)}).`
+      : `${short(digest)} never succeeded in ${req.from} (deployment #${latest.id} is '${state}').`,
+    open
+      ? `Wait for that rollout to finish and soak, then promote.`
+      : `Deploy it to ${req.from} again and let it succeed, or promote what is live there.`,
+  );
+
+const soakTooShort = (
+  replacedBy: DeploymentRecord | undefined,
+  digest: string,
+  req: PromotionRequest,
+  soakMs: number,
+  since: number,
+): UserError =>
+  new UserError(
+    replacedBy
+      ? `${short(digest)} was healthy in ${req.from} for only ${formatDuration(soakMs)} (from ${when(since)} until deployment #${replacedBy.id} replaced it); min-soak is ${formatDuration(req.minSoakMs)}.`
+      : `${short(digest)} has been healthy in ${req.from} for ${formatDuration(soakMs)} (since ${when(since)}); min-soak is ${formatDuration(req.minSoakMs)}.`,
+    replacedBy
+      ? 'Promote a digest that soaked long enough, or lower min-soak.'
+      : `Re-run after ${when(since + req.minSoakMs)}, or lower min-soak.`,
+  );
 
 export async function judgePromotion(
   history: DeploymentRecord[],
@@ -125,10 +195,7 @@ export async function judgePromotion(
   const ofDigest = newestFirst.filter((d) => d.payload?.digest === digest);
   const latest = ofDigest[0];
   if (!latest) {
-    throw new UserError(
-      `${short(digest)} was never deployed to ${req.from}${req.service ? ` (service ${req.service})` : ''}: it cannot move to ${req.to} without having run there.`,
-      `Deploy it to ${req.from} first, or leave image empty to promote what is live in ${req.from}.`,
-    );
+    throw neverDeployed(digest, req);
   }
   // The service's own timeline from here on: what came before and after this digest.
   const timeline = newestFirst.filter((d) => serviceOf(d) === serviceOf(latest)).reverse();
@@ -138,30 +205,17 @@ export async function judgePromotion(
 
   const failed = failureStatus(latest);
   if (failed) {
-    throw new UserError(
-      `${short(digest)} failed in ${req.from}: deployment #${latest.id} is '${failed.state}' since ${when(failed.at)}${failed.description ? ` (${failed.description})` : ''}${evidenceLink(latest)}.`,
-      `Fix forward: build a new image, deploy it to ${req.from} and promote that one.`,
-    );
+    throw failedInSource(digest, req, latest, failed);
   }
   const next = later[0];
   if (next && isRollback(next) && next.payload?.digest !== digest) {
-    throw new UserError(
-      `${short(digest)} was rolled back in ${req.from}: deployment #${next.id} returned it to ${next.payload?.image ?? 'an earlier image'} on ${when(next.createdAt)}.`,
-      `Fix forward: build a new image, deploy it to ${req.from} and promote that one.`,
-    );
+    throw rolledBackInSource(digest, req, next);
   }
   const success = succeededAt(latest);
   if (success === undefined) {
     const state = currentState(latest);
     const open = state === 'queued' || state === 'pending' || state === 'in_progress';
-    throw new UserError(
-      open
-        ? `${short(digest)} is still being deployed to ${req.from} (deployment #${latest.id} is '${state}' since ${when(latest.statuses.at(-1)?.at ?? latest.createdAt)}).`
-        : `${short(digest)} never succeeded in ${req.from} (deployment #${latest.id} is '${state}').`,
-      open
-        ? `Wait for that rollout to finish and soak, then promote.`
-        : `Deploy it to ${req.from} again and let it succeed, or promote what is live there.`,
-    );
+    throw notSettled(open, digest, req, latest, state);
   }
 
   // Soak: back over an unbroken run of healthy deployments of the same digest...
@@ -187,14 +241,7 @@ export async function judgePromotion(
   const replacedAt = replacedBy ? succeededAt(replacedBy) : undefined;
   const soakMs = Math.max(0, (replacedAt ?? req.now) - since);
   if (soakMs < req.minSoakMs) {
-    throw new UserError(
-      replacedBy
-        ? `${short(digest)} was healthy in ${req.from} for only ${formatDuration(soakMs)} (from ${when(since)} until deployment #${replacedBy.id} replaced it); min-soak is ${formatDuration(req.minSoakMs)}.`
-        : `${short(digest)} has been healthy in ${req.from} for ${formatDuration(soakMs)} (since ${when(since)}); min-soak is ${formatDuration(req.minSoakMs)}.`,
-      replacedBy
-        ? 'Promote a digest that soaked long enough, or lower min-soak.'
-        : `Re-run after ${when(since + req.minSoakMs)}, or lower min-soak.`,
-    );
+    throw soakTooShort(replacedBy, digest, req, soakMs, since);
   }
   return {
     digest,

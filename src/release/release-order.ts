@@ -13,16 +13,9 @@
  */
 import { httpStatus, type GitHub, type Repo } from '../github/client.js';
 import type { RunContext } from '../github/context.js';
-import {
-  currentState,
-  digestOf,
-  isRollback,
-  listDeployments,
-  liveDeployment,
-  runLogUrl,
-  setDeploymentStatus,
-  type DeploymentRecord,
-} from '../github/deployments.js';
+import { currentState, digestOf, isRollback, liveDeployment, type DeploymentRecord } from '../github/deployments.js';
+import { listDeployments } from '../github/deployment-history.js';
+import { runLogUrl, setDeploymentStatus } from '../github/deployment-tracking.js';
 import type { RecordSettings } from '../github/deployment-record.js';
 import { inputs } from '../github/inputs.js';
 import { errorMessage, UserError } from '../util/errors.js';
@@ -37,6 +30,13 @@ export interface OrderJudgement {
 }
 
 const short = (sha: string) => sha.slice(0, 7);
+
+const compareFailed = (candidate: string, live: string, code: number | undefined, err: unknown): UserError =>
+  new UserError(
+    `Could not compare release ${short(candidate)} with the live ${short(live)} through GitHub (${code ? `HTTP ${code}: ` : ''}${errorMessage(err)}).`,
+    'Give the job `permissions: contents: read`, or, to deploy without the check, set allow-downgrade: true.',
+    { cause: err },
+  );
 
 /** Where `candidate` stands against `live` by ancestry, or undefined when GitHub cannot say (unknown commit, diverged). */
 async function byAncestry(
@@ -58,11 +58,7 @@ async function byAncestry(
   } catch (err) {
     const code = httpStatus(err);
     if (code === 404 || code === 422) return undefined; // a commit GitHub does not know (force-pushed away, another repository)
-    throw new UserError(
-      `Could not compare release ${short(candidate)} with the live ${short(live)} through GitHub (${code ? `HTTP ${code}: ` : ''}${errorMessage(err)}).`,
-      'Give the job `permissions: contents: read`, or, to deploy without the check, set allow-downgrade: true.',
-      { cause: err },
-    );
+    throw compareFailed(candidate, live, code, err);
   }
   if (status === 'identical') return { order: 'same', how: 'the same commit' };
   if (status === 'ahead') return { order: 'newer', how: `${ahead} commit(s) ahead of ${short(live)}` };
@@ -142,6 +138,24 @@ function queuedPromotion(
   );
 }
 
+const judgedWhenQueued = (req: GuardRequest, from: string, queued: DeploymentRecord, err: UserError): UserError =>
+  new UserError(
+    `The promotion of ${req.service} from ${from} to ${req.environment} was judged when it was queued (${formatTime(queued.createdAt)}), but no longer holds now that the deploy starts: ${err.message} Nothing was changed in ${req.environment}.`,
+    err.hint,
+  );
+
+const olderRelease = (
+  what: string,
+  candidate: string,
+  req: GuardRequest,
+  judgement: OrderJudgement & { live?: DeploymentRecord },
+  live: DeploymentRecord | undefined,
+): UserError =>
+  new UserError(
+    `Refusing to replace ${what} with the older release ${short(candidate)} (${req.image}): ${judgement.how}. Nothing was changed.`,
+    `To go back on purpose, use the rollback action or workflow, or set allow-downgrade: true on this step. To go forward, deploy a release newer than ${short(live?.sha ?? '')}.`,
+  );
+
 /**
  * Re-checks promote's evidence and the release order. Throws a UserError (nothing changed)
  * when the promotion no longer holds, or when the release is older than the live one and
@@ -161,7 +175,7 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
         source,
         { from, to: req.environment, digest, service: req.service, minSoakMs: 0, now: req.now ?? Date.now() },
         async (ds) => {
-          const { loadStatuses } = await import('../github/deployments.js');
+          const { loadStatuses } = await import('../github/deployment-history.js');
           await loadStatuses(gh, repo, ds);
         },
       );
@@ -176,10 +190,7 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
         `Not deployed: the promotion's evidence no longer holds at deploy time`,
         logUrl ? { logUrl } : {},
       ).catch(() => undefined);
-      throw new UserError(
-        `The promotion of ${req.service} from ${from} to ${req.environment} was judged when it was queued (${formatTime(queued.createdAt)}), but no longer holds now that the deploy starts: ${err.message} Nothing was changed in ${req.environment}.`,
-        err.hint,
-      );
+      throw judgedWhenQueued(req, from, queued, err);
     }
     promotion = { from, queued };
     notes.push(`Promotion from ${from} re-checked at deploy time: ${digest.slice(0, 19)}… is still healthy there.`);
@@ -190,10 +201,7 @@ export async function guardRelease(gh: GitHub, repo: Repo, req: GuardRequest): P
   if (judgement.order === 'older') {
     const what = `${req.service}'s live release ${short(live?.sha ?? '')} (${live?.payload?.image ?? 'unknown image'}, GitHub Deployment #${live?.id}) in ${req.environment}`;
     if (!req.allowDowngrade) {
-      throw new UserError(
-        `Refusing to replace ${what} with the older release ${short(candidate)} (${req.image}): ${judgement.how}. Nothing was changed.`,
-        `To go back on purpose, use the rollback action or workflow, or set allow-downgrade: true on this step. To go forward, deploy a release newer than ${short(live?.sha ?? '')}.`,
-      );
+      throw olderRelease(what, candidate, req, judgement, live);
     }
     notes.push(`allow-downgrade: replacing ${what} with the older release ${short(candidate)}: ${judgement.how}.`);
   } else if (judgement.order === 'unknown') {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { githubClient } from '../../src/github/client.js';
 import { runContext } from '../../src/github/context.js';
-import { trackDeployment } from '../../src/github/deployments.js';
+import { trackDeployment } from '../../src/github/deployment-tracking.js';
 import { digest, HOUR, imageOf, MINUTE, rollout, seedDeployment } from '../support/deployment-history.js';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { Job } from '../support/runner.js';

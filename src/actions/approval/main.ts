@@ -16,7 +16,9 @@ import {
   type Repo,
 } from '../../github/client.js';
 import { runContext, runUrl, type RunContext } from '../../github/context.js';
-import { currentState, listDeployments, setDeploymentStatus } from '../../github/deployments.js';
+import { currentState } from '../../github/deployments.js';
+import { listDeployments } from '../../github/deployment-history.js';
+import { setDeploymentStatus } from '../../github/deployment-tracking.js';
 import { code, escapeText, heading, marker, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
@@ -31,6 +33,18 @@ import type { Settings } from './settings.js';
 type Outcome = { kind: 'approved' | 'rejected'; decision: Decision } | { kind: 'timed-out' };
 
 const LABEL = 'deploy-approval';
+
+const releaseRejected = (s: Settings, decided: Decision | undefined, reason: string): UserError =>
+  new UserError(
+    `Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`,
+    'Nothing was deployed. Fix what the approver named and start a new run.',
+  );
+
+const notApprovedInTime = (who: string, s: Settings, issueNumber: number, ignoredAll: Ignored[]): UserError =>
+  new UserError(
+    `Nobody of ${who} approved release ${s.release} to ${s.environment} within ${formatDuration(s.timeoutMs)} (issue #${issueNumber}).`,
+    `Nothing was deployed. Re-run this job to ask again${ignoredAll.length ? ` (${ignoredAll.length} command(s) did not count; see the job summary for why)` : ''}, or give a longer timeout.`,
+  );
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
@@ -169,16 +183,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await notes.flush();
 
   if (outcome.kind === 'rejected') {
-    throw new UserError(
-      `Release ${s.release} to ${s.environment} was rejected by @${decided?.login}${reason ? `: ${reason}` : ''} (${decided?.commentUrl}).`,
-      'Nothing was deployed. Fix what the approver named and start a new run.',
-    );
+    throw releaseRejected(s, decided, reason);
   }
   if (outcome.kind === 'timed-out') {
-    throw new UserError(
-      `Nobody of ${who} approved release ${s.release} to ${s.environment} within ${formatDuration(s.timeoutMs)} (issue #${issueNumber}).`,
-      `Nothing was deployed. Re-run this job to ask again${ignoredAll.length ? ` (${ignoredAll.length} command(s) did not count; see the job summary for why)` : ''}, or give a longer timeout.`,
-    );
+    throw notApprovedInTime(who, s, issueNumber, ignoredAll);
   }
 }
 

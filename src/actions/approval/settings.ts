@@ -19,6 +19,12 @@ const ENVIRONMENT = /^[^/'"`\\]{1,255}$/;
 /** A job on a GitHub-hosted runner runs at most 6 hours. */
 const LONGEST = 6 * 60 * 60 * 1000;
 
+const timeoutOutOfRange = (): UserError =>
+  new UserError(
+    `Input 'timeout' must be more than 0 and at most 6h (the longest a job on a GitHub-hosted runner runs).`,
+    'Give e.g. timeout: 2h, and a job timeout-minutes above it.',
+  );
+
 export function readSettings(): Settings {
   const approvers = parseApprovers(
     inputs
@@ -34,11 +40,7 @@ export function readSettings(): Settings {
       'Use the name of the environment being approved, e.g. production.',
     );
   const timeoutMs = inputs.duration('timeout', '1h');
-  if (timeoutMs <= 0 || timeoutMs > LONGEST)
-    throw new UserError(
-      `Input 'timeout' must be more than 0 and at most 6h (the longest a job on a GitHub-hosted runner runs).`,
-      'Give e.g. timeout: 2h, and a job timeout-minutes above it.',
-    );
+  if (timeoutMs <= 0 || timeoutMs > LONGEST) throw timeoutOutOfRange();
   const pollIntervalMs = inputs.duration('poll-interval', '30s');
   if (pollIntervalMs < 1000)
     throw new UserError(

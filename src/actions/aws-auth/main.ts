@@ -7,16 +7,23 @@ import {
   ROLE_SETTINGS_VARIABLE,
   type Renewability,
   type RoleSettings,
-} from '../../aws/credentials.js';
+} from '../../aws/role-settings.js';
 import { explainWebIdentityFailure } from '../../aws/trust-policy.js';
 import { code, facts, heading } from '../../github/markdown.js';
 import { decodeClaims, describeClaims, readIdTokenFile, requestIdToken } from '../../github/oidc.js';
 import { outputs } from '../../github/outputs.js';
 import { writeSummary } from '../../github/summary.js';
+import type { CallerIdentity } from '../../aws/sts.js';
 import { formatDuration } from '../../util/duration.js';
 import { UserError } from '../../util/errors.js';
 import { EXPORTED_STATE } from './post.js';
 import type { Settings } from './settings.js';
+
+const accountNotAllowed = (identity: CallerIdentity, s: Settings): UserError =>
+  new UserError(
+    `The credentials belong to account ${identity.account}, which allowed-account-ids (${s.allowedAccounts.join(', ')}) does not allow. Nothing was exported.`,
+    'Check role-to-assume and allowed-account-ids.',
+  );
 
 export async function main(s: Settings): Promise<void> {
   if (s.maskAccountId) setSecret(s.role.accountId);
@@ -81,10 +88,7 @@ export async function main(s: Settings): Promise<void> {
   });
   if (s.maskAccountId) setSecret(identity.account);
   if (s.allowedAccounts.length > 0 && !s.allowedAccounts.includes(identity.account)) {
-    throw new UserError(
-      `The credentials belong to account ${identity.account}, which allowed-account-ids (${s.allowedAccounts.join(', ')}) does not allow. Nothing was exported.`,
-      'Check role-to-assume and allowed-account-ids.',
-    );
+    throw accountNotAllowed(identity, s);
   }
 
   if (s.exportEnv) {
@@ -151,11 +155,14 @@ function roleSettings(
   };
 }
 
-function explainChainingFailure(err: unknown, role: RoleArn): UserError | undefined {
-  const e = err as { name?: string; message?: string };
-  if (e?.name !== 'AccessDenied') return undefined;
-  return new UserError(
+const chainingDenied = (role: RoleArn, e: { name?: string; message?: string }): UserError =>
+  new UserError(
     `The current AWS identity may not assume ${role.arn} (AccessDenied: ${e.message}).`,
     "For role chaining, the role's trust policy must name the first role as an AWS principal, and the first role needs sts:AssumeRole (and sts:TagSession) on this one.",
   );
+
+function explainChainingFailure(err: unknown, role: RoleArn): UserError | undefined {
+  const e = err as { name?: string; message?: string };
+  if (e?.name !== 'AccessDenied') return undefined;
+  return chainingDenied(role, e);
 }

@@ -36,6 +36,12 @@ export function defaultSessionName(env: NodeJS.ProcessEnv = process.env): string
   return name.length >= 2 ? name.slice(0, 64) : 'platform-actions';
 }
 
+const roleAccountNotAllowed = (role: RoleArn, allowedAccounts: string[]): UserError =>
+  new UserError(
+    `role-to-assume is in account ${role.accountId}, which allowed-account-ids (${allowedAccounts.join(', ')}) does not allow.`,
+    'Check that the role ARN points at the intended account.',
+  );
+
 /** Reads and checks every input before anything touches the network. */
 export function readSettings(): Settings {
   const role = parseRoleArn(inputs.required('role-to-assume'));
@@ -86,10 +92,7 @@ export function readSettings(): Settings {
 
   const allowedAccounts = inputs.list('allowed-account-ids').map((id) => assertAccountId(id, 'allowed-account-ids'));
   if (allowedAccounts.length > 0 && !allowedAccounts.includes(role.accountId)) {
-    throw new UserError(
-      `role-to-assume is in account ${role.accountId}, which allowed-account-ids (${allowedAccounts.join(', ')}) does not allow.`,
-      'Check that the role ARN points at the intended account.',
-    );
+    throw roleAccountNotAllowed(role, allowedAccounts);
   }
 
   return {

@@ -11,7 +11,8 @@ import {
   type Repo,
 } from '../../github/client.js';
 import { runContext, runUrl } from '../../github/context.js';
-import { listDeployments, succeededAt, type DeploymentRecord } from '../../github/deployments.js';
+import { succeededAt, type DeploymentRecord } from '../../github/deployments.js';
+import { listDeployments } from '../../github/deployment-history.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
@@ -45,13 +46,15 @@ async function commitTimes(gh: GitHub, repo: Repo, shas: string[]): Promise<Map<
   return times;
 }
 
+const noGithubToken = (): UserError =>
+  new UserError(
+    'No github-token: dora-report reads GitHub Deployments and commits.',
+    'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.',
+  );
+
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   const token = tokenOrUndefined(s.token);
-  if (!token)
-    throw new UserError(
-      'No github-token: dora-report reads GitHub Deployments and commits.',
-      'Pass github-token: ${{ github.token }} and give the job `permissions: deployments: read, contents: read`.',
-    );
+  if (!token) throw noGithubToken();
   const gh = githubClient(token);
   const repo = currentRepo();
   const end = Date.now();

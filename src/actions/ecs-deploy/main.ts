@@ -5,7 +5,7 @@ import type { AnalysisSpec } from '../../analysis/spec-types.js';
 import { cloudWatchClient } from '../../aws/alarms.js';
 import { describeService, ecsClient } from '../../aws/ecs.js';
 import { checkPauseHooks, EcsNativeTarget } from '../../aws/ecs-native-target.js';
-import { credentialsLimit } from '../../aws/credentials.js';
+import { credentialsLimit } from '../../aws/credential-limits.js';
 import { EcsTaskSetTarget } from '../../aws/ecs-task-set-target.js';
 import { elbv2Client } from '../../aws/elbv2.js';
 import {

@@ -1,7 +1,8 @@
 import { info, warning } from '@actions/core';
 import { ecsClient } from '../../aws/ecs.js';
 import { LogsReader } from '../../aws/logs.js';
-import { runTask, serviceTaskDefinition, type RunTaskResult } from '../../aws/run-task.js';
+import { runTask, type RunTaskResult } from '../../aws/run-task.js';
+import { serviceTaskDefinition } from '../../aws/run-task-placement.js';
 import { runContext } from '../../github/context.js';
 import { code, codeBlock, details, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -26,6 +27,16 @@ export function logLine(timestamp: number, message: string, container: string): 
     .split(/\r?\n/)
     .map((l) => `${at} ${container} | ${l}`);
 }
+
+const taskFailed = (id: string, taskDefinition: string, result: RunTaskResult): UserError =>
+  new UserError(
+    `Task ${id} of ${taskDefinition.split('/').pop()} failed: ${result.failure}.`,
+    result.timedOut
+      ? 'Raise wait-timeout if the task needs longer, or find what it waits for in its output above.'
+      : result.exitCode !== undefined
+        ? 'The task ran and its command failed: read its output above (or in the log stream), fix the command or what it needs (database, secrets, permissions), then re-run.'
+        : 'ECS stopped the task before its command ran: the reason above says why (image pull, secrets, ENI or capacity); fix that, then re-run.',
+  );
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const ecs = ecsClient({ region: s.region, maxAttempts: 5 });
@@ -106,14 +117,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await writeSummary(heading(`ecs-run-task: ${result.succeeded ? 'succeeded' : 'failed'}`) + facts(rows) + logs_);
 
   if (!result.succeeded) {
-    throw new UserError(
-      `Task ${id} of ${taskDefinition.split('/').pop()} failed: ${result.failure}.`,
-      result.timedOut
-        ? 'Raise wait-timeout if the task needs longer, or find what it waits for in its output above.'
-        : result.exitCode !== undefined
-          ? 'The task ran and its command failed: read its output above (or in the log stream), fix the command or what it needs (database, secrets, permissions), then re-run.'
-          : 'ECS stopped the task before its command ran: the reason above says why (image pull, secrets, ENI or capacity); fix that, then re-run.',
-    );
+    throw taskFailed(id, taskDefinition, result);
   }
   info(`Task ${id} exited with code ${result.exitCode} after ${formatDuration(result.durationMs)}.`);
 }

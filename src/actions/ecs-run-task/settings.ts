@@ -30,6 +30,12 @@ export interface Settings {
 
 const TASK_DEFINITION = /^(arn:[^:]+:ecs:[^:]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}(:\d+)?$/;
 
+const notATaskDefinition = (taskDefinition: string): UserError =>
+  new UserError(
+    `task-definition '${taskDefinition}' is not a family, family:revision or task definition ARN.`,
+    'For example open-webui-migrate:12 or arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12.',
+  );
+
 export function readSettings(): Settings {
   const cluster = inputs.required('cluster');
   const region = resolveRegion(inputs.string('aws-region'));
@@ -42,10 +48,7 @@ export function readSettings(): Settings {
     );
   }
   if (taskDefinition && !TASK_DEFINITION.test(taskDefinition)) {
-    throw new UserError(
-      `task-definition '${taskDefinition}' is not a family, family:revision or task definition ARN.`,
-      'For example open-webui-migrate:12 or arn:aws:ecs:us-east-1:111111111111:task-definition/open-webui:12.',
-    );
+    throw notATaskDefinition(taskDefinition);
   }
   const subnets = inputs.list('subnets');
   const securityGroups = inputs.list('security-groups');

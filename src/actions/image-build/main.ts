@@ -7,7 +7,7 @@ import { code, details, facts, heading, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
-import { chooseBuilder } from '../../image/builder.js';
+import { chooseBuilder, type Builder, type BuildResult } from '../../image/builder.js';
 import type { RegistryCredentials } from '../../image/credentials.js';
 import { defaultLabels, mergeLabels } from '../../image/metadata.js';
 import { byDigest, registryKind, withTag } from '../../image/reference.js';
@@ -15,6 +15,21 @@ import { formatBytes } from '../../image/size.js';
 import { UserError } from '../../util/errors.js';
 import { LOGINS_STATE, type Login } from './post.js';
 import type { Settings } from './settings.js';
+
+const strayTag = (
+  s: Settings,
+  stray: { digest: string; mediaType: string; size: number; tag: string },
+  digest: string,
+): UserError =>
+  new UserError(
+    `After the push, ${withTag(s.image, stray.tag)} points at ${stray.digest} but ${withTag(s.image, s.tags[0] as string)} at ${digest}: another push changed a tag meanwhile.`,
+    'Avoid pushing the same tags from concurrent jobs (use a concurrency group), then re-run.',
+  );
+
+const pushedDigestDiffers = (builder: Builder, result: BuildResult, digest: string, refs: string[]): UserError =>
+  new UserError(
+    `${builder.kind} reported pushing ${result.pushedDigest}, but the registry serves ${digest} for ${refs[0]}: another push changed the tag meanwhile.`,
+  );
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const run = runContext();
@@ -95,15 +110,10 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       const digest = (resolved[0] as { digest: string }).digest;
       const stray = resolved.find((r) => r.digest !== digest);
       if (stray) {
-        throw new UserError(
-          `After the push, ${withTag(s.image, stray.tag)} points at ${stray.digest} but ${withTag(s.image, s.tags[0] as string)} at ${digest}: another push changed a tag meanwhile.`,
-          'Avoid pushing the same tags from concurrent jobs (use a concurrency group), then re-run.',
-        );
+        throw strayTag(s, stray, digest);
       }
       if (result.pushedDigest && result.pushedDigest !== digest) {
-        throw new UserError(
-          `${builder.kind} reported pushing ${result.pushedDigest}, but the registry serves ${digest} for ${refs[0]}: another push changed the tag meanwhile.`,
-        );
+        throw pushedDigestDiffers(builder, result, digest, refs);
       }
       const image = await registry.inspect(s.image.repository, digest);
       const pinned = byDigest(s.image, digest);

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { runContext } from '../../github/context.js';
+import { runContext, type RunContext } from '../../github/context.js';
 import { runTrust } from '../../github/event.js';
 import { inputs } from '../../github/inputs.js';
 import type { BuilderKind, CacheSpec } from '../../image/builder.js';
@@ -39,15 +39,30 @@ function parseCache(text: string, image: ImageRef, write: boolean): CacheSpec {
   throw new UserError(`cache '${value}' is not one of none, gha, registry or registry:REPOSITORY.`);
 }
 
+const quarantineIsImage = (quarantine: ImageRef): UserError =>
+  new UserError(
+    `pull-request-image '${quarantine.name}' is the same repository as image.`,
+    "Give pull requests a quarantine repository of their own, which only the pull request's role can write and nothing deploys from, or leave pull-request-image empty to build pull requests without pushing.",
+  );
+
+const contextNotADirectory = (context: string): UserError =>
+  new UserError(
+    `context '${context}' is not a directory.`,
+    'Check out the repository first (actions/checkout) and give the build context relative to the workspace.',
+  );
+
+const noTagApplies = (templates: string[], ctx: RunContext): UserError =>
+  new UserError(
+    `No tag applies to this run: tags '${templates.join(', ')}' all need facts that ${ctx.ref || 'this run'} does not have.`,
+    'Add a tag that always applies, such as sha-{{sha}}.',
+  );
+
 export function readSettings(): Settings {
   const production = parseRepository(inputs.required('image'), 'image');
   const pullRequestImage = inputs.string('pull-request-image', '');
   const quarantine = pullRequestImage === '' ? undefined : parseRepository(pullRequestImage, 'pull-request-image');
   if (quarantine && quarantine.name === production.name) {
-    throw new UserError(
-      `pull-request-image '${quarantine.name}' is the same repository as image.`,
-      "Give pull requests a quarantine repository of their own, which only the pull request's role can write and nothing deploys from, or leave pull-request-image empty to build pull requests without pushing.",
-    );
+    throw quarantineIsImage(quarantine);
   }
   const trust = runTrust();
   const notices: string[] = [];
@@ -68,10 +83,7 @@ export function readSettings(): Settings {
   }
   const context = inputs.string('context', '.');
   if (!existsSync(context) || !statSync(context).isDirectory()) {
-    throw new UserError(
-      `context '${context}' is not a directory.`,
-      'Check out the repository first (actions/checkout) and give the build context relative to the workspace.',
-    );
+    throw contextNotADirectory(context);
   }
   let file = inputs.string('file', '');
   if (file !== '') {
@@ -95,10 +107,7 @@ export function readSettings(): Settings {
   const ctx = runContext();
   const tags = expandTags(templates, tagFacts(ctx, process.env.GITHUB_RUN_NUMBER ?? ''));
   if (tags.length === 0) {
-    throw new UserError(
-      `No tag applies to this run: tags '${templates.join(', ')}' all need facts that ${ctx.ref || 'this run'} does not have.`,
-      'Add a tag that always applies, such as sha-{{sha}}.',
-    );
+    throw noTagApplies(templates, ctx);
   }
 
   const platforms = inputs.list('platforms');

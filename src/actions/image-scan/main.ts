@@ -7,7 +7,7 @@ import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
 import { normaliseEcr } from '../../image/ecr-findings.js';
 import type { ScanReport } from '../../image/findings.js';
-import { evaluate } from '../../image/gate.js';
+import { evaluate, type GateResult } from '../../image/gate.js';
 import { parseIgnoreFile, type IgnoreEntry } from '../../image/ignore.js';
 import type { ImageRef } from '../../image/reference.js';
 import { toSarif } from '../../image/sarif.js';
@@ -103,17 +103,32 @@ async function obtain(
   return s.scanner === 'ecr' ? scanWithEcr(s, image, ctx) : scanWithTrivy(s, image, workDir, ctx, label);
 }
 
+const reportOfOtherImage = (file: string, report: ScanReport, image: Pinned): UserError =>
+  new UserError(
+    `report-file '${file}' is a scan of ${report.digests.join(', ')}, not of ${image.digest}.`,
+    'Scan the image you pass as image (for example trivy image IMAGE@DIGEST), or leave image empty to gate the report as it is.',
+  );
+
 /** A report that names digests must name the image's: gating another image's report is a silent miss. */
 function checkReportIsForImage(report: ScanReport, image: Pinned | undefined, file: string): void {
   if (!image || report.digests.length === 0) return;
   const digests = report.digests.map((d) => d.slice(d.indexOf('@') + 1));
   if (!digests.includes(image.digest)) {
-    throw new UserError(
-      `report-file '${file}' is a scan of ${report.digests.join(', ')}, not of ${image.digest}.`,
-      'Scan the image you pass as image (for example trivy image IMAGE@DIGEST), or leave image empty to gate the report as it is.',
-    );
+    throw reportOfOtherImage(file, report, image);
   }
 }
+
+const gateFailed = (
+  gate: GateResult,
+  s: Settings,
+  imageText: string | undefined,
+  listed: string,
+  reportPath: string,
+): UserError =>
+  new UserError(
+    `${gate.failing.length} finding(s) at ${s.failOn.join(', ')} fail the gate${imageText ? ` for ${imageText}` : ''}:\n${listed}${gate.failing.length > 10 ? `\n  ... and ${gate.failing.length - 10} more (see the job summary and ${reportPath})` : ''}`,
+    'Upgrade the affected packages (or the base image) and rebuild, or accept a finding in ignore-file with a reason and an expiry date.',
+  );
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const now = new Date();
@@ -199,10 +214,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
             `  ${f.severity} ${f.id}${f.package ? ` in ${f.package} ${f.installedVersion ?? ''}` : ` (${f.target})`}${f.fixedVersion ? ` (fixed in ${f.fixedVersion})` : ''}${f.ignore?.expired ? ` [ignore entry expired ${f.ignore.expires}]` : ''}`,
         )
         .join('\n');
-      throw new UserError(
-        `${gate.failing.length} finding(s) at ${s.failOn.join(', ')} fail the gate${imageText ? ` for ${imageText}` : ''}:\n${listed}${gate.failing.length > 10 ? `\n  ... and ${gate.failing.length - 10} more (see the job summary and ${reportPath})` : ''}`,
-        'Upgrade the affected packages (or the base image) and rebuild, or accept a finding in ignore-file with a reason and an expiry date.',
-      );
+      throw gateFailed(gate, s, imageText, listed, reportPath);
     }
     info(`Gate passed: ${total} finding(s), none failing${s.failOn.length ? ` at ${s.failOn.join(', ')}` : ''}.`);
   } finally {

@@ -27,6 +27,12 @@ function environment(name: 'from-environment' | 'to-environment', value: string)
   return value;
 }
 
+const imageIsATag = (text: string, to: string, from: string): UserError =>
+  new UserError(
+    `image '${text}' is a tag; promote moves exact digests, and a tag can point at other bytes in ${to} than it did in ${from}.`,
+    `Give repository@sha256:… (or sha256:…), or leave image empty to promote what is live in ${from}.`,
+  );
+
 export function readSettings(): Settings {
   const from = environment('from-environment', inputs.required('from-environment'));
   const to = environment('to-environment', inputs.required('to-environment'));
@@ -44,10 +50,7 @@ export function readSettings(): Settings {
   } else if (text) {
     const ref = parseReference(text, 'image');
     if (!ref.digest) {
-      throw new UserError(
-        `image '${text}' is a tag; promote moves exact digests, and a tag can point at other bytes in ${to} than it did in ${from}.`,
-        `Give repository@sha256:… (or sha256:…), or leave image empty to promote what is live in ${from}.`,
-      );
+      throw imageIsATag(text, to, from);
     }
     image = `${ref.name}@${ref.digest}`;
     digest = ref.digest;

@@ -20,6 +20,12 @@ const PROJECT_VARIABLES = [
   'GCP_PROJECT',
 ];
 
+const noGkeCluster = (): UserError =>
+  new UserError(
+    'Reconciling on GKE needs the cluster: cluster and kubeconfig are empty, and there is no KUBECONFIG or ~/.kube/config.',
+    'Give project-id, location and cluster (run gcp-auth earlier in the job), or kubeconfig: the path of a kubeconfig.',
+  );
+
 export async function scanGkeScope(scope: GkeScope, s: Settings, signal: AbortSignal): Promise<PlatformScan> {
   if (
     !scope.cluster &&
@@ -27,10 +33,7 @@ export async function scanGkeScope(scope: GkeScope, s: Settings, signal: AbortSi
     !process.env.KUBECONFIG &&
     !existsSync(join(process.env.HOME ?? homedir(), '.kube', 'config'))
   ) {
-    throw new UserError(
-      'Reconciling on GKE needs the cluster: cluster and kubeconfig are empty, and there is no KUBECONFIG or ~/.kube/config.',
-      'Give project-id, location and cluster (run gcp-auth earlier in the job), or kubeconfig: the path of a kubeconfig.',
-    );
+    throw noGkeCluster();
   }
   const cluster: ClusterTarget = scope.cluster
     ? {

@@ -6,6 +6,8 @@ import type { GitHub, Repo } from '../../github/client.js';
 import { runAttemptId, runContext, runUrl } from '../../github/context.js';
 import { inputs } from '../../github/inputs.js';
 import type * as Deployments from '../../github/deployments.js';
+import type * as DeploymentHistory from '../../github/deployment-history.js';
+import type * as DeploymentTracking from '../../github/deployment-tracking.js';
 import { code, escapeText, facts, heading, table } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
@@ -256,11 +258,14 @@ async function closeAbandoned(
   self: string,
 ): Promise<Closed[]> {
   const { currentRepo, githubClient } = await import('../../github/client.js');
-  const gh: typeof Deployments & { client: GitHub; repo: Repo } = {
-    ...(await import('../../github/deployments.js')),
-    client: githubClient(token),
-    repo: currentRepo(),
-  };
+  const gh: typeof Deployments & typeof DeploymentHistory & typeof DeploymentTracking & { client: GitHub; repo: Repo } =
+    {
+      ...(await import('../../github/deployments.js')),
+      ...(await import('../../github/deployment-history.js')),
+      ...(await import('../../github/deployment-tracking.js')),
+      client: githubClient(token),
+      repo: currentRepo(),
+    };
   const list = await gh.listDeployments(gh.client, gh.repo, { environment, limit: 30 });
   const out: Closed[] = [];
   for (const d of list) {

@@ -37,6 +37,24 @@ export interface Settings {
 const CLUSTER = /^(arn:[^:]+:ecs:[^:]+:\d{12}:cluster\/)?[A-Za-z0-9_-]{1,255}$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+const notEcsClusters = (bad: string[]): UserError =>
+  new UserError(
+    `clusters has ${bad.map((c) => `'${c}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not an ECS cluster name or ARN.`,
+    'Give names (letters, digits, - and _) or cluster ARNs.',
+  );
+
+const notNamespaces = (bad: string[]): UserError =>
+  new UserError(
+    `namespaces has ${bad.map((n) => `'${n}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not a Kubernetes namespace name.`,
+    'Give namespace names (lower-case letters, digits and -), one per line or comma-separated.',
+  );
+
+const environmentWithoutToken = (): UserError =>
+  new UserError(
+    'environment is set but github-token is empty, so the abandoned GitHub Deployments of that environment cannot be closed.',
+    'Pass github-token: ${{ github.token }} and give the job `permissions: actions: read, deployments: write`, or leave environment empty.',
+  );
+
 export function readSettings(): Settings {
   const platform = inputs.choice('platform', ['ecs', 'gke'], 'ecs');
   let scope: Scope;
@@ -48,21 +66,13 @@ export function readSettings(): Settings {
         'Give the ECS clusters of this environment, one per line or comma-separated (names or ARNs).',
       );
     const bad = clusters.filter((c) => !CLUSTER.test(c));
-    if (bad.length)
-      throw new UserError(
-        `clusters has ${bad.map((c) => `'${c}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not an ECS cluster name or ARN.`,
-        'Give names (letters, digits, - and _) or cluster ARNs.',
-      );
+    if (bad.length) throw notEcsClusters(bad);
     scope = { platform, region: resolveRegion(inputs.string('aws-region')), clusters };
   } else {
     const namespaces = inputs.list('namespaces');
     const list = namespaces.length ? namespaces : ['default'];
     const bad = list.filter((n) => !NAMESPACE.test(n));
-    if (bad.length)
-      throw new UserError(
-        `namespaces has ${bad.map((n) => `'${n}'`).join(', ')}, which ${bad.length > 1 ? 'are' : 'is'} not a Kubernetes namespace name.`,
-        'Give namespace names (lower-case letters, digits and -), one per line or comma-separated.',
-      );
+    if (bad.length) throw notNamespaces(bad);
     scope = {
       platform,
       namespaces: list,
@@ -83,10 +93,7 @@ export function readSettings(): Settings {
   const githubToken = token && !token.startsWith('${{') ? token : undefined;
   const environment = inputs.string('environment');
   if (environment && !githubToken) {
-    throw new UserError(
-      'environment is set but github-token is empty, so the abandoned GitHub Deployments of that environment cannot be closed.',
-      'Pass github-token: ${{ github.token }} and give the job `permissions: actions: read, deployments: write`, or leave environment empty.',
-    );
+    throw environmentWithoutToken();
   }
   return {
     scope,

@@ -17,6 +17,12 @@ const PROJECT_VARIABLES = [
   'GCP_PROJECT',
 ];
 
+const noClusterForRollback = (target: GkeRollbackTarget): UserError =>
+  new UserError(
+    `Rolling back GKE Deployment ${target.namespace}/${target.deployment} needs its cluster: cluster and kubeconfig are empty, and there is no KUBECONFIG or ~/.kube/config.`,
+    'Give project-id, location and cluster (run gcp-auth earlier in the job), or kubeconfig: the path of a kubeconfig.',
+  );
+
 /** GKE: undo an unfinished rollout from its record, switch back to a kept blue, or return the Deployment to the previous / a given revision. */
 export async function rollbackGke(target: GkeRollbackTarget, options: RollbackOptions): Promise<RollbackOutcome> {
   if (
@@ -25,10 +31,7 @@ export async function rollbackGke(target: GkeRollbackTarget, options: RollbackOp
     !process.env.KUBECONFIG &&
     !existsSync(join(process.env.HOME ?? homedir(), '.kube', 'config'))
   ) {
-    throw new UserError(
-      `Rolling back GKE Deployment ${target.namespace}/${target.deployment} needs its cluster: cluster and kubeconfig are empty, and there is no KUBECONFIG or ~/.kube/config.`,
-      'Give project-id, location and cluster (run gcp-auth earlier in the job), or kubeconfig: the path of a kubeconfig.',
-    );
+    throw noClusterForRollback(target);
   }
   const cluster: ClusterTarget = target.cluster
     ? {

@@ -4,6 +4,8 @@ import type { GitHub, Repo } from '../../github/client.js';
 import { runAttemptId, runContext, runUrl } from '../../github/context.js';
 import { inputs } from '../../github/inputs.js';
 import type * as Deployments from '../../github/deployments.js';
+import type * as DeploymentHistory from '../../github/deployment-history.js';
+import type * as DeploymentTracking from '../../github/deployment-tracking.js';
 import type { DeploymentRecord } from '../../github/deployments.js';
 import { code, escapeText, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
@@ -42,10 +44,18 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
 
   // GitHub Deployments: the deployment being undone is marked failed as the first change starts.
   const github = s.environment && s.githubToken ? { environment: s.environment, token: s.githubToken } : undefined;
-  let gh: (typeof Deployments & { client: GitHub; repo: Repo }) | undefined;
+  let gh:
+    | (typeof Deployments & typeof DeploymentHistory & typeof DeploymentTracking & { client: GitHub; repo: Repo })
+    | undefined;
   if (github) {
     const { currentRepo, githubClient } = await import('../../github/client.js');
-    gh = { ...(await import('../../github/deployments.js')), client: githubClient(github.token), repo: currentRepo() };
+    gh = {
+      ...(await import('../../github/deployments.js')),
+      ...(await import('../../github/deployment-history.js')),
+      ...(await import('../../github/deployment-tracking.js')),
+      client: githubClient(github.token),
+      repo: currentRepo(),
+    };
   }
   let history: DeploymentRecord[] = [];
   let undone: DeploymentRecord | undefined;

@@ -44,27 +44,39 @@ export interface Settings {
 
 const TASK_DEFINITION = /^(arn:[^:]+:ecs:[^:]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}:\d+$/;
 
+const foreignInputsSet = (set: string[], platform: string): UserError =>
+  new UserError(
+    `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, but ${set.length > 1 ? 'they are' : 'it is'} not used when rolling back on ${platform}.`,
+    platform === 'ecs'
+      ? 'For a GKE Deployment set platform: gke (or just deployment); for ECS remove them.'
+      : 'For an ECS service set platform: ecs with cluster and service; for GKE remove them.',
+  );
+
 /** Inputs that only mean something on the other platform: an error when set, so nothing is silently ignored. */
 function refuseForeign(platform: string, names: Array<[string, string | undefined]>): void {
   const set = names.filter(([, v]) => v !== undefined).map(([n]) => n);
   if (set.length > 0) {
-    throw new UserError(
-      `${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, but ${set.length > 1 ? 'they are' : 'it is'} not used when rolling back on ${platform}.`,
-      platform === 'ecs'
-        ? 'For a GKE Deployment set platform: gke (or just deployment); for ECS remove them.'
-        : 'For an ECS service set platform: ecs with cluster and service; for GKE remove them.',
-    );
+    throw foreignInputsSet(set, platform);
   }
 }
+
+const ecsTargetIncomplete = (cluster: string | undefined, service: string | undefined): UserError =>
+  new UserError(
+    `Rolling back on ECS needs cluster and service; ${!cluster && !service ? 'both are' : `${!cluster ? 'cluster' : 'service'} is`} empty.`,
+    "Set cluster and service (names or ARNs) in the step's `with:` block.",
+  );
+
+const toNotATaskDefinition = (to: string): UserError =>
+  new UserError(
+    `Input 'to' is '${to}', which is neither previous nor a task definition.`,
+    'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.',
+  );
 
 function ecsTarget(): EcsRollbackTarget {
   const cluster = inputs.string('cluster');
   const service = inputs.string('service');
   if (!cluster || !service) {
-    throw new UserError(
-      `Rolling back on ECS needs cluster and service; ${!cluster && !service ? 'both are' : `${!cluster ? 'cluster' : 'service'} is`} empty.`,
-      "Set cluster and service (names or ARNs) in the step's `with:` block.",
-    );
+    throw ecsTargetIncomplete(cluster, service);
   }
   refuseForeign('ecs', [
     ['deployment', inputs.string('deployment')],
@@ -75,10 +87,7 @@ function ecsTarget(): EcsRollbackTarget {
   ]);
   const to = inputs.string('to', 'previous');
   if (to !== 'previous' && !TASK_DEFINITION.test(to)) {
-    throw new UserError(
-      `Input 'to' is '${to}', which is neither previous nor a task definition.`,
-      'Give previous, a task definition ARN (arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION) or FAMILY:REVISION.',
-    );
+    throw toNotATaskDefinition(to);
   }
   const allowAnyRevision = inputs.boolean('allow-any-revision', false);
   if (allowAnyRevision && to === 'previous') {

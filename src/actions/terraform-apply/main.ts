@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { currentRepo, githubClient, tokenOrUndefined, type GitHub, type Repo } from '../../github/client.js';
 import { runContext, runUrl } from '../../github/context.js';
 import { findPullRequestHead, readEvent } from '../../github/event.js';
-import { trustedStatus } from '../../github/statuses.js';
+import { trustedStatus, type TrustedStatus } from '../../github/statuses.js';
 import { code, codeBlock, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
@@ -24,8 +24,8 @@ import {
   readPlanStatus,
   withStatus,
 } from '../../terraform/render.js';
-import { applyPlan, init, isStalePlan, showJson } from '../../terraform/stack.js';
-import { summarisePlanFile } from '../../terraform/summary.js';
+import { applyPlan, init, isStalePlan, showJson, type StepOutcome } from '../../terraform/stack.js';
+import { summarisePlanFile, type PlanSummary } from '../../terraform/summary.js';
 import { errorMessage, UserError } from '../../util/errors.js';
 import type { Settings } from './settings.js';
 
@@ -55,21 +55,40 @@ async function report(github: Github | undefined, stack: string, status: string)
   }
 }
 
+const noPlanIdNoPullRequest = (hint: string): UserError =>
+  new UserError(
+    'No reviewed plan-id: the plan-id input is empty and no pull request was found for this run (or no github-token). Nothing was applied.',
+    hint,
+  );
+
+const noPlanIdUnknownHead = (github: Github, hint: string): UserError =>
+  new UserError(
+    `No reviewed plan-id: the plan-id input is empty and the head commit of pull request #${github.pr} is not known to this event. Nothing was applied.`,
+    hint,
+  );
+
+const noPlanIdNoStatus = (
+  github: Github,
+  headSha: string,
+  context: string,
+  s: Settings,
+  status: TrustedStatus | undefined,
+  hint: string,
+): UserError =>
+  new UserError(
+    `No reviewed plan-id: pull request #${github.pr}'s head commit ${headSha.slice(0, 12)} has no ${context} status set by ${s.planAuthor}${status ? ' with a plan-id in it' : ''}. Nothing was applied.`,
+    `${hint} If terraform-plan runs with another token, set plan-author to its login.`,
+  );
+
 /** The plan-id of the newest trusted plan status on the pull request's head commit; refuses without one. */
 async function reviewedFromStatus(github: Github | undefined, s: Settings): Promise<string> {
   const hint =
     "Pass terraform-plan's plan-id output of the reviewed plan, or re-run terraform-plan on the pull request (its job needs `permissions: statuses: write`) so it sets the status again.";
   if (!github) {
-    throw new UserError(
-      'No reviewed plan-id: the plan-id input is empty and no pull request was found for this run (or no github-token). Nothing was applied.',
-      hint,
-    );
+    throw noPlanIdNoPullRequest(hint);
   }
   if (!github.headSha) {
-    throw new UserError(
-      `No reviewed plan-id: the plan-id input is empty and the head commit of pull request #${github.pr} is not known to this event. Nothing was applied.`,
-      hint,
-    );
+    throw noPlanIdUnknownHead(github, hint);
   }
   const context = planStatusContext(s.stackName);
   const { status, ignored } = await trustedStatus(github.gh, github.repo, github.headSha, context, s.planAuthor);
@@ -79,22 +98,37 @@ async function reviewedFromStatus(github: Github | undefined, s: Settings): Prom
     );
   const planId = status ? readPlanStatus(status.description) : undefined;
   if (!planId) {
-    throw new UserError(
-      `No reviewed plan-id: pull request #${github.pr}'s head commit ${github.headSha.slice(0, 12)} has no ${context} status set by ${s.planAuthor}${status ? ' with a plan-id in it' : ''}. Nothing was applied.`,
-      `${hint} If terraform-plan runs with another token, set plan-author to its login.`,
-    );
+    throw noPlanIdNoStatus(github, github.headSha, context, s, status, hint);
   }
   return planId;
 }
+
+const planFileMissing = (s: Settings, planFile: string): UserError =>
+  new UserError(
+    `plan-file '${s.planFile}' does not exist (looked in ${planFile}).`,
+    "Download the plan's artifact before this step (actions/download-artifact) and pass the path of plan.tfplan.",
+  );
+
+const planNotReviewed = (summary: PlanSummary, reviewedId: string, text: string): UserError =>
+  new UserError(
+    `The plan to apply does not mean what was reviewed (plan-id ${summary.planId.slice(0, 16)}…, reviewed ${reviewedId.slice(0, 16)}…). Nothing was applied. What differs:\n${text}`,
+    'Review the new plan: re-run terraform-plan on the pull request, check its comment, and apply that plan with its plan-id.',
+  );
+
+const applyFailed = (
+  s: Settings,
+  done: string,
+  applied: StepOutcome & { summary?: { add: number; change: number; remove: number } },
+): UserError =>
+  new UserError(
+    `${s.binary} apply failed for ${s.stackName}:${done}\n${applied.errors.map(describeDiagnostic).join('\n')}`,
+  );
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const dir = stackDir(s.workingDirectory);
   const planFile = resolve(dir, s.planFile);
   if (!existsSync(planFile)) {
-    throw new UserError(
-      `plan-file '${s.planFile}' does not exist (looked in ${planFile}).`,
-      "Download the plan's artifact before this step (actions/download-artifact) and pass the path of plan.tfplan.",
-    );
+    throw planFileMissing(s, planFile);
   }
   const run = runContext();
   const link = run.runId ? `[run ${run.runId}](${runUrl(run)})` : 'this run';
@@ -176,10 +210,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       s.stackName,
       `⛔ **Apply refused** in ${link}: the plan to apply (plan-id ${code(summary.planId.slice(0, 16))}) is not the reviewed one (${code(reviewedId.slice(0, 16))}).\n\n<details><summary>What differs</summary>\n\n${codeBlock(text.slice(0, 20_000), 'diff')}\n</details>`,
     );
-    throw new UserError(
-      `The plan to apply does not mean what was reviewed (plan-id ${summary.planId.slice(0, 16)}…, reviewed ${reviewedId.slice(0, 16)}…). Nothing was applied. What differs:\n${text}`,
-      'Review the new plan: re-run terraform-plan on the pull request, check its comment, and apply that plan with its plan-id.',
-    );
+    throw planNotReviewed(summary, reviewedId, text);
   }
 
   startGroup(`${s.binary} apply`);
@@ -212,9 +243,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
       heading(`Terraform apply failed: ${code(s.stackName)}`) +
         codeBlock(applied.errors.map(describeDiagnostic).join('\n\n')),
     );
-    throw new UserError(
-      `${s.binary} apply failed for ${s.stackName}:${done}\n${applied.errors.map(describeDiagnostic).join('\n')}`,
-    );
+    throw applyFailed(s, done, applied);
   }
 
   const result = applied.summary ?? { add: 0, change: 0, remove: 0 };

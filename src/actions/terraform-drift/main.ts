@@ -118,6 +118,12 @@ async function checkStack(stack: string, s: Settings, ctx: StepContext): Promise
   return report;
 }
 
+const stacksNotChecked = (errored: StackReport[]): UserError =>
+  new UserError(
+    `${errored.length} stack(s) could not be checked for drift:\n${errored.map((r) => `${r.stack}: ${r.errors.map(describeDiagnostic).join('; ')}`).join('\n')}`,
+    'These are errors, not drift: fix the stack (the annotations point at the file and line) or its credentials.',
+  );
+
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const stacks = expandStacks(s.stacks);
   info(
@@ -205,10 +211,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   await writeSummary(renderDriftSummary(reports, issues));
 
   if (errored.length > 0) {
-    throw new UserError(
-      `${errored.length} stack(s) could not be checked for drift:\n${errored.map((r) => `${r.stack}: ${r.errors.map(describeDiagnostic).join('; ')}`).join('\n')}`,
-      'These are errors, not drift: fix the stack (the annotations point at the file and line) or its credentials.',
-    );
+    throw stacksNotChecked(errored);
   }
   if (s.failOnDrift && drifted.length > 0) {
     throw new UserError(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { albDimensionValue, parseCloudWatchQuery, periodFor } from '../../../src/aws/cloudwatch-metrics.js';
+import { albDimensionValue, parseCloudWatchQuery, periodFor } from '../../../src/aws/cloudwatch-query.js';
 import { UserError } from '../../../src/util/errors.js';
 
 const TG_ARN = 'arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/web-canary/73e2d6bc24d8a067';

@@ -1,14 +1,14 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { credentialsLimit } from '../../../src/aws/credential-limits.js';
+import { renewingCredentials } from '../../../src/aws/credentials.js';
 import {
-  credentialsLimit,
   keyFingerprint,
   parseRoleSettings,
   renewability,
-  renewingCredentials,
   ROLE_SETTINGS_VARIABLE,
   type RoleSettings,
   type Session,
-} from '../../../src/aws/credentials.js';
+} from '../../../src/aws/role-settings.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 const MIN = 60_000;

@@ -6,13 +6,11 @@ import {
   currentState,
   digestOf,
   failureStatus,
-  listDeployments,
   liveDeployment,
-  parsePayload,
-  setDeploymentStatus,
   succeededAt,
-  trackDeployment,
 } from '../../../src/github/deployments.js';
+import { listDeployments, parsePayload } from '../../../src/github/deployment-history.js';
+import { setDeploymentStatus, trackDeployment } from '../../../src/github/deployment-tracking.js';
 import { UserError } from '../../../src/util/errors.js';
 import { startGitHubServer, type GitHubServer } from '../../support/github-server.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { githubClient } from '../../../src/github/client.js';
 import type { RunContext } from '../../../src/github/context.js';
-import { trackDeployment } from '../../../src/github/deployments.js';
+import { trackDeployment } from '../../../src/github/deployment-tracking.js';
 import { guardRelease } from '../../../src/release/release-order.js';
 import { UserError } from '../../../src/util/errors.js';
 import { startGitHubServer, type GitHubServer } from '../../support/github-server.js';
