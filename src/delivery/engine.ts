@@ -6,21 +6,22 @@
  * once and removes the new side. A cancelled job still rolls back, within the time the
  * runner leaves before it kills the process.
  */
-import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
+import { systemClock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { poll } from '../util/poll.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { lookAgain, refuseLiveOwner, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
 import { describeRecord } from './record.js';
+import { checkResumable } from './resume.js';
+import { DEFAULT_PAUSE_TIMEOUT_MS, type RolloutOptions } from './engine-options.js';
 import { cleanupSignal, isBeingRolledBack, nowSeconds, restore, retryUntilDone } from './cleanup.js';
 import { startHeartbeat } from './heartbeat.js';
 import { recoverRollout } from './recovery.js';
 import type {
   FailureTrigger,
   RecoveryResult,
-  RolloutPlan,
   RolloutRecord,
   RolloutResult,
   StepOutcome,
@@ -30,60 +31,7 @@ import type {
   Yielded,
 } from './types.js';
 
-export interface RolloutOptions {
-  target: Target;
-  plan: RolloutPlan;
-  /** Judges each bake; without it a bake only waits. */
-  analysis?: Analysis;
-  deploymentId: string;
-  /** Roll back when a check fails or the new version is unhealthy. Default true. */
-  rollbackOnFailure?: boolean;
-  /** The GitHub run, written into the record (the post step only recovers its own run's rollouts). */
-  runId?: string;
-  clock?: Clock;
-  /** Aborts when the job is cancelled: the engine then rolls back within `cancelGraceMs`. */
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  /** Called with every timeline event as it happens. */
-  onEvent?: (event: TimelineEvent) => void;
-  /**
-   * How long a rollback may still take once the job is cancelled. The runner sends SIGINT,
-   * SIGTERM 7.5 s later and kills 2.5 s after that. Default 6 s.
-   */
-  cancelGraceMs?: number;
-  /** Longest a rollback may take otherwise (it is retried until it holds or this passes). Default 10 minutes. */
-  rollbackTimeoutMs?: number;
-  /**
-   * How often the owner renews its lease and checks that nobody else acted, while it waits
-   * or bakes. Default the analysis interval, at most 30 s; 0 turns the heartbeat off.
-   */
-  heartbeatMs?: number;
-  /** How long each renewal of the lease lasts. Default 3 heartbeats, at least 2 minutes. */
-  leaseMs?: number;
-  /** Whether the run of another rollout's record is still going (GitHub); undefined when it cannot tell. */
-  ownerAlive?: (record: RolloutRecord) => Promise<boolean | undefined>;
-  /** How long a paused rollout waits for a resume (its record's `pauseUntil`). Default 24 hours. */
-  pauseTimeoutMs?: number;
-  /** The GitHub Deployment that records this rollout, kept in the record for a resuming job. */
-  githubDeployment?: number;
-  /**
-   * Resume the paused rollout on the target instead of starting one: nothing is created;
-   * the remaining steps of `plan` after the paused one run, each judged, then promotion.
-   * `deploymentId` is ignored (the rollout keeps its id).
-   */
-  resume?: ResumeOptions;
-}
-
-export interface ResumeOptions {
-  /**
-   * Checks that the paused canary is what this job was asked to resume (its image or task
-   * definition), after the target adopted it; throws a UserError naming both otherwise.
-   */
-  verify?: (record: RolloutRecord, signal?: AbortSignal) => Promise<void>;
-}
-
-/** Default time a paused canary waits for a resume: 24 hours. */
-export const DEFAULT_PAUSE_TIMEOUT_MS = 24 * 3_600_000;
+export { DEFAULT_PAUSE_TIMEOUT_MS, type ResumeOptions, type RolloutOptions } from './engine-options.js';
 
 /**
  * What a run that finds a paused rollout where it meant to start its own must do: a pause
@@ -277,62 +225,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
    * run and its lease into the record and drives the remaining steps.
    */
   async function resumeFrom(paused: RolloutRecord | undefined): Promise<RolloutResult> {
-    const hint = 'Deploy with resume: false to start a new rollout, or run the rollback action to undo what is there.';
-    if (!paused) {
-      throw new UserError(
-        `${target.description} has no paused rollout to resume (no rollout record on it). Nothing was changed.`,
-        hint,
-      );
-    }
-    if (paused.phase !== 'paused') {
-      throw new UserError(
-        `${target.description} carries ${describeRecord(paused)}, which is not paused, so there is nothing to resume. Nothing was changed.`,
-        paused.phase === 'held'
-          ? 'It is held after a failed check: look at it, then run the rollback action.'
-          : 'If its run is still going, wait for it; otherwise run the rollback action (or deploy again, which finishes it first).',
-      );
-    }
-    if (paused.abort?.id === paused.id) {
-      throw new UserError(
-        `The paused ${describeRecord(paused)} was asked to stop by ${paused.abort.by}. Nothing was changed.`,
-        'Let the rollback finish (run the rollback action again if it did not), then deploy again.',
-      );
-    }
-    if (paused.pauseUntil !== undefined && paused.pauseUntil * 1000 <= clock.now()) {
-      throw new UserError(
-        `The pause of ${describeRecord(paused)} ran out ${formatDuration(clock.now() - paused.pauseUntil * 1000)} ago, so it is no longer resumed. Nothing was changed.`,
-        'Run the rollback action (the scheduled reconciler also rolls it back), then deploy again; raise pause-timeout if reviews take longer.',
-      );
-    }
-    const next = paused.step + 1;
-    if (next >= plan.steps.length || (plan.steps[paused.step]?.weight ?? paused.weight) !== paused.weight) {
-      throw new UserError(
-        `The paused rollout ${paused.id} holds ${paused.weight}% at step ${paused.step + 1}, which does not fit this job's steps (${describePlan(plan)}). Nothing was changed.`,
-        'Give the resuming job the same steps input as the job that paused it.',
-      );
-    }
-    if (!target.adopt)
-      throw new UserError(
-        `${target.description}: the ${target.engine} engine cannot resume a paused rollout. Nothing was changed.`,
-        'Run the rollback action to undo it.',
-      );
-    await target.adopt(paused, options.signal);
-    await options.resume?.verify?.(paused, options.signal);
-    if (target.observe) {
-      const seen = await target.observe(options.signal);
-      if (seen.traffic && seen.traffic.canary !== paused.weight) {
-        throw new UserError(
-          `The paused rollout ${paused.id} left ${paused.weight}% on the new version, and ${seen.traffic.canary}% is there now${seen.traffic.detail ? ` (${seen.traffic.detail})` : ''}: traffic was changed while it was paused. Nothing was changed.`,
-          'Look at who changed the weights; run the rollback action to return to stable, then deploy again.',
-        );
-      }
-      if (seen.canaryReady === false) {
-        throw new UserError(
-          `The paused canary cannot take more traffic: ${seen.reason ?? 'it has no healthy capacity'}. Nothing was changed.`,
-          'Run the rollback action to return all traffic to stable, then deploy again.',
-        );
-      }
-    }
+    paused = await checkResumable(target, paused, options, clock.now());
     record = {
       ...paused,
       ...(options.runId ? { run: options.runId } : {}),
