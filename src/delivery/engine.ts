@@ -6,19 +6,22 @@
  * once and removes the new side. A cancelled job still rolls back, within the time the
  * runner leaves before it kills the process.
  */
-import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
-import { systemClock, type Clock } from '../util/clock.js';
+import type { AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
+import { systemClock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { poll } from '../util/poll.js';
-import { retry } from '../util/retry.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { lookAgain, refuseLiveOwner, Serial, YieldError } from './ownership.js';
 import { describePlan } from './plan.js';
 import { describeRecord } from './record.js';
+import { checkResumable } from './resume.js';
+import { DEFAULT_PAUSE_TIMEOUT_MS, type RolloutOptions } from './engine-options.js';
+import { cleanupSignal, isBeingRolledBack, nowSeconds, restore, retryUntilDone } from './cleanup.js';
+import { startHeartbeat } from './heartbeat.js';
+import { recoverRollout } from './recovery.js';
 import type {
   FailureTrigger,
   RecoveryResult,
-  RolloutPlan,
   RolloutRecord,
   RolloutResult,
   StepOutcome,
@@ -28,60 +31,7 @@ import type {
   Yielded,
 } from './types.js';
 
-export interface RolloutOptions {
-  target: Target;
-  plan: RolloutPlan;
-  /** Judges each bake; without it a bake only waits. */
-  analysis?: Analysis;
-  deploymentId: string;
-  /** Roll back when a check fails or the new version is unhealthy. Default true. */
-  rollbackOnFailure?: boolean;
-  /** The GitHub run, written into the record (the post step only recovers its own run's rollouts). */
-  runId?: string;
-  clock?: Clock;
-  /** Aborts when the job is cancelled: the engine then rolls back within `cancelGraceMs`. */
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  /** Called with every timeline event as it happens. */
-  onEvent?: (event: TimelineEvent) => void;
-  /**
-   * How long a rollback may still take once the job is cancelled. The runner sends SIGINT,
-   * SIGTERM 7.5 s later and kills 2.5 s after that. Default 6 s.
-   */
-  cancelGraceMs?: number;
-  /** Longest a rollback may take otherwise (it is retried until it holds or this passes). Default 10 minutes. */
-  rollbackTimeoutMs?: number;
-  /**
-   * How often the owner renews its lease and checks that nobody else acted, while it waits
-   * or bakes. Default the analysis interval, at most 30 s; 0 turns the heartbeat off.
-   */
-  heartbeatMs?: number;
-  /** How long each renewal of the lease lasts. Default 3 heartbeats, at least 2 minutes. */
-  leaseMs?: number;
-  /** Whether the run of another rollout's record is still going (GitHub); undefined when it cannot tell. */
-  ownerAlive?: (record: RolloutRecord) => Promise<boolean | undefined>;
-  /** How long a paused rollout waits for a resume (its record's `pauseUntil`). Default 24 hours. */
-  pauseTimeoutMs?: number;
-  /** The GitHub Deployment that records this rollout, kept in the record for a resuming job. */
-  githubDeployment?: number;
-  /**
-   * Resume the paused rollout on the target instead of starting one: nothing is created;
-   * the remaining steps of `plan` after the paused one run, each judged, then promotion.
-   * `deploymentId` is ignored (the rollout keeps its id).
-   */
-  resume?: ResumeOptions;
-}
-
-export interface ResumeOptions {
-  /**
-   * Checks that the paused canary is what this job was asked to resume (its image or task
-   * definition), after the target adopted it; throws a UserError naming both otherwise.
-   */
-  verify?: (record: RolloutRecord, signal?: AbortSignal) => Promise<void>;
-}
-
-/** Default time a paused canary waits for a resume: 24 hours. */
-export const DEFAULT_PAUSE_TIMEOUT_MS = 24 * 3_600_000;
+export { DEFAULT_PAUSE_TIMEOUT_MS, type ResumeOptions, type RolloutOptions } from './engine-options.js';
 
 /**
  * What a run that finds a paused rollout where it meant to start its own must do: a pause
@@ -107,41 +57,6 @@ class RolloutFailure extends Error {
     super(message);
     this.name = 'RolloutFailure';
   }
-}
-
-function nowSeconds(clock: Clock): number {
-  return Math.floor(clock.now() / 1000);
-}
-
-/**
- * A signal for cleanup work: it outlives the job's signal (a rollback must finish after a
- * cancel), but gives up `graceMs` after the job's signal aborts, or after `timeoutMs`.
- */
-function cleanupSignal(
-  jobSignal: AbortSignal | undefined,
-  timeoutMs: number,
-  graceMs: number,
-  clock: Clock,
-): { signal: AbortSignal; deadline: number; dispose(): void } {
-  const controller = new AbortController();
-  const timers: Array<ReturnType<typeof setTimeout>> = [];
-  const later = (ms: number, why: string) => {
-    const t = setTimeout(() => controller.abort(new Error(why)), ms);
-    t.unref?.();
-    timers.push(t);
-  };
-  later(timeoutMs, `gave up after ${formatDuration(timeoutMs)}`);
-  const onAbort = () => later(graceMs, `the job was cancelled and the ${formatDuration(graceMs)} grace ran out`);
-  if (jobSignal?.aborted) onAbort();
-  else jobSignal?.addEventListener('abort', onAbort, { once: true });
-  return {
-    signal: controller.signal,
-    deadline: clock.now() + timeoutMs,
-    dispose: () => {
-      timers.forEach(clearTimeout);
-      jobSignal?.removeEventListener('abort', onAbort);
-    },
-  };
 }
 
 /** Subjects for a step: no baseline once the stable side has no traffic left to compare with. */
@@ -310,62 +225,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
    * run and its lease into the record and drives the remaining steps.
    */
   async function resumeFrom(paused: RolloutRecord | undefined): Promise<RolloutResult> {
-    const hint = 'Deploy with resume: false to start a new rollout, or run the rollback action to undo what is there.';
-    if (!paused) {
-      throw new UserError(
-        `${target.description} has no paused rollout to resume (no rollout record on it). Nothing was changed.`,
-        hint,
-      );
-    }
-    if (paused.phase !== 'paused') {
-      throw new UserError(
-        `${target.description} carries ${describeRecord(paused)}, which is not paused, so there is nothing to resume. Nothing was changed.`,
-        paused.phase === 'held'
-          ? 'It is held after a failed check: look at it, then run the rollback action.'
-          : 'If its run is still going, wait for it; otherwise run the rollback action (or deploy again, which finishes it first).',
-      );
-    }
-    if (paused.abort?.id === paused.id) {
-      throw new UserError(
-        `The paused ${describeRecord(paused)} was asked to stop by ${paused.abort.by}. Nothing was changed.`,
-        'Let the rollback finish (run the rollback action again if it did not), then deploy again.',
-      );
-    }
-    if (paused.pauseUntil !== undefined && paused.pauseUntil * 1000 <= clock.now()) {
-      throw new UserError(
-        `The pause of ${describeRecord(paused)} ran out ${formatDuration(clock.now() - paused.pauseUntil * 1000)} ago, so it is no longer resumed. Nothing was changed.`,
-        'Run the rollback action (the scheduled reconciler also rolls it back), then deploy again; raise pause-timeout if reviews take longer.',
-      );
-    }
-    const next = paused.step + 1;
-    if (next >= plan.steps.length || (plan.steps[paused.step]?.weight ?? paused.weight) !== paused.weight) {
-      throw new UserError(
-        `The paused rollout ${paused.id} holds ${paused.weight}% at step ${paused.step + 1}, which does not fit this job's steps (${describePlan(plan)}). Nothing was changed.`,
-        'Give the resuming job the same steps input as the job that paused it.',
-      );
-    }
-    if (!target.adopt)
-      throw new UserError(
-        `${target.description}: the ${target.engine} engine cannot resume a paused rollout. Nothing was changed.`,
-        'Run the rollback action to undo it.',
-      );
-    await target.adopt(paused, options.signal);
-    await options.resume?.verify?.(paused, options.signal);
-    if (target.observe) {
-      const seen = await target.observe(options.signal);
-      if (seen.traffic && seen.traffic.canary !== paused.weight) {
-        throw new UserError(
-          `The paused rollout ${paused.id} left ${paused.weight}% on the new version, and ${seen.traffic.canary}% is there now${seen.traffic.detail ? ` (${seen.traffic.detail})` : ''}: traffic was changed while it was paused. Nothing was changed.`,
-          'Look at who changed the weights; run the rollback action to return to stable, then deploy again.',
-        );
-      }
-      if (seen.canaryReady === false) {
-        throw new UserError(
-          `The paused canary cannot take more traffic: ${seen.reason ?? 'it has no healthy capacity'}. Nothing was changed.`,
-          'Run the rollback action to return all traffic to stable, then deploy again.',
-        );
-      }
-    }
+    paused = await checkResumable(target, paused, options, clock.now());
     record = {
       ...paused,
       ...(options.runId ? { run: options.runId } : {}),
@@ -763,222 +623,5 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutResult
   }
 }
 
-/** A record another actor is rolling back (phase rolling-back, or an abort request), written within the restore's deadline. */
-function isBeingRolledBack(record: RolloutRecord, now: number, deadlineMs: number): boolean {
-  return (record.phase === 'rolling-back' || record.abort?.id === record.id) && now - record.at * 1000 < deadlineMs;
-}
-
-/** A heartbeat that calls `beat` every `everyMs` until stopped or the signal aborts; 0 turns it off. */
-function startHeartbeat(
-  everyMs: number,
-  clock: Clock,
-  signal: AbortSignal,
-  beat: () => Promise<void>,
-): { stop(): void } {
-  if (everyMs <= 0) return { stop: () => undefined };
-  const stopped = new AbortController();
-  const both = AbortSignal.any([signal, stopped.signal]);
-  void (async () => {
-    for (;;) {
-      try {
-        await clock.sleep(everyMs, both);
-      } catch {
-        return;
-      }
-      if (both.aborted) return;
-      await beat();
-    }
-  })();
-  return { stop: () => stopped.abort() };
-}
-
-interface RestoreOptions {
-  clock: Clock;
-  signal: AbortSignal;
-  log: (line: string) => void;
-  /** Epoch ms on `clock` after which no new attempt starts. */
-  deadline: number;
-  onRestored?: () => void;
-}
-
-/**
- * Retries `fn` with jittered backoff until it succeeds, fails for a reason a retry cannot
- * change (a UserError), or the signal ends it (the restore's deadline, or the cancel grace).
- */
-async function retryUntilDone<T>(
-  fn: () => Promise<T>,
-  options: { clock: Clock; signal: AbortSignal; log: (line: string) => void; what: string; deadline: number },
-): Promise<T> {
-  const { clock, signal } = options;
-  let attempts = 0;
-  let last: unknown;
-  try {
-    return await retry(
-      async () => {
-        signal.throwIfAborted();
-        attempts++;
-        try {
-          return await fn();
-        } catch (err) {
-          last = err;
-          throw err;
-        }
-      },
-      {
-        attempts: Infinity,
-        deadline: options.deadline,
-        baseDelayMs: 1000,
-        maxDelayMs: 5000,
-        jitter: 'equal',
-        clock,
-        signal,
-        isRetryable: (err) => !(err instanceof UserError) && !signal.aborted,
-        onRetry: (err, attempt, delay) =>
-          options.log(
-            `  ${options.what} failed (attempt ${attempt}: ${errorMessage(err)}); trying again in ${formatDuration(delay)}.`,
-          ),
-      },
-    );
-  } catch (err) {
-    // Only the call's own last failure is explained; a UserError and a cancelled wait pass as they are.
-    if (err !== last || err instanceof UserError) throw err;
-    const why = signal.aborted
-      ? signal.reason instanceof Error
-        ? signal.reason.message
-        : 'it was stopped'
-      : 'its deadline passed';
-    throw new Error(
-      `${options.what} did not succeed after ${attempts} attempt(s) (${why}); last error: ${errorMessage(err)}`,
-      { cause: err },
-    );
-  }
-}
-
-/**
- * Puts all traffic back on stable and removes the new side, as one idempotent target call
- * retried until it holds (each attempt sets stable to 100% in one change and reads it back
- * before anything is removed) or the signal's deadline passes.
- */
-async function restore(target: Target, record: RolloutRecord, options: RestoreOptions): Promise<void> {
-  await retryUntilDone(() => target.rollback(record, options.signal, options.onRestored), {
-    ...options,
-    what: `returning all traffic to ${record.stable || 'stable'}`,
-  });
-}
-
-export interface RecoverOptions {
-  clock?: Clock;
-  signal?: AbortSignal;
-  log?: (line: string) => void;
-  /** Called when all traffic is confirmed back on stable. */
-  onRestored?: () => void;
-  /** Longest the restore (or the finished promotion) may be retried. Default 10 minutes. */
-  timeoutMs?: number;
-  /** How long it may still take once the signal aborts (the job is cancelled). Default 6 s. */
-  cancelGraceMs?: number;
-}
-
-/**
- * Finishes an unfinished rollout from its record: an interrupted promotion is completed
- * (every check had passed), anything else is rolled back. Each is retried with backoff
- * until it holds or its deadline passes. Removes the record.
- */
-export async function recoverRollout(
-  target: Target,
-  record: RolloutRecord,
-  options: RecoverOptions = {},
-): Promise<RecoveryResult> {
-  const clock = options.clock ?? systemClock;
-  const log = options.log ?? (() => undefined);
-  const started = clock.now();
-  const cleanup = cleanupSignal(options.signal, options.timeoutMs ?? 600_000, options.cancelGraceMs ?? 6_000, clock);
-  const signal = cleanup.signal;
-  try {
-    if (record.phase === 'promoting') {
-      log(`Completing the interrupted promotion of ${record.canary} (its checks had passed).`);
-      await retryUntilDone(() => target.promote(record, signal), {
-        clock,
-        signal,
-        deadline: cleanup.deadline,
-        log,
-        what: `promoting ${record.canary}`,
-      });
-      await retryUntilDone(() => target.saveRecord(undefined, signal), {
-        clock,
-        signal,
-        deadline: cleanup.deadline,
-        log,
-        what: 'removing the rollout record',
-      });
-      return { record, action: 'promoted', durationMs: clock.now() - started };
-    }
-    log(
-      `Rolling back ${record.id}: all traffic to ${record.stable || 'the stable version'}, then removing ${record.canary || 'the new version'}.`,
-    );
-    const rollingBack: RolloutRecord = { ...record, phase: 'rolling-back', at: nowSeconds(clock) };
-    delete rollingBack.abort;
-    try {
-      await target.saveRecord(rollingBack, signal);
-    } catch (err) {
-      log(`Could not mark the record rolling-back (${errorMessage(err)}); restoring stable anyway.`);
-    }
-    await restore(target, rollingBack, {
-      clock,
-      signal,
-      deadline: cleanup.deadline,
-      log,
-      ...(options.onRestored ? { onRestored: options.onRestored } : {}),
-    });
-    await retryUntilDone(() => target.saveRecord(undefined, signal), {
-      clock,
-      signal,
-      deadline: cleanup.deadline,
-      log,
-      what: 'removing the rollout record',
-    });
-    return { record, action: 'rolled-back', durationMs: clock.now() - started };
-  } finally {
-    cleanup.dispose();
-  }
-}
-
-export interface InterruptionOptions extends RecoverOptions {
-  /** Only rollouts written by this run are recovered; another run's rollout is left alone. */
-  runId?: string;
-}
-
-/**
- * What a `post:` step does: if the main step left a rollout of this run unfinished
- * (cancelled, killed, or failed mid-rollout), finish it. A held rollout (rollback-on-failure
- * false) is left as the user asked, and so is a paused one (it waits for a resume).
- * Returns undefined when there was nothing to do.
- */
-export async function recoverInterrupted(
-  target: Target,
-  options: InterruptionOptions = {},
-): Promise<RecoveryResult | undefined> {
-  const log = options.log ?? (() => undefined);
-  const record = await target.loadRecord(options.signal);
-  if (!record) return undefined;
-  if (options.runId && record.run && record.run !== options.runId) {
-    log(`Found ${describeRecord(record)}, which belongs to another run: leaving it alone.`);
-    return undefined;
-  }
-  if (record.abort?.id === record.id) {
-    log(`Found ${describeRecord(record)}, which ${record.abort.by} asked to stop: leaving it to them.`);
-    return undefined;
-  }
-  if (record.phase === 'held') {
-    log(
-      `Found ${describeRecord(record)}: left as it is because rollback-on-failure is false. Run the rollback action to undo it.`,
-    );
-    return undefined;
-  }
-  if (record.phase === 'paused') {
-    // The main step paused it on purpose (or a resume never took it): it waits for a resume, the rollback action or, past its deadline, the reconciler.
-    log(`Found ${describeRecord(record)}: left paused for a resume; the rollback action aborts it.`);
-    return undefined;
-  }
-  log(`Found an unfinished ${describeRecord(record)}.`);
-  return recoverRollout(target, record, options);
-}
+// Moved to recovery.ts; kept here for the importers of the engine's entry points.
+export { recoverInterrupted, recoverRollout, type InterruptionOptions, type RecoverOptions } from './recovery.js';

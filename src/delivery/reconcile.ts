@@ -16,7 +16,7 @@ import type { Analysis, AnalysisRun, Subjects } from '../analysis/types.js';
 import type { Clock } from '../util/clock.js';
 import { formatDuration } from '../util/duration.js';
 import { errorMessage } from '../util/errors.js';
-import { recoverRollout } from './engine.js';
+import { recoverRollout } from './recovery.js';
 import type { OwnerState } from './ownership.js';
 import { askToStop } from './rollback.js';
 import type { RolloutRecord, Target } from './types.js';

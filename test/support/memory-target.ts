@@ -1,6 +1,11 @@
 import type { Subjects } from '../../src/analysis/types.js';
 import { decodeRecord, encodeRecord } from '../../src/delivery/record.js';
+import { composeTarget, type ComposedTarget } from '../../src/delivery/compose.js';
+import type { RecordStore } from '../../src/delivery/record-store.js';
+import type { TrafficRouter } from '../../src/delivery/router.js';
+import { RouterRegistry } from '../../src/delivery/router-registry.js';
 import type { AbortRequest, Observation, RolloutRecord, Sides, Target, Traffic } from '../../src/delivery/types.js';
+import type { Workload } from '../../src/delivery/workload.js';
 import type { Clock } from '../../src/util/clock.js';
 
 /**
@@ -134,4 +139,152 @@ export class MemoryTarget implements Target {
   async diagnose(): Promise<string[]> {
     return ['task 1 stopped: Essential container in task exited'];
   }
+}
+
+/**
+ * The same in-memory service split the way the platforms are (src/delivery/compose.ts): a
+ * workload, a router built from `MEMORY_ROUTERS` by name, and a record store. Every part
+ * logs its calls into the one `calls` list of the service.
+ */
+export interface MemoryService {
+  stable: string;
+  canary: string | undefined;
+  /** The weights the traffic mechanism holds, by side id. */
+  weights: Map<string, number>;
+  calls: string[];
+  tag: string | undefined;
+  abortTag: AbortRequest | undefined;
+}
+
+/** What a memory router is built from (the analogue of a platform's clients and layout). */
+export interface MemoryRouterContext {
+  service: MemoryService;
+}
+
+/** Weights set on the service in one change and read back: the analogue of an ALB listener's forward. */
+export class MemoryRouter implements TrafficRouter {
+  readonly kind: string = 'memory';
+  readonly drivesTraffic = true;
+  constructor(protected readonly context: MemoryRouterContext) {}
+
+  protected get service(): MemoryService {
+    return this.context.service;
+  }
+
+  protected read(): Traffic {
+    const s = this.service;
+    const canary = s.canary ? (s.weights.get(s.canary) ?? 0) : 0;
+    return { canary, stable: s.weights.get(s.stable) ?? 100 - canary, detail: `memory weights ${[...s.weights]}` };
+  }
+
+  async setWeight(weight: number): Promise<Traffic> {
+    const s = this.service;
+    s.calls.push(`router ${this.kind} ${weight}`);
+    s.weights = new Map([[s.stable, 100 - weight]]);
+    if (s.canary) s.weights.set(s.canary, weight);
+    return this.read();
+  }
+
+  async readWeight(): Promise<Traffic | undefined> {
+    return this.read();
+  }
+
+  async restoreStable(record: RolloutRecord): Promise<void> {
+    const s = this.service;
+    s.calls.push(`router ${this.kind} restore ${record.stable}`);
+    s.weights = new Map([[record.stable || s.stable, 100]]);
+  }
+}
+
+/** The memory platform's router registry: one line per router. */
+export const MEMORY_ROUTERS = new RouterRegistry<MemoryRouterContext>('memory', {
+  memory: (context) => new MemoryRouter(context),
+});
+
+export class MemoryWorkload implements Workload {
+  readonly engine = 'memory';
+  readonly description = 'the in-memory service web';
+  constructor(private readonly service: MemoryService) {}
+
+  async preflight(): Promise<void> {
+    this.service.calls.push('preflight');
+  }
+
+  async create(deploymentId: string): Promise<Sides> {
+    this.service.calls.push(`create ${deploymentId}`);
+    this.service.canary = 'v2';
+    return { stable: this.service.stable, canary: 'v2' };
+  }
+
+  async waitHealthy(): Promise<void> {
+    this.service.calls.push('waitHealthy');
+  }
+
+  async readiness(): Promise<Omit<Observation, 'traffic'>> {
+    return this.service.canary ? { canaryReady: true } : {};
+  }
+
+  subjects(): Subjects {
+    return { canary: { side: 'canary' }, baseline: { side: 'stable' } };
+  }
+
+  async adopt(record: RolloutRecord): Promise<void> {
+    this.service.canary = record.canary;
+  }
+
+  async promote(record: RolloutRecord): Promise<void> {
+    this.service.calls.push(`promote ${record.canary}`);
+    this.service.stable = record.canary;
+    this.service.canary = undefined;
+    this.service.weights = new Map([[record.canary, 100]]);
+  }
+
+  async locate(record: RolloutRecord): Promise<void> {
+    this.service.calls.push(`locate ${record.canary}`);
+  }
+
+  async removeNewSide(record: RolloutRecord): Promise<void> {
+    this.service.calls.push(`remove ${record.canary}`);
+    this.service.canary = undefined;
+  }
+}
+
+export class MemoryRecordStore implements RecordStore {
+  constructor(private readonly service: MemoryService) {}
+
+  async loadRecord(): Promise<RolloutRecord | undefined> {
+    const record = decodeRecord(this.service.tag);
+    return record && this.service.abortTag ? { ...record, abort: this.service.abortTag } : record;
+  }
+
+  async saveRecord(record: RolloutRecord | undefined): Promise<void> {
+    this.service.calls.push(record ? `saveRecord ${record.phase} w=${record.weight}` : 'saveRecord none');
+    this.service.tag = record ? encodeRecord(record) : undefined;
+  }
+
+  async loadAbort(): Promise<AbortRequest | undefined> {
+    return this.service.abortTag;
+  }
+
+  async requestAbort(request: AbortRequest): Promise<void> {
+    this.service.abortTag = request;
+  }
+}
+
+/** A composed memory target whose router is the registry's `routerKind`. */
+export function memoryTarget(routerKind = 'memory'): ComposedTarget<MemoryWorkload> & { service: MemoryService } {
+  const service: MemoryService = {
+    stable: 'v1',
+    canary: undefined,
+    weights: new Map([['v1', 100]]),
+    calls: [],
+    tag: undefined,
+    abortTag: undefined,
+  };
+  const target = composeTarget({
+    workload: new MemoryWorkload(service),
+    router: MEMORY_ROUTERS.create(routerKind, { service }),
+    records: new MemoryRecordStore(service),
+  });
+  return Object.assign(target, { service });
 }
