@@ -1,269 +1,61 @@
 /**
- * The blue-green engine: `<name>-green` with the new pod template at full size beside the
- * stable ("blue") Deployment, and a preview Service (`<service>-preview`) in front of it.
- *
- * 1. Green is waited for; if an analysis is given for the preview and the preview has
- *    traffic (the first run is not inconclusive), green is judged there before any
- *    production traffic reaches it, and a failure rolls back with nothing switched.
- * 2. The switch is one change: the HTTPRoute's weights (stable 0, preview 100), or without
- *    a route the stable Service's selector moved from blue's pod-template-hash to green's.
- * 3. After the bake, blue is kept, untouched and at full size, for instant revert: the
- *    Deployment's `platform-actions/blue-green` annotation says so and until when
- *    (`keep-previous`). Reverting (the rollback action) is the same one change back. Blue
- *    is retired (`retire`: the stable Deployment takes green's template, traffic returns
- *    to it, green goes) by the next gke-deploy run, or at once when keep-previous is 0.
+ * The blue-green engine's target (`gke-blue-green`): the blue-green workload
+ * (blue-green-workload.ts), the router its traffic mode names (`http-route` with an
+ * HTTPRoute, `service-selector` without; layout-router.ts, routers.ts) and the record in
+ * the stable Deployment's annotations (annotation-record-store.ts), composed by
+ * src/delivery/compose.ts. A kept blue is retired by the workload and reverted through the
+ * composed rollback (the router's one change back, then green removed).
  */
-import type { Analysis, AnalysisRun, BakeResult, Subjects } from '../analysis/types.js';
-import type { RolloutRecord, Sides, Target, Traffic } from '../delivery/types.js';
-import { formatDuration } from '../util/duration.js';
-import { UserError } from '../util/errors.js';
-import {
-  TEMPLATE_HASH_LABEL,
-  annotateDeployment,
-  encodeKept,
-  KEPT_ANNOTATION,
-  keptOf,
-  type KeptBlue,
-  type TrafficLayout,
-} from './rollout-state.js';
-import { currentRevision, hashOf, pinService } from './rollout-sides.js';
-import { describeRuleWeights, SideBySideTarget, type SideBySideOptions } from './side-by-side.js';
+import { ComposedTarget } from '../delivery/compose.js';
+import { BlueGreenWorkload, type BlueGreenOptions, type PreviewOutcome } from './blue-green-workload.js';
+import type { LayoutRouter } from './layout-router.js';
+import type { KeptBlue } from './rollout-state.js';
+import type { SideBySideTarget, SmokeBackend } from './side-by-side.js';
 
-export const BLUE_GREEN_ENGINE = 'gke-blue-green';
+export { BLUE_GREEN_ENGINE, type BlueGreenOptions, type PreviewOutcome } from './blue-green-workload.js';
 
-export interface BlueGreenOptions extends SideBySideOptions {
-  /** How long blue stays for instant revert after the switch; 0 retires it at promotion. */
-  keepPreviousMs: number;
-  /** Judge green on the preview Service before the switch, when the preview has traffic. */
-  preview?: { analysis: Analysis; durationMs: number };
-}
+export class KubeBlueGreenTarget extends ComposedTarget<BlueGreenWorkload, LayoutRouter> implements SideBySideTarget {
+  constructor(options: BlueGreenOptions) {
+    const workload = new BlueGreenWorkload(options);
+    super({ workload, router: workload.router(), records: workload.records() });
+  }
 
-/** What the preview analysis found. */
-export interface PreviewOutcome {
-  verdict: 'pass' | 'fail' | 'skipped';
-  reason: string;
-  bake?: BakeResult;
-}
-
-export class KubeBlueGreenTarget extends SideBySideTarget implements Target {
-  readonly engine = BLUE_GREEN_ENGINE;
-  readonly description: string;
-  protected readonly track = 'green' as const;
-  protected readonly sideWord = 'green side';
   /** Set by waitHealthy when a preview analysis ran. */
-  previewOutcome: PreviewOutcome | undefined;
+  get previewOutcome(): PreviewOutcome | undefined {
+    return this.workload.previewOutcome;
+  }
+
   /** Set by promote when blue was kept. */
-  kept: KeptBlue | undefined;
+  get kept(): KeptBlue | undefined {
+    return this.workload.kept;
+  }
+
   /** Runs once green is ready, before the preview analysis (gke-deploy's smoke checks); a throw makes green unhealthy. */
-  afterReady: ((signal?: AbortSignal) => Promise<void>) | undefined;
-
-  constructor(private readonly bg: BlueGreenOptions) {
-    super(bg);
-    this.description = bg.route
-      ? `Deployment ${bg.namespace}/${bg.deployment}, blue-green behind HTTPRoute ${bg.route}`
-      : `Deployment ${bg.namespace}/${bg.deployment}, blue-green by the selector of Service ${bg.service ?? bg.deployment}`;
+  get afterReady(): ((signal?: AbortSignal) => Promise<void>) | undefined {
+    return this.workload.afterReady;
   }
 
-  protected get sideName(): string {
-    return `${this.name}-green`;
+  set afterReady(check: ((signal?: AbortSignal) => Promise<void>) | undefined) {
+    this.workload.afterReady = check;
   }
 
-  protected get sideServiceName(): string {
-    return `${this.serviceName}-preview`;
-  }
-
-  protected get mode(): TrafficLayout['mode'] {
-    return this.layout?.mode ?? (this.side.route ? 'route' : 'selector');
-  }
-
-  protected initialReplicas(stableReplicas: number): number {
-    return stableReplicas;
-  }
-
-  async create(deploymentId: string, signal?: AbortSignal): Promise<Sides> {
-    return this.createSide(deploymentId, signal);
-  }
-
-  async waitHealthy(signal?: AbortSignal): Promise<void> {
-    await this.waitRollout(this.sideName, signal);
-    await this.afterReady?.(signal);
-    if (this.bg.preview) await this.judgePreview(this.bg.preview, signal);
-  }
-
-  private async judgePreview(preview: NonNullable<BlueGreenOptions['preview']>, signal?: AbortSignal): Promise<void> {
-    const { analysis } = preview;
-    const subjects: Subjects = { canary: this.labels('green') };
-    const since = this.clock.now();
-    this.log(
-      `Judging the green side on Service ${this.sideServiceName} before the switch: a first look after ${formatDuration(analysis.intervalMs)} tells whether the preview has traffic.`,
-    );
-    await this.clock.sleep(analysis.intervalMs, signal);
-    const first: AnalysisRun = await analysis.run(
-      subjects,
-      { start: new Date(since), end: new Date(this.clock.now()) },
-      signal,
-    );
-    const reasons = (run: AnalysisRun) => run.checks.map((c) => c.reason).join('; ');
-    if (first.verdict === 'inconclusive') {
-      this.previewOutcome = {
-        verdict: 'skipped',
-        reason: `The preview had too little to judge (${reasons(first)}); green is judged after the switch, with blue still there.`,
-        bake: { verdict: 'inconclusive', reason: reasons(first), runs: [first] },
-      };
-      this.log(this.previewOutcome.reason);
-      return;
-    }
-    // The first run counts; the rest of step-duration (if any) is baked on.
-    const remaining = preview.durationMs - (this.clock.now() - since);
-    const bake: BakeResult =
-      remaining >= 1000
-        ? await analysis.bake({
-            subjects,
-            durationMs: remaining,
-            since: new Date(since),
-            clock: this.clock,
-            ...(signal ? { signal } : {}),
-          })
-        : {
-            verdict: first.verdict === 'error' ? 'inconclusive' : first.verdict,
-            reason:
-              first.verdict === 'pass'
-                ? `1 run: ${reasons(first)}`
-                : `The run failed: ${first.checks
-                    .filter((c) => c.verdict !== 'pass')
-                    .map((c) => c.reason)
-                    .join('; ')}`,
-            runs: [],
-          };
-    const all: BakeResult = { ...bake, runs: [first, ...bake.runs] };
-    if (bake.verdict === 'pass') {
-      this.previewOutcome = {
-        verdict: 'pass',
-        reason: `The green side passed on the preview: ${bake.reason}`,
-        bake: all,
-      };
-      this.log(this.previewOutcome.reason);
-      return;
-    }
-    this.previewOutcome = {
-      verdict: 'fail',
-      reason: `The green side ${bake.verdict === 'fail' ? 'failed' : 'was inconclusive'} on the preview Service ${this.sideServiceName}, before any production traffic reached it: ${bake.reason}`,
-      bake: all,
-    };
-    throw new UserError(this.previewOutcome.reason);
-  }
-
-  async shift(weight: number, signal?: AbortSignal): Promise<Traffic> {
-    const layout = this.layout;
-    if (!layout) throw new Error('shift before create');
-    if (weight !== 100) throw new Error(`blue-green switches all traffic at once; step ${weight}% is not possible`);
-    if (layout.mode === 'route') {
-      const rules = await this.setWeights({ [layout.service]: 0, [layout.sideService as string]: 100 }, signal);
-      const w = rules[0]?.weights ?? {};
-      const green = w[layout.sideService as string] ?? 0;
-      const blue = w[layout.service] ?? 0;
-      const share = green + blue > 0 ? Math.round((100 * green) / (green + blue)) : 0;
-      return {
-        canary: share,
-        stable: 100 - share,
-        detail: `HTTPRoute ${layout.route}: ${describeRuleWeights(rules)}, accepted by its Gateways`,
-      };
-    }
-    const green = await currentRevision(
-      this.kube,
-      this.namespace,
-      await this.deployments.get(this.sideName, signal),
-      signal,
-    );
-    if (!green) throw new Error(`${this.ref(this.sideName)} has no current ReplicaSet`);
-    await pinService(this.kube, this.namespace, layout.service, hashOf(green), signal);
-    const svc = await this.services.get(layout.service, signal);
-    const selected = svc.spec?.selector?.[TEMPLATE_HASH_LABEL];
-    if (selected !== hashOf(green))
-      throw new UserError(
-        `Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} after the switch, not green's ${hashOf(green)}: something else changed it.`,
-      );
-    return {
-      canary: 100,
-      stable: 0,
-      detail: `Service ${layout.service} selects ${TEMPLATE_HASH_LABEL}=${selected} (ReplicaSet ${green.replicaSet} of ${this.sideName})`,
-    };
-  }
-
-  subjects(): Subjects {
-    return { canary: this.labels('green'), baseline: this.labels('stable') };
-  }
-
-  /** Keeps blue for instant revert (the annotation says until when), or retires it now when keep-previous is 0. */
-  async promote(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
-    if (this.bg.keepPreviousMs <= 0) {
-      await this.converge(record, signal);
-      return;
-    }
-    const kept: KeptBlue = {
-      id: record.id,
-      blue: record.stable,
-      green: record.canary || this.sideName,
-      until: Math.ceil((this.clock.now() + this.bg.keepPreviousMs) / 1000),
-    };
-    await annotateDeployment(this.kube, this.namespace, this.name, { [KEPT_ANNOTATION]: encodeKept(kept) }, signal);
-    this.kept = kept;
-    this.log(
-      `Blue (ReplicaSet ${kept.blue} of ${this.ref()}) stays at full size, without traffic, for instant revert until ${new Date(kept.until * 1000).toISOString()} (keep-previous ${formatDuration(this.bg.keepPreviousMs)}); the next gke-deploy run retires it, the rollback action switches back to it.`,
-    );
-  }
-
-  describePromotion(record: RolloutRecord): string {
-    return this.kept
-      ? `Promoted: ${this.kept.green} takes all traffic; blue (ReplicaSet ${this.kept.blue}) stays, without traffic, for instant revert until ${new Date(this.kept.until * 1000).toISOString()}.`
-      : `Promoted: ${this.ref()} runs the new template and takes all traffic; ${record.canary} and blue (ReplicaSet ${record.stable}) removed.`;
-  }
-
-  async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
-    await this.restore(
-      record,
-      async (layout) => {
-        if (layout.mode === 'route') {
-          const rules = await this.setWeights(
-            { [layout.service]: layout.stableWeight || 100, [layout.sideService ?? `${layout.service}-preview`]: null },
-            signal,
-          );
-          this.log(`HTTPRoute ${layout.route}: ${describeRuleWeights(rules)} (confirmed).`);
-        } else if (layout.pinned) {
-          await pinService(this.kube, this.namespace, layout.service, layout.pinned, signal);
-          this.log(`Service ${layout.service} selects blue's pods again (${TEMPLATE_HASH_LABEL}=${layout.pinned}).`);
-        }
-      },
-      signal,
-      onRestored,
-    );
+  /** Where smoke checks and synthetic load reach green alone (its preview Service). */
+  smokeBackend(signal?: AbortSignal): Promise<SmokeBackend | undefined> {
+    return this.workload.smokeBackend(signal);
   }
 
   /** The blue side kept by an earlier promotion, if any. */
-  async keptBlue(signal?: AbortSignal): Promise<KeptBlue | undefined> {
-    return keptOf(await this.deployments.find(this.name, signal));
-  }
-
-  private keptRecord(kept: KeptBlue, phase: RolloutRecord['phase']): RolloutRecord {
-    return {
-      id: kept.id,
-      engine: this.engine,
-      phase,
-      stable: kept.blue,
-      canary: kept.green,
-      weight: 100,
-      step: 0,
-      at: kept.until,
-    };
+  keptBlue(signal?: AbortSignal): Promise<KeptBlue | undefined> {
+    return this.workload.keptBlue(signal);
   }
 
   /** Retires a kept blue: the stable Deployment takes green's template, traffic returns to it, green goes. */
-  async retire(kept: KeptBlue, signal?: AbortSignal): Promise<void> {
-    await this.converge(this.keptRecord(kept, 'promoting'), signal);
+  retire(kept: KeptBlue, signal?: AbortSignal): Promise<void> {
+    return this.workload.retire(kept, signal);
   }
 
   /** Switches back to a kept blue in one change, then removes green. */
-  async revert(kept: KeptBlue, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
-    await this.rollback(this.keptRecord(kept, 'rolling-back'), signal, onRestored);
+  revert(kept: KeptBlue, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
+    return this.rollback(this.workload.keptRecord(kept, 'rolling-back'), signal, onRestored);
   }
 }

@@ -1,23 +1,15 @@
 /**
- * What every Kubernetes rollout target shares: the Deployment it rolls out, the rollout
- * record in an annotation on it, waiting for a Deployment's rollout with progress in the
- * log, and the diagnosis of a Deployment whose pods do not become available.
+ * What every Kubernetes workload shares: the Deployment it rolls out, waiting for a
+ * Deployment's rollout with progress in the log, scaling one, the diagnosis of a
+ * Deployment whose pods do not become available, and the store of the rollout record in
+ * an annotation on the stable Deployment (annotation-record-store.ts).
  */
-import { encodeAbort } from '../delivery/abort.js';
-import type { AbortRequest, RolloutRecord } from '../delivery/types.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { poll } from '../util/poll.js';
 import type { KubeClient } from './client.js';
 import { DEPLOYMENTS, resource, type ResourceApi } from './resources.js';
 import { diagnoseRollout, waitForRollout } from './rollout.js';
-import {
-  ABORT_ANNOTATION,
-  abortOf,
-  annotateDeployment,
-  recordOf,
-  recordValue,
-  ROLLOUT_ANNOTATION,
-} from './rollout-state.js';
+import { AnnotationRecordStore } from './annotation-record-store.js';
 import type { Deployment } from './types.js';
 
 export interface KubeTargetOptions {
@@ -33,7 +25,7 @@ export interface KubeTargetOptions {
   log?: (line: string) => void;
 }
 
-export abstract class KubeTarget {
+export abstract class KubeWorkloadBase {
   protected readonly clock: Clock;
   protected readonly log: (line: string) => void;
 
@@ -63,36 +55,32 @@ export abstract class KubeTarget {
     return `Deployment ${this.namespace}/${name}`;
   }
 
-  async loadRecord(signal?: AbortSignal): Promise<RolloutRecord | undefined> {
-    return recordOf(await this.deployments.find(this.name, signal));
+  /** The store of this Deployment's rollout record (its annotations). */
+  records(skipWhileMissing = false): AnnotationRecordStore {
+    return new AnnotationRecordStore({
+      kube: this.kube,
+      namespace: this.namespace,
+      deployment: this.name,
+      ...(skipWhileMissing ? { skipWhileMissing } : {}),
+    });
   }
 
-  async saveRecord(record: RolloutRecord | undefined, signal?: AbortSignal): Promise<void> {
-    await annotateDeployment(
-      this.kube,
-      this.namespace,
-      this.name,
-      { [ROLLOUT_ANNOTATION]: recordValue(record) },
-      signal,
+  /** Sets a Deployment's replicas; false when it had them already. */
+  async scale(name: string, replicas: number, signal?: AbortSignal): Promise<boolean> {
+    const { changed } = await this.deployments.update(
+      name,
+      (live) => {
+        if ((live.spec?.replicas ?? 1) === replicas) return undefined;
+        live.spec = { ...(live.spec as NonNullable<Deployment['spec']>), replicas };
+        return live;
+      },
+      { signal },
     );
-  }
-
-  async loadAbort(signal?: AbortSignal): Promise<AbortRequest | undefined> {
-    return abortOf(await this.deployments.find(this.name, signal));
-  }
-
-  async requestAbort(request: AbortRequest, signal?: AbortSignal): Promise<void> {
-    await annotateDeployment(
-      this.kube,
-      this.namespace,
-      this.name,
-      { [ABORT_ANNOTATION]: encodeAbort(request) },
-      signal,
-    );
+    return changed;
   }
 
   /** Waits for a Deployment's rollout (ProgressDeadlineExceeded and the timeout fail with the pods' reasons). */
-  protected async waitRollout(name: string, signal?: AbortSignal): Promise<Deployment> {
+  async waitRollout(name: string, signal?: AbortSignal): Promise<Deployment> {
     return waitForRollout(this.kube, this.namespace, name, {
       timeoutMs: this.options.waitTimeoutMs,
       clock: this.clock,
@@ -107,7 +95,7 @@ export abstract class KubeTarget {
    * Waits until a Deployment runs exactly its replicas, all available: after a scale-down too,
    * which `kubectl rollout status` (and waitRollout) counts as done while the extra pods still run.
    */
-  protected async waitReplicas(name: string, signal?: AbortSignal): Promise<Deployment> {
+  async waitReplicas(name: string, signal?: AbortSignal): Promise<Deployment> {
     await this.waitRollout(name, signal);
     return poll(
       async () => {
