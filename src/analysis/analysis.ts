@@ -60,6 +60,14 @@ export function createAnalysis(spec: AnalysisSpec, options: AnalysisOptions): Sp
   return new SpecAnalysisImpl(spec, options);
 }
 
+/** min-count needs a request count, and neither the provider nor a count-query gives one. */
+function noRequestCount(index: number, metric: MetricSpec): UserError {
+  return new UserError(
+    `The analysis spec's metrics[${index}] (${metric.name}) sets min-count ${metric.minCount}, but the ${metric.provider} provider gives no request count for its query.`,
+    'Add a count-query that returns the number of requests in the window (e.g. sum(increase(http_requests_total{...}[{{range}}]))), or remove min-count.',
+  );
+}
+
 function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return (
     (signal?.aborted ?? false) || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))
@@ -214,10 +222,7 @@ class SpecAnalysisImpl implements SpecAnalysis {
     const [result, countFromQuery] = await Promise.all([main, countPromise]);
     const count = metric.countQuery ? (countFromQuery ?? 0) : result.count;
     if (metric.minCount > 0 && count === undefined) {
-      throw new UserError(
-        `The analysis spec's metrics[${index}] (${metric.name}) sets min-count ${metric.minCount}, but the ${metric.provider} provider gives no request count for its query.`,
-        'Add a count-query that returns the number of requests in the window (e.g. sum(increase(http_requests_total{...}[{{range}}]))), or remove min-count.',
-      );
+      throw noRequestCount(index, metric);
     }
     return {
       value: result.value,

@@ -10,10 +10,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { info, setFailed, setSecret, warning } from '@actions/core';
+import { info, setFailed } from '@actions/core';
 import type { AnalysisSpec } from '../analysis/spec-types.js';
 import type { Analysis } from '../analysis/types.js';
-import { newDeploymentId, runAttemptId, runContext, runUrl } from '../github/context.js';
+import { newDeploymentId, runAttemptId, runContext } from '../github/context.js';
 import {
   finishRecord,
   recordUnchangedStep,
@@ -26,13 +26,14 @@ import { facts, heading } from '../github/markdown.js';
 import { outputs } from '../github/outputs.js';
 import { runStatusChecker, type RunStatusChecker } from '../github/runs.js';
 import { writeSummary } from '../github/summary.js';
-import { inputs } from '../github/inputs.js';
-import { notifier, type Notifier } from '../notify/notifier.js';
-import { about, rolloutNotification } from '../notify/rollout-events.js';
+import type { Notifier } from '../notify/notifier.js';
+import { stepNotifier } from '../notify/step-notifier.js';
+import { about } from '../notify/subject.js';
 import { errorMessage } from '../util/errors.js';
 import { runRollout, type RolloutOptions } from './engine.js';
 import { describePlan, planSegment } from './plan.js';
 import { renderPausedMarkdown, renderRolloutMarkdown, rolloutReport } from './report.js';
+import { rolloutNotification } from './rollout-notification.js';
 import { checkTimeBudget, describeBudget, type TimeLimit } from './time-budget.js';
 import type { RecoveryResult, RolloutPlan, RolloutRecord, RolloutResult, Target } from './types.js';
 
@@ -130,19 +131,8 @@ export interface DeployHooks {
   pauseHelp: () => { resume: string; abort: string };
 }
 
-/**
- * The step's `notify` input as a notifier. Webhook URLs are masked before anything else is
- * printed; a notification never fails or holds up the rollout.
- */
-export function deployNotifier(): Notifier {
-  const context = runContext();
-  return notifier(inputs.string('notify', ''), {
-    mask: setSecret,
-    info,
-    warn: warning,
-    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
-  });
-}
+/** The step's `notify` input as a notifier (ecs-deploy and gke-deploy call it by this name). */
+export const deployNotifier = stepNotifier;
 
 /**
  * Before any change: the part of the plan this job runs (a resume starts after its pause)

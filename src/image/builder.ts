@@ -70,6 +70,13 @@ export function pushHint(output: string): string | undefined {
   return undefined;
 }
 
+/** Two tags of one build pushed as different digests. */
+function tagsDisagree(tag: string, digest: string, firstDigest: string): UserError {
+  return new UserError(
+    `buildah pushed ${tag} as ${digest} but the first tag as ${firstDigest}; the tags would point at different images.`,
+  );
+}
+
 export class BuildahBuilder implements Builder {
   readonly kind = 'buildah' as const;
   constructor(readonly version: string) {}
@@ -146,9 +153,7 @@ export class BuildahBuilder implements Builder {
       await mustRun('buildah', push, `Pushing ${withTag(spec.image, tag)}`, { signal }, pushHint);
       const digest = readTrim(digestfile);
       if (digest && pushedDigest && digest !== pushedDigest) {
-        throw new UserError(
-          `buildah pushed ${tag} as ${digest} but the first tag as ${pushedDigest}; the tags would point at different images.`,
-        );
+        throw tagsDisagree(tag, digest, pushedDigest);
       }
       pushedDigest ??= digest;
     }

@@ -84,6 +84,27 @@ class RegistryHttpError extends Error {
   }
 }
 
+/** A 401 or 403: who refused, and with which credentials (their source, never their value). */
+function accessRefused(
+  registry: string,
+  repository: string,
+  err: RegistryHttpError,
+  credentials: RegistryCredentials | undefined,
+): UserError {
+  return new UserError(
+    `Registry ${registry} refused access to ${repository} (HTTP ${err.status}${credentials ? `, with credentials from ${credentials.source}` : ', without credentials'}).`,
+    'Log in to the registry earlier in the job (docker/login-action, `buildah login`, or gcp-auth for Artifact Registry); ECR logins are done by image-build itself.',
+    { cause: err },
+  );
+}
+
+/** A manifest fetched by digest hashes to another digest: the registry (or something between) changed it. */
+function manifestNotAskedFor(registry: string, digest: string, reference: string): UserError {
+  return new UserError(
+    `Registry ${registry} returned a manifest whose digest ${digest} is not the ${reference} asked for.`,
+  );
+}
+
 export class RegistryClient {
   private readonly http = new HttpClient('platform-actions', [], { allowRetries: false, socketTimeout: 60_000 });
   private readonly base: string;
@@ -193,11 +214,7 @@ export class RegistryClient {
     if (err instanceof UserError) return err;
     if (err instanceof RegistryHttpError) {
       if (err.status === 401 || err.status === 403) {
-        return new UserError(
-          `Registry ${this.registry} refused access to ${repository} (HTTP ${err.status}${this.credentials ? `, with credentials from ${this.credentials.source}` : ', without credentials'}).`,
-          'Log in to the registry earlier in the job (docker/login-action, `buildah login`, or gcp-auth for Artifact Registry); ECR logins are done by image-build itself.',
-          { cause: err },
-        );
+        return accessRefused(this.registry, repository, err, this.credentials);
       }
       if (err.status === 404)
         return new UserError(
@@ -240,9 +257,7 @@ export class RegistryClient {
     });
     const digest = sha256(body);
     if (reference.startsWith('sha256:') && digest !== reference) {
-      throw new UserError(
-        `Registry ${this.registry} returned a manifest whose digest ${digest} is not the ${reference} asked for.`,
-      );
+      throw manifestNotAskedFor(this.registry, digest, reference);
     }
     const json = JSON.parse(body.toString('utf8')) as Manifest['json'];
     const mediaType = json.mediaType ?? (String(res.message.headers['content-type'] ?? '').split(';')[0] as string);

@@ -141,6 +141,14 @@ function warningText(header: string): string {
   return m ? (m[1] as string).replace(/\\(.)/g, '$1') : header;
 }
 
+/** The server's TLS certificate does not chain to the CA the connection trusts. */
+function untrustedCertificate(connection: KubeConnection, code: string, detail: string): UserError {
+  return new UserError(
+    `The Kubernetes API at ${connection.server} presented a certificate we do not trust (${code}: ${detail}).`,
+    `The certificate must be signed by the cluster CA from ${connection.description}; check that the kubeconfig's certificate-authority(-data) or the cluster belongs to this server.`,
+  );
+}
+
 export class KubeClient {
   private readonly timeoutMs: number;
   private readonly attempts: number;
@@ -241,12 +249,7 @@ export class KubeClient {
           if (req.signal?.aborted) return reject(req.signal.reason);
           const code = err.code ?? '';
           if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL/.test(code)) {
-            return reject(
-              new UserError(
-                `The Kubernetes API at ${this.connection.server} presented a certificate we do not trust (${code}: ${err.message}).`,
-                `The certificate must be signed by the cluster CA from ${this.connection.description}; check that the kubeconfig's certificate-authority(-data) or the cluster belongs to this server.`,
-              ),
-            );
+            return reject(untrustedCertificate(this.connection, code, err.message));
           }
           if (code === 'ENOTFOUND') {
             return reject(

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { startGitHubServer, type GitHubServer } from '../support/github-server.js';
 import { ROOT } from '../support/runner.js';
 
@@ -124,5 +125,40 @@ describe('getting started: the customised OIDC subject', () => {
     });
     expect(gh.calls.slice(before).map((c) => c.operationId)).toEqual(['actions/set-custom-oidc-sub-claim-for-repo']);
     expect(gh.problems.filter((p) => !p.includes('the stand-in has no handler'))).toEqual([]);
+  });
+});
+
+describe('getting started: database migrations', () => {
+  const doc = readFileSync(join(ROOT, 'docs', 'getting-started.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## 6. Database migrations'));
+
+  it('runs the migration as pre-deploy, with inputs each action declares', () => {
+    const steps = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map(
+      (m) => (parse(m[1] ?? '') as Array<{ uses: string; with: Record<string, string> }>)[0],
+    );
+    expect(steps.map((s) => s?.uses)).toEqual([
+      'org/platform-actions/actions/ecs-deploy@v1',
+      'org/platform-actions/actions/gke-deploy@v1',
+    ]);
+    for (const step of steps) {
+      const id = /actions\/([a-z-]+)@/.exec(step?.uses ?? '')?.[1] as string;
+      const declared = parse(readFileSync(join(ROOT, 'actions', id, 'action.yml'), 'utf8')) as {
+        inputs: Record<string, unknown>;
+      };
+      const given = Object.keys(step?.with ?? {});
+      expect(given.filter((name) => !(name in declared.inputs))).toEqual([]);
+      const command = JSON.parse(step?.with['pre-deploy'] ?? '[]') as string[];
+      expect(command.join(' ')).toContain('alembic upgrade head');
+    }
+  });
+
+  it("says what the deploy workflows' services entries take: no pre-deploy", () => {
+    expect(section).toContain('do not pass `pre-deploy` through their `services` entries');
+    for (const workflow of ['deploy-ecs.yml', 'deploy-gke.yml']) {
+      const text = readFileSync(join(ROOT, '.github', 'workflows', workflow), 'utf8');
+      const keys = JSON.parse(/ENTRY_KEYS: '(.*)'/.exec(text)?.[1] ?? '[]') as string[];
+      expect(keys.length).toBeGreaterThan(5);
+      expect(keys).not.toContain('pre-deploy');
+    }
   });
 });

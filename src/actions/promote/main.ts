@@ -1,15 +1,14 @@
-import { info, setSecret, warning } from '@actions/core';
+import { info } from '@actions/core';
 import { currentRepo, githubClient, tokenOrUndefined } from '../../github/client.js';
-import { runContext, runUrl } from '../../github/context.js';
-import { inputs } from '../../github/inputs.js';
+import { runContext } from '../../github/context.js';
 import { liveDeployment } from '../../github/deployments.js';
 import { listDeployments, loadStatuses } from '../../github/deployment-history.js';
 import { trackDeployment } from '../../github/deployment-tracking.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
-import { notifier } from '../../notify/notifier.js';
-import { about } from '../../notify/rollout-events.js';
+import { stepNotifier } from '../../notify/step-notifier.js';
+import { about } from '../../notify/subject.js';
 import { judgePromotion, type PromotionEvidence } from '../../release/promotion.js';
 import { renderPromotion, renderRefusal } from '../../release/promotion-report.js';
 import { formatDuration } from '../../util/duration.js';
@@ -18,13 +17,7 @@ import type { Settings } from './settings.js';
 
 export async function main(s: Settings, _ctx: StepContext): Promise<void> {
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the promotion.
-  const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), {
-    mask: setSecret,
-    info,
-    warn: warning,
-    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
-  });
+  const notes = stepNotifier();
   const token = tokenOrUndefined(s.token);
   if (!token)
     throw new UserError(

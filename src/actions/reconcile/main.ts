@@ -1,10 +1,9 @@
-import { info, setFailed, setSecret, warning } from '@actions/core';
+import { info, setFailed, warning } from '@actions/core';
 import { ownerState, type OwnerState } from '../../delivery/ownership.js';
 import { carryOut, decide, type Decision, type Outcome } from '../../delivery/reconcile.js';
 import { describeRecord } from '../../delivery/record.js';
 import type { GitHub, Repo } from '../../github/client.js';
-import { runAttemptId, runContext, runUrl } from '../../github/context.js';
-import { inputs } from '../../github/inputs.js';
+import { runAttemptId, runContext } from '../../github/context.js';
 import type * as Deployments from '../../github/deployments.js';
 import type * as DeploymentHistory from '../../github/deployment-history.js';
 import type * as DeploymentTracking from '../../github/deployment-tracking.js';
@@ -13,7 +12,7 @@ import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { runStatusChecker, type RunStatusChecker } from '../../github/runs.js';
 import { writeSummary } from '../../github/summary.js';
-import { notifier } from '../../notify/notifier.js';
+import { stepNotifier } from '../../notify/step-notifier.js';
 import type { NotifyEvent } from '../../notify/notify.js';
 import { systemClock } from '../../util/clock.js';
 import { formatDuration } from '../../util/duration.js';
@@ -63,12 +62,7 @@ export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const startedAt = clock.now();
   const run = runContext();
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the reconcile.
-  const notes = notifier(inputs.string('notify', ''), {
-    mask: setSecret,
-    info,
-    warn: warning,
-    ...(run.runId && run.repository ? { runUrl: runUrl(run) } : {}),
-  });
+  const notes = stepNotifier();
   const self = runAttemptId(run);
   const by = `the reconcile workflow in run ${self || 'outside GitHub Actions'}`;
   const checker: RunStatusChecker | undefined = await runStatusChecker(s.githubToken, info);

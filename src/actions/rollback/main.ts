@@ -1,8 +1,7 @@
-import { info, setSecret, warning } from '@actions/core';
+import { info, warning } from '@actions/core';
 import type { RollbackOptions, RollbackOutcome } from '../../delivery/rollback.js';
 import type { GitHub, Repo } from '../../github/client.js';
-import { runAttemptId, runContext, runUrl } from '../../github/context.js';
-import { inputs } from '../../github/inputs.js';
+import { runAttemptId, runContext } from '../../github/context.js';
 import type * as Deployments from '../../github/deployments.js';
 import type * as DeploymentHistory from '../../github/deployment-history.js';
 import type * as DeploymentTracking from '../../github/deployment-tracking.js';
@@ -11,8 +10,8 @@ import { code, escapeText, facts, heading } from '../../github/markdown.js';
 import { outputs } from '../../github/outputs.js';
 import type { StepContext } from '../../github/run.js';
 import { writeSummary } from '../../github/summary.js';
-import { notifier } from '../../notify/notifier.js';
-import { about } from '../../notify/rollout-events.js';
+import { stepNotifier } from '../../notify/step-notifier.js';
+import { about } from '../../notify/subject.js';
 import { formatDuration } from '../../util/duration.js';
 import { errorMessage } from '../../util/errors.js';
 import type { RollbackTarget, Settings } from './settings.js';
@@ -33,12 +32,7 @@ const short = (what: string) => (what.includes(':task-definition/') ? (what.spli
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   // Webhook URLs are masked before anything else is printed; a notification never fails or holds up the rollback.
   const context = runContext();
-  const notes = notifier(inputs.string('notify', ''), {
-    mask: setSecret,
-    info,
-    warn: warning,
-    ...(context.runId && context.repository ? { runUrl: runUrl(context) } : {}),
-  });
+  const notes = stepNotifier();
   const reason = s.reason.trim() || 'no reason given';
   info(`Rolling back on ${s.target.platform.toUpperCase()}: ${reason}.`);
 

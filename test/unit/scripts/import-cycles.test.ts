@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { importCycles, importGraph } from '../../../scripts/lib/import-graph.js';
+import { folderCycles, importCycles, importGraph } from '../../../scripts/lib/import-graph.js';
 import { ROOT } from '../../../scripts/lib/actions.js';
 
 function tree(files: Record<string, string>): string {
@@ -25,6 +25,33 @@ describe('import cycles', () => {
       targets.filter((t) => t.endsWith('/index.ts') && !t.startsWith('src/actions/')).map((t) => `${file} → ${t}`),
     );
     expect(barrels).toEqual([]);
+  });
+
+  test('no two domain folders of src/ import each other, through any files (src/actions left out)', () => {
+    expect(folderCycles(importGraph(ROOT))).toEqual([]);
+  });
+
+  test('a cycle between folders is found with the imports that make it, though no file cycle exists', () => {
+    // delivery → notify through one file, notify → delivery through another.
+    const files: Record<string, string> = {
+      'delivery/step.ts': "import { send } from '../notify/send.js';\nexport const step = send;\n",
+      'delivery/types.ts': 'export type Result = string;\n',
+      'notify/send.ts': 'export const send = 1;\n',
+      'notify/events.ts': "import type { Result } from '../delivery/types.js';\nexport type E = Result;\n",
+      'actions/deploy/main.ts': "import { step } from '../../delivery/step.js';\n",
+      'util/x.ts': "import { send } from '../notify/send.js';\nexport const x = send;\n",
+    };
+    const graph = importGraph(tree(files));
+    expect(importCycles(graph)).toEqual([]);
+    expect(folderCycles(graph)).toEqual([
+      {
+        folders: ['src/delivery', 'src/notify', 'src/delivery'],
+        imports: ['src/delivery/step.ts → src/notify/send.ts', 'src/notify/events.ts → src/delivery/types.ts'],
+      },
+    ]);
+    // Arrows one way (the action above both, util below): no cycle.
+    const oneWay = tree({ ...files, 'notify/events.ts': 'export type E = string;\n' });
+    expect(folderCycles(importGraph(oneWay))).toHaveLength(0);
   });
 
   test('a cycle through a type-only import is found, with its path', () => {

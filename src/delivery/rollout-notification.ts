@@ -1,33 +1,12 @@
 /**
  * What a rollout's result tells people: the event (started, paused, rolled back, failed,
  * succeeded), one line of why, and the failing check's numbers from the last analysis run
- * that did not pass. Built from the engine's result only; nothing here acts.
+ * that did not pass. Built from the engine's result only; nothing here acts. It lives with
+ * the rollout (as report.ts does) so that notify/ knows nothing of delivery/.
  */
-import type { RolloutResult } from '../delivery/types.js';
-import type { Notification, NotifyEvent } from './notify.js';
-
-export interface Subject {
-  service: string;
-  environment: string;
-  release: string;
-  image?: string;
-}
-
-const digestOf = (image: string | undefined) => /@(sha256:[0-9a-f]{64})$/.exec(image ?? '')?.[1];
-
-/** The service, environment, release, image and digest every notification carries. */
-export function about(
-  subject: Subject,
-): Pick<Notification, 'service' | 'environment' | 'release' | 'image' | 'digest'> {
-  const digest = digestOf(subject.image);
-  return {
-    service: subject.service,
-    environment: subject.environment,
-    release: subject.release,
-    ...(subject.image ? { image: subject.image } : {}),
-    ...(digest ? { digest } : {}),
-  };
-}
+import type { Notification, NotifyEvent } from '../notify/notify.js';
+import { about, type Subject } from '../notify/subject.js';
+import type { RolloutResult } from './types.js';
 
 const EVENTS: Record<RolloutResult['status'], NotifyEvent> = {
   succeeded: 'succeeded',

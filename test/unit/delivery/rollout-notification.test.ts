@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { RolloutResult } from '../../../src/delivery/types.js';
-import { about, rolloutNotification } from '../../../src/notify/rollout-events.js';
+import { rolloutNotification } from '../../../src/delivery/rollout-notification.js';
+import { about } from '../../../src/notify/subject.js';
 
 const DIGEST = 'sha256:' + 'd'.repeat(64);
 const base: RolloutResult = {
