@@ -27,7 +27,6 @@ import { outputs } from '../github/outputs.js';
 import { runStatusChecker, type RunStatusChecker } from '../github/runs.js';
 import { writeSummary } from '../github/summary.js';
 import type { Notifier } from '../notify/notifier.js';
-import { stepNotifier } from '../notify/step-notifier.js';
 import { about } from '../notify/subject.js';
 import { errorMessage } from '../util/errors.js';
 import { runRollout, type RolloutOptions } from './engine.js';
@@ -130,9 +129,6 @@ export interface DeployHooks {
   finished: (result: RolloutResult, ids: RolloutIds) => Promise<Finished>;
   pauseHelp: () => { resume: string; abort: string };
 }
-
-/** The step's `notify` input as a notifier (ecs-deploy and gke-deploy call it by this name). */
-export const deployNotifier = stepNotifier;
 
 /**
  * Before any change: the part of the plan this job runs (a resume starts after its pause)

@@ -8,13 +8,8 @@ import { checkPauseHooks, EcsNativeTarget } from '../../aws/ecs-native-target.js
 import { credentialsLimit } from '../../aws/credential-limits.js';
 import { EcsTaskSetTarget } from '../../aws/ecs-task-set-target.js';
 import { elbv2Client } from '../../aws/elbv2.js';
-import {
-  checkBudget,
-  deployNotifier,
-  runDeployStep,
-  type DeployHooks,
-  type RolloutIds,
-} from '../../delivery/deploy-step.js';
+import { checkBudget, runDeployStep, type DeployHooks, type RolloutIds } from '../../delivery/deploy-step.js';
+import { stepNotifier } from '../../notify/step-notifier.js';
 import { refusePaused } from '../../delivery/engine.js';
 import type { RolloutPlan, RolloutRecord } from '../../delivery/types.js';
 import type { StepContext } from '../../github/run.js';
@@ -32,7 +27,7 @@ const MAX_ATTEMPTS = 5;
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
-  const notes = deployNotifier();
+  const notes = stepNotifier();
   const aws = { region: s.region, maxAttempts: MAX_ATTEMPTS };
   const ecs = ecsClient(aws);
   const elbv2 = elbv2Client(aws);

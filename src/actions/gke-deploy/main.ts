@@ -1,6 +1,7 @@
 import { info, saveState, setSecret, warning } from '@actions/core';
 import type { AnalysisSpec } from '../../analysis/spec-types.js';
-import { checkBudget, deployNotifier, runDeployStep, type RolloutIds } from '../../delivery/deploy-step.js';
+import { stepNotifier } from '../../notify/step-notifier.js';
+import { checkBudget, runDeployStep, type RolloutIds } from '../../delivery/deploy-step.js';
 import { refusePaused } from '../../delivery/engine.js';
 import type { RolloutRecord, Target } from '../../delivery/types.js';
 import { connectCluster, lazyGoogleTokens } from '../../gcp/gke-connection.js';
@@ -25,7 +26,7 @@ import { newTemplate, serverCheck, type Source } from './template.js';
 
 export async function main(s: Settings, ctx: StepContext): Promise<void> {
   const { signal } = ctx;
-  const notes = deployNotifier();
+  const notes = stepNotifier();
   for (const line of checkPinnedForProduction(s.environment, [{ what: 'image', image: s.image }], s.allowTag))
     warning(line);
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
