@@ -2,7 +2,7 @@
  * The native engine's view of an ECS service deployment: the service and its production
  * listener rule, the deployment a record names, following a deployment through its
  * lifecycle stages (continuing the PAUSE hooks in the way) and reading the weights ECS set.
- * EcsNativeUndo (ecs-native-undo.ts) and EcsNativeTarget (ecs-native-target.ts) build on it.
+ * EcsNativeUndo (ecs-native-undo.ts) and EcsNativeWorkload (ecs-native-workload.ts) build on it.
  */
 import {
   UpdateServiceCommand,
@@ -63,8 +63,6 @@ export type Look<T> = { done: true; value: T } | { done: false; status: string }
 /** State and helpers shared by the native engine's lifecycle and undo. */
 export abstract class EcsNativeDeployments {
   readonly engine = NATIVE_ENGINE;
-  /** The record text this process wrote last: read back, it needs no check against the service. */
-  protected written: string | undefined;
   readonly description: string;
   protected readonly clock: Clock;
   protected readonly log: (line: string) => void;
@@ -111,9 +109,15 @@ export abstract class EcsNativeDeployments {
     return this.lb && this.sidesTg ? { route: this.lb.route, ...this.sidesTg } : undefined;
   }
 
-  protected async serviceArn(signal?: AbortSignal): Promise<string> {
+  async serviceArn(signal?: AbortSignal): Promise<string> {
     if (!this.service) this.service = await describeService(this.options.ecs, this.ref, signal);
     return this.service.serviceArn as string;
+  }
+
+  /** The service a loaded record is checked against: the one preflight read, or a fresh read. */
+  async serviceForRecord(signal?: AbortSignal): Promise<Service> {
+    await this.serviceArn(signal);
+    return this.service as Service;
   }
 
   /** UpdateService to a task definition; returns the ARN of the service deployment it started. */

@@ -30,6 +30,12 @@ import { MINUTE, TOLERANCE } from './ecs-native-plan.js';
 import { EcsNativeDeployments } from './ecs-native-deployment.js';
 
 export abstract class EcsNativeUndo extends EcsNativeDeployments {
+  /**
+   * ECS returns the traffic: StopServiceDeployment ROLLBACK (or the PAUSE hook that holds a
+   * paused rollout resolved with ROLLBACK, or the old revision deployed again once ECS
+   * finished), followed until all production traffic is back (`onRestored`), then the new
+   * revision marked rolled back.
+   */
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
     const arn = await this.deploymentOf(record, signal);
     if (!arn) {
@@ -48,7 +54,7 @@ export abstract class EcsNativeUndo extends EcsNativeDeployments {
         );
       this.log(`ECS service deployment ${id} is ${d.status}: deploying ${record.stable} again.`);
       await this.revert(taskDefinitionArn(record.stable, await this.serviceArn(signal)), signal, onRestored);
-      await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
+      await this.removeNewSide(record, signal);
       return;
     }
     if (d.status === 'ROLLBACK_FAILED') throw this.rollbackFailed(d);
@@ -103,6 +109,11 @@ export abstract class EcsNativeUndo extends EcsNativeDeployments {
       signal,
     );
     if (!restored) onRestored?.();
+    await this.removeNewSide(record, signal);
+  }
+
+  /** After the rollback: ECS removed the new revision's tasks itself; the revision is marked rolled back. */
+  async removeNewSide(record: RolloutRecord, signal?: AbortSignal): Promise<void> {
     await markRolledBack(this.options.ecs, await this.serviceArn(signal), record.canary, this.log, signal);
   }
 

@@ -27,11 +27,13 @@ export class EcsTaskSetTarget extends ComposedTarget<EcsTaskSetWorkload, AlbForw
   constructor(options: TaskSetTargetOptions) {
     const workload = new EcsTaskSetWorkload(options);
     const router = ECS_ROUTERS.create<AlbForwardRouter>(TASK_SET_ROUTER, {
-      elbv2: options.elbv2,
-      clock: options.clock ?? systemClock,
-      layout: () => workload.albLayout,
-      restoreToward: (record) => workload.restoreToward(record),
-      ...(options.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: options.confirmTimeoutMs } : {}),
+      alb: {
+        elbv2: options.elbv2,
+        clock: options.clock ?? systemClock,
+        layout: () => workload.albLayout,
+        restoreToward: (record) => workload.restoreToward(record),
+        ...(options.confirmTimeoutMs !== undefined ? { confirmTimeoutMs: options.confirmTimeoutMs } : {}),
+      },
     });
     workload.useRouter(router);
     const records = new EcsServiceRecords({

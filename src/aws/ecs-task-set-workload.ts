@@ -4,26 +4,18 @@
  * one; traffic between the two is the `alb-forward` router's (alb-forward-router.ts), the
  * record the service tag's (ecs-record-store.ts). ecs-task-set-target.ts composes the three.
  */
-import {
-  CreateTaskSetCommand,
-  DeleteTaskSetCommand,
-  UpdateServicePrimaryTaskSetCommand,
-  type TaskSet,
-} from '@aws-sdk/client-ecs';
+import type { TaskSet } from '@aws-sdk/client-ecs';
 import type { SubjectLabels, Subjects } from '../analysis/types.js';
 import type { Observation, RolloutRecord, Sides } from '../delivery/types.js';
 import type { Workload } from '../delivery/workload.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { errorMessage, UserError } from '../util/errors.js';
-import { poll } from '../util/poll.js';
 import type { AlbForwardRouter, AlbLayout, AlbToward } from './alb-forward-router.js';
-import { awsErrorCode } from './client.js';
 import {
   DEPLOYMENT_TAG,
   describeRef,
   describeService,
   describeTaskSets,
-  explainEcsError,
   recentEvents,
   registerTaskDefinition,
   stoppedTaskReasons,
@@ -33,7 +25,6 @@ import {
   type ServiceRef,
 } from './ecs.js';
 import {
-  findRoute,
   loadBalancerArnOf,
   percentages,
   readForward,
@@ -43,6 +34,14 @@ import {
 } from './elbv2.js';
 import { markRolledBack, recordPromotion } from './ecs-last-good.js';
 import { cleanUpOrphans } from './ecs-orphans.js';
+import {
+  createTaskSet,
+  deleteTaskSet,
+  makePrimary,
+  taskSetReadiness,
+  waitTaskSetHealthy,
+} from './ecs-task-set-lifecycle.js';
+import { locateTaskSets, type Located } from './ecs-task-set-locate.js';
 import { inspectTaskSets, targetGroupOf, type Layout, type TaskSetLayoutOptions } from './ecs-task-set-layout.js';
 import { sweepSmokeRules } from './smoke-rule.js';
 
@@ -58,13 +57,6 @@ export interface TaskSetTargetOptions extends TaskSetLayoutOptions {
   confirmTimeoutMs?: number;
   clock?: Clock;
   log?: (line: string) => void;
-}
-
-/** The live task sets of a recorded rollout (locate). */
-interface Located {
-  taskSets: TaskSet[];
-  stable: TaskSet | undefined;
-  canaries: TaskSet[];
 }
 
 export class EcsTaskSetWorkload implements Workload {
@@ -218,36 +210,7 @@ export class EcsTaskSetWorkload implements Workload {
       const arn = await registerTaskDefinition(this.options.ecs, { ...td, tags }, signal);
       this.registeredTaskDefinitionArn = arn;
       this.log(`Registered task definition ${taskDefinitionName(arn)}.`);
-      const s = l.stable;
-      try {
-        const res = await this.options.ecs.send(
-          new CreateTaskSetCommand({
-            cluster: this.options.cluster,
-            service: this.options.service,
-            taskDefinition: arn,
-            externalId: deploymentId,
-            clientToken: deploymentId.slice(0, 36),
-            loadBalancers: [
-              { targetGroupArn: l.green, containerName: l.containerName, containerPort: l.containerPort },
-            ],
-            ...(s.networkConfiguration ? { networkConfiguration: s.networkConfiguration } : {}),
-            ...(s.capacityProviderStrategy?.length
-              ? { capacityProviderStrategy: s.capacityProviderStrategy }
-              : s.launchType
-                ? { launchType: s.launchType }
-                : {}),
-            ...(s.platformVersion && s.launchType === 'FARGATE' ? { platformVersion: s.platformVersion } : {}),
-            ...(s.serviceRegistries?.length ? { serviceRegistries: s.serviceRegistries } : {}),
-            scale: { unit: 'PERCENT', value: 100 },
-            tags: [{ key: DEPLOYMENT_TAG, value: deploymentId }],
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
-        if (!res.taskSet?.id) throw new Error('ECS created the task set but returned no id');
-        this.canary = res.taskSet;
-      } catch (err) {
-        throw explainEcsError(err, `Creating the new task set of ${describeRef(this.ref)}`);
-      }
+      this.canary = await createTaskSet(this.options, l, arn, deploymentId, signal);
       this.log(
         `Created task set ${this.canary.id} (${taskDefinitionName(arn)}) in ${targetGroupName(l.green)}, with no traffic yet.`,
       );
@@ -259,42 +222,7 @@ export class EcsTaskSetWorkload implements Workload {
     const l = this.layout;
     const canary = this.canary;
     if (!l || !canary?.id) throw new Error('waitHealthy before create');
-    const id = canary.id;
-    await poll(
-      async () => {
-        const ts = (await describeTaskSets(this.options.ecs, this.ref, signal)).find((t) => t.id === id);
-        if (!ts)
-          throw new UserError(
-            `The new task set ${id} disappeared while starting.`,
-            "Something else deleted it; look at the service's events.",
-          );
-        const stopped = await stoppedTaskReasons(
-          this.options.ecs,
-          { cluster: this.options.cluster, startedBy: id },
-          signal,
-          3,
-        );
-        if (stopped.length >= 3) throw new UserError(`Tasks of the new task set keep stopping: ${stopped.join('; ')}`);
-        const health = await targetHealth(this.options.elbv2, l.green, signal);
-        const desired = ts.computedDesiredCount;
-        const running = ts.runningCount;
-        const tasksOk = desired === undefined || running === undefined || running >= desired;
-        const targetsOk = health.problems.length === 0 && (desired === undefined || health.healthy >= desired);
-        const status = `task set ${ts.stabilityStatus ?? 'unknown'}, ${running ?? '?'} of ${desired ?? '?'} tasks running, ${health.healthy} of ${health.total} targets healthy in ${targetGroupName(l.green)}${health.problems.length ? ` (${health.problems.slice(0, 3).join('; ')})` : ''}`;
-        if (ts.stabilityStatus === 'STEADY_STATE' && tasksOk && targetsOk) return { done: true, value: undefined };
-        return { done: false, status };
-      },
-      {
-        what: `task set ${id} to run its tasks and pass the target group's health checks`,
-        timeoutMs: this.options.waitTimeoutMs,
-        initialDelayMs: 1000,
-        maxDelayMs: 15_000,
-        clock: this.clock,
-        ...(signal ? { signal } : {}),
-        onWait: ({ status }) => this.log(`  waiting: ${status}`),
-        timeoutHint: 'Raise wait-timeout if the tasks are only slow to start; otherwise see why below.',
-      },
-    );
+    await waitTaskSetHealthy(this.options, canary.id, l.green, { clock: this.clock, log: this.log }, signal);
   }
 
   /**
@@ -306,24 +234,7 @@ export class EcsTaskSetWorkload implements Workload {
     if (!l) return {};
     const id = this.canary?.id;
     if (!id) return {};
-    const ts = (await describeTaskSets(this.options.ecs, this.ref, signal)).find((t) => t.id === id);
-    if (!ts || ts.status === 'DRAINING')
-      return {
-        canaryReady: false,
-        reason: `the new task set ${id} ${ts ? 'is draining' : 'no longer exists'} (someone else deleted it?)`,
-      };
-    if (ts.runningCount !== undefined && ts.runningCount < 1)
-      return {
-        canaryReady: false,
-        reason: `the new task set ${id} runs no task (${ts.runningCount} running)`,
-      };
-    const health = await targetHealth(this.options.elbv2, l.green, signal);
-    if (health.healthy < 1)
-      return {
-        canaryReady: false,
-        reason: `no healthy target in ${targetGroupName(l.green)}${health.problems.length ? ` (${health.problems.slice(0, 3).join('; ')})` : ''}`,
-      };
-    return { canaryReady: true };
+    return taskSetReadiness(this.options, id, l.green, signal);
   }
 
   private labels(tg: string, ts: string): SubjectLabels {
@@ -343,42 +254,11 @@ export class EcsTaskSetWorkload implements Workload {
     return { canary: this.labels(l.green, this.canary?.id ?? ''), baseline: this.labels(l.blue, l.stable.id ?? '') };
   }
 
-  /**
-   * Where traffic goes for a recorded rollout, from the live task sets: the stable task
-   * set's target group and the other one of the pair.
-   */
-  private async sidesOf(record: RolloutRecord, signal?: AbortSignal) {
-    const taskSets = await describeTaskSets(this.options.ecs, this.ref, signal);
-    const byId = (id: string) => (id ? taskSets.find((t) => taskSetId(t.id ?? '') === id) : undefined);
-    const canaries = taskSets.filter(
-      (t) => (record.canary && taskSetId(t.id ?? '') === record.canary) || (record.id && t.externalId === record.id),
-    );
-    const stable = byId(record.stable) ?? taskSets.find((t) => t.status === 'PRIMARY' && !canaries.includes(t));
-    if (!this.layout) {
-      const tg = stable ? targetGroupOf(stable) : canaries.map(targetGroupOf).find(Boolean);
-      let route = this.options.route;
-      if (!route && tg) route = await findRoute(this.options.elbv2, tg, signal);
-      if (!route)
-        throw new UserError(
-          `Cannot tell which listener or rule carries the traffic of ${describeRef(this.ref)}.`,
-          'Give listener-arn or listener-rule-arn.',
-        );
-      const forward = await readForward(this.options.elbv2, route, signal);
-      const pair = this.options.targetGroups?.length ? this.options.targetGroups : [...forward.weights.keys()];
-      const blue = (stable && targetGroupOf(stable)) ?? (pair[0] as string);
-      const service = await describeService(this.options.ecs, this.ref, signal);
-      this.layout = {
-        service,
-        stable: stable ?? (canaries[0] as TaskSet),
-        route,
-        forward,
-        blue,
-        green: pair.find((tg) => tg !== blue) ?? '',
-        containerName: '',
-        containerPort: 0,
-      };
-    }
-    return { taskSets, stable, canaries };
+  /** The recorded rollout's live task sets; the layout from them too when no preflight ran. */
+  private async sidesOf(record: RolloutRecord, signal?: AbortSignal): Promise<Located> {
+    const { layout, ...located } = await locateTaskSets(this.options, record, this.layout, signal);
+    this.layout = layout;
+    return located;
   }
 
   /**
@@ -416,21 +296,14 @@ export class EcsTaskSetWorkload implements Workload {
     const otherTg = canaryTg === l.blue ? l.green : l.blue;
     await this.router.setWeights(100, signal, { stable: otherTg, other: canaryTg });
     if (canary.status !== 'PRIMARY') {
-      await this.options.ecs.send(
-        new UpdateServicePrimaryTaskSetCommand({
-          cluster: this.options.cluster,
-          service: this.options.service,
-          primaryTaskSet: canary.taskSetArn,
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
+      await makePrimary(this.options, canary.taskSetArn, signal);
       this.log(`Task set ${canary.id} is now the primary task set.`);
     }
     const before = taskSets.filter(
       (t) => t !== canary && (taskSetId(t.id ?? '') === record.stable || t.status === 'PRIMARY'),
     );
     for (const old of before) {
-      await this.deleteTaskSet(old, signal);
+      await deleteTaskSet(this.options, old, this.log, signal);
     }
     if (canary.taskDefinition)
       await recordPromotion(
@@ -441,24 +314,6 @@ export class EcsTaskSetWorkload implements Workload {
         this.log,
         signal,
       );
-  }
-
-  private async deleteTaskSet(ts: TaskSet, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.options.ecs.send(
-        new DeleteTaskSetCommand({
-          cluster: this.options.cluster,
-          service: this.options.service,
-          taskSet: ts.taskSetArn ?? (ts.id as string),
-          force: true,
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
-      this.log(`Deleted task set ${ts.id} (${taskDefinitionName(ts.taskDefinition ?? '')}).`);
-    } catch (err) {
-      if (awsErrorCode(err) === 'TaskSetNotFoundException') return;
-      throw err;
-    }
   }
 
   /** Rollback, before the router restores stable: the recorded rollout's live task sets. */
@@ -480,16 +335,9 @@ export class EcsTaskSetWorkload implements Workload {
       signal,
     );
     if (stable.status !== 'PRIMARY' && stable.taskSetArn) {
-      await this.options.ecs.send(
-        new UpdateServicePrimaryTaskSetCommand({
-          cluster: this.options.cluster,
-          service: this.options.service,
-          primaryTaskSet: stable.taskSetArn,
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
+      await makePrimary(this.options, stable.taskSetArn, signal);
     }
-    for (const c of canaries) if (c !== stable) await this.deleteTaskSet(c, signal);
+    for (const c of canaries) if (c !== stable) await deleteTaskSet(this.options, c, this.log, signal);
     for (const c of canaries)
       if (c !== stable && c.taskDefinition)
         await markRolledBack(this.options.ecs, l.service.serviceArn as string, c.taskDefinition, this.log, signal);

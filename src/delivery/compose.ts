@@ -9,6 +9,7 @@
  * - rollback: the workload locates the recorded sides, the router puts all traffic on
  *   stable in one change and confirms it, `onRestored` runs, then the workload removes the
  *   new side. Each piece is idempotent, so the engine retries the whole until it holds.
+ *   Where the platform moves traffic back itself, the workload's own `rollback` does it all.
  */
 import type { Subjects } from '../analysis/types.js';
 import type { RecordStore } from './record-store.js';
@@ -90,6 +91,8 @@ export class ComposedTarget<W extends Workload = Workload, R extends TrafficRout
   }
 
   async rollback(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void> {
+    // The platform moves traffic back itself (a read-only router): the workload undoes the whole.
+    if (this.workload.rollback) return this.workload.rollback(record, signal, onRestored);
     await this.workload.locate?.(record, signal);
     // One change: every request goes to stable, confirmed before anything is removed.
     await this.router.restoreStable(record, signal);

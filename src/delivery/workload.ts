@@ -36,6 +36,13 @@ export interface Workload {
   locate?(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
   /** After all traffic is confirmed on stable: removes the new side (and marks it rolled back). */
   removeNewSide(record: RolloutRecord, signal?: AbortSignal): Promise<void>;
+  /**
+   * Where the platform itself moves traffic back (its router does not drive traffic, e.g.
+   * an ECS rolling or native deployment): the whole rollback, in place of locate, the
+   * router's restoreStable and removeNewSide. Calls `onRestored` once all traffic is
+   * confirmed on stable, before the new side is removed; idempotent, from the record alone.
+   */
+  rollback?(record: RolloutRecord, signal?: AbortSignal, onRestored?: () => void): Promise<void>;
   /** What the promotion left, when it is more than "the new side takes all traffic, the old one removed". */
   describePromotion?(record: RolloutRecord): string;
   /** Why the new side is unhealthy, for the failure report. */
