@@ -1,12 +1,5 @@
 import { info, setSecret, warning } from '@actions/core';
-import {
-  commentsAfter,
-  describeApprover,
-  githubAuthority,
-  judge,
-  type Decision,
-  type Ignored,
-} from '../../github/approval.js';
+import { commentsAfter, githubAuthority, judge, type Decision, type Ignored } from '../../github/approval.js';
 import {
   currentRepo,
   explainGitHubError,
@@ -15,6 +8,7 @@ import {
   type GitHub,
   type Repo,
 } from '../../github/client.js';
+import { describeApprover } from '../../github/approvers.js';
 import { runContext, runUrl, type RunContext } from '../../github/context.js';
 import { currentState } from '../../github/deployments.js';
 import { listDeployments } from '../../github/deployment-history.js';

@@ -1,4 +1,4 @@
-import { parseApprovers, type Approver } from '../../github/approval.js';
+import { parseApprovers, type Approver } from '../../github/approvers.js';
 import { inputs } from '../../github/inputs.js';
 import { UserError } from '../../util/errors.js';
 

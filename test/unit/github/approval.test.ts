@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { judge, parseApprovers, parseCommand, type Authority, type CommentSeen } from '../../../src/github/approval.js';
+import { judge, parseCommand, type Authority, type CommentSeen } from '../../../src/github/approval.js';
+import { parseApprovers } from '../../../src/github/approvers.js';
 
 const at = '2026-12-07T10:00:00Z';
 const comment = (id: number, login: string, body: string, extra: Partial<CommentSeen> = {}): CommentSeen => ({

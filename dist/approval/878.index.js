@@ -1,0 +1,1 @@
+export const id=878;export const ids=[878];export const modules={878:(t,o,s)=>{s.d(o,{k:()=>e});class e{constructor(){throw new Error("platform-actions bundles do not include undici, so HttpClient.getAgentDispatcher() is unavailable. This is a bug in platform-actions: please report it.")}}}};
